@@ -1,0 +1,40 @@
+// The canonical model every discovery adapter produces and the compiler consumes: services and
+// their endpoints, independent of where they were learned (files, Kubernetes, Consul).
+
+export interface ServicePortModel {
+  name: string;
+  number: number;
+  protocol: string; // HTTP, HTTP2, GRPC, TCP, TLS, ...
+  targetPort?: number;
+}
+
+export interface Endpoint {
+  address: string; // IP or host name
+  /** port name → port number on this endpoint (ServiceEntry endpoints' `ports` map) */
+  ports: Readonly<Record<string, number>>;
+  labels: Readonly<Record<string, string>>;
+  /** SPIFFE ID string of the workload when known (from its service account) */
+  identity?: string;
+  weight?: number;
+  ready: boolean;
+  namespace?: string;
+}
+
+export interface Service {
+  /** fully qualified host name, lower case: "hello-istio.default.svc.cluster.local" */
+  hostname: string;
+  namespace: string;
+  ports: readonly ServicePortModel[];
+  endpoints: readonly Endpoint[];
+  location: "MESH_INTERNAL" | "MESH_EXTERNAL";
+  resolution: "NONE" | "STATIC" | "DNS" | "DNS_ROUND_ROBIN";
+  /** where the registry learned it, for /config_dump */
+  source: string;
+}
+
+/** One immutable picture of every service a registry knows. */
+export interface RegistrySnapshot {
+  readonly services: ReadonlyMap<string, Service>;
+}
+
+export const emptySnapshot: RegistrySnapshot = { services: new Map() };

@@ -1,0 +1,62 @@
+// Platform adapter for Bun.
+import { readFile, readdir, stat } from "node:fs/promises";
+import { watch as fsWatch } from "node:fs";
+import { dirname } from "node:path";
+import type { Platform, ServeOptions, Server } from "./types.ts";
+
+function serve(options: ServeOptions): Server {
+  const server = Bun.serve({
+    hostname: options.hostname,
+    port: options.port,
+    // a proxy streams bodies of any size; the app behind it decides what is too large
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+    idleTimeout: 60,
+    fetch(request, srv) {
+      const ip = srv.requestIP(request);
+      return options.handler(request, { remoteAddress: ip?.address ?? "", remotePort: ip?.port ?? 0 });
+    },
+    error: options.onError,
+  });
+  return {
+    hostname: options.hostname,
+    port: server.port ?? options.port,
+    async stop(force = false) {
+      await server.stop(force);
+    },
+  };
+}
+
+export function watchDirs(paths: string[], onChange: () => void) {
+  const dirs = new Set<string>();
+  return Promise.all(paths.map(async (p) => dirs.add((await isDirectory(p)) ? p : dirname(p)))).then(() => {
+    const watchers = [...dirs].map((d) => fsWatch(d, { recursive: true }, () => onChange()));
+    return { close: () => watchers.forEach((w) => w.close()) };
+  });
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+export const platform: Platform = {
+  name: "bun",
+  serve,
+  readTextFile: (path) => readFile(path, "utf8"),
+  readDir: async (path) => (await readdir(path)).sort(),
+  isDirectory,
+  watch(paths, onChange) {
+    let closed = false;
+    let inner: { close(): void } | undefined;
+    watchDirs(paths, onChange).then((w) => (closed ? w.close() : (inner = w)));
+    return { close: () => { closed = true; inner?.close(); } };
+  },
+  args: () => Bun.argv.slice(2),
+  env: (name) => Bun.env[name],
+  exit: (code) => process.exit(code),
+  onSignal: (signal, handler) => void process.on(signal, handler),
+  memoryRss: () => process.memoryUsage.rss(),
+};

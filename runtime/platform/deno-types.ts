@@ -1,0 +1,27 @@
+// The few Deno APIs dietmesh uses, typed here so one tsconfig (with bun-types) checks both adapters.
+
+export interface DenoServeInfo {
+  remoteAddr: { hostname: string; port: number };
+}
+
+export interface DenoHttpServer {
+  addr: { hostname: string; port: number };
+  shutdown(): Promise<void>;
+  finished: Promise<void>;
+}
+
+export interface DenoNamespace {
+  serve(
+    options: { hostname: string; port: number; onListen?: () => void; onError?: (e: unknown) => Response },
+    handler: (request: Request, info: DenoServeInfo) => Response | Promise<Response>,
+  ): DenoHttpServer;
+  stat(path: string): Promise<{ isDirectory: boolean }>;
+  readTextFile(path: string): Promise<string>;
+  readDir(path: string): AsyncIterable<{ name: string }>;
+  watchFs(paths: string[], options: { recursive: boolean }): AsyncIterable<unknown> & { close(): void };
+  args: string[];
+  env: { get(name: string): string | undefined };
+  exit(code: number): never;
+  addSignalListener(signal: string, handler: () => void): void;
+  memoryUsage(): { rss: number };
+}

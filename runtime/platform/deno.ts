@@ -1,0 +1,74 @@
+// Platform adapter for Deno.
+import type { Platform, ServeOptions, Server } from "./types.ts";
+import type { DenoNamespace } from "./deno-types.ts";
+
+const D = (globalThis as unknown as { Deno: DenoNamespace }).Deno;
+
+function serve(options: ServeOptions): Server {
+  const server = D.serve(
+    {
+      hostname: options.hostname,
+      port: options.port,
+      onListen() {},
+      onError: options.onError,
+    },
+    (request, info) => options.handler(request, { remoteAddress: info.remoteAddr.hostname, remotePort: info.remoteAddr.port }),
+  );
+  return {
+    hostname: options.hostname,
+    port: server.addr.port,
+    async stop(force = false) {
+      if (force) {
+        // Deno has no "close active connections" switch: abort-free shutdown is the closest.
+        server.shutdown();
+        return;
+      }
+      await server.shutdown();
+    },
+  };
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await D.stat(path)).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+function parent(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i <= 0 ? (i === 0 ? "/" : ".") : path.slice(0, i);
+}
+
+export const platform: Platform = {
+  name: "deno",
+  serve,
+  readTextFile: (path) => D.readTextFile(path),
+  async readDir(path) {
+    const names: string[] = [];
+    for await (const entry of D.readDir(path)) names.push(entry.name);
+    return names.sort();
+  },
+  isDirectory,
+  watch(paths, onChange) {
+    let closed = false;
+    let watcher: { close(): void } | undefined;
+    Promise.all(paths.map(async (p) => ((await isDirectory(p)) ? p : parent(p)))).then(async (dirs) => {
+      if (closed) return;
+      const w = D.watchFs([...new Set(dirs)], { recursive: true });
+      watcher = w;
+      try {
+        for await (const _ of w) onChange();
+      } catch {
+        // closed
+      }
+    });
+    return { close: () => { closed = true; watcher?.close(); } };
+  },
+  args: () => [...D.args],
+  env: (name) => D.env.get(name),
+  exit: (code) => D.exit(code),
+  onSignal: (signal, handler) => D.addSignalListener(signal, handler),
+  memoryRss: () => D.memoryUsage().rss,
+};

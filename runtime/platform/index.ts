@@ -1,0 +1,8 @@
+// Picks the adapter for the runtime we are on. Everything outside runtime/platform/ imports from here.
+import type { Platform } from "./types.ts";
+
+const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+
+export const platform: Platform = isBun ? (await import("./bun.ts")).platform : (await import("./deno.ts")).platform;
+
+export type { ConnInfo, FetchHandler, Platform, Server, ServeOptions } from "./types.ts";

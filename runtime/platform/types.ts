@@ -1,0 +1,45 @@
+// The contract every runtime adapter (bun.ts, deno.ts) fulfils. Only runtime/platform/ may touch
+// Bun.*, Deno.* or node:*; the rest of dietmesh speaks Web standards plus these few calls.
+
+export interface ConnInfo {
+  remoteAddress: string;
+  remotePort: number;
+}
+
+export type FetchHandler = (request: Request, conn: ConnInfo) => Response | Promise<Response>;
+
+export interface ServeOptions {
+  hostname: string;
+  port: number; // 0 = let the OS choose
+  handler: FetchHandler;
+  /** called when the handler throws; must return a response (the data plane never crashes) */
+  onError?: (error: unknown) => Response;
+}
+
+export interface Server {
+  readonly hostname: string;
+  readonly port: number;
+  /** stop accepting; wait for in-flight requests unless force is set */
+  stop(force?: boolean): Promise<void>;
+}
+
+export interface FileWatch {
+  close(): void;
+}
+
+export interface Platform {
+  readonly name: "bun" | "deno";
+  serve(options: ServeOptions): Server;
+  readTextFile(path: string): Promise<string>;
+  /** entries of a directory (names only), sorted */
+  readDir(path: string): Promise<string[]>;
+  isDirectory(path: string): Promise<boolean>;
+  /** calls onChange (debounced by the caller) when anything under the paths changes */
+  watch(paths: string[], onChange: () => void): FileWatch;
+  args(): string[];
+  env(name: string): string | undefined;
+  exit(code: number): never;
+  onSignal(signal: "SIGINT" | "SIGTERM", handler: () => void): void;
+  /** resident set size in bytes, for /stats */
+  memoryRss(): number;
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that tests, the demo or the bench need, only when one is missing.
+# Usage: scripts/ensure-tools.sh curl openssl [nginx wrk ...]  (command names; package = command
+# except where mapped below).
+set -euo pipefail
+missing=()
+for cmd in "$@"; do
+  command -v "$cmd" >/dev/null 2>&1 && continue
+  case "$cmd" in
+    *) missing+=("$cmd") ;;
+  esac
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != "0" ]; then
+  echo "dietmesh: missing ${missing[*]}; install them (apt-get install ${missing[*]}) or run as root" >&2
+  exit 1
+fi
+echo "dietmesh: installing ${missing[*]} from Debian's packages" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

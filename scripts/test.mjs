@@ -1,0 +1,85 @@
+// The README's test command: type check, then every uvu suite under test/ on Bun and on Deno,
+// each file in its own process, two at a time (the machine has two cores). Ends with the line
+// "N passed, N failed" that CI reads, since uvu prints only per-process totals.
+import { spawn, spawnSync } from "node:child_process";
+import { readdirSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+
+const root = new URL("..", import.meta.url).pathname;
+const bin = (name) => join(root, "node_modules", ".bin", name);
+const args = process.argv.slice(2);
+const only = args.filter((a) => !a.startsWith("--"));
+const runtimes = (process.env.DIETMESH_TEST_RUNTIMES ?? "bun,deno").split(",");
+
+const tools = spawnSync("bash", [join(root, "scripts/ensure-tools.sh"), "curl", "openssl"], { stdio: "inherit" });
+if (tools.status !== 0) process.exit(1);
+
+function findTests(dir) {
+  const out = [];
+  for (const name of readdirSync(dir).sort()) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) out.push(...findTests(path));
+    else if (name.endsWith(".test.ts")) out.push(path);
+  }
+  return out;
+}
+
+let files = findTests(join(root, "test"));
+if (only.length) files = files.filter((f) => only.some((o) => f.includes(o)));
+
+let passed = 0;
+let failed = 0;
+const failures = [];
+
+if (!only.length) {
+  const tsc = spawnSync(bin("tsc"), ["--noEmit", "-p", root], { encoding: "utf8" });
+  if (tsc.status === 0) { passed++; console.log("ok   typecheck"); }
+  else { failed++; failures.push("typecheck"); console.log("FAIL typecheck\n" + tsc.stdout + tsc.stderr); }
+}
+
+function command(runtime, file) {
+  if (runtime === "bun") return [bin("bun"), [file]];
+  return [bin("deno"), ["run", "-A", "--quiet", file]];
+}
+
+function runOne(runtime, file) {
+  return new Promise((resolve) => {
+    const [cmd, argv] = command(runtime, file);
+    const child = spawn(cmd, argv, { cwd: root, env: { ...process.env, DIETMESH_RUNTIME: runtime } });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    const limit = setTimeout(() => { out += "\n(test file timed out after 240 s)"; child.kill("SIGKILL"); }, 240_000);
+    child.on("close", (code) => {
+      clearTimeout(limit);
+      const total = Number(/Total:\s+(\d+)/.exec(out)?.[1] ?? 0);
+      const ok = Number(/Passed:\s+(\d+)/.exec(out)?.[1] ?? 0);
+      const skipped = Number(/Skipped:\s+(\d+)/.exec(out)?.[1] ?? 0);
+      let bad = total - ok - skipped;
+      if (code !== 0 && bad === 0) bad = 1; // crashed before or after its summary
+      resolve({ runtime, file, ok, bad, out, code });
+    });
+  });
+}
+
+const jobs = [];
+for (const runtime of runtimes) for (const file of files) jobs.push([runtime, file]);
+const concurrency = Number(process.env.DIETMESH_TEST_CONCURRENCY ?? 2);
+let next = 0;
+async function worker() {
+  while (next < jobs.length) {
+    const [runtime, file] = jobs[next++];
+    const started = Date.now();
+    const r = await runOne(runtime, file);
+    passed += r.ok;
+    failed += r.bad;
+    const name = `${runtime.padEnd(4)} ${relative(root, file)}`;
+    const secs = ((Date.now() - started) / 1000).toFixed(1);
+    if (r.bad) { failures.push(name); console.log(`FAIL ${name} (${r.ok} passed, ${r.bad} failed, ${secs}s)\n${r.out}`); }
+    else console.log(`ok   ${name} (${r.ok} passed, ${secs}s)`);
+  }
+}
+await Promise.all(Array.from({ length: concurrency }, worker));
+if (failures.length) console.log("\nfailed:\n  " + failures.join("\n  "));
+console.log(`\n${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
