@@ -7,6 +7,7 @@ missing=()
 for cmd in "$@"; do
   command -v "$cmd" >/dev/null 2>&1 && continue
   case "$cmd" in
+    ps) missing+=(procps) ;;
     *) missing+=("$cmd") ;;
   esac
 done

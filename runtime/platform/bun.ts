@@ -1,8 +1,9 @@
 // Platform adapter for Bun.
-import { readFile, readdir, stat } from "node:fs/promises";
+import { mkdir, readFile, readdir, rename, stat, writeFile } from "node:fs/promises";
 import { watch as fsWatch } from "node:fs";
 import { dirname } from "node:path";
 import type { Platform, ServeOptions, Server } from "./types.ts";
+import { bunUpstream } from "./bun-upstream.ts";
 
 function serve(options: ServeOptions): Server {
   const server = Bun.serve({
@@ -46,6 +47,12 @@ export const platform: Platform = {
   name: "bun",
   serve,
   readTextFile: (path) => readFile(path, "utf8"),
+  async writeTextFile(path, text) {
+    const tmp = `${path}.${process.pid}.tmp`;
+    await writeFile(tmp, text);
+    await rename(tmp, path);
+  },
+  mkdir: async (path) => void (await mkdir(path, { recursive: true })),
   readDir: async (path) => (await readdir(path)).sort(),
   isDirectory,
   watch(paths, onChange) {
@@ -59,4 +66,5 @@ export const platform: Platform = {
   exit: (code) => process.exit(code),
   onSignal: (signal, handler) => void process.on(signal, handler),
   memoryRss: () => process.memoryUsage.rss(),
+  upstream: bunUpstream,
 };

@@ -17,6 +17,10 @@ export interface DenoNamespace {
   ): DenoHttpServer;
   stat(path: string): Promise<{ isDirectory: boolean }>;
   readTextFile(path: string): Promise<string>;
+  writeTextFile(path: string, text: string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  mkdir(path: string, options: { recursive: boolean }): Promise<void>;
+  pid: number;
   readDir(path: string): AsyncIterable<{ name: string }>;
   watchFs(paths: string[], options: { recursive: boolean }): AsyncIterable<unknown> & { close(): void };
   args: string[];

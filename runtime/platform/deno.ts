@@ -1,6 +1,7 @@
 // Platform adapter for Deno.
 import type { Platform, ServeOptions, Server } from "./types.ts";
 import type { DenoNamespace } from "./deno-types.ts";
+import { denoUpstream } from "./deno-upstream.ts";
 
 const D = (globalThis as unknown as { Deno: DenoNamespace }).Deno;
 
@@ -45,6 +46,12 @@ export const platform: Platform = {
   name: "deno",
   serve,
   readTextFile: (path) => D.readTextFile(path),
+  async writeTextFile(path, text) {
+    const tmp = `${path}.${D.pid}.tmp`;
+    await D.writeTextFile(tmp, text);
+    await D.rename(tmp, path);
+  },
+  mkdir: (path) => D.mkdir(path, { recursive: true }),
   async readDir(path) {
     const names: string[] = [];
     for await (const entry of D.readDir(path)) names.push(entry.name);
@@ -71,4 +78,5 @@ export const platform: Platform = {
   exit: (code) => D.exit(code),
   onSignal: (signal, handler) => D.addSignalListener(signal, handler),
   memoryRss: () => D.memoryUsage().rss,
+  upstream: denoUpstream,
 };

@@ -5,4 +5,5 @@ const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 
 export const platform: Platform = isBun ? (await import("./bun.ts")).platform : (await import("./deno.ts")).platform;
 
-export type { ConnInfo, FetchHandler, Platform, Server, ServeOptions } from "./types.ts";
+export type { ConnInfo, FetchHandler, Platform, Server, ServeOptions, UpstreamRequest } from "./types.ts";
+export { UpstreamError } from "./types.ts";

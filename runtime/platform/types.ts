@@ -31,6 +31,9 @@ export interface Platform {
   readonly name: "bun" | "deno";
   serve(options: ServeOptions): Server;
   readTextFile(path: string): Promise<string>;
+  /** writes via a temporary file and a rename, so a watcher never reads half a file */
+  writeTextFile(path: string, text: string): Promise<void>;
+  mkdir(path: string): Promise<void>;
   /** entries of a directory (names only), sorted */
   readDir(path: string): Promise<string[]>;
   isDirectory(path: string): Promise<boolean>;
@@ -42,4 +45,30 @@ export interface Platform {
   onSignal(signal: "SIGINT" | "SIGTERM", handler: () => void): void;
   /** resident set size in bytes, for /stats */
   memoryRss(): number;
+  /** the HTTP/1.1 client the proxy forwards with: streams both ways, never decompresses */
+  upstream: UpstreamClient;
+}
+
+/** One request to an upstream, as the proxy hands it to the runtime's HTTP client. */
+export interface UpstreamRequest {
+  /** "http://10.0.0.1:8080/path?query" — the address to connect to and the request target */
+  url: string;
+  method: string;
+  /** sent as given, Host included; hop-by-hop headers are already removed */
+  headers: Headers;
+  body: ReadableStream<Uint8Array> | null;
+  signal?: AbortSignal;
+}
+
+/** Why an upstream call failed, in the terms the proxy maps to response flags. */
+export type UpstreamFailure = "connect" | "reset" | "aborted";
+
+export class UpstreamError extends Error {
+  constructor(readonly failure: UpstreamFailure, message: string) {
+    super(message);
+  }
+}
+
+export interface UpstreamClient {
+  send(request: UpstreamRequest): Promise<Response>;
 }

@@ -1,0 +1,28 @@
+// The hello-istio service of the seed's demo: GET /api/hello answers with its version.
+// Usage: app.ts --port N --version 1.0.1 [--delay-ms N]
+import { platform } from "../../runtime/platform/index.ts";
+
+function flag(name: string, fallback: string): string {
+  const args = platform.args();
+  const i = args.indexOf(`--${name}`);
+  return i !== -1 && args[i + 1] !== undefined ? args[i + 1] : fallback;
+}
+
+const version = flag("version", "1.0.1");
+const delayMs = Number(flag("delay-ms", "0"));
+const body = JSON.stringify({ message: "Hello Istio.", version });
+
+const server = platform.serve({
+  hostname: flag("host", "127.0.0.1"),
+  port: Number(flag("port", "0")),
+  async handler(request) {
+    const path = new URL(request.url).pathname;
+    if (path === "/api/hello") {
+      if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+      return new Response(body, { headers: { "content-type": "application/json" } });
+    }
+    if (path === "/" || path === "/health") return new Response("OK\n");
+    return new Response("Not Found\n", { status: 404 });
+  },
+});
+console.log(`hello-istio ${version} listening on ${server.hostname}:${server.port}`);

@@ -1,0 +1,98 @@
+// `dietmesh gateway`: serves the Gateway resources whose selector matches its labels, one listener
+// per server port, and the VirtualServices bound to them. Listeners follow config changes: a new
+// server port opens a listener, a removed one closes.
+import { platform, type Server } from "../platform/index.ts";
+import { createRouteHandler } from "../proxy/route-handler.ts";
+import { createAdminApp } from "../proxy/admin.ts";
+import { asHonoHandler, listen, parseListenAddress, type ListenAddress } from "../proxy/listener.ts";
+import { startConfigWatch } from "../proxy/config-watch.ts";
+import { defaultDeps } from "../proxy/deps.ts";
+import type { RouteTable } from "../model/route-table.ts";
+import { parseFlags, parseLabels, UsageError, type CommandSpec } from "./args.ts";
+import { address } from "./sidecar.ts";
+import { createLogger } from "./log.ts";
+
+export const gatewaySpec: CommandSpec = {
+  name: "gateway",
+  summary: "Run an ingress gateway for the Gateway resources that select it.",
+  usage: "dietmesh gateway --config PATH... [--bind PORT=HOST:PORT ...] [flags]",
+  flags: [
+    { name: "config", kind: "list", value: "PATH", help: "Istio YAML file or directory; watched for changes" },
+    { name: "bind", kind: "list", value: "PORT=HOST:PORT", help: "serve Gateway server port PORT on HOST:PORT (unbound ports listen on 0.0.0.0:PORT)" },
+    { name: "admin", kind: "string", value: "HOST:PORT", default: "127.0.0.1:15000", help: "admin listener: /ready, /config_dump, /clusters" },
+    { name: "labels", kind: "string", value: "k=v,...", default: "istio=ingressgateway", help: "this gateway's labels, matched against Gateway selectors" },
+    { name: "namespace", kind: "string", value: "NS", default: "default", help: "namespace of resources that name none" },
+  ],
+};
+
+function parseBinds(values: string[]): Map<number, ListenAddress> {
+  const binds = new Map<number, ListenAddress>();
+  for (const value of values) {
+    const eq = value.indexOf("=");
+    const port = Number(value.slice(0, eq));
+    const addr = eq > 0 ? parseListenAddress(value.slice(eq + 1)) : undefined;
+    if (!Number.isInteger(port) || port < 1 || port > 65535 || !addr) throw new UsageError(`--bind: expected PORT=HOST:PORT, got "${value}"`);
+    binds.set(port, addr);
+  }
+  return binds;
+}
+
+export async function runGateway(argv: string[]): Promise<void> {
+  const flags = parseFlags(gatewaySpec, argv);
+  const log = createLogger("gateway");
+  if (!flags.lists.config.length) throw new UsageError("--config is required (a file or directory of Istio YAML)");
+  const binds = parseBinds(flags.lists.bind);
+  const adminAddr = address("admin", flags.strings.admin);
+  const namespace = flags.strings.namespace ?? "default";
+  const labels = parseLabels(flags.strings.labels);
+  const deps = defaultDeps(log);
+  const listeners = new Map<number, Server>();
+
+  function reconcile(table: RouteTable) {
+    for (const port of table.gatewayPorts.keys()) {
+      if (listeners.has(port)) continue;
+      const addr = binds.get(port) ?? { hostname: "0.0.0.0", port };
+      const handler = createRouteHandler({ table: watch.table, select: (t) => t.gatewayPorts.get(port), port, deps });
+      try {
+        const server = listen(addr, asHonoHandler(handler), log);
+        listeners.set(port, server);
+        log(`gateway port ${port} listening on ${server.hostname}:${server.port}`);
+      } catch (error) {
+        log(`gateway port ${port}: cannot listen on ${addr.hostname}:${addr.port}: ${(error as Error).message}`);
+      }
+    }
+    for (const [port, server] of listeners) {
+      if (table.gatewayPorts.has(port)) continue;
+      listeners.delete(port);
+      void server.stop();
+      log(`gateway port ${port} closed (no Gateway server uses it any more)`);
+    }
+  }
+
+  const watch = await startConfigWatch({
+    paths: flags.lists.config,
+    namespace,
+    proxy: { kind: "gateway", namespace, labels },
+    log,
+    onSwap: (table) => reconcile(table),
+  });
+  reconcile(watch.table.current);
+
+  let ready = false;
+  const shutdown = async () => {
+    watch.close();
+    await Promise.all([...listeners.values(), adminServer].map((s) => s.stop()));
+    platform.exit(0);
+  };
+  const admin = createAdminApp({
+    table: watch.table,
+    ready: () => ready,
+    describe: () => ({ kind: "gateway", namespace, labels, runtime: platform.name, listeners: Object.fromEntries([...listeners].map(([p, s]) => [p, `${s.hostname}:${s.port}`])) }),
+    quit: () => void shutdown(),
+  });
+  const adminServer = listen(adminAddr, (req) => admin.fetch(req), log);
+  platform.onSignal("SIGTERM", () => void shutdown());
+  platform.onSignal("SIGINT", () => void shutdown());
+  ready = true;
+  log(`ready on ${platform.name}: admin ${adminServer.hostname}:${adminServer.port}`);
+}

@@ -1,0 +1,83 @@
+// `dietmesh sidecar`: the outbound listener (routes the app's calls by the mesh config), the
+// inbound listener (forwards to the local app) and the admin listener.
+import { platform, type Server } from "../platform/index.ts";
+import { createRouteHandler } from "../proxy/route-handler.ts";
+import { createInboundHandler } from "../proxy/inbound.ts";
+import { createAdminApp } from "../proxy/admin.ts";
+import { asHonoHandler, listen, parseListenAddress, type ListenAddress } from "../proxy/listener.ts";
+import { startConfigWatch } from "../proxy/config-watch.ts";
+import { defaultDeps } from "../proxy/deps.ts";
+import { authorityPort } from "../model/hosts.ts";
+import { parseFlags, parseLabels, UsageError, type CommandSpec } from "./args.ts";
+import { createLogger } from "./log.ts";
+
+export const sidecarSpec: CommandSpec = {
+  name: "sidecar",
+  summary: "Run the sidecar proxy beside one workload.",
+  usage: "dietmesh sidecar --config PATH... [flags]",
+  flags: [
+    { name: "config", kind: "list", value: "PATH", help: "Istio YAML file or directory; watched for changes" },
+    { name: "outbound", kind: "string", value: "HOST:PORT", default: "127.0.0.1:15001", help: "listener for the app's outgoing calls (HTTP_PROXY or Host-routed)" },
+    { name: "inbound", kind: "string", value: "HOST:PORT", default: "0.0.0.0:15006", help: "listener for calls to the app (only with --app)" },
+    { name: "app", kind: "string", value: "HOST:PORT", help: "the local app that inbound calls are forwarded to" },
+    { name: "admin", kind: "string", value: "HOST:PORT", default: "127.0.0.1:15000", help: "admin listener: /ready, /config_dump, /clusters" },
+    { name: "namespace", kind: "string", value: "NS", default: "default", help: "the workload's namespace; also the namespace of resources that name none" },
+    { name: "service-account", kind: "string", value: "SA", default: "default", help: "the workload's service account (its identity)" },
+    { name: "labels", kind: "string", value: "k=v,...", default: "", help: "the workload's labels (for sourceLabels matches)" },
+  ],
+};
+
+export function address(flag: string, value: string | undefined): ListenAddress {
+  const parsed = value ? parseListenAddress(value) : undefined;
+  if (!parsed) throw new UsageError(`--${flag}: expected HOST:PORT, got "${value ?? ""}"`);
+  return parsed;
+}
+
+export async function runSidecar(argv: string[]): Promise<void> {
+  const flags = parseFlags(sidecarSpec, argv);
+  const log = createLogger("sidecar");
+  const configPaths = flags.lists.config;
+  if (!configPaths.length) throw new UsageError("--config is required (a file or directory of Istio YAML)");
+  const outboundAddr = address("outbound", flags.strings.outbound);
+  const adminAddr = address("admin", flags.strings.admin);
+  const app = flags.strings.app;
+  if (app && !parseListenAddress(app)) throw new UsageError(`--app: expected HOST:PORT, got "${app}"`);
+  const inboundAddr = app ? address("inbound", flags.strings.inbound) : undefined;
+  const namespace = flags.strings.namespace ?? "default";
+  const labels = parseLabels(flags.strings.labels);
+
+  const watch = await startConfigWatch({ paths: configPaths, namespace, proxy: { kind: "sidecar", namespace, labels }, log });
+  const deps = defaultDeps(log);
+  const servers: Server[] = [];
+  let ready = false;
+
+  const outbound = createRouteHandler({
+    table: watch.table,
+    select: (t) => t.outbound,
+    // an app calling http://svc:8080 through the proxy names the port in the authority
+    port: (authority) => authorityPort(authority) ?? 80,
+    deps,
+  });
+  servers.push(listen(outboundAddr, asHonoHandler(outbound), log));
+  if (app && inboundAddr) servers.push(listen(inboundAddr, asHonoHandler(createInboundHandler(app, deps)), log));
+
+  const shutdown = async () => {
+    watch.close();
+    await Promise.all(servers.map((s) => s.stop()));
+    platform.exit(0);
+  };
+  const admin = createAdminApp({
+    table: watch.table,
+    ready: () => ready,
+    describe: () => ({ kind: "sidecar", namespace, serviceAccount: flags.strings["service-account"], labels, runtime: platform.name, listeners: servers.map((s) => `${s.hostname}:${s.port}`) }),
+    quit: () => void shutdown(),
+  });
+  const adminServer = listen(adminAddr, (req) => admin.fetch(req), log);
+  servers.push(adminServer);
+  platform.onSignal("SIGTERM", () => void shutdown());
+  platform.onSignal("SIGINT", () => void shutdown());
+  ready = true;
+  log(`ready on ${platform.name}: outbound ${servers[0].hostname}:${servers[0].port}` +
+    (inboundAddr ? `, inbound ${servers[1].hostname}:${servers[1].port} → ${app}` : "") +
+    `, admin ${adminServer.hostname}:${adminServer.port}`);
+}

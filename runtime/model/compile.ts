@@ -1,0 +1,202 @@
+// compile(config, registry snapshot, proxy) → RouteTable. Runs off the request path on every
+// config or discovery change; the result is immutable and replaces the old table whole.
+import type { Gateway, HTTPRoute, MeshConfig, VirtualService } from "../config/types.ts";
+import type { Cluster, Route, RouteConfig, RouteTable, VirtualHost } from "./route-table.ts";
+import type { RegistrySnapshot, Service } from "./types.ts";
+import { indexDestinationRules, byCreation, type DestinationRuleIndex } from "./destination-rules.ts";
+import { buildCluster } from "./clusters.ts";
+import { expandHost, hostAliases, hostMatches, normalizeHost } from "./hosts.ts";
+import { compileHttpRoute, type RouteContext } from "./compile-route.ts";
+import type { ProxySelector } from "../routing/match.ts";
+
+export interface ProxyIdentity {
+  kind: "sidecar" | "gateway";
+  namespace: string;
+  labels: Record<string, string>;
+}
+
+export interface CompileOptions {
+  random: () => number;
+  version: number;
+}
+
+/** Gateways whose selector the proxy's labels satisfy, as "ns/name". */
+export function gatewaysFor(config: MeshConfig, proxy: ProxyIdentity): Gateway[] {
+  if (proxy.kind !== "gateway") return [];
+  return config.gateways.filter((g) =>
+    Object.entries(g.spec.selector).every(([k, v]) => proxy.labels[k] === v),
+  );
+}
+
+/** a VirtualService's gateways list in "ns/name" form; omitted means the mesh */
+export function vsGateways(vs: VirtualService): string[] {
+  const list = vs.spec.gateways?.length ? vs.spec.gateways : ["mesh"];
+  return list.map((g) => (g === "mesh" || g.includes("/") ? g : `${vs.metadata.namespace}/${g}`));
+}
+
+class ClusterCache {
+  readonly all = new Map<string, Cluster>();
+  constructor(
+    private readonly snapshot: RegistrySnapshot,
+    private readonly rules: DestinationRuleIndex,
+    private readonly random: () => number,
+  ) {}
+
+  /** the cluster for a destination; unknown hosts get an empty cluster (requests answer 503 UH) */
+  get(hostname: string, portNumber: number | undefined, subset: string | undefined): Cluster {
+    const service = this.snapshot.services.get(hostname) ?? placeholderService(hostname, portNumber);
+    const port = service.ports.find((p) => p.number === portNumber) ?? service.ports[0] ?? { name: "http", number: portNumber ?? 80, protocol: "HTTP" };
+    const key = `outbound|${port.number}|${subset ?? ""}|${service.hostname}`;
+    let cluster = this.all.get(key);
+    if (!cluster) {
+      cluster = buildCluster(service, port, subset, this.rules.find(service.hostname), this.random);
+      this.all.set(key, cluster);
+    }
+    return cluster;
+  }
+}
+
+function placeholderService(hostname: string, port: number | undefined): Service {
+  return {
+    hostname,
+    namespace: "",
+    ports: [{ name: "http", number: port ?? 80, protocol: "HTTP" }],
+    endpoints: [],
+    location: "MESH_EXTERNAL",
+    resolution: "NONE",
+    source: "unknown",
+  };
+}
+
+function buildRoutes(vs: VirtualService, selector: ProxySelector, ctx: RouteContext): Route[] {
+  const routes: Route[] = [];
+  vs.spec.http.forEach((http: HTTPRoute, index: number) => {
+    const route = compileHttpRoute(vs, http, index, selector, ctx);
+    if (route) routes.push(route);
+  });
+  return routes;
+}
+
+/** catch-all routes (no match) go last when several VirtualServices merge on one host */
+function mergeRoutes(lists: { vs: VirtualService; routes: Route[] }[]): Route[] {
+  if (lists.length === 1) return lists[0].routes;
+  const all = lists.flatMap((l) => l.routes);
+  return [...all.filter((r) => !r.catchAll), ...all.filter((r) => r.catchAll)];
+}
+
+function toRouteConfig(hosts: Map<string, VirtualHost>): RouteConfig {
+  const exact = new Map<string, VirtualHost>();
+  const wildcards: { suffix: string; host: VirtualHost }[] = [];
+  for (const vhost of hosts.values()) {
+    for (const domain of vhost.domains) {
+      if (domain === "*") wildcards.push({ suffix: "", host: vhost });
+      else if (domain.startsWith("*")) wildcards.push({ suffix: domain.slice(1), host: vhost });
+      else if (!exact.has(domain)) exact.set(domain, vhost);
+    }
+  }
+  wildcards.sort((a, b) => (a.suffix === "" ? 1 : b.suffix === "" ? -1 : b.suffix.length - a.suffix.length));
+  return { exact, wildcards };
+}
+
+function compileOutbound(config: MeshConfig, snapshot: RegistrySnapshot, proxy: ProxyIdentity, ctx: RouteContext): RouteConfig {
+  const selector = (vs: VirtualService): ProxySelector => ({
+    gateways: new Set(["mesh"]),
+    defaultGateways: vsGateways(vs),
+    labels: proxy.labels,
+    namespace: proxy.namespace,
+    vsNamespace: vs.metadata.namespace,
+  });
+  const vhosts = new Map<string, VirtualHost>();
+  // Istio: for sidecars the oldest VirtualService for a host wins; later ones are ignored.
+  const claimed = new Set<string>();
+  for (const vs of [...config.virtualServices].sort(byCreation)) {
+    const routes = buildRoutes(vs, selector(vs), ctx);
+    if (!routes.length) continue;
+    for (const raw of vs.spec.hosts) {
+      const host = expandHost(raw, vs.metadata.namespace);
+      if (claimed.has(host)) continue;
+      claimed.add(host);
+      const domains = snapshot.services.has(host) ? hostAliases(host, proxy.namespace) : [host];
+      vhosts.set(host, { name: `${host}`, domains, routes });
+    }
+  }
+  for (const service of snapshot.services.values()) {
+    if (claimed.has(service.hostname)) continue;
+    vhosts.set(service.hostname, {
+      name: service.hostname,
+      domains: hostAliases(service.hostname, proxy.namespace),
+      routes: defaultRoutes(service, ctx),
+    });
+  }
+  return toRouteConfig(vhosts);
+}
+
+/** a service without a VirtualService: one route per port, chosen by the request's port */
+function defaultRoutes(service: Service, ctx: RouteContext): Route[] {
+  const routes: Route[] = service.ports.map((port) => ({
+    name: `default|${port.number}|${service.hostname}`,
+    matches: (facts) => facts.port === port.number,
+    catchAll: false,
+    action: ctx.forwardTo(ctx.clusters(service.hostname, port.number, undefined)),
+  }));
+  if (service.ports[0]) {
+    routes.push({ name: `default|*|${service.hostname}`, matches: () => true, catchAll: true, action: ctx.forwardTo(ctx.clusters(service.hostname, service.ports[0].number, undefined)) });
+  }
+  return routes;
+}
+
+function compileGateway(config: MeshConfig, proxy: ProxyIdentity, ctx: RouteContext): Map<number, RouteConfig> {
+  const gateways = gatewaysFor(config, proxy);
+  const names = new Set(gateways.map((g) => `${g.metadata.namespace}/${g.metadata.name}`));
+  const byPort = new Map<number, Map<string, { vs: VirtualService; routes: Route[] }[]>>();
+  const vss = [...config.virtualServices].sort(byCreation);
+  for (const gateway of gateways) {
+    const gwName = `${gateway.metadata.namespace}/${gateway.metadata.name}`;
+    for (const server of gateway.spec.servers) {
+      const perHost = byPort.get(server.port.number) ?? new Map();
+      byPort.set(server.port.number, perHost);
+      const serverHosts = server.hosts.map((h) => normalizeHost(h.includes("/") ? h.split("/")[1] : h));
+      for (const vs of vss) {
+        if (!vsGateways(vs).includes(gwName) && !vs.spec.http.some((r) => r.match?.some((m) => m.gateways?.includes(gwName)))) continue;
+        const routes = buildRoutes(vs, { gateways: names, defaultGateways: vsGateways(vs), labels: proxy.labels, namespace: proxy.namespace, vsNamespace: vs.metadata.namespace }, ctx);
+        if (!routes.length) continue;
+        for (const raw of vs.spec.hosts) {
+          const host = normalizeHost(raw);
+          if (!serverHosts.some((s) => hostMatches(s, host) || hostMatches(host, s))) continue;
+          const list = perHost.get(host) ?? [];
+          if (!list.some((e: { vs: VirtualService }) => e.vs === vs)) list.push({ vs, routes });
+          perHost.set(host, list);
+        }
+      }
+    }
+  }
+  const out = new Map<number, RouteConfig>();
+  for (const [port, perHost] of byPort) {
+    const vhosts = new Map<string, VirtualHost>();
+    for (const [host, lists] of perHost) vhosts.set(host, { name: host, domains: [host], routes: mergeRoutes(lists) });
+    out.set(port, toRouteConfig(vhosts));
+  }
+  return out;
+}
+
+export function compile(config: MeshConfig, snapshot: RegistrySnapshot, proxy: ProxyIdentity, options: CompileOptions): RouteTable {
+  const clusters = new ClusterCache(snapshot, indexDestinationRules(config.destinationRules), options.random);
+  const ctx: RouteContext = {
+    random: options.random,
+    clusters: (host, port, subset) => clusters.get(host, port, subset),
+    forwardTo: (cluster) => ({ kind: "forward", pick: () => ({ cluster }), targets: [{ cluster }], mirrors: [] }),
+  };
+  // every service port gets its default cluster, so /clusters shows what discovery knows
+  for (const service of snapshot.services.values()) for (const port of service.ports) clusters.get(service.hostname, port.number, undefined);
+  const outbound = proxy.kind === "sidecar" ? compileOutbound(config, snapshot, proxy, ctx) : toRouteConfig(new Map());
+  const gatewayPorts = proxy.kind === "gateway" ? compileGateway(config, proxy, ctx) : new Map<number, RouteConfig>();
+  return Object.freeze({
+    version: options.version,
+    builtAt: new Date().toISOString(),
+    config,
+    snapshot,
+    clusters: clusters.all,
+    outbound,
+    gatewayPorts,
+  });
+}

@@ -1,0 +1,107 @@
+// The immutable product of compile(): what a listener needs to route a request, with every
+// matcher, picker and header operation already built. Built off the request path and swapped
+// whole through a TableRef; a request reads the reference once and uses that table to the end.
+import type { HTTPRetry, HTTPFaultInjection, MeshConfig, TrafficPolicy } from "../config/types.ts";
+import type { RequestFacts } from "../routing/request-facts.ts";
+import type { Balancer } from "../resilience/balancers/types.ts";
+import type { UpstreamHost } from "../resilience/balancers/host-set.ts";
+import type { RegistrySnapshot, Service, ServicePortModel } from "./types.ts";
+
+export type HeaderEdit = (headers: Headers) => void;
+
+/** An Envoy-style cluster: one service port, optionally narrowed to a subset. */
+export interface Cluster {
+  /** Envoy's naming: "outbound|8080|v1|hello-istio.default.svc.cluster.local" */
+  readonly name: string;
+  readonly service: Service;
+  readonly port: ServicePortModel;
+  readonly subset?: string;
+  readonly hosts: readonly UpstreamHost[];
+  readonly balancer: Balancer;
+  /** DestinationRule policy in force (subset-level over service-level, port-level applied) */
+  readonly policy: TrafficPolicy;
+  /** consistent-hash input, when the policy asks for it */
+  readonly hashKey?: (request: Request, sourceIp: string) => string | undefined;
+}
+
+export interface Target {
+  readonly cluster: Cluster;
+  readonly requestHeaders?: HeaderEdit;
+  readonly responseHeaders?: HeaderEdit;
+}
+
+export interface Mirror {
+  readonly cluster: Cluster;
+  /** 0..100 */
+  readonly percent: number;
+}
+
+export interface ForwardAction {
+  readonly kind: "forward";
+  /** weighted choice among targets; random injected at compile */
+  readonly pick: () => Target;
+  readonly targets: readonly Target[];
+  /** new path and authority, or undefined when the route does not rewrite */
+  readonly rewrite?: (facts: RequestFacts) => { path: string; authority: string };
+  readonly timeoutMs?: number;
+  readonly retries?: HTTPRetry;
+  readonly fault?: HTTPFaultInjection;
+  readonly requestHeaders?: HeaderEdit;
+  readonly responseHeaders?: HeaderEdit;
+  readonly mirrors: readonly Mirror[];
+}
+
+export interface RespondAction {
+  readonly kind: "respond";
+  /** redirect or direct response, built per request from the facts */
+  readonly respond: (facts: RequestFacts) => Response;
+  readonly responseHeaders?: HeaderEdit;
+}
+
+export type RouteAction = ForwardAction | RespondAction;
+
+export interface Route {
+  /** "<namespace>/<virtualservice>#<index>" or the route's own name */
+  readonly name: string;
+  readonly matches: (facts: RequestFacts) => boolean;
+  readonly action: RouteAction;
+  /** no match conditions: goes last when VirtualServices merge on a gateway host */
+  readonly catchAll: boolean;
+}
+
+export interface VirtualHost {
+  readonly name: string;
+  readonly domains: readonly string[];
+  readonly routes: readonly Route[];
+}
+
+/** The virtual hosts one listener serves, looked up by the request's host name. */
+export interface RouteConfig {
+  readonly exact: ReadonlyMap<string, VirtualHost>;
+  /** "*.example.com" style suffixes, longest first; "*" last */
+  readonly wildcards: readonly { suffix: string; host: VirtualHost }[];
+}
+
+export interface RouteTable {
+  readonly version: number;
+  readonly builtAt: string;
+  readonly config: MeshConfig;
+  readonly snapshot: RegistrySnapshot;
+  readonly clusters: ReadonlyMap<string, Cluster>;
+  /** sidecar outbound listener */
+  readonly outbound: RouteConfig;
+  /** gateway: one route config per Gateway server port number */
+  readonly gatewayPorts: ReadonlyMap<number, RouteConfig>;
+}
+
+/** The one mutable reference the listeners read; reload replaces `current` whole. */
+export interface TableRef {
+  current: RouteTable;
+}
+
+export function findVirtualHost(config: RouteConfig, host: string): VirtualHost | undefined {
+  const exact = config.exact.get(host);
+  if (exact) return exact;
+  for (const w of config.wildcards) if (w.suffix === "" || host.endsWith(w.suffix)) return w.host;
+  return undefined;
+}

@@ -1,0 +1,15 @@
+// The production PipelineDeps: the runtime's upstream client, Math.random, UUID request ids.
+import { platform } from "../platform/index.ts";
+import { createMirrorSender } from "./mirror.ts";
+import type { PipelineDeps } from "./pipeline-deps.ts";
+
+export function defaultDeps(log: (m: string) => void): PipelineDeps {
+  const random = Math.random;
+  return {
+    upstream: platform.upstream,
+    random,
+    newRequestId: () => crypto.randomUUID(),
+    mirror: createMirrorSender(platform.upstream, random),
+    log,
+  };
+}

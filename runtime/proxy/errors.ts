@@ -1,0 +1,24 @@
+// Every way the data plane can refuse or fail a request, with a stable code. They become HTTP in
+// exactly one place (local-reply.ts), as Envoy's local replies with their response flags.
+
+export type ProxyErrorCode =
+  | "no-route" // NR: no virtual host or route matched
+  | "no-healthy-upstream" // UH: the cluster has no host to send to
+  | "upstream-connect" // UF: connecting to the upstream failed
+  | "upstream-reset" // UC: the upstream closed or reset before a response
+  | "upstream-timeout" // UT: the route or per-try timeout fired
+  | "overflow" // UO: a connection-pool limit (circuit breaker) was hit
+  | "fault-abort" // FI: fault injection aborted the request
+  | "bad-request" // DPE: the request itself is malformed
+  | "internal"; // the proxy itself failed; should not happen
+
+export class ProxyError extends Error {
+  constructor(
+    readonly code: ProxyErrorCode,
+    message?: string,
+    /** status for fault-abort; otherwise derived from the code */
+    readonly status?: number,
+  ) {
+    super(message ?? code);
+  }
+}

@@ -1,0 +1,54 @@
+// Header handling every proxy must do: drop hop-by-hop headers (RFC 9110 §7.6.1, and any named in
+// Connection), set the x-forwarded-* pair and x-request-id, and keep dietmesh's own headers from
+// being forged by a client.
+
+const HOP_BY_HOP = [
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+];
+
+/** removes hop-by-hop headers in place; cheap when Connection is absent (the common case) */
+export function stripHopByHop(headers: Headers): void {
+  const connection = headers.get("connection");
+  if (connection) {
+    for (const name of connection.split(",")) {
+      const n = name.trim().toLowerCase();
+      if (n) headers.delete(n);
+    }
+  }
+  for (const name of HOP_BY_HOP) headers.delete(name);
+}
+
+export interface ForwardedFacts {
+  remoteAddress: string;
+  scheme: string;
+}
+
+/** request headers for the upstream: a copy, cleaned, with forwarding facts added */
+export function upstreamRequestHeaders(incoming: Headers, facts: ForwardedFacts, newRequestId: () => string): Headers {
+  const headers = new Headers(incoming);
+  stripHopByHop(headers);
+  const xff = headers.get("x-forwarded-for");
+  if (facts.remoteAddress) headers.set("x-forwarded-for", xff ? `${xff}, ${facts.remoteAddress}` : facts.remoteAddress);
+  if (!headers.has("x-forwarded-proto")) headers.set("x-forwarded-proto", facts.scheme);
+  if (!headers.has("x-request-id")) headers.set("x-request-id", newRequestId());
+  // Without a client Accept-Encoding some runtimes' clients ask for gzip and decode it themselves;
+  // identity says what the client asked for: no encoding.
+  if (!headers.has("accept-encoding")) headers.set("accept-encoding", "identity");
+  headers.delete("x-dietmesh-response-flags");
+  return headers;
+}
+
+/** response headers for the client: a copy without hop-by-hop headers */
+export function downstreamResponseHeaders(upstream: Headers): Headers {
+  const headers = new Headers(upstream);
+  stripHopByHop(headers);
+  return headers;
+}

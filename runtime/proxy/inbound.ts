@@ -1,0 +1,27 @@
+// The sidecar's inbound listener: everything it receives goes to the local app, with the same
+// header hygiene as the outbound side. (Authorization and mTLS plug in here later.)
+import { UpstreamError, type FetchHandler } from "../platform/index.ts";
+import { ProxyError } from "./errors.ts";
+import { downstreamResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
+import { localReply } from "./local-reply.ts";
+import type { PipelineDeps } from "./pipeline-deps.ts";
+
+export function createInboundHandler(app: string, deps: PipelineDeps): FetchHandler {
+  return async function inbound(request, conn) {
+    const url = request.url;
+    // the request target after scheme://authority, kept byte for byte
+    const start = url.indexOf("/", url.indexOf("//") + 2);
+    const target = start === -1 ? "/" : url.slice(start);
+    const headers = upstreamRequestHeaders(request.headers, { remoteAddress: conn.remoteAddress, scheme: "http" }, deps.newRequestId);
+    try {
+      const response = await deps.upstream.send({ url: `http://${app}${target}`, method: request.method, headers, body: request.body });
+      return new Response(response.body, { status: response.status, statusText: response.statusText, headers: downstreamResponseHeaders(response.headers) });
+    } catch (error) {
+      if (error instanceof UpstreamError) {
+        return localReply(new ProxyError(error.failure === "connect" ? "upstream-connect" : "upstream-reset", error.message));
+      }
+      deps.log(`inbound: ${(error as Error)?.stack ?? error}`);
+      return localReply(new ProxyError("internal"));
+    }
+  };
+}

@@ -1,0 +1,20 @@
+// What the request pipeline is given rather than reaching for: the upstream client, randomness,
+// request ids and the mirror sender. Tests pass their own.
+import type { Mirror } from "../model/route-table.ts";
+import type { UpstreamClient } from "../platform/types.ts";
+
+export interface PipelineDeps {
+  upstream: UpstreamClient;
+  random: () => number;
+  newRequestId: () => string;
+  /** starts mirrored copies; returns the body the main request should now send */
+  mirror(
+    mirrors: readonly Mirror[],
+    method: string,
+    path: string,
+    authority: string,
+    headers: Headers,
+    body: ReadableStream<Uint8Array> | null,
+  ): ReadableStream<Uint8Array> | null;
+  log(message: string): void;
+}

@@ -1,0 +1,54 @@
+// The routing core of the outbound and gateway listeners as a plain fetch handler:
+// route lookup by host, first matching route, then respond or forward. It reads the route table
+// reference once per request, so a reload mid-request changes nothing for that request.
+import type { RouteConfig, RouteTable, TableRef } from "../model/route-table.ts";
+import { findVirtualHost } from "../model/route-table.ts";
+import { authorityHost } from "../model/hosts.ts";
+import { factsFromRequest } from "../routing/request-facts.ts";
+import type { ConnInfo, FetchHandler } from "../platform/index.ts";
+import { ProxyError } from "./errors.ts";
+import { forward } from "./forward.ts";
+import { localReply } from "./local-reply.ts";
+import type { PipelineDeps } from "./pipeline-deps.ts";
+
+export interface RouteHandlerOptions {
+  table: TableRef;
+  /** which of the table's route configs this listener serves */
+  select: (table: RouteTable) => RouteConfig | undefined;
+  /** the port the route matches see (the gateway server port, or the request's destination port) */
+  port: number | ((authority: string) => number);
+  deps: PipelineDeps;
+}
+
+export function createRouteHandler(options: RouteHandlerOptions): FetchHandler {
+  const { table, select, deps } = options;
+  const portOf = typeof options.port === "number" ? () => options.port as number : options.port;
+
+  async function route(request: Request, conn: ConnInfo): Promise<Response> {
+    const routes = select(table.current);
+    if (!routes) throw new ProxyError("no-route");
+    const facts = factsFromRequest(request, 0);
+    facts.port = portOf(facts.authority);
+    const vhost = findVirtualHost(routes, authorityHost(facts.authority));
+    if (!vhost) throw new ProxyError("no-route");
+    const chosen = vhost.routes.find((r) => r.matches(facts));
+    if (!chosen) throw new ProxyError("no-route");
+    const action = chosen.action;
+    if (action.kind === "respond") {
+      const response = action.respond(facts);
+      action.responseHeaders?.(response.headers);
+      return response;
+    }
+    return forward(action, request, facts, conn, deps);
+  }
+
+  return async function routeHandler(request, conn) {
+    try {
+      return await route(request, conn);
+    } catch (error) {
+      if (error instanceof ProxyError) return localReply(error);
+      deps.log(`internal error: ${(error as Error)?.stack ?? error}`);
+      return localReply(new ProxyError("internal"));
+    }
+  };
+}
