@@ -3,10 +3,12 @@
 // response built per request.
 import type { HTTPRoute, HTTPRouteDestination, VirtualService } from "../config/types.ts";
 import type { Cluster, ForwardAction, Mirror, Route, RouteAction, Target } from "./route-table.ts";
-import { compileMatches, type ProxySelector } from "../routing/match.ts";
+import { compileMatchBlocks, compileMatches, type ProxySelector } from "../routing/match.ts";
 import { compileWeighted } from "../routing/weighted.ts";
 import { compileHeaderOps } from "../routing/header-ops.ts";
-import { compileRewrite } from "../routing/rewrite.ts";
+import { compileRewrite, rewriteAuthority } from "../routing/rewrite.ts";
+import type { HTTPMatchRequest } from "../config/types.ts";
+import type { RequestFacts } from "../routing/request-facts.ts";
 import { compileRedirect } from "../routing/redirect.ts";
 import { compileDirectResponse } from "../routing/direct-response.ts";
 import { expandHost } from "./hosts.ts";
@@ -21,8 +23,8 @@ function target(vs: VirtualService, d: HTTPRouteDestination, ctx: RouteContext):
   const host = expandHost(d.destination.host, vs.metadata.namespace);
   return {
     cluster: ctx.clusters(host, d.destination.port?.number, d.destination.subset),
-    requestHeaders: compileHeaderOps(d.headers?.request),
-    responseHeaders: compileHeaderOps(d.headers?.response),
+    requestHeaders: compileHeaderOps(d.headers?.request) ?? undefined,
+    responseHeaders: compileHeaderOps(d.headers?.response) ?? undefined,
   };
 }
 
@@ -36,8 +38,8 @@ function mirrors(vs: VirtualService, http: HTTPRoute, ctx: RouteContext): Mirror
   return out;
 }
 
-function action(vs: VirtualService, http: HTTPRoute, ctx: RouteContext): RouteAction | undefined {
-  const responseHeaders = compileHeaderOps(http.headers?.response);
+function action(vs: VirtualService, http: HTTPRoute, block: HTTPMatchRequest | undefined, ctx: RouteContext): RouteAction | undefined {
+  const responseHeaders = compileHeaderOps(http.headers?.response) ?? undefined;
   if (http.redirect) return { kind: "respond", respond: compileRedirect(http.redirect), responseHeaders };
   if (http.directResponse) return { kind: "respond", respond: compileDirectResponse(http.directResponse), responseHeaders };
   if (!http.route?.length) return undefined;
@@ -48,28 +50,52 @@ function action(vs: VirtualService, http: HTTPRoute, ctx: RouteContext): RouteAc
     kind: "forward",
     pick: targets.length === 1 ? () => targets[0] : () => targets[pickIndex()],
     targets,
-    rewrite: http.rewrite ? compileRewrite(http.rewrite, http.match) : undefined,
+    rewrite: compileRouteRewrite(http, block),
     timeoutMs: http.timeout || undefined,
     retries: http.retries,
     fault: http.fault,
-    requestHeaders: compileHeaderOps(http.headers?.request),
+    requestHeaders: compileHeaderOps(http.headers?.request) ?? undefined,
     responseHeaders,
     mirrors: mirrors(vs, http, ctx),
   };
   return forward;
 }
 
+const withQuery = (f: RequestFacts) => (f.query ? `${f.path}?${f.query}` : f.path);
+
+function compileRouteRewrite(http: HTTPRoute, block: HTTPMatchRequest | undefined): ForwardAction["rewrite"] {
+  const path = compileRewrite(http.rewrite, block);
+  const authority = rewriteAuthority(http.rewrite, http.headers);
+  if (!path && !authority) return undefined;
+  return (f) => ({ path: path ? path(f) : withQuery(f), authority: authority ?? f.authority });
+}
+
+/**
+ * One http route → its Routes for this proxy (none when it does not apply here). A uri rewrite
+ * depends on which match block selected the request, so such a route becomes one Route per
+ * block, as Envoy builds it; otherwise the blocks share one Route.
+ */
 export function compileHttpRoute(
   vs: VirtualService,
   http: HTTPRoute,
   index: number,
   selector: ProxySelector,
   ctx: RouteContext,
-): Route | null {
-  const matches = compileMatches(http.match, selector);
-  if (!matches) return null;
-  const routeAction = action(vs, http, ctx);
-  if (!routeAction) return null;
+): Route[] {
   const name = http.name ?? `${vs.metadata.namespace}/${vs.metadata.name}#${index}`;
-  return { name, matches, action: routeAction, catchAll: !http.match?.length };
+  const catchAll = !http.match?.length;
+  if (http.rewrite?.uri && http.match && http.match.length > 1) {
+    const compiled = compileMatchBlocks(http.match, selector);
+    if (!compiled) return [];
+    const routes: Route[] = [];
+    for (const block of compiled.blocks) {
+      const matches = compileMatches([block], selector);
+      const routeAction = action(vs, http, block, ctx);
+      if (matches && routeAction) routes.push({ name, matches, action: routeAction, catchAll });
+    }
+    return routes;
+  }
+  const matches = compileMatches(http.match, selector);
+  const routeAction = matches && action(vs, http, http.match?.[0], ctx);
+  return matches && routeAction ? [{ name, matches, action: routeAction, catchAll }] : [];
 }

@@ -71,8 +71,7 @@ function placeholderService(hostname: string, port: number | undefined): Service
 function buildRoutes(vs: VirtualService, selector: ProxySelector, ctx: RouteContext): Route[] {
   const routes: Route[] = [];
   vs.spec.http.forEach((http: HTTPRoute, index: number) => {
-    const route = compileHttpRoute(vs, http, index, selector, ctx);
-    if (route) routes.push(route);
+    routes.push(...compileHttpRoute(vs, http, index, selector, ctx));
   });
   return routes;
 }

@@ -1,5 +1,7 @@
 // Platform adapter for Bun.
-import { mkdir, readFile, readdir, rename, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { watch as fsWatch } from "node:fs";
 import { dirname } from "node:path";
 import type { Platform, ServeOptions, Server } from "./types.ts";
@@ -53,6 +55,8 @@ export const platform: Platform = {
     await rename(tmp, path);
   },
   mkdir: async (path) => void (await mkdir(path, { recursive: true })),
+  makeTempDir: (prefix) => mkdtemp(join(tmpdir(), prefix)),
+  remove: (path) => rm(path, { recursive: true, force: true }),
   readDir: async (path) => (await readdir(path)).sort(),
   isDirectory,
   watch(paths, onChange) {

@@ -21,6 +21,8 @@ export interface DenoNamespace {
   rename(from: string, to: string): Promise<void>;
   mkdir(path: string, options: { recursive: boolean }): Promise<void>;
   pid: number;
+  makeTempDir(options: { prefix: string }): Promise<string>;
+  remove(path: string, options: { recursive: boolean }): Promise<void>;
   readDir(path: string): AsyncIterable<{ name: string }>;
   watchFs(paths: string[], options: { recursive: boolean }): AsyncIterable<unknown> & { close(): void };
   args: string[];

@@ -52,6 +52,8 @@ export const platform: Platform = {
     await D.rename(tmp, path);
   },
   mkdir: (path) => D.mkdir(path, { recursive: true }),
+  makeTempDir: (prefix) => D.makeTempDir({ prefix }),
+  remove: (path) => D.remove(path, { recursive: true }).catch(() => {}),
   async readDir(path) {
     const names: string[] = [];
     for await (const entry of D.readDir(path)) names.push(entry.name);

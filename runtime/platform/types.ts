@@ -34,6 +34,9 @@ export interface Platform {
   /** writes via a temporary file and a rename, so a watcher never reads half a file */
   writeTextFile(path: string, text: string): Promise<void>;
   mkdir(path: string): Promise<void>;
+  /** a new empty directory under the system's temp dir */
+  makeTempDir(prefix: string): Promise<string>;
+  remove(path: string): Promise<void>;
   /** entries of a directory (names only), sorted */
   readDir(path: string): Promise<string[]>;
   isDirectory(path: string): Promise<boolean>;

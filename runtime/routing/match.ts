@@ -86,8 +86,8 @@ function queryMatcher(key: string, sm: StringMatch): FactsPredicate {
   };
 }
 
-/** One block's AND of its request-time conditions, cheapest first. */
-function compileBlock(m: HTTPMatchRequest): FactsPredicate {
+/** One block's AND of its request-time conditions, cheapest first (selectors are not checked). */
+export function compileMatchBlock(m: HTTPMatchRequest): FactsPredicate {
   const preds: FactsPredicate[] = [];
   if (m.port) {
     const port = m.port;
@@ -134,7 +134,7 @@ export function compileMatchBlocks(match: HTTPMatchRequest[] | undefined, select
   }
   const blocks = match.filter((m) => blockApplies(m, selector));
   if (blocks.length === 0) return null;
-  const tests = blocks.map(compileBlock);
+  const tests = blocks.map(compileMatchBlock);
   if (tests.length === 1) {
     const t = tests[0];
     return { blocks, first: (f) => (t(f) ? 0 : -1) };

@@ -1,0 +1,128 @@
+// DestinationRule spec (networking.istio.io v1alpha3/v1beta1/v1): traffic policy, subsets,
+// connection pool, outlier detection, TLS. Shaped as types.ts's DestinationRuleSpec (tsc proves it).
+import { z } from "zod";
+import type { DestinationRuleSpec } from "./types.ts";
+import {
+  bool, dnsLabel, duration, hostName, int32, nonNegativeInt, obj, percentValue, port, portSelector, str, stringList,
+  stringMap, unsupported,
+} from "./schema-common.ts";
+
+const consistentHash = obj({
+  httpHeaderName: str.optional(),
+  httpCookie: obj({
+    name: str,
+    path: str.optional(),
+    ttl: duration({ allowZero: true }).optional(), // zero means a session cookie
+    attributes: unsupported(z.array(obj({ name: str, value: str.optional() }))),
+  }).optional(),
+  useSourceIp: bool.optional(),
+  httpQueryParameterName: str.optional(),
+  ringHash: obj({ minimumRingSize: nonNegativeInt.optional() }).optional(),
+  maglev: obj({ tableSize: nonNegativeInt.optional() }).optional(),
+  minimumRingSize: nonNegativeInt.optional(), // deprecated: ringHash.minimumRingSize
+}).check((ctx) => {
+  const keys = ["httpHeaderName", "httpCookie", "useSourceIp", "httpQueryParameterName"] as const;
+  const set = keys.filter((k) => ctx.value[k] !== undefined);
+  if (set.length !== 1) {
+    const got = set.length ? `got ${set.join(" and ")}` : "got none";
+    ctx.issues.push({ code: "custom", input: ctx.value, message: `consistentHash needs exactly one of ${keys.join(", ")}; ${got}` });
+  }
+  if (ctx.value.ringHash && ctx.value.maglev) {
+    ctx.issues.push({ code: "custom", input: ctx.value, path: ["maglev"], message: "only one of ringHash or maglev may be set" });
+  }
+});
+
+const loadBalancer = obj({
+  simple: z.enum(["UNSPECIFIED", "LEAST_CONN", "RANDOM", "PASSTHROUGH", "ROUND_ROBIN", "LEAST_REQUEST"]).optional(),
+  consistentHash: consistentHash.optional(),
+  localityLbSetting: unsupported(z.record(z.string(), z.unknown())),
+  zoneAwareLbSetting: unsupported(z.record(z.string(), z.unknown())),
+  warmupDurationSecs: unsupported(duration()),
+  warmup: unsupported(z.record(z.string(), z.unknown())),
+}).check((ctx) => {
+  if (ctx.value.simple && ctx.value.consistentHash) {
+    ctx.issues.push({ code: "custom", input: ctx.value, path: ["consistentHash"], message: "only one of simple or consistentHash may be set" });
+  }
+});
+
+const connectionPool = obj({
+  tcp: obj({
+    maxConnections: int32.optional(),
+    connectTimeout: duration().optional(),
+    tcpKeepalive: obj({ probes: nonNegativeInt.optional(), time: duration().optional(), interval: duration().optional() }).optional(),
+    maxConnectionDuration: duration().optional(),
+    idleTimeout: duration({ allowZero: true }).optional(),
+  }).optional(),
+  http: obj({
+    http1MaxPendingRequests: int32.optional(),
+    http2MaxRequests: int32.optional(),
+    maxRequestsPerConnection: int32.optional(),
+    maxRetries: int32.optional(),
+    idleTimeout: duration({ allowZero: true }).optional(),
+    h2UpgradePolicy: z.enum(["DEFAULT", "DO_NOT_UPGRADE", "UPGRADE"]).optional(),
+    useClientProtocol: bool.optional(),
+    maxConcurrentStreams: int32.optional(),
+    http2KeepAlive: unsupported(z.record(z.string(), z.unknown())),
+  }).optional(),
+});
+
+const outlierDetection = obj({
+  splitExternalLocalOriginErrors: bool.optional(),
+  consecutiveLocalOriginFailures: nonNegativeInt.optional(),
+  consecutiveGatewayErrors: nonNegativeInt.optional(),
+  consecutive5xxErrors: nonNegativeInt.optional(),
+  consecutiveErrors: int32.optional(), // deprecated: counts as gateway errors
+  interval: duration().optional(),
+  baseEjectionTime: duration().optional(),
+  maxEjectionPercent: z.int().min(0).max(100).optional(),
+  minHealthPercent: z.int().min(0).max(100).optional(),
+  outlierDetectionHttpErrorCodes: unsupported(z.array(z.int().min(100).max(599))),
+});
+
+const tls = obj({
+  mode: z.enum(["DISABLE", "SIMPLE", "MUTUAL", "ISTIO_MUTUAL"]).optional(),
+  clientCertificate: str.optional(),
+  privateKey: str.optional(),
+  caCertificates: str.optional(),
+  credentialName: str.optional(),
+  subjectAltNames: stringList.optional(),
+  sni: str.optional(),
+  insecureSkipVerify: bool.optional(),
+  caCrl: unsupported(str),
+});
+
+const policyFields = {
+  loadBalancer: loadBalancer.optional(),
+  connectionPool: connectionPool.optional(),
+  outlierDetection: outlierDetection.optional(),
+  tls: tls.optional(),
+};
+
+const portTrafficPolicy = obj({ port: portSelector.optional(), ...policyFields });
+
+const trafficPolicy = obj({
+  ...policyFields,
+  portLevelSettings: z.array(portTrafficPolicy).max(4096).optional(),
+  tunnel: unsupported(obj({ protocol: str.optional(), targetHost: str, targetPort: port })),
+  proxyProtocol: unsupported(obj({ version: z.enum(["V1", "V2"]).optional() })),
+  retryBudget: unsupported(z.record(z.string(), z.unknown())),
+});
+
+const subset = obj({ name: dnsLabel, labels: stringMap.optional(), trafficPolicy: trafficPolicy.optional() });
+
+export const destinationRuleSpec = obj({
+  host: hostName,
+  trafficPolicy: trafficPolicy.optional(),
+  subsets: z.array(subset).optional(),
+  exportTo: stringList.optional(),
+  workloadSelector: obj({ matchLabels: stringMap.optional() }).optional(),
+}).check((ctx) => {
+  // two subsets with one name would make routes to it ambiguous
+  const seen = new Set<string>();
+  ctx.value.subsets?.forEach((s, i) => {
+    if (seen.has(s.name)) {
+      ctx.issues.push({ code: "custom", input: s.name, path: ["subsets", i, "name"], message: `subset ${JSON.stringify(s.name)} is defined twice` });
+    }
+    seen.add(s.name);
+  });
+}) satisfies z.ZodType<DestinationRuleSpec>;

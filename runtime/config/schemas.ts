@@ -1,0 +1,166 @@
+// zod schemas for the networking.istio.io kinds dietmesh reads (v1alpha3, v1beta1, v1): Gateway,
+// ServiceEntry and WorkloadEntry here, VirtualService and DestinationRule in their own files.
+// Unknown fields are errors, as the CRDs make them; the annotation on specSchemas makes tsc prove
+// every output fits the interfaces in types.ts.
+import { z } from "zod";
+import type { DestinationRuleSpec, GatewaySpec, ServiceEntrySpec, VirtualServiceSpec, WorkloadEntrySpec } from "./types.ts";
+import {
+  bool, dnsLabel, int32, metadata, obj, port, str, stringList, stringMap, unsupported,
+} from "./schema-common.ts";
+import { virtualServiceSpec } from "./schema-virtual-service.ts";
+import { destinationRuleSpec } from "./schema-destination-rule.ts";
+
+export { virtualServiceSpec, destinationRuleSpec };
+
+export const NETWORKING_GROUP = "networking.istio.io";
+export const NETWORKING_VERSIONS = ["v1alpha3", "v1beta1", "v1"] as const;
+
+// Istio parses these case-insensitively; anything else is "invalid protocol" on a Gateway
+const PROTOCOLS = ["HTTP", "HTTPS", "GRPC", "GRPC-WEB", "HTTP2", "HTTP_PROXY", "MONGO", "REDIS", "MYSQL", "TCP", "TLS", "UDP"];
+const protocol = z.string().refine((p) => PROTOCOLS.includes(p.toUpperCase()), {
+  error: (i) => `expected a protocol (${PROTOCOLS.join(", ")}), got ${JSON.stringify(i.input)}`,
+});
+
+/** a host with no scheme or port, "*.example.com" allowed */
+function plainHost(h: string): string | undefined {
+  if (h === "") return "host must not be empty";
+  if (/[:/\s]/.test(h)) return `expected a host name such as "example.com" or "*.example.com" (no scheme or port), got ${JSON.stringify(h)}`;
+  return undefined;
+}
+
+/** Gateway server hosts: "host", "ns/host", "*\/host" or "./host" */
+const gatewayHost = z.string().check((ctx) => {
+  const slash = ctx.value.indexOf("/");
+  const ns = slash === -1 ? undefined : ctx.value.slice(0, slash);
+  const problem =
+    ns !== undefined && ns !== "*" && ns !== "." && !dnsLabel.safeParse(ns).success
+      ? `expected "namespace/host" with a namespace, "*" or ".", got ${JSON.stringify(ctx.value)}`
+      : plainHost(ctx.value.slice(slash + 1));
+  if (problem) ctx.issues.push({ code: "custom", input: ctx.value, message: problem });
+});
+
+const tlsProtocol = z.enum(["TLS_AUTO", "TLSV1_0", "TLSV1_1", "TLSV1_2", "TLSV1_3"]);
+const serverTls = obj({
+  httpsRedirect: bool.optional(),
+  mode: z.enum(["PASSTHROUGH", "SIMPLE", "MUTUAL", "AUTO_PASSTHROUGH", "ISTIO_MUTUAL", "OPTIONAL_MUTUAL"]).optional(),
+  serverCertificate: str.optional(),
+  privateKey: str.optional(),
+  caCertificates: str.optional(),
+  caCrl: str.optional(),
+  credentialName: str.optional(),
+  credentialNames: stringList.min(1).max(2).optional(),
+  caCertCredentialName: str.optional(),
+  tlsCertificates: z
+    .array(obj({ serverCertificate: str.optional(), privateKey: str.optional(), caCertificates: str.optional() }))
+    .min(1)
+    .max(2)
+    .optional(),
+  subjectAltNames: stringList.optional(),
+  verifyCertificateSpki: stringList.optional(),
+  verifyCertificateHash: stringList.optional(),
+  minProtocolVersion: tlsProtocol.optional(),
+  maxProtocolVersion: tlsProtocol.optional(),
+  cipherSuites: stringList.optional(),
+  insecureSkipVerify: bool.optional(),
+});
+
+const server = obj({
+  port: obj({ number: port, protocol, name: str, targetPort: port.optional() }),
+  bind: str.optional(),
+  hosts: z.array(gatewayHost).min(1, { error: "a server needs at least one host" }),
+  tls: serverTls.optional(),
+  defaultEndpoint: unsupported(str),
+  name: str.optional(),
+});
+
+const gatewaySpec = obj({
+  servers: z.array(server).min(1, { error: "a Gateway needs at least one server" }),
+  selector: stringMap.default({}),
+});
+
+const PORT_NAME = /^[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?$/;
+const workloadEntrySpec = obj({
+  address: str.max(256).optional(),
+  ports: z.record(z.string(), port).optional(),
+  labels: stringMap.optional(),
+  network: str.optional(),
+  locality: str.optional(),
+  weight: int32.optional(),
+  serviceAccount: str.optional(),
+}).check((ctx) => {
+  const v = ctx.value;
+  if (v.address === undefined && v.network === undefined) {
+    ctx.issues.push({ code: "custom", input: v, path: ["address"], message: "address is required (or network)" });
+  }
+  if (v.address?.startsWith("unix://") && v.ports) {
+    ctx.issues.push({ code: "custom", input: v, path: ["ports"], message: "a unix:// address may not have ports" });
+  }
+  for (const name of Object.keys(v.ports ?? {})) {
+    if (name.length >= 63 || !PORT_NAME.test(name)) {
+      ctx.issues.push({ code: "custom", input: name, path: ["ports", name], message: `expected a port name (letters, digits, "-"), got ${JSON.stringify(name)}` });
+    }
+  }
+});
+
+const serviceEntrySpec = obj({
+  hosts: z.array(z.string().check((ctx) => {
+    const problem = ctx.value === "*" ? `host "*" is not allowed in a ServiceEntry` : plainHost(ctx.value);
+    if (problem) ctx.issues.push({ code: "custom", input: ctx.value, message: problem });
+  })).min(1, { error: "a ServiceEntry needs at least one host" }).max(256),
+  addresses: z.array(str.max(64)).max(256).optional(),
+  ports: z.array(obj({ number: port, protocol: str.optional(), name: str, targetPort: port.optional() })).max(256).optional(),
+  location: z.enum(["MESH_EXTERNAL", "MESH_INTERNAL"]).optional(),
+  resolution: z.enum(["NONE", "STATIC", "DNS", "DNS_ROUND_ROBIN"]).optional(),
+  endpoints: z.array(workloadEntrySpec).max(4096).optional(),
+  workloadSelector: obj({ labels: stringMap.optional() }).optional(),
+  exportTo: stringList.optional(),
+  subjectAltNames: stringList.optional(),
+}).check((ctx) => {
+  // the CRD's CEL rules, in the same words
+  const v = ctx.value;
+  const add = (message: string, path: PropertyKey[]) => ctx.issues.push({ code: "custom", input: v, path, message });
+  const resolution = v.resolution ?? "NONE";
+  v.ports?.forEach((p, i) => {
+    if (v.ports!.findIndex((q) => q.number === p.number) !== i) add(`port number ${p.number} is defined twice`, ["ports", i, "number"]);
+  });
+  if (v.workloadSelector && v.endpoints) add("only one of workloadSelector or endpoints may be set", ["endpoints"]);
+  if (v.addresses?.some((a) => a.includes("/")) && resolution !== "NONE" && resolution !== "STATIC") {
+    add("CIDR addresses are allowed only with resolution NONE or STATIC", ["addresses"]);
+  }
+  if (resolution === "NONE" && v.endpoints) add("resolution NONE (the default) cannot have endpoints; set resolution: STATIC or DNS", ["endpoints"]);
+  if (resolution === "DNS_ROUND_ROBIN" && (v.endpoints?.length ?? 0) > 1) add("DNS_ROUND_ROBIN cannot have more than one endpoint", ["endpoints"]);
+});
+
+export interface SpecOf {
+  Gateway: GatewaySpec;
+  VirtualService: VirtualServiceSpec;
+  DestinationRule: DestinationRuleSpec;
+  ServiceEntry: ServiceEntrySpec;
+  WorkloadEntry: WorkloadEntrySpec;
+}
+export type NetworkingKind = keyof SpecOf;
+
+export const specSchemas: { [K in NetworkingKind]: z.ZodType<SpecOf[K]> } = {
+  Gateway: gatewaySpec,
+  VirtualService: virtualServiceSpec,
+  DestinationRule: destinationRuleSpec,
+  ServiceEntry: serviceEntrySpec,
+  WorkloadEntry: workloadEntrySpec,
+};
+
+export function isNetworkingKind(kind: string): kind is NetworkingKind {
+  return Object.hasOwn(specSchemas, kind);
+}
+
+const apiVersion = z.enum(NETWORKING_VERSIONS.map((v) => `${NETWORKING_GROUP}/${v}`) as [string, ...string[]]);
+
+/** the whole resource: apiVersion, kind, metadata (namespace still optional here), spec */
+export function resourceSchema<K extends NetworkingKind>(kind: K) {
+  return obj({
+    apiVersion,
+    kind: z.literal(kind),
+    metadata,
+    spec: specSchemas[kind],
+    status: z.unknown().optional(), // written by the cluster; ignored
+  });
+}

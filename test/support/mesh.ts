@@ -1,0 +1,132 @@
+// Helpers for end-to-end tests: real dietmesh processes on loopback with OS-chosen ports, a real
+// upstream that echoes what it received, temp config folders, and curl.
+import { platform } from "../../runtime/platform/index.ts";
+import { runCommand, runScript, type Child } from "../../runtime/platform/process.ts";
+
+export const root = new URL("../../", import.meta.url).pathname;
+export const cli = `${root}runtime/cli/main.ts`;
+export const showcases = new URL("../../../shared/upstream-showcases/", import.meta.url).pathname;
+
+const started: Child[] = [];
+export function stopAll(): void {
+  for (const c of started.splice(0)) c.kill("SIGKILL");
+}
+
+export interface Sidecar {
+  child: Child;
+  outbound: string;
+  inbound?: string;
+  admin: string;
+}
+
+export async function startSidecar(configDir: string, extra: string[] = []): Promise<Sidecar> {
+  const child = runScript(cli, ["sidecar", "--config", configDir, "--outbound", "127.0.0.1:0", "--admin", "127.0.0.1:0", ...extra]);
+  started.push(child);
+  const [line] = await child.waitFor(/ready on .*/);
+  return {
+    child,
+    outbound: /outbound (\S+?),/.exec(line)![1],
+    inbound: /inbound (\S+?) /.exec(line)?.[1],
+    admin: /admin (\S+)$/.exec(line)![1],
+  };
+}
+
+export interface Gateway {
+  child: Child;
+  port80: string;
+  admin: string;
+}
+
+export async function startGateway(configDir: string, extra: string[] = []): Promise<Gateway> {
+  const child = runScript(cli, ["gateway", "--config", configDir, "--bind", "80=127.0.0.1:0", "--admin", "127.0.0.1:0", ...extra]);
+  started.push(child);
+  const [, port80] = await child.waitFor(/gateway port 80 listening on (\S+)/);
+  const [, admin] = await child.waitFor(/ready on \S+ admin (\S+)/);
+  return { child, port80, admin };
+}
+
+export function startProcess(file: string, args: string[]): Child {
+  const child = runScript(file, args);
+  started.push(child);
+  return child;
+}
+
+/** An upstream that answers with JSON describing the request it got (method, path, headers, body). */
+export function startEcho(name: string) {
+  const requests: { method: string; url: string; headers: Record<string, string>; body: string }[] = [];
+  const server = platform.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async handler(request) {
+      const body = await request.text();
+      const seen = { name, method: request.method, url: request.url, headers: Object.fromEntries(request.headers), body };
+      requests.push(seen);
+      return new Response(JSON.stringify(seen), { headers: { "content-type": "application/json", "x-echo": name, connection: "keep-alive", "keep-alive": "timeout=5" } });
+    },
+  });
+  return { server, requests, address: `127.0.0.1:${server.port}` };
+}
+
+export async function tempConfig(files: Record<string, string>): Promise<string> {
+  const dir = await platform.makeTempDir("dietmesh-test-");
+  for (const [name, text] of Object.entries(files)) await platform.writeTextFile(`${dir}/${name}`, text);
+  return dir;
+}
+
+export function serviceEntry(name: string, host: string, endpoints: { address: string; labels?: Record<string, string> }[], port = 8080): string {
+  const eps = endpoints
+    .map((e) => {
+      const [address, p] = e.address.split(":");
+      return `  - address: ${address}\n    ports: { http: ${p} }\n    labels: ${JSON.stringify(e.labels ?? {})}`;
+    })
+    .join("\n");
+  return `apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: { name: ${name}, namespace: default }
+spec:
+  hosts: [${host}]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{ number: ${port}, name: http, protocol: HTTP }]
+  endpoints:
+${eps}
+`;
+}
+
+export interface CurlResult {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** runs the real curl; -i output is split into status, headers (lower-case) and body */
+export async function curl(args: string[]): Promise<CurlResult> {
+  const child = runCommand("curl", ["-s", "-i", "--max-time", "10", ...args]);
+  const code = await child.exited;
+  if (code !== 0) throw new Error(`curl ${args.join(" ")} exited ${code}: ${child.lines.join("\n")}`);
+  const text = child.lines.join("\n");
+  const split = text.indexOf("\n\n") !== -1 ? text.indexOf("\n\n") : text.length;
+  const head = text.slice(0, split).replace(/\r/g, "").split("\n");
+  const headers: Record<string, string> = {};
+  for (const line of head.slice(1)) {
+    const c = line.indexOf(":");
+    if (c > 0) headers[line.slice(0, c).trim().toLowerCase()] = line.slice(c + 1).trim();
+  }
+  return { status: Number(head[0].split(" ")[1]), headers, body: text.slice(split + 2).replace(/\r/g, "") };
+}
+
+/** polls fn until it returns a truthy value or the deadline passes */
+export async function eventually<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 5000, what = "condition"): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
+}
