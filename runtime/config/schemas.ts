@@ -152,15 +152,29 @@ export function isNetworkingKind(kind: string): kind is NetworkingKind {
   return Object.hasOwn(specSchemas, kind);
 }
 
-const apiVersion = z.enum(NETWORKING_VERSIONS.map((v) => `${NETWORKING_GROUP}/${v}`) as [string, ...string[]]);
+const envelope = obj({
+  apiVersion: z.enum(NETWORKING_VERSIONS.map((v) => `${NETWORKING_GROUP}/${v}`)),
+  kind: z.string(),
+  metadata,
+  spec: z.record(z.string(), z.unknown()),
+  status: z.unknown().optional(), // written by the cluster; ignored
+});
 
-/** the whole resource: apiVersion, kind, metadata (namespace still optional here), spec */
-export function resourceSchema<K extends NetworkingKind>(kind: K) {
-  return obj({
-    apiVersion,
-    kind: z.literal(kind),
-    metadata,
-    spec: specSchemas[kind],
-    status: z.unknown().optional(), // written by the cluster; ignored
-  });
+export interface ParsedResource<K extends NetworkingKind> {
+  apiVersion: string;
+  metadata: z.output<typeof metadata>; // namespace still optional: the loader fills it
+  spec: SpecOf[K];
+}
+
+/** checks a whole resource of a networking kind; issue paths start at the resource's root */
+export function parseResource<K extends NetworkingKind>(
+  kind: K,
+  value: unknown,
+  params: z.core.ParseContext<z.core.$ZodIssue>,
+): { success: true; data: ParsedResource<K> } | { success: false; issues: z.core.$ZodIssue[] } {
+  const outer = envelope.safeParse(value, params);
+  if (!outer.success) return { success: false, issues: outer.error.issues };
+  const spec = specSchemas[kind].safeParse(outer.data.spec, params);
+  if (!spec.success) return { success: false, issues: spec.error.issues.map((i) => ({ ...i, path: ["spec", ...i.path] })) };
+  return { success: true, data: { apiVersion: outer.data.apiVersion, metadata: outer.data.metadata, spec: spec.data } };
 }

@@ -19,12 +19,13 @@ export interface RouteContext {
   forwardTo(cluster: Cluster): ForwardAction;
 }
 
-function target(vs: VirtualService, d: HTTPRouteDestination, ctx: RouteContext): Target {
+/** route- and destination-level header ops compile together: all removes, then route, then destination writes */
+function target(vs: VirtualService, http: HTTPRoute, d: HTTPRouteDestination, ctx: RouteContext): Target {
   const host = expandHost(d.destination.host, vs.metadata.namespace);
   return {
     cluster: ctx.clusters(host, d.destination.port?.number, d.destination.subset),
-    requestHeaders: compileHeaderOps(d.headers?.request) ?? undefined,
-    responseHeaders: compileHeaderOps(d.headers?.response) ?? undefined,
+    requestHeaders: compileHeaderOps(http.headers?.request, d.headers?.request),
+    responseHeaders: compileHeaderOps(http.headers?.response, d.headers?.response),
   };
 }
 
@@ -39,11 +40,11 @@ function mirrors(vs: VirtualService, http: HTTPRoute, ctx: RouteContext): Mirror
 }
 
 function action(vs: VirtualService, http: HTTPRoute, block: HTTPMatchRequest | undefined, ctx: RouteContext): RouteAction | undefined {
-  const responseHeaders = compileHeaderOps(http.headers?.response) ?? undefined;
+  const responseHeaders = compileHeaderOps(http.headers?.response);
   if (http.redirect) return { kind: "respond", respond: compileRedirect(http.redirect), responseHeaders };
   if (http.directResponse) return { kind: "respond", respond: compileDirectResponse(http.directResponse), responseHeaders };
   if (!http.route?.length) return undefined;
-  const targets = http.route.map((d) => target(vs, d, ctx));
+  const targets = http.route.map((d) => target(vs, http, d, ctx));
   const weights = http.route.map((d) => d.weight);
   const pickIndex = compileWeighted(weights, ctx.random);
   const forward: ForwardAction = {
@@ -54,8 +55,6 @@ function action(vs: VirtualService, http: HTTPRoute, block: HTTPMatchRequest | u
     timeoutMs: http.timeout || undefined,
     retries: http.retries,
     fault: http.fault,
-    requestHeaders: compileHeaderOps(http.headers?.request) ?? undefined,
-    responseHeaders,
     mirrors: mirrors(vs, http, ctx),
   };
   return forward;

@@ -26,6 +26,7 @@ export interface Cluster {
 
 export interface Target {
   readonly cluster: Cluster;
+  /** route- and destination-level header operations, compiled together */
   readonly requestHeaders?: HeaderEdit;
   readonly responseHeaders?: HeaderEdit;
 }
@@ -46,8 +47,6 @@ export interface ForwardAction {
   readonly timeoutMs?: number;
   readonly retries?: HTTPRetry;
   readonly fault?: HTTPFaultInjection;
-  readonly requestHeaders?: HeaderEdit;
-  readonly responseHeaders?: HeaderEdit;
   readonly mirrors: readonly Mirror[];
 }
 

@@ -29,23 +29,31 @@ function runtimeCommand(): { cmd: string; pre: string[] } {
 function wrap(child: ChildProcess, options: ChildOptions): Child {
   const lines: string[] = [];
   const waiters: { pattern: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
-  const onData = (buffer: { rest: string }) => (chunk: Buffer) => {
-    buffer.rest += chunk.toString("utf8");
-    let nl: number;
-    while ((nl = buffer.rest.indexOf("\n")) !== -1) {
-      const line = buffer.rest.slice(0, nl);
-      buffer.rest = buffer.rest.slice(nl + 1);
+  const push = (line: string) => {
       lines.push(line);
       if (options.echo !== undefined) console.log(`${options.echo}${line}`);
       for (let i = waiters.length - 1; i >= 0; i--) {
         const m = line.match(waiters[i].pattern);
         if (m) waiters.splice(i, 1)[0].resolve(m);
       }
-    }
   };
-  child.stdout?.on("data", onData({ rest: "" }));
-  child.stderr?.on("data", onData({ rest: "" }));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const follow = (stream: NodeJS.ReadableStream | null) => {
+    let rest = "";
+    stream?.on("data", (chunk: Buffer) => {
+      rest += chunk.toString("utf8");
+      let nl: number;
+      while ((nl = rest.indexOf("\n")) !== -1) {
+        push(rest.slice(0, nl));
+        rest = rest.slice(nl + 1);
+      }
+    });
+    // the last line may have no newline; it counts once the stream ends
+    stream?.on("end", () => rest && push(rest));
+  };
+  follow(child.stdout);
+  follow(child.stderr);
+  // "close" comes after both streams ended, so every line is in by then
+  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
   return {
     pid: child.pid ?? -1,
     lines,

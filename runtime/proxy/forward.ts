@@ -30,7 +30,6 @@ export async function forward(
 
   const headers = upstreamRequestHeaders(request.headers, { remoteAddress: conn.remoteAddress, scheme: facts.scheme }, deps.newRequestId);
   headers.set("host", authority);
-  action.requestHeaders?.(headers);
   target.requestHeaders?.(headers);
 
   let body: ReadableStream<Uint8Array> | null = request.body;
@@ -60,7 +59,6 @@ export async function forward(
   }
 
   const out = downstreamResponseHeaders(response.headers);
-  action.responseHeaders?.(out);
   target.responseHeaders?.(out);
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers: out });
 }

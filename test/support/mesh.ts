@@ -104,15 +104,15 @@ export async function curl(args: string[]): Promise<CurlResult> {
   const child = runCommand("curl", ["-s", "-i", "--max-time", "10", ...args]);
   const code = await child.exited;
   if (code !== 0) throw new Error(`curl ${args.join(" ")} exited ${code}: ${child.lines.join("\n")}`);
-  const text = child.lines.join("\n");
+  const text = child.lines.join("\n").replace(/\r/g, "");
   const split = text.indexOf("\n\n") !== -1 ? text.indexOf("\n\n") : text.length;
-  const head = text.slice(0, split).replace(/\r/g, "").split("\n");
+  const head = text.slice(0, split).split("\n");
   const headers: Record<string, string> = {};
   for (const line of head.slice(1)) {
     const c = line.indexOf(":");
     if (c > 0) headers[line.slice(0, c).trim().toLowerCase()] = line.slice(c + 1).trim();
   }
-  return { status: Number(head[0].split(" ")[1]), headers, body: text.slice(split + 2).replace(/\r/g, "") };
+  return { status: Number(head[0].split(" ")[1]), headers, body: text.slice(split + 2) };
 }
 
 /** polls fn until it returns a truthy value or the deadline passes */

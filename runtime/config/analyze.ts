@@ -1,0 +1,98 @@
+// Cross-reference checks on a loaded MeshConfig, in the spirit of istioctl analyze: subsets no
+// DestinationRule defines, Gateways that do not exist, hosts nobody knows, weights adding up to 0.
+// Each resource was valid on its own; these are the mistakes only the whole picture shows.
+import type { Destination, DestinationRule, MeshConfig } from "./types.ts";
+import type { ConfigError, ConfigErrorCode, Severity } from "./errors.ts";
+import { formatPath } from "./errors.ts";
+import { DEFAULT_DOMAIN_SUFFIX, expandHost, hostMatches, normalizeHost } from "../model/hosts.ts";
+
+export interface AnalyzeOptions {
+  /** FQDNs the service registry knows (e.g. "reviews.default.svc.cluster.local") */
+  knownHosts: Iterable<string>;
+  domainSuffix?: string;
+}
+
+/** the routes of tcp and tls blocks, which types.ts keeps as unknown[] */
+interface L4Route {
+  match?: { gateways?: string[] }[];
+  route?: { destination: Destination; weight?: number }[];
+}
+
+/** "ns/name", "name.ns(.svc.cluster.local)" (Istio's older form) or "name" in the VS's namespace */
+export function gatewayKey(ref: string, namespace: string): string {
+  if (ref.includes("/")) return ref;
+  const [name, ns] = ref.split(".");
+  return ns ? `${ns}/${name}` : `${namespace}/${name}`;
+}
+
+export function analyzeConfig(config: MeshConfig, options: AnalyzeOptions): ConfigError[] {
+  const suffix = options.domainSuffix ?? DEFAULT_DOMAIN_SUFFIX;
+  const out: ConfigError[] = [];
+  const gateways = new Set(config.gateways.map((g) => `${g.metadata.namespace}/${g.metadata.name}`));
+  const known = new Set([...options.knownHosts].map(normalizeHost));
+  // ServiceEntry hosts are literal, and a wildcard one ("*.example.com") covers many
+  const entryHosts = config.serviceEntries.flatMap((se) => se.spec.hosts.map(normalizeHost));
+  for (const h of entryHosts) known.add(h);
+  const wildcards = entryHosts.filter((h) => h.startsWith("*"));
+  const rules = config.destinationRules.map((dr) => ({ dr, host: expandHost(dr.spec.host, dr.metadata.namespace, suffix) }));
+
+  // Istio picks one DestinationRule by namespace visibility; any rule for the host counts here,
+  // so a subset is only reported when no rule anywhere defines it
+  const rulesFor = (host: string): DestinationRule[] =>
+    rules.filter((r) => r.host === host || (r.host.startsWith("*") && hostMatches(r.host, host))).map((r) => r.dr);
+
+  for (const vs of config.virtualServices) {
+    const ns = vs.metadata.namespace;
+    const report = (code: ConfigErrorCode, severity: Severity, path: PropertyKey[], message: string) =>
+      out.push({
+        code, severity, file: vs.origin.file, document: vs.origin.document, kind: vs.kind, name: vs.metadata.name,
+        namespace: ns, path: formatPath(path), message,
+      });
+
+    const checkGateway = (ref: string, path: PropertyKey[]) => {
+      if (ref === "mesh") return;
+      const key = gatewayKey(ref, ns);
+      if (!gateways.has(key)) report("unknown-gateway", "error", path, `Gateway ${key} does not exist`);
+    };
+
+    const checkDestination = (d: Destination, path: PropertyKey[]) => {
+      const host = expandHost(d.host, ns, suffix);
+      if (!host.includes("*") && !known.has(host) && !wildcards.some((w) => hostMatches(w, host))) {
+        report("unknown-host", "warning", [...path, "host"], `host ${host} is neither a known service nor a ServiceEntry host`);
+      }
+      if (d.subset === undefined) return;
+      const defining = rulesFor(host);
+      if (defining.some((dr) => dr.spec.subsets?.some((s) => s.name === d.subset))) return;
+      const seen = defining.map((dr) => `DestinationRule ${dr.metadata.namespace}/${dr.metadata.name} has ${dr.spec.subsets?.map((s) => s.name).join(", ") || "no subsets"}`);
+      const detail = seen.length ? ` (${seen.join("; ")})` : ` (no DestinationRule for ${host})`;
+      report("unknown-subset", "error", [...path, "subset"], `subset "${d.subset}" of ${host} is not defined by any DestinationRule${detail}`);
+    };
+
+    const checkWeights = (route: { weight?: number }[] | undefined, path: PropertyKey[]) => {
+      // a lone destination takes all traffic whatever its weight; several share by weight
+      if (!route || route.length < 2) return;
+      if (route.reduce((sum, r) => sum + (r.weight ?? 0), 0) === 0) {
+        report("zero-weight", "error", path, "the destination weights add up to 0, so no destination can be picked");
+      }
+    };
+
+    vs.spec.gateways?.forEach((g, i) => checkGateway(g, ["spec", "gateways", i]));
+    vs.spec.http.forEach((r, i) => {
+      const at = ["spec", "http", i];
+      r.match?.forEach((m, j) => m.gateways?.forEach((g, k) => checkGateway(g, [...at, "match", j, "gateways", k])));
+      r.route?.forEach((d, j) => checkDestination(d.destination, [...at, "route", j, "destination"]));
+      if (r.mirror) checkDestination(r.mirror, [...at, "mirror"]);
+      r.mirrors?.forEach((m, j) => checkDestination(m.destination, [...at, "mirrors", j, "destination"]));
+      checkWeights(r.route, [...at, "route"]);
+    });
+    for (const block of ["tcp", "tls"] as const) {
+      (vs.spec[block] as L4Route[] | undefined)?.forEach((r, i) => {
+        const at = ["spec", block, i];
+        r.match?.forEach((m, j) => m.gateways?.forEach((g, k) => checkGateway(g, [...at, "match", j, "gateways", k])));
+        r.route?.forEach((d, j) => checkDestination(d.destination, [...at, "route", j, "destination"]));
+        checkWeights(r.route, [...at, "route"]);
+      });
+    }
+  }
+  return out;
+}

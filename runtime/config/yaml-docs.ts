@@ -1,0 +1,62 @@
+// Multi-document YAML (JSON too: YAML 1.2 reads it) → one entry per document with its plain value,
+// its syntax errors with line numbers, and a way back from a field path to the line it sits on.
+import { LineCounter, isMap, isNode, isScalar, parseAllDocuments, type Document } from "yaml";
+
+export interface YamlProblem {
+  message: string;
+  line?: number;
+}
+
+export interface YamlDocument {
+  /** 0-based position in the file */
+  index: number;
+  /** the document as plain data; undefined when it is empty or did not parse */
+  value: unknown;
+  errors: YamlProblem[];
+  /** the 1-based line of the field at path, or of its nearest ancestor that exists */
+  lineOf(path: readonly PropertyKey[]): number | undefined;
+}
+
+function startOf(doc: Document, path: readonly PropertyKey[]): number | undefined {
+  // a map key: point at the key itself, since a nested value starts on the next line
+  const last = path.at(-1);
+  if (typeof last === "string") {
+    const parent = doc.getIn(path.slice(0, -1), true);
+    if (isMap(parent)) {
+      const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === last);
+      if (pair && isNode(pair.key) && pair.key.range) return pair.key.range[0];
+    }
+  }
+  const node = path.length ? doc.getIn(path, true) : doc.contents;
+  return isNode(node) && node.range ? node.range[0] : undefined;
+}
+
+export function parseYamlDocuments(text: string): YamlDocument[] {
+  const lines = new LineCounter();
+  // YAML 1.2 core schema: "yes", "on" stay strings; unique keys, as Kubernetes' decoder wants
+  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const lineAt = (offset: number) => lines.linePos(offset).line;
+  return Array.from(docs, (doc, index) => {
+    const errors = doc.errors.map((e) => ({ message: e.message.split("\n")[0], line: lineAt(e.pos[0]) }));
+    let value: unknown;
+    if (!errors.length && doc.contents !== null) {
+      try {
+        value = doc.toJS({ maxAliasCount: 100 }); // alias bombs ("billion laughs") stop here
+      } catch (e) {
+        errors.push({ message: (e as Error).message, line: lineAt(doc.range[0]) });
+      }
+    }
+    return {
+      index,
+      value,
+      errors,
+      lineOf(path) {
+        for (let n = path.length; n >= 0; n--) {
+          const offset = startOf(doc, path.slice(0, n));
+          if (offset !== undefined) return lineAt(offset);
+        }
+        return undefined;
+      },
+    };
+  });
+}
