@@ -61,11 +61,11 @@ function responseEnd(buf: string): number {
   return head + 4; // no body (e.g. 204/304)
 }
 
-function finish(conn: Conn, good: boolean): void {
+function finish(conn: Conn, good: boolean, reuse: boolean): void {
   if (good) latencies[ok++] = performance.now() - conn.intended;
   else errors++;
   conn.intended = 0;
-  idle.push(conn);
+  if (reuse) idle.push(conn); // else the server is closing it: close() below reconnects
   dispatch();
   if (ok + errors === total) report();
 }
@@ -80,8 +80,9 @@ async function open(conn: Conn): Promise<void> {
         const end = responseEnd(conn.buf);
         if (end < 0 || !conn.intended) return;
         const good = conn.buf.startsWith("HTTP/1.1 2") || conn.buf.startsWith("HTTP/1.0 2");
+        const reuse = !/\r\nconnection:\s*close/i.test(conn.buf.slice(0, conn.buf.indexOf("\r\n\r\n")));
         conn.buf = conn.buf.slice(end);
-        finish(conn, good);
+        finish(conn, good, reuse);
       },
       close() {
         // The server closed the connection: a request in flight on it failed. Reconnect.

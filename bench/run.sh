@@ -26,6 +26,7 @@ bash scripts/ensure-tools.sh nginx wrk curl ps
 
 if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
   PIN_LOAD="taskset -c 0" PIN_PROXY="taskset -c 1"
+  taskset -cp 0 $$ >/dev/null # this script too: its readiness polling must not take the proxy's CPU
   LAYOUT="proxy pinned to CPU 1; load generator (wrk, bench/load.ts) and upstream pinned to CPU 0"
 else
   PIN_LOAD="" PIN_PROXY=""
@@ -41,7 +42,7 @@ stop() { # pid: TERM the process and its children, KILL after 3 s
   kids=$(ps -o pid= --ppid "$pid" 2>/dev/null || true)
   kill "$pid" $kids 2>/dev/null || true
   for ((i = 0; i < 60; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-  kill -9 "$pid" $kids 2>/dev/null || true
+  kill -0 "$pid" 2>/dev/null && kill -9 "$pid" $kids 2>/dev/null
   wait "$pid" 2>/dev/null || true
   local keep=() p
   for p in ${PIDS[@]+"${PIDS[@]}"}; do [ "$p" = "$pid" ] || keep+=("$p"); done
@@ -56,11 +57,10 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-now_us() { echo "${EPOCHREALTIME/./}"; }
 
 launch() { # name cmd...: start in the background; sets PID and T0 (just before exec)
   local name=$1; shift
-  T0=$(now_us)
+  T0=${EPOCHREALTIME/./} # microseconds
   "$@" >"$TMP/$name.log" 2>&1 &
   PID=$!
   PIDS+=("$PID")
@@ -74,12 +74,12 @@ probe() { # port path: true when GET answers 200. bash's /dev/tcp, so polling co
 }
 
 wait_ready() { # pid port path: polls without pause until 200; prints ms since T0; fails on exit/deadline
-  local deadline=$(($(now_us) + READY_TIMEOUT * 1000000))
+  local deadline=$((${EPOCHREALTIME/./} + READY_TIMEOUT * 1000000))
   until probe "$2" "$3"; do
     kill -0 "$1" 2>/dev/null || { echo "exited before serving" >&2; return 1; }
-    [ "$(now_us)" -lt "$deadline" ] || { echo "not serving after ${READY_TIMEOUT}s" >&2; return 1; }
+    [ "${EPOCHREALTIME/./}" -lt "$deadline" ] || { echo "not serving after ${READY_TIMEOUT}s" >&2; return 1; }
   done
-  awk -v a="$T0" -v b="$(now_us)" 'BEGIN { printf "%.0f", (b - a) / 1000 }'
+  awk -v a="$T0" -v b="${EPOCHREALTIME/./}" 'BEGIN { printf "%.0f", (b - a) / 1000 }'
 }
 
 tree() { local c; echo "$1"; for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do tree "$c"; done; }
@@ -158,9 +158,10 @@ http {
   access_log off;
   client_body_temp_path $1/body; proxy_temp_path $1/proxy;
   fastcgi_temp_path $1/fastcgi; uwsgi_temp_path $1/uwsgi; scgi_temp_path $1/scgi;
-  upstream bench_upstream { server 127.0.0.1:$3; keepalive 64; }
+  upstream bench_upstream { server 127.0.0.1:$3; keepalive 64; keepalive_requests 1000000; }
   server {
     listen 127.0.0.1:$2;
+    keepalive_requests 1000000; # nginx closes a connection after 1000 by default; Bun and Deno don't
     location / {
       proxy_pass http://bench_upstream;
       proxy_http_version 1.1;
@@ -171,6 +172,9 @@ http {
 EOF
 }
 
+LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
+awk -v l="$LOAD_BEFORE" 'BEGIN { exit !(l > 0.5) }' &&
+  echo "warning: the machine is not idle (load average $LOAD_BEFORE); expect noisy numbers" >&2
 echo "dietmesh bench: ${DURATION}s runs, $RATE req/s latency runs, $CONNS wrk connections; $LAYOUT" >&2
 mapfile -t PORTS < <($BUN bench/free-ports.ts 3)
 
@@ -178,9 +182,9 @@ mapfile -t PORTS < <($BUN bench/free-ports.ts 3)
 PID=""
 launch upstream $PIN_LOAD $BUN bench/upstream.ts --port 0
 UPSTREAM_PID=$PID
-deadline=$(($(now_us) + READY_TIMEOUT * 1000000))
+deadline=$((${EPOCHREALTIME/./} + READY_TIMEOUT * 1000000))
 until UP_PORT=$(grep -m1 -x '[0-9][0-9]*' "$TMP/upstream.log" 2>/dev/null); do
-  kill -0 "$UPSTREAM_PID" 2>/dev/null && [ "$(now_us)" -lt "$deadline" ] || { cat "$TMP/upstream.log" >&2; exit 1; }
+  kill -0 "$UPSTREAM_PID" 2>/dev/null && [ "${EPOCHREALTIME/./}" -lt "$deadline" ] || { cat "$TMP/upstream.log" >&2; exit 1; }
 done
 UP_START=$(wait_ready "$UPSTREAM_PID" "$UP_PORT" /)
 EXPECTED=$(curl -sf "http://127.0.0.1:$UP_PORT/")
@@ -220,9 +224,10 @@ CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 NGINX_V=$(nginx -v 2>&1 | sed 's/.*nginx\///')
 WRK_V=$(wrk -v 2>&1 | awk 'NR == 1 { print $2 }' || true)
 awk -F'\t' -v out="$OUT" -v date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -v nproc="$(nproc)" -v cpu="$CPU_MODEL" \
-  -v kernel="$(uname -r)" -v layout="$LAYOUT" -v dur="$DURATION" -v warm="$WARMUP" -v rate="$RATE" \
+  -v kernel="$(uname -r)" -v load="$LOAD_BEFORE $(cut -d' ' -f1 /proc/loadavg)" -v layout="$LAYOUT" -v dur="$DURATION" -v warm="$WARMUP" -v rate="$RATE" \
   -v conns="$CONNS" -v threads="$WRK_THREADS" -v bunv="$($BUN --version)" \
   -v denov="$($DENO --version | awk 'NR == 1 { print $2 }')" -v nginxv="$NGINX_V" -v wrkv="$WRK_V" '
+  function ms(x) { return x == "n/a" ? x : sprintf("%.2f", x) }
   function num(x) { return x == "n/a" || x == "" ? "null" : x }
   function q(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return "\"" s "\"" }
   { n++; for (i = 1; i <= 12; i++) f[n, i] = $i
@@ -231,7 +236,7 @@ awk -F'\t' -v out="$OUT" -v date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -v nproc="$(np
     fmt = "%-14s %9s %6s %7s %7s %7s %9s %8s %8s %8s %5s\n"
     printf fmt, "target", "req/s", "ratio", "p50 ms", "p90 ms", "p99 ms", "+p99 ms", "RSS MB", "peak MB", "start ms", "CPU%"
     printf "%s\n", "(latency at " rate " req/s; RSS MB = peak by the end of that run; peak MB = after the wrk run too)"
-    printf "{\n  \"date\": %s,\n  \"machine\": { \"nproc\": %s, \"cpu\": %s, \"kernel\": %s },\n", q(date), nproc, q(cpu), q(kernel) > out
+    printf "{\n  \"date\": %s,\n  \"machine\": { \"nproc\": %s, \"cpu\": %s, \"kernel\": %s, \"load_average_before_after\": %s },\n", q(date), nproc, q(cpu), q(kernel), q(load) > out
     printf "  \"tools\": { \"bun\": %s, \"deno\": %s, \"nginx\": %s, \"wrk\": %s },\n", q(bunv), q(denov), q(nginxv), q(wrkv) > out
     printf "  \"settings\": { \"layout\": %s, \"seconds\": %s, \"warmup_seconds\": %s, \"rate\": %s, \"wrk_connections\": %s, \"wrk_threads\": %s },\n", q(layout), dur, warm, rate, conns, threads > out
     printf "  \"results\": [\n" > out
@@ -239,7 +244,7 @@ awk -F'\t' -v out="$OUT" -v date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -v nproc="$(np
       ok = f[r, 2] != "n/a"
       ratio = ok && ng ? sprintf("%.2f", f[r, 2] / ng) : "n/a"
       added = ok && dp99 != "" && dp99 != "n/a" ? sprintf("%.3f", f[r, 5] - dp99) : "n/a"
-      printf fmt, f[r, 1], f[r, 2], ratio, f[r, 3], f[r, 4], f[r, 5], added, f[r, 6], f[r, 7], f[r, 8], f[r, 9]
+      printf fmt, f[r, 1], f[r, 2], ratio, ms(f[r, 3]), ms(f[r, 4]), ms(f[r, 5]), ms(added), f[r, 6], f[r, 7], f[r, 8], f[r, 9]
       printf "    { \"target\": %s, \"requests_per_s\": %s, \"ratio_to_nginx\": %s, \"p50_ms\": %s, \"p90_ms\": %s, \"p99_ms\": %s, \"added_p99_ms\": %s, \"rss_mb_after_rate_run\": %s, \"rss_mb_peak\": %s, \"start_ms\": %s, \"proxy_cpu_pct\": %s, \"errors\": %s, \"latency_run\": %s, \"note\": %s }%s\n", \
         q(f[r, 1]), num(f[r, 2]), num(ratio), num(f[r, 3]), num(f[r, 4]), num(f[r, 5]), num(added), num(f[r, 6]), num(f[r, 7]), \
         num(f[r, 8]), num(f[r, 9]), num(f[r, 10]), f[r, 11], (f[r, 12] == "" ? "null" : q(f[r, 12])), (r < n ? "," : "") > out

@@ -61,18 +61,17 @@ export const errorMap: z.core.$ZodErrorMap = (issue) => {
   }
 };
 
+/** edits (insert, delete, change, swap two neighbours) that turn a into b */
 function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
   for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
-    row[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const next = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = row[j];
-      row[j] = next;
+      const change = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + change);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
-  return row[b.length];
+  return d[a.length][b.length];
 }
 
 /** the known field the user most likely meant: proto snake_case, wrong case, or a small typo */
@@ -91,17 +90,24 @@ export function closestField(key: string, known: string[]): string | undefined {
 
 export function issueProblems(issues: readonly z.core.$ZodIssue[]): FieldProblem[] {
   const out: FieldProblem[] = [];
+  // "rout:" both is unknown and leaves "route" missing; say only the first, which has the fix
+  const meant = new Set<string>();
   for (const issue of issues) {
     if (issue.code === "unrecognized_keys" && issue.message.startsWith(UNKNOWN_FIELDS)) {
       const known = issue.message.slice(UNKNOWN_FIELDS.length).split(",").filter(Boolean);
       for (const key of issue.keys) {
         const guess = closestField(key, known);
+        if (guess) meant.add(JSON.stringify([...issue.path, guess]));
         const hint = guess ? ` (did you mean "${guess}"?)` : known.length ? `; expected one of: ${known.join(", ")}` : "";
         out.push({ path: [...issue.path, key], message: `unknown field "${key}"${hint}` });
       }
-    } else {
-      out.push({ path: [...issue.path], message: issue.message });
     }
+  }
+  for (const issue of issues) {
+    if (issue.code === "unrecognized_keys" && issue.message.startsWith(UNKNOWN_FIELDS)) continue;
+    const missing = issue.code === "invalid_type" && issue.input === undefined;
+    if (missing && meant.has(JSON.stringify(issue.path))) continue;
+    out.push({ path: [...issue.path], message: issue.message });
   }
   return out;
 }

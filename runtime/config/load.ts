@@ -114,7 +114,7 @@ class Loader {
     }
     const { apiVersion, metadata, spec } = parsed.data;
     const resource: Resource<K, SpecOf[K]> = { apiVersion, kind, metadata: { ...metadata, namespace: who.namespace! }, spec, origin };
-    this.stripUnsupported(resource.spec, ["spec"], who, doc, at);
+    this.stripUnsupported(resource.spec, [...at, "spec"], who, doc);
     if (this.unique(NETWORKING_GROUP, who)) this.lists[kind].push(resource);
   }
 
@@ -141,15 +141,17 @@ class Loader {
   }
 
   /** Istio fields dietmesh accepts but ignores come out of the schema as UNSUPPORTED: drop and warn */
-  private stripUnsupported(node: unknown, path: PropertyKey[], who: Subject, doc: YamlDocument, at: PropertyKey[]) {
-    if (typeof node !== "object" || node === null) return;
-    for (const [key, value] of Object.entries(node)) {
-      const here = [...path, Array.isArray(node) ? Number(key) : key];
-      if (value === UNSUPPORTED) {
-        delete (node as Raw)[key];
-        const message = "a valid Istio field that dietmesh does not support yet; ignored";
-        this.notices.push({ code: "unsupported-field", severity: "warning", ...who, line: doc.lineOf([...at, ...here]), path: formatPath([...at, ...here]), message });
-      } else this.stripUnsupported(value, here, who, doc, at);
+  private stripUnsupported(tree: unknown, path: PropertyKey[], who: Subject, doc: YamlDocument) {
+    if (typeof tree !== "object" || tree === null) return;
+    for (const [key, value] of Object.entries(tree)) {
+      const here = [...path, Array.isArray(tree) ? Number(key) : key];
+      if (value !== UNSUPPORTED) {
+        this.stripUnsupported(value, here, who, doc);
+        continue;
+      }
+      delete (tree as Raw)[key];
+      const message = "a valid Istio field that dietmesh does not support yet; ignored";
+      this.notices.push({ code: "unsupported-field", severity: "warning", ...who, line: doc.lineOf(here), path: formatPath(here), message });
     }
   }
 

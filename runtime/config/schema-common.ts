@@ -30,6 +30,21 @@ export function unsupported<T extends z.ZodType>(schema: T) {
   return schema.transform((): typeof UNSUPPORTED => UNSUPPORTED).optional();
 }
 
+/** a cross-field rule, run only when the fields themselves are valid: one mistake, one message */
+export function rule<T>(fn: (ctx: z.core.ParsePayload<T>) => void) {
+  return (ctx: z.core.ParsePayload<T>) => {
+    if (!ctx.issues.length) fn(ctx);
+  };
+}
+
+/** a valid Istio field dietmesh refuses, because ignoring it would change behaviour unsafely */
+export function rejected(message: string) {
+  return z
+    .unknown()
+    .check((ctx) => void ctx.issues.push({ code: "custom", input: ctx.value, message }))
+    .optional();
+}
+
 export const str = z.string();
 export const bool = z.boolean();
 export const stringList = z.array(z.string());
@@ -48,7 +63,7 @@ const DURATION_HINT = `expected a duration such as "1s", "0.5s" or "100ms"`;
 /** a duration string → milliseconds; Istio's CRDs want at least 1ms unless zero means something */
 export function duration(options: { allowZero?: boolean } = {}) {
   return z
-    .string({ error: (issue) => (issue.input === undefined ? undefined : DURATION_HINT) })
+    .string({ error: (issue) => (issue.input === undefined ? undefined : `${DURATION_HINT}, got ${JSON.stringify(issue.input)}`) })
     .transform((text, ctx) => {
       try {
         const ms = parseDuration(text);
@@ -90,12 +105,12 @@ export const regex = z
   });
 
 /** Istio's StringMatch: one of exact, prefix, regex ({} means "present" in header matches) */
-export const stringMatch = obj({ exact: str.optional(), prefix: str.optional(), regex: regex.optional() }).check((ctx) => {
+export const stringMatch = obj({ exact: str.optional(), prefix: str.optional(), regex: regex.optional() }).check(rule((ctx) => {
   const set = (["exact", "prefix", "regex"] as const).filter((k) => ctx.value[k] !== undefined);
   if (set.length > 1) {
     ctx.issues.push({ code: "custom", input: ctx.value, message: `only one of exact, prefix or regex may be set, got ${set.join(" and ")}` });
   }
-});
+}));
 
 /** a host name as a route destination or DestinationRule names it: no scheme, no port */
 export const hostName = z

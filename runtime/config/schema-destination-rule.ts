@@ -3,7 +3,7 @@
 import { z } from "zod";
 import type { DestinationRuleSpec } from "./types.ts";
 import {
-  bool, dnsLabel, duration, hostName, int32, nonNegativeInt, obj, percentValue, port, portSelector, str, stringList,
+  bool, dnsLabel, duration, hostName, int32, nonNegativeInt, obj, rejected, rule, port, portSelector, str, stringList,
   stringMap, unsupported,
 } from "./schema-common.ts";
 
@@ -20,7 +20,7 @@ const consistentHash = obj({
   ringHash: obj({ minimumRingSize: nonNegativeInt.optional() }).optional(),
   maglev: obj({ tableSize: nonNegativeInt.optional() }).optional(),
   minimumRingSize: nonNegativeInt.optional(), // deprecated: ringHash.minimumRingSize
-}).check((ctx) => {
+}).check(rule((ctx) => {
   const keys = ["httpHeaderName", "httpCookie", "useSourceIp", "httpQueryParameterName"] as const;
   const set = keys.filter((k) => ctx.value[k] !== undefined);
   if (set.length !== 1) {
@@ -30,7 +30,7 @@ const consistentHash = obj({
   if (ctx.value.ringHash && ctx.value.maglev) {
     ctx.issues.push({ code: "custom", input: ctx.value, path: ["maglev"], message: "only one of ringHash or maglev may be set" });
   }
-});
+}));
 
 const loadBalancer = obj({
   simple: z.enum(["UNSPECIFIED", "LEAST_CONN", "RANDOM", "PASSTHROUGH", "ROUND_ROBIN", "LEAST_REQUEST"]).optional(),
@@ -39,11 +39,11 @@ const loadBalancer = obj({
   zoneAwareLbSetting: unsupported(z.record(z.string(), z.unknown())),
   warmupDurationSecs: unsupported(duration()),
   warmup: unsupported(z.record(z.string(), z.unknown())),
-}).check((ctx) => {
+}).check(rule((ctx) => {
   if (ctx.value.simple && ctx.value.consistentHash) {
     ctx.issues.push({ code: "custom", input: ctx.value, path: ["consistentHash"], message: "only one of simple or consistentHash may be set" });
   }
-});
+}));
 
 const connectionPool = obj({
   tcp: obj({
@@ -88,7 +88,8 @@ const tls = obj({
   subjectAltNames: stringList.optional(),
   sni: str.optional(),
   insecureSkipVerify: bool.optional(),
-  caCrl: unsupported(str),
+  // skipping revocation checks the user asked for would fail open
+  caCrl: rejected("caCrl is not supported by dietmesh yet; certificate revocation lists cannot be checked"),
 });
 
 const policyFields = {
@@ -116,7 +117,7 @@ export const destinationRuleSpec = obj({
   subsets: z.array(subset).optional(),
   exportTo: stringList.optional(),
   workloadSelector: obj({ matchLabels: stringMap.optional() }).optional(),
-}).check((ctx) => {
+}).check(rule((ctx) => {
   // two subsets with one name would make routes to it ambiguous
   const seen = new Set<string>();
   ctx.value.subsets?.forEach((s, i) => {
@@ -125,4 +126,4 @@ export const destinationRuleSpec = obj({
     }
     seen.add(s.name);
   });
-}) satisfies z.ZodType<DestinationRuleSpec>;
+})) satisfies z.ZodType<DestinationRuleSpec>;

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import type { VirtualServiceSpec } from "./types.ts";
 import {
-  bool, duration, hostName, int32, intPercent, obj, percent, port, portSelector, regex, str, stringList,
+  bool, duration, hostName, int32, intPercent, obj, rejected, rule, percent, port, portSelector, regex, str, stringList,
   stringMap, stringMatch, unsupported,
 } from "./schema-common.ts";
 
@@ -56,21 +56,21 @@ const redirect = obj({
     .refine((c) => REDIRECT_CODES.includes(c), { error: (i) => `expected one of ${REDIRECT_CODES.join(", ")}, got ${i.input}` })
     .optional(),
   prefixRewrite: unsupported(str),
-}).check((ctx) => {
+}).check(rule((ctx) => {
   oneOf(ctx, ["port", "derivePort"]);
   oneOf(ctx, ["uri", "prefixRewrite"]);
-});
+}));
 
 const directResponse = obj({
   status: z.int().min(200).max(599),
-  body: obj({ string: str.optional(), bytes: str.optional() }).check((ctx) => oneOf(ctx, ["string", "bytes"])).optional(),
+  body: obj({ string: str.optional(), bytes: str.optional() }).check(rule((ctx) => oneOf(ctx, ["string", "bytes"]))).optional(),
 });
 
 const rewrite = obj({
   uri: str.optional(),
   authority: str.optional(),
   uriRegexRewrite: obj({ match: regex, rewrite: str }).optional(),
-}).check((ctx) => oneOf(ctx, ["uri", "uriRegexRewrite"]));
+}).check(rule((ctx) => oneOf(ctx, ["uri", "uriRegexRewrite"])));
 
 // Istio's list (pilot/pkg/networking/core/route/retry); bare HTTP status codes are allowed too
 const RETRY_ON = new Set([
@@ -96,20 +96,26 @@ const retries = obj({
 });
 
 const fault = obj({
-  delay: obj({ fixedDelay: duration(), percentage: percent.optional(), percent: intPercent.optional() }).optional(),
+  delay: obj({
+    fixedDelay: duration(),
+    exponentialDelay: rejected("exponentialDelay is not supported (Istio does not implement it either); use fixedDelay"),
+    percentage: percent.optional(),
+    percent: intPercent.optional(),
+  }).optional(),
   abort: obj({
     httpStatus: z.int().min(200).max(599).optional(),
     grpcStatus: str.optional(),
-    http2Error: unsupported(str),
+    // an abort that silently aborted nothing would hide the test it was written for
+    http2Error: rejected("http2Error is not supported by dietmesh yet; use httpStatus or grpcStatus"),
     percentage: percent.optional(),
     // not in today's proto, but older Istio had it and the alphabet showcase uses it
     percent: intPercent.optional(),
-  }).check((ctx) => {
-    oneOf(ctx, ["httpStatus", "grpcStatus", "http2Error"]);
-    if (ctx.value.httpStatus === undefined && ctx.value.grpcStatus === undefined && ctx.value.http2Error === undefined) {
+  }).check(rule((ctx) => {
+    oneOf(ctx, ["httpStatus", "grpcStatus"]);
+    if (ctx.value.httpStatus === undefined && ctx.value.grpcStatus === undefined) {
       fail(ctx, "abort needs httpStatus or grpcStatus");
     }
-  }).optional(),
+  })).optional(),
 });
 
 const corsPolicy = obj({
@@ -143,14 +149,14 @@ const httpRoute = obj({
   corsPolicy: corsPolicy.optional(),
   headers: headers.optional(),
 })
-  .check((ctx) => {
+  .check(rule((ctx) => {
     const v = ctx.value;
     const actions = (["route", "redirect", "directResponse", "delegate"] as const).filter((k) => v[k] !== undefined);
     if (actions.length === 0) fail(ctx, "an http route needs one of route, redirect, directResponse or delegate");
     if (actions.length > 1) fail(ctx, `only one of route, redirect, directResponse or delegate may be set, got ${actions.join(" and ")}`, [actions[1]]);
     if (v.rewrite && v.redirect) fail(ctx, "rewrite cannot be combined with redirect", ["rewrite"]);
     if (v.mirror && v.mirrors) fail(ctx, "only one of mirror or mirrors may be set", ["mirrors"]);
-  })
+  }))
   .transform(({ mirrorPercent, ...rest }) =>
     mirrorPercent !== undefined && !rest.mirrorPercentage ? { ...rest, mirrorPercentage: { value: mirrorPercent } } : rest,
   );
@@ -180,11 +186,11 @@ export const virtualServiceSpec = obj({
   tls: z.array(tlsRoute).optional(),
   tcp: z.array(tcpRoute).optional(),
   exportTo: stringList.optional(),
-}).check((ctx) => {
+}).check(rule((ctx) => {
   const v = ctx.value;
   if (!v.http.length && !v.tcp?.length && !v.tls?.length) fail(ctx, "a VirtualService needs http, tcp or tls routes");
   const mesh = !v.gateways?.length || v.gateways.includes("mesh");
   const star = v.hosts.indexOf("*");
   // Istio refuses this: "*" for every sidecar would capture all outbound traffic
   if (mesh && star !== -1) fail(ctx, `host "*" is only allowed for a VirtualService bound to gateways (not the mesh)`, ["hosts", star]);
-}) satisfies z.ZodType<VirtualServiceSpec>;
+})) satisfies z.ZodType<VirtualServiceSpec>;

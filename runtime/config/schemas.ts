@@ -5,7 +5,7 @@
 import { z } from "zod";
 import type { DestinationRuleSpec, GatewaySpec, ServiceEntrySpec, VirtualServiceSpec, WorkloadEntrySpec } from "./types.ts";
 import {
-  bool, dnsLabel, int32, metadata, obj, port, str, stringList, stringMap, unsupported,
+  bool, dnsLabel, int32, metadata, obj, rule, port, str, stringList, stringMap, unsupported,
 } from "./schema-common.ts";
 import { virtualServiceSpec } from "./schema-virtual-service.ts";
 import { destinationRuleSpec } from "./schema-destination-rule.ts";
@@ -87,7 +87,7 @@ const workloadEntrySpec = obj({
   locality: str.optional(),
   weight: int32.optional(),
   serviceAccount: str.optional(),
-}).check((ctx) => {
+}).check(rule((ctx) => {
   const v = ctx.value;
   if (v.address === undefined && v.network === undefined) {
     ctx.issues.push({ code: "custom", input: v, path: ["address"], message: "address is required (or network)" });
@@ -100,7 +100,7 @@ const workloadEntrySpec = obj({
       ctx.issues.push({ code: "custom", input: name, path: ["ports", name], message: `expected a port name (letters, digits, "-"), got ${JSON.stringify(name)}` });
     }
   }
-});
+}));
 
 const serviceEntrySpec = obj({
   hosts: z.array(z.string().check((ctx) => {
@@ -115,7 +115,7 @@ const serviceEntrySpec = obj({
   workloadSelector: obj({ labels: stringMap.optional() }).optional(),
   exportTo: stringList.optional(),
   subjectAltNames: stringList.optional(),
-}).check((ctx) => {
+}).check(rule((ctx) => {
   // the CRD's CEL rules, in the same words
   const v = ctx.value;
   const add = (message: string, path: PropertyKey[]) => ctx.issues.push({ code: "custom", input: v, path, message });
@@ -129,7 +129,7 @@ const serviceEntrySpec = obj({
   }
   if (resolution === "NONE" && v.endpoints) add("resolution NONE (the default) cannot have endpoints; set resolution: STATIC or DNS", ["endpoints"]);
   if (resolution === "DNS_ROUND_ROBIN" && (v.endpoints?.length ?? 0) > 1) add("DNS_ROUND_ROBIN cannot have more than one endpoint", ["endpoints"]);
-});
+}));
 
 export interface SpecOf {
   Gateway: GatewaySpec;

@@ -1,3 +1,4 @@
+// parseDuration: the protobuf JSON form and Go's form, and the messages for what neither accepts.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { formatDuration, parseDuration } from "../../runtime/config/duration.ts";

@@ -18,8 +18,9 @@ async function switchTo(name: string) {
   assert.is(await child.exited, 0, child.lines.join("\n"));
 }
 
-async function fetchVersion(init?: RequestInit): Promise<{ status: number; version?: string }> {
-  const res = await fetch(`http://${gateway}/api/hello`, { ...init, headers: { host: "hello-istio.cloud", ...(init?.headers ?? {}) } });
+// the platform's client, because Deno's fetch would replace the Host header
+async function fetchVersion(): Promise<{ status: number; version?: string }> {
+  const res = await platform.upstream.send({ url: `http://${gateway}/api/hello`, method: "GET", headers: new Headers({ host: "hello-istio.cloud" }), body: null });
   const text = await res.text();
   return { status: res.status, version: res.status === 200 ? JSON.parse(text).version : undefined };
 }

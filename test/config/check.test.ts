@@ -1,0 +1,52 @@
+// checkPaths: what `dietmesh check` prints and the exit code it returns.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { checkPaths } from "../../runtime/config/check.ts";
+import { platform } from "../../runtime/platform/index.ts";
+import { memoryIO } from "./memory-io.ts";
+
+const root = new URL("../../../shared/upstream-showcases", import.meta.url).pathname;
+
+async function check(paths: string[], io = platform as Parameters<typeof checkPaths>[1]) {
+  const lines: string[] = [];
+  const code = await checkPaths(paths, io, (l) => lines.push(l));
+  return { code, lines };
+}
+
+test("a consistent set of showcase files: info lines only, then the all-clear", async () => {
+  const names = ["hello-istio.yaml", "hello-istio-destination.yaml", "hello-istio-gateway.yaml", "hello-istio-25-75.yaml"];
+  const { code, lines } = await check(names.map((n) => `${root}/hello-istio/${n}`));
+  assert.is(code, 0);
+  assert.is(lines.length, 3);
+  assert.match(lines[0], /^Info \[skipped-kind\] Service /);
+  assert.match(lines[1], /^Info \[skipped-kind\] Deployment /);
+  assert.is(lines[2], "✔ No validation issues found");
+});
+
+test("a VirtualService alone: its missing Gateway, subset and host, errors first", async () => {
+  const { code, lines } = await check([`${root}/hello-istio/hello-istio-v2.yaml`]);
+  assert.is(code, 1);
+  assert.equal(lines.map((l) => l.split(" ").slice(0, 2).join(" ")), [
+    "Error [unknown-gateway]", "Error [unknown-subset]", "Warning [unknown-host]", "Error: 2",
+  ]);
+  assert.is(lines.at(-1), "Error: 2 errors, 1 warning");
+});
+
+test("load errors stop before the cross-checks", async () => {
+  const io = memoryIO({ "x.yaml": "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: x\nspec:\n  hosts: [x]\n  htp: []\n" });
+  const { code, lines } = await check(["x.yaml"], io);
+  assert.is(code, 1);
+  assert.equal(lines, [
+    'Error [schema] VirtualService default/x (x.yaml, document 1, line 7) spec.htp: unknown field "htp" (did you mean "http"?)',
+    "Error: 1 error",
+  ]);
+});
+
+test("warnings alone pass", async () => {
+  const io = memoryIO({ "x.yaml": "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: x\nspec:\n  hosts: [x]\n  http:\n  - route:\n    - destination:\n        host: x\n" });
+  const { code, lines } = await check(["x.yaml"], io);
+  assert.is(code, 0);
+  assert.is(lines.at(-1), "Warning: 1 warning");
+});
+
+test.run();
