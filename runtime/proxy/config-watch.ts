@@ -3,6 +3,7 @@
 import { platform } from "../platform/index.ts";
 import { loadConfig } from "../config/load.ts";
 import { formatConfigError } from "../config/errors.ts";
+import { analyzeConfig } from "../config/analyze.ts";
 import { snapshotFromConfig } from "../../adapters/static/from-config.ts";
 import { compile, type ProxyIdentity } from "../model/compile.ts";
 import type { RouteTable, TableRef } from "../model/route-table.ts";
@@ -29,6 +30,10 @@ async function build(options: ConfigWatchOptions, version: number): Promise<{ ta
   const result = await loadConfig(options.paths, { defaultNamespace: options.namespace, ...io });
   if (!result.config) return { errors: result.errors.map(formatConfigError) };
   const snapshot = snapshotFromConfig(result.config.serviceEntries, result.config.workloadEntries);
+  // what `dietmesh check` calls an error (an unknown subset or Gateway, weights adding up to 0)
+  // is rejected too: it would send traffic nowhere
+  const broken = analyzeConfig(result.config, { knownHosts: snapshot.services.keys() }).filter((e) => e.severity === "error");
+  if (broken.length) return { errors: broken.map(formatConfigError) };
   return { table: compile(result.config, snapshot, options.proxy, { random: Math.random, version }), errors: [] };
 }
 
