@@ -1,98 +1,217 @@
-// `dietmesh demo`: the seed's hello-istio demo on loopback — v1 and v2 of the service, each behind
-// its own sidecar, and a gateway for Host hello-istio.cloud. The gateway and the sidecars watch a
-// live config folder; `dietmesh demo switch NAME` copies one of the seed's VirtualServices into it.
+// `dietmesh demo`: the seed's two demos on loopback, behind one gateway.
+//  - hello-istio: v1 and v2 of the service, for Host hello-istio.cloud;
+//  - alphabet/spelling: spelling-service, alphabet-service and a-, b-, c-service, for Host
+//    spelling.cloud; spelling-service calls the others through its sidecar (HTTP_PROXY).
+// Every workload runs behind its own sidecar; the gateway and the sidecars watch one live config
+// folder, and `dietmesh demo switch NAME...` copies scenario files into it (demo-scenarios.ts).
 import { platform } from "../platform/index.ts";
 import { runScript, type Child } from "../platform/process.ts";
 import { parseFlags, UsageError, type CommandSpec } from "./args.ts";
+import { applyScenarios, defaultScenarios, helloScenarios, resolveScenario, scenarioNames, writeFixedFiles } from "./demo-scenarios.ts";
 
 const here = new URL(".", import.meta.url).pathname;
 const root = new URL("../../", import.meta.url).pathname;
 const cli = `${here}main.ts`;
-const seedDir = `${root}demo/hello-istio/istio`;
-
-/** the seed's routing configurations, by the suffix of their file name */
-export const scenarios = ["v1", "v2", "75-25", "50-50", "25-75", "user-agent", "user-cookie", "virtual-service"];
 
 export const demoSpec: CommandSpec = {
   name: "demo",
-  summary: "Run the hello-istio demo on loopback (or `demo switch NAME` to change its routing).",
-  usage: "dietmesh demo [flags]  |  dietmesh demo switch {" + scenarios.join("|") + "} [--dir DIR]",
+  summary: "Run the hello-istio and alphabet demos on loopback (or `demo switch NAME...` to change their routing).",
+  usage: "dietmesh demo [flags]  |  dietmesh demo switch NAME... [--dir DIR]\n\nScenario names: " +
+    scenarioNames.join(", ") + ` (bare ${helloScenarios.join(", ")} mean hello:NAME; none = plain)`,
   flags: [
-    { name: "gateway", kind: "string", value: "HOST:PORT", default: "127.0.0.1:8080", help: "where the gateway serves the Gateway's port 80" },
+    { name: "gateway", kind: "string", value: "HOST:PORT", default: "127.0.0.1:8080", help: "where the gateway serves the Gateways' port 80" },
     { name: "admin", kind: "string", value: "HOST:PORT", default: "127.0.0.1:15000", help: "the gateway's admin listener" },
-    { name: "dir", kind: "string", value: "DIR", default: `${root}.demo/hello-istio`, help: "the live config folder the proxies watch" },
-    { name: "scenario", kind: "string", value: "NAME", default: "v1", help: "routing to start with" },
-    { name: "original-delays", kind: "boolean", help: "answer slowly like the original services (v1 1 s, v2 0.5 s)" },
+    { name: "dir", kind: "string", value: "DIR", default: `${root}.demo/mesh`, help: "the live config folder the proxies watch" },
+    { name: "scenario", kind: "list", value: "NAME", help: `routing to start with, over ${defaultScenarios.join(" ")}` },
+    { name: "original-delays", kind: "boolean", help: "hello-istio answers slowly like the original services (v1 1 s, v2 0.5 s)" },
   ],
 };
 
-async function switchScenario(dir: string, name: string): Promise<void> {
-  if (!scenarios.includes(name)) throw new UsageError(`unknown scenario "${name}"; one of: ${scenarios.join(", ")}`);
-  const text = await platform.readTextFile(`${seedDir}/hello-istio-${name}.yaml`);
-  await platform.writeTextFile(`${dir}/virtual-service.yaml`, text);
+interface Workload {
+  /** the service's short name: its ServiceEntry is <service>.default.svc.cluster.local */
+  service: string;
+  version: string;
+  script: string;
+  args: string[];
+  /** the app calls other services: it gets HTTP_PROXY pointing at its sidecar's outbound listener */
+  callsOut?: boolean;
 }
 
-function registryYaml(endpoints: { version: string; port: number }[]): string {
-  const eps = endpoints
-    .map((e) => `  - address: 127.0.0.1\n    ports: { http: ${e.port} }\n    labels: { app: hello-istio, version: ${e.version} }`)
-    .join("\n");
-  return `# Written by dietmesh demo: where the two hello-istio workloads' sidecars listen.
-apiVersion: networking.istio.io/v1beta1
+interface Running {
+  workload: Workload;
+  app: Child;
+  appAddr: string;
+  sidecar: Child;
+  inbound: string;
+  outbound: string;
+  admin: string;
+}
+
+function workloads(originalDelays: boolean): Workload[] {
+  const hello = `${root}demo/hello-istio/app.ts`;
+  const alphabet = `${root}demo/alphabet/alphabet.ts`;
+  return [
+    { service: "hello-istio", version: "v1", script: hello, args: ["--version", "1.0.1", "--delay-ms", originalDelays ? "1000" : "0"] },
+    { service: "hello-istio", version: "v2", script: hello, args: ["--version", "2.0.1", "--delay-ms", originalDelays ? "500" : "0"] },
+    { service: "spelling-service", version: "v1", script: `${root}demo/alphabet/spelling.ts`, args: [], callsOut: true },
+    // one app, run four times, as the original ran one image as four Deployments
+    ...["alphabet-service", "a-service", "b-service", "c-service"].map((service) => ({ service, version: "v1", script: alphabet, args: ["--name", service] })),
+  ];
+}
+
+/** One ServiceEntry per service, its endpoints the sidecars' inbound listeners. */
+function registryYaml(services: string[], running: Running[]): string {
+  const docs = services.map((service) => {
+    const eps = running
+      .filter((r) => r.workload.service === service)
+      .map((r) => `  - address: 127.0.0.1\n    ports: { http: ${r.inbound.slice(r.inbound.lastIndexOf(":") + 1)} }\n    labels: { app: ${service}, version: ${r.workload.version} }`);
+    return `apiVersion: networking.istio.io/v1beta1
 kind: ServiceEntry
 metadata:
-  name: hello-istio
+  name: ${service}
   namespace: default
 spec:
-  hosts: [hello-istio.default.svc.cluster.local]
+  hosts: [${service}.default.svc.cluster.local]
   location: MESH_INTERNAL
   resolution: STATIC
   ports:
   - { number: 8080, name: http, protocol: HTTP }
-  endpoints:
-${eps}
+  endpoints:${eps.length ? `\n${eps.join("\n")}` : " []"}
 `;
+  });
+  return `# Written by dietmesh demo: where each workload's sidecar listens (its inbound port).\n${docs.join("---\n")}`;
 }
+
+/** a port nobody listens on right now, for a listener whose address must be known before it opens */
+async function freePort(): Promise<number> {
+  const server = platform.serve({ hostname: "127.0.0.1", port: 0, handler: () => new Response() });
+  const port = server.port;
+  await server.stop();
+  return port;
+}
+
+/** polls until cond() holds or the deadline passes */
+async function until(cond: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return cond();
+}
+
+const label = (w: Workload) => `${w.service} ${w.version}`;
 
 async function launch(flags: ReturnType<typeof parseFlags>): Promise<number> {
   const dir = flags.strings.dir!;
   const children: Child[] = [];
-  const stopAll = () => children.forEach((c) => c.kill("SIGTERM"));
+  let stopping = false;
+  const stopAll = () => {
+    stopping = true;
+    children.forEach((c) => c.kill("SIGTERM"));
+  };
   platform.onSignal("SIGINT", () => { stopAll(); platform.exit(0); });
   platform.onSignal("SIGTERM", () => { stopAll(); platform.exit(0); });
-  try {
-    await platform.mkdir(dir);
-    for (const f of ["hello-istio-gateway.yaml", "hello-istio-destination.yaml"]) {
-      await platform.writeTextFile(`${dir}/${f}`, await platform.readTextFile(`${seedDir}/${f}`));
-    }
-    await switchScenario(dir, flags.strings.scenario!);
-    await platform.writeTextFile(`${dir}/registry.yaml`, registryYaml([]));
 
-    const endpoints: { version: string; port: number }[] = [];
-    for (const [version, semver, delay] of [["v1", "1.0.1", "1000"], ["v2", "2.0.1", "500"]]) {
-      const app = runScript(`${root}demo/hello-istio/app.ts`, ["--port", "0", "--version", semver, "--delay-ms", flags.booleans["original-delays"] ? delay : "0"], { echo: `[app ${version}] ` });
+  const all = workloads(flags.booleans["original-delays"]);
+  const services = [...new Set(all.map((w) => w.service))];
+
+  // the app first (the sidecar forwards to it), then its sidecar; a calling app learns its
+  // sidecar's outbound port up front, so that port is chosen before either starts (and chosen
+  // again in the unlikely case someone takes it in between)
+  async function start(w: Workload): Promise<Running> {
+    for (let attempt = 1; ; attempt++) {
+      const env: Record<string, string> = {};
+      const outboundPort = w.callsOut ? await freePort() : 0;
+      if (w.callsOut) {
+        const proxy = `http://127.0.0.1:${outboundPort}`;
+        Object.assign(env, { HTTP_PROXY: proxy, http_proxy: proxy, NO_PROXY: "", no_proxy: "" });
+      }
+      const app = runScript(w.script, ["--port", "0", ...w.args], { echo: `[app ${label(w)}] `, env });
       children.push(app);
-      const [, appAddr] = await app.waitFor(/listening on (\S+)/);
-      const sidecar = runScript(cli, ["sidecar", "--config", dir, "--app", appAddr, "--inbound", "127.0.0.1:0", "--outbound", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--labels", `app=hello-istio,version=${version}`], { echo: `[sidecar ${version}] ` });
+      const [, appAddr] = await app.waitFor(/listening on ([^\s,]+)/);
+      const sidecar = runScript(cli, [
+        "sidecar", "--config", dir, "--app", appAddr, "--inbound", "127.0.0.1:0", "--outbound", `127.0.0.1:${outboundPort}`,
+        "--admin", "127.0.0.1:0", "--labels", `app=${w.service},version=${w.version}`,
+      ], { echo: `[sidecar ${label(w)}] ` });
       children.push(sidecar);
-      const [, inboundPort] = await sidecar.waitFor(/inbound [^ ]+:(\d+)/);
-      endpoints.push({ version, port: Number(inboundPort) });
+      try {
+        const [line] = await sidecar.waitFor(/ready on .*/);
+        return {
+          workload: w, app, appAddr, sidecar,
+          outbound: /outbound (\S+?),/.exec(line)![1],
+          inbound: /inbound (\S+) /.exec(line)![1],
+          admin: /admin (\S+)$/.exec(line)![1],
+        };
+      } catch (error) {
+        if (!w.callsOut || attempt === 3) throw error;
+        app.kill("SIGTERM");
+        console.error(`[demo] ${label(w)}: its sidecar did not start (${(error as Error).message.split("\n")[0]}); trying another port`);
+      }
     }
-    await platform.writeTextFile(`${dir}/registry.yaml`, registryYaml(endpoints));
+  }
+
+  try {
+    await writeFixedFiles(dir);
+    await applyScenarios(dir, [...defaultScenarios, ...flags.lists.scenario]);
+    // the sidecars load the config before their inbound ports (the endpoints) are known
+    await platform.writeTextFile(`${dir}/registry.yaml`, registryYaml(services, []));
+    const running = await Promise.all(all.map(start));
+
+    // publish the endpoints, and wait until every sidecar routes with them; a sidecar's file
+    // watch starts just after it says it is ready, so an early change is written again
+    const sidecars = running.map((r) => r.sidecar);
+    let published = false;
+    for (let attempt = 1; attempt <= 5 && !published; attempt++) {
+      const marks = sidecars.map((s) => s.lines.length);
+      await platform.writeTextFile(`${dir}/registry.yaml`, registryYaml(services, running));
+      const after = (s: Child, i: number, pattern: RegExp) => s.lines.slice(marks[i]).some((l) => pattern.test(l));
+      published = await until(() => sidecars.every((s, i) => after(s, i, /config version \d+ in service/) || after(s, i, /config change rejected/)), 3000);
+      const rejected = sidecars.findIndex((s, i) => after(s, i, /config change rejected/));
+      if (rejected !== -1) throw new Error(`${label(running[rejected].workload)}'s sidecar rejected the demo config:\n${sidecars[rejected].lines.slice(marks[rejected]).join("\n")}`);
+    }
+    if (!published) throw new Error("the sidecars did not pick up registry.yaml");
+
     const gateway = runScript(cli, ["gateway", "--config", dir, "--bind", `80=${flags.strings.gateway}`, "--admin", flags.strings.admin!], { echo: "[gateway] " });
     children.push(gateway);
     const [, gatewayAddr] = await gateway.waitFor(/gateway port 80 listening on (\S+)/);
-    await gateway.waitFor(/ready on/);
+    const [, gatewayAdmin] = await gateway.waitFor(/ready on \S+ admin (\S+)/);
+
+    const width = Math.max(...running.map((r) => label(r.workload).length));
+    const rows = running.map((r) =>
+      `  ${label(r.workload).padEnd(width)}  app ${r.appAddr} (pid ${r.app.pid})  sidecar inbound ${r.inbound}  outbound ${r.outbound}  admin ${r.admin}`);
+    const pid = (service: string) => running.find((r) => r.workload.service === service)!.app.pid;
+    const dirFlag = dir === `${root}.demo/mesh` ? "" : ` --dir ${dir}`;
+    const spell = (extra: string, word: string) => `  curl -H 'Host: spelling.cloud'${extra} 'http://${gatewayAddr}/api/spelling?word=${word}'`;
     console.log(`
-dietmesh demo is running (Ctrl-C stops it). Try:
+dietmesh demo is running (Ctrl-C stops it). Every workload runs behind its own sidecar:
+${rows.join("\n")}
+  gateway  port 80 on ${gatewayAddr}  admin ${gatewayAdmin}  (curl http://${gatewayAdmin}/config_dump, /clusters)
+
+hello-istio:
   curl -H 'Host: hello-istio.cloud' http://${gatewayAddr}/api/hello
   curl -H 'Host: hello-istio.cloud' -A 'Mozilla/5.0 Chrome/120' http://${gatewayAddr}/api/hello
   curl -H 'Host: hello-istio.cloud' -b 'user=leander' http://${gatewayAddr}/api/hello
-  curl http://${flags.strings.admin}/config_dump   (and /clusters, /ready)
+alphabet/spelling (spelling-service calls the others through its sidecar):
+${spell("", "abc")}                       # a-, b- and c-service
+${spell(" -H 'Accept-Language: de'", "abc")}
+${spell("", "istio")}                     # alphabet-service, once per letter
+  kill ${pid("a-service")}        # stops a-service's app: word=abc answers "?" for a
+  npm run demo:load -- --concurrency 2 --requests 50 --host spelling.cloud --gateway ${gatewayAddr}
 Switch the routing live (the proxies watch ${dir}):
-  npm run demo:switch -- {${scenarios.join("|")}}
+  npm run demo:switch --${dirFlag} v2        # hello: ${helloScenarios.join(", ")}
+  npm run demo:switch --${dirFlag} alphabet:delay   # alphabet: plain, retries, delay, fault; abc: plain, timeout
 DEMO READY ${gatewayAddr}`);
-    const first = await Promise.race(children.map((c) => c.exited.then(() => c)));
-    console.error(`a demo process exited (pid ${first.pid}); stopping the rest`);
+
+    // an app may be stopped on purpose (to show the fallback); a proxy exiting ends the demo
+    for (const r of running) {
+      void r.app.exited.then((code) => {
+        if (!stopping) console.error(`[demo] ${label(r.workload)}'s app exited (${code}); its sidecar answers 503 for it until the demo restarts`);
+      });
+    }
+    const proxies = [gateway, ...sidecars];
+    const first = await Promise.race(proxies.map((c) => c.exited.then(() => c)));
+    console.error(`a demo proxy exited (pid ${first.pid}); stopping the rest`);
     stopAll();
     return 1;
   } catch (error) {
@@ -104,12 +223,13 @@ DEMO READY ${gatewayAddr}`);
 export async function runDemo(argv: string[]): Promise<number> {
   const flags = parseFlags(demoSpec, argv);
   if (flags.positionals[0] === "switch") {
-    const name = flags.positionals[1];
-    if (!name) throw new UsageError(`name a scenario: ${scenarios.join(", ")}`);
-    await switchScenario(flags.strings.dir!, name);
-    console.log(`switched ${flags.strings.dir}/virtual-service.yaml to hello-istio-${name}.yaml`);
+    const names = flags.positionals.slice(1);
+    if (!names.length) throw new UsageError(`name a scenario: ${scenarioNames.join(", ")}`);
+    for (const line of await applyScenarios(flags.strings.dir!, names)) console.log(`switched ${line}`);
     return 0;
   }
   if (flags.positionals.length) throw new UsageError(`unexpected "${flags.positionals[0]}"`);
+  // a misspelt --scenario fails before anything starts
+  flags.lists.scenario.forEach(resolveScenario);
   return launch(flags);
 }

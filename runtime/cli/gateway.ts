@@ -74,8 +74,12 @@ export async function runGateway(argv: string[]): Promise<void> {
     namespace,
     proxy: { kind: "gateway", namespace, labels },
     log,
-    onSwap: (table) => reconcile(table),
+    onSwap: (table) => {
+      deps.clusters.sync(table);
+      reconcile(table);
+    },
   });
+  deps.clusters.sync(watch.table.current);
   reconcile(watch.table.current);
 
   let ready = false;

@@ -46,8 +46,15 @@ export async function runSidecar(argv: string[]): Promise<void> {
   const namespace = flags.strings.namespace ?? "default";
   const labels = parseLabels(flags.strings.labels);
 
-  const watch = await startConfigWatch({ paths: configPaths, namespace, proxy: { kind: "sidecar", namespace, labels }, log });
   const deps = defaultDeps(log);
+  const watch = await startConfigWatch({
+    paths: configPaths,
+    namespace,
+    proxy: { kind: "sidecar", namespace, labels },
+    log,
+    onSwap: (table) => deps.clusters.sync(table),
+  });
+  deps.clusters.sync(watch.table.current);
   const servers: Server[] = [];
   let ready = false;
 

@@ -12,6 +12,8 @@ import type { RequestFacts } from "../routing/request-facts.ts";
 import { compileRedirect } from "../routing/redirect.ts";
 import { compileDirectResponse } from "../routing/direct-response.ts";
 import { expandHost } from "./hosts.ts";
+import { compileFault } from "../resilience/fault.ts";
+import { compileRetryPolicy } from "../resilience/retry-policy.ts";
 
 export interface RouteContext {
   random: () => number;
@@ -53,8 +55,8 @@ function action(vs: VirtualService, http: HTTPRoute, block: HTTPMatchRequest | u
     targets,
     rewrite: compileRouteRewrite(http, block),
     timeoutMs: http.timeout || undefined,
-    retries: http.retries,
-    fault: http.fault,
+    retry: compileRetryPolicy(http.retries, http.timeout || undefined),
+    fault: compileFault(http.fault, ctx.random),
     mirrors: mirrors(vs, http, ctx),
   };
   return forward;

@@ -8,6 +8,10 @@ import { buildCluster } from "./clusters.ts";
 import { expandHost, hostAliases, hostMatches, normalizeHost } from "./hosts.ts";
 import { compileHttpRoute, type RouteContext } from "./compile-route.ts";
 import type { ProxySelector } from "../routing/match.ts";
+import { compileRetryPolicy } from "../resilience/retry-policy.ts";
+
+/** Istio's default retry policy, for routes no VirtualService describes */
+const defaultRetry = compileRetryPolicy(undefined);
 
 export interface ProxyIdentity {
   kind: "sidecar" | "gateway";
@@ -183,7 +187,7 @@ export function compile(config: MeshConfig, snapshot: RegistrySnapshot, proxy: P
   const ctx: RouteContext = {
     random: options.random,
     clusters: (host, port, subset) => clusters.get(host, port, subset),
-    forwardTo: (cluster) => ({ kind: "forward", pick: () => ({ cluster }), targets: [{ cluster }], mirrors: [] }),
+    forwardTo: (cluster) => ({ kind: "forward", pick: () => ({ cluster }), targets: [{ cluster }], mirrors: [], retry: defaultRetry }),
   };
   // every service port gets its default cluster, so /clusters shows what discovery knows
   for (const service of snapshot.services.values()) for (const port of service.ports) clusters.get(service.hostname, port.number, undefined);

@@ -1,7 +1,9 @@
 // The immutable product of compile(): what a listener needs to route a request, with every
 // matcher, picker and header operation already built. Built off the request path and swapped
 // whole through a TableRef; a request reads the reference once and uses that table to the end.
-import type { HTTPRetry, HTTPFaultInjection, MeshConfig, TrafficPolicy } from "../config/types.ts";
+import type { MeshConfig, TrafficPolicy } from "../config/types.ts";
+import type { CompiledFault } from "../resilience/fault.ts";
+import type { RetryPolicy } from "../resilience/retry-policy.ts";
 import type { RequestFacts } from "../routing/request-facts.ts";
 import type { Balancer } from "../resilience/balancers/types.ts";
 import type { UpstreamHost } from "../resilience/balancers/host-set.ts";
@@ -44,9 +46,11 @@ export interface ForwardAction {
   readonly targets: readonly Target[];
   /** new path and authority, or undefined when the route does not rewrite */
   readonly rewrite?: (facts: RequestFacts) => { path: string; authority: string };
+  /** the route timeout: covers every try and the response body */
   readonly timeoutMs?: number;
-  readonly retries?: HTTPRetry;
-  readonly fault?: HTTPFaultInjection;
+  readonly retry: RetryPolicy;
+  /** undefined when the route injects no fault */
+  readonly fault?: CompiledFault;
   readonly mirrors: readonly Mirror[];
 }
 

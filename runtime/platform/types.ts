@@ -64,7 +64,7 @@ export interface UpstreamRequest {
 }
 
 /** Why an upstream call failed, in the terms the proxy maps to response flags. */
-export type UpstreamFailure = "connect" | "reset" | "aborted";
+export type UpstreamFailure = "connect" | "connect-timeout" | "reset" | "aborted" | "overflow";
 
 export class UpstreamError extends Error {
   constructor(readonly failure: UpstreamFailure, message: string) {

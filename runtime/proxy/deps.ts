@@ -2,11 +2,16 @@
 import { platform } from "../platform/index.ts";
 import { createMirrorSender } from "./mirror.ts";
 import type { PipelineDeps } from "./pipeline-deps.ts";
+import { createClusterStates } from "./cluster-state.ts";
+import { poolOverClient } from "./client-pool.ts";
+import { systemClock } from "../resilience/clock.ts";
 
 export function defaultDeps(log: (m: string) => void): PipelineDeps {
   const random = Math.random;
   return {
     upstream: platform.upstream,
+    clusters: createClusterStates(() => poolOverClient(platform.upstream), systemClock),
+    clock: systemClock,
     random,
     newRequestId: () => crypto.randomUUID(),
     mirror: createMirrorSender(platform.upstream, random),

@@ -18,6 +18,10 @@ export class ProxyError extends Error {
     message?: string,
     /** status for fault-abort; otherwise derived from the code */
     readonly status?: number,
+    /** flags earned earlier on the same request: DI for a delay, URX when retries ran out */
+    readonly flags = "",
+    /** extra response headers, e.g. grpc-status for a gRPC fault abort */
+    readonly headers?: Record<string, string>,
   ) {
     super(message ?? code);
   }

@@ -38,11 +38,15 @@ export function flagFor(code: ProxyErrorCode): string {
   return replies[code].flag;
 }
 
-/** extraFlags: flags earned earlier on the same request (DI for a delay, URX when retries ran out) */
-export function localReply(error: ProxyError, extraFlags = ""): Response {
+/** flags: the reply's own, after those the request earned earlier (DI, URX) */
+export function localReply(error: ProxyError): Response {
   const reply = replies[error.code];
-  const flags = [extraFlags, reply.flag].filter(Boolean).join(",");
-  const headers: Record<string, string> = { "content-type": "text/plain", server: "dietmesh" };
+  const flags = joinFlags(error.flags, reply.flag);
+  const headers: Record<string, string> = { "content-type": "text/plain", server: "dietmesh", ...error.headers };
   if (flags) headers[FLAGS_HEADER] = flags;
   return new Response(reply.body, { status: error.status ?? reply.status, headers });
+}
+
+export function joinFlags(a: string, b: string): string {
+  return a && b ? `${a},${b}` : a || b;
 }

@@ -2,9 +2,14 @@
 // request ids and the mirror sender. Tests pass their own.
 import type { Mirror } from "../model/route-table.ts";
 import type { UpstreamClient } from "../platform/types.ts";
+import type { Clock } from "../resilience/clock.ts";
+import type { ClusterStates } from "./cluster-state.ts";
 
 export interface PipelineDeps {
+  /** for mirrors and the inbound side; forwarding goes through each cluster's pool */
   upstream: UpstreamClient;
+  clusters: ClusterStates;
+  clock: Clock;
   random: () => number;
   newRequestId: () => string;
   /** starts mirrored copies; returns the body the main request should now send */

@@ -50,14 +50,14 @@ test("a Host the gateway does not serve gets 404 NR", async () => {
 
 test("all v2 after switching files, without a restart", async () => {
   await switchTo("v2");
-  await eventually(async () => (await versionOf()) === "2.0.1", 5000, "v2");
+  await eventually(async () => (await versionOf()) === "2.0.1", 15000, "v2");
 });
 
 test("25/75 (the seed's hello-istio-75-25.yaml): 1,000 requests split within ±4 points", async () => {
   await switchTo("75-25");
   // wait until the new table serves: both versions seen
   const seen = new Set<string>();
-  await eventually(async () => { seen.add((await fetchVersion()).version!); return seen.size === 2; }, 5000, "both versions");
+  await eventually(async () => { seen.add((await fetchVersion()).version!); return seen.size === 2; }, 15000, "both versions");
   let v2 = 0;
   for (let i = 0; i < 1000; i++) if ((await fetchVersion()).version === "2.0.1") v2++;
   // that file gives v1 weight 25 and v2 weight 75
@@ -66,14 +66,14 @@ test("25/75 (the seed's hello-istio-75-25.yaml): 1,000 requests split within ±4
 
 test("user-agent .*Chrome.* reaches v2, others v1 (with curl)", async () => {
   await switchTo("user-agent");
-  await eventually(async () => (await versionOf(["-A", "curl"])) === "1.0.1", 5000, "user-agent config");
+  await eventually(async () => (await versionOf(["-A", "curl"])) === "1.0.1", 15000, "user-agent config");
   assert.is(await versionOf(["-A", "Mozilla/5.0 (X11) AppleWebKit/537.36 Chrome/120.0 Safari/537.36"]), "2.0.1");
   assert.is(await versionOf(["-A", "Mozilla/5.0 Firefox/120.0"]), "1.0.1");
 });
 
 test("cookie user=leander reaches v2, others v1 (with curl)", async () => {
   await switchTo("user-cookie");
-  await eventually(async () => (await versionOf(["-b", "user=leander"])) === "2.0.1", 5000, "cookie config");
+  await eventually(async () => (await versionOf(["-b", "user=leander"])) === "2.0.1", 15000, "cookie config");
   assert.is(await versionOf(["-b", "theme=dark;user=leander"]), "2.0.1");
   assert.is(await versionOf(["-b", "user=someoneelse"]), "1.0.1");
   assert.is(await versionOf(), "1.0.1");
@@ -81,7 +81,7 @@ test("cookie user=leander reaches v2, others v1 (with curl)", async () => {
 
 test("switching under load fails no request", async () => {
   await switchTo("v1");
-  await eventually(async () => (await versionOf(["-A", "Chrome"])) === "1.0.1", 5000, "v1");
+  await eventually(async () => (await versionOf(["-A", "Chrome"])) === "1.0.1", 15000, "v1");
   let stop = false;
   const failures: string[] = [];
   const versions = new Set<string>();
@@ -103,7 +103,7 @@ test("switching under load fails no request", async () => {
     await switchTo(name);
     await new Promise((r) => setTimeout(r, 150)); // let load run across each switch
   }
-  await eventually(async () => versions.has("2.0.1") && versions.has("1.0.1"), 5000, "both versions under load");
+  await eventually(async () => versions.has("2.0.1") && versions.has("1.0.1"), 15000, "both versions under load");
   stop = true;
   await Promise.all(workers);
   assert.ok(count > 50, `only ${count} requests ran`);

@@ -10,6 +10,9 @@ import { compile, type ProxyIdentity } from "../../runtime/model/compile.ts";
 import { authorityPort } from "../../runtime/model/hosts.ts";
 import { createRouteHandler } from "../../runtime/proxy/route-handler.ts";
 import { createMirrorSender } from "../../runtime/proxy/mirror.ts";
+import { createClusterStates } from "../../runtime/proxy/cluster-state.ts";
+import { poolOverClient } from "../../runtime/proxy/client-pool.ts";
+import { systemClock } from "../../runtime/resilience/clock.ts";
 import { FLAGS_HEADER } from "../../runtime/proxy/local-reply.ts";
 import type { PipelineDeps } from "../../runtime/proxy/pipeline-deps.ts";
 import { UpstreamError, type UpstreamClient, type UpstreamRequest } from "../../runtime/platform/types.ts";
@@ -60,7 +63,15 @@ async function mesh(yaml: string, proxy: Proxy = {}) {
   const table = compile(config, snapshotFromConfig(config.serviceEntries, config.workloadEntries), identity, { random, version: 1 });
   const sent: Sent[] = [];
   const upstream = fakeUpstream(sent);
-  const deps: PipelineDeps = { upstream, random, newRequestId: () => "rid", mirror: createMirrorSender(upstream, random), log: () => {} };
+  const deps: PipelineDeps = {
+    upstream,
+    clusters: createClusterStates(() => poolOverClient(upstream), systemClock),
+    clock: systemClock,
+    random,
+    newRequestId: () => "rid",
+    mirror: createMirrorSender(upstream, random),
+    log: () => {},
+  };
   const gatewayPort = proxy.gatewayPort ?? 80;
   const handler = createRouteHandler({
     table: { current: table },

@@ -1,0 +1,112 @@
+// The demos' live config folder and its routing scenarios. The folder holds both demos' Gateways
+// and DestinationRules, the registry, and one "slot" file per VirtualService that a scenario
+// switches: `active-<service>.yaml`. A switch copies one file over a slot (write to a temporary
+// file, then rename), so the folder never holds two resources with the same kind and name, which
+// the loader would reject as duplicates.
+import { platform } from "../platform/index.ts";
+import { UsageError } from "./args.ts";
+
+const root = new URL("../../", import.meta.url).pathname;
+const helloSeed = "demo/hello-istio/istio";
+const alphabetSeed = "demo/alphabet/istio";
+const ownDir = "demo/alphabet/dietmesh";
+
+/** the seed's hello-istio routings, by the suffix of their file name (bare names mean these) */
+export const helloScenarios = ["v1", "v2", "75-25", "50-50", "25-75", "user-agent", "user-cookie", "virtual-service"];
+
+/** alphabet-service's VirtualService variants; "plain" is dietmesh's own base state */
+const alphabetScenarios: Record<string, string> = {
+  plain: `${ownDir}/alphabet-service-plain.yaml`,
+  retries: `${alphabetSeed}/alphabet-service-virtual-service.yaml`,
+  delay: `${alphabetSeed}/alphabet-service-delay.yaml`,
+  fault: `${alphabetSeed}/alphabet-service-fault.yaml`,
+};
+
+/** a-, b- and c-service's variants: the seed's 1 s route timeout, or dietmesh's plain route */
+const letterScenarios: Record<string, (x: string) => string> = {
+  plain: (x) => `${ownDir}/${x}-service-plain.yaml`,
+  timeout: (x) => `${alphabetSeed}/${x}-service-virtual-service.yaml`,
+};
+
+const aliases: Record<string, string> = { none: "plain" };
+
+/** every scenario name `demo switch` takes (bare hello names work too) */
+export const scenarioNames = [
+  ...helloScenarios.map((n) => `hello:${n}`),
+  ...Object.keys(alphabetScenarios).map((n) => `alphabet:${n}`),
+  ...Object.keys(letterScenarios).flatMap((n) => ["abc", "a", "b", "c"].map((x) => `${x}:${n}`)),
+];
+
+/** what the demo starts with; --scenario names apply on top */
+export const defaultScenarios = ["hello:v1", "alphabet:plain", "abc:plain"];
+
+/** files copied into the live folder once, unmodified: the Gateways and the DestinationRules.
+ * The seed's DestinationRules for alphabet-, a-, b- and c-service carry the circuit breakers and
+ * outlier detection, and define the subset v1 every route names, so they are always in. */
+export const fixedFiles = [
+  `${helloSeed}/hello-istio-gateway.yaml`,
+  `${helloSeed}/hello-istio-destination.yaml`,
+  `${alphabetSeed}/spelling-gateway.yaml`,
+  `${alphabetSeed}/spelling-service-virtual-service.yaml`,
+  `${alphabetSeed}/spelling-service-destination.yaml`,
+  `${alphabetSeed}/alphabet-service-destination.yaml`,
+  `${alphabetSeed}/a-service-destination.yaml`,
+  `${alphabetSeed}/b-service-destination.yaml`,
+  `${alphabetSeed}/c-service-destination.yaml`,
+];
+
+export interface Choice {
+  /** the service whose VirtualService the scenario sets; the live file is active-<slot>.yaml */
+  slot: string;
+  /** root-relative path of the file copied into the slot */
+  source: string;
+  /** the canonical scenario name, e.g. "alphabet:plain" */
+  name: string;
+}
+
+export const liveFile = (slot: string) => `active-${slot}.yaml`;
+
+/** "v2", "hello:v2", "alphabet:fault", "abc:timeout", "b:none" → the slots to fill; throws UsageError */
+export function resolveScenario(input: string): Choice[] {
+  const colon = input.indexOf(":");
+  const demo = colon === -1 ? "hello" : input.slice(0, colon);
+  const given = colon === -1 ? input : input.slice(colon + 1);
+  const name = aliases[given] ?? given;
+  const unknown = () => new UsageError(`unknown scenario "${input}"; one of: ${scenarioNames.join(", ")} (bare hello names too; "none" means "plain")`);
+  if (demo === "hello") {
+    if (!helloScenarios.includes(name)) throw unknown();
+    return [{ slot: "hello-istio", source: `${helloSeed}/hello-istio-${name}.yaml`, name: `hello:${name}` }];
+  }
+  if (demo === "alphabet") {
+    if (!Object.hasOwn(alphabetScenarios, name)) throw unknown();
+    return [{ slot: "alphabet-service", source: alphabetScenarios[name], name: `alphabet:${name}` }];
+  }
+  if (demo === "abc" || demo === "a" || demo === "b" || demo === "c") {
+    if (!Object.hasOwn(letterScenarios, name)) throw unknown();
+    return [...(demo === "abc" ? "abc" : demo)].map((x) => ({ slot: `${x}-service`, source: letterScenarios[name](x), name: `${x}:${name}` }));
+  }
+  throw unknown();
+}
+
+/** Fills the slots the named scenarios set, in order (later names win). Every name is checked
+ * before any file is written. Returns one line per slot written. */
+export async function applyScenarios(dir: string, names: string[]): Promise<string[]> {
+  const choices = names.flatMap(resolveScenario);
+  if (!(await platform.isDirectory(dir))) {
+    throw new Error(`no live config folder at ${dir}: is \`npm run demo\` running? (pass the same --dir as the demo)`);
+  }
+  const lines: string[] = [];
+  for (const c of choices) {
+    await platform.writeTextFile(`${dir}/${liveFile(c.slot)}`, await platform.readTextFile(`${root}${c.source}`));
+    lines.push(`${c.name}: ${c.source} → ${dir}/${liveFile(c.slot)}`);
+  }
+  return lines;
+}
+
+/** Copies the fixed files into a (new or existing) live folder. */
+export async function writeFixedFiles(dir: string): Promise<void> {
+  await platform.mkdir(dir);
+  for (const source of fixedFiles) {
+    await platform.writeTextFile(`${dir}/${source.slice(source.lastIndexOf("/") + 1)}`, await platform.readTextFile(`${root}${source}`));
+  }
+}

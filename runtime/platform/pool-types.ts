@@ -1,0 +1,32 @@
+// The connection-pool contract the proxy uses for DestinationRule connectionPool limits, so that
+// they hold on the wire (runtime/platform/http1/ implements it).
+import type { UpstreamRequest } from "./types.ts";
+
+export interface PoolLimits {
+  /** cluster-wide open connections; Infinity = unlimited (tcp.maxConnections) */
+  maxConnections: number;
+  /** requests waiting for a connection; beyond it → overflow at once (http.http1MaxPendingRequests) */
+  maxPendingRequests: number;
+  /** 0 = unlimited; 1 = no keep-alive (http.maxRequestsPerConnection) */
+  maxRequestsPerConnection: number;
+  /** close idle connections after this (http.idleTimeout, Istio default 1 h) */
+  idleTimeoutMs: number;
+  /** tcp.connectTimeout, default 10 s */
+  connectTimeoutMs: number;
+}
+
+export interface PoolStats {
+  connections: number;
+  active: number;
+  idle: number;
+  pending: number;
+  opened: number;
+  overflows: number;
+}
+
+export interface ConnectionPool {
+  send(address: string, request: UpstreamRequest): Promise<Response>;
+  setLimits(limits: PoolLimits): void;
+  stats(): PoolStats;
+  close(): void;
+}
