@@ -93,6 +93,7 @@ export async function runGateway(argv: string[]): Promise<void> {
     ready: () => ready,
     describe: () => ({ kind: "gateway", namespace, labels, runtime: platform.name, listeners: Object.fromEntries([...listeners].map(([p, s]) => [p, `${s.hostname}:${s.port}`])) }),
     quit: () => void shutdown(),
+    clusters: deps.clusters,
   });
   const adminServer = listen(adminAddr, (req) => admin.fetch(req), log);
   platform.onSignal("SIGTERM", () => void shutdown());

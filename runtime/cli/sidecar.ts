@@ -78,6 +78,7 @@ export async function runSidecar(argv: string[]): Promise<void> {
     ready: () => ready,
     describe: () => ({ kind: "sidecar", namespace, serviceAccount: flags.strings["service-account"], labels, runtime: platform.name, listeners: servers.map((s) => `${s.hostname}:${s.port}`) }),
     quit: () => void shutdown(),
+    clusters: deps.clusters,
   });
   const adminServer = listen(adminAddr, (req) => admin.fetch(req), log);
   servers.push(adminServer);

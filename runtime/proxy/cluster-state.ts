@@ -49,6 +49,8 @@ export function poolLimits(policy: TrafficPolicy): PoolLimits {
 
 export interface ClusterStates {
   get(cluster: Cluster): ClusterState;
+  /** the state if the cluster has any yet; never creates one (for the admin API) */
+  peek(name: string): ClusterState | undefined;
   /** after a table swap: update every cluster's limits and hosts, retire clusters gone from it */
   sync(table: RouteTable): void;
   all(): Iterable<ClusterState>;
@@ -94,6 +96,7 @@ export function createClusterStates(createPool: (limits: PoolLimits) => Connecti
 
   return {
     get,
+    peek: (name) => states.get(name),
     sync(table) {
       for (const cluster of table.clusters.values()) update(get(cluster), cluster);
       for (const [name, state] of states) {

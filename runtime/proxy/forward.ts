@@ -134,7 +134,7 @@ export async function forward(
           state.counters.retries++;
           state.activeRetries++;
           try {
-            await sleep(clock, policy.backoffMs(attempt + 1, deps.random));
+            await sleep(clock, policy.backoffMs(attempt, deps.random));
           } finally {
             state.activeRetries--;
           }
