@@ -103,6 +103,60 @@ export async function applyScenarios(dir: string, names: string[]): Promise<stri
   return lines;
 }
 
+/** Where the running demo's proxies have their admin listeners, so that `demo switch` can wait
+ * for them. A dot-file: the config loader skips it. */
+export const stateFile = ".dietmesh-demo.json";
+
+export interface DemoState {
+  proxies: { name: string; admin: string }[];
+}
+
+async function configVersion(admin: string): Promise<number | undefined> {
+  try {
+    const response = await platform.upstream.send({
+      url: `http://${admin}/config_dump`, method: "GET", headers: new Headers({ host: admin }), body: null, signal: AbortSignal.timeout(1000),
+    });
+    const body = await response.text();
+    return response.status === 200 ? (JSON.parse(body) as { version: number }).version : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function readState(dir: string): Promise<DemoState | undefined> {
+  try {
+    return JSON.parse(await platform.readTextFile(`${dir}/${stateFile}`)) as DemoState;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `demo switch`: fills the slots, then waits until every proxy of the running demo serves a config
+ * built after the change (each proxy's /config_dump version goes up). Returns lines to print. */
+export async function switchScenarios(dir: string, names: string[], timeoutMs = 10_000): Promise<string[]> {
+  names.forEach(resolveScenario); // a misspelt name fails before anything is read or written
+  const state = await readState(dir);
+  const before = new Map<string, number>();
+  await Promise.all((state?.proxies ?? []).map(async (p) => {
+    const v = await configVersion(p.admin);
+    if (v !== undefined) before.set(p.name, v);
+  }));
+  const lines = (await applyScenarios(dir, names)).map((l) => `switched ${l}`);
+  if (!before.size) return [...lines, "(no running demo answered on its admin listeners, so nothing to wait for)"];
+  const pending = new Set(before.keys());
+  const admins = new Map(state!.proxies.map((p) => [p.name, p.admin]));
+  const deadline = Date.now() + timeoutMs;
+  while (pending.size && Date.now() < deadline) {
+    await Promise.all([...pending].map(async (name) => {
+      const v = await configVersion(admins.get(name)!);
+      if (v !== undefined && v > before.get(name)!) pending.delete(name);
+    }));
+    if (pending.size) await new Promise((r) => setTimeout(r, 25));
+  }
+  if (pending.size) throw new Error(`the change is written, but ${[...pending].join(", ")} did not load it within ${timeoutMs / 1000} s (see the demo's log)`);
+  return [...lines, `in service: all ${before.size} proxies of the demo reloaded`];
+}
+
 /** Copies the fixed files into a (new or existing) live folder. */
 export async function writeFixedFiles(dir: string): Promise<void> {
   await platform.mkdir(dir);

@@ -7,7 +7,9 @@
 import { platform } from "../platform/index.ts";
 import { runScript, type Child } from "../platform/process.ts";
 import { parseFlags, UsageError, type CommandSpec } from "./args.ts";
-import { applyScenarios, defaultScenarios, helloScenarios, resolveScenario, scenarioNames, writeFixedFiles } from "./demo-scenarios.ts";
+import {
+  applyScenarios, defaultScenarios, helloScenarios, resolveScenario, scenarioNames, stateFile, switchScenarios, writeFixedFiles, type DemoState,
+} from "./demo-scenarios.ts";
 
 const here = new URL(".", import.meta.url).pathname;
 const root = new URL("../../", import.meta.url).pathname;
@@ -102,6 +104,21 @@ async function until(cond: () => boolean, timeoutMs: number): Promise<boolean> {
 
 const label = (w: Workload) => `${w.service} ${w.version}`;
 
+/** Writes, then waits until every proxy has logged a reload after the write. A proxy's file watch
+ * starts just after it says it is ready, so a write may come too early for it: then write again. */
+async function publish(proxies: { name: string; child: Child }[], write: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    const marks = proxies.map((p) => p.child.lines.length);
+    await write();
+    const since = (i: number, pattern: RegExp) => proxies[i].child.lines.slice(marks[i]).some((l) => pattern.test(l));
+    const done = await until(() => proxies.every((_, i) => since(i, /config version \d+ in service/) || since(i, /config change rejected/)), 3000);
+    const rejected = proxies.findIndex((_, i) => since(i, /config change rejected/));
+    if (rejected !== -1) throw new Error(`the ${proxies[rejected].name} rejected the demo config:\n${proxies[rejected].child.lines.slice(marks[rejected]).join("\n")}`);
+    if (done) return;
+  }
+  throw new Error("the proxies did not pick up a change in the live folder");
+}
+
 async function launch(flags: ReturnType<typeof parseFlags>): Promise<number> {
   const dir = flags.strings.dir!;
   const children: Child[] = [];
@@ -110,8 +127,13 @@ async function launch(flags: ReturnType<typeof parseFlags>): Promise<number> {
     stopping = true;
     children.forEach((c) => c.kill("SIGTERM"));
   };
-  platform.onSignal("SIGINT", () => { stopAll(); platform.exit(0); });
-  platform.onSignal("SIGTERM", () => { stopAll(); platform.exit(0); });
+  const stop = () => {
+    stopAll();
+    // a stopped demo has no admin listeners for `demo switch` to wait for
+    void platform.remove(`${dir}/${stateFile}`).finally(() => platform.exit(0));
+  };
+  platform.onSignal("SIGINT", stop);
+  platform.onSignal("SIGTERM", stop);
 
   const all = workloads(flags.booleans["original-delays"]);
   const services = [...new Set(all.map((w) => w.service))];
@@ -158,24 +180,19 @@ async function launch(flags: ReturnType<typeof parseFlags>): Promise<number> {
     await platform.writeTextFile(`${dir}/registry.yaml`, registryYaml(services, []));
     const running = await Promise.all(all.map(start));
 
-    // publish the endpoints, and wait until every sidecar routes with them; a sidecar's file
-    // watch starts just after it says it is ready, so an early change is written again
-    const sidecars = running.map((r) => r.sidecar);
-    let published = false;
-    for (let attempt = 1; attempt <= 5 && !published; attempt++) {
-      const marks = sidecars.map((s) => s.lines.length);
-      await platform.writeTextFile(`${dir}/registry.yaml`, registryYaml(services, running));
-      const after = (s: Child, i: number, pattern: RegExp) => s.lines.slice(marks[i]).some((l) => pattern.test(l));
-      published = await until(() => sidecars.every((s, i) => after(s, i, /config version \d+ in service/) || after(s, i, /config change rejected/)), 3000);
-      const rejected = sidecars.findIndex((s, i) => after(s, i, /config change rejected/));
-      if (rejected !== -1) throw new Error(`${label(running[rejected].workload)}'s sidecar rejected the demo config:\n${sidecars[rejected].lines.slice(marks[rejected]).join("\n")}`);
-    }
-    if (!published) throw new Error("the sidecars did not pick up registry.yaml");
+    // publish the endpoints, and wait until every sidecar routes with them
+    const sidecars = running.map((r) => ({ name: `sidecar ${label(r.workload)}`, child: r.sidecar, admin: r.admin }));
+    await publish(sidecars, () => platform.writeTextFile(`${dir}/registry.yaml`, registryYaml(services, running)));
 
-    const gateway = runScript(cli, ["gateway", "--config", dir, "--bind", `80=${flags.strings.gateway}`, "--admin", flags.strings.admin!], { echo: "[gateway] " });
-    children.push(gateway);
-    const [, gatewayAddr] = await gateway.waitFor(/gateway port 80 listening on (\S+)/);
-    const [, gatewayAdmin] = await gateway.waitFor(/ready on \S+ admin (\S+)/);
+    const gatewayChild = runScript(cli, ["gateway", "--config", dir, "--bind", `80=${flags.strings.gateway}`, "--admin", flags.strings.admin!], { echo: "[gateway] " });
+    children.push(gatewayChild);
+    const [, gatewayAddr] = await gatewayChild.waitFor(/gateway port 80 listening on (\S+)/);
+    const [, gatewayAdmin] = await gatewayChild.waitFor(/ready on \S+ admin (\S+)/);
+    // tell `demo switch` where the proxies' admin listeners are (it waits for their reload); this
+    // also makes sure the gateway's file watch runs before anyone switches
+    const proxies = [{ name: "gateway", child: gatewayChild, admin: gatewayAdmin }, ...sidecars];
+    const state: DemoState = { proxies: proxies.map(({ name, admin }) => ({ name, admin })) };
+    await publish(proxies, () => platform.writeTextFile(`${dir}/${stateFile}`, JSON.stringify(state, null, 2) + "\n"));
 
     const width = Math.max(...running.map((r) => label(r.workload).length));
     const rows = running.map((r) =>
@@ -198,7 +215,7 @@ ${spell(" -H 'Accept-Language: de'", "abc")}
 ${spell("", "istio")}                     # alphabet-service, once per letter
   kill ${pid("a-service")}        # stops a-service's app: word=abc answers "?" for a
   npm run demo:load -- --concurrency 2 --requests 50 --host spelling.cloud --gateway ${gatewayAddr}
-Switch the routing live (the proxies watch ${dir}):
+Switch the routing live (now: ${[...defaultScenarios, ...flags.lists.scenario].join(" ")}; the proxies watch ${dir}):
   npm run demo:switch --${dirFlag} v2        # hello: ${helloScenarios.join(", ")}
   npm run demo:switch --${dirFlag} alphabet:delay   # alphabet: plain, retries, delay, fault; abc: plain, timeout
 DEMO READY ${gatewayAddr}`);
@@ -206,16 +223,17 @@ DEMO READY ${gatewayAddr}`);
     // an app may be stopped on purpose (to show the fallback); a proxy exiting ends the demo
     for (const r of running) {
       void r.app.exited.then((code) => {
-        if (!stopping) console.error(`[demo] ${label(r.workload)}'s app exited (${code}); its sidecar answers 503 for it until the demo restarts`);
+        if (!stopping) console.error(`[demo] ${label(r.workload)}'s app exited (${code ?? "signal"}); its sidecar answers 503 for it until the demo restarts`);
       });
     }
-    const proxies = [gateway, ...sidecars];
-    const first = await Promise.race(proxies.map((c) => c.exited.then(() => c)));
+    const first = await Promise.race(proxies.map((p) => p.child.exited.then(() => p.child)));
     console.error(`a demo proxy exited (pid ${first.pid}); stopping the rest`);
     stopAll();
+    await platform.remove(`${dir}/${stateFile}`);
     return 1;
   } catch (error) {
     stopAll();
+    await platform.remove(`${dir}/${stateFile}`);
     throw error;
   }
 }
@@ -225,7 +243,7 @@ export async function runDemo(argv: string[]): Promise<number> {
   if (flags.positionals[0] === "switch") {
     const names = flags.positionals.slice(1);
     if (!names.length) throw new UsageError(`name a scenario: ${scenarioNames.join(", ")}`);
-    for (const line of await applyScenarios(flags.strings.dir!, names)) console.log(`switched ${line}`);
+    for (const line of await switchScenarios(flags.strings.dir!, names)) console.log(line);
     return 0;
   }
   if (flags.positionals.length) throw new UsageError(`unexpected "${flags.positionals[0]}"`);
