@@ -11,6 +11,8 @@ import type { RouteTable } from "../model/route-table.ts";
 import { parseFlags, parseLabels, UsageError, type CommandSpec } from "./args.ts";
 import { address } from "./sidecar.ts";
 import { createLogger } from "./log.ts";
+import { setupTelemetry } from "./telemetry-setup.ts";
+import { createObserver } from "../proxy/observe.ts";
 
 export const gatewaySpec: CommandSpec = {
   name: "gateway",
@@ -21,6 +23,7 @@ export const gatewaySpec: CommandSpec = {
     { name: "bind", kind: "list", value: "PORT=HOST:PORT", help: "serve Gateway server port PORT on HOST:PORT (unbound ports listen on 0.0.0.0:PORT)" },
     { name: "admin", kind: "string", value: "HOST:PORT", default: "127.0.0.1:15000", help: "admin listener: /ready, /config_dump, /clusters" },
     { name: "labels", kind: "string", value: "k=v,...", default: "istio=ingressgateway", help: "this gateway's labels, matched against Gateway selectors" },
+    { name: "access-log", kind: "string", value: "FORMAT", default: "off", help: "access log on stdout: off, text (Istio's format) or json; an Istio Telemetry resource can also turn it on" },
     { name: "namespace", kind: "string", value: "NS", default: "default", help: "namespace of resources that name none" },
   ],
 };
@@ -46,6 +49,8 @@ export async function runGateway(argv: string[]): Promise<void> {
   const namespace = flags.strings.namespace ?? "default";
   const labels = parseLabels(flags.strings.labels);
   const deps = defaultDeps(log);
+  const telemetry = setupTelemetry({ namespace, labels, serviceAccount: flags.strings["service-account"], accessLogFormat: flags.strings["access-log"], deps, log });
+  deps.observer = createObserver({ reporter: "source", metrics: telemetry.metrics, accessLog: telemetry.accessLog });
   const listeners = new Map<number, Server>();
 
   function reconcile(table: RouteTable) {
@@ -76,10 +81,14 @@ export async function runGateway(argv: string[]): Promise<void> {
     log,
     onSwap: (table) => {
       deps.clusters.sync(table);
+      telemetry.onSwap(table);
+      telemetry.dietmesh.configReload("accepted", Date.now());
       reconcile(table);
     },
+    onReject: () => telemetry.dietmesh.configReload("rejected", Date.now()),
   });
   deps.clusters.sync(watch.table.current);
+  telemetry.onSwap(watch.table.current);
   reconcile(watch.table.current);
 
   let ready = false;
@@ -94,6 +103,7 @@ export async function runGateway(argv: string[]): Promise<void> {
     describe: () => ({ kind: "gateway", namespace, labels, runtime: platform.name, listeners: Object.fromEntries([...listeners].map(([p, s]) => [p, `${s.hostname}:${s.port}`])) }),
     quit: () => void shutdown(),
     clusters: deps.clusters,
+    prometheus: telemetry.prometheus,
   });
   const adminServer = listen(adminAddr, (req) => admin.fetch(req), log);
   platform.onSignal("SIGTERM", () => void shutdown());

@@ -10,6 +10,8 @@ import { defaultDeps } from "../proxy/deps.ts";
 import { authorityPort } from "../model/hosts.ts";
 import { parseFlags, parseLabels, UsageError, type CommandSpec } from "./args.ts";
 import { createLogger } from "./log.ts";
+import { setupTelemetry } from "./telemetry-setup.ts";
+import { createObserver } from "../proxy/observe.ts";
 
 export const sidecarSpec: CommandSpec = {
   name: "sidecar",
@@ -21,6 +23,7 @@ export const sidecarSpec: CommandSpec = {
     { name: "inbound", kind: "string", value: "HOST:PORT", default: "0.0.0.0:15006", help: "listener for calls to the app (only with --app)" },
     { name: "app", kind: "string", value: "HOST:PORT", help: "the local app that inbound calls are forwarded to" },
     { name: "admin", kind: "string", value: "HOST:PORT", default: "127.0.0.1:15000", help: "admin listener: /ready, /config_dump, /clusters" },
+    { name: "access-log", kind: "string", value: "FORMAT", default: "off", help: "access log on stdout: off, text (Istio's format) or json; an Istio Telemetry resource can also turn it on" },
     { name: "namespace", kind: "string", value: "NS", default: "default", help: "the workload's namespace; also the namespace of resources that name none" },
     { name: "service-account", kind: "string", value: "SA", default: "default", help: "the workload's service account (its identity)" },
     { name: "labels", kind: "string", value: "k=v,...", default: "", help: "the workload's labels (for sourceLabels matches)" },
@@ -47,14 +50,22 @@ export async function runSidecar(argv: string[]): Promise<void> {
   const labels = parseLabels(flags.strings.labels);
 
   const deps = defaultDeps(log);
+  const telemetry = setupTelemetry({ namespace, labels, serviceAccount: flags.strings["service-account"], accessLogFormat: flags.strings["access-log"], deps, log });
+  deps.observer = createObserver({ reporter: "source", metrics: telemetry.metrics, accessLog: telemetry.accessLog });
   const watch = await startConfigWatch({
     paths: configPaths,
     namespace,
     proxy: { kind: "sidecar", namespace, labels },
     log,
-    onSwap: (table) => deps.clusters.sync(table),
+    onSwap: (table) => {
+      deps.clusters.sync(table);
+      telemetry.onSwap(table);
+      telemetry.dietmesh.configReload("accepted", Date.now());
+    },
+    onReject: () => telemetry.dietmesh.configReload("rejected", Date.now()),
   });
   deps.clusters.sync(watch.table.current);
+  telemetry.onSwap(watch.table.current);
   const servers: Server[] = [];
   let ready = false;
 
@@ -66,7 +77,7 @@ export async function runSidecar(argv: string[]): Promise<void> {
     deps,
   });
   servers.push(listen(outboundAddr, asHonoHandler(outbound), log));
-  if (app && inboundAddr) servers.push(listen(inboundAddr, asHonoHandler(createInboundHandler(app, deps)), log));
+  if (app && inboundAddr) servers.push(listen(inboundAddr, asHonoHandler(createInboundHandler(app, deps, createObserver({ reporter: "destination", metrics: telemetry.metrics, accessLog: telemetry.accessLog }))), log));
 
   const shutdown = async () => {
     watch.close();
@@ -79,6 +90,7 @@ export async function runSidecar(argv: string[]): Promise<void> {
     describe: () => ({ kind: "sidecar", namespace, serviceAccount: flags.strings["service-account"], labels, runtime: platform.name, listeners: servers.map((s) => `${s.hostname}:${s.port}`) }),
     quit: () => void shutdown(),
     clusters: deps.clusters,
+    prometheus: telemetry.prometheus,
   });
   const adminServer = listen(adminAddr, (req) => admin.fetch(req), log);
   servers.push(adminServer);

@@ -13,6 +13,8 @@ export interface AdminOptions {
   quit: () => void;
   /** live per-cluster state (pool, outlier detection, counters), when the process has it */
   clusters?: ClusterStates;
+  /** Prometheus text exposition of every metric, when the process keeps them */
+  prometheus?: () => Response;
 }
 
 function clusterJson(c: Cluster, states?: ClusterStates) {
@@ -72,6 +74,7 @@ export function createAdminApp(options: AdminOptions): Hono {
   app.get("/healthz/ready", (c) => (options.ready() ? c.text("") : c.text("", 503)));
   app.get("/config_dump", (c) => c.json({ proxy: options.describe(), ...configDump(options.table.current, options.clusters) }));
   app.get("/clusters", (c) => c.json([...options.table.current.clusters.values()].map((cl) => clusterJson(cl, options.clusters))));
+  app.get("/stats/prometheus", () => options.prometheus?.() ?? new Response("no metrics\n", { status: 404 }));
   app.post("/quitquitquit", (c) => {
     setTimeout(options.quit, 10);
     return c.text("OK\n");

@@ -15,6 +15,8 @@ export interface ConfigWatchOptions {
   log: (message: string) => void;
   /** called after every successful swap (listeners reconcile here) */
   onSwap?: (table: RouteTable) => void;
+  /** called when a change is rejected (the last good table stays) */
+  onReject?: () => void;
 }
 
 export interface ConfigWatch {
@@ -50,6 +52,7 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
     const next = await build(options, version + 1);
     if (!next.table) {
       options.log(`config change rejected, keeping version ${version}:\n  ${next.errors.join("\n  ")}`);
+      options.onReject?.();
       return false;
     }
     version++;

@@ -15,6 +15,7 @@ import { downstreamResponseHeaders, upstreamRequestHeaders } from "./headers.ts"
 import { FLAGS_HEADER, flagFor, joinFlags } from "./local-reply.ts";
 import type { PipelineDeps } from "./pipeline-deps.ts";
 import type { ClusterState } from "./cluster-state.ts";
+import type { RequestRecord } from "./observe.ts";
 
 export const ATTEMPTS_HEADER = "x-dietmesh-attempts";
 
@@ -44,6 +45,7 @@ export async function forward(
   facts: RequestFacts,
   conn: ConnInfo,
   deps: PipelineDeps,
+  record: RequestRecord,
 ): Promise<Response> {
   const { clock } = deps;
   let flags = "";
@@ -61,6 +63,7 @@ export async function forward(
 
   const target = action.pick();
   const cluster = target.cluster;
+  record.cluster = cluster;
   const state = deps.clusters.get(cluster);
   state.counters.requests++;
   if (state.active >= state.maxRequests) {
@@ -74,6 +77,8 @@ export async function forward(
   const headers = upstreamRequestHeaders(request.headers, { remoteAddress: conn.remoteAddress, scheme: facts.scheme }, deps.newRequestId);
   headers.set("host", authority);
   target.requestHeaders?.(headers);
+  if (deps.tracer) record.requestId = deps.tracer.propagate(headers).requestId;
+  else record.requestId = headers.get("x-request-id") ?? undefined;
 
   let body: ReadableStream<Uint8Array> | null = request.body;
   if (action.mirrors.length) body = deps.mirror(action.mirrors, request.method, path, authority, headers, body);
@@ -92,6 +97,7 @@ export async function forward(
     for (let attempt = 0; ; attempt++) {
       const host = cluster.balancer.pick({ hashKey, exclude: tried });
       if (!host) throw new ProxyError("no-healthy-upstream", undefined, undefined, joinFlags(flags, attempt ? "URX" : ""));
+      record.host = host;
       const tryAbort = new AbortController();
       const onRouteAbort = () => tryAbort.abort();
       route.signal.addEventListener("abort", onRouteAbort);

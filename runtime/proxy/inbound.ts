@@ -1,13 +1,25 @@
 // The sidecar's inbound listener: everything it receives goes to the local app, with the same
 // header hygiene as the outbound side. (Authorization and mTLS plug in here later.)
-import { UpstreamError, type FetchHandler } from "../platform/index.ts";
+import { UpstreamError, type ConnInfo, type FetchHandler } from "../platform/index.ts";
+import type { Observer } from "./observe.ts";
 import { ProxyError } from "./errors.ts";
 import { downstreamResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
 import { localReply } from "./local-reply.ts";
 import type { PipelineDeps } from "./pipeline-deps.ts";
 
-export function createInboundHandler(app: string, deps: PipelineDeps): FetchHandler {
+export function createInboundHandler(app: string, deps: PipelineDeps, observer?: Observer): FetchHandler {
   return async function inbound(request, conn) {
+    const start = Date.now();
+    const response = await forwardToApp(request, conn);
+    if (observer) {
+      const url = request.url;
+      const at = url.indexOf("/", url.indexOf("//") + 2);
+      observer.observe(request, at === -1 ? "/" : url.slice(at), conn, { requestId: request.headers.get("x-request-id") ?? undefined }, response, start);
+    }
+    return response;
+  };
+
+  async function forwardToApp(request: Request, conn: ConnInfo): Promise<Response> {
     const url = request.url;
     // the request target after scheme://authority, kept byte for byte
     const start = url.indexOf("/", url.indexOf("//") + 2);
@@ -23,5 +35,5 @@ export function createInboundHandler(app: string, deps: PipelineDeps): FetchHand
       deps.log(`inbound: ${(error as Error)?.stack ?? error}`);
       return localReply(new ProxyError("internal"));
     }
-  };
+  }
 }

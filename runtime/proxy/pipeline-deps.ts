@@ -4,6 +4,8 @@ import type { Mirror } from "../model/route-table.ts";
 import type { UpstreamClient } from "../platform/types.ts";
 import type { Clock } from "../resilience/clock.ts";
 import type { ClusterStates } from "./cluster-state.ts";
+import type { Observer } from "./observe.ts";
+import type { Tracer } from "../telemetry/trace-context.ts";
 
 export interface PipelineDeps {
   /** for mirrors and the inbound side; forwarding goes through each cluster's pool */
@@ -22,4 +24,8 @@ export interface PipelineDeps {
     body: ReadableStream<Uint8Array> | null,
   ): ReadableStream<Uint8Array> | null;
   log(message: string): void;
+  /** metrics and access log, when the process reports them */
+  observer?: Observer;
+  /** trace-context propagation (traceparent, B3), when on */
+  tracer?: Tracer;
 }

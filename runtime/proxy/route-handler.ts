@@ -4,12 +4,13 @@
 import type { RouteConfig, RouteTable, TableRef } from "../model/route-table.ts";
 import { findVirtualHost } from "../model/route-table.ts";
 import { authorityHost } from "../model/hosts.ts";
-import { factsFromRequest } from "../routing/request-facts.ts";
+import { factsFromRequest, type RequestFacts } from "../routing/request-facts.ts";
 import type { ConnInfo, FetchHandler } from "../platform/index.ts";
 import { ProxyError } from "./errors.ts";
 import { forward } from "./forward.ts";
 import { localReply } from "./local-reply.ts";
 import type { PipelineDeps } from "./pipeline-deps.ts";
+import type { RequestRecord } from "./observe.ts";
 
 export interface RouteHandlerOptions {
   table: TableRef;
@@ -24,31 +25,39 @@ export function createRouteHandler(options: RouteHandlerOptions): FetchHandler {
   const { table, select, deps } = options;
   const portOf = typeof options.port === "number" ? () => options.port as number : options.port;
 
-  async function route(request: Request, conn: ConnInfo): Promise<Response> {
+  async function route(request: Request, conn: ConnInfo, facts: RequestFacts, record: RequestRecord): Promise<Response> {
     const routes = select(table.current);
     if (!routes) throw new ProxyError("no-route");
-    const facts = factsFromRequest(request, 0);
-    facts.port = portOf(facts.authority);
     const vhost = findVirtualHost(routes, authorityHost(facts.authority));
     if (!vhost) throw new ProxyError("no-route");
     const chosen = vhost.routes.find((r) => r.matches(facts));
     if (!chosen) throw new ProxyError("no-route");
+    record.routeName = chosen.name;
     const action = chosen.action;
     if (action.kind === "respond") {
       const response = action.respond(facts);
       action.responseHeaders?.(response.headers);
       return response;
     }
-    return forward(action, request, facts, conn, deps);
+    return forward(action, request, facts, conn, deps, record);
   }
 
   return async function routeHandler(request, conn) {
+    const start = Date.now();
+    const facts = factsFromRequest(request, 0);
+    facts.port = portOf(facts.authority);
+    const record: RequestRecord = {};
+    let response: Response;
     try {
-      return await route(request, conn);
+      response = await route(request, conn, facts, record);
     } catch (error) {
-      if (error instanceof ProxyError) return localReply(error);
-      deps.log(`internal error: ${(error as Error)?.stack ?? error}`);
-      return localReply(new ProxyError("internal"));
+      if (error instanceof ProxyError) response = localReply(error);
+      else {
+        deps.log(`internal error: ${(error as Error)?.stack ?? error}`);
+        response = localReply(new ProxyError("internal"));
+      }
     }
+    deps.observer?.observe(request, facts.query ? `${facts.path}?${facts.query}` : facts.path, conn, record, response, start);
+    return response;
   };
 }

@@ -1,0 +1,71 @@
+// Builds a proxy process's telemetry: the Prometheus registry with Istio's request metrics and
+// dietmesh's own, the trace propagator, and the access log (on by flag, or by an Istio Telemetry
+// resource that names a provider for this workload; re-read on every config reload).
+import { createRegistry, PROMETHEUS_CONTENT_TYPE, type Registry } from "../telemetry/metrics.ts";
+import { createIstioMetrics, type IstioMetrics } from "../telemetry/istio-metrics.ts";
+import { createDietmeshMetrics, type DietmeshMetrics } from "../telemetry/dietmesh-metrics.ts";
+import { createTracer } from "../telemetry/trace-context.ts";
+import { createAccessLogWriter, type AccessLogWriter } from "../telemetry/access-log-writer.ts";
+import { formatterFor } from "../telemetry/access-log.ts";
+import { parseTelemetryAccessLogging } from "../telemetry/telemetry-resource.ts";
+import { systemClock } from "../resilience/clock.ts";
+import type { RouteTable } from "../model/route-table.ts";
+import type { PipelineDeps } from "../proxy/pipeline-deps.ts";
+import { UsageError } from "./args.ts";
+
+export const ACCESS_LOG_FORMATS = ["off", "text", "json"] as const;
+
+export interface ProxyTelemetry {
+  registry: Registry;
+  metrics: IstioMetrics;
+  dietmesh: DietmeshMetrics;
+  /** the writer in force for this workload, or undefined when access logging is off */
+  accessLog: () => AccessLogWriter | undefined;
+  /** re-reads Telemetry resources after a config swap */
+  onSwap(table: RouteTable): void;
+  prometheus(): Response;
+}
+
+export function setupTelemetry(options: {
+  namespace: string;
+  labels: Record<string, string>;
+  serviceAccount?: string;
+  accessLogFormat: string | undefined;
+  deps: PipelineDeps;
+  log: (m: string) => void;
+}): ProxyTelemetry {
+  const format = (options.accessLogFormat ?? "off").toLowerCase();
+  if (!(ACCESS_LOG_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--access-log: expected off, text or json, got "${options.accessLogFormat}"`);
+  const registry = createRegistry();
+  const { labels, namespace } = options;
+  const app = labels.app ?? labels["app.kubernetes.io/name"];
+  const metrics = createIstioMetrics(registry, {
+    workload: app ? `${app}${labels.version ? `-${labels.version}` : ""}` : undefined,
+    namespace,
+    app,
+    version: labels.version,
+    principal: options.serviceAccount ? `spiffe://cluster.local/ns/${namespace}/sa/${options.serviceAccount}` : undefined,
+  });
+  const dietmesh = createDietmeshMetrics(registry, () => options.deps.clusters.all());
+  options.deps.tracer = createTracer({ now: Date.now, newRequestId: options.deps.newRequestId });
+
+  const writer = createAccessLogWriter({
+    // one console.log per batch: lines arrive newline-terminated
+    write: (text) => console.log(text.endsWith("\n") ? text.slice(0, -1) : text),
+    format: formatterFor(format === "json" ? "JSON" : "TEXT"),
+    clock: systemClock,
+    onError: (e) => options.log(`access log: ${e}`),
+  });
+  let enabled = format !== "off";
+  return {
+    registry,
+    metrics,
+    dietmesh,
+    accessLog: () => (enabled ? writer : undefined),
+    onSwap(table) {
+      const decision = parseTelemetryAccessLogging(table.config.other as never).forWorkload({ namespace, labels });
+      enabled = format !== "off" || decision.client.length > 0 || decision.server.length > 0;
+    },
+    prometheus: () => new Response(registry.expose(), { headers: { "content-type": PROMETHEUS_CONTENT_TYPE } }),
+  };
+}

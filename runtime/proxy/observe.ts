@@ -1,0 +1,78 @@
+// What a listener reports once a request is answered: Istio's request metrics and, when enabled,
+// an access-log entry. Recorded when the response head is ready (duration to headers, bytes from
+// content-length), so the body still passes straight through the runtime's fast path.
+import type { Cluster } from "../model/route-table.ts";
+import type { UpstreamHost } from "../resilience/balancers/host-set.ts";
+import type { ConnInfo } from "../platform/types.ts";
+import type { IstioMetrics } from "../telemetry/istio-metrics.ts";
+import { peerFromEndpoint, serviceInfo, UNKNOWN_PEER, type ServiceInfo } from "../telemetry/workload-info.ts";
+import type { AccessLogWriter } from "../telemetry/access-log-writer.ts";
+import { FLAGS_HEADER } from "./local-reply.ts";
+
+/** filled in by the pipeline as it goes; one per request */
+export interface RequestRecord {
+  cluster?: Cluster;
+  host?: UpstreamHost;
+  routeName?: string;
+  /** the x-request-id sent upstream (made by the proxy when the client sent none) */
+  requestId?: string;
+}
+
+export interface Observer {
+  observe(request: Request, path: string, conn: ConnInfo, record: RequestRecord, response: Response, startMs: number): void;
+}
+
+/** a request no route took: one fixed label set, so arbitrary Host headers cannot add series */
+const UNKNOWN_SERVICE: ServiceInfo = Object.freeze({ host: "unknown", name: "unknown", namespace: "unknown" });
+
+function contentLength(headers: Headers): number {
+  const v = headers.get("content-length");
+  return v ? Number(v) || 0 : 0;
+}
+
+export function createObserver(options: {
+  reporter: "source" | "destination";
+  metrics: IstioMetrics;
+  /** for the destination reporter: the service this workload serves, when known */
+  localService?: ServiceInfo;
+  accessLog?: () => AccessLogWriter | undefined;
+  now?: () => number;
+}): Observer {
+  const now = options.now ?? Date.now;
+  return {
+    observe(request, path, conn, record, response, startMs) {
+      const end = now();
+      const flags = response.headers.get(FLAGS_HEADER) ?? "";
+      const service = record.cluster ? serviceInfo(record.cluster.service) : (options.localService ?? UNKNOWN_SERVICE);
+      const peer = options.reporter === "source" && record.host ? peerFromEndpoint(record.host.endpoint) : UNKNOWN_PEER;
+      const grpc = (request.headers.get("content-type") ?? "").startsWith("application/grpc");
+      const requestBytes = contentLength(request.headers);
+      const responseBytes = contentLength(response.headers);
+      options.metrics
+        .seriesFor({ reporter: options.reporter, peer, service, code: response.status, flags, protocol: grpc ? "grpc" : "http", security: "unknown" })
+        .observe(end - startMs, requestBytes, responseBytes);
+      const log = options.accessLog?.();
+      if (!log) return;
+      log.log({
+        startTime: startMs,
+        method: request.method,
+        path,
+        protocol: "HTTP/1.1",
+        responseCode: response.status,
+        responseFlags: flags,
+        responseCodeDetails: flags ? "local_reply" : "via_upstream",
+        bytesReceived: requestBytes,
+        bytesSent: responseBytes,
+        durationMs: end - startMs,
+        xForwardedFor: request.headers.get("x-forwarded-for") ?? undefined,
+        userAgent: request.headers.get("user-agent") ?? undefined,
+        requestId: record.requestId ?? request.headers.get("x-request-id") ?? undefined,
+        authority: request.headers.get("host") ?? undefined,
+        upstreamHost: record.host?.address,
+        upstreamCluster: record.cluster?.name,
+        routeName: record.routeName,
+        downstreamRemoteAddress: `${conn.remoteAddress}:${conn.remotePort}`,
+      });
+    },
+  };
+}

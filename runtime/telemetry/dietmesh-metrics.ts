@@ -1,0 +1,84 @@
+// dietmesh's own metrics, beside Istio's: what the resilience layer did (breaker overflows,
+// retries, ejections), config reloads, certificate expiry and registry sync. Cluster numbers are
+// read from live cluster state at scrape time, so the request path pays nothing for them; the
+// rest are pushed by the control-plane code that knows (reload loop, cert rotation, registry).
+import type { Registry } from "./metrics.ts";
+
+/** the part of a cluster's live state these metrics read (runtime/proxy/cluster-state.ts fits) */
+export interface ClusterStatsView {
+  readonly name: string;
+  readonly active: number;
+  readonly counters: { readonly requests: number; readonly overflows: number; readonly retries: number; readonly retryOverflows: number };
+  readonly outlier: { snapshot(): readonly { readonly ejected: boolean; readonly ejectionCount: number }[] };
+}
+
+/**
+ * Every name, its type and labels — the list docs and dashboards should use:
+ *   dietmesh_cluster_requests_total{cluster}           counter  requests sent to the cluster
+ *   dietmesh_cluster_overflows_total{cluster}          counter  503 UO: connection pool / maxRequests
+ *   dietmesh_cluster_retries_total{cluster}            counter  retries started
+ *   dietmesh_cluster_retry_overflows_total{cluster}    counter  retries skipped: http.maxRetries reached
+ *   dietmesh_cluster_active_requests{cluster}          gauge    in flight now
+ *   dietmesh_cluster_ejections_total{cluster}          counter  outlier ejections of current hosts
+ *   dietmesh_cluster_ejected_hosts{cluster}            gauge    hosts ejected now
+ *   dietmesh_config_reloads_total{result}              counter  result: accepted | rejected
+ *   dietmesh_config_last_reload_timestamp_seconds{result} gauge
+ *   dietmesh_certificate_expiry_timestamp_seconds{name} gauge   notAfter as Unix time
+ *   dietmesh_registry_synced{registry}                 gauge    1 when the last sync succeeded
+ *   dietmesh_registry_last_sync_timestamp_seconds{registry} gauge
+ */
+export interface DietmeshMetrics {
+  configReload(result: "accepted" | "rejected", atMs: number): void;
+  /** name: which certificate ("workload", "root", a gateway credentialName) */
+  certificateExpiry(name: string, notAfterMs: number): void;
+  /** a certificate no longer in use: its series is removed from the output */
+  certificateGone(name: string): void;
+  registrySync(registry: string, synced: boolean, atMs: number): void;
+}
+
+export function createDietmeshMetrics(registry: Registry, clusters: () => Iterable<ClusterStatsView>): DietmeshMetrics {
+  const perCluster = (name: string, help: string, type: "counter" | "gauge", read: (c: ClusterStatsView) => number) =>
+    registry.collect(name, help, type, ["cluster"], (emit) => {
+      for (const c of clusters()) emit([c.name], read(c));
+    });
+  perCluster("dietmesh_cluster_requests_total", "Requests sent to the cluster (every try counts once per request).", "counter", (c) => c.counters.requests);
+  perCluster("dietmesh_cluster_overflows_total", "Requests refused with 503 UO: connection pool or http2MaxRequests limit (circuit breaker).", "counter", (c) => c.counters.overflows);
+  perCluster("dietmesh_cluster_retries_total", "Retries started.", "counter", (c) => c.counters.retries);
+  perCluster("dietmesh_cluster_retry_overflows_total", "Retries skipped because http.maxRetries concurrent retries were running.", "counter", (c) => c.counters.retryOverflows);
+  perCluster("dietmesh_cluster_active_requests", "Requests to the cluster in flight.", "gauge", (c) => c.active);
+  // Summed over the hosts the cluster has now: a host leaving takes its count along, which
+  // Prometheus reads as a counter reset; rate() copes with that.
+  perCluster("dietmesh_cluster_ejections_total", "Outlier-detection ejections of the cluster's current hosts.", "counter", (c) => {
+    let n = 0;
+    for (const h of c.outlier.snapshot()) n += h.ejectionCount;
+    return n;
+  });
+  perCluster("dietmesh_cluster_ejected_hosts", "Hosts ejected by outlier detection now.", "gauge", (c) => {
+    let n = 0;
+    for (const h of c.outlier.snapshot()) if (h.ejected) n++;
+    return n;
+  });
+
+  const reloads = registry.counter("dietmesh_config_reloads_total", "Config reloads, by result (rejected: the last good config stayed).", ["result"]);
+  const lastReload = registry.gauge("dietmesh_config_last_reload_timestamp_seconds", "Unix time of the last reload, by result.", ["result"]);
+  // Timestamps rather than "days left": alert on `… - time() < 7*86400`, and the value never goes stale.
+  const expiry = new Map<string, number>();
+  registry.collect("dietmesh_certificate_expiry_timestamp_seconds", "Certificate notAfter as Unix time.", "gauge", ["name"], (emit) => {
+    for (const [name, at] of expiry) emit([name], at);
+  });
+  const synced = registry.gauge("dietmesh_registry_synced", "1 when the registry's last sync succeeded, else 0.", ["registry"]);
+  const lastSync = registry.gauge("dietmesh_registry_last_sync_timestamp_seconds", "Unix time of the registry's last successful sync.", ["registry"]);
+
+  return {
+    configReload(result, atMs) {
+      reloads.series([result]).inc();
+      lastReload.series([result]).set(atMs / 1000);
+    },
+    certificateExpiry: (name, notAfterMs) => void expiry.set(name, notAfterMs / 1000),
+    certificateGone: (name) => void expiry.delete(name),
+    registrySync(name, ok, atMs) {
+      synced.series([name]).set(ok ? 1 : 0);
+      if (ok) lastSync.series([name]).set(atMs / 1000);
+    },
+  };
+}

@@ -1,0 +1,180 @@
+// Trace context on each hop: reads W3C traceparent/tracestate or B3 (multi-header or single), makes
+// this proxy's span a child of the incoming one (same trace id, new span id, parent = incoming
+// span id, sampling decision kept), and writes the result back in both W3C and B3 so apps that
+// forward either set keep the trace whole. With no context, a new trace starts; ids are made even
+// when unsampled so access logs can still correlate. Randomness is a parameter: tests are exact.
+
+/** fills the array with random bytes; production: cryptoFill (crypto.getRandomValues) */
+export type FillRandom = (bytes: Uint8Array) => void;
+export const cryptoFill: FillRandom = (bytes) => void crypto.getRandomValues(bytes);
+
+export interface SpanInfo {
+  /** 32 lower-case hex digits (a 64-bit B3 id is left-padded with zeros) */
+  traceId: string;
+  /** this proxy's span: 16 hex digits */
+  spanId: string;
+  /** the incoming span id; undefined when this proxy started the trace */
+  parentSpanId?: string;
+  sampled: boolean;
+  /** ms since the epoch, from the clock given to the tracer */
+  startTime: number;
+  requestId: string;
+}
+
+export interface IncomingContext {
+  traceId: string;
+  /** undefined for a B3 header that carries only a sampling decision */
+  spanId?: string;
+  /** undefined: the caller left the decision to us (B3 allows it) */
+  sampled?: boolean;
+  debug?: boolean;
+  /** B3 64-bit trace ids are written back in their own length */
+  b3TraceIdLength?: 16 | 32;
+}
+
+const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+/** s[from, from+length) is hex (lower case only unless `upper`) and, when `nonZero`, not all zeros */
+function hexRange(s: string, from: number, length: number, nonZero: boolean, upper = false): boolean {
+  if (s.length < from + length) return false;
+  let zero = true;
+  for (let i = from; i < from + length; i++) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (upper && c >= 65 && c <= 70))) return false;
+    if (c !== 48) zero = false;
+  }
+  return !(nonZero && zero); // all-zero ids are invalid in W3C and B3 alike
+}
+const isHex = (s: string, length: number, upper = false) => s.length === length && hexRange(s, 0, length, true, upper);
+
+/**
+ * W3C Trace Context level 1 §3.2: version 2 hex digits, not ff; for 00 exactly 55 characters;
+ * later versions may append fields after a "-". Hex must be lower case; ids must not be zero.
+ * Character checks rather than regexes or slices first: this runs on every request.
+ */
+export function parseTraceparent(value: string | null): IncomingContext | undefined {
+  if (!value || value.length < 55 || !hexRange(value, 0, 2, false) || (value[0] === "f" && value[1] === "f")) return undefined;
+  if (value[0] === "0" && value[1] === "0" ? value.length !== 55 : value.length > 55 && value[55] !== "-") return undefined;
+  if (value[2] !== "-" || value[35] !== "-" || value[52] !== "-") return undefined;
+  if (!hexRange(value, 3, 32, true) || !hexRange(value, 36, 16, true) || !hexRange(value, 53, 2, false)) return undefined;
+  const low = value.charCodeAt(54); // the flags' low nibble holds "sampled" (bit 0)
+  return { traceId: value.slice(3, 35), spanId: value.slice(36, 52), sampled: ((low <= 57 ? low - 48 : low - 87) & 1) === 1 };
+}
+
+/** tracestate is passed on unchanged, but only when it is within the spec's limits */
+export function validTracestate(value: string | null): value is string {
+  if (!value || value.length > 512 || !/^[\x20-\x7e]*$/.test(value)) return false;
+  const members = value.split(",").filter((m) => m.trim());
+  return members.length > 0 && members.length <= 32 && members.every((m) => m.includes("="));
+}
+
+function b3Trace(id: string | null): { traceId: string; b3TraceIdLength: 16 | 32 } | undefined {
+  if (!id) return undefined;
+  const lower = isHex(id, id.length, true) ? id.toLowerCase() : "";
+  if (lower.length === 32) return { traceId: lower, b3TraceIdLength: 32 };
+  if (lower.length === 16) return { traceId: "0000000000000000" + lower, b3TraceIdLength: 16 };
+  return undefined;
+}
+const b3Sampled = (s: string | null | undefined) => (s === "1" || s === "true" || s === "d" ? true : s === "0" || s === "false" ? false : undefined);
+
+/** b3: {traceid}-{spanid}[-{1|0|d}[-{parentspanid}]], or only the sampling state ("0", "1", "d") */
+export function parseB3Single(value: string | null): IncomingContext | undefined {
+  if (!value) return undefined;
+  const parts = value.trim().split("-");
+  if (parts.length === 1) {
+    const sampled = b3Sampled(parts[0]);
+    return sampled === undefined ? undefined : { traceId: "", sampled, debug: parts[0] === "d" };
+  }
+  const trace = b3Trace(parts[0]);
+  const spanId = parts[1].toLowerCase();
+  if (!trace || !isHex(spanId, 16) || parts.length > 4) return undefined;
+  if (parts.length >= 3 && b3Sampled(parts[2]) === undefined) return undefined;
+  return { ...trace, spanId, sampled: b3Sampled(parts[2]), debug: parts[2] === "d" };
+}
+
+export function parseB3Multi(headers: Headers): IncomingContext | undefined {
+  const debug = headers.get("x-b3-flags") === "1";
+  const sampled = debug ? true : b3Sampled(headers.get("x-b3-sampled"));
+  const trace = b3Trace(headers.get("x-b3-traceid"));
+  const spanId = headers.get("x-b3-spanid")?.toLowerCase();
+  if (trace && spanId && isHex(spanId, 16)) return { ...trace, spanId, sampled, debug };
+  return sampled === undefined ? undefined : { traceId: "", sampled, debug };
+}
+
+export interface TracerOptions {
+  random?: FillRandom;
+  /** 0..100: share of new traces sampled (Istio's default meshConfig tracing sampling is 1 %) */
+  samplingPercent?: number;
+  /** ms since the epoch */
+  now: () => number;
+  newRequestId?: () => string;
+}
+export interface Tracer {
+  /** reads the incoming context from the outgoing copy of the headers and rewrites it there */
+  propagate(headers: Headers): SpanInfo;
+}
+
+export function createTracer(options: TracerOptions): Tracer {
+  const fill = options.random ?? cryptoFill;
+  const threshold = Math.max(0, Math.min(100, options.samplingPercent ?? 1)) / 100;
+  const newRequestId = options.newRequestId ?? (() => crypto.randomUUID());
+  // one draw per request: bytes 0-15 a trace id, 16-23 the span id, 24-27 the sampling roll
+  const scratch = new Uint8Array(28);
+
+  function hex(from: number, to: number): string {
+    let s = "";
+    for (let i = from; i < to; i++) s += HEX[scratch[i]];
+    return s;
+  }
+  function zero(from: number, to: number): boolean {
+    for (let i = from; i < to; i++) if (scratch[i]) return false;
+    return true;
+  }
+  function draw(): void {
+    do fill(scratch);
+    while (zero(0, 16) || zero(16, 24)); // 2^-64: practically never, but ids must not be zero
+  }
+  function sample(): boolean {
+    if (threshold >= 1) return true;
+    if (threshold <= 0) return false;
+    return ((scratch[24] << 24) | (scratch[25] << 16) | (scratch[26] << 8) | scratch[27]) >>> 0 < threshold * 2 ** 32;
+  }
+
+  return {
+    propagate(headers) {
+      // W3C first: it is the standard, and the one both formats are rewritten from when they differ
+      const w3c = parseTraceparent(headers.get("traceparent"));
+      const single = headers.get("b3");
+      const incoming = w3c ?? parseB3Single(single) ?? parseB3Multi(headers);
+      const joined = incoming?.spanId !== undefined;
+      draw();
+      const traceId = joined ? incoming!.traceId : hex(0, 16);
+      const spanId = hex(16, 24);
+      const sampled = incoming?.sampled ?? sample();
+      let requestId = headers.get("x-request-id");
+      if (!requestId) headers.set("x-request-id", (requestId = newRequestId()));
+
+      const tracestate = headers.get("tracestate");
+      if (!w3c || !validTracestate(tracestate)) headers.delete("tracestate");
+      headers.set("traceparent", `00-${traceId}-${spanId}-${sampled ? "01" : "00"}`);
+      const b3Trace = incoming?.b3TraceIdLength === 16 && joined ? traceId.slice(16) : traceId;
+      headers.set("x-b3-traceid", b3Trace);
+      headers.set("x-b3-spanid", spanId);
+      if (joined) headers.set("x-b3-parentspanid", incoming!.spanId!);
+      else headers.delete("x-b3-parentspanid");
+      // B3: debug implies sampled and is sent instead of x-b3-sampled
+      if (incoming?.debug) {
+        headers.set("x-b3-flags", "1");
+        headers.delete("x-b3-sampled");
+      } else {
+        headers.delete("x-b3-flags");
+        headers.set("x-b3-sampled", sampled ? "1" : "0");
+      }
+      if (single !== null) {
+        const state = incoming?.debug ? "d" : sampled ? "1" : "0";
+        headers.set("b3", `${b3Trace}-${spanId}-${state}${joined ? `-${incoming!.spanId}` : ""}`);
+      }
+      return { traceId, spanId, parentSpanId: joined ? incoming!.spanId : undefined, sampled, startTime: options.now(), requestId };
+    },
+  };
+}

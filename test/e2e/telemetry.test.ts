@@ -1,0 +1,65 @@
+// End to end: a real sidecar's Istio metrics on /stats/prometheus, its JSON access log with
+// response flags, and trace-context propagation to the upstream.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { curl, eventually, serviceEntry, startEcho, startSidecar, stopAll, tempConfig, type Sidecar } from "../support/mesh.ts";
+
+const echo = startEcho("ratings");
+let sidecar: Sidecar;
+
+test.before(async () => {
+  const dir = await tempConfig({ "se.yaml": serviceEntry("ratings", "ratings.default.svc.cluster.local", [{ address: echo.address, labels: { app: "ratings", version: "v1" } }]) });
+  sidecar = await startSidecar(dir, ["--access-log", "json", "--labels", "app=productpage,version=v1"]);
+});
+
+test.after(async () => {
+  stopAll();
+  await echo.server.stop(true);
+});
+
+test("istio_requests_total counts requests with Istio's labels", async () => {
+  for (let i = 0; i < 3; i++) assert.is((await curl(["-H", "Host: ratings:8080", `http://${sidecar.outbound}/r`])).status, 200);
+  assert.is((await curl(["-H", "Host: nowhere:8080", `http://${sidecar.outbound}/`])).status, 404);
+  const text = (await curl([`http://${sidecar.admin}/stats/prometheus`])).body;
+  const ok = text.split("\n").find((l) => l.startsWith("istio_requests_total{") && l.includes('response_code="200"'));
+  assert.ok(ok, text.slice(0, 2000));
+  assert.match(ok!, /reporter="source"/);
+  assert.match(ok!, /source_app="productpage"/);
+  assert.match(ok!, /destination_service="ratings.default.svc.cluster.local"/);
+  assert.match(ok!, /destination_version="v1"/);
+  assert.match(ok!, / 3$/);
+  const nr = text.split("\n").find((l) => l.startsWith("istio_requests_total{") && l.includes('response_code="404"'));
+  assert.match(nr!, /response_flags="NR"/);
+  assert.match(nr!, /destination_service="unknown"/);
+  assert.match(text, /# TYPE istio_request_duration_milliseconds histogram/);
+  assert.match(text, /dietmesh_cluster_requests_total\{cluster="outbound\|8080\|\|ratings.default.svc.cluster.local"\} 3/);
+});
+
+test("the JSON access log has Envoy's fields and the response flags", async () => {
+  await curl(["-H", "Host: nowhere:8080", "-H", "x-request-id: log-me", `http://${sidecar.outbound}/missing?x=1`]);
+  const line = await eventually(async () => sidecar.child.lines.find((l) => l.includes('"log-me"')), 5000, "access log line");
+  const entry = JSON.parse(line);
+  assert.is(entry.method, "GET");
+  assert.is(entry.path, "/missing?x=1");
+  assert.is(entry.response_code, 404);
+  assert.is(entry.response_flags, "NR");
+  assert.is(entry.authority, "nowhere:8080");
+  const ok = await eventually(async () => sidecar.child.lines.find((l) => l.includes('"upstream_host"') && l.includes(echo.address)), 5000, "upstream line");
+  assert.is(JSON.parse(ok).upstream_cluster, "outbound|8080||ratings.default.svc.cluster.local");
+});
+
+test("traceparent: same trace, a new span whose parent is the caller's", async () => {
+  const incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  const r = await curl(["-H", "Host: ratings:8080", "-H", `traceparent: ${incoming}`, `http://${sidecar.outbound}/t`]);
+  const seen = JSON.parse(r.body).headers;
+  const [version, trace, span, flags] = seen.traceparent.split("-");
+  assert.is(version, "00");
+  assert.is(trace, "4bf92f3577b34da6a3ce929d0e0e4736");
+  assert.is.not(span, "00f067aa0ba902b7");
+  assert.is(flags, "01");
+  assert.is(seen["x-b3-traceid"], trace);
+  assert.is(seen["x-b3-parentspanid"], "00f067aa0ba902b7");
+  assert.match(seen["x-request-id"], /^[0-9a-f-]{36}$/);
+});
+
+test.run();
