@@ -12,6 +12,7 @@ import { parseFlags, parseLabels, UsageError, type CommandSpec } from "./args.ts
 import { address } from "./sidecar.ts";
 import { createLogger } from "./log.ts";
 import { setupTelemetry } from "./telemetry-setup.ts";
+import { drainFlag, drainMs, onTermination } from "./lifecycle.ts";
 import { createObserver } from "../proxy/observe.ts";
 
 export const gatewaySpec: CommandSpec = {
@@ -23,6 +24,7 @@ export const gatewaySpec: CommandSpec = {
     { name: "bind", kind: "list", value: "PORT=HOST:PORT", help: "serve Gateway server port PORT on HOST:PORT (unbound ports listen on 0.0.0.0:PORT)" },
     { name: "admin", kind: "string", value: "HOST:PORT", default: "127.0.0.1:15000", help: "admin listener: /ready, /config_dump, /clusters" },
     { name: "labels", kind: "string", value: "k=v,...", default: "istio=ingressgateway", help: "this gateway's labels, matched against Gateway selectors" },
+    drainFlag,
     { name: "access-log", kind: "string", value: "FORMAT", default: "off", help: "access log on stdout: off, text (Istio's format) or json; an Istio Telemetry resource can also turn it on" },
     { name: "namespace", kind: "string", value: "NS", default: "default", help: "namespace of resources that name none" },
   ],
@@ -92,22 +94,16 @@ export async function runGateway(argv: string[]): Promise<void> {
   reconcile(watch.table.current);
 
   let ready = false;
-  const shutdown = async () => {
-    watch.close();
-    await Promise.all([...listeners.values(), adminServer].map((s) => s.stop()));
-    platform.exit(0);
-  };
+  const lifecycle = onTermination({ servers: () => [...listeners.values()], drainMs: drainMs(flags), close: () => watch.close(), log });
   const admin = createAdminApp({
     table: watch.table,
-    ready: () => ready,
+    ready: () => ready && !lifecycle.draining(),
     describe: () => ({ kind: "gateway", namespace, labels, runtime: platform.name, listeners: Object.fromEntries([...listeners].map(([p, s]) => [p, `${s.hostname}:${s.port}`])) }),
-    quit: () => void shutdown(),
+    quit: () => void lifecycle.shutdown(),
     clusters: deps.clusters,
     prometheus: telemetry.prometheus,
   });
   const adminServer = listen(adminAddr, (req) => admin.fetch(req), log);
-  platform.onSignal("SIGTERM", () => void shutdown());
-  platform.onSignal("SIGINT", () => void shutdown());
   ready = true;
   log(`ready on ${platform.name}: admin ${adminServer.hostname}:${adminServer.port}`);
 }

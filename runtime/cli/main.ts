@@ -5,12 +5,14 @@ import { runSidecar, sidecarSpec } from "./sidecar.ts";
 import { runGateway, gatewaySpec } from "./gateway.ts";
 import { runCheckCommand, checkSpec } from "./check.ts";
 import { runDemo, demoSpec } from "./demo.ts";
+import { runCa, caSpec } from "./ca.ts";
 
 const commands: Record<string, { spec: CommandSpec; run: (argv: string[]) => Promise<number | void> }> = {
   sidecar: { spec: sidecarSpec, run: runSidecar },
   gateway: { spec: gatewaySpec, run: runGateway },
   check: { spec: checkSpec, run: runCheckCommand },
   demo: { spec: demoSpec, run: runDemo },
+  ca: { spec: caSpec, run: (argv) => runCa(argv) },
 };
 
 function usage(): string {

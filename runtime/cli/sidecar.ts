@@ -11,6 +11,7 @@ import { authorityPort } from "../model/hosts.ts";
 import { parseFlags, parseLabels, UsageError, type CommandSpec } from "./args.ts";
 import { createLogger } from "./log.ts";
 import { setupTelemetry } from "./telemetry-setup.ts";
+import { drainFlag, drainMs, onTermination } from "./lifecycle.ts";
 import { createObserver } from "../proxy/observe.ts";
 
 export const sidecarSpec: CommandSpec = {
@@ -23,6 +24,7 @@ export const sidecarSpec: CommandSpec = {
     { name: "inbound", kind: "string", value: "HOST:PORT", default: "0.0.0.0:15006", help: "listener for calls to the app (only with --app)" },
     { name: "app", kind: "string", value: "HOST:PORT", help: "the local app that inbound calls are forwarded to" },
     { name: "admin", kind: "string", value: "HOST:PORT", default: "127.0.0.1:15000", help: "admin listener: /ready, /config_dump, /clusters" },
+    drainFlag,
     { name: "access-log", kind: "string", value: "FORMAT", default: "off", help: "access log on stdout: off, text (Istio's format) or json; an Istio Telemetry resource can also turn it on" },
     { name: "namespace", kind: "string", value: "NS", default: "default", help: "the workload's namespace; also the namespace of resources that name none" },
     { name: "service-account", kind: "string", value: "SA", default: "default", help: "the workload's service account (its identity)" },
@@ -79,23 +81,17 @@ export async function runSidecar(argv: string[]): Promise<void> {
   servers.push(listen(outboundAddr, asHonoHandler(outbound), log));
   if (app && inboundAddr) servers.push(listen(inboundAddr, asHonoHandler(createInboundHandler(app, deps, createObserver({ reporter: "destination", metrics: telemetry.metrics, accessLog: telemetry.accessLog }))), log));
 
-  const shutdown = async () => {
-    watch.close();
-    await Promise.all(servers.map((s) => s.stop()));
-    platform.exit(0);
-  };
+  const lifecycle = onTermination({ servers: () => servers.filter((s) => s !== adminServer), drainMs: drainMs(flags), close: () => watch.close(), log });
   const admin = createAdminApp({
     table: watch.table,
-    ready: () => ready,
+    ready: () => ready && !lifecycle.draining(),
     describe: () => ({ kind: "sidecar", namespace, serviceAccount: flags.strings["service-account"], labels, runtime: platform.name, listeners: servers.map((s) => `${s.hostname}:${s.port}`) }),
-    quit: () => void shutdown(),
+    quit: () => void lifecycle.shutdown(),
     clusters: deps.clusters,
     prometheus: telemetry.prometheus,
   });
   const adminServer = listen(adminAddr, (req) => admin.fetch(req), log);
   servers.push(adminServer);
-  platform.onSignal("SIGTERM", () => void shutdown());
-  platform.onSignal("SIGINT", () => void shutdown());
   ready = true;
   log(`ready on ${platform.name}: outbound ${servers[0].hostname}:${servers[0].port}` +
     (inboundAddr ? `, inbound ${servers[1].hostname}:${servers[1].port} → ${app}` : "") +

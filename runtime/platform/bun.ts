@@ -6,6 +6,7 @@ import { watch as fsWatch } from "node:fs";
 import { dirname } from "node:path";
 import type { Platform, ServeOptions, Server } from "./types.ts";
 import { bunUpstream } from "./bun-upstream.ts";
+import { createConnectionPool, createPoolClient, DEFAULT_POOL_LIMITS } from "./http1/index.ts";
 
 function serve(options: ServeOptions): Server {
   const server = Bun.serve({
@@ -45,13 +46,17 @@ async function isDirectory(path: string): Promise<boolean> {
   }
 }
 
+// dietmesh's own HTTP/1.1 client (http1/) on one shared pool with Istio's default limits (none; idle
+// 1 h; connect 10 s); only non-http:// URLs still go through fetch.
+const upstream = createPoolClient(createConnectionPool(DEFAULT_POOL_LIMITS), bunUpstream);
+
 export const platform: Platform = {
   name: "bun",
   serve,
   readTextFile: (path) => readFile(path, "utf8"),
-  async writeTextFile(path, text) {
+  async writeTextFile(path, text, options) {
     const tmp = `${path}.${process.pid}.tmp`;
-    await writeFile(tmp, text);
+    await writeFile(tmp, text, { mode: options?.mode });
     await rename(tmp, path);
   },
   mkdir: async (path) => void (await mkdir(path, { recursive: true })),
@@ -70,5 +75,5 @@ export const platform: Platform = {
   exit: (code) => process.exit(code),
   onSignal: (signal, handler) => void process.on(signal, handler),
   memoryRss: () => process.memoryUsage.rss(),
-  upstream: bunUpstream,
+  upstream,
 };

@@ -17,7 +17,7 @@ export interface DenoNamespace {
   ): DenoHttpServer;
   stat(path: string): Promise<{ isDirectory: boolean }>;
   readTextFile(path: string): Promise<string>;
-  writeTextFile(path: string, text: string): Promise<void>;
+  writeTextFile(path: string, text: string, options?: { mode?: number }): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   mkdir(path: string, options: { recursive: boolean }): Promise<void>;
   pid: number;

@@ -2,6 +2,7 @@
 import type { Platform, ServeOptions, Server } from "./types.ts";
 import type { DenoNamespace } from "./deno-types.ts";
 import { denoUpstream } from "./deno-upstream.ts";
+import { createConnectionPool, createPoolClient, DEFAULT_POOL_LIMITS } from "./http1/index.ts";
 
 const D = (globalThis as unknown as { Deno: DenoNamespace }).Deno;
 
@@ -42,13 +43,17 @@ function parent(path: string): string {
   return i <= 0 ? (i === 0 ? "/" : ".") : path.slice(0, i);
 }
 
+// dietmesh's own HTTP/1.1 client (http1/) on one shared pool with Istio's default limits (none; idle
+// 1 h; connect 10 s); only non-http:// URLs still go through node:http.
+const upstream = createPoolClient(createConnectionPool(DEFAULT_POOL_LIMITS), denoUpstream);
+
 export const platform: Platform = {
   name: "deno",
   serve,
   readTextFile: (path) => D.readTextFile(path),
-  async writeTextFile(path, text) {
+  async writeTextFile(path, text, options) {
     const tmp = `${path}.${D.pid}.tmp`;
-    await D.writeTextFile(tmp, text);
+    await D.writeTextFile(tmp, text, { mode: options?.mode });
     await D.rename(tmp, path);
   },
   mkdir: (path) => D.mkdir(path, { recursive: true }),
@@ -80,5 +85,5 @@ export const platform: Platform = {
   exit: (code) => D.exit(code),
   onSignal: (signal, handler) => D.addSignalListener(signal, handler),
   memoryRss: () => D.memoryUsage().rss,
-  upstream: denoUpstream,
+  upstream,
 };

@@ -31,8 +31,11 @@ export interface Platform {
   readonly name: "bun" | "deno";
   serve(options: ServeOptions): Server;
   readTextFile(path: string): Promise<string>;
-  /** writes via a temporary file and a rename, so a watcher never reads half a file */
-  writeTextFile(path: string, text: string): Promise<void>;
+  /**
+   * writes via a temporary file and a rename, so a watcher never reads half a file; `mode` (0o600
+   * for private keys) is set when the temporary file is created, so the bytes are never exposed
+   */
+  writeTextFile(path: string, text: string, options?: { mode?: number }): Promise<void>;
   mkdir(path: string): Promise<void>;
   /** a new empty directory under the system's temp dir */
   makeTempDir(prefix: string): Promise<string>;

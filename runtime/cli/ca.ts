@@ -1,0 +1,108 @@
+// `dietmesh ca init|issue|token`: the mesh CA run by hand, for machines without a cluster — make a
+// root, issue a workload's files (Istio's names), mint a bootstrap token for a service account.
+import { parseDuration, DurationError } from "../config/duration.ts";
+import { issueSvid, DEFAULT_SVID_TTL_MS } from "../security/ca.ts";
+import { initCaDir, loadCaDir, writeSvidFiles, CA_FILES, SVID_FILES } from "../security/ca-store.ts";
+import { SecurityError } from "../security/errors.ts";
+import { generateWorkloadKey, privateKeyToPem, KEY_TYPES, type KeyType } from "../security/keys.ts";
+import { certificatesToPem } from "../security/pem.ts";
+import { SpiffeId } from "../security/spiffe-id.ts";
+import { checkServiceAccountNames, issueBootstrapToken, DEFAULT_TOKEN_AUDIENCE, DEFAULT_TOKEN_TTL_MS } from "../security/tokens.ts";
+import { systemClock, type Clock } from "../resilience/clock.ts";
+import { parseFlags, UsageError, type CommandSpec, type ParsedFlags } from "./args.ts";
+
+export const caSpec: CommandSpec = {
+  name: "ca",
+  summary: "The mesh CA, offline: make a root, issue workload certificates, mint bootstrap tokens.",
+  usage: "dietmesh ca init|issue|token --dir DIR [flags]",
+  // defaults live in the code, not here, so a flag given to the wrong sub-command is noticed
+  flags: [
+    { name: "dir", kind: "string", value: "DIR", help: "the CA's directory (all sub-commands)" },
+    { name: "trust-domain", kind: "string", value: "TD", help: "init: trust domain (default cluster.local)" },
+    { name: "key-type", kind: "string", value: "TYPE", help: `init: root key, ${KEY_TYPES.join(" or ")} (default ec-p256)` },
+    { name: "namespace", kind: "string", value: "NS", help: "issue, token: the workload's namespace" },
+    { name: "service-account", kind: "string", value: "SA", help: "issue, token: the workload's service account" },
+    { name: "out", kind: "string", value: "DIR", help: `issue: where to write ${Object.values(SVID_FILES).join(", ")}` },
+    { name: "ttl", kind: "string", value: "DURATION", help: "issue: certificate life (default 24h); token: token life (default 1h)" },
+    { name: "audience", kind: "string", value: "AUD", help: `token: audience (default ${DEFAULT_TOKEN_AUDIENCE})` },
+  ],
+};
+
+const ALLOWED: Record<string, string[]> = {
+  init: ["dir", "trust-domain", "key-type"],
+  issue: ["dir", "namespace", "service-account", "out", "ttl"],
+  token: ["dir", "namespace", "service-account", "ttl", "audience"],
+};
+
+export interface CaCommandIo {
+  print?: (line: string) => void;
+  clock?: Pick<Clock, "now">;
+}
+
+export async function runCa(argv: string[], io: CaCommandIo = {}): Promise<number> {
+  const print = io.print ?? ((line: string) => console.log(line));
+  const clock = io.clock ?? systemClock;
+  const flags = parseFlags(caSpec, argv);
+  const [sub, ...extra] = flags.positionals;
+  if (!sub || !(sub in ALLOWED)) throw new UsageError(`name a sub-command: ${Object.keys(ALLOWED).join(", ")}`);
+  if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
+  for (const [name, value] of Object.entries(flags.strings)) {
+    if (value !== undefined && !ALLOWED[sub].includes(name)) throw new UsageError(`--${name} does not apply to ca ${sub}`);
+  }
+  const dir = required(flags, "dir");
+  if (sub === "init") {
+    const keyType = (flags.strings["key-type"] ?? "ec-p256") as KeyType;
+    if (!KEY_TYPES.includes(keyType)) throw new UsageError(`--key-type must be ${KEY_TYPES.join(" or ")}, got "${keyType}"`);
+    const trustDomain = flags.strings["trust-domain"] ?? "cluster.local";
+    if (!SpiffeId.tryParse(`spiffe://${trustDomain}`).ok || trustDomain.includes("/")) throw new UsageError(`--trust-domain "${trustDomain}" is not a SPIFFE trust domain (a-z, 0-9, '.', '_', '-')`);
+    const { ca } = await initCaDir(dir, { trustDomain, keyType, clock });
+    print(`CA for trust domain ${trustDomain} (${keyType}) in ${dir}: ${CA_FILES.rootCert} valid until ${ca.certificate.notAfter.toISOString()}`);
+    return 0;
+  }
+  const { namespace, serviceAccount } = workload(flags);
+  const { ca, tokenKey } = await loadCaDir(dir);
+  if (sub === "issue") {
+    const out = required(flags, "out");
+    const spiffeId = SpiffeId.forWorkload(ca.trustDomain, namespace, serviceAccount);
+    // operator issuance: the key is made here and written only to --out, with owner-only access
+    const keys = await generateWorkloadKey();
+    const leaf = await issueSvid(ca, { spiffeId, publicKey: keys.publicKey, clock, ttlMs: duration(flags, DEFAULT_SVID_TTL_MS) });
+    await writeSvidFiles(out, { certChainPem: certificatesToPem([leaf]), keyPem: await privateKeyToPem(keys.privateKey), rootCertPem: certificatesToPem([ca.certificate]) });
+    print(`${spiffeId} in ${out}: ${Object.values(SVID_FILES).join(", ")} (valid until ${leaf.notAfter.toISOString()})`);
+    return 0;
+  }
+  // token: only the JWT on stdout, so $(dietmesh ca token ...) captures it
+  print(await issueBootstrapToken(tokenKey, { namespace, serviceAccount, clock, audience: flags.strings.audience ?? DEFAULT_TOKEN_AUDIENCE, ttlMs: duration(flags, DEFAULT_TOKEN_TTL_MS) }));
+  return 0;
+}
+
+function required(flags: ParsedFlags, name: string): string {
+  const value = flags.strings[name];
+  if (!value) throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+function workload(flags: ParsedFlags): { namespace: string; serviceAccount: string } {
+  const namespace = required(flags, "namespace");
+  const serviceAccount = required(flags, "service-account");
+  try {
+    checkServiceAccountNames(namespace, serviceAccount);
+  } catch (error) {
+    if (error instanceof SecurityError) throw new UsageError(error.message);
+    throw error;
+  }
+  return { namespace, serviceAccount };
+}
+
+function duration(flags: ParsedFlags, fallback: number): number {
+  const text = flags.strings.ttl;
+  if (text === undefined) return fallback;
+  try {
+    const ms = parseDuration(text);
+    if (ms < 1000) throw new UsageError(`--ttl must be at least 1s, got "${text}"`);
+    return ms;
+  } catch (error) {
+    if (error instanceof DurationError) throw new UsageError(`--ttl: ${error.message}`);
+    throw error;
+  }
+}
