@@ -5,7 +5,7 @@ import { platform, type Server } from "../platform/index.ts";
 import { createRouteHandler } from "../proxy/route-handler.ts";
 import { createAdminApp } from "../proxy/admin.ts";
 import { asHonoHandler, listen, parseListenAddress, type ListenAddress } from "../proxy/listener.ts";
-import { startConfigWatch } from "../proxy/config-watch.ts";
+import { parseRegistrySpec, startConfigWatch } from "../proxy/config-watch.ts";
 import { defaultDeps } from "../proxy/deps.ts";
 import type { RouteTable } from "../model/route-table.ts";
 import { parseFlags, parseLabels, UsageError, type CommandSpec } from "./args.ts";
@@ -24,6 +24,7 @@ export const gatewaySpec: CommandSpec = {
     { name: "bind", kind: "list", value: "PORT=HOST:PORT", help: "serve Gateway server port PORT on HOST:PORT (unbound ports listen on 0.0.0.0:PORT)" },
     { name: "admin", kind: "string", value: "HOST:PORT", default: "127.0.0.1:15000", help: "admin listener: /ready, /config_dump, /clusters" },
     { name: "labels", kind: "string", value: "k=v,...", default: "istio=ingressgateway", help: "this gateway's labels, matched against Gateway selectors" },
+    { name: "registry", kind: "list", value: "SOURCE", help: "service discovery: static (ServiceEntry/WorkloadEntry in --config) or consul[=URL]; several merge, the first listed wins a host (default static)" },
     drainFlag,
     { name: "access-log", kind: "string", value: "FORMAT", default: "off", help: "access log on stdout: off, text (Istio's format) or json; an Istio Telemetry resource can also turn it on" },
     { name: "namespace", kind: "string", value: "NS", default: "default", help: "namespace of resources that name none" },
@@ -79,6 +80,7 @@ export async function runGateway(argv: string[]): Promise<void> {
   const watch = await startConfigWatch({
     paths: flags.lists.config,
     namespace,
+    registries: flags.lists.registry.map((value) => parseRegistrySpec(value) ?? badRegistry(value)),
     proxy: { kind: "gateway", namespace, labels },
     log,
     onSwap: (table) => {
@@ -97,7 +99,7 @@ export async function runGateway(argv: string[]): Promise<void> {
   const lifecycle = onTermination({ servers: () => [...listeners.values()], drainMs: drainMs(flags), close: () => watch.close(), log });
   const admin = createAdminApp({
     table: watch.table,
-    ready: () => ready && !lifecycle.draining(),
+    ready: () => ready && !lifecycle.draining() && watch.registry.synced(),
     describe: () => ({ kind: "gateway", namespace, labels, runtime: platform.name, listeners: Object.fromEntries([...listeners].map(([p, s]) => [p, `${s.hostname}:${s.port}`])) }),
     quit: () => void lifecycle.shutdown(),
     clusters: deps.clusters,
@@ -106,4 +108,8 @@ export async function runGateway(argv: string[]): Promise<void> {
   const adminServer = listen(adminAddr, (req) => admin.fetch(req), log);
   ready = true;
   log(`ready on ${platform.name}: admin ${adminServer.hostname}:${adminServer.port}`);
+}
+
+function badRegistry(value: string): never {
+  throw new UsageError(`--registry: expected static or consul[=URL], got "${value}"`);
 }

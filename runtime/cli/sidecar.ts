@@ -5,7 +5,7 @@ import { createRouteHandler } from "../proxy/route-handler.ts";
 import { createInboundHandler } from "../proxy/inbound.ts";
 import { createAdminApp } from "../proxy/admin.ts";
 import { asHonoHandler, listen, parseListenAddress, type ListenAddress } from "../proxy/listener.ts";
-import { startConfigWatch } from "../proxy/config-watch.ts";
+import { parseRegistrySpec, startConfigWatch } from "../proxy/config-watch.ts";
 import { defaultDeps } from "../proxy/deps.ts";
 import { authorityPort } from "../model/hosts.ts";
 import { parseFlags, parseLabels, UsageError, type CommandSpec } from "./args.ts";
@@ -24,6 +24,7 @@ export const sidecarSpec: CommandSpec = {
     { name: "inbound", kind: "string", value: "HOST:PORT", default: "0.0.0.0:15006", help: "listener for calls to the app (only with --app)" },
     { name: "app", kind: "string", value: "HOST:PORT", help: "the local app that inbound calls are forwarded to" },
     { name: "admin", kind: "string", value: "HOST:PORT", default: "127.0.0.1:15000", help: "admin listener: /ready, /config_dump, /clusters" },
+    { name: "registry", kind: "list", value: "SOURCE", help: "service discovery: static (ServiceEntry/WorkloadEntry in --config) or consul[=URL]; several merge, the first listed wins a host (default static)" },
     drainFlag,
     { name: "access-log", kind: "string", value: "FORMAT", default: "off", help: "access log on stdout: off, text (Istio's format) or json; an Istio Telemetry resource can also turn it on" },
     { name: "namespace", kind: "string", value: "NS", default: "default", help: "the workload's namespace; also the namespace of resources that name none" },
@@ -57,6 +58,7 @@ export async function runSidecar(argv: string[]): Promise<void> {
   const watch = await startConfigWatch({
     paths: configPaths,
     namespace,
+    registries: flags.lists.registry.map((value) => parseRegistrySpec(value) ?? badRegistry(value)),
     proxy: { kind: "sidecar", namespace, labels },
     log,
     onSwap: (table) => {
@@ -84,7 +86,7 @@ export async function runSidecar(argv: string[]): Promise<void> {
   const lifecycle = onTermination({ servers: () => servers.filter((s) => s !== adminServer), drainMs: drainMs(flags), close: () => watch.close(), log });
   const admin = createAdminApp({
     table: watch.table,
-    ready: () => ready && !lifecycle.draining(),
+    ready: () => ready && !lifecycle.draining() && watch.registry.synced(),
     describe: () => ({ kind: "sidecar", namespace, serviceAccount: flags.strings["service-account"], labels, runtime: platform.name, listeners: servers.map((s) => `${s.hostname}:${s.port}`) }),
     quit: () => void lifecycle.shutdown(),
     clusters: deps.clusters,
@@ -96,4 +98,8 @@ export async function runSidecar(argv: string[]): Promise<void> {
   log(`ready on ${platform.name}: outbound ${servers[0].hostname}:${servers[0].port}` +
     (inboundAddr ? `, inbound ${servers[1].hostname}:${servers[1].port} → ${app}` : "") +
     `, admin ${adminServer.hostname}:${adminServer.port}`);
+}
+
+function badRegistry(value: string): never {
+  throw new UsageError(`--registry: expected static or consul[=URL], got "${value}"`);
 }

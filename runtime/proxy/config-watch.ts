@@ -1,18 +1,40 @@
-// Loads the config files, builds the route table, and rebuilds it whenever a file changes. A bad
-// change is rejected whole: its errors are logged and the last good table stays in service.
+// Loads the config files, learns services from the discovery registries, builds the route table,
+// and rebuilds it whenever a file or a registry changes. A bad file change is rejected whole: its
+// errors are logged and the last good table stays in service. A registry that fails keeps its
+// last state (its recover wrapper reconnects), so traffic goes on.
 import { platform } from "../platform/index.ts";
 import { loadConfig } from "../config/load.ts";
 import { formatConfigError } from "../config/errors.ts";
 import { analyzeConfig } from "../config/analyze.ts";
+import type { MeshConfig } from "../config/types.ts";
 import { snapshotFromConfig } from "../../adapters/static/from-config.ts";
+import { consulOptionsFrom } from "../../adapters/consul/options.ts";
+import { consulRegistry } from "../../adapters/consul/index.ts";
 import { compile, type ProxyIdentity } from "../model/compile.ts";
+import { staticRegistry, type Registry } from "../model/registry.ts";
+import { mergeRegistries } from "../model/registry-merge.ts";
+import { emptySnapshot, type RegistrySnapshot } from "../model/types.ts";
 import type { RouteTable, TableRef } from "../model/route-table.ts";
+
+/** `--registry static` (ServiceEntry/WorkloadEntry in --config) or `--registry consul[=URL]` */
+export type RegistrySpec = { kind: "static" } | { kind: "consul"; url?: string };
+
+export function parseRegistrySpec(value: string): RegistrySpec | undefined {
+  if (value === "static") return { kind: "static" };
+  if (value === "consul") return { kind: "consul" };
+  if (value.startsWith("consul=")) return { kind: "consul", url: value.slice("consul=".length) };
+  return undefined;
+}
 
 export interface ConfigWatchOptions {
   paths: string[];
   namespace: string;
   proxy: ProxyIdentity;
   log: (message: string) => void;
+  /** in order: the first registry that knows a host wins it (default: static only) */
+  registries?: RegistrySpec[];
+  /** how long start-up waits for every registry's first sync (Envoy's initial_fetch_timeout) */
+  initialSyncMs?: number;
   /** called after every successful swap (listeners reconcile here) */
   onSwap?: (table: RouteTable) => void;
   /** called when a change is rejected (the last good table stays) */
@@ -21,48 +43,80 @@ export interface ConfigWatchOptions {
 
 export interface ConfigWatch {
   table: TableRef;
-  /** reloads now; resolves true when the new config was accepted */
+  registry: Registry;
+  /** reloads the files now; resolves true when the new config was accepted */
   reload(): Promise<boolean>;
   close(): void;
 }
 
 const io = { readTextFile: platform.readTextFile, readDir: platform.readDir, isDirectory: platform.isDirectory };
 
-async function build(options: ConfigWatchOptions, version: number): Promise<{ table?: RouteTable; errors: string[] }> {
-  const result = await loadConfig(options.paths, { defaultNamespace: options.namespace, ...io });
-  if (!result.config) return { errors: result.errors.map(formatConfigError) };
-  const snapshot = snapshotFromConfig(result.config.serviceEntries, result.config.workloadEntries);
-  // what `dietmesh check` calls an error (an unknown subset or Gateway, weights adding up to 0)
-  // is rejected too: it would send traffic nowhere
-  const broken = analyzeConfig(result.config, { knownHosts: snapshot.services.keys() }).filter((e) => e.severity === "error");
-  if (broken.length) return { errors: broken.map(formatConfigError) };
-  return { table: compile(result.config, snapshot, options.proxy, { random: Math.random, version }), errors: [] };
-}
-
 /** Throws with every error when the first load fails: there is no last good config to keep. */
 export async function startConfigWatch(options: ConfigWatchOptions): Promise<ConfigWatch> {
-  let version = 1;
-  const first = await build(options, version);
-  if (!first.table) throw new Error(`config rejected:\n  ${first.errors.join("\n  ")}`);
-  const table: TableRef = { current: first.table };
+  const files = staticRegistry(undefined, "static");
+  const specs = options.registries?.length ? options.registries : [{ kind: "static" } as RegistrySpec];
+  if (!specs.some((s) => s.kind === "static")) specs.push({ kind: "static" }); // ServiceEntries in files always count
+  const members = specs.map((s) => (s.kind === "static" ? files : consulRegistry({ ...consulOptionsFrom(s.url, platform.env), log: options.log })));
+  const registry = members.length === 1 ? files : mergeRegistries(members, { log: options.log });
+
+  let version = 0;
+  let config: MeshConfig | undefined;
+  let discovered: RegistrySnapshot = emptySnapshot;
+  const table = {} as TableRef;
+
+  /** file change: load, check, publish the files' own services, compile */
+  async function loadFiles(): Promise<string[]> {
+    const result = await loadConfig(options.paths, { defaultNamespace: options.namespace, ...io });
+    if (!result.config) return result.errors.map(formatConfigError);
+    const fromFiles = snapshotFromConfig(result.config.serviceEntries, result.config.workloadEntries);
+    const known = new Set([...fromFiles.services.keys(), ...discovered.services.keys()]);
+    // what `dietmesh check` calls an error (an unknown subset or Gateway, weights adding up to 0)
+    // is rejected too: it would send traffic nowhere
+    const broken = analyzeConfig(result.config, { knownHosts: known }).filter((e) => e.severity === "error");
+    if (broken.length) return broken.map(formatConfigError);
+    config = result.config;
+    files.publish(fromFiles); // calls back at once: `discovered` now includes them
+    return [];
+  }
+
+  function swap() {
+    version++;
+    table.current = compile(config!, discovered, options.proxy, { random: Math.random, version });
+  }
+
+  const firstErrors = await loadFiles();
+  if (firstErrors.length) throw new Error(`config rejected:\n  ${firstErrors.join("\n  ")}`);
+  let registryChanged = false;
+  registry.start((snapshot) => {
+    discovered = snapshot;
+    registryChanged = true;
+    if (table.current) void reload(false);
+  });
+  await waitForSync(registry, options.initialSyncMs ?? 15_000, options.log);
+  swap();
 
   let running: Promise<boolean> | undefined;
-  let again = false;
+  let filesChanged = false;
   async function reloadOnce(): Promise<boolean> {
-    const next = await build(options, version + 1);
-    if (!next.table) {
-      options.log(`config change rejected, keeping version ${version}:\n  ${next.errors.join("\n  ")}`);
-      options.onReject?.();
-      return false;
+    if (filesChanged) {
+      filesChanged = false;
+      const errors = await loadFiles();
+      if (errors.length) {
+        options.log(`config change rejected, keeping version ${version}:\n  ${errors.join("\n  ")}`);
+        options.onReject?.();
+        if (!registryChanged) return false;
+      }
     }
-    version++;
-    table.current = next.table;
+    registryChanged = false;
+    swap();
     options.log(`config version ${version} in service`);
-    options.onSwap?.(next.table);
+    options.onSwap?.(table.current);
     return true;
   }
-  // one reload at a time; changes that arrive meanwhile fold into one more reload
-  function reload(): Promise<boolean> {
+  // one rebuild at a time; changes that arrive meanwhile fold into one more
+  let again = false;
+  function reload(fileChange = true): Promise<boolean> {
+    if (fileChange) filesChanged = true;
     if (running) {
       again = true;
       return running;
@@ -71,7 +125,7 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
       running = undefined;
       if (again) {
         again = false;
-        void reload();
+        void reload(false);
       }
     });
     return running;
@@ -83,5 +137,25 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
     // editors write a file in several steps; wait for them to settle
     timer = setTimeout(() => void reload(), 50);
   });
-  return { table, reload, close: () => { clearTimeout(timer); watch.close(); } };
+  return {
+    table,
+    registry,
+    reload: () => reload(),
+    close: () => {
+      clearTimeout(timer);
+      watch.close();
+      registry.stop();
+    },
+  };
+}
+
+async function waitForSync(registry: Registry, timeoutMs: number, log: (m: string) => void): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!registry.synced()) {
+    if (Date.now() >= deadline) {
+      log(`registry ${registry.name} not synced after ${timeoutMs} ms; starting with what it has`);
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
