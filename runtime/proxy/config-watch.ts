@@ -80,13 +80,14 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
   }
 
   function swap() {
+    registryChanged = false;
     version++;
     table.current = compile(config!, discovered, options.proxy, { random: Math.random, version });
   }
 
+  let registryChanged = false;
   const firstErrors = await loadFiles();
   if (firstErrors.length) throw new Error(`config rejected:\n  ${firstErrors.join("\n  ")}`);
-  let registryChanged = false;
   registry.start((snapshot) => {
     discovered = snapshot;
     registryChanged = true;
@@ -107,7 +108,6 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
         if (!registryChanged) return false;
       }
     }
-    registryChanged = false;
     swap();
     options.log(`config version ${version} in service`);
     options.onSwap?.(table.current);
