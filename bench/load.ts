@@ -13,9 +13,13 @@
 // behind a slow server is counted. Taking t0 + k/rate itself as the intended time would also charge our
 // own timer lag (0-1.1 ms, uniform) to every target; that lag is reported apart as sched_lag_p99_ms.
 //
+// A warm-up at the same rate (--warmup seconds, not measured) runs first in the same process, so
+// that neither the target nor this client is measured cold.
+//
 // Usage: bun bench/load.ts --url http://127.0.0.1:PORT/ [--host H] [--rate 1000] [--seconds 10]
-//        [--connections 16]
-// Prints one JSON line: rate, seconds, sent, ok, errors, p50_ms, p90_ms, p99_ms, max_ms, sched_lag_p99_ms.
+//        [--warmup 0] [--connections 16]
+// Prints one JSON line: rate, seconds, warmup_seconds, sent, ok, errors (failed or unanswered, warm-up
+// included), p50_ms, p90_ms, p99_ms, max_ms, sched_lag_p99_ms.
 import { parseArgs } from "node:util";
 import type { Socket } from "bun";
 
@@ -25,6 +29,7 @@ const { values } = parseArgs({
     host: { type: "string" },
     rate: { type: "string", default: "1000" },
     seconds: { type: "string", default: "10" },
+    warmup: { type: "string", default: "0" },
     connections: { type: "string", default: "16" },
   },
 });
@@ -32,19 +37,21 @@ if (!values.url) throw new Error("--url is required");
 const url = new URL(values.url);
 const rate = Number(values.rate);
 const seconds = Number(values.seconds);
-const total = Math.round(rate * seconds);
+const warm = Math.round(rate * Number(values.warmup)); // the first `warm` requests are not measured
+const total = warm + Math.round(rate * seconds);
 const interval = 1000 / rate;
 const request = new TextEncoder().encode(
   `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${values.host ?? url.host}\r\nUser-Agent: dietmesh-bench\r\n\r\n`,
 );
 
-type Conn = { socket: Socket | null; buf: string; intended: number };
+type Conn = { socket: Socket | null; buf: string; req: number }; // req: index in flight, or -1
 const idle: Conn[] = [];
-const queue: number[] = []; // intended send times of requests waiting for a connection
-const latencies = new Float64Array(total);
-const lags = new Float64Array(total);
+const queue: number[] = []; // requests due and waiting for a connection
+const intended = new Float64Array(total); // each request's intended send time
+const lags = new Float64Array(total); // how late our timer made each one due
+const latencies: number[] = [];
 let scheduled = 0;
-let ok = 0;
+let done = 0;
 let errors = 0;
 
 // Returns the end offset of the first complete response in buf, or -1.
@@ -61,13 +68,11 @@ function responseEnd(buf: string): number {
   return head + 4; // no body (e.g. 204/304)
 }
 
-function finish(conn: Conn, good: boolean, reuse: boolean): void {
-  if (good) latencies[ok++] = performance.now() - conn.intended;
-  else errors++;
-  conn.intended = 0;
-  if (reuse) idle.push(conn); // else the server is closing it: close() below reconnects
-  dispatch();
-  if (ok + errors === total) report();
+function finish(conn: Conn, good: boolean): void {
+  if (!good) errors++;
+  else if (conn.req >= warm) latencies.push(performance.now() - intended[conn.req]);
+  conn.req = -1;
+  if (++done === total) report();
 }
 
 async function open(conn: Conn): Promise<void> {
@@ -78,11 +83,13 @@ async function open(conn: Conn): Promise<void> {
       data(_s, data) {
         conn.buf += data.toString("latin1");
         const end = responseEnd(conn.buf);
-        if (end < 0 || !conn.intended) return;
+        if (end < 0 || conn.req < 0) return;
         const good = conn.buf.startsWith("HTTP/1.1 2") || conn.buf.startsWith("HTTP/1.0 2");
-        const reuse = !/\r\nconnection:\s*close/i.test(conn.buf.slice(0, conn.buf.indexOf("\r\n\r\n")));
+        const closing = /\r\nconnection:\s*close/i.test(conn.buf.slice(0, conn.buf.indexOf("\r\n\r\n")));
         conn.buf = conn.buf.slice(end);
-        finish(conn, good, reuse);
+        finish(conn, good);
+        if (!closing) idle.push(conn); // else close() below reconnects it
+        dispatch();
       },
       close() {
         // The server closed the connection: a request in flight on it failed. Reconnect.
@@ -90,11 +97,7 @@ async function open(conn: Conn): Promise<void> {
         if (i >= 0) idle.splice(i, 1);
         conn.socket = null;
         conn.buf = "";
-        if (conn.intended) {
-          conn.intended = 0;
-          errors++;
-          if (ok + errors === total) report();
-        }
+        if (conn.req >= 0) finish(conn, false);
         if (!reported) void open(conn).then(() => { idle.push(conn); dispatch(); }, () => {});
       },
       error() {},
@@ -105,7 +108,7 @@ async function open(conn: Conn): Promise<void> {
 function dispatch(): void {
   while (queue.length && idle.length) {
     const conn = idle.pop()!;
-    conn.intended = queue.shift()!;
+    conn.req = queue.shift()!;
     conn.socket!.write(request);
   }
 }
@@ -114,8 +117,8 @@ function tick(): void {
   const now = performance.now();
   while (scheduled < total && t0 + scheduled * interval <= now) {
     lags[scheduled] = now - (t0 + scheduled * interval);
-    queue.push(now);
-    scheduled++;
+    intended[scheduled] = now;
+    queue.push(scheduled++);
   }
   dispatch();
   if (scheduled < total) setTimeout(tick, Math.max(0, t0 + scheduled * interval - performance.now()));
@@ -129,20 +132,20 @@ let reported = false;
 function report(): void {
   if (reported) return;
   reported = true;
-  const lat = latencies.slice(0, ok).sort();
+  const lat = Float64Array.from(latencies).sort();
   const r = (x: number) => Math.round(x * 1000) / 1000;
-  const lost = total - ok - errors; // never answered within the drain time
   console.log(JSON.stringify({
-    rate, seconds, sent: scheduled, ok, errors: errors + lost,
+    rate, seconds, warmup_seconds: Number(values.warmup), sent: scheduled - warm, ok: lat.length,
+    errors: errors + (total - done), // failed, or never answered within the drain time
     p50_ms: r(pct(lat, 0.5)), p90_ms: r(pct(lat, 0.9)), p99_ms: r(pct(lat, 0.99)), max_ms: r(lat[lat.length - 1] ?? NaN),
-    sched_lag_p99_ms: r(pct(lags.slice(0, scheduled).sort(), 0.99)),
+    sched_lag_p99_ms: r(pct(lags.slice(warm, scheduled).sort(), 0.99)),
   }));
   process.exit(0);
 }
 
-const conns: Conn[] = Array.from({ length: Number(values.connections) }, () => ({ socket: null, buf: "", intended: 0 }));
+const conns: Conn[] = Array.from({ length: Number(values.connections) }, () => ({ socket: null, buf: "", req: -1 }));
 await Promise.all(conns.map(open));
 idle.push(...conns);
 const t0 = performance.now();
 tick();
-setTimeout(report, seconds * 1000 + 5000); // drain: whatever is unanswered 5 s after the last send is an error
+setTimeout(report, (total / rate) * 1000 + 5000); // drain: whatever is unanswered 5 s after the last send is an error

@@ -24,7 +24,8 @@ DENO=./node_modules/.bin/deno
 
 bash scripts/ensure-tools.sh nginx wrk curl ps
 
-if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
+NPROC=$(nproc) # before pinning this script, which would make nproc say 1
+if command -v taskset >/dev/null 2>&1 && [ "$NPROC" -ge 2 ]; then
   PIN_LOAD="taskset -c 0" PIN_PROXY="taskset -c 1"
   taskset -cp 0 $$ >/dev/null # this script too: its readiness polling must not take the proxy's CPU
   LAYOUT="proxy pinned to CPU 1; load generator (wrk, bench/load.ts) and upstream pinned to CPU 0"
@@ -97,37 +98,43 @@ cpu_ticks() { # user+system clock ticks over the process tree
   done
   echo "$t"
 }
+steal_ticks() { awk '/^cpu / { print $9 }' /proc/stat; } # time the hypervisor gave to others
+steal_pct() { # ticks-before wall-us-before: % of this machine's CPU time stolen since then
+  awk -v d=$(($(steal_ticks) - $1)) -v us=$((${EPOCHREALTIME/./} - $2)) -v hz="$(getconf CLK_TCK)" -v n="$NPROC" \
+    'BEGIN { printf "%.1f", 100 * d / hz / (us / 1e6) / n }'
+}
 json_num() { sed -n "s/.*\"$1\":\([-0-9.eE]*\).*/\1/p" <<<"$2"; }
 
 ROWS="$TMP/rows.tsv"; : >"$ROWS"
 na() { # name reason
   echo "  $1: n/a ($2)" >&2
   [ -n "${PID:-}" ] && [ -f "$TMP/$1.log" ] && tail -n 5 "$TMP/$1.log" | sed 's/^/    | /' >&2
-  printf '%s\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\t{}\t%s\n' "$1" "$2" >>"$ROWS"
+  printf '%s\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\t{}\tn/a\tn/a\t%s\n' "$1" "$2" >>"$ROWS"
 }
 
 measure() { # name pid port start_ms: the runs against a serving target
-  local name=$1 pid=$2 port=$3 start_ms=$4 body lat rss_rate t0 t1 wrk_out rps errs rss_peak cpu
+  local name=$1 pid=$2 port=$3 start_ms=$4 body lat rss_rate t0 t1 wrk_out rps errs rss_peak cpu s0 w0 steal_lat steal_wrk
   local url="http://127.0.0.1:$port/"
   body=$(curl -sf -H "Host: $HOST" "$url") || { na "$name" "GET through it failed"; return 0; }
   [ "$body" = "$EXPECTED" ] || { na "$name" "unexpected body: ${body:0:60}"; return 0; }
-  $PIN_LOAD $BUN bench/load.ts --url "$url" --host "$HOST" --rate "$RATE" --seconds "$WARMUP" >/dev/null &&
-    lat=$($PIN_LOAD $BUN bench/load.ts --url "$url" --host "$HOST" --rate "$RATE" --seconds "$DURATION") ||
-    { na "$name" "latency run failed"; return 0; }
+  s0=$(steal_ticks) w0=${EPOCHREALTIME/./}
+  lat=$($PIN_LOAD $BUN bench/load.ts --url "$url" --host "$HOST" --rate "$RATE" --seconds "$DURATION" \
+    --warmup "$WARMUP") || { na "$name" "latency run failed"; return 0; }
+  steal_lat=$(steal_pct "$s0" "$w0")
   rss_rate=$(peak_rss_mb "$pid")
-  t0=$(cpu_ticks "$pid")
+  t0=$(cpu_ticks "$pid") s0=$(steal_ticks) w0=${EPOCHREALTIME/./}
   wrk_out=$($PIN_LOAD wrk -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" -H "Host: $HOST" "$url") ||
     { na "$name" "wrk failed"; return 0; }
   kill -0 "$pid" 2>/dev/null || { na "$name" "exited during the runs"; return 0; }
-  t1=$(cpu_ticks "$pid")
+  t1=$(cpu_ticks "$pid") steal_wrk=$(steal_pct "$s0" "$w0")
   rss_peak=$(peak_rss_mb "$pid")
   rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$wrk_out")
   errs=$(awk '/Non-2xx/ { n += $NF } /Socket errors/ { gsub(/[^0-9 ]/, ""); n += $1 + $2 + $3 + $4 } END { print n + 0 }' <<<"$wrk_out")
   errs=$((errs + $(json_num errors "$lat")))
   cpu=$(awk -v d=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v s="$DURATION" 'BEGIN { printf "%.0f", 100 * d / hz / s }')
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n' "$name" "$rps" "$(json_num p50_ms "$lat")" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n' "$name" "$rps" "$(json_num p50_ms "$lat")" \
     "$(json_num p90_ms "$lat")" "$(json_num p99_ms "$lat")" "$rss_rate" "$rss_peak" "$start_ms" "$cpu" \
-    "$errs" "$lat" >>"$ROWS"
+    "$errs" "$lat" "$steal_lat" "$steal_wrk" >>"$ROWS"
   echo "  $name: $rps req/s, p99 $(json_num p99_ms "$lat") ms at $RATE req/s, start $start_ms ms" >&2
 }
 
@@ -223,20 +230,21 @@ OUT="bench/results/$STAMP.json"
 CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 NGINX_V=$(nginx -v 2>&1 | sed 's/.*nginx\///')
 WRK_V=$(wrk -v 2>&1 | awk 'NR == 1 { print $2 }' || true)
-awk -F'\t' -v out="$OUT" -v date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -v nproc="$(nproc)" -v cpu="$CPU_MODEL" \
-  -v kernel="$(uname -r)" -v load="$LOAD_BEFORE $(cut -d' ' -f1 /proc/loadavg)" -v layout="$LAYOUT" -v dur="$DURATION" -v warm="$WARMUP" -v rate="$RATE" \
+awk -F'\t' -v out="$OUT" -v date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -v nproc="$NPROC" -v cpu="$CPU_MODEL" \
+  -v kernel="$(uname -r)" -v commit="$(git describe --always --dirty 2>/dev/null || echo unknown)" -v load="$LOAD_BEFORE $(cut -d' ' -f1 /proc/loadavg)" -v layout="$LAYOUT" -v dur="$DURATION" -v warm="$WARMUP" -v rate="$RATE" \
   -v conns="$CONNS" -v threads="$WRK_THREADS" -v bunv="$($BUN --version)" \
   -v denov="$($DENO --version | awk 'NR == 1 { print $2 }')" -v nginxv="$NGINX_V" -v wrkv="$WRK_V" '
   function ms(x) { return x == "n/a" ? x : sprintf("%.2f", x) }
   function num(x) { return x == "n/a" || x == "" ? "null" : x }
   function q(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return "\"" s "\"" }
-  { n++; for (i = 1; i <= 12; i++) f[n, i] = $i
+  { n++; for (i = 1; i <= 14; i++) f[n, i] = $i
     if ($1 == "nginx") ng = $2; if ($1 == "direct") dp99 = $5 }
   END {
     fmt = "%-14s %9s %6s %7s %7s %7s %9s %8s %8s %8s %5s\n"
     printf fmt, "target", "req/s", "ratio", "p50 ms", "p90 ms", "p99 ms", "+p99 ms", "RSS MB", "peak MB", "start ms", "CPU%"
     printf "%s\n", "(latency at " rate " req/s; RSS MB = peak by the end of that run; peak MB = after the wrk run too)"
     printf "{\n  \"date\": %s,\n  \"machine\": { \"nproc\": %s, \"cpu\": %s, \"kernel\": %s, \"load_average_before_after\": %s },\n", q(date), nproc, q(cpu), q(kernel), q(load) > out
+    printf "  \"commit\": %s,\n", q(commit) > out
     printf "  \"tools\": { \"bun\": %s, \"deno\": %s, \"nginx\": %s, \"wrk\": %s },\n", q(bunv), q(denov), q(nginxv), q(wrkv) > out
     printf "  \"settings\": { \"layout\": %s, \"seconds\": %s, \"warmup_seconds\": %s, \"rate\": %s, \"wrk_connections\": %s, \"wrk_threads\": %s },\n", q(layout), dur, warm, rate, conns, threads > out
     printf "  \"results\": [\n" > out
@@ -245,13 +253,20 @@ awk -F'\t' -v out="$OUT" -v date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -v nproc="$(np
       ratio = ok && ng ? sprintf("%.2f", f[r, 2] / ng) : "n/a"
       added = ok && dp99 != "" && dp99 != "n/a" ? sprintf("%.3f", f[r, 5] - dp99) : "n/a"
       printf fmt, f[r, 1], f[r, 2], ratio, ms(f[r, 3]), ms(f[r, 4]), ms(f[r, 5]), ms(added), f[r, 6], f[r, 7], f[r, 8], f[r, 9]
-      printf "    { \"target\": %s, \"requests_per_s\": %s, \"ratio_to_nginx\": %s, \"p50_ms\": %s, \"p90_ms\": %s, \"p99_ms\": %s, \"added_p99_ms\": %s, \"rss_mb_after_rate_run\": %s, \"rss_mb_peak\": %s, \"start_ms\": %s, \"proxy_cpu_pct\": %s, \"errors\": %s, \"latency_run\": %s, \"note\": %s }%s\n", \
+      printf "    { \"target\": %s, \"requests_per_s\": %s, \"ratio_to_nginx\": %s, \"p50_ms\": %s, \"p90_ms\": %s, \"p99_ms\": %s, \"added_p99_ms\": %s, \"rss_mb_after_rate_run\": %s, \"rss_mb_peak\": %s, \"start_ms\": %s, \"proxy_cpu_pct\": %s, \"errors\": %s, \"latency_run\": %s, \"steal_pct_latency_run\": %s, \"steal_pct_wrk_run\": %s, \"note\": %s }%s\n", \
         q(f[r, 1]), num(f[r, 2]), num(ratio), num(f[r, 3]), num(f[r, 4]), num(f[r, 5]), num(added), num(f[r, 6]), num(f[r, 7]), \
-        num(f[r, 8]), num(f[r, 9]), num(f[r, 10]), f[r, 11], (f[r, 12] == "" ? "null" : q(f[r, 12])), (r < n ? "," : "") > out
+        num(f[r, 8]), num(f[r, 9]), num(f[r, 10]), f[r, 11], num(f[r, 12]), num(f[r, 13]), (f[r, 14] == "" ? "null" : q(f[r, 14])), (r < n ? "," : "") > out
     }
     printf "  ]\n}\n" > out
   }' "$ROWS"
 for row in $(awk -F'\t' '$10 != "n/a" && $10 > 0 { print $1 }' "$ROWS"); do
   echo "warning: $row had failed requests (non-2xx, socket errors or unanswered); see $OUT" >&2
 done
+# The load client's own timer lag is 0-1.1 ms when its CPU is free; far more means something else
+# took that CPU during the latency run (often the hypervisor: steal time), and that row's percentiles
+# measure the machine, not the proxy. Steal during the wrk run lowers req/s the same way.
+awk -F'\t' '$11 ~ /sched_lag/ { l = $11; sub(/.*"sched_lag_p99_ms":/, "", l); sub(/[,}].*/, "", l)
+  if (l + 0 > 2 || $12 + 0 > 2) printf "warning: %s latency run disturbed (load client timer lag p99 %s ms, steal %s%%)\n", $1, l, $12
+  if ($13 + 0 > 2) printf "warning: %s wrk run disturbed (steal %s%%)\n", $1, $13
+  if ($1 == "nginx" && $9 + 0 < 85) printf "warning: nginx used only %s%% of its CPU in the wrk run, so it was not the bottleneck and the ratios are not meaningful\n", $9 }' "$ROWS" >&2
 echo "wrote $OUT" >&2

@@ -8,6 +8,7 @@ for cmd in "$@"; do
   command -v "$cmd" >/dev/null 2>&1 && continue
   case "$cmd" in
     ps) missing+=(procps) ;;
+    promtool) missing+=(prometheus) ;;
     *) missing+=("$cmd") ;;
   esac
 done
