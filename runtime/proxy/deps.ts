@@ -3,14 +3,15 @@ import { platform } from "../platform/index.ts";
 import { createMirrorSender } from "./mirror.ts";
 import type { PipelineDeps } from "./pipeline-deps.ts";
 import { createClusterStates } from "./cluster-state.ts";
-import { poolOverClient } from "./client-pool.ts";
+import { createConnectionPool } from "../platform/http1/index.ts";
 import { systemClock } from "../resilience/clock.ts";
 
 export function defaultDeps(log: (m: string) => void): PipelineDeps {
   const random = Math.random;
   return {
     upstream: platform.upstream,
-    clusters: createClusterStates(() => poolOverClient(platform.upstream), systemClock),
+    // each cluster owns its connections, so connectionPool limits hold on the wire
+    clusters: createClusterStates((limits) => createConnectionPool(limits), systemClock),
     clock: systemClock,
     random,
     newRequestId: () => crypto.randomUUID(),

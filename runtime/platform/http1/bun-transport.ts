@@ -1,0 +1,139 @@
+// Transport on Bun.connect: Bun's native sockets, measured faster than node:net on Bun for small
+// keep-alive exchanges. One shared handler table; each socket's data slot points at its transport.
+// Bun does not buffer a write the kernel did not take, so the unwritten rest is queued here.
+import type { Socket, SocketHandler } from "bun";
+import { WRITE_HIGH_WATER, type Connect, type Transport, type TransportHandler } from "./transport.ts";
+
+// pause/resume exist on Bun's sockets but are missing from bun-types
+type BunSocket = Socket<BunTransport> & { pause(): void; resume(): void };
+
+const handlers: SocketHandler<BunTransport> = {
+  binaryType: "uint8array",
+  open(socket) {
+    socket.data.opened(socket as BunSocket);
+  },
+  data(socket, chunk) {
+    socket.data.handler.onData(chunk);
+  },
+  drain(socket) {
+    socket.data.drained();
+  },
+  end(socket) {
+    socket.data.closed(null);
+  },
+  close(socket, error) {
+    socket.data.closed(error ?? null);
+  },
+  error(socket, error) {
+    socket.data.closed(error);
+  },
+  connectError(socket, error) {
+    socket.data.closed(error);
+  },
+};
+
+class BunTransport implements Transport {
+  socket: BunSocket | null = null;
+  done = false;
+  paused = false;
+  referenced = true;
+  queue: Uint8Array[] = [];
+  queued = 0;
+
+  constructor(readonly handler: TransportHandler) {}
+
+  opened(socket: BunSocket): void {
+    if (this.done) {
+      socket.terminate();
+      return;
+    }
+    this.socket = socket;
+    socket.setNoDelay(true);
+    if (this.paused) socket.pause();
+    if (!this.referenced) socket.unref();
+    this.handler.onOpen();
+  }
+
+  write(data: Uint8Array): boolean {
+    const socket = this.socket;
+    if (this.done || !socket) return true;
+    if (this.queued > 0) {
+      this.queue.push(data);
+      this.queued += data.byteLength;
+      return this.queued < WRITE_HIGH_WATER;
+    }
+    const n = socket.write(data);
+    if (n === data.byteLength) return true;
+    const rest = n > 0 ? data.subarray(n) : data;
+    this.queue.push(rest);
+    this.queued = rest.byteLength;
+    return this.queued < WRITE_HIGH_WATER;
+  }
+
+  drained(): void {
+    const socket = this.socket;
+    if (!socket || this.done) return;
+    while (this.queue.length) {
+      const head = this.queue[0];
+      const n = socket.write(head);
+      if (n < head.byteLength) {
+        if (n > 0) {
+          this.queue[0] = head.subarray(n);
+          this.queued -= n;
+        }
+        return;
+      }
+      this.queue.shift();
+      this.queued -= n;
+    }
+    this.handler.onDrain();
+  }
+
+  closed(error: Error | null): void {
+    if (this.done) return;
+    this.done = true;
+    this.socket?.terminate();
+    this.handler.onClose(error);
+  }
+
+  pause(): void {
+    this.paused = true;
+    this.socket?.pause();
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.socket?.resume();
+  }
+
+  ref(on: boolean): void {
+    this.referenced = on;
+    if (on) this.socket?.ref();
+    else this.socket?.unref();
+  }
+
+  end(): void {
+    if (this.done) return;
+    if (!this.socket) return this.destroy();
+    // Bun's end() closes at once; shutdown() sends FIN and keeps reading until the peer's close.
+    // A pooled connection ends only between exchanges, so nothing queued is lost.
+    this.queue.length = 0;
+    this.socket.resume();
+    this.socket.shutdown();
+  }
+
+  destroy(): void {
+    if (this.done) return;
+    this.done = true;
+    this.queue.length = 0;
+    this.socket?.terminate();
+  }
+}
+
+export const bunConnect: Connect = (host, port, handler) => {
+  const transport = new BunTransport(handler);
+  Bun.connect<BunTransport>({ hostname: host, port, socket: handlers, data: transport }).catch((error: Error) =>
+    transport.closed(error),
+  );
+  return transport;
+};

@@ -1,0 +1,421 @@
+// One HTTP/1.1 connection to one upstream address: writes an exchange's head (one write), reads the
+// response head, frames the body (Content-Length, chunked, or until close) and hands it out as a
+// web Response. A body already complete in the bytes that carried the head becomes a plain byte
+// body; otherwise a ReadableStream that pauses the socket while its consumer is behind.
+import { UpstreamError } from "../types.ts";
+import { BODY_STRATEGY, BodySource, type BodyOwner } from "./body-source.ts";
+import { concat, piece } from "./bytes.ts";
+import { CHUNKED_DONE, ChunkedDecoder } from "./chunked.ts";
+import { DONE, SENDING, STREAMING, type Exchange } from "./exchange.ts";
+import { CHUNKED, frame, LENGTH, NO_BODY, UNTIL_CLOSE, type Framing } from "./framing.ts";
+import { HeadReader } from "./head-reader.ts";
+import { ResponseHead } from "./response-head.ts";
+import type { Transport, TransportHandler } from "./transport.ts";
+import { unrefTimer } from "./timers.ts";
+
+export const CONNECTING = 0;
+export const BUSY = 1;
+export const IDLE = 2;
+export const CLOSED = 3;
+/** half-closed by us (FIN sent), waiting for the upstream's close: the connection still holds its
+ * pool slot, so a maxConnections limit also holds as the upstream counts connections */
+export const CLOSING = 4;
+/** how long a half-closed connection may wait for the upstream's close before it is reset */
+const CLOSING_GRACE_MS = 1000;
+
+function graceExpired(conn: Connection): void {
+  conn.close(true);
+}
+
+const HEAD = 0; // reading the response head
+const BODY = 1; // reading the body
+const COMPLETE = 2; // the response is fully read
+
+/** the per-address bookkeeping a connection belongs to */
+export interface HostEntry {
+  readonly address: string;
+  readonly hostname: string;
+  readonly port: number;
+  readonly idle: Connection[];
+  readonly all: Set<Connection>;
+}
+
+export interface ConnectionOwner {
+  /** the response is complete and the connection may carry another request */
+  released(conn: Connection): void;
+  /** the connection takes no more requests; it may hold its slot until connectionClosed */
+  connectionClosing(conn: Connection): void;
+  /** the connection is gone; resend: an exchange to send again on a fresh connection */
+  connectionClosed(conn: Connection, resend: Exchange | null): void;
+}
+
+export class Connection implements TransportHandler, BodyOwner, Framing {
+  state = CONNECTING;
+  transport!: Transport;
+  exchange: Exchange | null = null;
+  /** requests started on this connection */
+  requests = 0;
+  idleSince = 0;
+  connectTimer: ReturnType<typeof setTimeout> | undefined;
+  graceTimer: ReturnType<typeof setTimeout> | undefined;
+  /** in CLOSING: half-closed, slot still held */
+  lingering = false;
+  drainResolve: (() => void) | null = null;
+
+  // the response being read
+  phase = HEAD;
+  readonly head = new ResponseHead();
+  readonly headReader = new HeadReader();
+  gotBytes = false;
+  reused = false;
+  keepAlive = true;
+  mode = NO_BODY;
+  remaining = 0;
+  chunked: ChunkedDecoder | null = null;
+  source: BodySource | null = null;
+  paused = false;
+  /** body bytes read before the Response was handed out */
+  pieces: Uint8Array[] = [];
+  piecesBytes = 0;
+
+  constructor(
+    readonly owner: ConnectionOwner,
+    readonly host: HostEntry,
+  ) {}
+
+  // ---- request side ----
+
+  /** starts an exchange on this (open, free) connection */
+  start(exchange: Exchange): void {
+    this.state = BUSY;
+    this.exchange = exchange;
+    exchange.conn = this;
+    exchange.state = SENDING;
+    this.reused = this.requests > 0;
+    this.requests++;
+    this.phase = HEAD;
+    this.headReader.reset();
+    this.gotBytes = false;
+    this.keepAlive = true;
+    this.transport.write(exchange.head);
+    if (exchange.request.body === null) exchange.requestSent = true;
+    else exchange.pump(this);
+  }
+
+  write(data: Uint8Array): boolean {
+    return this.transport.write(data);
+  }
+
+  drained(): Promise<void> {
+    return new Promise((resolve) => (this.drainResolve = resolve));
+  }
+
+  requestBodyFailed(error: unknown): void {
+    const reason = new UpstreamError("reset", `request body failed: ${(error as Error)?.message ?? error}`);
+    this.fail(reason);
+  }
+
+  // ---- transport events ----
+
+  onOpen(): void {
+    clearTimeout(this.connectTimer);
+    const exchange = this.exchange;
+    if (exchange) this.start(exchange);
+  }
+
+  onDrain(): void {
+    const resolve = this.drainResolve;
+    this.drainResolve = null;
+    resolve?.();
+  }
+
+  onData(chunk: Uint8Array): void {
+    if (this.state !== BUSY) {
+      if (this.state === CLOSING) return; // the tail of a connection we are leaving
+      // bytes nobody asked for: the connection cannot be trusted with another request
+      this.close(true);
+      return;
+    }
+    this.gotBytes = true;
+    if (this.phase === HEAD) {
+      const start = this.readHead(chunk);
+      if (start < 0) return;
+      const data = this.headReader.data;
+      if (start < data.byteLength) {
+        if ((this.phase as number) === BODY) this.readBody(data, start);
+        else this.keepAlive = false; // bytes after a response without a body
+      }
+      this.deliver();
+      return;
+    }
+    if (this.phase === BODY) this.readBody(chunk, 0);
+    else this.keepAlive = false; // bytes after a complete response
+  }
+
+  onClose(error: Error | null): void {
+    const state = this.state;
+    if (state === CLOSED) return;
+    this.state = CLOSED;
+    if (state === CLOSING) {
+      clearTimeout(this.graceTimer);
+      this.owner.connectionClosed(this, null);
+      return;
+    }
+    clearTimeout(this.connectTimer);
+    this.onDrain();
+    const exchange = this.exchange;
+    this.exchange = null;
+    if (state === CONNECTING) {
+      this.owner.connectionClosed(this, null);
+      exchange?.fail(new UpstreamError("connect", `connection failure (${describe(error)})`));
+      return;
+    }
+    if (!exchange || state !== BUSY) {
+      this.owner.connectionClosed(this, null);
+      return;
+    }
+    if (this.phase === HEAD) {
+      // the keep-alive race: a reused connection the server closed before answering
+      const resend = !this.gotBytes && this.reused && !exchange.retried && (exchange.request.body === null || !exchange.bodyTouched);
+      if (resend) {
+        exchange.retried = true;
+        exchange.conn = null;
+        this.owner.connectionClosed(this, exchange);
+        return;
+      }
+      this.owner.connectionClosed(this, null);
+      exchange.fail(new UpstreamError("reset", `upstream closed before a complete response head (${describe(error)})`));
+      return;
+    }
+    this.owner.connectionClosed(this, null);
+    if (this.phase === BODY) {
+      if (this.mode === UNTIL_CLOSE && error === null) {
+        this.phase = COMPLETE;
+        this.keepAlive = false;
+        this.exchange = exchange;
+        this.completeBody();
+      } else this.bodyFailed(exchange, new UpstreamError("reset", `upstream closed mid-body (${describe(error)})`));
+    }
+  }
+
+  // ---- response side ----
+
+  /** returns where the body starts in headReader.data, or -1 when the head is incomplete or bad */
+  private readHead(chunk: Uint8Array): number {
+    const reader = this.headReader;
+    const start = reader.read(chunk, this.head);
+    if (start < 0) {
+      if (reader.error) this.fail(new UpstreamError("reset", reader.error));
+      return -1;
+    }
+    frame(this.head, this.exchange!.isHead, this);
+    this.pieces.length = 0;
+    this.piecesBytes = 0;
+    this.source = null;
+    if (this.mode === CHUNKED) {
+      if (this.chunked) this.chunked.reset();
+      else this.chunked = new ChunkedDecoder();
+    }
+    this.phase = this.mode === NO_BODY ? COMPLETE : BODY;
+    return start;
+  }
+
+  /** frames the body bytes data[start..] */
+  private readBody(data: Uint8Array, start: number): void {
+    const end = data.byteLength;
+    if (this.mode === LENGTH) {
+      const n = Math.min(end - start, this.remaining);
+      if (n > 0) this.onBodyBytes(piece(data, start, start + n));
+      this.remaining -= n;
+      if (start + n < end) this.keepAlive = false;
+      if (this.remaining === 0) this.bodyComplete();
+      return;
+    }
+    if (this.mode === CHUNKED) {
+      const decoder = this.chunked!;
+      const used = decoder.decode(data, start, end, this);
+      if (used < 0) {
+        this.fail(new UpstreamError("reset", `invalid upstream chunked body: ${decoder.error}`));
+        return;
+      }
+      if (decoder.state === CHUNKED_DONE) {
+        if (used < end) this.keepAlive = false;
+        this.bodyComplete();
+      }
+      return;
+    }
+    this.onBodyBytes(piece(data, start, end));
+  }
+
+
+  /** ChunkSink, and the one place body bytes go */
+  onBodyBytes(bytes: Uint8Array): void {
+    const source = this.source;
+    if (source === null) {
+      this.pieces.push(bytes);
+      this.piecesBytes += bytes.byteLength;
+      return;
+    }
+    source.controller.enqueue(bytes);
+    if (!this.paused && source.controller.desiredSize! <= 0) {
+      this.paused = true;
+      this.transport.pause();
+    }
+  }
+
+  resumeBody(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    if (this.state === BUSY) this.transport.resume();
+  }
+
+  /** builds the Response once the head (and whatever body came with it) is read */
+  private deliver(): void {
+    const exchange = this.exchange;
+    if (!exchange || this.state !== BUSY) return; // failed while reading the body bytes
+    const head = this.head;
+    const complete = this.phase === COMPLETE;
+    let body: BodyInit | null = null;
+    if (!complete) {
+      const source = new BodySource(this);
+      body = new ReadableStream(source, BODY_STRATEGY);
+      this.source = source;
+      const pieces = this.pieces;
+      for (let i = 0; i < pieces.length; i++) source.controller.enqueue(pieces[i]);
+      pieces.length = 0;
+      if (source.controller.desiredSize! <= 0) {
+        this.paused = true;
+        this.transport.pause();
+      }
+    } else if (this.piecesBytes > 0) body = concat(this.pieces, this.piecesBytes) as Uint8Array<ArrayBuffer>;
+    this.pieces.length = 0;
+    let response: Response;
+    try {
+      response = newResponse(body, head.status, head.statusText);
+      const headers = response.headers;
+      const names = head.names;
+      const values = head.values;
+      for (let i = 0; i < head.count; i++) headers.append(names[i], values[i]);
+    } catch (error) {
+      this.fail(new UpstreamError("reset", `invalid upstream response: ${(error as Error).message}`));
+      return;
+    }
+    exchange.succeed(response, false);
+    if (complete) this.responseDone();
+  }
+
+  /** the body's last byte arrived */
+  private bodyComplete(): void {
+    this.phase = COMPLETE;
+    if (this.source) this.completeBody();
+    // otherwise deliver() sees COMPLETE and hands out a byte body
+  }
+
+  private completeBody(): void {
+    const source = this.source!;
+    this.source = null;
+    source.owner = null;
+    source.controller.close();
+    this.responseDone();
+  }
+
+  /** the response is fully read: free the exchange and the connection */
+  private responseDone(): void {
+    const exchange = this.exchange;
+    if (!exchange) return;
+    // Answered before the request body was all sent: like Envoy, stop sending (finish() cancels
+    // the body) and drop the connection, which is mid-request.
+    this.exchange = null;
+    exchange.finish();
+    if (this.state !== BUSY) return;
+    if (this.paused) {
+      this.paused = false;
+      this.transport.resume();
+    }
+    if (this.keepAlive && exchange.requestSent) this.owner.released(this);
+    else this.close(!exchange.requestSent);
+  }
+
+  bodyCancelled(): void {
+    const exchange = this.exchange;
+    this.source = null;
+    this.exchange = null;
+    exchange?.finish();
+    this.close(true);
+  }
+
+  abort(error: UpstreamError): void {
+    this.fail(error);
+  }
+
+  /** fails the current exchange (before or after its head) and drops the connection */
+  fail(error: UpstreamError): void {
+    const exchange = this.exchange;
+    this.exchange = null;
+    this.close(true);
+    if (exchange) this.bodyFailed(exchange, error);
+  }
+
+  private bodyFailed(exchange: Exchange, error: UpstreamError): void {
+    const source = this.source;
+    this.source = null;
+    if (exchange.state === STREAMING && source) {
+      source.owner = null;
+      exchange.finish();
+      source.controller.error(error);
+    } else if (exchange.state !== DONE) exchange.fail(error);
+  }
+
+  // ---- lifecycle ----
+
+  connectTimedOut(): void {
+    if (this.state !== CONNECTING) return;
+    const exchange = this.exchange;
+    this.exchange = null;
+    this.close(true);
+    exchange?.fail(new UpstreamError("connect-timeout", "upstream connect timeout"));
+  }
+
+  /**
+   * Closes the connection and tells the pool. Hard: reset now, slot freed now. Otherwise
+   * half-close and hold the slot until the upstream has closed its side too (onClose), at most
+   * CLOSING_GRACE_MS, so the upstream never sees the next connection while it still holds this.
+   */
+  close(hard: boolean): void {
+    const state = this.state;
+    if (state === CLOSED) return;
+    clearTimeout(this.connectTimer);
+    this.onDrain();
+    if (hard || state === CONNECTING) {
+      this.state = CLOSED;
+      clearTimeout(this.graceTimer);
+      if (state !== CLOSING) this.owner.connectionClosing(this);
+      this.transport.destroy();
+      this.owner.connectionClosed(this, null);
+      return;
+    }
+    if (state === CLOSING) return;
+    this.state = CLOSING;
+    this.lingering = true;
+    this.owner.connectionClosing(this);
+    this.transport.ref(false);
+    this.graceTimer = unrefTimer(setTimeout(graceExpired, CLOSING_GRACE_MS, this));
+    this.transport.end();
+  }
+}
+
+function newResponse(body: BodyInit | null, status: number, statusText: string): Response {
+  if (status > 599) throw new Error(`status ${status}`);
+  try {
+    return new Response(body, { status, statusText });
+  } catch {
+    // a reason phrase the runtime will not take; the status is what matters
+    return new Response(body, { status });
+  }
+}
+
+function describe(error: Error | null): string {
+  if (!error) return "closed";
+  const code = (error as { code?: string }).code;
+  return code ? `${code}: ${error.message}` : error.message || error.name;
+}

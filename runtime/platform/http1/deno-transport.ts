@@ -1,0 +1,156 @@
+// Transport on Deno.connect: Deno's own TCP ops (its node:net is a JS layer over the same ops).
+// One read at a time, not re-armed while paused; writes go out one queued chunk at a time.
+import { WRITE_HIGH_WATER, type Connect, type Transport, type TransportHandler } from "./transport.ts";
+
+interface DenoTcpConn {
+  read(buffer: Uint8Array): Promise<number | null>;
+  write(data: Uint8Array): Promise<number>;
+  closeWrite(): Promise<void>;
+  close(): void;
+  setNoDelay(on?: boolean): void;
+  ref(): void;
+  unref(): void;
+}
+
+interface DenoConnect {
+  connect(options: { hostname: string; port: number; signal?: AbortSignal }): Promise<DenoTcpConn>;
+}
+
+const D = (globalThis as unknown as { Deno: DenoConnect }).Deno;
+const READ_SIZE = 64 * 1024;
+
+class DenoTransport implements Transport {
+  conn: DenoTcpConn | null = null;
+  done = false;
+  paused = false;
+  referenced = true;
+  reading = false;
+  writing = false;
+  wasFull = false;
+  queue: Uint8Array[] = [];
+  queued = 0;
+  buffer = new Uint8Array(READ_SIZE);
+  readonly connecting = new AbortController();
+
+  constructor(readonly handler: TransportHandler) {}
+
+  opened(conn: DenoTcpConn): void {
+    if (this.done) {
+      conn.close();
+      return;
+    }
+    this.conn = conn;
+    if (!this.referenced) conn.unref();
+    this.handler.onOpen();
+    if (!this.paused && !this.done) this.read();
+  }
+
+  // Reads and writes chain through these per-connection callbacks: no async frames per request.
+  private read(): void {
+    this.reading = true;
+    this.conn!.read(this.buffer).then(this.onRead, this.onError);
+  }
+
+  private readonly onRead = (n: number | null): void => {
+    this.reading = false;
+    if (this.done) return;
+    if (n === null) {
+      this.closed(null);
+      return;
+    }
+    this.handler.onData(this.buffer.slice(0, n));
+    if (!this.paused && !this.done && !this.reading) this.read();
+  };
+
+  private readonly onError = (error: Error): void => this.closed(error);
+
+  write(data: Uint8Array): boolean {
+    if (this.done || !this.conn) return true;
+    this.queue.push(data);
+    this.queued += data.byteLength;
+    if (!this.writing) this.flush();
+    return this.queued < WRITE_HIGH_WATER;
+  }
+
+  private flush(): void {
+    this.writing = true;
+    if (this.queued >= WRITE_HIGH_WATER) this.wasFull = true;
+    this.conn!.write(this.queue[0]).then(this.onWritten, this.onError);
+  }
+
+  private readonly onWritten = (n: number): void => {
+    this.writing = false;
+    if (this.done) return;
+    this.queued -= n;
+    const head = this.queue[0];
+    if (n < head.byteLength) this.queue[0] = head.subarray(n);
+    else this.queue.shift();
+    if (this.queue.length) this.flush();
+    else if (this.wasFull) {
+      this.wasFull = false;
+      this.handler.onDrain();
+    }
+  };
+
+  closed(error: Error | null): void {
+    if (this.done) return;
+    this.done = true;
+    this.queue.length = 0;
+    try {
+      this.conn?.close();
+    } catch {
+      // already closed
+    }
+    this.handler.onClose(error);
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    if (this.conn && !this.reading && !this.done) this.read();
+  }
+
+  ref(on: boolean): void {
+    this.referenced = on;
+    if (on) this.conn?.ref();
+    else this.conn?.unref();
+  }
+
+  end(): void {
+    const conn = this.conn;
+    if (this.done) return;
+    if (!conn) return this.destroy();
+    this.queue.length = 0;
+    conn.closeWrite().catch(this.onError);
+    this.paused = false;
+    if (!this.reading) this.read();
+  }
+
+  destroy(): void {
+    if (this.done) return;
+    this.done = true;
+    this.queue.length = 0;
+    if (this.conn) {
+      try {
+        this.conn.close();
+      } catch {
+        // already closed
+      }
+    } else this.connecting.abort();
+  }
+}
+
+export const denoConnect: Connect = (host, port, handler) => {
+  const transport = new DenoTransport(handler);
+  D.connect({ hostname: host, port, signal: transport.connecting.signal }).then(
+    (conn) => transport.opened(conn),
+    (error: Error) => {
+      if (!transport.done) transport.closed(error);
+    },
+  );
+  return transport;
+};

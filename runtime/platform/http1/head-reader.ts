@@ -1,0 +1,74 @@
+// Collects a response head that may arrive in pieces, skips interim (1xx) responses, and parses
+// the final head. The common case — the whole head in one chunk — copies nothing.
+import { findHeadEnd, latin1 } from "./bytes.ts";
+import { MAX_HEAD_BYTES, parseHead, type ResponseHead } from "./response-head.ts";
+
+const EMPTY = new Uint8Array(0);
+
+export class HeadReader {
+  /** after a successful read(): the bytes the returned offset points into */
+  data: Uint8Array = EMPTY;
+  buf: Uint8Array | null = null;
+  len = 0;
+  /** why the last read() failed */
+  error = "";
+
+  reset(): void {
+    this.buf = null;
+    this.len = 0;
+    this.error = "";
+  }
+
+  /**
+   * Feeds a chunk. Returns where the bytes after the final head (parsed into head) start in data,
+   * or -1: more bytes needed (error is "") or the head is bad (error says why).
+   */
+  read(chunk: Uint8Array, head: ResponseHead): number {
+    let buf = chunk;
+    let len = chunk.byteLength;
+    let from = 0;
+    if (this.buf) {
+      from = this.len - 3;
+      len = this.len + chunk.byteLength;
+      if (len > this.buf.byteLength) {
+        const grown = new Uint8Array(Math.max(len, this.buf.byteLength * 2));
+        grown.set(this.buf.subarray(0, this.len));
+        this.buf = grown;
+      }
+      this.buf.set(chunk, this.len);
+      this.len = len;
+      buf = this.buf;
+    }
+    let start = 0;
+    for (;;) {
+      const end = findHeadEnd(buf, from, len);
+      if (end < 0) {
+        if (len - start > MAX_HEAD_BYTES) return this.fail("upstream response head too large");
+        if (buf !== this.buf || start > 0) {
+          const kept = new Uint8Array(Math.max(4096, (len - start) * 2));
+          kept.set(buf.subarray(start, len));
+          this.buf = kept;
+          this.len = len - start;
+        }
+        return -1;
+      }
+      if (end - start > MAX_HEAD_BYTES) return this.fail("upstream response head too large");
+      const error = parseHead(latin1(buf, start, end - 4), head);
+      if (error) return this.fail(`invalid upstream response: ${error}`);
+      const status = head.status;
+      if (status >= 200) {
+        this.buf = null;
+        this.data = len === buf.byteLength ? buf : buf.subarray(0, len);
+        return end;
+      }
+      if (status === 101) return this.fail("unexpected 101 from upstream");
+      start = from = end; // an interim response (100 Continue, 103 Early Hints): skip it
+    }
+  }
+
+  private fail(message: string): number {
+    this.buf = null;
+    this.error = message;
+    return -1;
+  }
+}

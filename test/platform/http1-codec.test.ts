@@ -1,0 +1,97 @@
+// The HTTP/1.1 codec on its own: response heads, chunked bodies, request heads.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { parseHead, ResponseHead } from "../../runtime/platform/http1/response-head.ts";
+import { CHUNKED_DONE, ChunkedDecoder } from "../../runtime/platform/http1/chunked.ts";
+import { requestHead } from "../../runtime/platform/http1/request-head.ts";
+import { latin1Bytes } from "../../runtime/platform/http1/bytes.ts";
+
+function head(text: string): ResponseHead | string {
+  const out = new ResponseHead();
+  return parseHead(text, out) ?? out;
+}
+
+test("status line, headers in order, framing and reuse facts", () => {
+  const h = head("HTTP/1.1 404 Not Found\r\nContent-Length: 12\r\nSet-Cookie: a\r\nset-cookie: b\r\nX-Empty:\r\nConnection: Keep-Alive, Upgrade") as ResponseHead;
+  assert.is(h.status, 404);
+  assert.is(h.statusText, "Not Found");
+  assert.is(h.contentLength, 12);
+  assert.equal(h.names.slice(0, h.count), ["Content-Length", "Set-Cookie", "set-cookie", "X-Empty", "Connection"]);
+  assert.equal(h.values.slice(0, h.count), ["12", "a", "b", "", "Keep-Alive, Upgrade"]);
+  assert.ok(h.keepAlive);
+  const old = head("HTTP/1.0 200 OK\r\ncontent-length: 1") as ResponseHead;
+  assert.not.ok(old.keepAlive, "HTTP/1.0 closes unless it says keep-alive");
+  assert.ok((head("HTTP/1.0 200 OK\r\nconnection: keep-alive") as ResponseHead).keepAlive);
+  assert.not.ok((head("HTTP/1.1 200 OK\r\nconnection: close") as ResponseHead).keepAlive);
+  assert.is((head("HTTP/1.1 200") as ResponseHead).statusText, "", "the reason phrase is optional");
+});
+
+test("transfer-encoding: the last coding decides", () => {
+  assert.ok((head("HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, Chunked") as ResponseHead).chunked);
+  const notChunked = head("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked, gzip") as ResponseHead;
+  assert.ok(notChunked.transferEncoding);
+  assert.not.ok(notChunked.chunked);
+});
+
+test("malformed heads are refused", () => {
+  for (const bad of [
+    "HTTP/2 200 OK",
+    "HTTP/1.1 20 OK",
+    "HTTP/1.1 200OK",
+    "HTTP/1.1 200 OK\r\nno colon",
+    "HTTP/1.1 200 OK\r\nx: 1\r\n folded",
+    "HTTP/1.1 200 OK\r\ncontent-length: -1",
+    "HTTP/1.1 200 OK\r\ncontent-length: 1\r\ncontent-length: 2",
+    "HTTP/1.1 200 OK\r\n" + "x: 1\r\n".repeat(101),
+  ]) {
+    assert.type(head(bad), "string", bad);
+  }
+  assert.is((head("HTTP/1.1 200 OK\r\ncontent-length: 5\r\ncontent-length: 5") as ResponseHead).contentLength, 5, "repeats that agree are fine");
+});
+
+function decode(wire: string, pieces = 1): { body: string; state: number; used: number } | string {
+  const bytes = latin1Bytes(wire);
+  const d = new ChunkedDecoder();
+  let body = "";
+  const sink = { onBodyBytes: (b: Uint8Array) => (body += new TextDecoder().decode(b)) };
+  const step = Math.ceil(bytes.byteLength / pieces);
+  let used = 0;
+  for (let o = 0; o < bytes.byteLength && d.state !== CHUNKED_DONE; o += step) {
+    const end = Math.min(o + step, bytes.byteLength);
+    const r = d.decode(bytes, o, end, sink);
+    if (r < 0) return d.error;
+    used = r;
+  }
+  return { body, state: d.state, used };
+}
+
+test("chunked: sizes in hex, extensions and trailers skipped, in one piece or byte by byte", () => {
+  const wire = "5;name=value\r\nhello\r\nA\r\n, world!!!\r\n0\r\ntrailer: x\r\n\r\nNEXT";
+  for (const pieces of [1, 3, wire.length]) {
+    const r = decode(wire, pieces) as { body: string; state: number; used: number };
+    assert.is(r.body, "hello, world!!!", `in ${pieces} pieces`);
+    assert.is(r.state, CHUNKED_DONE);
+  }
+  assert.is((decode(wire) as { used: number }).used, wire.length - 4, "stops before what follows the body");
+  for (const bad of ["x\r\n", "5\r\nhelloXX", "5\nhello\r\n0\r\n\r\n", "ffffffffffffff\r\n"]) assert.type(decode(bad), "string", bad);
+});
+
+test("request head: as given, chunked only when a body has no length", () => {
+  const out = { contentLength: -1 };
+  const h = new Headers({ host: "a.b:80", "x-id": "1" });
+  assert.is(requestHead("GET", "/p?q", h, false, out), "GET /p?q HTTP/1.1\r\nhost: a.b:80\r\nx-id: 1\r\n\r\n");
+  assert.is(requestHead("POST", "/", h, true, out), "POST / HTTP/1.1\r\nhost: a.b:80\r\nx-id: 1\r\ntransfer-encoding: chunked\r\n\r\n");
+  h.set("content-length", "3");
+  assert.is(requestHead("POST", "/", h, true, out), "POST / HTTP/1.1\r\ncontent-length: 3\r\nhost: a.b:80\r\nx-id: 1\r\n\r\n");
+  assert.is(out.contentLength, 3);
+  assert.throws(() => requestHead("GET", "/", h, false, out), /content-length without a body/);
+  assert.throws(() => requestHead("G T", "/", new Headers(), false, out), TypeError);
+  assert.throws(() => requestHead("GET", "/a b", new Headers(), false, out), TypeError);
+  assert.throws(() => requestHead("GET", "/\r\nx: 1", new Headers(), false, out), TypeError);
+});
+
+test("latin1 both ways: obs-text bytes keep their value", () => {
+  assert.equal([...latin1Bytes("caf\u00e9")], [99, 97, 102, 0xe9]);
+});
+
+test.run();
