@@ -2,7 +2,8 @@
 // the spelling-alphabet word for one character — the NATO alphabet, or DIN 5009 when the caller's
 // preferred language (Accept-Language) is German. The demo runs it four times: as alphabet-service
 // and as a-, b- and c-service (like the original, where all four ran one image).
-// Usage: alphabet.ts --port N [--host 127.0.0.1] [--name alphabet-service]
+// Usage: alphabet.ts --port N [--host 127.0.0.1] [--name alphabet-service] [--delay-ms N]
+// (--delay-ms answers slowly, to show the seed's 1 s timeouts at work)
 import { platform } from "../../runtime/platform/index.ts";
 
 function flag(name: string, fallback: string): string {
@@ -56,10 +57,13 @@ function spell(character: string, acceptLanguage: string | null): string | undef
 const name = flag("name", "alphabet-service");
 const text = { "content-type": "text/plain; charset=utf-8" };
 
+const delayMs = Number(flag("delay-ms", "0"));
+
 const server = platform.serve({
   hostname: flag("host", "127.0.0.1"),
   port: Number(flag("port", "0")),
-  handler(request) {
+  async handler(request) {
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     const path = new URL(request.url).pathname;
     const m = /^\/api\/alphabet\/([^/]+)$/.exec(path);
     if (m) {
