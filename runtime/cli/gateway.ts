@@ -25,6 +25,8 @@ export const gatewaySpec: CommandSpec = {
     { name: "admin", kind: "string", value: "HOST:PORT", default: "127.0.0.1:15000", help: "admin listener: /ready, /config_dump, /clusters" },
     { name: "labels", kind: "string", value: "k=v,...", default: "istio=ingressgateway", help: "this gateway's labels, matched against Gateway selectors" },
     { name: "registry", kind: "list", value: "SOURCE", help: "service discovery: static (ServiceEntry/WorkloadEntry in --config) or consul[=URL]; several merge, the first listed wins a host (default static)" },
+    { name: "otlp-endpoint", kind: "string", value: "URL", help: "export sampled spans as OTLP/HTTP JSON to URL/v1/traces" },
+    { name: "trace-sampling", kind: "string", value: "PERCENT", default: "1", help: "share of new traces sampled, 0-100 (an incoming decision is always kept)" },
     drainFlag,
     { name: "access-log", kind: "string", value: "FORMAT", default: "off", help: "access log on stdout: off, text (Istio's format) or json; an Istio Telemetry resource can also turn it on" },
     { name: "namespace", kind: "string", value: "NS", default: "default", help: "namespace of resources that name none" },
@@ -52,8 +54,8 @@ export async function runGateway(argv: string[]): Promise<void> {
   const namespace = flags.strings.namespace ?? "default";
   const labels = parseLabels(flags.strings.labels);
   const deps = defaultDeps(log);
-  const telemetry = setupTelemetry({ namespace, labels, serviceAccount: flags.strings["service-account"], accessLogFormat: flags.strings["access-log"], deps, log });
-  deps.observer = createObserver({ reporter: "source", metrics: telemetry.metrics, accessLog: telemetry.accessLog });
+  const telemetry = setupTelemetry({ namespace, labels, serviceAccount: flags.strings["service-account"], accessLogFormat: flags.strings["access-log"], otlpEndpoint: flags.strings["otlp-endpoint"], samplingPercent: flags.strings["trace-sampling"], deps, log });
+  deps.observer = createObserver({ reporter: "source", metrics: telemetry.metrics, accessLog: telemetry.accessLog, spans: telemetry.spans });
   const listeners = new Map<number, Server>();
 
   function reconcile(table: RouteTable) {

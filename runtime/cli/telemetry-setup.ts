@@ -8,6 +8,7 @@ import { createTracer } from "../telemetry/trace-context.ts";
 import { createAccessLogWriter, type AccessLogWriter } from "../telemetry/access-log-writer.ts";
 import { formatterFor } from "../telemetry/access-log.ts";
 import { parseTelemetryAccessLogging } from "../telemetry/telemetry-resource.ts";
+import { createOtlpExporter, httpSender, type OtlpExporter } from "../telemetry/otlp.ts";
 import { systemClock } from "../resilience/clock.ts";
 import type { RouteTable } from "../model/route-table.ts";
 import type { PipelineDeps } from "../proxy/pipeline-deps.ts";
@@ -21,6 +22,8 @@ export interface ProxyTelemetry {
   dietmesh: DietmeshMetrics;
   /** the writer in force for this workload, or undefined when access logging is off */
   accessLog: () => AccessLogWriter | undefined;
+  /** sampled spans, exported as OTLP/HTTP JSON when --otlp-endpoint is set */
+  spans?: OtlpExporter;
   /** re-reads Telemetry resources after a config swap */
   onSwap(table: RouteTable): void;
   prometheus(): Response;
@@ -31,6 +34,10 @@ export function setupTelemetry(options: {
   labels: Record<string, string>;
   serviceAccount?: string;
   accessLogFormat: string | undefined;
+  /** base URL of an OTLP/HTTP collector ({endpoint}/v1/traces) */
+  otlpEndpoint?: string;
+  /** 0–100: share of new traces sampled (Istio's default is 1) */
+  samplingPercent?: string;
   deps: PipelineDeps;
   log: (m: string) => void;
 }): ProxyTelemetry {
@@ -47,7 +54,19 @@ export function setupTelemetry(options: {
     principal: options.serviceAccount ? `spiffe://cluster.local/ns/${namespace}/sa/${options.serviceAccount}` : undefined,
   });
   const dietmesh = createDietmeshMetrics(registry, () => options.deps.clusters.all());
-  options.deps.tracer = createTracer({ now: Date.now, newRequestId: options.deps.newRequestId });
+  const sampling = Number(options.samplingPercent ?? "1");
+  if (!Number.isFinite(sampling) || sampling < 0 || sampling > 100) throw new UsageError(`--trace-sampling: expected a percentage 0-100, got "${options.samplingPercent}"`);
+  options.deps.tracer = createTracer({ now: Date.now, newRequestId: options.deps.newRequestId, samplingPercent: sampling });
+  if (options.otlpEndpoint && !/^https?:\/\//.test(options.otlpEndpoint)) throw new UsageError(`--otlp-endpoint: expected an http(s) URL, got "${options.otlpEndpoint}"`);
+  const spans = options.otlpEndpoint
+    ? createOtlpExporter({
+        send: httpSender(options.otlpEndpoint),
+        clock: systemClock,
+        resource: { "service.name": app ? `${app}.${namespace}` : `dietmesh.${namespace}` },
+        flushMs: 1000,
+        onError: (e) => options.log(`span export: ${e}`),
+      })
+    : undefined;
 
   const writer = createAccessLogWriter({
     // one console.log per batch: lines arrive newline-terminated
@@ -61,6 +80,7 @@ export function setupTelemetry(options: {
     registry,
     metrics,
     dietmesh,
+    spans,
     accessLog: () => (enabled ? writer : undefined),
     onSwap(table) {
       const decision = parseTelemetryAccessLogging(table.config.other as never).forWorkload({ namespace, labels });

@@ -77,8 +77,10 @@ export async function forward(
   const headers = upstreamRequestHeaders(request.headers, { remoteAddress: conn.remoteAddress, scheme: facts.scheme }, deps.newRequestId);
   headers.set("host", authority);
   target.requestHeaders?.(headers);
-  if (deps.tracer) record.requestId = deps.tracer.propagate(headers).requestId;
-  else record.requestId = headers.get("x-request-id") ?? undefined;
+  if (deps.tracer) {
+    record.span = deps.tracer.propagate(headers);
+    record.requestId = record.span.requestId;
+  } else record.requestId = headers.get("x-request-id") ?? undefined;
 
   let body: ReadableStream<Uint8Array> | null = request.body;
   if (action.mirrors.length) body = deps.mirror(action.mirrors, request.method, path, authority, headers, body);

@@ -8,6 +8,8 @@ import type { IstioMetrics } from "../telemetry/istio-metrics.ts";
 import { peerFromEndpoint, serviceInfo, UNKNOWN_PEER, type ServiceInfo } from "../telemetry/workload-info.ts";
 import type { AccessLogWriter } from "../telemetry/access-log-writer.ts";
 import { FLAGS_HEADER } from "./local-reply.ts";
+import type { SpanInfo } from "../telemetry/trace-context.ts";
+import type { OtlpExporter } from "../telemetry/otlp.ts";
 
 /** filled in by the pipeline as it goes; one per request */
 export interface RequestRecord {
@@ -16,6 +18,8 @@ export interface RequestRecord {
   routeName?: string;
   /** the x-request-id sent upstream (made by the proxy when the client sent none) */
   requestId?: string;
+  /** this hop's span, when trace propagation is on */
+  span?: SpanInfo;
 }
 
 export interface Observer {
@@ -36,6 +40,8 @@ export function createObserver(options: {
   /** for the destination reporter: the service this workload serves, when known */
   localService?: ServiceInfo;
   accessLog?: () => AccessLogWriter | undefined;
+  /** sampled spans go here (OTLP/HTTP), when an endpoint is configured */
+  spans?: OtlpExporter;
   now?: () => number;
 }): Observer {
   const now = options.now ?? Date.now;
@@ -51,6 +57,23 @@ export function createObserver(options: {
       options.metrics
         .seriesFor({ reporter: options.reporter, peer, service, code: response.status, flags, protocol: grpc ? "grpc" : "http", security: "unknown" })
         .observe(end - startMs, requestBytes, responseBytes);
+      const span = record.span;
+      if (span?.sampled && options.spans) {
+        options.spans.export({
+          span,
+          name: record.cluster ? `${record.cluster.service.hostname}:${record.cluster.port.number}/*` : "unknown",
+          kind: options.reporter === "source" ? "client" : "server",
+          endTime: end,
+          statusCode: response.status,
+          attributes: {
+            "http.method": request.method,
+            "http.url": path,
+            "http.status_code": response.status,
+            upstream_cluster: record.cluster?.name,
+            response_flags: flags || "-",
+          },
+        });
+      }
       const log = options.accessLog?.();
       if (!log) return;
       log.log({

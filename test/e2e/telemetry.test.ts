@@ -2,19 +2,31 @@
 // response flags, and trace-context propagation to the upstream.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { platform } from "../../runtime/platform/index.ts";
 import { curl, eventually, serviceEntry, startEcho, startSidecar, stopAll, tempConfig, type Sidecar } from "../support/mesh.ts";
 
 const echo = startEcho("ratings");
 let sidecar: Sidecar;
+/** a small OTLP/HTTP receiver: keeps every body POSTed to /v1/traces */
+const traces: string[] = [];
+const receiver = platform.serve({
+  hostname: "127.0.0.1",
+  port: 0,
+  async handler(request) {
+    if (request.method === "POST" && new URL(request.url).pathname === "/v1/traces") traces.push(await request.text());
+    return new Response("{}", { headers: { "content-type": "application/json" } });
+  },
+});
 
 test.before(async () => {
   const dir = await tempConfig({ "se.yaml": serviceEntry("ratings", "ratings.default.svc.cluster.local", [{ address: echo.address, labels: { app: "ratings", version: "v1" } }]) });
-  sidecar = await startSidecar(dir, ["--access-log", "json", "--labels", "app=productpage,version=v1"]);
+  sidecar = await startSidecar(dir, ["--access-log", "json", "--labels", "app=productpage,version=v1", "--otlp-endpoint", `http://127.0.0.1:${receiver.port}`, "--trace-sampling", "0"]);
 });
 
 test.after(async () => {
   stopAll();
   await echo.server.stop(true);
+  await receiver.stop(true);
 });
 
 test("istio_requests_total counts requests with Istio's labels", async () => {
@@ -60,6 +72,19 @@ test("traceparent: same trace, a new span whose parent is the caller's", async (
   assert.is(seen["x-b3-traceid"], trace);
   assert.is(seen["x-b3-parentspanid"], "00f067aa0ba902b7");
   assert.match(seen["x-request-id"], /^[0-9a-f-]{36}$/);
+});
+
+test("sampled spans are exported as OTLP/HTTP JSON; unsampled ones are not", async () => {
+  const sampled = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+  const unsampled = "00-11111111111111111111111111111111-2222222222222222-00";
+  await curl(["-H", "Host: ratings:8080", "-H", `traceparent: ${unsampled}`, `http://${sidecar.outbound}/u`]);
+  await curl(["-H", "Host: ratings:8080", "-H", `traceparent: ${sampled}`, `http://${sidecar.outbound}/s`]);
+  const body = await eventually(async () => traces.find((t) => t.includes("0af7651916cd43dd8448eb211c80319c")), 5000, "exported span");
+  const span = JSON.parse(body).resourceSpans[0].scopeSpans[0].spans.find((s: { traceId: string }) => s.traceId === "0af7651916cd43dd8448eb211c80319c");
+  assert.is(span.parentSpanId, "b7ad6b7169203331");
+  assert.is(span.kind, 3, "SPAN_KIND_CLIENT");
+  assert.is(span.name, "ratings.default.svc.cluster.local:8080/*");
+  assert.ok(!traces.some((t) => t.includes("11111111111111111111111111111111")), "the unsampled trace was not exported");
 });
 
 test.run();
