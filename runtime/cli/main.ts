@@ -6,6 +6,7 @@ import { runGateway, gatewaySpec } from "./gateway.ts";
 import { runCheckCommand, checkSpec } from "./check.ts";
 import { runDemo, demoSpec } from "./demo.ts";
 import { runCa, caSpec } from "./ca.ts";
+import { runWait, waitSpec } from "./wait.ts";
 
 const commands: Record<string, { spec: CommandSpec; run: (argv: string[]) => Promise<number | void> }> = {
   sidecar: { spec: sidecarSpec, run: runSidecar },
@@ -13,6 +14,7 @@ const commands: Record<string, { spec: CommandSpec; run: (argv: string[]) => Pro
   check: { spec: checkSpec, run: runCheckCommand },
   demo: { spec: demoSpec, run: runDemo },
   ca: { spec: caSpec, run: (argv) => runCa(argv) },
+  wait: { spec: waitSpec, run: runWait },
 };
 
 function usage(): string {

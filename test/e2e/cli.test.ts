@@ -2,7 +2,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { runScript } from "../../runtime/platform/process.ts";
-import { cli } from "../support/mesh.ts";
+import { cli, startSidecar, stopAll, tempConfig } from "../support/mesh.ts";
 
 async function run(args: string[]) {
   const child = runScript(cli, args);
@@ -10,7 +10,7 @@ async function run(args: string[]) {
   return { code, out: child.lines.join("\n") };
 }
 
-for (const command of ["sidecar", "gateway", "check", "demo"]) {
+for (const command of ["sidecar", "gateway", "check", "demo", "ca", "wait"]) {
   test(`${command} --help lists its flags`, async () => {
     const r = await run([command, "--help"]);
     assert.is(r.code, 0);
@@ -35,6 +35,17 @@ test("a malformed address is a one-line error with exit 2", async () => {
 test("an unknown command exits 2", async () => {
   const r = await run(["frob"]);
   assert.is(r.code, 2);
+});
+
+test("wait: exit 0 once a sidecar is ready, exit 1 at the timeout when none is", async () => {
+  const nothing = await run(["wait", "--admin", "127.0.0.1:1", "--timeout", "300ms"]);
+  assert.is(nothing.code, 1);
+  assert.match(nothing.out, /not ready after 300ms/);
+  const dir = await tempConfig({ "vs.yaml": "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: { name: x }\nspec:\n  hosts: [x]\n  http:\n  - directResponse: { status: 200 }\n" });
+  const sidecar = await startSidecar(dir);
+  const ready = await run(["wait", "--admin", sidecar.admin, "--timeout", "10s"]);
+  assert.is(ready.code, 0, ready.out);
+  stopAll();
 });
 
 test.run();
