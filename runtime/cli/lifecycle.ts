@@ -28,14 +28,14 @@ export interface Lifecycle {
 }
 
 /** servers() is read at shutdown time, so listeners opened later (gateway ports) are included */
-export function onTermination(options: { servers: () => Server[]; drainMs: number; close: () => void; log: (m: string) => void }): Lifecycle {
+export function onTermination(options: { servers: () => Server[]; drainMs: number; close: () => void | Promise<void>; log: (m: string) => void }): Lifecycle {
   let draining = false;
   async function shutdown() {
     if (draining) return;
     draining = true;
     options.log(`draining for up to ${options.drainMs} ms`);
-    options.close();
-    const stopped = Promise.all(options.servers().map((s) => s.stop(false)));
+    const closed = Promise.resolve(options.close()).catch((e) => options.log(`shutdown: ${e}`));
+    const stopped = Promise.all([closed, ...options.servers().map((s) => s.stop(false))]);
     const deadline = new Promise((resolve) => setTimeout(resolve, options.drainMs));
     await Promise.race([stopped, deadline]);
     platform.exit(0);

@@ -11,6 +11,7 @@ import { authorityPort } from "../model/hosts.ts";
 import { parseFlags, parseLabels, UsageError, type CommandSpec } from "./args.ts";
 import { createLogger } from "./log.ts";
 import { setupTelemetry } from "./telemetry-setup.ts";
+import { registerWithConsul, type ConsulRegistration } from "./consul-register.ts";
 import { drainFlag, drainMs, onTermination } from "./lifecycle.ts";
 import { createObserver } from "../proxy/observe.ts";
 
@@ -27,6 +28,7 @@ export const sidecarSpec: CommandSpec = {
     { name: "registry", kind: "list", value: "SOURCE", help: "service discovery: static (ServiceEntry/WorkloadEntry in --config) or consul[=URL]; several merge, the first listed wins a host (default static)" },
     { name: "otlp-endpoint", kind: "string", value: "URL", help: "export sampled spans as OTLP/HTTP JSON to URL/v1/traces" },
     { name: "trace-sampling", kind: "string", value: "PERCENT", default: "1", help: "share of new traces sampled, 0-100 (an incoming decision is always kept)" },
+    { name: "consul-register", kind: "string", value: "AGENT_URL", help: "register the workload (inbound listener, labels as Meta, a TTL check) with this Consul agent; deregister on drain (needs --app)" },
     drainFlag,
     { name: "access-log", kind: "string", value: "FORMAT", default: "off", help: "access log on stdout: off, text (Istio's format) or json; an Istio Telemetry resource can also turn it on" },
     { name: "namespace", kind: "string", value: "NS", default: "default", help: "the workload's namespace; also the namespace of resources that name none" },
@@ -85,7 +87,16 @@ export async function runSidecar(argv: string[]): Promise<void> {
   servers.push(listen(outboundAddr, asHonoHandler(outbound), log));
   if (app && inboundAddr) servers.push(listen(inboundAddr, asHonoHandler(createInboundHandler(app, deps, createObserver({ reporter: "destination", metrics: telemetry.metrics, accessLog: telemetry.accessLog }))), log));
 
-  const lifecycle = onTermination({ servers: () => servers.filter((s) => s !== adminServer), drainMs: drainMs(flags), close: () => watch.close(), log });
+  let consul: ConsulRegistration | undefined;
+  const lifecycle = onTermination({
+    servers: () => servers.filter((s) => s !== adminServer),
+    drainMs: drainMs(flags),
+    close: async () => {
+      watch.close();
+      await consul?.stop();
+    },
+    log,
+  });
   const admin = createAdminApp({
     table: watch.table,
     ready: () => ready && !lifecycle.draining() && watch.registry.synced(),
@@ -96,6 +107,20 @@ export async function runSidecar(argv: string[]): Promise<void> {
   });
   const adminServer = listen(adminAddr, (req) => admin.fetch(req), log);
   servers.push(adminServer);
+  const consulAgent = flags.strings["consul-register"];
+  if (consulAgent) {
+    if (!app || !inboundAddr) throw new UsageError("--consul-register needs --app (it registers the inbound listener)");
+    consul = await registerWithConsul({
+      agent: consulAgent,
+      name: labels.app ?? flags.strings["service-account"] ?? "workload",
+      address: servers[1].hostname,
+      port: servers[1].port,
+      meta: labels,
+      token: platform.env("CONSUL_HTTP_TOKEN"),
+      ready: () => ready && !lifecycle.draining(),
+      log,
+    });
+  }
   ready = true;
   log(`ready on ${platform.name}: outbound ${servers[0].hostname}:${servers[0].port}` +
     (inboundAddr ? `, inbound ${servers[1].hostname}:${servers[1].port} → ${app}` : "") +

@@ -4,7 +4,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
-import { curl, eventually, startGateway, stopAll, tempConfig, type Gateway } from "../support/mesh.ts";
+import { curl, eventually, startEcho, startGateway, startSidecar, stopAll, tempConfig, type Gateway } from "../support/mesh.ts";
+import { runCommand } from "../../runtime/platform/process.ts";
 import { startConsulAgent, type ConsulAgent } from "../support/consul-agent.ts";
 
 const apps = ["1.0.1", "2.0.1"].map((version) =>
@@ -74,6 +75,24 @@ test("a failing TTL check removes its instance within a second", async () => {
   assert.is(await hello(), "1.0.1");
   assert.is((await put("/v1/agent/check/pass/service:hello-v2")).status, 200);
   await eventually(async () => (await hello(["-H", "x-canary: yes"])) === "2.0.1", 3000, "v2 back");
+});
+
+test("--consul-register: a VM's sidecar registers its inbound listener with a passing check, and deregisters on SIGTERM", async () => {
+  const app = startEcho("ratings");
+  const sidecar = await startSidecar(await tempConfig({ "mesh.yaml": mesh }), [
+    "--app", app.address, "--inbound", "127.0.0.1:0", "--labels", "app=ratings,version=v3", "--consul-register", agent.address,
+  ]);
+  const instances = await eventually(async () => {
+    const r = await curl([`${agent.address}/v1/health/service/ratings?passing`]);
+    const list = JSON.parse(r.body);
+    return list.length ? list : undefined;
+  }, 5000, "a passing ratings instance");
+  assert.is(instances.length, 1);
+  assert.is(`${instances[0].Service.Address}:${instances[0].Service.Port}`, sidecar.inbound);
+  assert.is(instances[0].Service.Meta.version, "v3");
+  assert.is(await runCommand("kill", ["-TERM", String(sidecar.child.pid)]).exited, 0);
+  await eventually(async () => JSON.parse((await curl([`${agent.address}/v1/catalog/service/ratings`])).body).length === 0, 5000, "deregistration");
+  await app.server.stop(true);
 });
 
 test("with the agent gone, the last state keeps serving", async () => {
