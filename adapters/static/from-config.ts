@@ -1,6 +1,7 @@
 // The static registry: ServiceEntry and WorkloadEntry resources (from YAML files) turned into one
 // frozen RegistrySnapshot, following Istio's ServiceEntry conversion.
 import type { ServiceEntry, ServicePort, WorkloadEntry, WorkloadEntrySpec } from "../../runtime/config/types.ts";
+import { freezeSnapshot } from "../../runtime/model/registry.ts";
 import { normalizeHost } from "../../runtime/model/hosts.ts";
 import type { Endpoint, RegistrySnapshot, Service, ServicePortModel } from "../../runtime/model/types.ts";
 
@@ -46,7 +47,7 @@ export function snapshotFromConfig(
       }));
     }
   }
-  return Object.freeze({ services: new FrozenMap(services) });
+  return freezeSnapshot(services);
 }
 
 /**
@@ -123,22 +124,4 @@ function created(r: ServiceEntry): number {
 
 function compare<T extends string | number>(a: T, b: T): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** A Map whose mutators throw, so a published snapshot cannot change under the data path. */
-class FrozenMap<K, V> extends Map<K, V> {
-  constructor(source: ReadonlyMap<K, V>) {
-    super();
-    for (const [k, v] of source) super.set(k, v);
-    Object.freeze(this);
-  }
-  override set(_key: K, _value: V): this {
-    throw new TypeError("registry snapshot is immutable");
-  }
-  override delete(_key: K): boolean {
-    throw new TypeError("registry snapshot is immutable");
-  }
-  override clear(): void {
-    throw new TypeError("registry snapshot is immutable");
-  }
 }
