@@ -4,15 +4,18 @@
 import type { Mirror } from "../model/route-table.ts";
 import type { UpstreamClient } from "../platform/types.ts";
 
-export function createMirrorSender(upstream: UpstreamClient, random: () => number) {
-  return function mirror(
-    mirrors: readonly Mirror[],
-    method: string,
-    path: string,
-    authority: string,
-    headers: Headers,
-    body: ReadableStream<Uint8Array> | null,
-  ): ReadableStream<Uint8Array> | null {
+/** starts mirrored copies; returns the body the main request should now send */
+export type MirrorSender = (
+  mirrors: readonly Mirror[],
+  method: string,
+  path: string,
+  authority: string,
+  headers: Headers,
+  body: ReadableStream<Uint8Array> | null,
+) => ReadableStream<Uint8Array> | null;
+
+export function createMirrorSender(upstream: UpstreamClient, random: () => number): MirrorSender {
+  return function mirror(mirrors, method, path, authority, headers, body) {
     let mainBody = body;
     for (const m of mirrors) {
       if (m.percent < 100 && random() * 100 >= m.percent) continue;

@@ -1,10 +1,10 @@
 // What the request pipeline is given rather than reaching for: the upstream client, randomness,
 // request ids and the mirror sender. Tests pass their own.
-import type { Mirror } from "../model/route-table.ts";
 import type { UpstreamClient } from "../platform/types.ts";
 import type { Clock } from "../resilience/clock.ts";
 import type { ClusterStates } from "./cluster-state.ts";
 import type { Observer } from "./observe.ts";
+import type { MirrorSender } from "./mirror.ts";
 import type { Tracer } from "../telemetry/trace-context.ts";
 
 export interface PipelineDeps {
@@ -14,15 +14,7 @@ export interface PipelineDeps {
   clock: Clock;
   random: () => number;
   newRequestId: () => string;
-  /** starts mirrored copies; returns the body the main request should now send */
-  mirror(
-    mirrors: readonly Mirror[],
-    method: string,
-    path: string,
-    authority: string,
-    headers: Headers,
-    body: ReadableStream<Uint8Array> | null,
-  ): ReadableStream<Uint8Array> | null;
+  mirror: MirrorSender;
   log(message: string): void;
   /** metrics and access log, when the process reports them */
   observer?: Observer;
