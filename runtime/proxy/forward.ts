@@ -90,9 +90,10 @@ export async function forward(
   const hashKey = cluster.hashKey?.(request, conn.remoteAddress);
 
   // The route timeout covers every try, the backoffs and the response body.
-  const route = new AbortController();
+  // abort machinery only for routes that have a timeout: most requests need none
+  const route = action.timeoutMs ? new AbortController() : undefined;
   let routeExpired = false;
-  const routeTimer = action.timeoutMs ? clock.setTimeout(() => { routeExpired = true; route.abort(); }, action.timeoutMs) : undefined;
+  const routeTimer = action.timeoutMs ? clock.setTimeout(() => { routeExpired = true; route!.abort(); }, action.timeoutMs) : undefined;
   let tried: Set<UpstreamHost> | undefined;
   state.active++;
   try {
@@ -100,10 +101,10 @@ export async function forward(
       const host = cluster.balancer.pick({ hashKey, exclude: tried });
       if (!host) throw new ProxyError("no-healthy-upstream", undefined, undefined, joinFlags(flags, attempt ? "URX" : ""));
       record.host = host;
-      const tryAbort = new AbortController();
-      const onRouteAbort = () => tryAbort.abort();
-      route.signal.addEventListener("abort", onRouteAbort);
-      const perTry = policy.perTryTimeoutMs ? clock.setTimeout(() => tryAbort.abort(), policy.perTryTimeoutMs) : undefined;
+      const tryAbort = route || policy.perTryTimeoutMs ? new AbortController() : undefined;
+      const onRouteAbort = () => tryAbort!.abort();
+      route?.signal.addEventListener("abort", onRouteAbort);
+      const perTry = policy.perTryTimeoutMs ? clock.setTimeout(() => tryAbort!.abort(), policy.perTryTimeoutMs) : undefined;
       let outcome: AttemptOutcome;
       let failure: { code: ProxyErrorCode; message: string } | undefined;
       let response: Response | undefined;
@@ -114,7 +115,7 @@ export async function forward(
           method: request.method,
           headers,
           body: replay ? replay.stream() : body,
-          signal: action.timeoutMs || policy.perTryTimeoutMs ? tryAbort.signal : undefined,
+          signal: tryAbort?.signal,
         });
         state.outlier.record(host, { status: response.status });
         outcome = { kind: "response", status: response.status, grpcStatus: response.headers.get("grpc-status") ?? undefined };
@@ -131,7 +132,7 @@ export async function forward(
 
       // this try is over unless its response is what we return: the route timeout then keeps
       // covering its body through tryAbort
-      const release = () => route.signal.removeEventListener("abort", onRouteAbort);
+      const release = () => route?.signal.removeEventListener("abort", onRouteAbort);
       const retriable = !routeExpired && policy.shouldRetry(outcome, request.method) && (!replay || replay.replayable());
       if (retriable && attempt < policy.maxRetries) {
         if (state.activeRetries >= state.maxRetries) {
