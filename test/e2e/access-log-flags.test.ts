@@ -79,12 +79,14 @@ for (const [host, id, status, flags] of cases) {
 
 test("UO: three at once against one connection and one pending slot", async () => {
   const statuses = await Promise.all(["id-uo-1", "id-uo-2", "id-uo-3"].map((id) => send("uo", id)));
-  assert.equal([...statuses].sort(), [200, 200, 503]);
+  // one goes through; of the other two, one may wait in the queue if a connection was already
+  // open, or both overflow if the first one had to open it (it counts as pending meanwhile)
+  const ok = statuses.filter((s) => s === 200).length;
+  assert.ok(ok >= 1 && ok <= 2 && statuses.every((s) => s === 200 || s === 503), statuses.join(","));
   const entries = await Promise.all(["id-uo-1", "id-uo-2", "id-uo-3"].map(logged));
-  const overflow = entries.find((e) => e.response_code === 503)!;
-  assert.is(overflow.response_flags, "UO");
+  assert.equal(entries.filter((e) => e.response_code === 503).map((e) => e.response_flags), Array(3 - ok).fill("UO"));
   // Istio's JSON log writes "-" when a response carries no flag
-  assert.equal(entries.filter((e) => e.response_code === 200).map((e) => e.response_flags), ["-", "-"]);
+  assert.equal(entries.filter((e) => e.response_code === 200).map((e) => e.response_flags), Array(ok).fill("-"));
 });
 
 test.run();

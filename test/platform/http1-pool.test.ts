@@ -76,15 +76,21 @@ test("maxConnections 1 + maxPendingRequests 1: five at once → never two connec
   const server = await startTestServer((_req, s) => void held.push(s));
   const p = pool({ maxConnections: 1, maxPendingRequests: 1 });
   const sends = Array.from({ length: 5 }, (_, i) => outcome(p.send(server.address, get(server.address, `/${i}`))));
-  // the overflows are decided before any response exists
-  const early = await Promise.race([Promise.all(sends.slice(2)), new Promise((r) => setTimeout(() => r("late"), 1000))]);
-  assert.equal(early, ["overflow", "overflow", "overflow"]);
-  assert.equal(p.stats(), { connections: 1, active: 1, idle: 0, pending: 1, opened: 1, overflows: 3 });
+  // Envoy's accounting: the first request waits for the connection it opens, and that counts as
+  // pending, so the other four overflow before any connection or response exists
+  const early = await Promise.race([Promise.all(sends.slice(1)), new Promise((r) => setTimeout(() => r("late"), 1000))]);
+  assert.equal(early, ["overflow", "overflow", "overflow", "overflow"]);
+  assert.equal(p.stats(), { connections: 1, active: 1, idle: 0, pending: 1, opened: 1, overflows: 4 });
   await waitFor(() => held.length === 1, "the first request");
+  assert.is(p.stats().pending, 0, "an open connection's request is no longer pending");
+  // now the connection is busy: one more waits in the queue, the next overflows
+  const queued = outcome(p.send(server.address, get(server.address, "/queued")));
+  const over = await outcome(p.send(server.address, get(server.address, "/over")));
+  assert.is(over, "overflow");
   await held[0].respond(200, [], "a");
   await waitFor(() => held.length === 2, "the queued request on the same connection");
   await held[1].respond(200, [], "b");
-  assert.equal(await Promise.all(sends.slice(0, 2)), ["ok", "ok"]);
+  assert.equal(await Promise.all([sends[0], queued]), ["ok", "ok"]);
   assert.is(server.accepted, 1);
   assert.is(server.maxOpen, 1);
   await server.close();
@@ -115,7 +121,7 @@ test("the pending queue is FIFO", async () => {
   });
   const p = pool({ maxConnections: 1, maxPendingRequests: 10 });
   const sends = ["/1", "/2", "/3", "/4", "/5"].map((t) => p.send(server.address, get(server.address, t)));
-  assert.is(p.stats().pending, 4);
+  assert.is(p.stats().pending, 5, "four queued, and the first waiting for its connection");
   for (let i = 0; i < 5; i++) {
     await waitFor(() => held.length === i + 1, `request ${i + 1}`);
     await held[i].respond(200, [], "ok");

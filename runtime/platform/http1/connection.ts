@@ -47,6 +47,8 @@ export interface ConnectionOwner {
   connectionClosing(conn: Connection): void;
   /** the connection is gone; resend: an exchange to send again on a fresh connection */
   connectionClosed(conn: Connection, resend: Exchange | null): void;
+  /** the socket is open; the exchange that waited for it is about to start */
+  connected(conn: Connection): void;
 }
 
 export class Connection implements TransportHandler, BodyOwner, Framing {
@@ -60,6 +62,8 @@ export class Connection implements TransportHandler, BodyOwner, Framing {
   graceTimer: ReturnType<typeof setTimeout> | undefined;
   /** in CLOSING: half-closed, slot still held */
   lingering = false;
+  /** its exchange counts against the pending-request limit until the socket opens (Envoy's accounting) */
+  holdsPending = false;
   drainResolve: (() => void) | null = null;
 
   // the response being read
@@ -119,6 +123,7 @@ export class Connection implements TransportHandler, BodyOwner, Framing {
 
   onOpen(): void {
     clearTimeout(this.connectTimer);
+    this.owner.connected(this);
     const exchange = this.exchange;
     if (exchange) this.start(exchange);
   }

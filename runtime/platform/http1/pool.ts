@@ -2,7 +2,9 @@
 // maxConnections counts every opening, open or closing connection of the cluster (all hosts
 // together; a connection we close keeps its slot until the upstream has closed its side too), a
 // request that finds no free connection with the cluster at its limit waits in one FIFO queue,
-// and when that queue is full it fails at once with "overflow". Connections are kept per address
+// and when that queue is full it fails at once with "overflow". As in Envoy, a request waiting for
+// the connection it caused to be opened counts as pending too, so with http1MaxPendingRequests 1 a
+// second request that arrives while the first connection is still opening overflows. Connections are kept per address
 // (LIFO, so the warmest is reused and the coldest idles out) and closed after idleTimeoutMs.
 //
 // Where Envoy would open one more connection for a host that has none (it lets the cluster go over
@@ -54,6 +56,8 @@ class Pool implements ConnectionPool, ConnectionOwner, ExchangeOwner {
   idleCount = 0;
   /** half-closed connections still holding a slot */
   closing = 0;
+  /** requests whose new connection is still opening: pending, in Envoy's accounting */
+  connecting = 0;
   opened = 0;
   overflows = 0;
   sweepTimer: ReturnType<typeof setTimeout> | undefined;
@@ -88,11 +92,12 @@ class Pool implements ConnectionPool, ConnectionOwner, ExchangeOwner {
       idle.start(exchange);
       return;
     }
-    if (this.total < this.limits.maxConnections) {
+    const pendingFull = this.pending.length + this.connecting >= this.limits.maxPendingRequests;
+    if (this.total < this.limits.maxConnections && !pendingFull) {
       this.open(host, exchange);
       return;
     }
-    if (this.pending.length >= this.limits.maxPendingRequests) {
+    if (pendingFull) {
       this.overflows++;
       exchange.fail(new UpstreamError("overflow", "upstream connection pool overflow"));
       return;
@@ -137,6 +142,8 @@ class Pool implements ConnectionPool, ConnectionOwner, ExchangeOwner {
     this.opened++;
     host.all.add(conn);
     conn.exchange = exchange;
+    conn.holdsPending = true;
+    this.connecting++;
     exchange.conn = conn;
     exchange.state = WAITING;
     const limit = this.limits.connectTimeoutMs;
@@ -173,6 +180,13 @@ class Pool implements ConnectionPool, ConnectionOwner, ExchangeOwner {
     if (this.sweepTimer === undefined) this.scheduleSweep(this.limits.idleTimeoutMs);
   }
 
+  connected(conn: Connection): void {
+    if (conn.holdsPending) {
+      conn.holdsPending = false;
+      this.connecting--;
+    }
+  }
+
   connectionClosing(conn: Connection): void {
     this.leaveIdle(conn);
     if (conn.lingering) this.closing++;
@@ -182,6 +196,7 @@ class Pool implements ConnectionPool, ConnectionOwner, ExchangeOwner {
     const host = conn.host;
     if (!host.all.delete(conn)) return;
     this.total--;
+    this.connected(conn); // one that never opened stops counting as pending
     if (conn.lingering) this.closing--;
     this.leaveIdle(conn); // an idle connection the upstream closed
     if (resend) this.open(host, resend); // the keep-alive race: same slot, fresh connection
@@ -261,7 +276,7 @@ class Pool implements ConnectionPool, ConnectionOwner, ExchangeOwner {
       connections: this.total,
       active: this.total - this.idleCount - this.closing,
       idle: this.idleCount,
-      pending: this.pending.length,
+      pending: this.pending.length + this.connecting,
       opened: this.opened,
       overflows: this.overflows,
     };
