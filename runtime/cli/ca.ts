@@ -9,12 +9,19 @@ import { certificatesToPem } from "../security/pem.ts";
 import { SpiffeId } from "../security/spiffe-id.ts";
 import { checkServiceAccountNames, issueBootstrapToken, DEFAULT_TOKEN_AUDIENCE, DEFAULT_TOKEN_TTL_MS } from "../security/tokens.ts";
 import { systemClock, type Clock } from "../resilience/clock.ts";
+import { createRemoteJWKSet, type JWTVerifyGetKey } from "jose";
+import { platform, serveMesh } from "../platform/index.ts";
+import { trustBundleJson } from "../security/bundle.ts";
+import { createCaHandler } from "../security/ca-http.ts";
+import { createCaService } from "../security/ca-service.ts";
+import { localSigner } from "../security/signers.ts";
+import { startWorkloadIdentity } from "../security/workload-identity.ts";
 import { parseFlags, UsageError, type CommandSpec, type ParsedFlags } from "./args.ts";
 
 export const caSpec: CommandSpec = {
   name: "ca",
-  summary: "The mesh CA, offline: make a root, issue workload certificates, mint bootstrap tokens.",
-  usage: "dietmesh ca init|issue|token --dir DIR [flags]",
+  summary: "The mesh CA: make a root, issue workload certificates, mint bootstrap tokens, sign CSRs over HTTPS.",
+  usage: "dietmesh ca init|issue|token|serve --dir DIR [flags]",
   // defaults live in the code, not here, so a flag given to the wrong sub-command is noticed
   flags: [
     { name: "dir", kind: "string", value: "DIR", help: "the CA's directory (all sub-commands)" },
@@ -24,7 +31,10 @@ export const caSpec: CommandSpec = {
     { name: "service-account", kind: "string", value: "SA", help: "issue, token: the workload's service account" },
     { name: "out", kind: "string", value: "DIR", help: `issue: where to write ${Object.values(SVID_FILES).join(", ")}` },
     { name: "ttl", kind: "string", value: "DURATION", help: "issue: certificate life (default 24h); token: token life (default 1h)" },
-    { name: "audience", kind: "string", value: "AUD", help: `token: audience (default ${DEFAULT_TOKEN_AUDIENCE})` },
+    { name: "audience", kind: "string", value: "AUD", help: `token: audience; serve: the audience callers' tokens must have (default ${DEFAULT_TOKEN_AUDIENCE})` },
+    { name: "listen", kind: "string", value: "HOST:PORT", help: "serve: where to listen for HTTPS (port 0: any free port)" },
+    { name: "kubernetes-issuer", kind: "string", value: "URL", help: "serve: also accept Kubernetes service-account tokens from this issuer (its OIDC discovery gives the JWKS)" },
+    { name: "max-ttl", kind: "string", value: "DURATION", help: "serve: longest certificate life a caller may ask for (default: --ttl)" },
   ],
 };
 
@@ -32,6 +42,7 @@ const ALLOWED: Record<string, string[]> = {
   init: ["dir", "trust-domain", "key-type"],
   issue: ["dir", "namespace", "service-account", "out", "ttl"],
   token: ["dir", "namespace", "service-account", "ttl", "audience"],
+  serve: ["dir", "listen", "ttl", "max-ttl", "audience", "kubernetes-issuer"],
 };
 
 export interface CaCommandIo {
@@ -59,6 +70,7 @@ export async function runCa(argv: string[], io: CaCommandIo = {}): Promise<numbe
     print(`CA for trust domain ${trustDomain} (${keyType}) in ${dir}: ${CA_FILES.rootCert} valid until ${ca.certificate.notAfter.toISOString()}`);
     return 0;
   }
+  if (sub === "serve") return serveCa(dir, flags, print);
   const { namespace, serviceAccount } = workload(flags);
   const { ca, tokenKey } = await loadCaDir(dir);
   if (sub === "issue") {
@@ -94,15 +106,70 @@ function workload(flags: ParsedFlags): { namespace: string; serviceAccount: stri
   return { namespace, serviceAccount };
 }
 
-function duration(flags: ParsedFlags, fallback: number): number {
-  const text = flags.strings.ttl;
+function duration(flags: ParsedFlags, fallback: number, name = "ttl"): number {
+  const text = flags.strings[name];
   if (text === undefined) return fallback;
   try {
     const ms = parseDuration(text);
-    if (ms < 1000) throw new UsageError(`--ttl must be at least 1s, got "${text}"`);
+    if (ms < 1000) throw new UsageError(`--${name} must be at least 1s, got "${text}"`);
     return ms;
   } catch (error) {
-    if (error instanceof DurationError) throw new UsageError(`--ttl: ${error.message}`);
+    if (error instanceof DurationError) throw new UsageError(`--${name}: ${error.message}`);
     throw error;
   }
+}
+
+/**
+ * `ca serve`: signs workload CSRs over HTTPS until SIGTERM. Its serving certificate is an SVID of
+ * its own (spiffe://TD/ns/istio-system/sa/dietmesh-ca) with the listen host, localhost and
+ * 127.0.0.1 as DNS/IP names, issued in-process and renewed like a workload's.
+ */
+async function serveCa(dir: string, flags: ParsedFlags, print: (line: string) => void): Promise<number> {
+  const listen = required(flags, "listen");
+  const at = listen.lastIndexOf(":");
+  const host = listen.slice(0, at).replace(/^\[|\]$/g, "");
+  const port = Number(listen.slice(at + 1));
+  if (at <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--listen: expected HOST:PORT, got "${listen}"`);
+  const { ca, tokenKey } = await loadCaDir(dir);
+  const ttlMs = duration(flags, DEFAULT_SVID_TTL_MS);
+  const audience = flags.strings.audience ?? DEFAULT_TOKEN_AUDIENCE;
+  const kubernetes = flags.strings["kubernetes-issuer"] ? await kubernetesKeys(flags.strings["kubernetes-issuer"]) : undefined;
+  const service = createCaService({
+    ca,
+    auth: { localKeys: tokenKey.jwks, audience, clock: systemClock, kubernetesJwks: kubernetes?.keys, kubernetesIssuer: kubernetes?.issuer },
+    defaultTtlMs: ttlMs,
+    maxTtlMs: duration(flags, ttlMs, "max-ttl"),
+  });
+  const identity = await startWorkloadIdentity({
+    signer: localSigner(ca, "istio-system", "dietmesh-ca", systemClock, [...new Set([host, "localhost", "127.0.0.1"])]),
+    clock: systemClock,
+  });
+  const server = await serveMesh({
+    hostname: host,
+    port,
+    handler: createCaHandler(service, await trustBundleJson([ca.certificate]), print),
+    credentials: identity.current,
+    accept: () => ({ plaintext: false, tls: true, clientCertificate: false }),
+  });
+  print(`ca serving ${ca.trustDomain} on https://${listen.slice(0, at)}:${server.port}${kubernetes ? ` (also Kubernetes tokens from ${kubernetes.issuer})` : ""}`);
+  await new Promise<void>((resolve) => {
+    platform.onSignal("SIGTERM", resolve);
+    platform.onSignal("SIGINT", resolve);
+  });
+  identity.stop();
+  await server.stop(true);
+  return 0;
+}
+
+/** OIDC discovery of a Kubernetes API server's service-account issuer */
+async function kubernetesKeys(issuer: string): Promise<{ issuer: string; keys: JWTVerifyGetKey }> {
+  const url = `${issuer.replace(/\/+$/, "")}/.well-known/openid-configuration`;
+  const response = await fetch(url).catch((cause) => {
+    throw new UsageError(`--kubernetes-issuer: cannot fetch ${url}: ${(cause as Error).message}`);
+  });
+  const doc = (await response.json().catch(() => ({}))) as { issuer?: unknown; jwks_uri?: unknown };
+  if (!response.ok || typeof doc.jwks_uri !== "string" || typeof doc.issuer !== "string") {
+    throw new UsageError(`--kubernetes-issuer: ${url} answered ${response.status} without issuer and jwks_uri`);
+  }
+  return { issuer: doc.issuer, keys: createRemoteJWKSet(new URL(doc.jwks_uri)) };
 }

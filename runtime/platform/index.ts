@@ -5,5 +5,7 @@ const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 
 export const platform: Platform = isBun ? (await import("./bun.ts")).platform : (await import("./deno.ts")).platform;
 
+export type { PeerCertificate } from "./types.ts";
+export { serveMesh, type Acceptance, type MeshServeOptions, type TlsCredentials } from "./mesh-listener.ts";
 export type { ConnInfo, FetchHandler, Platform, Server, ServeOptions, UpstreamRequest } from "./types.ts";
 export { UpstreamError } from "./types.ts";

@@ -4,6 +4,19 @@
 export interface ConnInfo {
   remoteAddress: string;
   remotePort: number;
+  /** the connection is TLS (mesh-listener.ts) */
+  secure?: boolean;
+  /** the client certificate of an mTLS connection, verified against the trust bundle */
+  peer?: PeerCertificate;
+  /** the request target exactly as received, where the listener has it (a Request's URL is normalized) */
+  target?: string;
+}
+
+export interface PeerCertificate {
+  /** URI subject alternative names (a SPIFFE X.509-SVID has exactly one) */
+  uris: string[];
+  /** the leaf certificate, DER */
+  der: Uint8Array;
 }
 
 export type FetchHandler = (request: Request, conn: ConnInfo) => Response | Promise<Response>;

@@ -63,7 +63,11 @@ export interface IssueOptions {
   publicKey: PublicKey | CryptoKey;
   clock: Pick<Clock, "now">;
   ttlMs?: number;
+  /** DNS names and IP addresses beside the SPIFFE ID: only for the CA's own serving certificate, so HTTPS clients can check the host they dialled */
+  serverNames?: string[];
 }
+
+const IP_ADDRESS = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*)$/;
 
 /** signs an X.509-SVID; see docs/security.md "SVID profile" for each field and why */
 export async function issueSvid(ca: CertificateAuthority, options: IssueOptions): Promise<X509Certificate> {
@@ -93,7 +97,10 @@ export async function issueSvid(ca: CertificateAuthority, options: IssueOptions)
     signingKey: ca.privateKey,
     signingAlgorithm: signingAlgorithm(ca.privateKey),
     extensions: [
-      new x509.SubjectAlternativeNameExtension([{ type: "url", value: spiffeId.toString() }], true),
+      new x509.SubjectAlternativeNameExtension(
+        [{ type: "url", value: spiffeId.toString() }, ...(options.serverNames ?? []).map((name) => ({ type: IP_ADDRESS.test(name) ? ("ip" as const) : ("dns" as const), value: name }))],
+        true,
+      ),
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(usages, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),

@@ -1,5 +1,5 @@
 // Every way identity work can fail, with a stable code (jose's pattern): callers switch on `code`,
-// and the future CA endpoint maps codes to gRPC/HTTP statuses in one place.
+// and the CA endpoint (ca-http.ts) maps codes to HTTP statuses in one place.
 
 export type SecurityErrorCode =
   | "spiffe-id-invalid" // a string is not a SPIFFE ID (SpiffeIdError says which rule)
@@ -12,7 +12,8 @@ export type SecurityErrorCode =
   | "cert-expired" // outside its validity window at the time asked about
   | "svid-invalid" // a certificate that breaks the X.509-SVID rules
   | "token-invalid" // signature, expiry, audience, algorithm or key of a bootstrap token
-  | "token-claims"; // a valid token that does not name exactly one Kubernetes service account
+  | "token-claims" // a valid token that does not name exactly one Kubernetes service account
+  | "ca-refused"; // the CA service answered a CSR with an error
 
 export class SecurityError extends Error {
   override name = "SecurityError";

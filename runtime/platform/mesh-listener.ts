@@ -1,0 +1,238 @@
+// The listener for traffic that may arrive over (m)TLS: sidecar inbound ports with a workload
+// identity, and `dietmesh ca serve`. Neither Bun.serve nor Deno.serve tells a handler which client
+// certificate it was given, but node:tls sockets do on both runtimes, and node:http accepts a
+// socket handed to it with emit("connection"). So: a node:net server peeks at the first byte
+// (0x16 opens a TLS handshake; anything else is plaintext HTTP, the PERMISSIVE case), wraps TLS
+// in a server TLSSocket that requests and verifies the client certificate against the trust
+// bundle, and passes the socket to a node:http server whose requests become fetch Requests with
+// the peer's certificate in ConnInfo. The request target is passed as received (ConnInfo.target)
+// because a Request's URL is already normalized.
+import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
+import { createSecureContext, TLSSocket, type SecureContext } from "node:tls";
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { ConnInfo, FetchHandler, Server } from "./types.ts";
+
+/** PEM texts of a workload identity: its chain (leaf first), key, and the roots it trusts */
+export interface TlsCredentials {
+  certChainPem: string;
+  keyPem: string;
+  rootCertsPem: string;
+}
+
+/** what a listener lets in on a new connection (asked again for every connection) */
+export interface Acceptance {
+  plaintext: boolean;
+  tls: boolean;
+  /** TLS connections must present a certificate that chains to rootCertsPem */
+  clientCertificate: boolean;
+}
+
+export interface MeshServeOptions {
+  hostname: string;
+  port: number;
+  handler: FetchHandler;
+  onError?: (error: unknown) => Response;
+  /** the current credentials; null: no TLS possible */
+  credentials(): TlsCredentials | null;
+  accept(): Acceptance;
+  /** a connection was refused (plaintext on a TLS-only port, failed handshake) */
+  onRefused?(reason: string, remoteAddress: string): void;
+}
+
+const TLS_HANDSHAKE = 0x16;
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+interface PeerSocket extends Socket {
+  dietmeshConn?: ConnInfo;
+}
+
+export function serveMesh(options: MeshServeOptions): Promise<Server> {
+  let context: { for: TlsCredentials; secure: SecureContext } | undefined;
+  const secureContext = (credentials: TlsCredentials): SecureContext => {
+    // built once per credentials object: a rotation hands a new object, new connections use it
+    if (context?.for !== credentials) {
+      context = {
+        for: credentials,
+        secure: createSecureContext({ cert: credentials.certChainPem, key: credentials.keyPem, ca: credentials.rootCertsPem }),
+      };
+    }
+    return context.secure;
+  };
+
+  const http = createHttpServer({ keepAlive: true }, (req, res) => void handle(req, res));
+  const sockets = new Set<Socket>();
+  let draining = false;
+
+  const refuse = (socket: Socket, reason: string) => {
+    options.onRefused?.(reason, socket.remoteAddress ?? "");
+    socket.destroy();
+  };
+
+  const net: NetServer = createNetServer({ pauseOnConnect: false }, (socket) => {
+    if (draining) return void socket.destroy();
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+    socket.setTimeout(HANDSHAKE_TIMEOUT_MS, () => socket.destroy());
+    socket.once("data", (first: Uint8Array) => {
+      socket.pause();
+      socket.unshift(first);
+      socket.setTimeout(0);
+      const accept = options.accept();
+      const remoteAddress = socket.remoteAddress ?? "";
+      const remotePort = socket.remotePort ?? 0;
+      if (first[0] !== TLS_HANDSHAKE) {
+        if (!accept.plaintext) return refuse(socket, "plaintext on a port that requires mTLS");
+        (socket as PeerSocket).dietmeshConn = { remoteAddress, remotePort };
+        http.emit("connection", socket);
+        socket.resume();
+        return;
+      }
+      const credentials = options.credentials();
+      if (!accept.tls || !credentials) return refuse(socket, "TLS on a port that takes plaintext only");
+      const tls = new TLSSocket(socket, {
+        isServer: true,
+        secureContext: secureContext(credentials),
+        requestCert: accept.clientCertificate,
+        rejectUnauthorized: accept.clientCertificate,
+      });
+      tls.setTimeout(HANDSHAKE_TIMEOUT_MS, () => tls.destroy());
+      tls.on("error", (error: Error) => {
+        options.onRefused?.(`TLS handshake failed: ${error.message}`, remoteAddress);
+        tls.destroy();
+      });
+      tls.once("secure", () => {
+        tls.setTimeout(0);
+        const conn: ConnInfo = { remoteAddress, remotePort, secure: true };
+        if (accept.clientCertificate) {
+          const peer = tls.getPeerCertificate(true);
+          // Deno leaves `authorized` unset; rejectUnauthorized has refused an untrusted chain on
+          // both runtimes, and a missing certificate leaves an empty object here
+          if (!peer || !peer.raw) return refuse(tls, "no client certificate");
+          conn.peer = { uris: uriSans(peer.subjectaltname), der: new Uint8Array(peer.raw) };
+        }
+        (tls as unknown as PeerSocket).dietmeshConn = conn;
+        http.emit("connection", tls);
+      });
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const conn = (req.socket as PeerSocket).dietmeshConn ?? { remoteAddress: req.socket.remoteAddress ?? "", remotePort: req.socket.remotePort ?? 0 };
+    const target = req.url ?? "/";
+    let response: Response;
+    const abort = new AbortController();
+    res.on("close", () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    try {
+      const request = toRequest(req, target, abort.signal);
+      response = await options.handler(request, { ...conn, target });
+    } catch (error) {
+      response = options.onError ? options.onError(error) : new Response(null, { status: 400 });
+    }
+    await writeResponse(res, response);
+  }
+
+  return new Promise((resolve, reject) => {
+    net.once("error", reject);
+    net.listen(options.port, options.hostname, () => {
+      const address = net.address();
+      const port = typeof address === "object" && address ? address.port : options.port;
+      resolve({
+        hostname: options.hostname,
+        port,
+        async stop(force = false) {
+          draining = true;
+          await new Promise<void>((done) => {
+            net.close(() => done());
+            http.closeIdleConnections?.();
+            if (force) for (const s of sockets) s.destroy();
+            else {
+              // keep-alive connections close once their current response is written
+              http.closeIdleConnections?.();
+              const timer = setInterval(() => {
+                http.closeIdleConnections?.();
+                if (sockets.size === 0) {
+                  clearInterval(timer);
+                  done();
+                }
+              }, 50);
+            }
+          });
+        },
+      });
+    });
+  });
+}
+
+/** "URI:spiffe://a, DNS:x" → the URI entries (a SPIFFE ID has no comma or space in it) */
+function uriSans(subjectAltName: string | undefined): string[] {
+  if (!subjectAltName) return [];
+  const out: string[] = [];
+  for (const part of subjectAltName.split(", ")) if (part.startsWith("URI:")) out.push(part.slice(4));
+  return out;
+}
+
+function toRequest(req: IncomingMessage, target: string, signal: AbortSignal): Request {
+  const headers = new Headers();
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
+  const host = headers.get("host") ?? "localhost";
+  const method = req.method ?? "GET";
+  const hasBody = method !== "GET" && method !== "HEAD" && (req.headers["content-length"] !== undefined ? req.headers["content-length"] !== "0" : req.headers["transfer-encoding"] !== undefined);
+  const path = target.startsWith("/") ? target : "/";
+  return new Request(`http://${host}${path}`, {
+    method,
+    headers,
+    body: hasBody ? bodyStream(req) : null,
+    signal,
+    // @ts-ignore: needed for a streamed request body, not yet in every lib.dom
+    duplex: "half",
+  });
+}
+
+function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      req.on("data", (chunk: Uint8Array) => {
+        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        if ((controller.desiredSize ?? 1) <= 0) req.pause();
+      });
+      req.on("end", () => controller.close());
+      req.on("error", (error) => controller.error(error));
+      req.on("aborted", () => controller.error(new Error("client aborted")));
+    },
+    pull() {
+      req.resume();
+    },
+    cancel() {
+      req.destroy();
+    },
+  }, { highWaterMark: 4 });
+}
+
+async function writeResponse(res: ServerResponse, response: Response): Promise<void> {
+  const headers: string[] = [];
+  response.headers.forEach((value, name) => {
+    if (name !== "set-cookie") headers.push(name, value);
+  });
+  for (const cookie of response.headers.getSetCookie()) headers.push("set-cookie", cookie);
+  try {
+    res.writeHead(response.status, response.statusText || undefined, headers);
+    if (!response.body) return void res.end();
+    const reader = response.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (!res.write(value)) await new Promise<void>((resolve) => res.once("drain", resolve));
+      if (res.destroyed) {
+        await reader.cancel();
+        return;
+      }
+    }
+    res.end();
+  } catch {
+    res.destroy();
+  }
+}
