@@ -14,6 +14,8 @@ import { setupTelemetry } from "./telemetry-setup.ts";
 import { registerWithConsul, type ConsulRegistration } from "./consul-register.ts";
 import { drainFlag, drainMs, onTermination } from "./lifecycle.ts";
 import { createObserver } from "../proxy/observe.ts";
+import { identityFlags, setupIdentity } from "./identity-setup.ts";
+import { serveInbound } from "./inbound-setup.ts";
 
 export const sidecarSpec: CommandSpec = {
   name: "sidecar",
@@ -34,6 +36,7 @@ export const sidecarSpec: CommandSpec = {
     { name: "namespace", kind: "string", value: "NS", default: "default", help: "the workload's namespace; also the namespace of resources that name none" },
     { name: "service-account", kind: "string", value: "SA", default: "default", help: "the workload's service account (its identity)" },
     { name: "labels", kind: "string", value: "k=v,...", default: "", help: "the workload's labels (for sourceLabels matches)" },
+    ...identityFlags,
   ],
 };
 
@@ -56,7 +59,9 @@ export async function runSidecar(argv: string[]): Promise<void> {
   const namespace = flags.strings.namespace ?? "default";
   const labels = parseLabels(flags.strings.labels);
 
-  const deps = defaultDeps(log);
+  const serviceAccount = flags.strings["service-account"] ?? "default";
+  const identity = await setupIdentity(flags, { namespace, serviceAccount }, log);
+  const deps = defaultDeps(log, identity && { credentials: identity.current, trustDomain: identity.spiffeId.trustDomain });
   const telemetry = setupTelemetry({ namespace, labels, serviceAccount: flags.strings["service-account"], accessLogFormat: flags.strings["access-log"], otlpEndpoint: flags.strings["otlp-endpoint"], samplingPercent: flags.strings["trace-sampling"], deps, log });
   deps.observer = createObserver({ reporter: "source", metrics: telemetry.metrics, accessLog: telemetry.accessLog, spans: telemetry.spans });
   const watch = await startConfigWatch({
@@ -85,7 +90,10 @@ export async function runSidecar(argv: string[]): Promise<void> {
     deps,
   });
   servers.push(listen(outboundAddr, asHonoHandler(outbound), log));
-  if (app && inboundAddr) servers.push(listen(inboundAddr, asHonoHandler(createInboundHandler(app, deps, createObserver({ reporter: "destination", metrics: telemetry.metrics, accessLog: telemetry.accessLog }))), log));
+  if (app && inboundAddr) {
+    const inbound = createInboundHandler(app, deps, createObserver({ reporter: "destination", metrics: telemetry.metrics, accessLog: telemetry.accessLog }), { localId: identity && (() => identity.spiffeId.toString()) });
+    servers.push(await serveInbound({ address: inboundAddr, handler: inbound, identity, appPort: parseListenAddress(app)!.port, mode: () => "PERMISSIVE", log }));
+  }
 
   let consul: ConsulRegistration | undefined;
   const lifecycle = onTermination({
@@ -93,6 +101,7 @@ export async function runSidecar(argv: string[]): Promise<void> {
     drainMs: drainMs(flags),
     close: async () => {
       watch.close();
+      identity?.stop();
       await consul?.stop();
     },
     log,
@@ -100,7 +109,7 @@ export async function runSidecar(argv: string[]): Promise<void> {
   const admin = createAdminApp({
     table: watch.table,
     ready: () => ready && !lifecycle.draining() && watch.registry.synced(),
-    describe: () => ({ kind: "sidecar", namespace, serviceAccount: flags.strings["service-account"], labels, runtime: platform.name, listeners: servers.map((s) => `${s.hostname}:${s.port}`) }),
+    describe: () => ({ kind: "sidecar", namespace, serviceAccount, labels, runtime: platform.name, listeners: servers.map((s) => `${s.hostname}:${s.port}`), identity: identity?.info() }),
     quit: () => void lifecycle.shutdown(),
     clusters: deps.clusters,
     prometheus: telemetry.prometheus,

@@ -35,6 +35,11 @@ export interface MeshServeOptions {
   /** the current credentials; null: no TLS possible */
   credentials(): TlsCredentials | null;
   accept(): Acceptance;
+  /**
+   * Checks a client certificate after the handshake (null: accepted, else why not). Required with
+   * clientCertificate: Deno's node:tls does not refuse an untrusted client certificate itself.
+   */
+  verifyPeer?(leafDer: Uint8Array): Promise<string | null>;
   /** a connection was refused (plaintext on a TLS-only port, failed handshake) */
   onRefused?(reason: string, remoteAddress: string): void;
 }
@@ -101,18 +106,23 @@ export function serveMesh(options: MeshServeOptions): Promise<Server> {
         options.onRefused?.(`TLS handshake failed: ${error.message}`, remoteAddress);
         tls.destroy();
       });
-      tls.once("secure", () => {
+      tls.once("secure", async () => {
         tls.setTimeout(0);
+        tls.pause();
         const conn: ConnInfo = { remoteAddress, remotePort, secure: true };
         if (accept.clientCertificate) {
-          const peer = tls.getPeerCertificate(true);
-          // Deno leaves `authorized` unset; rejectUnauthorized has refused an untrusted chain on
-          // both runtimes, and a missing certificate leaves an empty object here
+          const peer = tls.getPeerCertificate(false);
+          // a missing certificate leaves an empty object here
           if (!peer || !peer.raw) return refuse(tls, "no client certificate");
-          conn.peer = { uris: uriSans(peer.subjectaltname), der: new Uint8Array(peer.raw) };
+          const der = new Uint8Array(peer.raw);
+          const problem = options.verifyPeer ? await options.verifyPeer(der) : "no peer verifier configured";
+          if (problem) return refuse(tls, `client certificate refused: ${problem}`);
+          conn.peer = { uris: uriSans(peer.subjectaltname), der };
         }
+        if (tls.destroyed) return;
         (tls as unknown as PeerSocket).dietmeshConn = conn;
         http.emit("connection", tls);
+        tls.resume();
       });
     });
   });

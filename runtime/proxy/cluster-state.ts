@@ -6,6 +6,8 @@ import type { Cluster, RouteTable } from "../model/route-table.ts";
 import type { ConnectionPool, PoolLimits } from "../platform/pool-types.ts";
 import type { Clock } from "../resilience/clock.ts";
 import { createOutlierDetector, type OutlierDetector } from "../resilience/outlier-detector.ts";
+import { addressKey, tlsTargets, type MeshTls } from "./upstream-tls.ts";
+import type { TlsTarget } from "../platform/http1/index.ts";
 
 export interface ClusterCounters {
   requests: number;
@@ -31,7 +33,13 @@ export interface ClusterState {
   counters: ClusterCounters;
   /** the settings the detector was built from, to rebuild it when they change */
   outlierKey: string;
+  /** hosts reached over mTLS (upstream-tls.ts), by address */
+  tls: Map<string, TlsTarget>;
 }
+
+/** makes a cluster's pool; `tlsFor` says which addresses its connections reach over mTLS */
+export type PoolFactory = (limits: PoolLimits, tlsFor: (hostname: string, port: number) => TlsTarget | null) => ConnectionPool;
+
 
 const UNLIMITED = Number.POSITIVE_INFINITY;
 
@@ -56,7 +64,7 @@ export interface ClusterStates {
   all(): Iterable<ClusterState>;
 }
 
-export function createClusterStates(createPool: (limits: PoolLimits) => ConnectionPool, clock: Clock): ClusterStates {
+export function createClusterStates(createPool: PoolFactory, clock: Clock, mesh?: MeshTls): ClusterStates {
   const states = new Map<string, ClusterState>();
 
   function update(state: ClusterState, cluster: Cluster) {
@@ -72,14 +80,16 @@ export function createClusterStates(createPool: (limits: PoolLimits) => Connecti
       state.outlier.start();
     }
     state.outlier.setHosts(cluster.hosts);
+    state.tls = tlsTargets(cluster, mesh);
   }
 
   function get(cluster: Cluster): ClusterState {
     let state = states.get(cluster.name);
     if (!state) {
-      state = {
+      const created: ClusterState = {
         name: cluster.name,
-        pool: createPool(poolLimits(cluster.policy)),
+        // update() replaces the map; connections opened later read the current one
+        pool: createPool(poolLimits(cluster.policy), (hostname, port) => created.tls.get(addressKey(hostname, port)) ?? null),
         outlier: createOutlierDetector(undefined, clock),
         outlierKey: "null",
         maxRequests: UNLIMITED,
@@ -87,7 +97,9 @@ export function createClusterStates(createPool: (limits: PoolLimits) => Connecti
         active: 0,
         activeRetries: 0,
         counters: { requests: 0, overflows: 0, retries: 0, retryOverflows: 0, flags: {} },
+        tls: new Map(),
       };
+      state = created;
       states.set(cluster.name, state);
       update(state, cluster);
     }

@@ -3,15 +3,16 @@ import { platform } from "../platform/index.ts";
 import { createMirrorSender } from "./mirror.ts";
 import type { PipelineDeps } from "./pipeline-deps.ts";
 import { createClusterStates } from "./cluster-state.ts";
-import { createConnectionPool } from "../platform/http1/index.ts";
+import { createConnectionPool, defaultConnect, meshConnect } from "../platform/http1/index.ts";
+import type { MeshTls } from "./upstream-tls.ts";
 import { systemClock } from "../resilience/clock.ts";
 
-export function defaultDeps(log: (m: string) => void): PipelineDeps {
+export function defaultDeps(log: (m: string) => void, mesh?: MeshTls): PipelineDeps {
   const random = Math.random;
   return {
     upstream: platform.upstream,
     // each cluster owns its connections, so connectionPool limits hold on the wire
-    clusters: createClusterStates((limits) => createConnectionPool(limits), systemClock),
+    clusters: createClusterStates((limits, tlsFor) => createConnectionPool(limits, { connect: meshConnect(defaultConnect, tlsFor) }), systemClock, mesh),
     clock: systemClock,
     random,
     newRequestId: () => crypto.randomUUID(),

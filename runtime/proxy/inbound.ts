@@ -1,13 +1,20 @@
 // The sidecar's inbound listener: everything it receives goes to the local app, with the same
-// header hygiene as the outbound side. (Authorization and mTLS plug in here later.)
+// header hygiene as the outbound side, and X-Forwarded-Client-Cert describing a verified mTLS peer
+// (any XFCC the client sent is dropped).
 import { UpstreamError, type ConnInfo, type FetchHandler } from "../platform/index.ts";
 import type { Observer } from "./observe.ts";
 import { ProxyError } from "./errors.ts";
 import { downstreamResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
 import { localReply } from "./local-reply.ts";
 import type { PipelineDeps } from "./pipeline-deps.ts";
+import { setXfcc, XFCC } from "./xfcc.ts";
 
-export function createInboundHandler(app: string, deps: PipelineDeps, observer?: Observer): FetchHandler {
+export interface InboundOptions {
+  /** this workload's SPIFFE ID (XFCC's By), when it has one */
+  localId?: () => string;
+}
+
+export function createInboundHandler(app: string, deps: PipelineDeps, observer?: Observer, options: InboundOptions = {}): FetchHandler {
   return async function inbound(request, conn) {
     const start = Date.now();
     const response = await forwardToApp(request, conn);
@@ -23,8 +30,10 @@ export function createInboundHandler(app: string, deps: PipelineDeps, observer?:
     const url = request.url;
     // the request target after scheme://authority, kept byte for byte
     const start = url.indexOf("/", url.indexOf("//") + 2);
-    const target = start === -1 ? "/" : url.slice(start);
+    const target = conn.target ?? (start === -1 ? "/" : url.slice(start));
     const headers = upstreamRequestHeaders(request.headers, { remoteAddress: conn.remoteAddress, scheme: "http" }, deps.newRequestId);
+    if (conn.peer) await setXfcc(headers, conn.peer, options.localId?.());
+    else headers.delete(XFCC);
     try {
       const response = await deps.upstream.send({ url: `http://${app}${target}`, method: request.method, headers, body: request.body });
       return new Response(response.body, { status: response.status, statusText: response.statusText, headers: downstreamResponseHeaders(response.headers) });

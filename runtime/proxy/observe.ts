@@ -55,7 +55,7 @@ export function createObserver(options: {
       const requestBytes = contentLength(request.headers);
       const responseBytes = contentLength(response.headers);
       options.metrics
-        .seriesFor({ reporter: options.reporter, peer, service, code: response.status, flags, protocol: grpc ? "grpc" : "http", security: "unknown" })
+        .seriesFor({ reporter: options.reporter, peer, service, code: response.status, flags, protocol: grpc ? "grpc" : "http", security: options.reporter === "destination" ? (conn.peer ? "mutual_tls" : "none") : "unknown" })
         .observe(end - startMs, requestBytes, responseBytes);
       const span = record.span;
       if (span?.sampled && options.spans) {

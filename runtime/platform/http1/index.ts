@@ -14,6 +14,7 @@ export type { ConnectionPool, PoolLimits, PoolStats } from "../pool-types.ts";
 export { createConnectionPool, type PoolOptions } from "./pool.ts";
 export { createPoolClient, httpAddress } from "./client.ts";
 export { defaultConnect } from "./default-connect.ts";
+export { meshConnect, type TlsTarget } from "./tls-transport.ts";
 export type { Connect, Transport, TransportHandler } from "./transport.ts";
 
 /** Istio's defaults: no limits, idle connections closed after 1 h, connect timeout 10 s */

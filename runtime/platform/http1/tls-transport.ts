@@ -8,7 +8,8 @@ import type { TlsCredentials } from "../mesh-listener.ts";
 import { WRITE_HIGH_WATER, type Connect, type Transport, type TransportHandler } from "./transport.ts";
 
 export interface TlsTarget {
-  credentials: TlsCredentials;
+  /** this workload's current certificate; null when it has none yet (the connection then fails) */
+  credentials(): TlsCredentials | null;
   /** null when the server's URI SANs are acceptable, else why not */
   verifyPeer(uris: string[]): string | null;
 }
@@ -41,10 +42,11 @@ class TlsTransport implements Transport {
     target: TlsTarget,
   ) {
     let peerError: string | null = null;
+    const credentials = target.credentials();
     this.socket = tlsConnect({
       host,
       port,
-      secureContext: contextFor(target.credentials),
+      ...(credentials ? { secureContext: contextFor(credentials) } : { ca: [] as string[] }),
       rejectUnauthorized: true,
       // the SPIFFE ID check below stands in for the host-name check
       checkServerIdentity: (_host, cert) => {
@@ -53,6 +55,10 @@ class TlsTransport implements Transport {
       },
     });
     const socket = this.socket;
+    if (!credentials) {
+      queueMicrotask(() => this.closed(new Error("mTLS required but this workload has no certificate")));
+      return;
+    }
     socket.setNoDelay(true);
     socket.once("secureConnect", () => {
       if (this.done) return;
