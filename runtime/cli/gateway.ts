@@ -14,6 +14,7 @@ import { createLogger } from "./log.ts";
 import { setupTelemetry } from "./telemetry-setup.ts";
 import { drainFlag, drainMs, onTermination } from "./lifecycle.ts";
 import { createObserver } from "../proxy/observe.ts";
+import { identityFlags, setupIdentity } from "./identity-setup.ts";
 
 export const gatewaySpec: CommandSpec = {
   name: "gateway",
@@ -24,12 +25,15 @@ export const gatewaySpec: CommandSpec = {
     { name: "bind", kind: "list", value: "PORT=HOST:PORT", help: "serve Gateway server port PORT on HOST:PORT (unbound ports listen on 0.0.0.0:PORT)" },
     { name: "admin", kind: "string", value: "HOST:PORT", default: "127.0.0.1:15000", help: "admin listener: /ready, /config_dump, /clusters" },
     { name: "labels", kind: "string", value: "k=v,...", default: "istio=ingressgateway", help: "this gateway's labels, matched against Gateway selectors" },
-    { name: "registry", kind: "list", value: "SOURCE", help: "service discovery: static (ServiceEntry/WorkloadEntry in --config) or consul[=URL]; several merge, the first listed wins a host (default static)" },
+    { name: "registry", kind: "list", value: "SOURCE", help: "service discovery: static (ServiceEntry/WorkloadEntry in --config), consul[=URL] or kubernetes[=NAMESPACE] (also Istio config); several merge, the first listed wins a host (default static)" },
+    { name: "kubeconfig", kind: "string", value: "FILE", help: "with --registry kubernetes: the cluster to watch (default: the pod's own cluster, else $KUBECONFIG)" },
     { name: "otlp-endpoint", kind: "string", value: "URL", help: "export sampled spans as OTLP/HTTP JSON to URL/v1/traces" },
     { name: "trace-sampling", kind: "string", value: "PERCENT", default: "1", help: "share of new traces sampled, 0-100 (an incoming decision is always kept)" },
     drainFlag,
     { name: "access-log", kind: "string", value: "FORMAT", default: "off", help: "access log on stdout: off, text (Istio's format) or json; an Istio Telemetry resource can also turn it on" },
-    { name: "namespace", kind: "string", value: "NS", default: "default", help: "namespace of resources that name none" },
+    { name: "namespace", kind: "string", value: "NS", default: "default", help: "namespace of resources that name none; also the gateway's own (its identity)" },
+    { name: "service-account", kind: "string", value: "SA", default: "istio-ingressgateway-service-account", help: "the gateway's service account (its identity, with --ca-dir or --ca)" },
+    ...identityFlags,
   ],
 };
 
@@ -48,12 +52,14 @@ function parseBinds(values: string[]): Map<number, ListenAddress> {
 export async function runGateway(argv: string[]): Promise<void> {
   const flags = parseFlags(gatewaySpec, argv);
   const log = createLogger("gateway");
-  if (!flags.lists.config.length) throw new UsageError("--config is required (a file or directory of Istio YAML)");
+  if (!flags.lists.config.length && !flags.lists.registry.some((r) => r.startsWith("kubernetes"))) throw new UsageError("--config is required (a file or directory of Istio YAML) unless --registry kubernetes reads it from the cluster");
   const binds = parseBinds(flags.lists.bind);
   const adminAddr = address("admin", flags.strings.admin);
   const namespace = flags.strings.namespace ?? "default";
   const labels = parseLabels(flags.strings.labels);
-  const deps = defaultDeps(log);
+  const serviceAccount = flags.strings["service-account"] ?? "istio-ingressgateway-service-account";
+  const identity = await setupIdentity(flags, { namespace, serviceAccount }, log);
+  const deps = defaultDeps(log, identity && { credentials: identity.current, trustDomain: identity.spiffeId.trustDomain });
   const telemetry = setupTelemetry({ namespace, labels, serviceAccount: flags.strings["service-account"], accessLogFormat: flags.strings["access-log"], otlpEndpoint: flags.strings["otlp-endpoint"], samplingPercent: flags.strings["trace-sampling"], deps, log });
   deps.observer = createObserver({ reporter: "source", metrics: telemetry.metrics, accessLog: telemetry.accessLog, spans: telemetry.spans });
   const listeners = new Map<number, Server>();
@@ -82,7 +88,7 @@ export async function runGateway(argv: string[]): Promise<void> {
   const watch = await startConfigWatch({
     paths: flags.lists.config,
     namespace,
-    registries: flags.lists.registry.map((value) => parseRegistrySpec(value) ?? badRegistry(value)),
+    registries: flags.lists.registry.map((value) => parseRegistrySpec(value, { kubeconfig: flags.strings.kubeconfig }) ?? badRegistry(value)),
     proxy: { kind: "gateway", namespace, labels },
     log,
     onSwap: (table) => {
@@ -98,11 +104,14 @@ export async function runGateway(argv: string[]): Promise<void> {
   reconcile(watch.table.current);
 
   let ready = false;
-  const lifecycle = onTermination({ servers: () => [...listeners.values()], drainMs: drainMs(flags), close: () => watch.close(), log });
+  const lifecycle = onTermination({ servers: () => [...listeners.values()], drainMs: drainMs(flags), close: () => {
+    watch.close();
+    identity?.stop();
+  }, log });
   const admin = createAdminApp({
     table: watch.table,
     ready: () => ready && !lifecycle.draining() && watch.registry.synced(),
-    describe: () => ({ kind: "gateway", namespace, labels, runtime: platform.name, listeners: Object.fromEntries([...listeners].map(([p, s]) => [p, `${s.hostname}:${s.port}`])) }),
+    describe: () => ({ kind: "gateway", namespace, serviceAccount, identity: identity?.info(), labels, runtime: platform.name, listeners: Object.fromEntries([...listeners].map(([p, s]) => [p, `${s.hostname}:${s.port}`])) }),
     quit: () => void lifecycle.shutdown(),
     clusters: deps.clusters,
     prometheus: telemetry.prometheus,
@@ -113,5 +122,5 @@ export async function runGateway(argv: string[]): Promise<void> {
 }
 
 function badRegistry(value: string): never {
-  throw new UsageError(`--registry: expected static or consul[=URL], got "${value}"`);
+  throw new UsageError(`--registry: expected static, consul[=URL] or kubernetes[=NAMESPACE], got "${value}"`);
 }

@@ -16,6 +16,10 @@ import { drainFlag, drainMs, onTermination } from "./lifecycle.ts";
 import { createObserver } from "../proxy/observe.ts";
 import { identityFlags, setupIdentity } from "./identity-setup.ts";
 import { serveInbound } from "./inbound-setup.ts";
+import { compileWorkloadSecurity, createJwksCache, type WorkloadSecurity } from "../security/policy/index.ts";
+import { fetchJwks, pathNormalizationFlag } from "./security-setup.ts";
+import { systemClock } from "../resilience/clock.ts";
+import type { MeshConfig } from "../config/types.ts";
 
 export const sidecarSpec: CommandSpec = {
   name: "sidecar",
@@ -27,7 +31,8 @@ export const sidecarSpec: CommandSpec = {
     { name: "inbound", kind: "string", value: "HOST:PORT", default: "0.0.0.0:15006", help: "listener for calls to the app (only with --app)" },
     { name: "app", kind: "string", value: "HOST:PORT", help: "the local app that inbound calls are forwarded to" },
     { name: "admin", kind: "string", value: "HOST:PORT", default: "127.0.0.1:15000", help: "admin listener: /ready, /config_dump, /clusters" },
-    { name: "registry", kind: "list", value: "SOURCE", help: "service discovery: static (ServiceEntry/WorkloadEntry in --config) or consul[=URL]; several merge, the first listed wins a host (default static)" },
+    { name: "registry", kind: "list", value: "SOURCE", help: "service discovery: static (ServiceEntry/WorkloadEntry in --config), consul[=URL] or kubernetes[=NAMESPACE] (also Istio config); several merge, the first listed wins a host (default static)" },
+    { name: "kubeconfig", kind: "string", value: "FILE", help: "with --registry kubernetes: the cluster to watch (default: the pod's own cluster, else $KUBECONFIG)" },
     { name: "otlp-endpoint", kind: "string", value: "URL", help: "export sampled spans as OTLP/HTTP JSON to URL/v1/traces" },
     { name: "trace-sampling", kind: "string", value: "PERCENT", default: "1", help: "share of new traces sampled, 0-100 (an incoming decision is always kept)" },
     { name: "consul-register", kind: "string", value: "AGENT_URL", help: "register the workload (inbound listener, labels as Meta, a TTL check) with this Consul agent; deregister on drain (needs --app)" },
@@ -37,6 +42,7 @@ export const sidecarSpec: CommandSpec = {
     { name: "service-account", kind: "string", value: "SA", default: "default", help: "the workload's service account (its identity)" },
     { name: "labels", kind: "string", value: "k=v,...", default: "", help: "the workload's labels (for sourceLabels matches)" },
     ...identityFlags,
+    { name: "path-normalization", kind: "string", value: "MODE", default: "BASE", help: "meshConfig pathNormalization for inbound requests: NONE, BASE, MERGE_SLASHES or DECODE_AND_MERGE_SLASHES" },
   ],
 };
 
@@ -50,7 +56,7 @@ export async function runSidecar(argv: string[]): Promise<void> {
   const flags = parseFlags(sidecarSpec, argv);
   const log = createLogger("sidecar");
   const configPaths = flags.lists.config;
-  if (!configPaths.length) throw new UsageError("--config is required (a file or directory of Istio YAML)");
+  if (!configPaths.length && !flags.lists.registry.some((r) => r.startsWith("kubernetes"))) throw new UsageError("--config is required (a file or directory of Istio YAML) unless --registry kubernetes reads it from the cluster");
   const outboundAddr = address("outbound", flags.strings.outbound);
   const adminAddr = address("admin", flags.strings.admin);
   const app = flags.strings.app;
@@ -62,15 +68,22 @@ export async function runSidecar(argv: string[]): Promise<void> {
   const serviceAccount = flags.strings["service-account"] ?? "default";
   const identity = await setupIdentity(flags, { namespace, serviceAccount }, log);
   const deps = defaultDeps(log, identity && { credentials: identity.current, trustDomain: identity.spiffeId.trustDomain });
+  // PeerAuthentication, RequestAuthentication and AuthorizationPolicy for this workload, recompiled
+  // on every accepted config; JWKS keys outlive reloads in one cache
+  const jwksCache = createJwksCache({ clock: systemClock, fetchJwks });
+  const workloadSecurity = (config: MeshConfig) => compileWorkloadSecurity(config, { namespace, labels }, { clock: systemClock, jwksCache, pathNormalization: normalization });
+  const normalization = pathNormalizationFlag(flags.strings["path-normalization"]);
+  let security: WorkloadSecurity;
   const telemetry = setupTelemetry({ namespace, labels, serviceAccount: flags.strings["service-account"], accessLogFormat: flags.strings["access-log"], otlpEndpoint: flags.strings["otlp-endpoint"], samplingPercent: flags.strings["trace-sampling"], deps, log });
   deps.observer = createObserver({ reporter: "source", metrics: telemetry.metrics, accessLog: telemetry.accessLog, spans: telemetry.spans });
   const watch = await startConfigWatch({
     paths: configPaths,
     namespace,
-    registries: flags.lists.registry.map((value) => parseRegistrySpec(value) ?? badRegistry(value)),
+    registries: flags.lists.registry.map((value) => parseRegistrySpec(value, { kubeconfig: flags.strings.kubeconfig }) ?? badRegistry(value)),
     proxy: { kind: "sidecar", namespace, labels },
     log,
     onSwap: (table) => {
+      security = workloadSecurity(table.config);
       deps.clusters.sync(table);
       telemetry.onSwap(table);
       telemetry.dietmesh.configReload("accepted", Date.now());
@@ -79,6 +92,7 @@ export async function runSidecar(argv: string[]): Promise<void> {
   });
   deps.clusters.sync(watch.table.current);
   telemetry.onSwap(watch.table.current);
+  security = workloadSecurity(watch.table.current.config);
   const servers: Server[] = [];
   let ready = false;
 
@@ -91,8 +105,13 @@ export async function runSidecar(argv: string[]): Promise<void> {
   });
   servers.push(listen(outboundAddr, asHonoHandler(outbound), log));
   if (app && inboundAddr) {
-    const inbound = createInboundHandler(app, deps, createObserver({ reporter: "destination", metrics: telemetry.metrics, accessLog: telemetry.accessLog }), { localId: identity && (() => identity.spiffeId.toString()) });
-    servers.push(await serveInbound({ address: inboundAddr, handler: inbound, identity, appPort: parseListenAddress(app)!.port, mode: () => "PERMISSIVE", log }));
+    const appPort = parseListenAddress(app)!.port;
+    const inbound = createInboundHandler(app, deps, createObserver({ reporter: "destination", metrics: telemetry.metrics, accessLog: telemetry.accessLog }), {
+      localId: identity && (() => identity.spiffeId.toString()),
+      security: () => security,
+      appPort,
+    });
+    servers.push(await serveInbound({ address: inboundAddr, handler: inbound, identity, appPort, mode: (port) => security.peerMode(port), log }));
   }
 
   let consul: ConsulRegistration | undefined;
@@ -137,5 +156,5 @@ export async function runSidecar(argv: string[]): Promise<void> {
 }
 
 function badRegistry(value: string): never {
-  throw new UsageError(`--registry: expected static or consul[=URL], got "${value}"`);
+  throw new UsageError(`--registry: expected static, consul[=URL] or kubernetes[=NAMESPACE], got "${value}"`);
 }

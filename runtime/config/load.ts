@@ -5,7 +5,8 @@ import type { MeshConfig, Origin, Resource } from "./types.ts";
 import { formatPath, type ConfigError } from "./errors.ts";
 import { parseYamlDocuments, type YamlDocument } from "./yaml-docs.ts";
 import { collectFiles, type ConfigIO } from "./files.ts";
-import { NETWORKING_GROUP, isNetworkingKind, parseResource, type NetworkingKind, type SpecOf } from "./schemas.ts";
+import { NETWORKING_GROUP, istioKind, parseResource, type IstioKind, type SpecOf } from "./schemas.ts";
+import { securityNotices } from "./schema-security.ts";
 import { errorMap, issueProblems } from "./issues.ts";
 import { UNSUPPORTED } from "./schema-common.ts";
 
@@ -46,12 +47,15 @@ class Loader {
   readonly errors: ConfigError[] = [];
   readonly notices: ConfigError[] = [];
   readonly skipped: SkippedResource[] = [];
-  readonly lists: { [K in NetworkingKind]: Resource<K, SpecOf[K]>[] } = {
+  readonly lists: { [K in IstioKind]: Resource<K, SpecOf[K]>[] } = {
     Gateway: [],
     VirtualService: [],
     DestinationRule: [],
     ServiceEntry: [],
     WorkloadEntry: [],
+    PeerAuthentication: [],
+    AuthorizationPolicy: [],
+    RequestAuthentication: [],
   };
   readonly other: Resource<string, unknown>[] = [];
   private readonly seen = new Map<string, Origin>();
@@ -87,9 +91,10 @@ class Loader {
     const namespace = typeof meta.namespace === "string" ? meta.namespace : this.defaultNamespace;
     const who: Subject = { ...where, kind, name, namespace };
     const group = groupOf(apiVersion);
+    const known = istioKind(group, kind);
 
-    if (group === NETWORKING_GROUP && isNetworkingKind(kind)) {
-      this.networking(kind, value, origin, doc, at, who, fail);
+    if (known) {
+      this.validated(known, group, value, origin, doc, at, who, fail);
     } else if (group.endsWith("istio.io")) {
       if (!name) return fail("required field is missing (expected a string)", ["metadata", "name"], who);
       const labels = isObject(meta.labels) ? meta.labels : {};
@@ -103,8 +108,8 @@ class Loader {
     }
   }
 
-  private networking<K extends NetworkingKind>(
-    kind: K, value: Raw, origin: Origin, doc: YamlDocument, at: PropertyKey[], who: Subject,
+  private validated<K extends IstioKind>(
+    kind: K, group: string, value: Raw, origin: Origin, doc: YamlDocument, at: PropertyKey[], who: Subject,
     fail: (message: string, path: PropertyKey[], who: Subject) => void,
   ) {
     const parsed = parseResource(kind, value, { error: errorMap, reportInput: true });
@@ -115,7 +120,11 @@ class Loader {
     const { apiVersion, metadata, spec } = parsed.data;
     const resource: Resource<K, SpecOf[K]> = { apiVersion, kind, metadata: { ...metadata, namespace: who.namespace! }, spec, origin };
     this.stripUnsupported(resource.spec, [...at, "spec"], who, doc);
-    if (this.unique(NETWORKING_GROUP, who)) this.lists[kind].push(resource);
+    for (const n of group === NETWORKING_GROUP ? [] : securityNotices(spec as Raw)) {
+      const here = [...at, "spec", ...(n.path ?? [])];
+      this.notices.push({ code: "unsupported-field", severity: "warning", ...who, line: doc.lineOf(here), path: formatPath(here), message: n.message });
+    }
+    if (this.unique(group, who)) this.lists[kind].push(resource);
   }
 
   private unique(group: string, who: Subject) {
@@ -169,6 +178,9 @@ class Loader {
           destinationRules: lists.DestinationRule,
           serviceEntries: lists.ServiceEntry,
           workloadEntries: lists.WorkloadEntry,
+          peerAuthentications: lists.PeerAuthentication,
+          authorizationPolicies: lists.AuthorizationPolicy,
+          requestAuthentications: lists.RequestAuthentication,
           other: this.other,
         };
     return { config, errors: this.errors, notices: this.notices, skipped: this.skipped };

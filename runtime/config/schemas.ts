@@ -1,19 +1,25 @@
-// zod schemas for the networking.istio.io kinds dietmesh reads (v1alpha3, v1beta1, v1): Gateway,
-// ServiceEntry and WorkloadEntry here, VirtualService and DestinationRule in their own files.
-// Unknown fields are errors, as the CRDs make them; the annotation on specSchemas makes tsc prove
-// every output fits the interfaces in types.ts.
+// zod schemas for the Istio kinds dietmesh reads: networking.istio.io (v1alpha3, v1beta1, v1)
+// Gateway, ServiceEntry and WorkloadEntry here, VirtualService and DestinationRule in their own
+// files; security.istio.io (v1beta1, v1) in schema-security.ts. Unknown fields are errors, as the
+// CRDs make them; the annotation on specSchemas makes tsc prove every output fits types.ts.
 import { z } from "zod";
-import type { DestinationRuleSpec, GatewaySpec, ServiceEntrySpec, VirtualServiceSpec, WorkloadEntrySpec } from "./types.ts";
+import type {
+  AuthorizationPolicySpec, DestinationRuleSpec, GatewaySpec, PeerAuthenticationSpec, RequestAuthenticationSpec, ServiceEntrySpec,
+  VirtualServiceSpec, WorkloadEntrySpec,
+} from "./types.ts";
 import {
   bool, dnsLabel, int32, metadata, obj, rule, port, str, stringList, stringMap, unsupported,
 } from "./schema-common.ts";
 import { virtualServiceSpec } from "./schema-virtual-service.ts";
 import { destinationRuleSpec } from "./schema-destination-rule.ts";
+import { securitySpecSchemas } from "./schema-security.ts";
 
 export { virtualServiceSpec, destinationRuleSpec };
 
 export const NETWORKING_GROUP = "networking.istio.io";
 export const NETWORKING_VERSIONS = ["v1alpha3", "v1beta1", "v1"] as const;
+export const SECURITY_GROUP = "security.istio.io";
+export const SECURITY_VERSIONS = ["v1beta1", "v1"] as const;
 
 // Istio parses these case-insensitively; anything else is "invalid protocol" on a Gateway
 const PROTOCOLS = ["HTTP", "HTTPS", "GRPC", "GRPC-WEB", "HTTP2", "HTTP_PROXY", "MONGO", "REDIS", "MYSQL", "TCP", "TLS", "UDP"];
@@ -137,42 +143,70 @@ export interface SpecOf {
   DestinationRule: DestinationRuleSpec;
   ServiceEntry: ServiceEntrySpec;
   WorkloadEntry: WorkloadEntrySpec;
+  PeerAuthentication: PeerAuthenticationSpec;
+  AuthorizationPolicy: AuthorizationPolicySpec;
+  RequestAuthentication: RequestAuthenticationSpec;
 }
-export type NetworkingKind = keyof SpecOf;
+/** every kind dietmesh validates, networking and security */
+export type IstioKind = keyof SpecOf;
+export type SecurityKind = "PeerAuthentication" | "AuthorizationPolicy" | "RequestAuthentication";
+export type NetworkingKind = Exclude<IstioKind, SecurityKind>;
 
-export const specSchemas: { [K in NetworkingKind]: z.ZodType<SpecOf[K]> } = {
+export const specSchemas: { [K in IstioKind]: z.ZodType<SpecOf[K]> } = {
   Gateway: gatewaySpec,
   VirtualService: virtualServiceSpec,
   DestinationRule: destinationRuleSpec,
   ServiceEntry: serviceEntrySpec,
   WorkloadEntry: workloadEntrySpec,
+  ...securitySpecSchemas,
+};
+
+const GROUP_OF: { [K in IstioKind]: string } = {
+  Gateway: NETWORKING_GROUP,
+  VirtualService: NETWORKING_GROUP,
+  DestinationRule: NETWORKING_GROUP,
+  ServiceEntry: NETWORKING_GROUP,
+  WorkloadEntry: NETWORKING_GROUP,
+  PeerAuthentication: SECURITY_GROUP,
+  AuthorizationPolicy: SECURITY_GROUP,
+  RequestAuthentication: SECURITY_GROUP,
 };
 
 export function isNetworkingKind(kind: string): kind is NetworkingKind {
-  return Object.hasOwn(specSchemas, kind);
+  return Object.hasOwn(GROUP_OF, kind) && GROUP_OF[kind as IstioKind] === NETWORKING_GROUP;
 }
 
-const envelope = obj({
-  apiVersion: z.enum(NETWORKING_VERSIONS.map((v) => `${NETWORKING_GROUP}/${v}`)),
-  kind: z.string(),
-  metadata,
-  spec: z.record(z.string(), z.unknown()),
-  status: z.unknown().optional(), // written by the cluster; ignored
-});
+/** the validated kind an apiVersion group and kind name stand for, if dietmesh validates it */
+export function istioKind(group: string, kind: string): IstioKind | undefined {
+  return Object.hasOwn(GROUP_OF, kind) && GROUP_OF[kind as IstioKind] === group ? (kind as IstioKind) : undefined;
+}
 
-export interface ParsedResource<K extends NetworkingKind> {
+const envelopeFor = (group: string, versions: readonly string[]) =>
+  obj({
+    apiVersion: z.enum(versions.map((v) => `${group}/${v}`)),
+    kind: z.string(),
+    metadata,
+    spec: z.record(z.string(), z.unknown()),
+    status: z.unknown().optional(), // written by the cluster; ignored
+  });
+const envelopes: Record<string, ReturnType<typeof envelopeFor>> = {
+  [NETWORKING_GROUP]: envelopeFor(NETWORKING_GROUP, NETWORKING_VERSIONS),
+  [SECURITY_GROUP]: envelopeFor(SECURITY_GROUP, SECURITY_VERSIONS),
+};
+
+export interface ParsedResource<K extends IstioKind> {
   apiVersion: string;
   metadata: z.output<typeof metadata>; // namespace still optional: the loader fills it
   spec: SpecOf[K];
 }
 
-/** checks a whole resource of a networking kind; issue paths start at the resource's root */
-export function parseResource<K extends NetworkingKind>(
+/** checks a whole resource of a validated kind; issue paths start at the resource's root */
+export function parseResource<K extends IstioKind>(
   kind: K,
   value: unknown,
   params: z.core.ParseContext<z.core.$ZodIssue>,
 ): { success: true; data: ParsedResource<K> } | { success: false; issues: z.core.$ZodIssue[] } {
-  const outer = envelope.safeParse(value, params);
+  const outer = envelopes[GROUP_OF[kind]].safeParse(value, params);
   if (!outer.success) return { success: false, issues: outer.error.issues };
   const spec = specSchemas[kind].safeParse(outer.data.spec, params);
   if (!spec.success) return { success: false, issues: spec.error.issues.map((i) => ({ ...i, path: ["spec", ...i.path] })) };

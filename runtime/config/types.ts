@@ -1,6 +1,6 @@
 // The Istio resources dietmesh reads, as plain data after validation (runtime/config/schemas.ts
 // checks YAML against these shapes). Field names are Istio's own (istio/api networking v1alpha3,
-// v1beta1, v1), so a user's YAML maps one to one. The one change: durations ("1s", "5.000s",
+// v1beta1, v1; security v1beta1, v1), so a user's YAML maps one to one. The one change: durations ("1s", "5.000s",
 // "100ms") are parsed to milliseconds at load.
 
 /** milliseconds */
@@ -293,13 +293,114 @@ export interface ServiceEntrySpec {
   subjectAltNames?: string[];
 }
 
+// ---------- security.istio.io: PeerAuthentication, AuthorizationPolicy, RequestAuthentication ----------
+
+export interface WorkloadSelector {
+  matchLabels?: Record<string, string>;
+}
+
+/** kept so a notice can name it; dietmesh attaches targetRef policies to no workload (see schema-security.ts) */
+export interface PolicyTargetReference {
+  group?: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+}
+
+export type MutualTLSMode = "UNSET" | "DISABLE" | "PERMISSIVE" | "STRICT";
+
+export interface PeerAuthenticationSpec {
+  selector?: WorkloadSelector;
+  mtls?: { mode?: MutualTLSMode };
+  /** keyed by port number as written ("8080"); only with a non-empty selector */
+  portLevelMtls?: Record<string, { mode?: MutualTLSMode }>;
+}
+
+export interface AuthorizationSource {
+  principals?: string[];
+  notPrincipals?: string[];
+  requestPrincipals?: string[];
+  notRequestPrincipals?: string[];
+  namespaces?: string[];
+  notNamespaces?: string[];
+  serviceAccounts?: string[];
+  notServiceAccounts?: string[];
+  ipBlocks?: string[];
+  notIpBlocks?: string[];
+  remoteIpBlocks?: string[];
+  notRemoteIpBlocks?: string[];
+  trustDomains?: string[];
+  notTrustDomains?: string[];
+}
+
+export interface AuthorizationOperation {
+  hosts?: string[];
+  notHosts?: string[];
+  ports?: string[];
+  notPorts?: string[];
+  methods?: string[];
+  notMethods?: string[];
+  paths?: string[];
+  notPaths?: string[];
+}
+
+export interface AuthorizationCondition {
+  key: string;
+  values?: string[];
+  notValues?: string[];
+}
+
+export interface AuthorizationRule {
+  from?: { source: AuthorizationSource }[];
+  to?: { operation: AuthorizationOperation }[];
+  when?: AuthorizationCondition[];
+}
+
+export interface AuthorizationPolicySpec {
+  selector?: WorkloadSelector;
+  targetRef?: PolicyTargetReference;
+  targetRefs?: PolicyTargetReference[];
+  rules?: AuthorizationRule[];
+  /** CUSTOM is refused at load: dietmesh has no external authorization */
+  action?: "ALLOW" | "DENY" | "AUDIT";
+}
+
+export interface JWTRule {
+  issuer?: string;
+  audiences?: string[];
+  jwksUri?: string;
+  /** an inline JWK set, as JSON text */
+  jwks?: string;
+  fromHeaders?: { name: string; prefix?: string }[];
+  fromParams?: string[];
+  fromCookies?: string[];
+  outputPayloadToHeader?: string;
+  forwardOriginalToken?: boolean;
+  outputClaimToHeaders?: { header: string; claim: string }[];
+  /** JWKS fetch timeout */
+  timeout?: Duration;
+  spaceDelimitedClaims?: string[];
+}
+
+export interface RequestAuthenticationSpec {
+  selector?: WorkloadSelector;
+  targetRef?: PolicyTargetReference;
+  targetRefs?: PolicyTargetReference[];
+  jwtRules?: JWTRule[];
+}
+
 export type Gateway = Resource<"Gateway", GatewaySpec>;
 export type VirtualService = Resource<"VirtualService", VirtualServiceSpec>;
 export type DestinationRule = Resource<"DestinationRule", DestinationRuleSpec>;
 export type ServiceEntry = Resource<"ServiceEntry", ServiceEntrySpec>;
 export type WorkloadEntry = Resource<"WorkloadEntry", WorkloadEntrySpec>;
 
+export type PeerAuthentication = Resource<"PeerAuthentication", PeerAuthenticationSpec>;
+export type AuthorizationPolicy = Resource<"AuthorizationPolicy", AuthorizationPolicySpec>;
+export type RequestAuthentication = Resource<"RequestAuthentication", RequestAuthenticationSpec>;
+
 export type NetworkingResource = Gateway | VirtualService | DestinationRule | ServiceEntry | WorkloadEntry;
+export type SecurityResource = PeerAuthentication | AuthorizationPolicy | RequestAuthentication;
 
 /** Everything a set of YAML files said, validated; immutable once built. */
 export interface MeshConfig {
@@ -308,6 +409,9 @@ export interface MeshConfig {
   readonly destinationRules: readonly DestinationRule[];
   readonly serviceEntries: readonly ServiceEntry[];
   readonly workloadEntries: readonly WorkloadEntry[];
-  /** security.istio.io kinds land here later (PeerAuthentication, AuthorizationPolicy, ...) */
+  readonly peerAuthentications: readonly PeerAuthentication[];
+  readonly authorizationPolicies: readonly AuthorizationPolicy[];
+  readonly requestAuthentications: readonly RequestAuthentication[];
+  /** other Istio kinds, kept unvalidated (Sidecar, Telemetry, ...) */
   readonly other: readonly Resource<string, unknown>[];
 }

@@ -8,10 +8,16 @@ import { downstreamResponseHeaders, upstreamRequestHeaders } from "./headers.ts"
 import { localReply } from "./local-reply.ts";
 import type { PipelineDeps } from "./pipeline-deps.ts";
 import { setXfcc, XFCC } from "./xfcc.ts";
+import { checkInbound } from "./inbound-security.ts";
+import type { WorkloadSecurity } from "../security/policy/index.ts";
 
 export interface InboundOptions {
   /** this workload's SPIFFE ID (XFCC's By), when it has one */
   localId?: () => string;
+  /** the policies in force now (recompiled on every config swap) */
+  security?: () => WorkloadSecurity;
+  /** the app's port: destination.port for authorization */
+  appPort?: number;
 }
 
 export function createInboundHandler(app: string, deps: PipelineDeps, observer?: Observer, options: InboundOptions = {}): FetchHandler {
@@ -30,10 +36,16 @@ export function createInboundHandler(app: string, deps: PipelineDeps, observer?:
     const url = request.url;
     // the request target after scheme://authority, kept byte for byte
     const start = url.indexOf("/", url.indexOf("//") + 2);
-    const target = conn.target ?? (start === -1 ? "/" : url.slice(start));
-    const headers = upstreamRequestHeaders(request.headers, { remoteAddress: conn.remoteAddress, scheme: "http" }, deps.newRequestId);
+    let target = conn.target ?? (start === -1 ? "/" : url.slice(start));
+    let headers = upstreamRequestHeaders(request.headers, { remoteAddress: conn.remoteAddress, scheme: "http" }, deps.newRequestId);
     if (conn.peer) await setXfcc(headers, conn.peer, options.localId?.());
     else headers.delete(XFCC);
+    if (options.security) {
+      const verdict = await checkInbound(options.security(), request.method, target, headers, conn, options.appPort ?? 0);
+      if (!verdict.ok) return verdict.response;
+      target = verdict.target;
+      headers = verdict.headers;
+    }
     try {
       const response = await deps.upstream.send({ url: `http://${app}${target}`, method: request.method, headers, body: request.body });
       return new Response(response.body, { status: response.status, statusText: response.statusText, headers: downstreamResponseHeaders(response.headers) });

@@ -93,7 +93,10 @@ export async function startWorkloadIdentity(options: IdentityOptions): Promise<W
   let issued = await obtain(options);
   let renewals = 0;
   const info = (): IdentityInfo => ({ spiffeId: issued.spiffeId.toString(), serial: issued.serial, notBefore: issued.notBefore, notAfter: issued.notAfter, renewals });
-  const scheduler: RenewalScheduler = startRenewal(issued, {
+  // the life counted for renewal starts when the certificate was issued, not at its back-dated
+  // notBefore (5 minutes of clock-skew allowance would otherwise dominate a short TTL)
+  const life = (cert: Issued, at: number) => ({ notBefore: Math.max(cert.notBefore, Math.min(at, cert.notAfter)), notAfter: cert.notAfter });
+  const scheduler: RenewalScheduler = startRenewal(life(issued, options.clock.now()), {
     clock: options.clock,
     random: options.random,
     onEvent: options.onEvent,
@@ -102,7 +105,7 @@ export async function startWorkloadIdentity(options: IdentityOptions): Promise<W
       issued = next;
       renewals++;
       options.onRenewed?.(info());
-      return next;
+      return life(next, options.clock.now());
     },
   });
   return {

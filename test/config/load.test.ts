@@ -73,12 +73,12 @@ test("kubectl's List wrapper is unpacked, with item paths in errors", async () =
   assert.equal(result.errors.map((e) => [e.name, e.path]), [["y", "items[1].spec.host"]]);
 });
 
-test("security and other Istio kinds are kept unvalidated in `other`, one notice per kind", async () => {
-  const pa = (name: string) => `apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata:\n  name: ${name}\nspec:\n  mtls:\n    mode: STRICT\n`;
-  const { config, notices } = await load({ "s.yaml": `${pa("a")}---\n${pa("b")}---\napiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata:\n  name: s\nspec: {}\n` });
-  assert.equal(config!.other.map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`), ["PeerAuthentication/default/a", "PeerAuthentication/default/b", "Sidecar/default/s"]);
-  assert.equal(config!.other[0].spec, { mtls: { mode: "STRICT" } });
-  assert.equal(notices.map((n) => [n.code, n.severity, n.kind]), [["unvalidated-kind", "info", "PeerAuthentication"], ["unvalidated-kind", "info", "Sidecar"]]);
+test("Istio kinds dietmesh does not validate are kept in `other`, one notice per kind", async () => {
+  const wp = (name: string) => `apiVersion: extensions.istio.io/v1alpha1\nkind: WasmPlugin\nmetadata:\n  name: ${name}\nspec:\n  url: oci://x\n`;
+  const { config, notices } = await load({ "s.yaml": `${wp("a")}---\n${wp("b")}---\napiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata:\n  name: s\nspec: {}\n` });
+  assert.equal(config!.other.map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`), ["WasmPlugin/default/a", "WasmPlugin/default/b", "Sidecar/default/s"]);
+  assert.equal(config!.other[0].spec, { url: "oci://x" });
+  assert.equal(notices.map((n) => [n.code, n.severity, n.kind]), [["unvalidated-kind", "info", "WasmPlugin"], ["unvalidated-kind", "info", "Sidecar"]]);
 });
 
 test("a Kubernetes Gateway API Gateway is skipped, not read as an Istio Gateway", async () => {

@@ -1,0 +1,56 @@
+// What the sidecar's inbound side checks before a request reaches the app, in Envoy's filter
+// order: the method and the path (normalized as meshConfig pathNormalization says; the app gets
+// the normalized target, so what was authorized is what it serves), RequestAuthentication (a bad
+// token → 401, no token → no request principal), then AuthorizationPolicy (DENY before ALLOW →
+// 403 "RBAC: access denied"). The peer's principal comes only from a certificate the listener
+// verified; nothing a client sends in a header can set it.
+import type { ConnInfo } from "../platform/index.ts";
+import { parseCookies, RBAC_ACCESS_DENIED, type WorkloadSecurity } from "../security/policy/index.ts";
+
+export type InboundVerdict =
+  | { ok: true; target: string; headers: Headers }
+  | { ok: false; response: Response };
+
+const SPIFFE = "spiffe://";
+
+function reply(status: number, body: string, extra?: Record<string, string>): { ok: false; response: Response } {
+  return { ok: false, response: new Response(body, { status, headers: { "content-type": "text/plain", ...extra } }) };
+}
+
+/**
+ * headers: the request's headers as they will go to the app (the caller's copy: JWT rules may
+ * remove the token and add claim headers). port: the app's port (destination.port).
+ */
+export async function checkInbound(security: WorkloadSecurity, method: string, rawTarget: string, headers: Headers, conn: ConnInfo, port: number): Promise<InboundVerdict> {
+  if (!security.methodOk(method)) return reply(400, "Bad Request");
+  const normalized = security.normalize(rawTarget);
+  if (!normalized.ok) return reply(400, "Bad Request");
+  let target = normalized.target;
+  const q = target.indexOf("?");
+  const params = q >= 0 ? new URLSearchParams(target.slice(q + 1)) : undefined;
+  const cookie = headers.get("cookie");
+  const authn = await security.authenticate(headers, params, cookie ? parseCookies(cookie) : undefined);
+  if (!authn.ok) return reply(401, "Jwt verification fails", { "www-authenticate": 'Bearer realm="dietmesh"' });
+  for (const name of authn.removeHeaders) headers.delete(name);
+  for (const [name, value] of authn.setHeaders) headers.set(name, value);
+  if (authn.removeParams.length && params) {
+    for (const name of authn.removeParams) params.delete(name);
+    const rest = params.toString();
+    target = target.slice(0, q) + (rest ? `?${rest}` : "");
+  }
+  const peerId = conn.peer?.uris.length === 1 ? conn.peer.uris[0] : undefined;
+  const decision = security.authorize({
+    host: headers.get("host") ?? "",
+    method,
+    path: normalized.path,
+    port,
+    headers,
+    sourceIp: conn.remoteAddress,
+    remoteIp: conn.remoteAddress,
+    principal: peerId?.startsWith(SPIFFE) ? peerId.slice(SPIFFE.length) : undefined,
+    requestPrincipal: authn.principal,
+    claims: authn.claims,
+  });
+  if (!decision.allowed) return reply(403, RBAC_ACCESS_DENIED);
+  return { ok: true, target, headers };
+}
