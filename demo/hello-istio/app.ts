@@ -1,4 +1,6 @@
-// The hello-istio service of the seed's demo: GET /api/hello answers with its version.
+// The hello-istio service of the seed's demo: GET /api/hello answers with its version. It also
+// shows who called it as its sidecar told it (X-Forwarded-Client-Cert, copied into the response
+// header x-app-saw-xfcc), to make the mesh's mTLS identities visible with `curl -i`.
 // Usage: app.ts --port N --version 1.0.1 [--delay-ms N]
 import { platform } from "../../runtime/platform/index.ts";
 
@@ -19,7 +21,7 @@ const server = platform.serve({
     const path = new URL(request.url).pathname;
     if (path === "/api/hello") {
       if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
-      return new Response(body, { headers: { "content-type": "application/json" } });
+      return new Response(body, { headers: { "content-type": "application/json", "x-app-saw-xfcc": request.headers.get("x-forwarded-client-cert") ?? "none" } });
     }
     if (path === "/" || path === "/health") return new Response("OK\n");
     return new Response("Not Found\n", { status: 404 });

@@ -53,6 +53,9 @@ export const fixedFiles = [
   `${alphabetSeed}/a-service-destination.yaml`,
   `${alphabetSeed}/b-service-destination.yaml`,
   `${alphabetSeed}/c-service-destination.yaml`,
+  // dietmesh's own: mesh-wide STRICT mTLS, and only spelling-service may call alphabet-service
+  "demo/security/mesh-strict-mtls.yaml",
+  "demo/security/alphabet-service-authz.yaml",
 ];
 
 export interface Choice {

@@ -7,6 +7,8 @@
 import { platform } from "../platform/index.ts";
 import { runScript, type Child } from "../platform/process.ts";
 import { parseFlags, UsageError, type CommandSpec } from "./args.ts";
+import { CA_FILES, initCaDir } from "../security/ca-store.ts";
+import { systemClock } from "../resilience/clock.ts";
 import {
   applyScenarios, defaultScenarios, helloScenarios, resolveScenario, scenarioNames, stateFile, switchScenarios, writeFixedFiles, type DemoState,
 } from "./demo-scenarios.ts";
@@ -26,6 +28,7 @@ export const demoSpec: CommandSpec = {
     { name: "dir", kind: "string", value: "DIR", default: `${root}.demo/mesh`, help: "the live config folder the proxies watch" },
     { name: "scenario", kind: "list", value: "NAME", help: `routing to start with, over ${defaultScenarios.join(" ")}` },
     { name: "original-delays", kind: "boolean", help: "hello-istio answers slowly like the original services (v1 1 s, v2 0.5 s)" },
+    { name: "ca-dir", kind: "string", value: "DIR", default: `${root}.demo/ca`, help: "the demo's CA (made on first run): every proxy gets its identity from it, for mTLS" },
   ],
 };
 
@@ -66,7 +69,7 @@ function registryYaml(services: string[], running: Running[]): string {
   const docs = services.map((service) => {
     const eps = running
       .filter((r) => r.workload.service === service)
-      .map((r) => `  - address: 127.0.0.1\n    ports: { http: ${r.inbound.slice(r.inbound.lastIndexOf(":") + 1)} }\n    labels: { app: ${service}, version: ${r.workload.version} }`);
+      .map((r) => `  - address: 127.0.0.1\n    ports: { http: ${r.inbound.slice(r.inbound.lastIndexOf(":") + 1)} }\n    labels: { app: ${service}, version: ${r.workload.version} }\n    serviceAccount: ${service}`);
     return `apiVersion: networking.istio.io/v1beta1
 kind: ServiceEntry
 metadata:
@@ -155,6 +158,7 @@ async function launch(flags: ReturnType<typeof parseFlags>): Promise<number> {
       const sidecar = runScript(cli, [
         "sidecar", "--config", dir, "--app", appAddr, "--inbound", "127.0.0.1:0", "--outbound", `127.0.0.1:${outboundPort}`,
         "--admin", "127.0.0.1:0", "--labels", `app=${w.service},version=${w.version}`,
+        "--ca-dir", caDir, "--service-account", w.service,
       ], { echo: `[sidecar ${label(w)}] ` });
       children.push(sidecar);
       try {
@@ -173,7 +177,9 @@ async function launch(flags: ReturnType<typeof parseFlags>): Promise<number> {
     }
   }
 
+  const caDir = flags.strings["ca-dir"]!;
   try {
+    await ensureCa(caDir);
     await writeFixedFiles(dir);
     await applyScenarios(dir, [...defaultScenarios, ...flags.lists.scenario]);
     // the sidecars load the config before their inbound ports (the endpoints) are known
@@ -184,7 +190,7 @@ async function launch(flags: ReturnType<typeof parseFlags>): Promise<number> {
     const sidecars = running.map((r) => ({ name: `sidecar ${label(r.workload)}`, child: r.sidecar, admin: r.admin }));
     await publish(sidecars, () => platform.writeTextFile(`${dir}/registry.yaml`, registryYaml(services, running)));
 
-    const gatewayChild = runScript(cli, ["gateway", "--config", dir, "--bind", `80=${flags.strings.gateway}`, "--admin", flags.strings.admin!], { echo: "[gateway] " });
+    const gatewayChild = runScript(cli, ["gateway", "--config", dir, "--bind", `80=${flags.strings.gateway}`, "--admin", flags.strings.admin!, "--ca-dir", caDir], { echo: "[gateway] " });
     children.push(gatewayChild);
     const [, gatewayAddr] = await gatewayChild.waitFor(/gateway port 80 listening on (\S+)/);
     const [, gatewayAdmin] = await gatewayChild.waitFor(/ready on \S+ admin (\S+)/);
@@ -204,6 +210,9 @@ async function launch(flags: ReturnType<typeof parseFlags>): Promise<number> {
 dietmesh demo is running (Ctrl-C stops it). Every workload runs behind its own sidecar:
 ${rows.join("\n")}
   gateway  port 80 on ${gatewayAddr}  admin ${gatewayAdmin}  (curl http://${gatewayAdmin}/config_dump, /clusters)
+Every hop between proxies is mTLS (mesh-wide STRICT); only spelling-service may call alphabet-service.
+  curl -si -H 'Host: hello-istio.cloud' http://${gatewayAddr}/api/hello | grep xfcc   # the caller's identity, as the app got it
+  curl http://${gatewayAdmin}/config_dump | grep -A4 '"identity"'              # the gateway's certificate and its expiry
 
 hello-istio:
   curl -H 'Host: hello-istio.cloud' http://${gatewayAddr}/api/hello
@@ -236,6 +245,13 @@ DEMO READY ${gatewayAddr}`);
     await platform.remove(`${dir}/${stateFile}`);
     throw error;
   }
+}
+
+/** the demo's CA: made once, kept across runs (its root is what the identities chain to) */
+async function ensureCa(dir: string): Promise<void> {
+  if ((await platform.readDir(dir).catch(() => [] as string[])).includes(CA_FILES.rootKey)) return;
+  console.log(`[demo] making the demo's CA in ${dir}`);
+  await initCaDir(dir, { trustDomain: "cluster.local", keyType: "ec-p256", clock: systemClock });
 }
 
 export async function runDemo(argv: string[]): Promise<number> {

@@ -27,7 +27,7 @@ async function fetchVersion(): Promise<{ status: number; version?: string }> {
 
 test.before(async () => {
   dir = await platform.makeTempDir("dietmesh-demo-");
-  demo = runScript(cli, ["demo", "--gateway", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--dir", dir]);
+  demo = runScript(cli, ["demo", "--gateway", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--dir", dir, "--ca-dir", `${dir}-ca`]);
   [, gateway] = await demo.waitFor(/DEMO READY (\S+)/, 30_000);
 });
 
@@ -35,6 +35,7 @@ test.after(async () => {
   demo.kill("SIGTERM");
   await demo.exited;
   await platform.remove(dir);
+  await platform.remove(`${dir}-ca`);
 });
 
 test("all v1 by default: curl through the gateway answers from v1", async () => {

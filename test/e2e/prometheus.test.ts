@@ -67,7 +67,7 @@ test.before(async () => {
   dir = await platform.makeTempDir("dietmesh-demo-");
   tmp = await platform.makeTempDir("dietmesh-prom-");
   const started = Date.now();
-  demo = runScript(cli, ["demo", "--gateway", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--dir", dir]);
+  demo = runScript(cli, ["demo", "--gateway", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--dir", dir, "--ca-dir", `${dir}-ca`]);
   [, gateway] = await demo.waitFor(/DEMO READY (\S+)/, 30_000);
   [, admin] = await demo.waitFor(/^\s*gateway\s+port 80 on \S+\s+admin (\S+)/, 1000);
   console.log(`demo ready in ${elapsed(started)}: gateway ${gateway}, admin ${admin}`);
@@ -84,6 +84,7 @@ test.after(async () => {
     clearTimeout(timer);
   }
   if (dir) await platform.remove(dir);
+  if (dir) await platform.remove(`${dir}-ca`);
   if (tmp) await platform.remove(tmp);
 });
 
