@@ -58,10 +58,11 @@ export async function runGateway(argv: string[]): Promise<void> {
   const namespace = flags.strings.namespace ?? "default";
   const labels = parseLabels(flags.strings.labels);
   const serviceAccount = flags.strings["service-account"] ?? "istio-ingressgateway-service-account";
-  const identity = await setupIdentity(flags, { namespace, serviceAccount }, log);
+  const identity = await setupIdentity(flags, { namespace, serviceAccount }, log, (info) => telemetry.dietmesh.certificateExpiry("workload", info.notAfter));
   const deps = defaultDeps(log, identity && { credentials: identity.current, trustDomain: identity.spiffeId.trustDomain });
   const telemetry = setupTelemetry({ namespace, labels, serviceAccount: flags.strings["service-account"], accessLogFormat: flags.strings["access-log"], otlpEndpoint: flags.strings["otlp-endpoint"], samplingPercent: flags.strings["trace-sampling"], deps, log });
   deps.observer = createObserver({ reporter: "source", metrics: telemetry.metrics, accessLog: telemetry.accessLog, spans: telemetry.spans });
+  if (identity) telemetry.dietmesh.certificateExpiry("workload", identity.info().notAfter);
   const listeners = new Map<number, Server>();
 
   function reconcile(table: RouteTable) {

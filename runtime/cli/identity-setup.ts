@@ -8,7 +8,7 @@ import { systemClock } from "../resilience/clock.ts";
 import { loadCaDir } from "../security/ca-store.ts";
 import { SpiffeId } from "../security/spiffe-id.ts";
 import { localSigner, remoteSigner } from "../security/signers.ts";
-import { startWorkloadIdentity, type WorkloadIdentity } from "../security/workload-identity.ts";
+import { startWorkloadIdentity, type IdentityInfo, type WorkloadIdentity } from "../security/workload-identity.ts";
 import { UsageError, type FlagSpec, type ParsedFlags } from "./args.ts";
 
 export const identityFlags: FlagSpec[] = [
@@ -19,7 +19,8 @@ export const identityFlags: FlagSpec[] = [
   { name: "cert-ttl", kind: "string", value: "DURATION", default: "24h", help: "certificate life asked of the CA; renewed at 50 % ± 10 %" },
 ];
 
-export async function setupIdentity(flags: ParsedFlags, who: { namespace: string; serviceAccount: string }, log: (m: string) => void): Promise<WorkloadIdentity | undefined> {
+/** onCertificate: each certificate put in use after the first (for the expiry metric) */
+export async function setupIdentity(flags: ParsedFlags, who: { namespace: string; serviceAccount: string }, log: (m: string) => void, onCertificate?: (info: IdentityInfo) => void): Promise<WorkloadIdentity | undefined> {
   const dir = flags.strings["ca-dir"];
   const url = flags.strings.ca;
   if (dir && url) throw new UsageError("give --ca-dir or --ca, not both");
@@ -54,7 +55,10 @@ export async function setupIdentity(flags: ParsedFlags, who: { namespace: string
       if (event.type === "renew-failed") log(`certificate renewal failed (try ${event.attempt}, again in ${event.retryInMs} ms, expires in ${event.expiresInMs} ms): ${(event.error as Error)?.message ?? event.error}`);
       if (event.type === "expired") log("certificate expired: mTLS connections will fail until a renewal succeeds");
     },
-    onRenewed: (info) => log(`certificate renewed: ${info.spiffeId} serial ${info.serial} until ${new Date(info.notAfter).toISOString()}`),
+    onRenewed: (info) => {
+      log(`certificate renewed: ${info.spiffeId} serial ${info.serial} until ${new Date(info.notAfter).toISOString()}`);
+      onCertificate?.(info);
+    },
   });
   const info = identity.info();
   log(`identity ${info.spiffeId} (certificate until ${new Date(info.notAfter).toISOString()})`);

@@ -66,7 +66,7 @@ export async function runSidecar(argv: string[]): Promise<void> {
   const labels = parseLabels(flags.strings.labels);
 
   const serviceAccount = flags.strings["service-account"] ?? "default";
-  const identity = await setupIdentity(flags, { namespace, serviceAccount }, log);
+  const identity = await setupIdentity(flags, { namespace, serviceAccount }, log, (info) => telemetry.dietmesh.certificateExpiry("workload", info.notAfter));
   const deps = defaultDeps(log, identity && { credentials: identity.current, trustDomain: identity.spiffeId.trustDomain });
   // PeerAuthentication, RequestAuthentication and AuthorizationPolicy for this workload, recompiled
   // on every accepted config; JWKS keys outlive reloads in one cache
@@ -76,6 +76,7 @@ export async function runSidecar(argv: string[]): Promise<void> {
   let security: WorkloadSecurity;
   const telemetry = setupTelemetry({ namespace, labels, serviceAccount: flags.strings["service-account"], accessLogFormat: flags.strings["access-log"], otlpEndpoint: flags.strings["otlp-endpoint"], samplingPercent: flags.strings["trace-sampling"], deps, log });
   deps.observer = createObserver({ reporter: "source", metrics: telemetry.metrics, accessLog: telemetry.accessLog, spans: telemetry.spans });
+  if (identity) telemetry.dietmesh.certificateExpiry("workload", identity.info().notAfter);
   const watch = await startConfigWatch({
     paths: configPaths,
     namespace,

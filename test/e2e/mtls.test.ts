@@ -85,6 +85,8 @@ test("sidecar to sidecar is mTLS: the app sees the caller's SPIFFE ID in XFCC, a
   }
   const metrics = await (await curl([`http://${b.admin}/stats/prometheus`])).body;
   assert.match(metrics, /istio_requests_total\{[^}]*reporter="destination"[^}]*connection_security_policy="mutual_tls"/);
+  const expiry = /dietmesh_certificate_expiry_timestamp_seconds\{name="workload"\} (\d+)/.exec(metrics);
+  assert.ok(expiry && Number(expiry[1]) * 1000 > Date.now() + 23 * 3_600_000, "the workload certificate's expiry (24 h) is exported");
 });
 
 test("the client checks the server's identity: another service account's certificate, or one from another CA, fails (503 UF)", async () => {
