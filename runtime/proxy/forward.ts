@@ -74,7 +74,8 @@ export async function forward(
   const rewritten = action.rewrite?.(facts);
   const path = rewritten ? rewritten.path : requestTarget(facts);
   const authority = rewritten ? rewritten.authority : facts.authority;
-  const headers = upstreamRequestHeaders(request.headers, { remoteAddress: conn.remoteAddress, scheme: facts.scheme }, deps.newRequestId);
+  // facts.headers: the request's own, or what a gateway's security checks left of them
+  const headers = upstreamRequestHeaders(facts.headers, { remoteAddress: conn.remoteAddress, scheme: facts.scheme }, deps.newRequestId);
   headers.set("host", authority);
   target.requestHeaders?.(headers);
   if (deps.tracer) {

@@ -19,6 +19,11 @@ export interface RouteHandlerOptions {
   /** the port the route matches see (the gateway server port, or the request's destination port) */
   port: number | ((authority: string) => number);
   deps: PipelineDeps;
+  /**
+   * Runs before routing (the gateway's RequestAuthentication and AuthorizationPolicy): a Response
+   * ends the request; otherwise it may have replaced facts.headers, path and query.
+   */
+  guard?: (request: Request, facts: RequestFacts, conn: ConnInfo) => Promise<Response | undefined>;
 }
 
 export function createRouteHandler(options: RouteHandlerOptions): FetchHandler {
@@ -49,7 +54,8 @@ export function createRouteHandler(options: RouteHandlerOptions): FetchHandler {
     const record: RequestRecord = {};
     let response: Response;
     try {
-      response = await route(request, conn, facts, record);
+      const refused = options.guard ? await options.guard(request, facts, conn) : undefined;
+      response = refused ?? (await route(request, conn, facts, record));
     } catch (error) {
       if (error instanceof ProxyError) response = localReply(error);
       else {

@@ -1,0 +1,23 @@
+// The gateway's share of Istio's security policies: RequestAuthentication and AuthorizationPolicy
+// whose selector matches the gateway's labels (istio=ingressgateway), checked before routing as
+// Envoy's jwt_authn and rbac filters run before its router. Only when the config has policies of
+// those kinds at all: otherwise the guard costs nothing per request.
+import type { ConnInfo } from "../platform/index.ts";
+import type { RequestFacts } from "../routing/request-facts.ts";
+import type { WorkloadSecurity } from "../security/policy/index.ts";
+import { checkInbound } from "./inbound-security.ts";
+
+export function gatewayGuard(security: () => WorkloadSecurity | undefined, port: number) {
+  return async (request: Request, facts: RequestFacts, conn: ConnInfo): Promise<Response | undefined> => {
+    const current = security();
+    if (!current) return undefined;
+    const target = facts.query ? `${facts.path}?${facts.query}` : facts.path;
+    const verdict = await checkInbound(current, request.method, target, new Headers(facts.headers), conn, port);
+    if (!verdict.ok) return verdict.response;
+    facts.headers = verdict.headers;
+    const q = verdict.target.indexOf("?");
+    facts.path = q === -1 ? verdict.target : verdict.target.slice(0, q);
+    facts.query = q === -1 ? "" : verdict.target.slice(q + 1);
+    return undefined;
+  };
+}
