@@ -15,6 +15,11 @@ import { setupTelemetry } from "./telemetry-setup.ts";
 import { drainFlag, drainMs, onTermination } from "./lifecycle.ts";
 import { createObserver } from "../proxy/observe.ts";
 import { identityFlags, setupIdentity } from "./identity-setup.ts";
+import { gatewayGuard } from "../proxy/gateway-security.ts";
+import { compileWorkloadSecurity, createJwksCache, type WorkloadSecurity } from "../security/policy/index.ts";
+import { fetchJwks } from "./security-setup.ts";
+import { systemClock } from "../resilience/clock.ts";
+import type { MeshConfig } from "../config/types.ts";
 
 export const gatewaySpec: CommandSpec = {
   name: "gateway",
@@ -64,12 +69,19 @@ export async function runGateway(argv: string[]): Promise<void> {
   deps.observer = createObserver({ reporter: "source", metrics: telemetry.metrics, accessLog: telemetry.accessLog, spans: telemetry.spans });
   if (identity) telemetry.dietmesh.certificateExpiry("workload", identity.info().notAfter);
   const listeners = new Map<number, Server>();
+  // RequestAuthentication and AuthorizationPolicy that select the gateway; none → no per-request work
+  const jwksCache = createJwksCache({ clock: systemClock, fetchJwks });
+  let security: WorkloadSecurity | undefined;
+  const gatewaySecurity = (config: MeshConfig) =>
+    config.authorizationPolicies.length || config.requestAuthentications.length
+      ? compileWorkloadSecurity(config, { namespace, labels }, { clock: systemClock, jwksCache })
+      : undefined;
 
   function reconcile(table: RouteTable) {
     for (const port of table.gatewayPorts.keys()) {
       if (listeners.has(port)) continue;
       const addr = binds.get(port) ?? { hostname: "0.0.0.0", port };
-      const handler = createRouteHandler({ table: watch.table, select: (t) => t.gatewayPorts.get(port), port, deps });
+      const handler = createRouteHandler({ table: watch.table, select: (t) => t.gatewayPorts.get(port), port, deps, guard: gatewayGuard(() => security, port) });
       try {
         const server = listen(addr, asHonoHandler(handler), log);
         listeners.set(port, server);
@@ -93,6 +105,7 @@ export async function runGateway(argv: string[]): Promise<void> {
     proxy: { kind: "gateway", namespace, labels },
     log,
     onSwap: (table) => {
+      security = gatewaySecurity(table.config);
       deps.clusters.sync(table);
       telemetry.onSwap(table);
       telemetry.dietmesh.configReload("accepted", Date.now());
@@ -102,6 +115,7 @@ export async function runGateway(argv: string[]): Promise<void> {
   });
   deps.clusters.sync(watch.table.current);
   telemetry.onSwap(watch.table.current);
+  security = gatewaySecurity(watch.table.current.config);
   reconcile(watch.table.current);
 
   let ready = false;
