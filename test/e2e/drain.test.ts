@@ -3,8 +3,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
-import { runCommand } from "../../runtime/platform/process.ts";
-import { curl, eventually, serviceEntry, startSidecar, stopAll, tempConfig } from "../support/mesh.ts";
+import { runCommand, runScript } from "../../runtime/platform/process.ts";
+import { cli, curl, eventually, serviceEntry, startSidecar, stopAll, tempConfig } from "../support/mesh.ts";
 
 test.after(() => stopAll());
 
@@ -34,6 +34,33 @@ test("SIGTERM: in-flight requests complete, new connections are refused, the sid
   assert.is(late, "refused");
   assert.is(await sidecar.child.exited, 0);
   await slow.stop(true);
+});
+
+test("SIGTERM on an mTLS-capable inbound listener: in-flight requests complete, new connections are refused", async () => {
+  let arrived = 0;
+  const slowApp = platform.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async handler() {
+      arrived++;
+      await new Promise((r) => setTimeout(r, 700));
+      return new Response("done");
+    },
+  });
+  const work = await platform.makeTempDir("dietmesh-drain-ca-");
+  assert.is(await runScript(cli, ["ca", "init", "--dir", `${work}/ca`]).exited, 0);
+  const sidecar = await startSidecar(await tempConfig({}), ["--app", `127.0.0.1:${slowApp.port}`, "--inbound", "127.0.0.1:0", "--ca-dir", `${work}/ca`, "--drain-duration", "5s"]);
+  const inFlight = Array.from({ length: 4 }, () => curl([`http://${sidecar.inbound}/work`]));
+  await eventually(async () => arrived === 4, 5000, "requests at the app");
+  assert.is(await runCommand("kill", ["-TERM", String(sidecar.child.pid)]).exited, 0);
+  await sidecar.child.waitFor(/draining/);
+  const late = await curl([`http://${sidecar.inbound}/late`]).then(() => "answered", () => "refused");
+  const results = await Promise.all(inFlight);
+  assert.equal(results.map((r) => `${r.status} ${r.body}`), Array(4).fill("200 done"));
+  assert.is(late, "refused");
+  assert.is(await sidecar.child.exited, 0);
+  await slowApp.stop(true);
+  await platform.remove(work);
 });
 
 test.run();
