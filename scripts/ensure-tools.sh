@@ -9,6 +9,7 @@ for cmd in "$@"; do
   case "$cmd" in
     ps) missing+=(procps) ;;
     promtool) missing+=(prometheus) ;;
+    kubectl) missing+=(kubernetes-client) ;;
     *) missing+=("$cmd") ;;
   esac
 done

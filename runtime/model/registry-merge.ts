@@ -27,6 +27,10 @@ export function mergeSnapshots(parts: readonly { name: string; snapshot?: Regist
   const services = new Map<string, Service>();
   const owner = new Map<string, string>();
   const shadowed: Shadowed[] = [];
+  // config resources are concatenated in list order; one member's array passes through as is, so
+  // a consumer can tell "unchanged" by identity
+  const withResources = parts.filter((p) => p.snapshot?.resources?.length);
+  const resources = withResources.length <= 1 ? withResources[0]?.snapshot?.resources : withResources.flatMap((p) => p.snapshot!.resources!);
   for (const { name, snapshot } of parts) {
     if (!snapshot) continue;
     for (const [host, service] of snapshot.services) {
@@ -39,7 +43,7 @@ export function mergeSnapshots(parts: readonly { name: string; snapshot?: Regist
       services.set(host, service);
     }
   }
-  return { snapshot: freezeSnapshot(services), shadowed };
+  return { snapshot: freezeSnapshot(services, resources), shadowed };
 }
 
 export interface MergeOptions {

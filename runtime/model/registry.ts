@@ -2,7 +2,7 @@
 // that hands the compiler whole, frozen snapshots: the compiler rebuilds the route table per
 // change, so a snapshot is simpler for it than linkerd's Reset/Add/Remove stream, and a snapshot
 // is what that stream's consumer rebuilds anyway.
-import type { RegistrySnapshot, Service } from "./types.ts";
+import type { RegistryResource, RegistrySnapshot, Service } from "./types.ts";
 
 export interface Registry {
   /** "static", "consul", "static+consul": for logs and /config_dump */
@@ -57,8 +57,8 @@ export function staticRegistry(initial?: RegistrySnapshot, name = "static"): Sta
 }
 
 /** A frozen snapshot of the given services (a Map whose mutators throw), keyed by host name. */
-export function freezeSnapshot(services: Iterable<readonly [string, Service]>): RegistrySnapshot {
-  return Object.freeze({ services: new FrozenMap(services) });
+export function freezeSnapshot(services: Iterable<readonly [string, Service]>, resources?: readonly RegistryResource[]): RegistrySnapshot {
+  return Object.freeze(resources ? { services: new FrozenMap(services), resources } : { services: new FrozenMap(services) });
 }
 
 class FrozenMap<K, V> extends Map<K, V> {

@@ -32,9 +32,21 @@ export interface Service {
   source: string;
 }
 
+/**
+ * A config object a registry read (an Istio resource from the Kubernetes API). The config watcher
+ * validates it as it validates a YAML document and compiles it with the files' config.
+ */
+export interface RegistryResource {
+  /** where it lives, for messages: "kubernetes:/apis/networking.istio.io/v1/namespaces/ns/virtualservices/name" */
+  readonly ref: string;
+  readonly object: unknown;
+}
+
 /** One immutable picture of every service a registry knows. */
 export interface RegistrySnapshot {
   readonly services: ReadonlyMap<string, Service>;
+  /** Istio config the registry read; the same array for as long as it does not change */
+  readonly resources?: readonly RegistryResource[];
 }
 
 export const emptySnapshot: RegistrySnapshot = { services: new Map() };

@@ -10,20 +10,36 @@ import type { MeshConfig } from "../config/types.ts";
 import { snapshotFromConfig } from "../../adapters/static/from-config.ts";
 import { consulOptionsFrom } from "../../adapters/consul/options.ts";
 import { consulRegistry } from "../../adapters/consul/index.ts";
+import { kubeOptionsFrom, kubernetesRegistry } from "../../adapters/kubernetes/index.ts";
 import { compile, type ProxyIdentity } from "../model/compile.ts";
 import { staticRegistry, type Registry } from "../model/registry.ts";
 import { mergeRegistries } from "../model/registry-merge.ts";
-import { emptySnapshot, type RegistrySnapshot } from "../model/types.ts";
+import { loadWithResources, resourceIO } from "../model/registry-resources.ts";
+import { emptySnapshot, type RegistryResource, type RegistrySnapshot } from "../model/types.ts";
 import type { RouteTable, TableRef } from "../model/route-table.ts";
 
-/** `--registry static` (ServiceEntry/WorkloadEntry in --config) or `--registry consul[=URL]` */
-export type RegistrySpec = { kind: "static" } | { kind: "consul"; url?: string };
+/**
+ * `--registry static` (ServiceEntry/WorkloadEntry in --config), `--registry consul[=URL]` or
+ * `--registry kubernetes[=NAMESPACE]` (the API of --kubeconfig FILE, else the cluster the pod runs in;
+ * all namespaces unless one is named; Istio config is read from the API too)
+ */
+export type RegistrySpec = { kind: "static" } | { kind: "consul"; url?: string } | { kind: "kubernetes"; namespace?: string; kubeconfig?: string };
 
-export function parseRegistrySpec(value: string): RegistrySpec | undefined {
+export function parseRegistrySpec(value: string, context: { kubeconfig?: string } = {}): RegistrySpec | undefined {
   if (value === "static") return { kind: "static" };
   if (value === "consul") return { kind: "consul" };
   if (value.startsWith("consul=")) return { kind: "consul", url: value.slice("consul=".length) };
+  if (value === "kubernetes" || value.startsWith("kubernetes=")) {
+    const namespace = value.slice("kubernetes=".length);
+    return { kind: "kubernetes", ...(namespace ? { namespace } : {}), ...(context.kubeconfig ? { kubeconfig: context.kubeconfig } : {}) };
+  }
   return undefined;
+}
+
+async function registryFor(spec: RegistrySpec, files: Registry, log: (message: string) => void): Promise<Registry> {
+  if (spec.kind === "static") return files;
+  if (spec.kind === "consul") return consulRegistry({ ...consulOptionsFrom(spec.url, platform.env), log });
+  return kubernetesRegistry({ ...(await kubeOptionsFrom(spec, platform.env, platform.readTextFile)), log });
 }
 
 export interface ConfigWatchOptions {
@@ -56,7 +72,7 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
   const files = staticRegistry(undefined, "static");
   const specs = options.registries?.length ? options.registries : [{ kind: "static" } as RegistrySpec];
   if (!specs.some((s) => s.kind === "static")) specs.push({ kind: "static" }); // ServiceEntries in files always count
-  const members = specs.map((s) => (s.kind === "static" ? files : consulRegistry({ ...consulOptionsFrom(s.url, platform.env), log: options.log })));
+  const members = await Promise.all(specs.map((s) => registryFor(s, files, options.log)));
   const registry = members.length === 1 ? files : mergeRegistries(members, { log: options.log });
 
   let version = 0;
@@ -64,18 +80,34 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
   let discovered: RegistrySnapshot = emptySnapshot;
   const table = {} as TableRef;
 
-  /** file change: load, check, publish the files' own services, compile */
-  async function loadFiles(): Promise<string[]> {
-    const result = await loadConfig(options.paths, { defaultNamespace: options.namespace, ...io });
-    if (!result.config) return result.errors.map(formatConfigError);
-    const fromFiles = snapshotFromConfig(result.config.serviceEntries, result.config.workloadEntries);
-    const known = new Set([...fromFiles.services.keys(), ...discovered.services.keys()]);
-    // what `dietmesh check` calls an error (an unknown subset or Gateway, weights adding up to 0)
-    // is rejected too: it would send traffic nowhere
-    const broken = analyzeConfig(result.config, { knownHosts: known }).filter((e) => e.severity === "error");
-    if (broken.length) return broken.map(formatConfigError);
-    config = result.config;
-    files.publish(fromFiles); // calls back at once: `discovered` now includes them
+  // Istio config from a registry (the Kubernetes API) goes through the same loader as the files;
+  // a bad object keeps its last accepted version (registry-resources.ts) instead of failing all
+  let loadedResources: readonly RegistryResource[] | undefined;
+  let acceptedResources: ReadonlyMap<string, unknown> = new Map();
+  let reportedRejections = "";
+
+  /** file or registry-config change: load, check, publish the files' own services, compile */
+  async function loadFiles(analyze = true): Promise<string[]> {
+    loadedResources = discovered.resources;
+    const outcome = await loadWithResources(discovered.resources ?? [], acceptedResources, async (extra) => {
+      const result = await loadConfig([...options.paths, ...extra.keys()], { defaultNamespace: options.namespace, ...resourceIO(io, extra) });
+      if (!result.config) return { problems: result.errors };
+      const fromFiles = snapshotFromConfig(result.config.serviceEntries, result.config.workloadEntries);
+      const known = new Set([...fromFiles.services.keys(), ...discovered.services.keys()]);
+      // what `dietmesh check` calls an error (an unknown subset or Gateway, weights adding up to 0)
+      // is rejected too: it would send traffic nowhere
+      const broken = analyze ? analyzeConfig(result.config, { knownHosts: known }).filter((e) => e.severity === "error") : [];
+      return { problems: broken, value: { config: result.config, fromFiles } };
+    });
+    const rejections = outcome.rejected.map((r) => `${formatConfigError(r.error)} (${r.fallback === "left out" ? "left out" : "its last accepted version stays"})`).join("\n  ");
+    if (rejections !== reportedRejections) {
+      reportedRejections = rejections;
+      if (rejections) options.log(`registry config rejected:\n  ${rejections}`);
+    }
+    if (!outcome.value) return outcome.errors.map(formatConfigError);
+    acceptedResources = outcome.accepted;
+    config = outcome.value.config;
+    files.publish(outcome.value.fromFiles); // calls back at once: `discovered` now includes them
     return [];
   }
 
@@ -86,21 +118,33 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
   }
 
   let registryChanged = false;
-  const firstErrors = await loadFiles();
+  let resourcesChanged = false;
+  // a file may name a Gateway or subset that the Kubernetes API defines: check references once it synced
+  const registryConfig = specs.some((s) => s.kind === "kubernetes");
+  const firstErrors = await loadFiles(!registryConfig);
   if (firstErrors.length) throw new Error(`config rejected:\n  ${firstErrors.join("\n  ")}`);
   registry.start((snapshot) => {
     discovered = snapshot;
     registryChanged = true;
+    if (snapshot.resources !== loadedResources) resourcesChanged = true;
     if (table.current) void reload(false);
   });
   await waitForSync(registry, options.initialSyncMs ?? 15_000, options.log);
+  if (registryConfig) {
+    resourcesChanged = false;
+    const errors = await loadFiles();
+    if (errors.length) {
+      registry.stop();
+      throw new Error(`config rejected:\n  ${errors.join("\n  ")}`);
+    }
+  }
   swap();
 
   let running: Promise<boolean> | undefined;
   let filesChanged = false;
   async function reloadOnce(): Promise<boolean> {
-    if (filesChanged) {
-      filesChanged = false;
+    if (filesChanged || resourcesChanged) {
+      filesChanged = resourcesChanged = false;
       const errors = await loadFiles();
       if (errors.length) {
         options.log(`config change rejected, keeping version ${version}:\n  ${errors.join("\n  ")}`);
@@ -132,7 +176,7 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
   }
 
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const watch = platform.watch(options.paths, () => {
+  const watch = !options.paths.length ? { close() {} } : platform.watch(options.paths, () => {
     clearTimeout(timer);
     // editors write a file in several steps; wait for them to settle
     timer = setTimeout(() => void reload(), 50);
