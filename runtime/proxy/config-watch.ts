@@ -11,6 +11,7 @@ import { snapshotFromConfig } from "../../adapters/static/from-config.ts";
 import { consulOptionsFrom } from "../../adapters/consul/options.ts";
 import { consulRegistry } from "../../adapters/consul/index.ts";
 import { kubeOptionsFrom, kubernetesRegistry } from "../../adapters/kubernetes/index.ts";
+import { createTlsFetch } from "../platform/tls-fetch.ts";
 import { compile, type ProxyIdentity } from "../model/compile.ts";
 import { staticRegistry, type Registry } from "../model/registry.ts";
 import { mergeRegistries } from "../model/registry-merge.ts";
@@ -39,7 +40,8 @@ export function parseRegistrySpec(value: string, context: { kubeconfig?: string 
 async function registryFor(spec: RegistrySpec, files: Registry, log: (message: string) => void): Promise<Registry> {
   if (spec.kind === "static") return files;
   if (spec.kind === "consul") return consulRegistry({ ...consulOptionsFrom(spec.url, platform.env), log });
-  return kubernetesRegistry({ ...(await kubeOptionsFrom(spec, platform.env, platform.readTextFile)), log });
+  // a cluster CA, client certificates, insecure-skip-tls-verify: the platform's TLS fetch
+  return kubernetesRegistry({ ...(await kubeOptionsFrom(spec, platform.env, platform.readTextFile)), tls: createTlsFetch, log });
 }
 
 export interface ConfigWatchOptions {
