@@ -135,11 +135,18 @@ export function serveMesh(options: MeshServeOptions): Promise<Server> {
     res.on("close", () => {
       if (!res.writableFinished) abort.abort();
     });
+    let request: Request;
     try {
-      const request = toRequest(req, target, abort.signal);
+      request = toRequest(req, target, abort.signal);
+    } catch {
+      // a request no Request can describe (two Host headers, a bad Host): Envoy answers 400
+      await writeResponse(res, new Response("Bad Request", { status: 400, headers: { connection: "close" } }));
+      return;
+    }
+    try {
       response = await options.handler(request, { ...conn, target });
     } catch (error) {
-      response = options.onError ? options.onError(error) : new Response(null, { status: 400 });
+      response = options.onError ? options.onError(error) : new Response(null, { status: 500 });
     }
     await writeResponse(res, response);
   }

@@ -20,7 +20,9 @@ export function stripHopByHop(headers: Headers): void {
   if (connection) {
     for (const name of connection.split(",")) {
       const n = name.trim().toLowerCase();
-      if (n) headers.delete(n);
+      // a client may not make a proxy drop Host by naming it ("Connection: host"): routing and
+      // host-based policies would then see no host at all
+      if (n && n !== "host") headers.delete(n);
     }
   }
   for (const name of HOP_BY_HOP) headers.delete(name);

@@ -18,6 +18,20 @@ function reply(status: number, body: string, extra?: Record<string, string>): { 
 }
 
 /**
+ * The target without the query parameters named (the ones that carried a token); every other
+ * piece of the query stays byte for byte, where re-serializing would turn "%20" into "+" and "/"
+ * into "%2F". A piece's name is decoded as URLSearchParams decoded it to find the token.
+ */
+function withoutParams(target: string, q: number, names: readonly string[]): string {
+  const kept = target.slice(q + 1).split("&").filter((piece, i) => {
+    // a leading "?" is dropped only at the start of the query, as when the whole query was parsed
+    const name = new URLSearchParams(i === 0 ? piece : `&${piece}`).keys().next().value;
+    return name === undefined || !names.includes(name);
+  });
+  return kept.length ? `${target.slice(0, q)}?${kept.join("&")}` : target.slice(0, q);
+}
+
+/**
  * headers: the request's headers as they will go to the app (the caller's copy: JWT rules may
  * remove the token and add claim headers). port: the app's port (destination.port).
  */
@@ -33,11 +47,7 @@ export async function checkInbound(security: WorkloadSecurity, method: string, r
   if (!authn.ok) return reply(401, "Jwt verification fails", { "www-authenticate": 'Bearer realm="dietmesh"' });
   for (const name of authn.removeHeaders) headers.delete(name);
   for (const [name, value] of authn.setHeaders) headers.set(name, value);
-  if (authn.removeParams.length && params) {
-    for (const name of authn.removeParams) params.delete(name);
-    const rest = params.toString();
-    target = target.slice(0, q) + (rest ? `?${rest}` : "");
-  }
+  if (authn.removeParams.length && q >= 0) target = withoutParams(target, q, authn.removeParams);
   const peerId = conn.peer?.uris.length === 1 ? conn.peer.uris[0] : undefined;
   const decision = security.authorize({
     host: headers.get("host") ?? "",

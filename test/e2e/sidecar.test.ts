@@ -44,6 +44,12 @@ test("forward-proxy requests (HTTP_PROXY) reach the service by its short name", 
   assert.is(seen.headers["proxy-connection"], undefined);
 });
 
+test("Connection: host does not make the proxy drop Host (it still routes, and the upstream gets it)", async () => {
+  const r = await curl(["-H", "Host: reviews:8080", "-H", "Connection: host", `http://${sidecar.outbound}/c`]);
+  assert.is(r.status, 200);
+  assert.is(JSON.parse(r.body).headers.host, "reviews:8080");
+});
+
 test("origin-form requests are routed by Host, with every Kubernetes name form", async () => {
   for (const host of ["reviews", "reviews.default", "reviews.default.svc", "reviews.default.svc.cluster.local"]) {
     const r = await curl(["-H", `Host: ${host}:8080`, `http://${sidecar.outbound}/x`]);
