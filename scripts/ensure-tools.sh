@@ -10,6 +10,8 @@ for cmd in "$@"; do
     ps) missing+=(procps) ;;
     promtool) missing+=(prometheus) ;;
     kubectl) missing+=(kubernetes-client) ;;
+    # /usr/bin/chromium, driven by playwright-core (test/e2e/dashboard.test.ts); never a downloaded browser
+    chromium) missing+=(chromium) ;;
     *) missing+=("$cmd") ;;
   esac
 done

@@ -190,7 +190,9 @@ async function launch(flags: ReturnType<typeof parseFlags>): Promise<number> {
     const sidecars = running.map((r) => ({ name: `sidecar ${label(r.workload)}`, child: r.sidecar, admin: r.admin }));
     await publish(sidecars, () => platform.writeTextFile(`${dir}/registry.yaml`, registryYaml(services, running)));
 
-    const gatewayChild = runScript(cli, ["gateway", "--config", dir, "--bind", `80=${flags.strings.gateway}`, "--admin", flags.strings.admin!, "--ca-dir", caDir], { echo: "[gateway] " });
+    // the gateway's /dashboard also reads the sidecars' counters, to draw the calls between them
+    const peers = running.flatMap((r) => ["--dashboard-peer", r.admin]);
+    const gatewayChild = runScript(cli, ["gateway", "--config", dir, "--bind", `80=${flags.strings.gateway}`, "--admin", flags.strings.admin!, "--ca-dir", caDir, ...peers], { echo: "[gateway] " });
     children.push(gatewayChild);
     const [, gatewayAddr] = await gatewayChild.waitFor(/gateway port 80 listening on (\S+)/);
     const [, gatewayAdmin] = await gatewayChild.waitFor(/ready on \S+ admin (\S+)/);
@@ -210,6 +212,7 @@ async function launch(flags: ReturnType<typeof parseFlags>): Promise<number> {
 dietmesh demo is running (Ctrl-C stops it). Every workload runs behind its own sidecar:
 ${rows.join("\n")}
   gateway  port 80 on ${gatewayAddr}  admin ${gatewayAdmin}  (curl http://${gatewayAdmin}/config_dump, /clusters)
+  dashboard of the whole demo mesh: http://${gatewayAdmin}/dashboard
 Every hop between proxies is mTLS (mesh-wide STRICT); only spelling-service may call alphabet-service.
   curl -si -H 'Host: hello-istio.cloud' http://${gatewayAddr}/api/hello | grep xfcc   # the caller's identity, as the app got it
   curl http://${gatewayAdmin}/config_dump | grep -A4 '"identity"'              # the gateway's certificate and its expiry

@@ -28,7 +28,8 @@ export const gatewaySpec: CommandSpec = {
   flags: [
     { name: "config", kind: "list", value: "PATH", help: "Istio YAML file or directory; watched for changes" },
     { name: "bind", kind: "list", value: "PORT=HOST:PORT", help: "serve Gateway server port PORT on HOST:PORT (unbound ports listen on 0.0.0.0:PORT)" },
-    { name: "admin", kind: "string", value: "HOST:PORT", default: "127.0.0.1:15000", help: "admin listener: /ready, /config_dump, /clusters" },
+    { name: "admin", kind: "string", value: "HOST:PORT", default: "127.0.0.1:15000", help: "admin listener: /ready, /config_dump, /clusters, /dashboard" },
+    { name: "dashboard-peer", kind: "list", value: "HOST:PORT", help: "another proxy's admin listener whose traffic /dashboard also draws (its /dashboard/reading.json)" },
     { name: "labels", kind: "string", value: "k=v,...", default: "istio=ingressgateway", help: "this gateway's labels, matched against Gateway selectors" },
     { name: "registry", kind: "list", value: "SOURCE", help: "service discovery: static (ServiceEntry/WorkloadEntry in --config), consul[=URL] or kubernetes[=NAMESPACE] (also Istio config); several merge, the first listed wins a host (default static)" },
     { name: "kubeconfig", kind: "string", value: "FILE", help: "with --registry kubernetes: the cluster to watch (default: the pod's own cluster, else $KUBECONFIG)" },
@@ -130,10 +131,15 @@ export async function runGateway(argv: string[]): Promise<void> {
     quit: () => void lifecycle.shutdown(),
     clusters: deps.clusters,
     prometheus: telemetry.prometheus,
+    dashboardPeers: flags.lists["dashboard-peer"].map((peer) => (parseListenAddress(peer) ? peer : badPeer(peer))),
   });
   const adminServer = listen(adminAddr, (req) => admin.fetch(req), log);
   ready = true;
   log(`ready on ${platform.name}: admin ${adminServer.hostname}:${adminServer.port}`);
+}
+
+function badPeer(value: string): never {
+  throw new UsageError(`--dashboard-peer: expected HOST:PORT, got "${value}"`);
 }
 
 function badRegistry(value: string): never {

@@ -7,6 +7,7 @@ import { runCheckCommand, checkSpec } from "./check.ts";
 import { runDemo, demoSpec } from "./demo.ts";
 import { runCa, caSpec } from "./ca.ts";
 import { runWait, waitSpec } from "./wait.ts";
+import { injectSpec, runInject } from "./inject.ts";
 
 const commands: Record<string, { spec: CommandSpec; run: (argv: string[]) => Promise<number | void> }> = {
   sidecar: { spec: sidecarSpec, run: runSidecar },
@@ -15,6 +16,7 @@ const commands: Record<string, { spec: CommandSpec; run: (argv: string[]) => Pro
   demo: { spec: demoSpec, run: runDemo },
   ca: { spec: caSpec, run: (argv) => runCa(argv) },
   wait: { spec: waitSpec, run: runWait },
+  inject: { spec: injectSpec, run: runInject },
 };
 
 function usage(): string {

@@ -4,6 +4,7 @@ import { platform, type Server } from "../platform/index.ts";
 import { createRouteHandler } from "../proxy/route-handler.ts";
 import { createInboundHandler } from "../proxy/inbound.ts";
 import { createAdminApp } from "../proxy/admin.ts";
+import { createAppHealth, parseAppProbes, type AppHealth } from "../proxy/app-health.ts";
 import { asHonoHandler, listen, parseListenAddress, type ListenAddress } from "../proxy/listener.ts";
 import { parseRegistrySpec, startConfigWatch } from "../proxy/config-watch.ts";
 import { defaultDeps } from "../proxy/deps.ts";
@@ -43,6 +44,7 @@ export const sidecarSpec: CommandSpec = {
     { name: "labels", kind: "string", value: "k=v,...", default: "", help: "the workload's labels (for sourceLabels matches)" },
     ...identityFlags,
     { name: "path-normalization", kind: "string", value: "MODE", default: "BASE", help: "meshConfig pathNormalization for inbound requests: NONE, BASE, MERGE_SLASHES or DECODE_AND_MERGE_SLASHES" },
+    { name: "app-probes", kind: "string", value: "JSON", help: "the app's HTTP probes by path, answered on the admin listener at /app-health/<container>/<livez|readyz|startupz> (written by dietmesh inject)" },
   ],
 };
 
@@ -64,6 +66,7 @@ export async function runSidecar(argv: string[]): Promise<void> {
   const inboundAddr = app ? address("inbound", flags.strings.inbound) : undefined;
   const namespace = flags.strings.namespace ?? "default";
   const labels = parseLabels(flags.strings.labels);
+  const appHealth = appProbesFlag(flags.strings["app-probes"]);
 
   const serviceAccount = flags.strings["service-account"] ?? "default";
   const identity = await setupIdentity(flags, { namespace, serviceAccount }, log, (info) => telemetry.dietmesh.certificateExpiry("workload", info.notAfter));
@@ -133,6 +136,7 @@ export async function runSidecar(argv: string[]): Promise<void> {
     quit: () => void lifecycle.shutdown(),
     clusters: deps.clusters,
     prometheus: telemetry.prometheus,
+    appHealth,
   });
   const adminServer = listen(adminAddr, (req) => admin.fetch(req), log);
   servers.push(adminServer);
@@ -154,6 +158,15 @@ export async function runSidecar(argv: string[]): Promise<void> {
   log(`ready on ${platform.name}: outbound ${servers[0].hostname}:${servers[0].port}` +
     (inboundAddr ? `, inbound ${servers[1].hostname}:${servers[1].port} → ${app}` : "") +
     `, admin ${adminServer.hostname}:${adminServer.port}`);
+}
+
+function appProbesFlag(value: string | undefined): AppHealth | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return createAppHealth(parseAppProbes(value), platform.upstream);
+  } catch (error) {
+    throw new UsageError(`--app-probes: ${(error as Error).message}`);
+  }
 }
 
 function badRegistry(value: string): never {

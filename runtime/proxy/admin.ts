@@ -1,8 +1,11 @@
 // The admin listener (Envoy's port 15000): readiness, the active config and route table, the
-// clusters with their endpoints, and a way to stop the process.
+// clusters with their endpoints, the live dashboard (dashboard-routes.ts), and a way to stop the
+// process.
 import { Hono } from "hono";
 import type { Cluster, RouteConfig, RouteTable, TableRef } from "../model/route-table.ts";
 import type { ClusterStates } from "./cluster-state.ts";
+import { mountDashboard } from "./dashboard-routes.ts";
+import type { AppHealth } from "./app-health.ts";
 
 export interface AdminOptions {
   table: TableRef;
@@ -15,7 +18,18 @@ export interface AdminOptions {
   clusters?: ClusterStates;
   /** Prometheus text exposition of every metric, when the process keeps them */
   prometheus?: () => Response;
+  /** other proxies' admin addresses whose traffic the dashboard also draws (--dashboard-peer) */
+  dashboardPeers?: readonly string[];
+  /** the app's own probes, answered at /app-health/<container>/<livez|readyz|startupz> (--app-probes) */
+  appHealth?: AppHealth;
 }
+
+const INDEX = `<!doctype html><meta charset="utf-8"><title>dietmesh admin</title>
+<h1>dietmesh admin</h1><ul>
+<li><a href="/dashboard">/dashboard</a>: live mesh dashboard</li>
+<li><a href="/ready">/ready</a></li><li><a href="/stats/prometheus">/stats/prometheus</a></li>
+<li><a href="/config_dump">/config_dump</a></li><li><a href="/clusters">/clusters</a></li>
+</ul>`;
 
 function clusterJson(c: Cluster, states?: ClusterStates) {
   const state = states?.peek(c.name);
@@ -70,11 +84,14 @@ export function configDump(table: RouteTable, states?: ClusterStates) {
 
 export function createAdminApp(options: AdminOptions): Hono {
   const app = new Hono();
+  app.get("/", (c) => c.html(INDEX));
   app.get("/ready", (c) => (options.ready() ? c.text("LIVE\n") : c.text("PRE_INITIALIZING\n", 503)));
   app.get("/healthz/ready", (c) => (options.ready() ? c.text("") : c.text("", 503)));
   app.get("/config_dump", (c) => c.json({ proxy: options.describe(), ...configDump(options.table.current, options.clusters) }));
   app.get("/clusters", (c) => c.json([...options.table.current.clusters.values()].map((cl) => clusterJson(cl, options.clusters))));
   app.get("/stats/prometheus", () => options.prometheus?.() ?? new Response("no metrics\n", { status: 404 }));
+  app.get("/app-health/*", async (c) => (options.appHealth ? options.appHealth(c.req.path, c.req.raw) : c.text("no app probes (--app-probes)\n", 404)));
+  mountDashboard(app, { table: options.table, clusters: options.clusters, prometheus: options.prometheus, describe: options.describe, peers: options.dashboardPeers });
   app.post("/quitquitquit", (c) => {
     setTimeout(options.quit, 10);
     return c.text("OK\n");

@@ -1,0 +1,38 @@
+// What `dietmesh inject` writes into a pod, in one place: the sidecar's ports, paths, names and
+// annotations, and the defaults of the command's flags.
+
+export const SIDECAR_NAME = "dietmesh-proxy";
+export const DEFAULT_IMAGE = "dietmesh/proxy:0.1.0";
+export const DEFAULT_CA_ADDRESS = "https://dietmesh-ca.dietmesh-system.svc:15012";
+
+export const PORTS = { inbound: 15006, outbound: 15001, admin: 15000 } as const;
+/** container port names are IANA service names: at most 15 characters */
+export const PORT_NAMES = { inbound: "dietmesh-in", admin: "dietmesh-admin" } as const;
+
+export const TOKEN = { volume: "dietmesh-token", dir: "/var/run/secrets/tokens", file: "dietmesh-token", audience: "istio-ca", expirationSeconds: 43200 } as const;
+export const CA_ROOT = { volume: "dietmesh-ca-root", dir: "/var/run/dietmesh/ca", configMap: "dietmesh-ca-root", file: "root-cert.pem" } as const;
+
+export const ANNOTATIONS = {
+  /** what was injected (JSON); its presence makes inject a no-op */
+  status: "sidecar.dietmesh.io/status",
+  /** the port inbound calls go to, when it is not the first container's first port */
+  appPort: "dietmesh.io/app-port",
+  /** Istio's opt-out, as annotation or label: "false" leaves the pod alone */
+  inject: "sidecar.istio.io/inject",
+} as const;
+
+/** the app's env: its outgoing calls go through the sidecar's outbound listener */
+export const PROXY_ENV: readonly [string, string][] = [
+  ["HTTP_PROXY", `http://127.0.0.1:${PORTS.outbound}`],
+  ["http_proxy", `http://127.0.0.1:${PORTS.outbound}`],
+  ["NO_PROXY", "localhost,127.0.0.1"],
+  ["no_proxy", "localhost,127.0.0.1"],
+];
+
+export interface InjectOptions {
+  image: string;
+  /** https://host:port of `dietmesh ca serve` */
+  caAddress: string;
+  /** overrides every workload's app port */
+  appPort?: number;
+}
