@@ -35,6 +35,7 @@ export const caSpec: CommandSpec = {
     { name: "listen", kind: "string", value: "HOST:PORT", help: "serve: where to listen for HTTPS (port 0: any free port)" },
     { name: "kubernetes-issuer", kind: "string", value: "URL", help: "serve: also accept Kubernetes service-account tokens from this issuer (its OIDC discovery gives the JWKS)" },
     { name: "max-ttl", kind: "string", value: "DURATION", help: "serve: longest certificate life a caller may ask for (default: --ttl)" },
+    { name: "server-name", kind: "list", value: "NAME", help: "serve: a DNS name or IP clients reach the CA by, put in its HTTPS certificate (repeatable; e.g. dietmesh-ca.dietmesh-system.svc)" },
   ],
 };
 
@@ -42,7 +43,7 @@ const ALLOWED: Record<string, string[]> = {
   init: ["dir", "trust-domain", "key-type"],
   issue: ["dir", "namespace", "service-account", "out", "ttl"],
   token: ["dir", "namespace", "service-account", "ttl", "audience"],
-  serve: ["dir", "listen", "ttl", "max-ttl", "audience", "kubernetes-issuer"],
+  serve: ["dir", "listen", "ttl", "max-ttl", "audience", "kubernetes-issuer", "server-name"],
 };
 
 export interface CaCommandIo {
@@ -59,6 +60,9 @@ export async function runCa(argv: string[], io: CaCommandIo = {}): Promise<numbe
   if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
   for (const [name, value] of Object.entries(flags.strings)) {
     if (value !== undefined && !ALLOWED[sub].includes(name)) throw new UsageError(`--${name} does not apply to ca ${sub}`);
+  }
+  for (const [name, values] of Object.entries(flags.lists)) {
+    if (values.length && !ALLOWED[sub].includes(name)) throw new UsageError(`--${name} does not apply to ca ${sub}`);
   }
   const dir = required(flags, "dir");
   if (sub === "init") {
@@ -121,8 +125,9 @@ function duration(flags: ParsedFlags, fallback: number, name = "ttl"): number {
 
 /**
  * `ca serve`: signs workload CSRs over HTTPS until SIGTERM. Its serving certificate is an SVID of
- * its own (spiffe://TD/ns/istio-system/sa/dietmesh-ca) with the listen host, localhost and
- * 127.0.0.1 as DNS/IP names, issued in-process and renewed like a workload's.
+ * its own (spiffe://TD/ns/istio-system/sa/dietmesh-ca) with the --server-name names, the listen
+ * host (unless a wildcard address), localhost and 127.0.0.1 as DNS/IP names, issued in-process and
+ * renewed like a workload's.
  */
 async function serveCa(dir: string, flags: ParsedFlags, print: (line: string) => void): Promise<number> {
   const listen = required(flags, "listen");
@@ -141,7 +146,7 @@ async function serveCa(dir: string, flags: ParsedFlags, print: (line: string) =>
     maxTtlMs: duration(flags, ttlMs, "max-ttl"),
   });
   const identity = await startWorkloadIdentity({
-    signer: localSigner(ca, "istio-system", "dietmesh-ca", systemClock, [...new Set([host, "localhost", "127.0.0.1"])]),
+    signer: localSigner(ca, "istio-system", "dietmesh-ca", systemClock, [...new Set([...flags.lists["server-name"], ...(host === "0.0.0.0" || host === "::" ? [] : [host]), "localhost", "127.0.0.1"])]),
     clock: systemClock,
   });
   const server = await serveMesh({

@@ -45,7 +45,7 @@ export function sidecarContainer(inputs: SidecarInputs, options: InjectOptions):
     args: sidecarArgs(inputs, options),
     env: [
       { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
-      // the API server's CA, for the Kubernetes registry (see docs/kubernetes.md, "Credentials and TLS")
+      // the API server's CA for the runtime's own fetch too (the registry passes ca.crt to its TLS fetch itself)
       { name: "NODE_EXTRA_CA_CERTS", value: "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt" },
     ],
     ports: [

@@ -60,7 +60,7 @@ async function sign(token: string | undefined, csr: string) {
 test.before(async () => {
   work = await platform.makeTempDir("dietmesh-ca-serve-");
   await must("dietmesh", ["ca", "init", "--dir", `${work}/ca`]);
-  const ca = startProcess(cli, ["ca", "serve", "--dir", `${work}/ca`, "--listen", "127.0.0.1:0", "--kubernetes-issuer", kubeIssuer]);
+  const ca = startProcess(cli, ["ca", "serve", "--dir", `${work}/ca`, "--listen", "127.0.0.1:0", "--kubernetes-issuer", kubeIssuer, "--server-name", "ca.dietmesh.test"]);
   const [, url] = await ca.waitFor(/ca serving \S+ on (https:\/\/\S+)/);
   caUrl = url.replace("127.0.0.1", "localhost");
 });
@@ -78,6 +78,14 @@ test("the trust bundle is served in the SPIFFE bundle format, over HTTPS that ve
   assert.is(bundle.keys.length, 1);
   assert.is(bundle.keys[0].use, "x509-svid");
   assert.is(bundle.keys[0].x5c.length, 1);
+});
+
+test("--server-name puts the name clients dial in the CA's certificate (curl verifies it by that name)", async () => {
+  const port = caUrl.slice(caUrl.lastIndexOf(":") + 1);
+  const r = await curl(["--resolve", `ca.dietmesh.test:${port}:127.0.0.1`, "--cacert", `${work}/ca/root-cert.pem`, `https://ca.dietmesh.test:${port}/v1/bundle`]);
+  assert.is(r.status, 200);
+  const other = await runCommand("curl", ["-s", "--resolve", `other.dietmesh.test:${port}:127.0.0.1`, "--cacert", `${work}/ca/root-cert.pem`, `https://other.dietmesh.test:${port}/v1/bundle`]).exited;
+  assert.is(other, 60, "a name the certificate does not carry fails verification (curl exit 60)");
 });
 
 test("a bootstrap token's caller gets its own identity, whatever the CSR claims; openssl verify -x509_strict passes", async () => {
