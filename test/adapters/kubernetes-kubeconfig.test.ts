@@ -122,7 +122,7 @@ test("TLS: plain http and https without extra settings use fetch; a CA or client
   assert.ok(kubeFetch({ ...base, server: "https://api.example" }, undefined));
   assert.ok(kubeFetch({ ...base, server: "https://api.example", ca: "CA" }, undefined, (m) => logs.push(m)));
   assert.match(logs[0], /NODE_EXTRA_CA_CERTS on Bun, DENO_CERT on Deno/);
-  assert.throws(() => kubeFetch({ ...base, server: "https://api.example", clientCert: "C", clientKey: "K" }, undefined), /client certificate, which needs the platform's TLS client/);
+  assert.throws(() => kubeFetch({ ...base, server: "https://api.example", clientCert: "C", clientKey: "K" }, undefined), /client certificate, which needs a TLS fetch/);
   const asked: KubeTls[] = [];
   const hooked = kubeFetch({ ...base, server: "https://api.example", ca: "CA", clientCert: "C", clientKey: "K" }, (tls) => {
     asked.push(tls);
