@@ -17,7 +17,8 @@ export interface YamlDocument {
   lineOf(path: readonly PropertyKey[]): number | undefined;
 }
 
-function startOf(doc: Document, path: readonly PropertyKey[]): number | undefined {
+/** where the field at path starts in the text (also used by `dietmesh inject` for its error lines) */
+export function startOf(doc: Document, path: readonly PropertyKey[]): number | undefined {
   // a map key: point at the key itself, since a nested value starts on the next line
   const last = path.at(-1);
   if (typeof last === "string") {

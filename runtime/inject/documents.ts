@@ -2,8 +2,9 @@
 // byte for byte; changed ones are patched node by node, so comments, quoting and field order
 // outside what inject added survive. Read as YAML 1.1, as Kubernetes reads it (`on` and `yes` are
 // booleans there), which also makes every string inject adds quoted where Kubernetes would misread it.
-import { Document, LineCounter, isMap, isNode, isScalar, isSeq, parseAllDocuments } from "yaml";
+import { Document, LineCounter, isMap, isSeq, parseAllDocuments } from "yaml";
 import type { FieldPath } from "./errors.ts";
+import { startOf } from "../config/yaml-docs.ts";
 import { isObject } from "./pod-template.ts";
 
 export interface ManifestDocument {
@@ -63,19 +64,6 @@ function patch(doc: Document, path: FieldPath, before: unknown, after: unknown):
   else doc.contents = doc.createNode(after, CREATE) as typeof doc.contents;
 }
 
-function keyStart(doc: Document, path: FieldPath): number | undefined {
-  const last = path.at(-1);
-  if (typeof last === "string") {
-    const parent = doc.getIn(path.slice(0, -1), true);
-    if (isMap(parent)) {
-      const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === last);
-      if (pair && isNode(pair.key) && pair.key.range) return pair.key.range[0];
-    }
-  }
-  const node = path.length ? doc.getIn(path, true) : doc.contents;
-  return isNode(node) && node.range ? node.range[0] : undefined;
-}
-
 /** --- and ... markers, which the output writes itself */
 const clean = (text: string) => text.replace(/^---[ \t]*(\r?\n)?/, "").replace(/(^|\n)\.\.\.[ \t]*\s*$/, "$1").replace(/\s*$/, "\n");
 
@@ -84,7 +72,7 @@ export function parseManifest(text: string): ManifestDocument[] {
   const docs = Array.from(parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, version: "1.1" }));
   const lineOf = (doc: Document, path: FieldPath) => {
     for (let n = path.length; n >= 0; n--) {
-      const offset = keyStart(doc, path.slice(0, n));
+      const offset = startOf(doc, path.slice(0, n));
       if (offset !== undefined) return lines.linePos(offset).line;
     }
     return undefined;

@@ -11,6 +11,7 @@ import { createServer as createNetServer, type Server as NetServer, type Socket 
 import { createSecureContext, TLSSocket, type SecureContext } from "node:tls";
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { ConnInfo, FetchHandler, Server } from "./types.ts";
+import { webStreamOf } from "./node-stream.ts";
 
 /** PEM texts of a workload identity: its chain (leaf first), key, and the roots it trusts */
 export interface TlsCredentials {
@@ -202,31 +203,11 @@ function toRequest(req: IncomingMessage, target: string, signal: AbortSignal): R
   return new Request(`http://${host}${path}`, {
     method,
     headers,
-    body: hasBody ? bodyStream(req) : null,
+    body: hasBody ? webStreamOf(req, () => new Error("client aborted")) : null,
     signal,
     // @ts-ignore: needed for a streamed request body, not yet in every lib.dom
     duplex: "half",
   });
-}
-
-function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      req.on("data", (chunk: Uint8Array) => {
-        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-        if ((controller.desiredSize ?? 1) <= 0) req.pause();
-      });
-      req.on("end", () => controller.close());
-      req.on("error", (error) => controller.error(error));
-      req.on("aborted", () => controller.error(new Error("client aborted")));
-    },
-    pull() {
-      req.resume();
-    },
-    cancel() {
-      req.destroy();
-    },
-  }, { highWaterMark: 4 });
 }
 
 async function writeResponse(res: ServerResponse, response: Response): Promise<void> {

@@ -5,6 +5,7 @@
 // both. Responses stream (a watch is one long response), with backpressure.
 import { request as httpsRequest } from "node:https";
 import type { IncomingMessage } from "node:http";
+import { webStreamOf } from "./node-stream.ts";
 
 export interface TlsClientOptions {
   /** PEM roots that verify the server (instead of the system's) */
@@ -52,22 +53,6 @@ function toResponse(res: IncomingMessage): Response {
   for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
   const status = res.statusCode ?? 502;
   const noBody = status === 204 || status === 304;
-  const body = noBody ? null : new ReadableStream<Uint8Array>({
-    start(controller) {
-      res.on("data", (chunk: Uint8Array) => {
-        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-        if ((controller.desiredSize ?? 1) <= 0) res.pause();
-      });
-      res.on("end", () => controller.close());
-      res.on("error", (error) => controller.error(error));
-      res.on("aborted", () => controller.error(new Error("connection closed mid-response")));
-    },
-    pull() {
-      res.resume();
-    },
-    cancel() {
-      res.destroy();
-    },
-  }, { highWaterMark: 8 });
+  const body = noBody ? null : webStreamOf(res, () => new Error("connection closed mid-response"));
   return new Response(body, { status, statusText: res.statusMessage, headers });
 }

@@ -8,21 +8,28 @@ import { cli, curl, eventually, serviceEntry, startSidecar, stopAll, tempConfig 
 
 test.after(() => stopAll());
 
-test("SIGTERM: in-flight requests complete, new connections are refused, the sidecar exits", async () => {
-  let arrived = 0;
-  const slow = platform.serve({
+/** answers "done" 700 ms after each request, counting arrivals */
+function slowServer() {
+  const state = { arrived: 0 };
+  const server = platform.serve({
     hostname: "127.0.0.1",
     port: 0,
     async handler() {
-      arrived++;
+      state.arrived++;
       await new Promise((r) => setTimeout(r, 700));
       return new Response("done");
     },
   });
+  return { port: server.port, arrived: () => state.arrived, stop: () => server.stop(true) };
+}
+
+test("SIGTERM: in-flight requests complete, new connections are refused, the sidecar exits", async () => {
+  const slow = slowServer();
+  const arrived = slow.arrived;
   const dir = await tempConfig({ "se.yaml": serviceEntry("slow", "slow.default.svc.cluster.local", [{ address: `127.0.0.1:${slow.port}` }]) });
   const sidecar = await startSidecar(dir, ["--drain-duration", "5s"]);
   const inFlight = Array.from({ length: 6 }, () => curl(["-H", "Host: slow:8080", `http://${sidecar.outbound}/work`]));
-  await eventually(async () => arrived === 6, 5000, "requests at the upstream");
+  await eventually(async () => arrived() === 6, 5000, "requests at the upstream");
   // sent with the real kill(1): Deno's child_process reports a child it signalled itself as killed,
   // whatever its exit status
   assert.is(await runCommand("kill", ["-TERM", String(sidecar.child.pid)]).exited, 0);
@@ -33,25 +40,17 @@ test("SIGTERM: in-flight requests complete, new connections are refused, the sid
   assert.equal(results.map((r) => `${r.status} ${r.body}`), Array(6).fill("200 done"));
   assert.is(late, "refused");
   assert.is(await sidecar.child.exited, 0);
-  await slow.stop(true);
+  await slow.stop();
 });
 
 test("SIGTERM on an mTLS-capable inbound listener: in-flight requests complete, new connections are refused", async () => {
-  let arrived = 0;
-  const slowApp = platform.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    async handler() {
-      arrived++;
-      await new Promise((r) => setTimeout(r, 700));
-      return new Response("done");
-    },
-  });
+  const slowApp = slowServer();
+  const arrived = slowApp.arrived;
   const work = await platform.makeTempDir("dietmesh-drain-ca-");
   assert.is(await runScript(cli, ["ca", "init", "--dir", `${work}/ca`]).exited, 0);
   const sidecar = await startSidecar(await tempConfig({}), ["--app", `127.0.0.1:${slowApp.port}`, "--inbound", "127.0.0.1:0", "--ca-dir", `${work}/ca`, "--drain-duration", "5s"]);
   const inFlight = Array.from({ length: 4 }, () => curl([`http://${sidecar.inbound}/work`]));
-  await eventually(async () => arrived === 4, 5000, "requests at the app");
+  await eventually(async () => arrived() === 4, 5000, "requests at the app");
   assert.is(await runCommand("kill", ["-TERM", String(sidecar.child.pid)]).exited, 0);
   await sidecar.child.waitFor(/draining/);
   const late = await curl([`http://${sidecar.inbound}/late`]).then(() => "answered", () => "refused");
@@ -59,7 +58,7 @@ test("SIGTERM on an mTLS-capable inbound listener: in-flight requests complete, 
   assert.equal(results.map((r) => `${r.status} ${r.body}`), Array(4).fill("200 done"));
   assert.is(late, "refused");
   assert.is(await sidecar.child.exited, 0);
-  await slowApp.stop(true);
+  await slowApp.stop();
   await platform.remove(work);
 });
 
