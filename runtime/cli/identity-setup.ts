@@ -5,10 +5,9 @@
 import { platform } from "../platform/index.ts";
 import { parseDuration } from "../config/duration.ts";
 import { systemClock } from "../resilience/clock.ts";
-import { loadCaDir } from "../security/ca-store.ts";
 import { SpiffeId } from "../security/spiffe-id.ts";
-import { localSigner, remoteSigner } from "../security/signers.ts";
-import { startWorkloadIdentity, type IdentityInfo, type WorkloadIdentity } from "../security/workload-identity.ts";
+import type { IdentityInfo, WorkloadIdentity } from "../security/workload-identity.ts";
+// the X.509 and CA code (~60 ms to load) is imported only by a proxy that has an identity
 import { UsageError, type FlagSpec, type ParsedFlags } from "./args.ts";
 
 export const identityFlags: FlagSpec[] = [
@@ -34,6 +33,11 @@ export async function setupIdentity(flags: ParsedFlags, who: { namespace: string
   } catch (error) {
     throw new UsageError(`--cert-ttl: ${(error as Error).message}`);
   }
+  const [{ loadCaDir }, { localSigner, remoteSigner }, { startWorkloadIdentity }] = await Promise.all([
+    import("../security/ca-store.ts"),
+    import("../security/signers.ts"),
+    import("../security/workload-identity.ts"),
+  ]);
   let signer;
   let expect: SpiffeId | undefined;
   if (dir) {

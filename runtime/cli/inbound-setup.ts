@@ -8,7 +8,6 @@ import { asHonoHandler, listen, type ListenAddress } from "../proxy/listener.ts"
 import { localReply } from "../proxy/local-reply.ts";
 import { ProxyError } from "../proxy/errors.ts";
 import type { WorkloadIdentity } from "../security/workload-identity.ts";
-import { createPeerVerifier } from "../security/peer-verifier.ts";
 import { systemClock } from "../resilience/clock.ts";
 
 export type MtlsMode = "STRICT" | "PERMISSIVE" | "DISABLE";
@@ -26,6 +25,7 @@ export interface InboundSetup {
 export async function serveInbound(setup: InboundSetup): Promise<Server> {
   const { identity, log } = setup;
   if (!identity) return listen(setup.address, asHonoHandler(setup.handler), log);
+  const { createPeerVerifier } = await import("../security/peer-verifier.ts");
   return serveMesh({
     hostname: setup.address.hostname,
     port: setup.address.port,

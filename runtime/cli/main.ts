@@ -1,40 +1,63 @@
 // The dietmesh command line: `dietmesh <command> [flags]`.
 import { platform } from "../platform/index.ts";
 import { helpText, UsageError, type CommandSpec } from "./args.ts";
-import { runSidecar, sidecarSpec } from "./sidecar.ts";
-import { runGateway, gatewaySpec } from "./gateway.ts";
-import { runCheckCommand, checkSpec } from "./check.ts";
-import { runDemo, demoSpec } from "./demo.ts";
-import { runCa, caSpec } from "./ca.ts";
-import { runWait, waitSpec } from "./wait.ts";
-import { injectSpec, runInject } from "./inject.ts";
 
-const commands: Record<string, { spec: CommandSpec; run: (argv: string[]) => Promise<number | void> }> = {
-  sidecar: { spec: sidecarSpec, run: runSidecar },
-  gateway: { spec: gatewaySpec, run: runGateway },
-  check: { spec: checkSpec, run: runCheckCommand },
-  demo: { spec: demoSpec, run: runDemo },
-  ca: { spec: caSpec, run: (argv) => runCa(argv) },
-  wait: { spec: waitSpec, run: runWait },
-  inject: { spec: injectSpec, run: runInject },
+interface Command {
+  spec: CommandSpec;
+  run: (argv: string[]) => Promise<number | void>;
+}
+
+// Each command's module is imported only when that command runs: the sidecar's start time is part
+// of its budget, and it need not load the CA's X.509 code, the demo launcher or inject.
+const commands: Record<string, () => Promise<Command>> = {
+  sidecar: async () => {
+    const m = await import("./sidecar.ts");
+    return { spec: m.sidecarSpec, run: m.runSidecar };
+  },
+  gateway: async () => {
+    const m = await import("./gateway.ts");
+    return { spec: m.gatewaySpec, run: m.runGateway };
+  },
+  check: async () => {
+    const m = await import("./check.ts");
+    return { spec: m.checkSpec, run: m.runCheckCommand };
+  },
+  demo: async () => {
+    const m = await import("./demo.ts");
+    return { spec: m.demoSpec, run: m.runDemo };
+  },
+  ca: async () => {
+    const m = await import("./ca.ts");
+    return { spec: m.caSpec, run: (argv) => m.runCa(argv) };
+  },
+  wait: async () => {
+    const m = await import("./wait.ts");
+    return { spec: m.waitSpec, run: m.runWait };
+  },
+  inject: async () => {
+    const m = await import("./inject.ts");
+    return { spec: m.injectSpec, run: m.runInject };
+  },
 };
 
-function usage(): string {
-  const rows = Object.values(commands).map((c) => `  ${c.spec.name.padEnd(10)} ${c.spec.summary}`);
+async function usage(): Promise<string> {
+  const all = await Promise.all(Object.values(commands).map((load) => load()));
+  const rows = all.map((c) => `  ${c.spec.name.padEnd(10)} ${c.spec.summary}`);
   return `dietmesh — a small service-mesh data plane that reads Istio YAML\n\nUsage: dietmesh <command> [flags]\n\nCommands:\n${rows.join("\n")}\n\nRun dietmesh <command> --help for its flags.\n`;
 }
 
 async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv;
   if (!name || name === "--help" || name === "-h" || name === "help") {
-    console.log(usage());
+    console.log(await usage());
     return;
   }
-  const command = commands[name];
-  if (!command) {
+  const load = commands[name];
+  if (!load) {
     console.error(`dietmesh: unknown command "${name}" (try dietmesh --help)`);
     platform.exit(2);
   }
+  const command = await load();
   if (rest.includes("--help") || rest.includes("-h")) {
     console.log(helpText(command.spec));
     return;

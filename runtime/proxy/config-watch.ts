@@ -8,10 +8,6 @@ import { formatConfigError } from "../config/errors.ts";
 import { analyzeConfig } from "../config/analyze.ts";
 import type { MeshConfig } from "../config/types.ts";
 import { snapshotFromConfig } from "../../adapters/static/from-config.ts";
-import { consulOptionsFrom } from "../../adapters/consul/options.ts";
-import { consulRegistry } from "../../adapters/consul/index.ts";
-import { kubeOptionsFrom, kubernetesRegistry } from "../../adapters/kubernetes/index.ts";
-import { createTlsFetch } from "../platform/tls-fetch.ts";
 import { compile, type ProxyIdentity } from "../model/compile.ts";
 import { staticRegistry, type Registry } from "../model/registry.ts";
 import { mergeRegistries } from "../model/registry-merge.ts";
@@ -39,7 +35,12 @@ export function parseRegistrySpec(value: string, context: { kubeconfig?: string 
 
 async function registryFor(spec: RegistrySpec, files: Registry, log: (message: string) => void): Promise<Registry> {
   if (spec.kind === "static") return files;
-  if (spec.kind === "consul") return consulRegistry({ ...consulOptionsFrom(spec.url, platform.env), log });
+  // adapters load only when named: a static-only proxy starts without them
+  if (spec.kind === "consul") {
+    const [{ consulOptionsFrom }, { consulRegistry }] = await Promise.all([import("../../adapters/consul/options.ts"), import("../../adapters/consul/index.ts")]);
+    return consulRegistry({ ...consulOptionsFrom(spec.url, platform.env), log });
+  }
+  const [{ kubeOptionsFrom, kubernetesRegistry }, { createTlsFetch }] = await Promise.all([import("../../adapters/kubernetes/index.ts"), import("../platform/tls-fetch.ts")]);
   // a cluster CA, client certificates, insecure-skip-tls-verify: the platform's TLS fetch
   return kubernetesRegistry({ ...(await kubeOptionsFrom(spec, platform.env, platform.readTextFile)), tls: createTlsFetch, log });
 }
