@@ -4,7 +4,7 @@
 import { platform, type Server } from "../platform/index.ts";
 import { createRouteHandler } from "../proxy/route-handler.ts";
 import { createAdminApp } from "../proxy/admin.ts";
-import { asHonoHandler, listen, parseListenAddress, type ListenAddress } from "../proxy/listener.ts";
+import { listen, parseListenAddress, type ListenAddress } from "../proxy/listener.ts";
 import { parseRegistrySpec, startConfigWatch } from "../proxy/config-watch.ts";
 import { defaultDeps } from "../proxy/deps.ts";
 import type { RouteTable } from "../model/route-table.ts";
@@ -84,7 +84,7 @@ export async function runGateway(argv: string[]): Promise<void> {
       const addr = binds.get(port) ?? { hostname: "0.0.0.0", port };
       const handler = createRouteHandler({ table: watch.table, select: (t) => t.gatewayPorts.get(port), port, deps, guard: gatewayGuard(() => security, port) });
       try {
-        const server = listen(addr, asHonoHandler(handler), log);
+        const server = listen(addr, handler, log);
         listeners.set(port, server);
         log(`gateway port ${port} listening on ${server.hostname}:${server.port}`);
       } catch (error) {

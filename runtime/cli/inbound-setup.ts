@@ -4,7 +4,7 @@
 // both, DISABLE → plaintext only. The mode is asked for every new connection, so a policy change
 // applies to new connections at once (open ones keep what they were admitted with, as in Envoy).
 import { serveMesh, type FetchHandler, type Server } from "../platform/index.ts";
-import { asHonoHandler, listen, type ListenAddress } from "../proxy/listener.ts";
+import { listen, type ListenAddress } from "../proxy/listener.ts";
 import { localReply } from "../proxy/local-reply.ts";
 import { ProxyError } from "../proxy/errors.ts";
 import type { WorkloadIdentity } from "../security/workload-identity.ts";
@@ -24,7 +24,7 @@ export interface InboundSetup {
 
 export async function serveInbound(setup: InboundSetup): Promise<Server> {
   const { identity, log } = setup;
-  if (!identity) return listen(setup.address, asHonoHandler(setup.handler), log);
+  if (!identity) return listen(setup.address, setup.handler, log);
   const { createPeerVerifier } = await import("../security/peer-verifier.ts");
   return serveMesh({
     hostname: setup.address.hostname,

@@ -5,7 +5,7 @@ import { createRouteHandler } from "../proxy/route-handler.ts";
 import { createInboundHandler } from "../proxy/inbound.ts";
 import { createAdminApp } from "../proxy/admin.ts";
 import { createAppHealth, parseAppProbes, type AppHealth } from "../proxy/app-health.ts";
-import { asHonoHandler, listen, parseListenAddress, type ListenAddress } from "../proxy/listener.ts";
+import { listen, parseListenAddress, type ListenAddress } from "../proxy/listener.ts";
 import { parseRegistrySpec, startConfigWatch } from "../proxy/config-watch.ts";
 import { defaultDeps } from "../proxy/deps.ts";
 import { authorityPort } from "../model/hosts.ts";
@@ -107,7 +107,7 @@ export async function runSidecar(argv: string[]): Promise<void> {
     port: (authority) => authorityPort(authority) ?? 80,
     deps,
   });
-  servers.push(listen(outboundAddr, asHonoHandler(outbound), log));
+  servers.push(listen(outboundAddr, outbound, log));
   if (app && inboundAddr) {
     const appPort = parseListenAddress(app)!.port;
     const inbound = createInboundHandler(app, deps, createObserver({ reporter: "destination", metrics: telemetry.metrics, accessLog: telemetry.accessLog }), {

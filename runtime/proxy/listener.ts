@@ -1,19 +1,10 @@
-// Hosts a plain fetch handler on a listener. Every listener is a Hono app (one catch-all route in
-// front of the handler) so middleware can be added the Hono way; DIETMESH_BARE_HANDLER=1 serves
-// the handler directly, which the bench uses to measure what Hono costs on the hot path.
-import { Hono } from "hono";
-import { platform, type ConnInfo, type FetchHandler, type Server } from "../platform/index.ts";
+// Hosts a plain fetch handler on a data listener (outbound, inbound, gateway ports). These have one
+// route — "everything goes to the handler" — so they are served directly: a one-route Hono app in
+// front measured at about a third of the sidecar's throughput on Bun (docs/performance.md). Hono
+// stays where there is real routing: the admin API and the CA's HTTPS API.
+import { platform, type FetchHandler, type Server } from "../platform/index.ts";
 import { localReply } from "./local-reply.ts";
 import { ProxyError } from "./errors.ts";
-
-type Env = { Bindings: { conn: ConnInfo } };
-
-export function asHonoHandler(handler: FetchHandler): FetchHandler {
-  if (platform.env("DIETMESH_BARE_HANDLER") === "1") return handler;
-  const app = new Hono<Env>();
-  app.all("*", (c) => handler(c.req.raw, c.env.conn));
-  return (request, conn) => app.fetch(request, { conn });
-}
 
 export interface ListenAddress {
   hostname: string;
