@@ -16,6 +16,8 @@ import { registerWithConsul, type ConsulRegistration } from "./consul-register.t
 import { drainFlag, drainMs, onTermination } from "./lifecycle.ts";
 import { createObserver } from "../proxy/observe.ts";
 import { identityFlags, setupIdentity } from "./identity-setup.ts";
+import { createStatusApp } from "../proxy/status.ts";
+import { appMetricsScraper } from "../telemetry/app-metrics.ts";
 import { serveInbound } from "./inbound-setup.ts";
 import { compileWorkloadSecurity, createJwksCache, type WorkloadSecurity } from "../security/policy/index.ts";
 import { fetchJwks, pathNormalizationFlag } from "./security-setup.ts";
@@ -44,6 +46,8 @@ export const sidecarSpec: CommandSpec = {
     { name: "labels", kind: "string", value: "k=v,...", default: "", help: "the workload's labels (for sourceLabels matches)" },
     ...identityFlags,
     { name: "path-normalization", kind: "string", value: "MODE", default: "BASE", help: "meshConfig pathNormalization for inbound requests: NONE, BASE, MERGE_SLASHES or DECODE_AND_MERGE_SLASHES" },
+    { name: "status", kind: "string", value: "HOST:PORT", help: "status listener for the kubelet and Prometheus (Istio's 15020/15021): /healthz/ready, /app-health/..., /stats/prometheus with --app-metrics merged; nothing else" },
+    { name: "app-metrics", kind: "string", value: "URL", help: "the app's Prometheus endpoint (e.g. http://127.0.0.1:9090/metrics), merged into the status listener's /stats/prometheus" },
     { name: "app-probes", kind: "string", value: "JSON", help: "the app's HTTP probes by path, answered on the admin listener at /app-health/<container>/<livez|readyz|startupz> (written by dietmesh inject)" },
   ],
 };
@@ -120,7 +124,8 @@ export async function runSidecar(argv: string[]): Promise<void> {
 
   let consul: ConsulRegistration | undefined;
   const lifecycle = onTermination({
-    servers: () => servers.filter((s) => s !== adminServer),
+    // admin and status keep answering while draining (/ready and /healthz/ready say 503)
+    servers: () => servers.filter((s) => s !== adminServer && s !== statusServer),
     drainMs: drainMs(flags),
     close: async () => {
       watch.close();
@@ -140,6 +145,22 @@ export async function runSidecar(argv: string[]): Promise<void> {
   });
   const adminServer = listen(adminAddr, (req) => admin.fetch(req), log);
   servers.push(adminServer);
+  const statusAddr = flags.strings.status ? address("status", flags.strings.status) : undefined;
+  let statusServer: Server | undefined;
+  const appMetricsUrl = flags.strings["app-metrics"];
+  if (appMetricsUrl && !statusAddr) throw new UsageError("--app-metrics needs --status (the merged metrics are served there)");
+  if (appMetricsUrl && !/^http:\/\/[^/]+\//.test(appMetricsUrl)) throw new UsageError(`--app-metrics: expected http://HOST:PORT/PATH, got "${appMetricsUrl}"`);
+  if (statusAddr) {
+    const status = createStatusApp({
+      ready: () => ready && !lifecycle.draining() && watch.registry.synced(),
+      prometheus: telemetry.prometheus,
+      appHealth,
+      appMetrics: appMetricsUrl ? appMetricsScraper(appMetricsUrl, platform.upstream, log) : undefined,
+    });
+    statusServer = listen(statusAddr, (req) => status.fetch(req), log);
+    servers.push(statusServer);
+    log(`status on ${statusServer.hostname}:${statusServer.port}`);
+  }
   const consulAgent = flags.strings["consul-register"];
   if (consulAgent) {
     if (!app || !inboundAddr) throw new UsageError("--consul-register needs --app (it registers the inbound listener)");

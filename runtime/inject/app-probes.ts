@@ -1,5 +1,5 @@
 // Istio's probe rewrite: an app container's httpGet liveness, readiness and startup probes are
-// pointed at the sidecar's admin listener (/app-health/<container>/<livez|readyz|startupz>), and the
+// pointed at the sidecar's status listener (/app-health/<container>/<livez|readyz|startupz>), and the
 // originals go to the sidecar (--app-probes), which asks the app on 127.0.0.1. tcpSocket, exec and
 // grpc probes, and httpGet probes with a host or over HTTPS, are left as they are.
 import type { AppProbe } from "../proxy/app-health.ts";
@@ -45,7 +45,7 @@ export function rewriteProbes(container: Obj, at: FieldPath): Record<string, App
       httpGet: { path: rawPath.startsWith("/") ? rawPath : `/${rawPath}`, port, scheme: "HTTP", ...(headers.length ? { httpHeaders: headers } : {}) },
       timeoutSeconds: typeof probe.timeoutSeconds === "number" ? probe.timeoutSeconds : 1,
     };
-    container[field] = { ...probe, httpGet: { path, port: PORTS.admin, scheme: "HTTP" } };
+    container[field] = { ...probe, httpGet: { path, port: PORTS.status, scheme: "HTTP" } };
   }
   return out;
 }

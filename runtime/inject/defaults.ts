@@ -5,9 +5,13 @@ export const SIDECAR_NAME = "dietmesh-proxy";
 export const DEFAULT_IMAGE = "dietmesh/proxy:0.1.0";
 export const DEFAULT_CA_ADDRESS = "https://dietmesh-ca.dietmesh-system.svc:15012";
 
-export const PORTS = { inbound: 15006, outbound: 15001, admin: 15000 } as const;
+/** admin stays on the pod's loopback; status (probes, merged metrics) is what the kubelet and Prometheus reach */
+export const PORTS = { inbound: 15006, outbound: 15001, admin: 15000, status: 15020 } as const;
 /** container port names are IANA service names: at most 15 characters */
-export const PORT_NAMES = { inbound: "dietmesh-in", admin: "dietmesh-admin" } as const;
+export const PORT_NAMES = { inbound: "dietmesh-in", status: "dietmesh-status" } as const;
+
+/** Prometheus' scrape annotations, rewritten to the status port as Istio's metrics merging does */
+export const PROMETHEUS = { scrape: "prometheus.io/scrape", port: "prometheus.io/port", path: "prometheus.io/path", defaultPath: "/metrics" } as const;
 
 export const TOKEN = { volume: "dietmesh-token", dir: "/var/run/secrets/tokens", file: "dietmesh-token", audience: "istio-ca", expirationSeconds: 43200 } as const;
 export const CA_ROOT = { volume: "dietmesh-ca-root", dir: "/var/run/dietmesh/ca", configMap: "dietmesh-ca-root", file: "root-cert.pem" } as const;

@@ -3,7 +3,7 @@
 // rewritten through the sidecar, and the status annotation that makes a second run a no-op.
 import type { AppProbe } from "../proxy/app-health.ts";
 import { rewriteProbes } from "./app-probes.ts";
-import { ANNOTATIONS, PORTS, PROXY_ENV, SIDECAR_NAME, type InjectOptions } from "./defaults.ts";
+import { ANNOTATIONS, PORTS, PROMETHEUS, PROXY_ENV, SIDECAR_NAME, type InjectOptions } from "./defaults.ts";
 import { InjectError, type FieldPath } from "./errors.ts";
 import { isObject, type Obj, type PodTemplate } from "./pod-template.ts";
 import { sidecarContainer, sidecarVolumes } from "./sidecar-container.ts";
@@ -85,6 +85,17 @@ function addProxyEnv(container: Obj, at: FieldPath): void {
   container.env = env;
 }
 
+/** the app's own metrics endpoint, when its pod asks Prometheus to scrape it (Istio reads the same annotations) */
+function scrapeTarget(annotations: Record<string, string>, at: (string | number)[]): string | undefined {
+  if (annotations[PROMETHEUS.scrape] !== "true") return undefined;
+  const port = annotations[PROMETHEUS.port];
+  if (port === undefined) return undefined;
+  const n = Number(port);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InjectError("invalid-field", [...at, PROMETHEUS.port], `expected a port number, got "${port}"`);
+  const path = annotations[PROMETHEUS.path] ?? PROMETHEUS.defaultPath;
+  return `http://127.0.0.1:${n}${path.startsWith("/") ? path : `/${path}`}`;
+}
+
 export function injectPod(pod: PodTemplate, options: InjectOptions): InjectedPod {
   const metaAt = [...pod.at, "metadata"];
   const specAt = [...pod.at, "spec"];
@@ -119,11 +130,19 @@ export function injectPod(pod: PodTemplate, options: InjectOptions): InjectedPod
     if (isObject(v) && added.some((a) => a.name === v.name)) throw new InjectError("name-conflict", [...specAt, "volumes", i, "name"], `the sidecar needs the volume name "${v.name}"`);
   });
   const serviceAccount = String(pod.spec.serviceAccountName ?? pod.spec.serviceAccount ?? "default");
-  pod.spec.initContainers = [sidecarContainer({ serviceAccount, labels, appPort, probes }, options), ...list(pod.spec.initContainers, [...specAt, "initContainers"])];
+  const appMetrics = scrapeTarget(annotations, [...metaAt, "annotations"]);
+  pod.spec.initContainers = [sidecarContainer({ serviceAccount, labels, appPort, probes, appMetrics }, options), ...list(pod.spec.initContainers, [...specAt, "initContainers"])];
   pod.spec.volumes = [...volumes, ...added];
 
   const status: InjectionStatus = { image: options.image, initContainers: [SIDECAR_NAME], volumes: added.map((v) => String(v.name)), appPort: appPort ?? null, probes: Object.keys(probes) };
-  pod.metadata.annotations = { ...(isObject(pod.metadata.annotations) ? pod.metadata.annotations : {}), [ANNOTATIONS.status]: JSON.stringify(status) };
+  pod.metadata.annotations = {
+    ...(isObject(pod.metadata.annotations) ? pod.metadata.annotations : {}),
+    [ANNOTATIONS.status]: JSON.stringify(status),
+    // one scrape target per pod: the status port serves the sidecar's metrics and the app's
+    [PROMETHEUS.scrape]: "true",
+    [PROMETHEUS.port]: String(PORTS.status),
+    [PROMETHEUS.path]: "/stats/prometheus",
+  };
 
   const notes: string[] = [];
   if (appPort === undefined) notes.push(`no app port (no containerPort, no ${ANNOTATIONS.appPort} annotation): the sidecar proxies outgoing calls only`);

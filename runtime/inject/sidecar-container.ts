@@ -12,6 +12,8 @@ export interface SidecarInputs {
   /** the app's port; without one the sidecar only proxies outgoing calls */
   appPort?: number;
   probes: Record<string, AppProbe>;
+  /** the app's own Prometheus endpoint (from its prometheus.io annotations), merged on the status port */
+  appMetrics?: string;
 }
 
 /** Kubernetes expands $(VAR) in args; a literal "$(" has to be written "$$(" */
@@ -27,7 +29,9 @@ export function sidecarArgs(inputs: SidecarInputs, options: InjectOptions): stri
     ...(labels ? ["--labels", literal(labels)] : []),
     ...(inputs.appPort !== undefined ? ["--app", `127.0.0.1:${inputs.appPort}`, "--inbound", `0.0.0.0:${PORTS.inbound}`] : []),
     "--outbound", `127.0.0.1:${PORTS.outbound}`,
-    "--admin", `0.0.0.0:${PORTS.admin}`,
+    "--admin", `127.0.0.1:${PORTS.admin}`,
+    "--status", `0.0.0.0:${PORTS.status}`,
+    ...(inputs.appMetrics ? ["--app-metrics", literal(inputs.appMetrics)] : []),
     "--ca", literal(options.caAddress),
     "--ca-root", `${CA_ROOT.dir}/${CA_ROOT.file}`,
     "--token", `${TOKEN.dir}/${TOKEN.file}`,
@@ -35,7 +39,7 @@ export function sidecarArgs(inputs: SidecarInputs, options: InjectOptions): stri
   ];
 }
 
-const ready = { httpGet: { path: "/healthz/ready", port: PORTS.admin, scheme: "HTTP" } };
+const ready = { httpGet: { path: "/healthz/ready", port: PORTS.status, scheme: "HTTP" } };
 
 export function sidecarContainer(inputs: SidecarInputs, options: InjectOptions): Obj {
   return {
@@ -50,7 +54,7 @@ export function sidecarContainer(inputs: SidecarInputs, options: InjectOptions):
     ],
     ports: [
       ...(inputs.appPort !== undefined ? [{ name: PORT_NAMES.inbound, containerPort: PORTS.inbound, protocol: "TCP" }] : []),
-      { name: PORT_NAMES.admin, containerPort: PORTS.admin, protocol: "TCP" },
+      { name: PORT_NAMES.status, containerPort: PORTS.status, protocol: "TCP" },
     ],
     startupProbe: { ...ready, periodSeconds: 1, timeoutSeconds: 3, failureThreshold: 600 },
     readinessProbe: { ...ready, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 },

@@ -7,5 +7,5 @@ export const platform: Platform = isBun ? (await import("./bun.ts")).platform : 
 
 export type { PeerCertificate } from "./types.ts";
 export { serveMesh, type Acceptance, type MeshServeOptions, type TlsCredentials } from "./mesh-listener.ts";
-export type { ConnInfo, FetchHandler, Platform, Server, ServeOptions, UpstreamRequest } from "./types.ts";
+export type { ConnInfo, FetchHandler, Platform, Server, ServeOptions, UpstreamClient, UpstreamRequest } from "./types.ts";
 export { UpstreamError } from "./types.ts";

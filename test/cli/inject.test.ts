@@ -46,14 +46,14 @@ test("Deployment: the sidecar is a native sidecar ahead of the other init contai
   const sidecar = pod.spec.initContainers[0];
   assert.is(sidecar.restartPolicy, "Always");
   assert.is(sidecar.image, "dietmesh/proxy:0.1.0");
-  assert.equal(sidecar.startupProbe.httpGet, { path: "/healthz/ready", port: 15000, scheme: "HTTP" });
+  assert.equal(sidecar.startupProbe.httpGet, { path: "/healthz/ready", port: 15020, scheme: "HTTP" });
   assert.ok(sidecar.startupProbe.failureThreshold * sidecar.startupProbe.periodSeconds >= 60, "the app waits a while for the sidecar before the pod restarts it");
-  assert.equal(sidecar.readinessProbe.httpGet, { path: "/healthz/ready", port: 15000, scheme: "HTTP" });
+  assert.equal(sidecar.readinessProbe.httpGet, { path: "/healthz/ready", port: 15020, scheme: "HTTP" });
   assert.equal(pod.spec.containers.map((c: Obj) => c.name), ["web", "helper"], "app containers stay where they are");
   assert.equal(sidecar.env[0], { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } });
   assert.equal(sidecar.ports, [
     { name: "dietmesh-in", containerPort: 15006, protocol: "TCP" },
-    { name: "dietmesh-admin", containerPort: 15000, protocol: "TCP" },
+    { name: "dietmesh-status", containerPort: 15020, protocol: "TCP" },
   ]);
   for (const p of sidecar.ports) assert.ok(p.name.length <= 15, `${p.name}: port names are IANA service names (15 characters at most)`);
   assert.equal(sidecar.resources, { requests: { cpu: "50m", memory: "64Mi" } });
@@ -68,7 +68,7 @@ test("the sidecar's args: Kubernetes registry, the pod's identity and labels, th
   const probes = flagValue(args, "--app-probes");
   assert.equal(args, [
     "sidecar", "--registry", "kubernetes", "--namespace", "$(POD_NAMESPACE)", "--service-account", "web-sa", "--labels", "app=web,version=v1",
-    "--app", "127.0.0.1:8080", "--inbound", "0.0.0.0:15006", "--outbound", "127.0.0.1:15001", "--admin", "0.0.0.0:15000",
+    "--app", "127.0.0.1:8080", "--inbound", "0.0.0.0:15006", "--outbound", "127.0.0.1:15001", "--admin", "127.0.0.1:15000", "--status", "0.0.0.0:15020",
     "--ca", "https://dietmesh-ca.dietmesh-system.svc:15012", "--ca-root", "/var/run/dietmesh/ca/root-cert.pem", "--token", "/var/run/secrets/tokens/dietmesh-token",
     "--app-probes", probes,
   ]);
@@ -100,8 +100,8 @@ test("httpGet probes go through the sidecar; the originals go to --app-probes; t
   const { docs } = await ok(["-f", `${fixtures}web.yaml`]);
   const pod = find(docs, "Deployment", "web").spec.template;
   const [web, helper] = pod.spec.containers;
-  assert.equal(web.livenessProbe, { httpGet: { path: "/app-health/web/livez", port: 15000, scheme: "HTTP" }, initialDelaySeconds: 10, periodSeconds: 5 });
-  assert.equal(web.readinessProbe, { httpGet: { path: "/app-health/web/readyz", port: 15000, scheme: "HTTP" }, timeoutSeconds: 3 });
+  assert.equal(web.livenessProbe, { httpGet: { path: "/app-health/web/livez", port: 15020, scheme: "HTTP" }, initialDelaySeconds: 10, periodSeconds: 5 });
+  assert.equal(web.readinessProbe, { httpGet: { path: "/app-health/web/readyz", port: 15020, scheme: "HTTP" }, timeoutSeconds: 3 });
   assert.equal(web.startupProbe, { tcpSocket: { port: 8080 } });
   assert.equal(helper.livenessProbe, { exec: { command: ["cat", "/tmp/alive"] } });
   assert.equal(helper.readinessProbe, { httpGet: { path: "/secure", port: 8443, scheme: "HTTPS" } });
@@ -266,6 +266,19 @@ spec:
     spec:
       containers:
 ${containers}`;
+
+test("metrics merging: the pod's prometheus.io annotations become --app-metrics, and point Prometheus at the status port", async () => {
+  const text = deployment("      - name: web\n        image: web\n        ports: [{ containerPort: 8080 }]\n",
+    `\n      annotations: { prometheus.io/scrape: "true", prometheus.io/port: "9090", prometheus.io/path: /m }`);
+  const { docs } = await ok(["-f", "-"], text);
+  const pod = docs[0].spec.template;
+  assert.is(flagValue(sidecarOf(pod).args, "--app-metrics"), "http://127.0.0.1:9090/m");
+  assert.equal([pod.metadata.annotations["prometheus.io/scrape"], pod.metadata.annotations["prometheus.io/port"], pod.metadata.annotations["prometheus.io/path"]], ["true", "15020", "/stats/prometheus"]);
+  // without a scrape annotation there is nothing to merge, but the pod is still scraped at the status port
+  const plain = (await ok(["-f", "-"], deployment("      - name: web\n        image: web\n        ports: [{ containerPort: 8080 }]\n"))).docs[0].spec.template;
+  assert.not.ok(sidecarOf(plain).args.includes("--app-metrics"));
+  assert.is(plain.metadata.annotations["prometheus.io/port"], "15020");
+});
 
 test("errors name the file, document, resource, line and field, and nothing is printed", async () => {
   const cases: [string, string, RegExp][] = [

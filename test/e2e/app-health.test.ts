@@ -138,10 +138,11 @@ spec:
   const pod = deployment.spec.template.spec;
   const args: string[] = pod.initContainers[0].args;
   const kubelet = pod.containers[0].livenessProbe.httpGet;
-  assert.is(kubelet.port, 15000, "the kubelet asks the sidecar's admin port");
-  const probed = await startSidecar(configDir, ["--app", `127.0.0.1:${appPort}`, "--inbound", "127.0.0.1:0", "--app-probes", args[args.indexOf("--app-probes") + 1]]);
+  assert.is(kubelet.port, 15020, "the kubelet asks the sidecar's status port");
+  const probed = await startSidecar(configDir, ["--app", `127.0.0.1:${appPort}`, "--inbound", "127.0.0.1:0", "--status", "127.0.0.1:0", "--app-probes", args[args.indexOf("--app-probes") + 1]]);
+  const [, status] = await probed.child.waitFor(/status on (\S+)/);
   health = 200;
-  assert.is((await curl([`http://${probed.admin}${kubelet.path}`])).status, 200);
+  assert.is((await curl([`http://${status}${kubelet.path}`])).status, 200);
   probed.child.kill();
   await platform.remove(manifest);
 });

@@ -97,7 +97,7 @@ spec:
     assert.is(pod.initContainers[0].name, "dietmesh-proxy");
     assert.is(pod.initContainers[0].restartPolicy, "Always");
     assert.equal(pod.volumes.map((v: { name: string }) => v.name), ["dietmesh-token", "dietmesh-ca-root"]);
-    assert.is(pod.containers[0].livenessProbe.httpGet.port, 15000);
+    assert.is(pod.containers[0].livenessProbe.httpGet.port, 15020);
     const job = JSON.parse(await kubectl.ok("get", "job", "report", "-o", "json"));
     assert.is(job.spec.template.spec.initContainers[0].restartPolicy, "Always");
     const stored = JSON.parse(await kubectl.ok("get", "pod", "debug", "-o", "json"));
@@ -121,21 +121,22 @@ spec:
     const [, caUrl] = await ca.waitFor(/ca serving \S+ on (https:\/\/\S+)/);
     await platform.writeTextFile(`${work}/token`, (await must(["ca", "token", "--dir", `${work}/ca`, "--namespace", "default", "--service-account", "web-sa"])).trim());
     const local: Record<string, string> = {
-      "--inbound": "127.0.0.1:0", "--outbound": "127.0.0.1:0", "--admin": "127.0.0.1:0",
+      "--inbound": "127.0.0.1:0", "--outbound": "127.0.0.1:0", "--admin": "127.0.0.1:0", "--status": "127.0.0.1:0",
       "--ca": caUrl, "--ca-root": `${work}/ca/root-cert.pem`, "--token": `${work}/token`,
     };
     const args = stored.slice(1).map((a, i, all) => local[all[i - 1]] ?? a.replaceAll("$(POD_NAMESPACE)", "default"));
-    assert.equal(args.filter((a) => a.startsWith("--")), ["--registry", "--namespace", "--service-account", "--labels", "--app", "--inbound", "--outbound", "--admin", "--ca", "--ca-root", "--token", "--app-probes"]);
+    assert.equal(args.filter((a) => a.startsWith("--")), ["--registry", "--namespace", "--service-account", "--labels", "--app", "--inbound", "--outbound", "--admin", "--status", "--ca", "--ca-root", "--token", "--app-probes"]);
     // startSidecar adds --config (a folder with nothing in it) before these args; the Istio config comes from the API
     const empty = await platform.makeTempDir("dietmesh-empty-");
     const sidecar = await startSidecar(empty, [...args, "--kubeconfig", kubectl.kubeconfig]);
-    const ready = await curl([`http://${sidecar.admin}/healthz/ready`]);
+    const [, status] = await sidecar.child.waitFor(/status on (\S+)/);
+    const ready = await curl([`http://${status}/healthz/ready`]);
     assert.is(ready.status, 200, "ready once the Kubernetes registry has synced");
     const dump = JSON.parse((await curl([`http://${sidecar.admin}/config_dump`])).body);
     assert.is(dump.proxy.identity.spiffeId, "spiffe://cluster.local/ns/default/sa/web-sa");
     assert.equal(dump.proxy.labels, { app: "web", version: "v1" });
     const livez = deployment.spec.template.spec.containers[0].livenessProbe.httpGet.path;
-    assert.is((await curl([`http://${sidecar.admin}${livez}`])).status, 200, "the kubelet's rewritten probe reaches the app");
+    assert.is((await curl([`http://${status}${livez}`])).status, 200, "the kubelet's rewritten probe reaches the app");
     await platform.remove(empty);
   });
 
