@@ -11,7 +11,7 @@ import type { AttemptOutcome } from "../resilience/retry-policy.ts";
 import type { LocalOriginFailure } from "../resilience/outlier-detector.ts";
 import { sleep } from "../resilience/clock.ts";
 import { ProxyError, type ProxyErrorCode } from "./errors.ts";
-import { downstreamResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
+import { downstreamResponse, upstreamRequestHeaders } from "./headers.ts";
 import { FLAGS_HEADER, flagFor, joinFlags } from "./local-reply.ts";
 import type { PipelineDeps } from "./pipeline-deps.ts";
 import type { ClusterState } from "./cluster-state.ts";
@@ -163,12 +163,13 @@ export async function forward(
         const code = routeExpired ? "upstream-timeout" : failure!.code;
         throw new ProxyError(code, failure?.message, undefined, joinFlags(flags, exhausted), { [ATTEMPTS_HEADER]: String(attempt + 1) });
       }
-      const out = downstreamResponseHeaders(response.headers);
+      const downstream = downstreamResponse(response);
+      const out = downstream.headers;
       target.responseHeaders?.(out);
       out.set(ATTEMPTS_HEADER, String(attempt + 1));
       const earned = joinFlags(flags, exhausted);
       if (earned) out.set(FLAGS_HEADER, earned);
-      return new Response(response.body, { status: response.status, statusText: response.statusText, headers: out });
+      return downstream;
     }
   } catch (error) {
     // a failed exchange is over: the route timer has nothing left to cover. (On success it stays

@@ -54,3 +54,17 @@ export function downstreamResponseHeaders(upstream: Headers): Headers {
   stripHopByHop(headers);
   return headers;
 }
+
+/**
+ * The upstream response, made fit for the client: hop-by-hop headers removed in place when its
+ * headers are ours to change (dietmesh's HTTP/1.1 client builds them), which saves a header copy
+ * and a Response per request; a copy when they are immutable (a fetch Response).
+ */
+export function downstreamResponse(upstream: Response): Response {
+  try {
+    stripHopByHop(upstream.headers); // its deletes throw on an immutable Headers
+    return upstream;
+  } catch {
+    return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: downstreamResponseHeaders(upstream.headers) });
+  }
+}
