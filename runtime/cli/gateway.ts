@@ -15,6 +15,7 @@ import { setupTelemetry } from "./telemetry-setup.ts";
 import { drainFlag, drainMs, onTermination } from "./lifecycle.ts";
 import { createObserver } from "../proxy/observe.ts";
 import { identityFlags, setupIdentity } from "./identity-setup.ts";
+import { createStatusApp } from "../proxy/status.ts";
 import { gatewayGuard } from "../proxy/gateway-security.ts";
 import { compileWorkloadSecurity, createJwksCache, type WorkloadSecurity } from "../security/policy/index.ts";
 import { fetchJwks } from "./security-setup.ts";
@@ -40,6 +41,7 @@ export const gatewaySpec: CommandSpec = {
     { name: "namespace", kind: "string", value: "NS", default: "default", help: "namespace of resources that name none; also the gateway's own (its identity)" },
     { name: "service-account", kind: "string", value: "SA", default: "istio-ingressgateway-service-account", help: "the gateway's service account (its identity, with --ca-dir or --ca)" },
     ...identityFlags,
+    { name: "status", kind: "string", value: "HOST:PORT", help: "status listener for probes and Prometheus (Istio's 15020/15021): /healthz/ready and /stats/prometheus only, so the admin API can stay on loopback" },
   ],
 };
 
@@ -134,6 +136,11 @@ export async function runGateway(argv: string[]): Promise<void> {
     dashboardPeers: flags.lists["dashboard-peer"].map((peer) => (parseListenAddress(peer) ? peer : badPeer(peer))),
   });
   const adminServer = listen(adminAddr, (req) => admin.fetch(req), log);
+  if (flags.strings.status) {
+    const status = createStatusApp({ ready: () => ready && !lifecycle.draining() && watch.registry.synced(), prometheus: telemetry.prometheus });
+    const statusServer = listen(address("status", flags.strings.status), (req) => status.fetch(req), log);
+    log(`status on ${statusServer.hostname}:${statusServer.port}`);
+  }
   ready = true;
   log(`ready on ${platform.name}: admin ${adminServer.hostname}:${adminServer.port}`);
 }

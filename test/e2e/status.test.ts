@@ -3,7 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
-import { curl, startSidecar, stopAll, tempConfig, type Sidecar } from "../support/mesh.ts";
+import { cli, curl, startProcess, startSidecar, stopAll, tempConfig, type Sidecar } from "../support/mesh.ts";
 
 let appMetricsUp = true;
 const app = platform.serve({
@@ -56,6 +56,15 @@ test("readiness is there; the admin API is not", async () => {
   assert.is((await curl([`http://${status}/healthz/ready`])).status, 200);
   assert.is((await curl([`http://${status}/config_dump`])).status, 404);
   assert.is((await curl(["-X", "POST", `http://${status}/quitquitquit`])).status, 404);
+});
+
+test("the gateway's status listener: readiness and its metrics, no admin API", async () => {
+  const gateway = startProcess(cli, ["gateway", "--config", await tempConfig({}), "--admin", "127.0.0.1:0", "--status", "127.0.0.1:0"]);
+  const [, gatewayStatus] = await gateway.waitFor(/status on (\S+)/);
+  await gateway.waitFor(/ready on/);
+  assert.is((await curl([`http://${gatewayStatus}/healthz/ready`])).status, 200);
+  assert.match((await curl([`http://${gatewayStatus}/stats/prometheus`])).body, /dietmesh_/);
+  assert.is((await curl([`http://${gatewayStatus}/config_dump`])).status, 404);
 });
 
 test.run();
