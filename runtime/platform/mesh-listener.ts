@@ -65,7 +65,8 @@ export function serveMesh(options: MeshServeOptions): Promise<Server> {
     return context.secure;
   };
 
-  const http = createHttpServer({ keepAlive: true }, (req, res) => void handle(req, res));
+  // requireHostHeader off: a request without Host gets our 400 (Deno's own check closes the connection silently)
+  const http = createHttpServer({ keepAlive: true, requireHostHeader: false }, (req, res) => void handle(req, res));
   const sockets = new Set<Socket>();
   let draining = false;
 
@@ -196,7 +197,9 @@ function toRequest(req: IncomingMessage, target: string, signal: AbortSignal): R
   const headers = new Headers();
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
-  const host = headers.get("host") ?? "localhost";
+  const host = headers.get("host");
+  // HTTP/1.1 requires Host (Envoy: 400); toRequest's caller turns the throw into that 400
+  if (host === null) throw new TypeError("missing Host header");
   const method = req.method ?? "GET";
   const hasBody = method !== "GET" && method !== "HEAD" && (req.headers["content-length"] !== undefined ? req.headers["content-length"] !== "0" : req.headers["transfer-encoding"] !== undefined);
   const path = target.startsWith("/") ? target : "/";

@@ -54,6 +54,8 @@ export function createRouteHandler(options: RouteHandlerOptions): FetchHandler {
     const record: RequestRecord = {};
     let response: Response;
     try {
+      // HTTP/1.1 requires Host; Envoy answers a request without one 400 (Bun's server already does)
+      if (!facts.headers.has("host")) throw new ProxyError("bad-request", "missing Host header");
       const refused = options.guard ? await options.guard(request, facts, conn) : undefined;
       response = refused ?? (await route(request, conn, facts, record));
     } catch (error) {
