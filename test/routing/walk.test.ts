@@ -79,8 +79,10 @@ async function mesh(yaml: string, proxy: Proxy = {}) {
     port: identity.kind === "sidecar" ? (authority) => authorityPort(authority) ?? 80 : gatewayPort,
     deps,
   });
+  // a server hands the handler a request with the Host header the client sent; a test's Request
+  // names the host in its URL, so it is copied into Host unless the case sets one itself
   const send = async (url: string, init: { headers?: Record<string, string>; method?: string } = {}) =>
-    handler(new Request(url, init), { remoteAddress: "10.0.0.9", remotePort: 1234 });
+    handler(new Request(url, { ...init, headers: { host: new URL(url).host, ...init.headers } }), { remoteAddress: "10.0.0.9", remotePort: 1234 });
   /** the directResponse body that answered, or "<status> <flags>" for a local reply */
   const which = async (url: string, init: { headers?: Record<string, string>; method?: string } = {}) => {
     const r = await send(url, init);
