@@ -8,7 +8,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
 import { runCommand, runScript } from "../../runtime/platform/process.ts";
-import { cli, curl, eventually, startSidecar, stopAll, tempConfig, type CurlResult, type Sidecar } from "../support/mesh.ts";
+import { cli, curl, eventually, serviceEntry, startSidecar, stopAll, tempConfig, type CurlResult, type Sidecar } from "../support/mesh.ts";
 import { startTargetEcho, type EchoedRequest, type TargetEcho } from "../support/target-echo.ts";
 
 const DENIED = "RBAC: access denied";
@@ -63,23 +63,6 @@ const reloadDeny = authz("reload", `  action: DENY
         paths: ["/reload/*"]
 `);
 
-function serviceEntry(address: string): string {
-  const [ip, port] = address.split(":");
-  return `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: b, namespace: default }
-spec:
-  hosts: [b.default.svc.cluster.local]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{ number: 8080, name: http, protocol: HTTP }]
-  endpoints:
-  - address: ${ip}
-    ports: { http: ${port} }
-    serviceAccount: b
-`;
-}
-
 test.before(async () => {
   app = await startTargetEcho();
   work = await platform.makeTempDir("dietmesh-authz-");
@@ -104,7 +87,7 @@ test.before(async () => {
   b = started[0];
   MODES.forEach((mode, i) => (paths[mode] = started[i + 1]));
   paths["BASE-plain"] = started[MODES.length + 1];
-  const clientConfig = await tempConfig({ "b.yaml": serviceEntry(b.inbound!) });
+  const clientConfig = await tempConfig({ "b.yaml": serviceEntry("b", "b.default.svc.cluster.local", [{ address: b.inbound!, serviceAccount: "b" }]) });
   dirs.push(clientConfig);
   [a, c] = await Promise.all([startSidecar(clientConfig, withId("a")), startSidecar(clientConfig, withId("c"))]);
 });

@@ -5,10 +5,10 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { platform } from "../../runtime/platform/index.ts";
-import { runCommand, runScript } from "../../runtime/platform/process.ts";
+import { runCommand } from "../../runtime/platform/process.ts";
 import { loadCaDir } from "../../runtime/security/ca-store.ts";
 import { issueBootstrapToken } from "../../runtime/security/tokens.ts";
-import { cli, curl, startProcess, startSidecar, stopAll, tempConfig } from "../support/mesh.ts";
+import { cli, curl, must, startProcess, startSidecar, stopAll, tempConfig } from "../support/mesh.ts";
 
 let work = "";
 let caUrl = "";
@@ -25,13 +25,6 @@ const issuerServer = platform.serve({
   },
 });
 kubeIssuer = `http://127.0.0.1:${issuerServer.port}`;
-
-async function must(command: string, args: string[]): Promise<string> {
-  const child = command === "dietmesh" ? runScript(cli, args) : runCommand(command, args);
-  const code = await child.exited;
-  if (code !== 0) throw new Error(`${command} ${args.join(" ")} exited ${code}: ${child.lines.join("\n")}`);
-  return child.lines.join("\n");
-}
 
 function kubernetesToken(namespace: string, serviceAccount: string, audience = "istio-ca"): Promise<string> {
   const now = Math.floor(Date.now() / 1000);

@@ -4,8 +4,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
-import { runCommand, runScript } from "../../runtime/platform/process.ts";
-import { cli, curl, eventually, startEcho, startSidecar, stopAll, tempConfig, type Sidecar } from "../support/mesh.ts";
+import { runCommand } from "../../runtime/platform/process.ts";
+import { curl, eventually, must, run, serviceEntry, startEcho, startSidecar, stopAll, tempConfig, type Sidecar } from "../support/mesh.ts";
 
 const app = startEcho("b-app");
 let work = "";
@@ -14,34 +14,7 @@ let b: Sidecar; // PERMISSIVE (no policy)
 let strict: Sidecar; // a STRICT PeerAuthentication selects it
 let impostor: Sidecar; // its certificate comes from another CA (same trust domain)
 
-async function run(command: string, args: string[]): Promise<{ code: number; out: string }> {
-  const child = command === "dietmesh" ? runScript(cli, args) : runCommand(command, args);
-  const code = (await child.exited) ?? -1;
-  return { code, out: child.lines.join("\n") };
-}
-
-async function must(command: string, args: string[]): Promise<string> {
-  const { code, out } = await run(command, args);
-  if (code !== 0) throw new Error(`${command} ${args.join(" ")} exited ${code}: ${out}`);
-  return out;
-}
-
-function serviceYaml(name: string, address: string, serviceAccount: string): string {
-  const [ip, port] = address.split(":");
-  return `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: ${name}, namespace: default }
-spec:
-  hosts: [${name}.default.svc.cluster.local]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{ number: 8080, name: http, protocol: HTTP }]
-  endpoints:
-  - address: ${ip}
-    ports: { http: ${port} }
-    serviceAccount: ${serviceAccount}
-`;
-}
+const service = (name: string, address: string, serviceAccount: string) => serviceEntry(name, `${name}.default.svc.cluster.local`, [{ address, serviceAccount }]);
 
 const strictPolicy = `apiVersion: security.istio.io/v1
 kind: PeerAuthentication
@@ -64,7 +37,7 @@ test.before(async () => {
   b = await startSidecar(bConfig, ["--app", app.address, "--inbound", "127.0.0.1:0", "--ca-dir", `${work}/ca`, "--service-account", "b", "--labels", "app=b"]);
   strict = await startSidecar(bConfig, ["--app", app.address, "--inbound", "127.0.0.1:0", "--ca-dir", `${work}/ca`, "--service-account", "strict", "--labels", "app=strict"]);
   impostor = await startSidecar(bConfig, ["--app", app.address, "--inbound", "127.0.0.1:0", "--ca-dir", `${work}/other-ca`, "--service-account", "impostor"]);
-  const aConfig = await tempConfig({ "impostor.yaml": serviceYaml("impostor", impostor.inbound!, "impostor"), "b.yaml": serviceYaml("b", b.inbound!, "b"), "strict.yaml": serviceYaml("strict", strict.inbound!, "strict"), "wrong.yaml": serviceYaml("wrong", b.inbound!, "not-b") });
+  const aConfig = await tempConfig({ "impostor.yaml": service("impostor", impostor.inbound!, "impostor"), "b.yaml": service("b", b.inbound!, "b"), "strict.yaml": service("strict", strict.inbound!, "strict"), "wrong.yaml": service("wrong", b.inbound!, "not-b") });
   a = await startSidecar(aConfig, ["--ca-dir", `${work}/ca`, "--service-account", "a"]);
 });
 

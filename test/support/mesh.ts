@@ -73,11 +73,12 @@ export async function tempConfig(files: Record<string, string>): Promise<string>
   return dir;
 }
 
-export function serviceEntry(name: string, host: string, endpoints: { address: string; labels?: Record<string, string> }[], port = 8080): string {
+/** a STATIC ServiceEntry; an endpoint with a serviceAccount is in the mesh (auto mTLS, its identity checked) */
+export function serviceEntry(name: string, host: string, endpoints: { address: string; labels?: Record<string, string>; serviceAccount?: string }[], port = 8080): string {
   const eps = endpoints
     .map((e) => {
       const [address, p] = e.address.split(":");
-      return `  - address: ${address}\n    ports: { http: ${p} }\n    labels: ${JSON.stringify(e.labels ?? {})}`;
+      return `  - address: ${address}\n    ports: { http: ${p} }\n    labels: ${JSON.stringify(e.labels ?? {})}` + (e.serviceAccount ? `\n    serviceAccount: ${e.serviceAccount}` : "");
     })
     .join("\n");
   return `apiVersion: networking.istio.io/v1beta1
@@ -91,6 +92,20 @@ spec:
   endpoints:
 ${eps}
 `;
+}
+
+/** runs a command (or `dietmesh` on the current runtime) to its end: exit code and output */
+export async function run(command: string, args: string[]): Promise<{ code: number; out: string }> {
+  const child = command === "dietmesh" ? runScript(cli, args) : runCommand(command, args);
+  const code = (await child.exited) ?? -1;
+  return { code, out: child.lines.join("\n") };
+}
+
+/** run(), failing the test with the output when the command does not exit 0 */
+export async function must(command: string, args: string[]): Promise<string> {
+  const { code, out } = await run(command, args);
+  if (code !== 0) throw new Error(`${command} ${args.join(" ")} exited ${code}: ${out}`);
+  return out;
 }
 
 export interface CurlResult {
