@@ -8,9 +8,14 @@ import type { WorkloadSecurity } from "../security/policy/index.ts";
 import { checkInbound } from "./inbound-security.ts";
 
 export function gatewayGuard(security: () => WorkloadSecurity | undefined, port: number) {
-  return async (request: Request, facts: RequestFacts, conn: ConnInfo): Promise<Response | undefined> => {
+  // synchronous when no policy selects the gateway: the route handler then awaits nothing
+  return (request: Request, facts: RequestFacts, conn: ConnInfo): Promise<Response | undefined> | undefined => {
     const current = security();
-    if (!current) return undefined;
+    if (!current || (!current.authenticates && !current.authorizes)) return undefined;
+    return check(current, request, facts, conn);
+  };
+
+  async function check(current: WorkloadSecurity, request: Request, facts: RequestFacts, conn: ConnInfo): Promise<Response | undefined> {
     const target = facts.query ? `${facts.path}?${facts.query}` : facts.path;
     const verdict = await checkInbound(current, request.method, target, new Headers(facts.headers), conn, port);
     if (!verdict.ok) return verdict.response;
@@ -19,5 +24,5 @@ export function gatewayGuard(security: () => WorkloadSecurity | undefined, port:
     facts.path = q === -1 ? verdict.target : verdict.target.slice(0, q);
     facts.query = q === -1 ? "" : verdict.target.slice(q + 1);
     return undefined;
-  };
+  }
 }

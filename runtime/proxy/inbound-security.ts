@@ -4,6 +4,7 @@
 // token → 401, no token → no request principal), then AuthorizationPolicy (DENY before ALLOW →
 // 403 "RBAC: access denied"). The peer's principal comes only from a certificate the listener
 // verified; nothing a client sends in a header can set it.
+import type { JWTPayload } from "jose";
 import type { ConnInfo } from "../platform/index.ts";
 import { parseCookies, RBAC_ACCESS_DENIED, type WorkloadSecurity } from "../security/policy/index.ts";
 
@@ -40,14 +41,22 @@ export async function checkInbound(security: WorkloadSecurity, method: string, r
   const normalized = security.normalize(rawTarget);
   if (!normalized.ok) return reply(400, "Bad Request");
   let target = normalized.target;
-  const q = target.indexOf("?");
-  const params = q >= 0 ? new URLSearchParams(target.slice(q + 1)) : undefined;
-  const cookie = headers.get("cookie");
-  const authn = await security.authenticate(headers, params, cookie ? parseCookies(cookie) : undefined);
-  if (!authn.ok) return reply(401, "Jwt verification fails", { "www-authenticate": 'Bearer realm="dietmesh"' });
-  for (const name of authn.removeHeaders) headers.delete(name);
-  for (const [name, value] of authn.setHeaders) headers.set(name, value);
-  if (authn.removeParams.length && q >= 0) target = withoutParams(target, q, authn.removeParams);
+  // the JWT and RBAC steps only where a policy applies to this workload: nothing to do otherwise
+  let principal: string | undefined;
+  let claims: JWTPayload | undefined;
+  if (security.authenticates) {
+    const q = target.indexOf("?");
+    const params = q >= 0 ? new URLSearchParams(target.slice(q + 1)) : undefined;
+    const cookie = headers.get("cookie");
+    const authn = await security.authenticate(headers, params, cookie ? parseCookies(cookie) : undefined);
+    if (!authn.ok) return reply(401, "Jwt verification fails", { "www-authenticate": 'Bearer realm="dietmesh"' });
+    for (const name of authn.removeHeaders) headers.delete(name);
+    for (const [name, value] of authn.setHeaders) headers.set(name, value);
+    if (authn.removeParams.length && q >= 0) target = withoutParams(target, q, authn.removeParams);
+    principal = authn.principal;
+    claims = authn.claims;
+  }
+  if (!security.authorizes) return { ok: true, target, headers };
   const peerId = conn.peer?.uris.length === 1 ? conn.peer.uris[0] : undefined;
   const decision = security.authorize({
     host: headers.get("host") ?? "",
@@ -58,8 +67,8 @@ export async function checkInbound(security: WorkloadSecurity, method: string, r
     sourceIp: conn.remoteAddress,
     remoteIp: conn.remoteAddress,
     principal: peerId?.startsWith(SPIFFE) ? peerId.slice(SPIFFE.length) : undefined,
-    requestPrincipal: authn.principal,
-    claims: authn.claims,
+    requestPrincipal: principal,
+    claims,
   });
   if (!decision.allowed) return reply(403, RBAC_ACCESS_DENIED);
   return { ok: true, target, headers };

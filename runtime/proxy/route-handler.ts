@@ -23,7 +23,7 @@ export interface RouteHandlerOptions {
    * Runs before routing (the gateway's RequestAuthentication and AuthorizationPolicy): a Response
    * ends the request; otherwise it may have replaced facts.headers, path and query.
    */
-  guard?: (request: Request, facts: RequestFacts, conn: ConnInfo) => Promise<Response | undefined>;
+  guard?: (request: Request, facts: RequestFacts, conn: ConnInfo) => Promise<Response | undefined> | undefined;
 }
 
 export function createRouteHandler(options: RouteHandlerOptions): FetchHandler {
@@ -56,7 +56,8 @@ export function createRouteHandler(options: RouteHandlerOptions): FetchHandler {
     try {
       // HTTP/1.1 requires Host; Envoy answers a request without one 400 (Bun's server already does)
       if (!facts.headers.has("host")) throw new ProxyError("bad-request", "missing Host header");
-      const refused = options.guard ? await options.guard(request, facts, conn) : undefined;
+      const guarding = options.guard?.(request, facts, conn);
+      const refused = guarding ? await guarding : undefined;
       response = refused ?? (await route(request, conn, facts, record));
     } catch (error) {
       if (error instanceof ProxyError) response = localReply(error);

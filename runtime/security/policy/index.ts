@@ -7,6 +7,7 @@ import type { MeshConfig } from "../../config/types.ts";
 import type { Clock } from "../../resilience/clock.ts";
 import { compileAuthorization, type Authorizer } from "./authorization.ts";
 import { createJwksCache, type FetchJwks, type JwksCache } from "./jwks-cache.ts";
+import { appliesTo } from "./workload-scope.ts";
 import { isUpperCaseMethod, normalizePath, type NormalizedTarget, type PathNormalization } from "./path-normalize.ts";
 import { compilePeerAuthentication, type PeerMtlsMode } from "./peer-authentication.ts";
 import { compileRequestAuthentication, type RequestAuthenticator } from "./request-authentication.ts";
@@ -51,6 +52,10 @@ export interface WorkloadSecurity {
   methodOk(method: string): boolean;
   authenticate: RequestAuthenticator;
   authorize: Authorizer;
+  /** some RequestAuthentication applies (else authenticate() never refuses and adds nothing) */
+  readonly authenticates: boolean;
+  /** some AuthorizationPolicy applies (else authorize() allows everything) */
+  readonly authorizes: boolean;
 }
 
 export function compileWorkloadSecurity(config: SecurityConfig, workload: WorkloadRef, deps: SecurityDeps): WorkloadSecurity {
@@ -66,5 +71,7 @@ export function compileWorkloadSecurity(config: SecurityConfig, workload: Worklo
     methodOk: isUpperCaseMethod,
     authenticate: compileRequestAuthentication(config.requestAuthentications, workload, { clock: deps.clock, jwksCache, rootNamespace }),
     authorize: compileAuthorization(config.authorizationPolicies, workload, rootNamespace),
+    authenticates: config.requestAuthentications.some((p) => appliesTo(p, workload, rootNamespace)),
+    authorizes: config.authorizationPolicies.some((p) => appliesTo(p, workload, rootNamespace)),
   };
 }
