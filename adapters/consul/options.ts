@@ -15,6 +15,8 @@ export interface ConsulOptions {
   datacenter?: string;
   /** Consul Enterprise namespace (?ns=) */
   namespace?: string;
+  /** KV prefix whose .yaml/.yml keys hold Istio config (?kv=), watched like the catalog */
+  kvPrefix?: string;
   /** blocking query wait (default 60 s; Consul caps it at 10 min) */
   waitMs?: number;
   /** per watch: this many queries at once, then one per intervalMs (default burst 2, 1 s) */
@@ -56,5 +58,7 @@ export function consulOptionsFrom(url: string | undefined, env: (name: string) =
   if (dc) options.datacenter = dc;
   const ns = parsed.searchParams.get("ns") || env("CONSUL_NAMESPACE");
   if (ns) options.namespace = ns;
+  const kv = parsed.searchParams.get("kv");
+  if (kv) options.kvPrefix = kv.replace(/^\/+/, "");
   return options;
 }

@@ -6,7 +6,9 @@ import { freezeSnapshot, type RegistrySource } from "../../runtime/model/registr
 import type { Service } from "../../runtime/model/types.ts";
 import { systemClock } from "../../runtime/resilience/clock.ts";
 import { tokenBucket, watchQuery } from "./blocking.ts";
-import { consulClient, type ConsulRead } from "./client.ts";
+import { ConsulError, consulClient, type ConsulClient, type ConsulRead } from "./client.ts";
+import { kvResources, kvVersion, type KvRead } from "./kv-config.ts";
+import type { RegistryResource } from "../../runtime/model/types.ts";
 import { consulServices, type HealthEntry } from "./convert.ts";
 import type { ConsulOptions } from "./options.ts";
 
@@ -31,6 +33,8 @@ export function consulSource(options: ConsulOptions): RegistrySource {
       const run = new AbortController();
       const watches = new Map<string, ServiceWatch>();
       let names: string | undefined;
+      // with ?kv=, Istio config from KV is part of every snapshot, and waited for like a service
+      let kv: { version: string; resources: RegistryResource[] } | undefined;
 
       const finish = (error?: unknown) => {
         if (run.signal.aborted) return;
@@ -49,12 +53,13 @@ export function consulSource(options: ConsulOptions): RegistrySource {
 
       const publish = () => {
         if (names === undefined) return;
+        if (options.kvPrefix !== undefined && !kv) return;
         const all: [string, Service][] = [];
         for (const watch of watches.values()) {
           if (!watch.services) return; // not synced yet: never emit a partial picture
           for (const service of watch.services) all.push([service.hostname, service]);
         }
-        emit(freezeSnapshot(all));
+        emit(freezeSnapshot(all, kv?.resources));
       };
 
       const watchService = (name: string) => {
@@ -79,6 +84,33 @@ export function consulSource(options: ConsulOptions): RegistrySource {
           },
         }).then(() => undefined, finish);
       };
+
+      if (options.kvPrefix !== undefined) {
+        // an empty prefix is a 404 in Consul, which is no config rather than a failure
+        const kvClient: ConsulClient = {
+          ...client,
+          get: <T>(path: string, query: Record<string, string>, s: AbortSignal, timeoutMs: number) =>
+            client.get<T>(path, query, s, timeoutMs).catch((error) => {
+              if (error instanceof ConsulError && error.status === 404) return { body: [] as unknown as T, index: undefined, filteredByAcls: false };
+              throw error;
+            }),
+        };
+        watchQuery<KvRead[] | null>({
+          client: kvClient,
+          path: `/v1/kv/${options.kvPrefix.split("/").map(encodeURIComponent).join("/")}`,
+          query: { recurse: "true" },
+          waitMs,
+          bucket: tokenBucket(rate.burst, rate.intervalMs, clock),
+          signal: run.signal,
+          onResult: (read) => {
+            const entries = read.body ?? [];
+            const version = kvVersion(entries);
+            if (kv && version === kv.version) return;
+            kv = { version, resources: kvResources(entries, options.log) };
+            publish();
+          },
+        }).then(() => undefined, finish);
+      }
 
       watchQuery<Record<string, string[]> | null>({
         client,

@@ -33,6 +33,11 @@ export function parseRegistrySpec(value: string, context: { kubeconfig?: string 
   return undefined;
 }
 
+/** registries that also stream Istio config: Kubernetes, and Consul with ?kv=PREFIX */
+function carriesConfig(spec: RegistrySpec): boolean {
+  return spec.kind === "kubernetes" || (spec.kind === "consul" && /[?&]kv=[^&]/.test(spec.url ?? ""));
+}
+
 async function registryFor(spec: RegistrySpec, files: Registry, log: (message: string) => void): Promise<Registry> {
   if (spec.kind === "static") return files;
   // adapters load only when named: a static-only proxy starts without them
@@ -122,8 +127,9 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
 
   let registryChanged = false;
   let resourcesChanged = false;
-  // a file may name a Gateway or subset that the Kubernetes API defines: check references once it synced
-  const registryConfig = specs.some((s) => s.kind === "kubernetes");
+  // a file may name a Gateway or subset that the Kubernetes API (or Consul KV) defines: check
+  // references, and load that config, once the registry synced
+  const registryConfig = specs.some(carriesConfig);
   const firstErrors = await loadFiles(!registryConfig);
   if (firstErrors.length) throw new Error(`config rejected:\n  ${firstErrors.join("\n  ")}`);
   registry.start((snapshot) => {
