@@ -84,7 +84,7 @@ export async function runGateway(argv: string[]): Promise<void> {
     for (const port of table.gatewayPorts.keys()) {
       if (listeners.has(port)) continue;
       const addr = binds.get(port) ?? { hostname: "0.0.0.0", port };
-      const handler = createRouteHandler({ table: watch.table, select: (t) => t.gatewayPorts.get(port), port, deps, guard: gatewayGuard(() => security, port) });
+      const handler = createRouteHandler({ table: watch.table, select: (t) => t.gatewayPorts.get(port), port, deps, guard: gatewayGuard(() => security, port, (decision) => telemetry.dietmesh.authz(decision)) });
       try {
         const server = listen(addr, handler, log);
         listeners.set(port, server);

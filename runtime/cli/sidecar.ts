@@ -118,6 +118,7 @@ export async function runSidecar(argv: string[]): Promise<void> {
       localId: identity && (() => identity.spiffeId.toString()),
       security: () => security,
       appPort,
+      onDecision: (decision) => telemetry.dietmesh.authz(decision),
     });
     servers.push(await serveInbound({ address: inboundAddr, handler: inbound, identity, appPort, mode: (port) => security.peerMode(port), log }));
   }

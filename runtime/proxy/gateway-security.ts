@@ -4,10 +4,10 @@
 // those kinds at all: otherwise the guard costs nothing per request.
 import type { ConnInfo } from "../platform/index.ts";
 import type { RequestFacts } from "../routing/request-facts.ts";
-import type { WorkloadSecurity } from "../security/policy/index.ts";
+import type { AuthzDecision, WorkloadSecurity } from "../security/policy/index.ts";
 import { checkInbound } from "./inbound-security.ts";
 
-export function gatewayGuard(security: () => WorkloadSecurity | undefined, port: number) {
+export function gatewayGuard(security: () => WorkloadSecurity | undefined, port: number, onDecision?: (decision: AuthzDecision) => void) {
   // synchronous when no policy selects the gateway: the route handler then awaits nothing
   return (request: Request, facts: RequestFacts, conn: ConnInfo): Promise<Response | undefined> | undefined => {
     const current = security();
@@ -17,7 +17,7 @@ export function gatewayGuard(security: () => WorkloadSecurity | undefined, port:
 
   async function check(current: WorkloadSecurity, request: Request, facts: RequestFacts, conn: ConnInfo): Promise<Response | undefined> {
     const target = facts.query ? `${facts.path}?${facts.query}` : facts.path;
-    const verdict = await checkInbound(current, request.method, target, new Headers(facts.headers), conn, port);
+    const verdict = await checkInbound(current, request.method, target, new Headers(facts.headers), conn, port, onDecision);
     if (!verdict.ok) return verdict.response;
     facts.headers = verdict.headers;
     const q = verdict.target.indexOf("?");

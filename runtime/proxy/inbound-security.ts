@@ -6,7 +6,7 @@
 // verified; nothing a client sends in a header can set it.
 import type { JWTPayload } from "jose";
 import type { ConnInfo } from "../platform/index.ts";
-import { parseCookies, RBAC_ACCESS_DENIED, type WorkloadSecurity } from "../security/policy/index.ts";
+import { parseCookies, RBAC_ACCESS_DENIED, type AuthzDecision, type WorkloadSecurity } from "../security/policy/index.ts";
 
 export type InboundVerdict =
   | { ok: true; target: string; headers: Headers }
@@ -36,7 +36,15 @@ function withoutParams(target: string, q: number, names: readonly string[]): str
  * headers: the request's headers as they will go to the app (the caller's copy: JWT rules may
  * remove the token and add claim headers). port: the app's port (destination.port).
  */
-export async function checkInbound(security: WorkloadSecurity, method: string, rawTarget: string, headers: Headers, conn: ConnInfo, port: number): Promise<InboundVerdict> {
+export async function checkInbound(
+  security: WorkloadSecurity,
+  method: string,
+  rawTarget: string,
+  headers: Headers,
+  conn: ConnInfo,
+  port: number,
+  onDecision?: (decision: AuthzDecision) => void,
+): Promise<InboundVerdict> {
   if (!security.methodOk(method)) return reply(400, "Bad Request");
   const normalized = security.normalize(rawTarget);
   if (!normalized.ok) return reply(400, "Bad Request");
@@ -70,6 +78,7 @@ export async function checkInbound(security: WorkloadSecurity, method: string, r
     requestPrincipal: principal,
     claims,
   });
+  onDecision?.(decision);
   if (!decision.allowed) return reply(403, RBAC_ACCESS_DENIED);
   return { ok: true, target, headers };
 }

@@ -9,7 +9,7 @@ import { localReply } from "./local-reply.ts";
 import type { PipelineDeps } from "./pipeline-deps.ts";
 import { setXfcc, XFCC } from "./xfcc.ts";
 import { checkInbound } from "./inbound-security.ts";
-import type { WorkloadSecurity } from "../security/policy/index.ts";
+import type { AuthzDecision, WorkloadSecurity } from "../security/policy/index.ts";
 
 export interface InboundOptions {
   /** this workload's SPIFFE ID (XFCC's By), when it has one */
@@ -18,6 +18,8 @@ export interface InboundOptions {
   security?: () => WorkloadSecurity;
   /** the app's port: destination.port for authorization */
   appPort?: number;
+  /** each AuthorizationPolicy decision (metrics) */
+  onDecision?: (decision: AuthzDecision) => void;
 }
 
 export function createInboundHandler(app: string, deps: PipelineDeps, observer?: Observer, options: InboundOptions = {}): FetchHandler {
@@ -41,7 +43,7 @@ export function createInboundHandler(app: string, deps: PipelineDeps, observer?:
     if (conn.peer) await setXfcc(headers, conn.peer, options.localId?.());
     else headers.delete(XFCC);
     if (options.security) {
-      const verdict = await checkInbound(options.security(), request.method, target, headers, conn, options.appPort ?? 0);
+      const verdict = await checkInbound(options.security(), request.method, target, headers, conn, options.appPort ?? 0, options.onDecision);
       if (!verdict.ok) return verdict.response;
       target = verdict.target;
       headers = verdict.headers;

@@ -3,6 +3,7 @@
 // read from live cluster state at scrape time, so the request path pays nothing for them; the
 // rest are pushed by the control-plane code that knows (reload loop, cert rotation, registry).
 import type { Registry } from "./metrics.ts";
+import type { AuthzDecision } from "../security/policy/index.ts";
 
 /** the part of a cluster's live state these metrics read (runtime/proxy/cluster-state.ts fits) */
 export interface ClusterStatsView {
@@ -24,6 +25,8 @@ export interface ClusterStatsView {
  *   dietmesh_config_reloads_total{result}              counter  result: accepted | rejected
  *   dietmesh_config_last_reload_timestamp_seconds{result} gauge
  *   dietmesh_certificate_expiry_timestamp_seconds{name} gauge   notAfter as Unix time
+ *   dietmesh_authz_decisions_total{result,policy}      counter  result: allowed | denied | audit | dry_run_denied,
+ *                                                                policy: the AuthorizationPolicy that decided ("" for none)
  *   dietmesh_registry_synced{registry}                 gauge    1 when the last sync succeeded
  *   dietmesh_registry_last_sync_timestamp_seconds{registry} gauge
  */
@@ -34,6 +37,8 @@ export interface DietmeshMetrics {
   /** a certificate no longer in use: its series is removed from the output */
   certificateGone(name: string): void;
   registrySync(registry: string, synced: boolean, atMs: number): void;
+  /** an AuthorizationPolicy decision on a workload that has policies (AUDIT and dry-run show only here) */
+  authz(decision: AuthzDecision): void;
 }
 
 export function createDietmeshMetrics(registry: Registry, clusters: () => Iterable<ClusterStatsView>): DietmeshMetrics {
@@ -59,6 +64,8 @@ export function createDietmeshMetrics(registry: Registry, clusters: () => Iterab
     return n;
   });
 
+  // policy names come from the config, so the label set is bounded by it
+  const decisions = registry.counter("dietmesh_authz_decisions_total", "AuthorizationPolicy decisions, by result and deciding policy (AUDIT matches and dry-run denials counted apart).", ["result", "policy"]);
   const reloads = registry.counter("dietmesh_config_reloads_total", "Config reloads, by result (rejected: the last good config stayed).", ["result"]);
   const lastReload = registry.gauge("dietmesh_config_last_reload_timestamp_seconds", "Unix time of the last reload, by result.", ["result"]);
   // Timestamps rather than "days left": alert on `… - time() < 7*86400`, and the value never goes stale.
@@ -79,6 +86,11 @@ export function createDietmeshMetrics(registry: Registry, clusters: () => Iterab
     registrySync(name, ok, atMs) {
       synced.series([name]).set(ok ? 1 : 0);
       if (ok) lastSync.series([name]).set(atMs / 1000);
+    },
+    authz(d) {
+      decisions.series([d.allowed ? "allowed" : "denied", d.policy ?? ""]).inc();
+      if (d.audit) decisions.series(["audit", d.auditPolicy ?? ""]).inc();
+      if (d.dryRun && !d.dryRun.allowed) decisions.series(["dry_run_denied", d.dryRun.policy ?? ""]).inc();
     },
   };
 }

@@ -159,10 +159,13 @@ test("DENY on a path beats an ALLOW that matches the same request", async () => 
   denied(await viaC("/both/open"), "C is not allowed at all");
 });
 
-test("AUDIT neither blocks nor allows", async () => {
+test("AUDIT neither blocks nor allows, and is counted in dietmesh_authz_decisions_total", async () => {
+  const audits = async () => Number(/dietmesh_authz_decisions_total\{result="audit",policy="default\/audit"\} (\d+)/.exec((await curl([`http://${b.admin}/stats/prometheus`])).body)?.[1] ?? 0);
+  const before = await audits();
   allowed(await plain("/audit/x"), "audited and allowed");
   allowed(await viaC("/audit/x"), "audited and allowed, via C");
   denied(await plain("/audit-only/x"), "audited, no ALLOW matches");
+  assert.is((await audits()) - before, 3, "each audited request counted");
 });
 
 test("to.operation methods: GET and HEAD pass, POST is denied, a lower-case method is 400", async () => {
