@@ -123,10 +123,15 @@ class TlsTransport implements Transport {
   }
 }
 
+/** node:tls, or on Bun its native TLS sockets (bun-transport.ts) */
+const connectTls = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined"
+  ? (await import("./bun-transport.ts")).bunConnectTls
+  : (host: string, port: number, handler: TransportHandler, target: TlsTarget): Transport => new TlsTransport(handler, host, port, target);
+
 /** a Connect that speaks mTLS to the addresses targetFor() names and plaintext (via plain) to the rest */
 export function meshConnect(plain: Connect, targetFor: (host: string, port: number) => TlsTarget | null): Connect {
   return (host, port, handler) => {
     const target = targetFor(host, port);
-    return target ? new TlsTransport(handler, host, port, target) : plain(host, port, handler);
+    return target ? connectTls(host, port, handler, target) : plain(host, port, handler);
   };
 }
