@@ -2,9 +2,9 @@
 // per server port, and the VirtualServices bound to them. Listeners follow config changes: a new
 // server port opens a listener, a removed one closes.
 import { platform, type Server } from "../platform/index.ts";
-import { createRouteHandler } from "../proxy/route-handler.ts";
+import { gatewayHandler } from "../filters/listeners.ts";
 import { createAdminApp } from "../proxy/admin.ts";
-import { listen, parseListenAddress, type ListenAddress } from "../proxy/listener.ts";
+import { listen, listenData, parseListenAddress, type ListenAddress } from "../proxy/listener.ts";
 import { parseRegistrySpec, startConfigWatch } from "../proxy/config-watch.ts";
 import { defaultDeps } from "../proxy/deps.ts";
 import type { RouteTable } from "../model/route-table.ts";
@@ -16,7 +16,6 @@ import { drainFlag, drainMs, onTermination } from "./lifecycle.ts";
 import { createObserver } from "../proxy/observe.ts";
 import { identityFlags, setupIdentity } from "./identity-setup.ts";
 import { createStatusApp } from "../proxy/status.ts";
-import { gatewayGuard } from "../proxy/gateway-security.ts";
 import { compileWorkloadSecurity, createJwksCache, type WorkloadSecurity } from "../security/policy/index.ts";
 import { fetchJwks } from "./security-setup.ts";
 import { systemClock } from "../resilience/clock.ts";
@@ -84,9 +83,9 @@ export async function runGateway(argv: string[]): Promise<void> {
     for (const port of table.gatewayPorts.keys()) {
       if (listeners.has(port)) continue;
       const addr = binds.get(port) ?? { hostname: "0.0.0.0", port };
-      const handler = createRouteHandler({ table: watch.table, select: (t) => t.gatewayPorts.get(port), port, deps, guard: gatewayGuard(() => security, port, (decision) => telemetry.dietmesh.authz(decision)) });
+      const handler = gatewayHandler({ table: watch.table, select: (t) => t.gatewayPorts.get(port), port, deps, security: () => security, onDecision: (decision) => telemetry.dietmesh.authz(decision) });
       try {
-        const server = listen(addr, handler, log);
+        const server = listenData(addr, handler, log);
         listeners.set(port, server);
         log(`gateway port ${port} listening on ${server.hostname}:${server.port}`);
       } catch (error) {

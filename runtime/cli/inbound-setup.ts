@@ -3,8 +3,9 @@
 // PeerAuthentication mode for the app's port allows, plaintext: STRICT → mTLS only, PERMISSIVE →
 // both, DISABLE → plaintext only. The mode is asked for every new connection, so a policy change
 // applies to new connections at once (open ones keep what they were admitted with, as in Envoy).
-import { serveMesh, type FetchHandler, type Server } from "../platform/index.ts";
-import { listen, type ListenAddress } from "../proxy/listener.ts";
+import { platform, serveMesh, type FetchHandler, type Server } from "../platform/index.ts";
+import { listen, listenData, type ListenAddress } from "../proxy/listener.ts";
+import type { DataHandler } from "../exchange/types.ts";
 import { localReply } from "../proxy/local-reply.ts";
 import { ProxyError } from "../proxy/errors.ts";
 import type { WorkloadIdentity } from "../security/workload-identity.ts";
@@ -14,7 +15,7 @@ export type MtlsMode = "STRICT" | "PERMISSIVE" | "DISABLE";
 
 export interface InboundSetup {
   address: ListenAddress;
-  handler: FetchHandler;
+  handler: DataHandler;
   identity: WorkloadIdentity | undefined;
   /** the app's port: what portLevelMtls keys on */
   appPort: number;
@@ -24,8 +25,10 @@ export interface InboundSetup {
 
 export async function serveInbound(setup: InboundSetup): Promise<Server> {
   const { identity, log } = setup;
-  if (!identity) return listen(setup.address, setup.handler, log);
+  if (!identity) return listenData(setup.address, setup.handler, log);
   const { createPeerVerifier } = await import("../security/peer-verifier.ts");
+  const verifyPeer = createPeerVerifier(identity.current, systemClock);
+  if (platform.nativeMtlsListener) return serveNativeMesh(setup, identity, verifyPeer);
   return serveMesh({
     hostname: setup.address.hostname,
     port: setup.address.port,
@@ -35,11 +38,94 @@ export async function serveInbound(setup: InboundSetup): Promise<Server> {
       return localReply(new ProxyError("internal"));
     },
     credentials: identity.current,
-    verifyPeer: createPeerVerifier(identity.current, systemClock),
+    verifyPeer,
     onRefused: (reason, remote) => log(`inbound: refused ${remote}: ${reason}`),
     accept() {
       const mode = setup.mode(setup.appPort);
       return { plaintext: mode !== "STRICT", tls: mode !== "DISABLE", clientCertificate: true };
     },
+  });
+}
+
+/** how often the native mesh listener looks for a new certificate or mTLS mode */
+const RECHECK_MS = 250;
+
+/**
+ * The mesh listener on Bun's native TLS: STRICT ports take mTLS only and are served by a TLS
+ * listener (no node:tls, no node:http on the path); DISABLE ports by a plaintext one; PERMISSIVE
+ * ports, which must tell TLS from plaintext by the first byte, by the node:net sniffing listener
+ * (Bun cannot start server TLS on a socket whose first bytes were read). Bun's TLS listener keeps
+ * its certificate for life, so a renewal or a mode change starts a successor on the same port
+ * (SO_REUSEPORT) and then drains the old one: open connections finish, new ones go to the new.
+ */
+function serveNativeMesh(setup: InboundSetup, identity: WorkloadIdentity, verifyPeer: (der: Uint8Array) => Promise<string | null>): Promise<Server> {
+  const { log } = setup;
+  type Kind = "tls" | "plain" | "sniff";
+  const kindNow = (): Kind => {
+    const mode = setup.mode(setup.appPort);
+    return mode === "STRICT" ? "tls" : mode === "DISABLE" ? "plain" : "sniff";
+  };
+  const onRefused = (reason: string, remote: string) => log(`inbound: refused ${remote}: ${reason}`);
+  const start = async (kind: Kind, port: number) => {
+    if (kind === "sniff") {
+      return serveMesh({
+        hostname: setup.address.hostname,
+        port,
+        reusePort: true,
+        handler: setup.handler,
+        onError(error) {
+          log(`inbound: ${(error as Error)?.stack ?? error}`);
+          return localReply(new ProxyError("internal"));
+        },
+        credentials: identity.current,
+        verifyPeer,
+        onRefused,
+        accept: () => ({ plaintext: true, tls: true, clientCertificate: true }),
+      });
+    }
+    return listenData({ hostname: setup.address.hostname, port }, setup.handler, log, {
+      tls: kind === "tls" ? { credentials: identity.current(), clientCertificate: true } : undefined,
+      verifyPeer,
+      onRefused,
+      reusePort: true,
+    });
+  };
+  let kind = kindNow();
+  let credentials = identity.current();
+  let current: Server;
+  let switching = false;
+  const recheck = async () => {
+    if (switching) return;
+    const nextKind = kindNow();
+    const nextCredentials = identity.current();
+    if (nextKind === kind && (kind !== "tls" || nextCredentials === credentials)) return;
+    switching = true;
+    try {
+      const successor = await start(nextKind, current.port);
+      const old = current;
+      current = successor;
+      kind = nextKind;
+      credentials = nextCredentials;
+      void old.stop();
+    } catch (error) {
+      log(`inbound: cannot switch the listener: ${(error as Error).message}`);
+    } finally {
+      switching = false;
+    }
+  };
+  return start(kind, setup.address.port).then((first) => {
+    current = first;
+    const timer = setInterval(() => void recheck(), RECHECK_MS);
+    (timer as unknown as { unref?: () => void }).unref?.();
+    return {
+      hostname: first.hostname,
+      get port() {
+        return current.port;
+      },
+      async stop(force?: boolean) {
+        clearInterval(timer);
+        await current.stop(force);
+      },
+    };
   });
 }

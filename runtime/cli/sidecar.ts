@@ -1,11 +1,10 @@
 // `dietmesh sidecar`: the outbound listener (routes the app's calls by the mesh config), the
 // inbound listener (forwards to the local app) and the admin listener.
 import { platform, type Server } from "../platform/index.ts";
-import { createRouteHandler } from "../proxy/route-handler.ts";
-import { createInboundHandler } from "../proxy/inbound.ts";
+import { inboundHandler, outboundHandler } from "../filters/listeners.ts";
 import { createAdminApp } from "../proxy/admin.ts";
 import { createAppHealth, parseAppProbes, type AppHealth } from "../proxy/app-health.ts";
-import { listen, parseListenAddress, type ListenAddress } from "../proxy/listener.ts";
+import { listen, listenData, parseListenAddress, type ListenAddress } from "../proxy/listener.ts";
 import { parseRegistrySpec, startConfigWatch } from "../proxy/config-watch.ts";
 import { defaultDeps } from "../proxy/deps.ts";
 import { authorityPort } from "../model/hosts.ts";
@@ -104,17 +103,20 @@ export async function runSidecar(argv: string[]): Promise<void> {
   const servers: Server[] = [];
   let ready = false;
 
-  const outbound = createRouteHandler({
+  const outbound = outboundHandler({
     table: watch.table,
     select: (t) => t.outbound,
     // an app calling http://svc:8080 through the proxy names the port in the authority
     port: (authority) => authorityPort(authority) ?? 80,
     deps,
   });
-  servers.push(listen(outboundAddr, outbound, log));
+  servers.push(listenData(outboundAddr, outbound, log));
   if (app && inboundAddr) {
     const appPort = parseListenAddress(app)!.port;
-    const inbound = createInboundHandler(app, deps, createObserver({ reporter: "destination", metrics: telemetry.metrics, accessLog: telemetry.accessLog }), {
+    const inbound = inboundHandler({
+      app,
+      deps,
+      observer: createObserver({ reporter: "destination", metrics: telemetry.metrics, accessLog: telemetry.accessLog }),
       localId: identity && (() => identity.spiffeId.toString()),
       security: () => security,
       appPort,

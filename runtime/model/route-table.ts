@@ -8,6 +8,7 @@ import type { RequestFacts } from "../routing/request-facts.ts";
 import type { Balancer } from "../resilience/balancers/types.ts";
 import type { UpstreamHost } from "../resilience/balancers/host-set.ts";
 import type { RegistrySnapshot, Service, ServicePortModel } from "./types.ts";
+import type { HttpRequest } from "../exchange/types.ts";
 
 export type HeaderEdit = (headers: Headers) => void;
 
@@ -23,7 +24,7 @@ export interface Cluster {
   /** DestinationRule policy in force (subset-level over service-level, port-level applied) */
   readonly policy: TrafficPolicy;
   /** consistent-hash input, when the policy asks for it */
-  readonly hashKey?: (request: Request, sourceIp: string) => string | undefined;
+  readonly hashKey?: (request: HttpRequest, sourceIp: string) => string | undefined;
 }
 
 export interface Target {

@@ -6,6 +6,7 @@ import { watch as fsWatch } from "node:fs";
 import { dirname } from "node:path";
 import type { Platform, ServeOptions, Server } from "./types.ts";
 import { bunUpstream } from "./bun-upstream.ts";
+import { bunServeSockets } from "./bun-listen.ts";
 import { createConnectionPool, createPoolClient, DEFAULT_POOL_LIMITS } from "./http1/index.ts";
 
 function serve(options: ServeOptions): Server {
@@ -53,6 +54,8 @@ const upstream = createPoolClient(createConnectionPool(DEFAULT_POOL_LIMITS), bun
 export const platform: Platform = {
   name: "bun",
   serve,
+  serveSockets: bunServeSockets,
+  nativeMtlsListener: true,
   readTextFile: (path) => readFile(path, "utf8"),
   async writeTextFile(path, text, options) {
     const tmp = `${path}.${process.pid}.tmp`;

@@ -2,6 +2,7 @@
 import type { Platform, ServeOptions, Server } from "./types.ts";
 import type { DenoNamespace } from "./deno-types.ts";
 import { denoUpstream } from "./deno-upstream.ts";
+import { denoServeSockets } from "./deno-listen.ts";
 import { createConnectionPool, createPoolClient, DEFAULT_POOL_LIMITS } from "./http1/index.ts";
 
 const D = (globalThis as unknown as { Deno: DenoNamespace }).Deno;
@@ -50,6 +51,8 @@ const upstream = createPoolClient(createConnectionPool(DEFAULT_POOL_LIMITS), den
 export const platform: Platform = {
   name: "deno",
   serve,
+  serveSockets: denoServeSockets,
+  nativeMtlsListener: false,
   readTextFile: (path) => D.readTextFile(path),
   async writeTextFile(path, text, options) {
     const tmp = `${path}.${D.pid}.tmp`;

@@ -41,6 +41,8 @@ export interface MeshServeOptions {
    * clientCertificate: Deno's node:tls does not refuse an untrusted client certificate itself.
    */
   verifyPeer?(leafDer: Uint8Array): Promise<string | null>;
+  /** bind with SO_REUSEPORT (see SocketServeOptions.reusePort) */
+  reusePort?: boolean;
   /** a connection was refused (plaintext on a TLS-only port, failed handshake) */
   onRefused?(reason: string, remoteAddress: string): void;
 }
@@ -155,7 +157,7 @@ export function serveMesh(options: MeshServeOptions): Promise<Server> {
 
   return new Promise((resolve, reject) => {
     net.once("error", reject);
-    net.listen(options.port, options.hostname, () => {
+    net.listen({ port: options.port, host: options.hostname, ...(options.reusePort ? { reusePort: true } : {}) }, () => {
       const address = net.address();
       const port = typeof address === "object" && address ? address.port : options.port;
       resolve({

@@ -36,6 +36,32 @@ export interface Server {
   stop(force?: boolean): Promise<void>;
 }
 
+/** A listener whose accepted connections go to a runtime-neutral handler (dietmesh's HTTP/1.1 server). */
+export interface SocketServeOptions {
+  hostname: string;
+  port: number; // 0 = let the OS choose
+  /**
+   * Terminate TLS on every connection with these credentials; with clientCertificate, a client
+   * certificate chaining to the roots is required and verifyPeer checks it once per connection.
+   * Bun only (Deno's TLS listener cannot ask for client certificates).
+   */
+  tls?: { credentials: import("./mesh-listener.ts").TlsCredentials; clientCertificate: boolean };
+  verifyPeer?(leafDer: Uint8Array): Promise<string | null>;
+  /**
+   * Bind with SO_REUSEPORT, so a successor listener (new certificate, new mTLS mode) can bind the
+   * same port before this one stops: no connection attempt finds the port closed.
+   */
+  reusePort?: boolean;
+  onRefused?(reason: string, remoteAddress: string): void;
+  /** a connection is admitted: returns what handles its bytes */
+  onConnection(socket: import("./http1/transport.ts").Transport, conn: ConnInfo): import("./http1/transport.ts").TransportHandler;
+}
+
+export interface SocketServer extends Server {
+  /** connections open now */
+  connections(): number;
+}
+
 export interface FileWatch {
   close(): void;
 }
@@ -43,6 +69,10 @@ export interface FileWatch {
 export interface Platform {
   readonly name: "bun" | "deno";
   serve(options: ServeOptions): Server;
+  /** a listener on the runtime's native sockets (see SocketServeOptions) */
+  serveSockets(options: SocketServeOptions): SocketServer;
+  /** whether serveSockets can terminate TLS with client certificates */
+  readonly nativeMtlsListener: boolean;
   readTextFile(path: string): Promise<string>;
   /**
    * writes via a temporary file and a rename, so a watcher never reads half a file; `mode` (0o600

@@ -43,7 +43,7 @@ function clusterJson(c: Cluster, states?: ClusterStates) {
     circuitBreakers: c.policy.connectionPool ?? {},
     outlierDetection: c.policy.outlierDetection ?? null,
     stats: state
-      ? { ...state.counters, activeRequests: state.active, activeRetries: state.activeRetries, panic: state.outlier.panic(), pool: state.pool.stats() }
+      ? { ...state.counters, activeRequests: state.breaker.activeRequests, activeRetries: state.breaker.activeRetries, panic: state.outlier.panic(), pool: state.pool.stats() }
       : null,
     endpoints: c.hosts.map((h) => {
       const o = outlier.get(h.address);

@@ -1,11 +1,12 @@
-// What a cluster keeps across route-table rebuilds: its connection pool (connectionPool limits),
-// its outlier detector, and its counters. Keyed by cluster name; a reload updates limits and hosts
+// What a cluster keeps across route-table rebuilds: its circuit breaker and the connection pool
+// that holds the breaker's connection limits on the wire, its outlier detector, and its counters. Keyed by cluster name; a reload updates limits and hosts
 // in place, so ejections and open connections survive a config change.
 import type { TrafficPolicy } from "../config/types.ts";
 import type { Cluster, RouteTable } from "../model/route-table.ts";
 import type { ConnectionPool, PoolLimits } from "../platform/pool-types.ts";
 import type { Clock } from "../resilience/clock.ts";
 import { createOutlierDetector, type OutlierDetector } from "../resilience/outlier-detector.ts";
+import { createCircuitBreaker, poolLimits, type CircuitBreaker } from "../resilience/circuit-breaker.ts";
 import { addressKey, tlsTargets, type MeshTls } from "./upstream-tls.ts";
 import type { TlsTarget } from "../platform/http1/index.ts";
 
@@ -24,12 +25,8 @@ export interface ClusterState {
   readonly name: string;
   pool: ConnectionPool;
   outlier: OutlierDetector;
-  /** http.http2MaxRequests: concurrent requests to the cluster; Infinity = unlimited */
-  maxRequests: number;
-  /** http.maxRetries: concurrent retries to the cluster */
-  maxRetries: number;
-  active: number;
-  activeRetries: number;
+  /** connectionPool limits and the request/retry counters they gate */
+  readonly breaker: CircuitBreaker;
   counters: ClusterCounters;
   /** the settings the detector was built from, to rebuild it when they change */
   outlierKey: string;
@@ -41,19 +38,7 @@ export interface ClusterState {
 export type PoolFactory = (limits: PoolLimits, tlsFor: (hostname: string, port: number) => TlsTarget | null) => ConnectionPool;
 
 
-const UNLIMITED = Number.POSITIVE_INFINITY;
-
-export function poolLimits(policy: TrafficPolicy): PoolLimits {
-  const tcp = policy.connectionPool?.tcp;
-  const http = policy.connectionPool?.http;
-  return {
-    maxConnections: tcp?.maxConnections || UNLIMITED,
-    maxPendingRequests: http?.http1MaxPendingRequests || UNLIMITED,
-    maxRequestsPerConnection: http?.maxRequestsPerConnection ?? 0,
-    idleTimeoutMs: http?.idleTimeout || 3_600_000,
-    connectTimeoutMs: tcp?.connectTimeout || 10_000,
-  };
-}
+export { poolLimits };
 
 export interface ClusterStates {
   get(cluster: Cluster): ClusterState;
@@ -69,9 +54,8 @@ export function createClusterStates(createPool: PoolFactory, clock: Clock, mesh?
 
   function update(state: ClusterState, cluster: Cluster) {
     const policy = cluster.policy;
-    state.pool.setLimits(poolLimits(policy));
-    state.maxRequests = policy.connectionPool?.http?.http2MaxRequests || UNLIMITED;
-    state.maxRetries = policy.connectionPool?.http?.maxRetries || UNLIMITED;
+    state.breaker.configure(policy);
+    state.pool.setLimits(state.breaker.poolLimits);
     const key = JSON.stringify(policy.outlierDetection ?? null);
     if (key !== state.outlierKey) {
       state.outlier.stop();
@@ -92,10 +76,7 @@ export function createClusterStates(createPool: PoolFactory, clock: Clock, mesh?
         pool: createPool(poolLimits(cluster.policy), (hostname, port) => created.tls.get(addressKey(hostname, port)) ?? null),
         outlier: createOutlierDetector(undefined, clock),
         outlierKey: "null",
-        maxRequests: UNLIMITED,
-        maxRetries: UNLIMITED,
-        active: 0,
-        activeRetries: 0,
+        breaker: createCircuitBreaker(cluster.policy),
         counters: { requests: 0, overflows: 0, retries: 0, retryOverflows: 0, flags: {} },
         tls: new Map(),
       };

@@ -10,6 +10,9 @@ export type ProxyErrorCode =
   | "overflow" // UO: a connection-pool limit (circuit breaker) was hit
   | "fault-abort" // FI: fault injection aborted the request
   | "bad-request" // DPE: the request itself is malformed
+  | "invalid-request" // a request policy cannot judge (method, path normalization): 400
+  | "unauthenticated" // RequestAuthentication refused a token: 401
+  | "forbidden" // AuthorizationPolicy denied: 403
   | "internal"; // the proxy itself failed; should not happen
 
 export class ProxyError extends Error {

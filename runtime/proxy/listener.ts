@@ -1,8 +1,10 @@
-// Hosts a plain fetch handler on a data listener (outbound, inbound, gateway ports). These have one
-// route — "everything goes to the handler" — so they are served directly: a one-route Hono app in
-// front measured at about a third of the sidecar's throughput on Bun (docs/performance.md). Hono
-// stays where there is real routing: the admin API and the CA's HTTPS API.
+// Listeners. Data listeners (outbound, inbound, gateway ports) run dietmesh's own HTTP/1.1 server
+// on the runtime's native sockets (listenData); the admin, status and CA APIs, which route with
+// Hono and are off the request path, keep the runtime's own server (listen).
 import { platform, type FetchHandler, type Server } from "../platform/index.ts";
+import type { DataHandler } from "../exchange/types.ts";
+import { listenHttp1, type Http1ListenOptions } from "../exchange/http1/listen.ts";
+import type { HeadError } from "../exchange/http1/request-head.ts";
 import { localReply } from "./local-reply.ts";
 import { ProxyError } from "./errors.ts";
 
@@ -29,5 +31,30 @@ export function listen(address: ListenAddress, handler: FetchHandler, log: (m: s
       log(`listener ${address.hostname}:${address.port}: ${(error as Error)?.stack ?? error}`);
       return localReply(new ProxyError("internal"));
     },
+  });
+}
+
+/** the local reply for a request the HTTP/1.1 parser refused: its status, flag DPE */
+export function badRequestReply(error: HeadError): Response {
+  return localReply(new ProxyError("bad-request", error.details, error.status, "", { "x-dietmesh-details": error.details }));
+}
+
+/** a data listener: the handler on dietmesh's own HTTP/1.1 server (TLS options for the mesh listener) */
+export function listenData(
+  address: ListenAddress,
+  handler: DataHandler,
+  log: (m: string) => void,
+  extra: Pick<Http1ListenOptions, "tls" | "verifyPeer" | "onRefused" | "reusePort"> = {},
+): Server {
+  return listenHttp1({
+    hostname: address.hostname,
+    port: address.port,
+    handler,
+    ...extra,
+    onError(error) {
+      log(`listener ${address.hostname}:${address.port}: ${(error as Error)?.stack ?? error}`);
+      return localReply(new ProxyError("internal"));
+    },
+    badRequest: badRequestReply,
   });
 }

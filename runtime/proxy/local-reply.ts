@@ -1,6 +1,9 @@
-// The one place typed errors become HTTP: Envoy's local-reply statuses and bodies, plus the
-// response flag in dietmesh's own header so clients and tests can see why.
+// The one place typed errors become HTTP, for every listener and filter: Envoy's local-reply
+// statuses, bodies and response-code details, and the response flag. Within a filter chain the
+// flag and details go on the request record (the edge renders the flags header once); a reply
+// made before any chain (a request the parser refused, a listener failure) carries the header itself.
 import type { ProxyError, ProxyErrorCode } from "./errors.ts";
+import type { RequestRecord } from "../exchange/record.ts";
 
 export const FLAGS_HEADER = "x-dietmesh-response-flags";
 
@@ -8,43 +11,64 @@ interface Reply {
   status: number;
   flag: string;
   body: string;
+  /** Envoy's %RESPONSE_CODE_DETAILS% */
+  details: string;
 }
 
 const replies: Record<ProxyErrorCode, Reply> = {
-  "no-route": { status: 404, flag: "NR", body: "" },
-  "no-healthy-upstream": { status: 503, flag: "UH", body: "no healthy upstream" },
+  "no-route": { status: 404, flag: "NR", body: "", details: "route_not_found" },
+  "no-healthy-upstream": { status: 503, flag: "UH", body: "no healthy upstream", details: "no_healthy_upstream" },
   "upstream-connect": {
     status: 503,
     flag: "UF",
     body: "upstream connect error or disconnect/reset before headers. reset reason: connection failure",
+    details: "upstream_reset_before_response_started{connection_failure}",
   },
   "upstream-reset": {
     status: 503,
     flag: "UC",
     body: "upstream connect error or disconnect/reset before headers. reset reason: connection termination",
+    details: "upstream_reset_before_response_started{connection_termination}",
   },
-  "upstream-timeout": { status: 504, flag: "UT", body: "upstream request timeout" },
+  "upstream-timeout": { status: 504, flag: "UT", body: "upstream request timeout", details: "upstream_response_timeout" },
   overflow: {
     status: 503,
     flag: "UO",
     body: "upstream connect error or disconnect/reset before headers. reset reason: overflow",
+    details: "upstream_reset_before_response_started{overflow}",
   },
-  "fault-abort": { status: 503, flag: "FI", body: "fault filter abort" },
-  "bad-request": { status: 400, flag: "DPE", body: "Bad Request" },
-  internal: { status: 500, flag: "", body: "internal error" },
+  "fault-abort": { status: 503, flag: "FI", body: "fault filter abort", details: "fault_filter_abort" },
+  "bad-request": { status: 400, flag: "DPE", body: "Bad Request", details: "http1.codec_error" },
+  unauthenticated: { status: 401, flag: "", body: "Jwt verification fails", details: "jwt_authn_access_denied{Jwt_verification_fails}" },
+  forbidden: { status: 403, flag: "", body: "RBAC: access denied", details: "rbac_access_denied_matched_policy[none]" },
+  "invalid-request": { status: 400, flag: "", body: "Bad Request", details: "path_normalization_failed" },
+  internal: { status: 500, flag: "", body: "internal error", details: "internal_error" },
 };
 
 export function flagFor(code: ProxyErrorCode): string {
   return replies[code].flag;
 }
 
-/** flags: the reply's own, after those the request earned earlier (DI, URX) */
-export function localReply(error: ProxyError): Response {
+/**
+ * The reply for error. Its flag goes after those the request earned earlier (DI, URX): on the
+ * record when there is one, else (a reply made before any chain) in the flags header.
+ */
+export function localReply(error: ProxyError, record?: RequestRecord): Response {
   const reply = replies[error.code];
-  const flags = joinFlags(error.flags, reply.flag);
   const headers: Record<string, string> = { "content-type": "text/plain", server: "dietmesh", ...error.headers };
-  if (flags) headers[FLAGS_HEADER] = flags;
+  if (record) {
+    if (error.flags) for (const flag of error.flags.split(",")) record.addFlag(flag);
+    record.addFlag(reply.flag);
+    record.details = reply.details;
+  } else {
+    const flags = joinFlags(error.flags, reply.flag);
+    if (flags) headers[FLAGS_HEADER] = flags;
+  }
   return new Response(reply.body, { status: error.status ?? reply.status, headers });
+}
+
+export function detailsFor(code: ProxyErrorCode): string {
+  return replies[code].details;
 }
 
 export function joinFlags(a: string, b: string): string {

@@ -1,5 +1,5 @@
-// What a listener reports once a request is answered: Istio's request metrics and, when enabled,
-// an access-log entry. Recorded when the response head is ready (duration to headers, bytes from
+// What a listener reports once a request is answered, read from the request record: Istio's
+// request metrics and, when enabled, an access-log entry. Recorded when the response head is ready (duration to headers, bytes from
 // content-length), so the body still passes straight through the runtime's fast path.
 import type { Cluster } from "../model/route-table.ts";
 import type { UpstreamHost } from "../resilience/balancers/host-set.ts";
@@ -7,23 +7,15 @@ import type { ConnInfo } from "../platform/types.ts";
 import type { IstioMetrics } from "../telemetry/istio-metrics.ts";
 import { peerFromEndpoint, serviceInfo, UNKNOWN_PEER, type ServiceInfo } from "../telemetry/workload-info.ts";
 import type { AccessLogWriter } from "../telemetry/access-log-writer.ts";
-import { FLAGS_HEADER } from "./local-reply.ts";
+import type { RequestRecord } from "../exchange/record.ts";
 import type { SpanInfo } from "../telemetry/trace-context.ts";
 import type { OtlpExporter } from "../telemetry/otlp.ts";
+import type { HttpRequest } from "../exchange/types.ts";
 
-/** filled in by the pipeline as it goes; one per request */
-export interface RequestRecord {
-  cluster?: Cluster;
-  host?: UpstreamHost;
-  routeName?: string;
-  /** the x-request-id sent upstream (made by the proxy when the client sent none) */
-  requestId?: string;
-  /** this hop's span, when trace propagation is on */
-  span?: SpanInfo;
-}
+export type { RequestRecord };
 
 export interface Observer {
-  observe(request: Request, path: string, conn: ConnInfo, record: RequestRecord, response: Response, startMs: number): void;
+  observe(request: HttpRequest, path: string, conn: ConnInfo, record: RequestRecord, response: Response, startMs: number): void;
 }
 
 /** a request no route took: one fixed label set, so arbitrary Host headers cannot add series */
@@ -48,7 +40,8 @@ export function createObserver(options: {
   return {
     observe(request, path, conn, record, response, startMs) {
       const end = now();
-      const flags = response.headers.get(FLAGS_HEADER) ?? "";
+      // what this hop did, from its record (never a flags header an upstream sent)
+      const flags = record.flagText;
       const service = record.cluster ? serviceInfo(record.cluster.service) : (options.localService ?? UNKNOWN_SERVICE);
       const peer = options.reporter === "source" && record.host ? peerFromEndpoint(record.host.endpoint) : UNKNOWN_PEER;
       const grpc = (request.headers.get("content-type") ?? "").startsWith("application/grpc");
@@ -83,7 +76,7 @@ export function createObserver(options: {
         protocol: "HTTP/1.1",
         responseCode: response.status,
         responseFlags: flags,
-        responseCodeDetails: flags ? "local_reply" : "via_upstream",
+        responseCodeDetails: record.details || "via_upstream",
         bytesReceived: requestBytes,
         bytesSent: responseBytes,
         durationMs: end - startMs,

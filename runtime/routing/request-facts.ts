@@ -1,4 +1,5 @@
-// The per-request view route matchers read, taken from a web Request with one pass over its URL.
+// The per-request view route matchers read, taken from a request with one pass over its URL.
+import type { HttpRequest } from "../exchange/types.ts";
 
 export interface RequestFacts {
   method: string;
@@ -19,7 +20,7 @@ export interface RequestFacts {
  * Splits `req.url` ("scheme://authority/path?query") with indexOf/slice: about 3–6× cheaper than
  * `new URL()` on Bun and Deno, and the runtime has already parsed and normalised it once.
  */
-export function factsFromRequest(req: Request, port: number): RequestFacts {
+export function factsFromRequest(req: HttpRequest, port: number): RequestFacts {
   const url = req.url;
   const schemeEnd = url.indexOf("://");
   const authStart = schemeEnd + 3;

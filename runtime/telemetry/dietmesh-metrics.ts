@@ -8,7 +8,7 @@ import type { AuthzDecision } from "../security/policy/index.ts";
 /** the part of a cluster's live state these metrics read (runtime/proxy/cluster-state.ts fits) */
 export interface ClusterStatsView {
   readonly name: string;
-  readonly active: number;
+  readonly breaker: { readonly activeRequests: number };
   readonly counters: { readonly requests: number; readonly overflows: number; readonly retries: number; readonly retryOverflows: number };
   readonly outlier: { snapshot(): readonly { readonly ejected: boolean; readonly ejectionCount: number }[] };
 }
@@ -50,7 +50,7 @@ export function createDietmeshMetrics(registry: Registry, clusters: () => Iterab
   perCluster("dietmesh_cluster_overflows_total", "Requests refused with 503 UO: connection pool or http2MaxRequests limit (circuit breaker).", "counter", (c) => c.counters.overflows);
   perCluster("dietmesh_cluster_retries_total", "Retries started.", "counter", (c) => c.counters.retries);
   perCluster("dietmesh_cluster_retry_overflows_total", "Retries skipped because http.maxRetries concurrent retries were running.", "counter", (c) => c.counters.retryOverflows);
-  perCluster("dietmesh_cluster_active_requests", "Requests to the cluster in flight.", "gauge", (c) => c.active);
+  perCluster("dietmesh_cluster_active_requests", "Requests to the cluster in flight.", "gauge", (c) => c.breaker.activeRequests);
   // Summed over the hosts the cluster has now: a host leaving takes its count along, which
   // Prometheus reads as a counter reset; rate() copes with that.
   perCluster("dietmesh_cluster_ejections_total", "Outlier-detection ejections of the cluster's current hosts.", "counter", (c) => {

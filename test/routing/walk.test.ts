@@ -1,5 +1,5 @@
 // Every VirtualService routing rule of REFERENCE.md walked through the whole pipeline, in process:
-// YAML text → loadConfig → static registry snapshot → compile → route handler → a fake upstream
+// YAML text → loadConfig → static registry snapshot → compile → the routed filter chain → a fake upstream
 // that records what it was sent and names the endpoint that answered.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -8,7 +8,7 @@ import { formatConfigError } from "../../runtime/config/errors.ts";
 import { snapshotFromConfig } from "../../adapters/static/from-config.ts";
 import { compile, type ProxyIdentity } from "../../runtime/model/compile.ts";
 import { authorityPort } from "../../runtime/model/hosts.ts";
-import { createRouteHandler } from "../../runtime/proxy/route-handler.ts";
+import { outboundHandler } from "../../runtime/filters/listeners.ts";
 import { createMirrorSender } from "../../runtime/proxy/mirror.ts";
 import { createClusterStates } from "../../runtime/proxy/cluster-state.ts";
 import { poolOverClient } from "../../runtime/proxy/client-pool.ts";
@@ -73,7 +73,7 @@ async function mesh(yaml: string, proxy: Proxy = {}) {
     log: () => {},
   };
   const gatewayPort = proxy.gatewayPort ?? 80;
-  const handler = createRouteHandler({
+  const handler = outboundHandler({
     table: { current: table },
     select: identity.kind === "sidecar" ? (t) => t.outbound : (t) => t.gatewayPorts.get(gatewayPort),
     port: identity.kind === "sidecar" ? (authority) => authorityPort(authority) ?? 80 : gatewayPort,

@@ -105,7 +105,7 @@ test("dietmesh metrics: cluster state read at scrape, reloads, certificates, reg
   const counters = { requests: 10, overflows: 1, retries: 3, retryOverflows: 0 };
   const cluster: ClusterStatsView = {
     name: "outbound|9080||reviews.default.svc.cluster.local",
-    active: 2,
+    breaker: { activeRequests: 2 },
     counters,
     outlier: { snapshot: () => [{ ejected: true, ejectionCount: 2 }, { ejected: false, ejectionCount: 1 }] },
   };

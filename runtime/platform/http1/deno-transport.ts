@@ -19,7 +19,7 @@ interface DenoConnect {
 const D = (globalThis as unknown as { Deno: DenoConnect }).Deno;
 const READ_SIZE = 64 * 1024;
 
-class DenoTransport implements Transport {
+export class DenoTransport implements Transport {
   conn: DenoTcpConn | null = null;
   done = false;
   paused = false;
@@ -32,7 +32,10 @@ class DenoTransport implements Transport {
   buffer = new Uint8Array(READ_SIZE);
   readonly connecting = new AbortController();
 
-  constructor(readonly handler: TransportHandler) {}
+  /** end() was called while writes were queued: FIN once they are out */
+  ending = false;
+
+  constructor(public handler: TransportHandler) {}
 
   opened(conn: DenoTcpConn): void {
     if (this.done) {
@@ -86,6 +89,7 @@ class DenoTransport implements Transport {
     if (n < head.byteLength) this.queue[0] = head.subarray(n);
     else this.queue.shift();
     if (this.queue.length) this.flush();
+    else if (this.ending) this.end();
     else if (this.wasFull) {
       this.wasFull = false;
       this.handler.onDrain();
@@ -124,7 +128,12 @@ class DenoTransport implements Transport {
     const conn = this.conn;
     if (this.done) return;
     if (!conn) return this.destroy();
-    this.queue.length = 0;
+    // a server ends right after its last response: that must go out before the FIN
+    if (this.writing) {
+      this.ending = true;
+      return;
+    }
+    this.ending = false;
     conn.closeWrite().catch(this.onError);
     this.paused = false;
     if (!this.reading) this.read();

@@ -1,6 +1,7 @@
 // The consistent-hash input for one request, read from the source a DestinationRule names.
 // Computed once per request, before the retry loop, and passed to pick() as ctx.hashKey.
 import type { ConsistentHashLB } from "../../config/types.ts";
+import type { HttpRequest } from "../../exchange/types.ts";
 
 /**
  * undefined when the request lacks the named header, cookie or parameter: the ring then picks a
@@ -9,7 +10,7 @@ import type { ConsistentHashLB } from "../../config/types.ts";
  * A missing cookie is not generated here (Envoy sets one when `ttl` is given); that needs the
  * response path, so until then such requests are spread randomly and are not sticky.
  */
-export function hashKeyFor(policy: ConsistentHashLB, request: Request, sourceIp: string): string | undefined {
+export function hashKeyFor(policy: ConsistentHashLB, request: HttpRequest, sourceIp: string): string | undefined {
   if (policy.httpHeaderName) return request.headers.get(policy.httpHeaderName) ?? undefined;
   if (policy.httpCookie) return cookieValue(request.headers.get("cookie"), policy.httpCookie.name);
   if (policy.useSourceIp) return sourceIp === "" ? undefined : sourceIp;

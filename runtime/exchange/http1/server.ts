@@ -1,0 +1,315 @@
+// dietmesh's own HTTP/1.1 server, one object per downstream connection, on any socket the platform
+// hands it (Bun.listen, Deno.listen, a node:tls socket): reads request heads with the strict parser
+// of request-head.ts, frames request bodies, answers one request at a time in order, and writes the
+// response. Runtime servers are not used on the data path because none of them shows the client
+// certificate per request (Bun.serve, Deno.serve), several let ambiguous requests through (two Host
+// headers joined, absolute-form targets routed by Host, pipelined requests lost on Bun), and the
+// node:http route costs several times the routing itself (docs/performance.md).
+//
+// Pipelining: bytes after the current request are kept and the socket paused until its response is
+// written; then the next request is read from them. A response never overtakes an earlier one.
+import type { ConnInfo } from "../../platform/types.ts";
+import type { DataHandler, HttpRequest } from "../types.ts";
+import type { Transport, TransportHandler } from "../../platform/http1/transport.ts";
+import { BODY_STRATEGY, BodySource, type BodyOwner } from "../../platform/http1/body-source.ts";
+import { piece } from "../../platform/http1/bytes.ts";
+import { CHUNKED_DONE, ChunkedDecoder } from "../../platform/http1/chunked.ts";
+import { DEFAULT_HEAD_LIMITS, newRequestHead, RequestHeadReader, type HeadError, type HeadLimits, type RequestHead } from "./request-head.ts";
+import { requestUrl } from "./request-url.ts";
+import { writeResponse, type ResponseSink } from "./response-writer.ts";
+
+
+export interface Http1ServerOptions {
+  handler: DataHandler;
+  /** a handler that threw: must return a response (the data plane never crashes) */
+  onError(error: unknown): Response;
+  /** a request the parser refused: the local reply for it (Envoy's status, DPE) */
+  badRequest(error: HeadError): Response;
+  limits?: HeadLimits;
+  /** "http" on plaintext listeners, "https" on TLS ones (x-forwarded-proto, :scheme) */
+  scheme: string;
+  /** shared by a listener's connections: once draining, each closes after its current response */
+  lifecycle: { draining: boolean; closed(conn: Http1ServerConnection): void };
+}
+
+const HEAD = 0; // waiting for (more of) a request head
+const BODY = 1; // the request is being handled and its body is still arriving
+const WAIT = 2; // the request body is complete (or there was none); its response is not written yet
+const CLOSED = 3;
+
+const NO_BODY = 0;
+const LENGTH = 1;
+const CHUNKED = 2;
+
+/** bytes of pipelined requests kept while the current one is handled, before the socket is paused */
+const MAX_BUFFERED = 64 * 1024;
+
+class ServerRequest implements HttpRequest {
+  constructor(
+    readonly method: string,
+    readonly url: string,
+    readonly headers: Headers,
+    readonly body: ReadableStream<Uint8Array> | null,
+  ) {}
+}
+
+export class Http1ServerConnection implements TransportHandler, BodyOwner, ResponseSink {
+  state = HEAD;
+  readonly reader: RequestHeadReader;
+  readonly head: RequestHead = newRequestHead();
+  /** bytes received after the current request, waiting for its response to be written */
+  buffered: Uint8Array[] = [];
+  bufferedBytes = 0;
+  bodyMode = NO_BODY;
+  remaining = 0;
+  chunked: ChunkedDecoder | null = null;
+  source: BodySource | null = null;
+  keepAlive = true;
+  /** the handler's response is being written; socket writes may have to wait for drain */
+  writing = false;
+  drainWaiter: (() => void) | null = null;
+  paused = false;
+
+  constructor(
+    readonly socket: Transport,
+    readonly conn: ConnInfo,
+    readonly options: Http1ServerOptions,
+  ) {
+    this.reader = new RequestHeadReader(options.limits ?? DEFAULT_HEAD_LIMITS);
+  }
+
+  onOpen(): void {}
+
+  onData(chunk: Uint8Array): void {
+    if (this.state === CLOSED) return;
+    if (this.state === WAIT) return this.keep(chunk);
+    this.consume(chunk, 0);
+  }
+
+  /** reads requests (and the current body) from bytes[offset..] */
+  consume(bytes: Uint8Array, offset: number): void {
+    while (offset < bytes.byteLength && this.state !== CLOSED) {
+      if (this.state === WAIT) return this.keep(offset === 0 ? bytes : bytes.subarray(offset));
+      if (this.state === BODY) {
+        offset = this.bodyBytes(bytes, offset);
+        continue;
+      }
+      const at = this.reader.read(offset === 0 ? bytes : bytes.subarray(offset), this.head);
+      if (at < 0) {
+        if (this.reader.error) this.refuse(this.reader.error);
+        return;
+      }
+      const data = this.reader.data;
+      this.start();
+      bytes = data;
+      offset = at;
+    }
+  }
+
+  keep(bytes: Uint8Array): void {
+    this.buffered.push(bytes);
+    this.bufferedBytes += bytes.byteLength;
+    if (this.bufferedBytes > MAX_BUFFERED && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  /** a complete head: hand the request to the handler */
+  start(): void {
+    const head = this.head;
+    this.keepAlive = head.keepAlive;
+    let body: ReadableStream<Uint8Array> | null = null;
+    if (head.chunked) {
+      this.bodyMode = CHUNKED;
+      (this.chunked ??= new ChunkedDecoder()).reset();
+    } else if (head.contentLength > 0) {
+      this.bodyMode = LENGTH;
+      this.remaining = head.contentLength;
+    } else this.bodyMode = NO_BODY;
+    if (this.bodyMode !== NO_BODY) {
+      this.source = new BodySource(this);
+      body = new ReadableStream(this.source, BODY_STRATEGY);
+      this.state = BODY;
+    } else this.state = WAIT;
+    const resolved = requestUrl(head, this.options.scheme);
+    if (typeof resolved !== "string") {
+      this.bodyMode = NO_BODY;
+      this.state = WAIT;
+      return this.refuse(resolved);
+    }
+    const headers = new Headers();
+    const names = head.names;
+    const values = head.values;
+    for (let i = 0; i < names.length; i++) headers.append(names[i], values[i]);
+    // an absolute-form target names the authority; Host is replaced by it (RFC 9112 §3.2.2)
+    if (head.target.charCodeAt(0) !== 47 /* "/" */) headers.set("host", resolved.slice(resolved.indexOf("//") + 2, pathStart(resolved)));
+    const base = this.conn;
+    const conn: ConnInfo = { remoteAddress: base.remoteAddress, remotePort: base.remotePort, secure: base.secure, peer: base.peer, target: rawOriginTarget(head.target) };
+    const request = new ServerRequest(head.method, resolved, headers, body);
+    let response: Response | Promise<Response>;
+    try {
+      response = this.options.handler(request, conn);
+    } catch (error) {
+      response = this.options.onError(error);
+    }
+    const isHead = head.method === "HEAD";
+    if (response instanceof Response) void this.respond(response, isHead);
+    else response.then((r) => this.respond(r, isHead), (error) => this.respond(this.options.onError(error), isHead));
+  }
+
+  /** request body bytes from bytes[offset..]; returns where the next request starts */
+  bodyBytes(bytes: Uint8Array, offset: number): number {
+    const end = bytes.byteLength;
+    if (this.bodyMode === LENGTH) {
+      const n = Math.min(this.remaining, end - offset);
+      this.remaining -= n;
+      this.onBodyBytes(piece(bytes, offset, offset + n));
+      if (this.remaining === 0) this.bodyDone();
+      return offset + n;
+    }
+    const decoder = this.chunked!;
+    const at = decoder.decode(bytes, offset, end, this);
+    if (at < 0) {
+      this.bodyFailed(new Error(`invalid chunked request body: ${decoder.error}`));
+      this.refuse({ status: 400, details: "http1.codec_error" });
+      return end;
+    }
+    if (decoder.state === CHUNKED_DONE) this.bodyDone();
+    return at;
+  }
+
+  onBodyBytes(bytes: Uint8Array): void {
+    const source = this.source;
+    if (!source?.owner) return; // the consumer cancelled: the rest is read and dropped
+    source.controller.enqueue(bytes);
+    if ((source.controller.desiredSize ?? 1) <= 0 && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  bodyDone(): void {
+    const source = this.source;
+    this.source = null;
+    if (source?.owner) source.controller.close();
+    if (this.state === BODY) this.state = WAIT;
+  }
+
+  bodyFailed(error: Error): void {
+    const source = this.source;
+    this.source = null;
+    if (source?.owner) source.controller.error(error);
+  }
+
+  resumeBody(): void {
+    if (this.paused && this.state === BODY) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  bodyCancelled(): void {
+    // the handler does not want the rest of the body: read and drop it, close after the response
+    this.keepAlive = false;
+  }
+
+  async respond(response: Response, isHead: boolean): Promise<void> {
+    if (this.state === CLOSED) return;
+    // the answer came before the whole request body: finish the response, then close (the rest of
+    // the body would have to be read to find the next request)
+    if (this.state === BODY) this.keepAlive = false;
+    this.writing = true;
+    const ok = await writeResponse(this, response, isHead, this.head.minor, this.keepAlive);
+    this.writing = false;
+    if (this.state === CLOSED) return;
+    if (!ok || !this.keepAlive || this.options.lifecycle.draining) return this.close(ok);
+    this.next();
+  }
+
+  /** the response is written and the connection stays: read the next request */
+  next(): void {
+    this.state = HEAD;
+    this.reader.reset();
+    const buffered = this.buffered;
+    if (this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+    if (buffered.length === 0) return;
+    this.buffered = [];
+    this.bufferedBytes = 0;
+    for (const bytes of buffered) {
+      if (this.state === CLOSED) return;
+      if (this.state === WAIT) this.keep(bytes);
+      else this.consume(bytes, 0);
+    }
+  }
+
+  // ResponseSink
+  write(bytes: Uint8Array): boolean {
+    return this.socket.write(bytes);
+  }
+
+  drained(): Promise<void> {
+    return new Promise((resolve) => (this.drainWaiter = resolve));
+  }
+
+  get closed(): boolean {
+    return this.state === CLOSED;
+  }
+
+  onDrain(): void {
+    const waiter = this.drainWaiter;
+    this.drainWaiter = null;
+    waiter?.();
+  }
+
+  onClose(): void {
+    if (this.state === CLOSED) return;
+    this.state = CLOSED;
+    this.bodyFailed(new Error("client closed the connection"));
+    this.onDrain();
+    this.options.lifecycle.closed(this);
+  }
+
+  /** no request is being read or answered */
+  get idle(): boolean {
+    return this.state === HEAD && this.reader.pending === 0 && !this.writing;
+  }
+
+  /** a malformed request: Envoy's local reply, then the connection closes */
+  refuse(error: HeadError): void {
+    if (this.state === CLOSED) return;
+    this.keepAlive = false;
+    if (this.writing) return this.close(false);
+    this.state = WAIT;
+    this.writing = true;
+    void writeResponse(this, this.options.badRequest(error), false, 1, false).then((ok) => this.close(ok));
+  }
+
+  close(graceful: boolean): void {
+    if (this.state === CLOSED) return;
+    this.state = CLOSED;
+    this.options.lifecycle.closed(this);
+    this.bodyFailed(new Error("connection closed"));
+    if (graceful) this.socket.end();
+    else this.socket.destroy();
+  }
+}
+
+function pathStart(url: string): number {
+  const at = url.indexOf("/", url.indexOf("//") + 2);
+  return at === -1 ? url.length : at;
+}
+
+/** the request target as received, without an absolute-form's scheme and authority */
+function rawOriginTarget(target: string): string {
+  if (target.charCodeAt(0) === 47 /* "/" */) return target;
+  const authority = target.indexOf("//");
+  if (authority === -1) return target;
+  let at = authority + 2;
+  while (at < target.length && target[at] !== "/" && target[at] !== "?") at++;
+  return at === target.length ? "/" : target[at] === "?" ? "/" + target.slice(at) : target.slice(at);
+}
+

@@ -1,0 +1,41 @@
+// The request record (Envoy's StreamInfo): what happened to one request, set by whoever acted —
+// the response flags earned (DI, FI, NR, UH, UF, UC, UT, UO, URX, DPE …) in the order earned,
+// Envoy's response-code details, the route, the cluster and host tried, the request id and span.
+// The access log, the metrics and the dashboard read it; the flags header is rendered from it once,
+// at the edge, and a flags header arriving from upstream is never taken as this hop's.
+import type { Cluster } from "../model/route-table.ts";
+import type { UpstreamHost } from "../resilience/balancers/host-set.ts";
+import type { SpanInfo } from "../telemetry/trace-context.ts";
+
+export class RequestRecord {
+  /** response flags in the order earned; usually none */
+  flags: string[] | null = null;
+  /** Envoy's %RESPONSE_CODE_DETAILS%: "via_upstream", "direct_response", "fault_filter_abort", … */
+  details = "";
+  cluster?: Cluster;
+  host?: UpstreamHost;
+  routeName?: string;
+  /** the x-request-id sent upstream (made by the proxy when the client sent none) */
+  requestId?: string;
+  /** this hop's span, when trace propagation is on */
+  span?: SpanInfo;
+  /** tries made upstream (x-dietmesh-attempts) */
+  attempts = 0;
+
+  constructor(readonly startMs: number) {}
+
+  addFlag(flag: string): void {
+    if (!flag) return;
+    if (this.flags === null) this.flags = [flag];
+    else if (!this.flags.includes(flag)) this.flags.push(flag);
+  }
+
+  hasFlag(flag: string): boolean {
+    return this.flags !== null && this.flags.includes(flag);
+  }
+
+  /** "DI,FI", or "" with no flags */
+  get flagText(): string {
+    return this.flags === null ? "" : this.flags.join(",");
+  }
+}

@@ -1,0 +1,117 @@
+// The three chains, one list each, built once per listener: what an outbound, a gateway and an
+// inbound (sidecar → app) request go through. Adding a policy is one module in this folder plus
+// one entry in the lists below.
+import type { RouteConfig, RouteTable, TableRef } from "../model/route-table.ts";
+import type { AuthzDecision, WorkloadSecurity } from "../security/policy/index.ts";
+import type { PipelineDeps } from "../proxy/pipeline-deps.ts";
+import type { ConnInfo } from "../platform/types.ts";
+import type { DataHandler, HttpRequest } from "../exchange/types.ts";
+import { factsFromRequest, type RequestFacts } from "../routing/request-facts.ts";
+import { upstreamRequestHeaders } from "../proxy/headers.ts";
+import type { Observer } from "../proxy/observe.ts";
+import { createRouter } from "../router/router.ts";
+import { compileChain, type Filter } from "./chain.ts";
+import { edgeHandler } from "./edge.ts";
+import { faultFilter } from "./fault.ts";
+import { hostCheckFilter } from "./host-check.ts";
+import { jwtAuthnFilter } from "./jwt-authn.ts";
+import { rbacFilter } from "./rbac.ts";
+import { requestChecksFilter } from "./request-checks.ts";
+import { routeFilter } from "./route.ts";
+import { toAppTerminal } from "./to-app.ts";
+import { xfccFilter } from "./xfcc.ts";
+
+export interface RoutedListenerOptions {
+  table: TableRef;
+  /** which of the table's route configs this listener serves */
+  select: (table: RouteTable) => RouteConfig | undefined;
+  /** the port the route matches see (the gateway server port, or the request's destination port) */
+  port: number | ((authority: string) => number);
+  deps: PipelineDeps;
+  /** extra filters before routing, in order (tests add their own) */
+  filters?: readonly Filter[];
+}
+
+function routedFacts(port: RoutedListenerOptions["port"]) {
+  const portOf = typeof port === "number" ? () => port : port;
+  return (request: HttpRequest): RequestFacts => {
+    const facts = factsFromRequest(request, 0);
+    facts.port = portOf(facts.authority);
+    return facts;
+  };
+}
+
+/** a sidecar's outbound listener: host check → route → fault → router */
+export function outboundHandler(options: RoutedListenerOptions): DataHandler {
+  const { deps } = options;
+  const filters: Filter[] = [hostCheckFilter(), ...(options.filters ?? []), routeFilter(options.table, options.select), faultFilter(deps.clock)];
+  return edgeHandler({ chain: compileChain(filters, createRouter(deps)), facts: routedFacts(options.port), observer: deps.observer, log: deps.log });
+}
+
+export interface GatewayListenerOptions extends RoutedListenerOptions {
+  port: number;
+  /** the policies selecting the gateway, now (recompiled on config swaps) */
+  security: () => WorkloadSecurity | undefined;
+  onDecision?: (decision: AuthzDecision) => void;
+}
+
+/** a gateway server port: host check → request checks → JWT → RBAC (where policies select the gateway) → route → fault → router */
+export function gatewayHandler(options: GatewayListenerOptions): DataHandler {
+  const { deps, security } = options;
+  const filters: Filter[] = [
+    hostCheckFilter(),
+    ...(options.filters ?? []),
+    requestChecksFilter(security, false),
+    jwtAuthnFilter(security),
+    rbacFilter(security, options.port, options.onDecision),
+    routeFilter(options.table, options.select),
+    faultFilter(deps.clock),
+  ];
+  return edgeHandler({ chain: compileChain(filters, createRouter(deps)), facts: routedFacts(options.port), observer: deps.observer, log: deps.log });
+}
+
+export interface InboundListenerOptions {
+  /** the app's address, host:port */
+  app: string;
+  deps: PipelineDeps;
+  observer?: Observer;
+  /** this workload's SPIFFE ID (XFCC's By), when it has one */
+  localId?: () => string;
+  /** the policies in force now (recompiled on every config swap) */
+  security: () => WorkloadSecurity | undefined;
+  /** the app's port: destination.port for authorization */
+  appPort: number;
+  onDecision?: (decision: AuthzDecision) => void;
+  filters?: readonly Filter[];
+}
+
+/** a sidecar's inbound listener: XFCC → request checks → JWT → RBAC → the app */
+export function inboundHandler(options: InboundListenerOptions): DataHandler {
+  const { deps, security } = options;
+  const filters: Filter[] = [
+    ...(options.filters ?? []),
+    xfccFilter(options.localId),
+    requestChecksFilter(security, true),
+    jwtAuthnFilter(security),
+    rbacFilter(security, options.appPort, options.onDecision),
+  ];
+  // the target as received (a listener passes it in conn.target; a Request's URL is normalized),
+  // and the headers as they will go to the app
+  const facts = (request: HttpRequest, conn: ConnInfo): RequestFacts => {
+    const url = request.url;
+    const at = url.indexOf("/", url.indexOf("//") + 2);
+    const target = conn.target ?? (at === -1 ? "/" : url.slice(at));
+    const q = target.indexOf("?");
+    const headers = upstreamRequestHeaders(request.headers, { remoteAddress: conn.remoteAddress, scheme: "http" }, deps.newRequestId);
+    return {
+      method: request.method,
+      scheme: conn.secure ? "https" : "http",
+      authority: headers.get("host") ?? "",
+      path: q === -1 ? target : target.slice(0, q),
+      query: q === -1 ? "" : target.slice(q + 1),
+      headers,
+      port: options.appPort,
+    };
+  };
+  return edgeHandler({ chain: compileChain(filters, toAppTerminal(options.app, deps)), facts, observer: options.observer, log: deps.log });
+}

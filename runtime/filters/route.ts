@@ -1,0 +1,21 @@
+// The route filter: finds the virtual host for the request's authority and its first matching
+// route in the listener's route config, and puts it on the exchange for the filters after it
+// (fault) and the router. The route table is read once per request: a reload mid-request changes
+// nothing for it. No route: 404 NR.
+import { findVirtualHost, type RouteConfig, type RouteTable, type TableRef } from "../model/route-table.ts";
+import { authorityHost } from "../model/hosts.ts";
+import { ProxyError } from "../proxy/errors.ts";
+import { localReply } from "../proxy/local-reply.ts";
+import type { Filter } from "./chain.ts";
+
+export function routeFilter(table: TableRef, select: (table: RouteTable) => RouteConfig | undefined): Filter {
+  return function route(exchange) {
+    const routes = select(table.current);
+    const vhost = routes && findVirtualHost(routes, authorityHost(exchange.facts.authority));
+    const chosen = vhost?.routes.find((r) => r.matches(exchange.facts));
+    if (!chosen) return localReply(new ProxyError("no-route"), exchange.record);
+    exchange.route = chosen;
+    exchange.record.routeName = chosen.name;
+    return undefined;
+  };
+}

@@ -1,0 +1,235 @@
+// Listeners on Bun's native sockets (Bun.listen), plaintext or TLS, each accepted connection handed
+// to a runtime-neutral handler (dietmesh's HTTP/1.1 server) through the same Transport contract the
+// HTTP/1.1 client uses. Bun.serve is not used on the data path: it cannot show a handler the
+// client's certificate, and its server lets ambiguous requests through (see exchange/http1/).
+//
+// TLS is terminated natively: client certificates are requested, verified against the trust
+// bundle by the TLS library (rejectUnauthorized), and checked once per connection again by
+// verifyPeer (the SPIFFE rules), before the first byte reaches the handler.
+import type { Socket, SocketHandler, TCPSocketListener } from "bun";
+import { WRITE_HIGH_WATER, type Transport, type TransportHandler } from "./http1/transport.ts";
+import type { SocketServeOptions, SocketServer } from "./types.ts";
+
+type BunSocket = Socket<ServerSocket> & { pause(): void; resume(): void };
+
+/** one accepted connection as a Transport; writes the kernel did not take are queued here */
+class ServerSocket implements Transport {
+  handler: TransportHandler | null = null;
+  done = false;
+  queue: Uint8Array[] = [];
+  queued = 0;
+  /** bytes that arrived before the handler was attached (during the peer check) */
+  early: Uint8Array[] | null = null;
+
+  constructor(
+    readonly socket: BunSocket,
+    readonly owner: BunSocketServer,
+  ) {}
+
+  write(data: Uint8Array): boolean {
+    if (this.done) return true;
+    if (this.queued > 0) {
+      this.queue.push(data);
+      this.queued += data.byteLength;
+      return this.queued < WRITE_HIGH_WATER;
+    }
+    const n = this.socket.write(data);
+    if (n === data.byteLength) return true;
+    const rest = n > 0 ? data.subarray(n) : data;
+    this.queue.push(rest);
+    this.queued = rest.byteLength;
+    return this.queued < WRITE_HIGH_WATER;
+  }
+
+  drained(): void {
+    if (this.done) return;
+    while (this.queue.length) {
+      const head = this.queue[0];
+      const n = this.socket.write(head);
+      if (n < head.byteLength) {
+        if (n > 0) {
+          this.queue[0] = head.subarray(n);
+          this.queued -= n;
+        }
+        return;
+      }
+      this.queue.shift();
+      this.queued -= n;
+    }
+    if (this.ending) return this.finishEnd();
+    this.handler?.onDrain();
+  }
+
+  data(chunk: Uint8Array): void {
+    if (this.done) return;
+    if (this.handler) this.handler.onData(chunk);
+    else (this.early ??= []).push(chunk);
+  }
+
+  attach(handler: TransportHandler): void {
+    this.handler = handler;
+    const early = this.early;
+    this.early = null;
+    if (early) for (const chunk of early) if (!this.done) handler.onData(chunk);
+  }
+
+  closed(error: Error | null): void {
+    if (this.done) return;
+    this.done = true;
+    this.owner.sockets.delete(this);
+    this.socket.terminate();
+    this.handler?.onClose(error);
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  ref(): void {}
+
+  ending = false;
+
+  end(): void {
+    if (this.done) return;
+    if (this.queued > 0) {
+      this.ending = true;
+      return;
+    }
+    this.finishEnd();
+  }
+
+  finishEnd(): void {
+    // FIN after what is written; the peer's close (or a reset) ends the socket: onClose
+    this.ending = false;
+    this.socket.resume();
+    this.socket.shutdown();
+  }
+
+  destroy(): void {
+    if (this.done) return;
+    this.done = true;
+    this.owner.sockets.delete(this);
+    this.queue.length = 0;
+    this.socket.terminate();
+  }
+}
+
+function uriSans(subjectAltName: string | undefined): string[] {
+  if (!subjectAltName) return [];
+  const out: string[] = [];
+  for (const part of subjectAltName.split(", ")) if (part.startsWith("URI:")) out.push(part.slice(4));
+  return out;
+}
+
+class BunSocketServer {
+  readonly sockets = new Set<ServerSocket>();
+  draining = false;
+  listener!: TCPSocketListener<ServerSocket>;
+
+  constructor(readonly options: SocketServeOptions) {}
+
+  opened(socket: BunSocket): void {
+    const s = new ServerSocket(socket, this);
+    socket.data = s;
+    if (this.draining) return s.destroy();
+    this.sockets.add(s);
+    socket.setNoDelay(true);
+    if (!this.options.tls) this.admit(s, { remoteAddress: socket.remoteAddress, remotePort: remotePortOf(socket) });
+  }
+
+  async handshaken(s: ServerSocket, success: boolean, error: Error | null): Promise<void> {
+    const remoteAddress = s.socket.remoteAddress;
+    const tls = this.options.tls!;
+    if (!success) return this.refuse(s, `TLS handshake failed: ${error?.message ?? "unknown"}`);
+    const conn = { remoteAddress, remotePort: remotePortOf(s.socket), secure: true } as Parameters<SocketServeOptions["onConnection"]>[1];
+    if (tls.clientCertificate) {
+      const peer = s.socket.getPeerCertificate() as { raw?: Uint8Array; subjectaltname?: string } | null;
+      if (!peer?.raw) return this.refuse(s, "no client certificate");
+      const der = new Uint8Array(peer.raw);
+      s.socket.pause();
+      const problem = this.options.verifyPeer ? await this.options.verifyPeer(der) : "no peer verifier configured";
+      if (s.done) return;
+      s.socket.resume();
+      if (problem) return this.refuse(s, `client certificate refused: ${problem}`);
+      conn.peer = { uris: uriSans(peer.subjectaltname), der };
+    }
+    this.admit(s, conn);
+  }
+
+  admit(s: ServerSocket, conn: Parameters<SocketServeOptions["onConnection"]>[1]): void {
+    s.attach(this.options.onConnection(s, conn));
+  }
+
+  refuse(s: ServerSocket, reason: string): void {
+    this.options.onRefused?.(reason, s.socket.remoteAddress);
+    s.destroy();
+  }
+}
+
+function remotePortOf(socket: BunSocket): number {
+  return (socket as unknown as { remotePort?: number }).remotePort ?? 0;
+}
+
+const handlers: SocketHandler<ServerSocket> = {
+  binaryType: "uint8array",
+  open(socket) {
+    (socket as unknown as { data: { server: BunSocketServer } }).data.server.opened(socket as BunSocket);
+  },
+  handshake(socket, success, error) {
+    const s = socket.data;
+    void s.owner.handshaken(s, success, error);
+  },
+  data(socket, chunk) {
+    socket.data.data(chunk);
+  },
+  drain(socket) {
+    socket.data.drained();
+  },
+  end(socket) {
+    socket.data.closed(null);
+  },
+  close(socket, error) {
+    socket.data?.closed?.(error ?? null);
+  },
+  error(socket, error) {
+    socket.data?.closed?.(error);
+  },
+};
+
+export function bunServeSockets(options: SocketServeOptions): SocketServer {
+  const server = new BunSocketServer(options);
+  const credentials = options.tls?.credentials;
+  const tls = credentials
+    ? {
+        cert: credentials.certChainPem,
+        key: credentials.keyPem,
+        ca: credentials.rootCertsPem,
+        requestCert: options.tls!.clientCertificate,
+        rejectUnauthorized: options.tls!.clientCertificate,
+      }
+    : undefined;
+  // every socket's data starts as { server } and becomes its ServerSocket in open()
+  server.listener = Bun.listen({
+    hostname: options.hostname,
+    port: options.port,
+    tls,
+    ...(options.reusePort ? { reusePort: true } : {}),
+    socket: handlers,
+    data: { server } as unknown as ServerSocket,
+  });
+  const port = server.listener.port;
+  return {
+    hostname: options.hostname,
+    port,
+    connections: () => server.sockets.size,
+    async stop(force = false) {
+      server.draining = true;
+      server.listener.stop(false);
+      if (force) for (const s of [...server.sockets]) s.destroy();
+    },
+  };
+}

@@ -1,0 +1,114 @@
+// The router, the last step of the outbound and gateway chains: answers redirect and
+// directResponse routes, and forwards the rest — picks the route's target cluster, asks the
+// circuit breaker for a request slot, rewrites and edits headers, propagates the trace, starts
+// mirrors, then runs tries (attempt.ts) under the route timeout until the retry state
+// (retry-state.ts) says to answer. What happened is written to the request record.
+import type { ForwardAction } from "../model/route-table.ts";
+import type { Exchange, Terminal } from "../filters/chain.ts";
+import { bufferForReplay } from "../resilience/body-replay.ts";
+import { upstreamRequestHeaders, downstreamResponse } from "../proxy/headers.ts";
+import { ProxyError } from "../proxy/errors.ts";
+import { localReply } from "../proxy/local-reply.ts";
+import type { PipelineDeps } from "../proxy/pipeline-deps.ts";
+import { pickHost, sendTry, type TryResult } from "./attempt.ts";
+import { EXPIRED, RETRY, RetryState } from "./retry-state.ts";
+
+export const ATTEMPTS_HEADER = "x-dietmesh-attempts";
+
+export function createRouter(deps: PipelineDeps): Terminal {
+  return function router(exchange) {
+    const action = exchange.route!.action;
+    if (action.kind === "respond") {
+      const response = action.respond(exchange.facts);
+      action.responseHeaders?.(response.headers);
+      exchange.record.details = "direct_response";
+      return response;
+    }
+    return forward(action, exchange, deps);
+  };
+}
+
+async function forward(action: ForwardAction, exchange: Exchange, deps: PipelineDeps): Promise<Response> {
+  const { facts, conn, record, request } = exchange;
+  const { clock } = deps;
+  const target = action.pick();
+  const cluster = target.cluster;
+  record.cluster = cluster;
+  const state = deps.clusters.get(cluster);
+  state.counters.requests++;
+  if (!state.breaker.tryRequest()) {
+    state.counters.overflows++;
+    return localReply(new ProxyError("overflow"), record);
+  }
+
+  const rewritten = action.rewrite?.(facts);
+  const path = rewritten ? rewritten.path : facts.query ? `${facts.path}?${facts.query}` : facts.path;
+  const authority = rewritten ? rewritten.authority : facts.authority;
+  // facts.headers: the request's own, or what a gateway's security filters left of them
+  const headers = upstreamRequestHeaders(facts.headers, { remoteAddress: conn.remoteAddress, scheme: facts.scheme }, deps.newRequestId);
+  headers.set("host", authority);
+  target.requestHeaders?.(headers);
+  if (deps.tracer) {
+    record.span = deps.tracer.propagate(headers);
+    record.requestId = record.span.requestId;
+  } else record.requestId = headers.get("x-request-id") ?? undefined;
+
+  let body = request.body;
+  if (action.mirrors.length) body = deps.mirror(action.mirrors, request.method, path, authority, headers, body);
+  const policy = action.retry;
+  const replay = policy.maxRetries > 0 && body ? bufferForReplay(body) : undefined;
+  const hashKey = cluster.hashKey?.(request, conn.remoteAddress);
+  const retries = new RetryState(policy, request.method, state.breaker, state.counters, clock, deps.random, replay);
+
+  // The route timeout covers every try, the backoffs and the response body.
+  const route = action.timeoutMs ? new AbortController() : undefined;
+  let expired = false;
+  const routeExpired = () => expired;
+  const routeTimer = action.timeoutMs ? clock.setTimeout(() => { expired = true; route!.abort(); }, action.timeoutMs) : undefined;
+  try {
+    for (;;) {
+      const host = pickHost(cluster, hashKey, retries.exclude);
+      if (!host) {
+        if (retries.tries > 0) record.addFlag("URX");
+        return fail(exchange, new ProxyError("no-healthy-upstream"), state.counters, routeTimer);
+      }
+      record.host = host;
+      retries.tries++;
+      const result: TryResult = await sendTry(state, host, { method: request.method, path, headers, body: replay ? replay.stream() : body }, policy.perTryTimeoutMs, route?.signal, clock);
+      let next = retries.decide(result.outcome, expired);
+      if (next === RETRY) {
+        // this try's response is not the answer
+        result.release();
+        await result.response?.body?.cancel();
+        next = await retries.backoff(host, routeExpired);
+        if (next === RETRY) continue;
+      }
+      record.attempts = retries.tries;
+      if (retries.exhausted) record.addFlag("URX");
+      const attempts = { [ATTEMPTS_HEADER]: String(retries.tries) };
+      if (next === EXPIRED || !result.response) {
+        result.release();
+        const code = expired ? "upstream-timeout" : result.failure!.code;
+        const message = next === EXPIRED ? "route timeout during backoff" : result.message;
+        return fail(exchange, new ProxyError(code, message, undefined, "", attempts), state.counters, routeTimer);
+      }
+      // the route timer stays armed: it also bounds the response body (firing after its end does nothing)
+      const downstream = downstreamResponse(result.response);
+      const out = downstream.headers;
+      target.responseHeaders?.(out);
+      out.set(ATTEMPTS_HEADER, attempts[ATTEMPTS_HEADER]);
+      record.details = "via_upstream";
+      return downstream;
+    }
+  } finally {
+    state.breaker.releaseRequest();
+  }
+
+  function fail(exchange: Exchange, error: ProxyError, counters: typeof state.counters, timer?: unknown): Response {
+    if (timer) clock.clearTimeout(timer as never);
+    const reply = localReply(error, exchange.record);
+    const flag = exchange.record.flags?.[exchange.record.flags.length - 1];
+    if (flag) counters.flags[flag] = (counters.flags[flag] ?? 0) + 1;
+    return reply;
+  }
+}
