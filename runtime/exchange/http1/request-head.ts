@@ -117,7 +117,7 @@ function requestLine(text: string, start: number, end: number, out: RequestHead)
   // visible ASCII only: whitespace, controls and bytes above 0x7E are refused as llhttp does
   for (let i = sp1 + 1; i < targetEnd; i++) {
     const c = text.charCodeAt(i);
-    if (c <= 32 || c >= 127) return c === 32 && i === sp1 + 1 ? CODEC : BAD_URL;
+    if (c <= 32 || c >= 127) return c === 32 ? CODEC : BAD_URL; // a space: the line has too many parts
   }
   const method = text.slice(start, sp1);
   if (method === "PRI") return CODEC; // the HTTP/2 connection preface (RFC 9113 §3.4), not a request
