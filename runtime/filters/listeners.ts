@@ -85,10 +85,12 @@ export interface InboundListenerOptions {
   filters?: readonly Filter[];
 }
 
-/** a sidecar's inbound listener: XFCC → request checks → JWT → RBAC → the app */
+/** a sidecar's inbound listener: host check → XFCC → request checks → JWT → RBAC → the app */
 export function inboundHandler(options: InboundListenerOptions): DataHandler {
   const { deps, security } = options;
   const filters: Filter[] = [
+    // the mesh listener (node:http) hands two Host headers on joined: a DENY on either must not be passed
+    hostCheckFilter(),
     ...(options.filters ?? []),
     xfccFilter(options.localId),
     requestChecksFilter(security, true),

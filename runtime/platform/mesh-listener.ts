@@ -6,7 +6,8 @@
 // in a server TLSSocket that requests and verifies the client certificate against the trust
 // bundle, and passes the socket to a node:http server whose requests become fetch Requests with
 // the peer's certificate in ConnInfo. The request target is passed as received (ConnInfo.target)
-// because a Request's URL is already normalized.
+// because a Request's URL is already normalized; an absolute-form target's authority replaces Host
+// (RFC 9112 §3.2.2, as Envoy does) and its origin-form part is the target.
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import { createSecureContext, TLSSocket, type SecureContext } from "node:tls";
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -133,7 +134,10 @@ export function serveMesh(options: MeshServeOptions): Promise<Server> {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const conn = (req.socket as PeerSocket).dietmeshConn ?? { remoteAddress: req.socket.remoteAddress ?? "", remotePort: req.socket.remotePort ?? 0 };
-    const target = req.url ?? "/";
+    const raw = req.url ?? "/";
+    // an absolute-form target names the authority (RFC 9112 §3.2.2); the handler gets its origin-form part
+    const absolute = raw.charCodeAt(0) === 47 /* "/" */ || raw === "*" ? undefined : absoluteForm(raw);
+    const target = absolute ? absolute.target : raw;
     let response: Response;
     const abort = new AbortController();
     res.on("close", () => {
@@ -141,9 +145,9 @@ export function serveMesh(options: MeshServeOptions): Promise<Server> {
     });
     let request: Request;
     try {
-      request = toRequest(req, target, abort.signal);
+      request = toRequest(req, target, absolute?.authority, abort.signal);
     } catch {
-      // a request no Request can describe (two Host headers, a bad Host): Envoy answers 400
+      // a request no Request can describe (no Host, a bad Host, an unreadable absolute-form target): Envoy answers 400
       await writeResponse(res, new Response("Bad Request", { status: 400, headers: { connection: "close" } }));
       return;
     }
@@ -195,17 +199,41 @@ function uriSans(subjectAltName: string | undefined): string[] {
   return out;
 }
 
-function toRequest(req: IncomingMessage, target: string, signal: AbortSignal): Request {
+/**
+ * "http://authority/path?query" → the authority and the origin-form target, or undefined when the
+ * target is neither form or its authority cannot name one host (userinfo, a comma; Envoy: 400)
+ */
+function absoluteForm(target: string): { authority: string; target: string } | undefined {
+  const sep = target.indexOf("://");
+  const scheme = sep === -1 ? "" : target.slice(0, sep).toLowerCase();
+  if (scheme !== "http" && scheme !== "https") return undefined;
+  let end = sep + 3;
+  while (end < target.length && target[end] !== "/" && target[end] !== "?") end++;
+  const authority = target.slice(sep + 3, end);
+  if (authority === "" || authority.includes("@") || authority.includes(",")) return undefined;
+  const rest = target.slice(end);
+  return { authority, target: rest.startsWith("/") ? rest : `/${rest}` };
+}
+
+/** absoluteAuthority: an absolute-form target's, which replaces Host */
+function toRequest(req: IncomingMessage, target: string, absoluteAuthority: string | undefined, signal: AbortSignal): Request {
   const headers = new Headers();
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) headers.append(raw[i], raw[i + 1]);
   const host = headers.get("host");
   // HTTP/1.1 requires Host (Envoy: 400); toRequest's caller turns the throw into that 400
   if (host === null) throw new TypeError("missing Host header");
+  // not a request node:http can describe to us: an absolute-form target we could not read
+  if (!target.startsWith("/") && target !== "*") throw new TypeError("bad request target");
+  // two Host headers (appended above: "a, b"): the handler's host check answers Envoy's 400, but a
+  // URL cannot hold that authority, so this one names none (the handler reads Host, not the URL)
+  const twoHosts = host.includes(",");
+  if (absoluteAuthority !== undefined && !twoHosts) headers.set("host", absoluteAuthority);
+  const authority = twoHosts ? "host.invalid" : (absoluteAuthority ?? host);
   const method = req.method ?? "GET";
   const hasBody = method !== "GET" && method !== "HEAD" && (req.headers["content-length"] !== undefined ? req.headers["content-length"] !== "0" : req.headers["transfer-encoding"] !== undefined);
   const path = target.startsWith("/") ? target : "/";
-  return new Request(`http://${host}${path}`, {
+  return new Request(`http://${authority}${path}`, {
     method,
     headers,
     body: hasBody ? webStreamOf(req, () => new Error("client aborted")) : null,
