@@ -89,7 +89,7 @@ export interface InboundListenerOptions {
 export function inboundHandler(options: InboundListenerOptions): DataHandler {
   const { deps, security } = options;
   const filters: Filter[] = [
-    // the mesh listener (node:http) hands two Host headers on joined: a DENY on either must not be passed
+    // the sniffing mesh listener hands two Host headers on joined: a DENY on either must not be passed
     hostCheckFilter(),
     ...(options.filters ?? []),
     xfccFilter(options.localId),

@@ -40,7 +40,6 @@ function appendHeader(this: typeof head, value: string, name: string): void {
 }
 
 const COALESCE_BELOW = 16 * 1024;
-const CRLF = new Uint8Array([13, 10]);
 const LAST_CHUNK = new Uint8Array([48, 13, 10, 13, 10]);
 
 /**
@@ -77,41 +76,67 @@ export async function writeResponse(sink: ResponseSink, response: Response, isHe
     sink.write(headBytes);
     return keepAlive;
   }
-  const reader = body.getReader();
+  const reader: ReadableStreamDefaultReader<Uint8Array> = body.getReader();
   try {
-    let first = await reader.read();
-    if (sink.closed) {
-      await reader.cancel().catch(() => {});
-      return false;
+    let first: ReadResult = await reader.read();
+    if (sink.closed) return cancelled(reader);
+    if (first.done) {
+      sink.write(chunked ? join(headBytes, LAST_CHUNK) : headBytes);
+      return keepAlive;
     }
-    // head and a small first piece in one write: one packet for a small response
-    if (!first.done && !chunked && first.value.byteLength < COALESCE_BELOW) {
-      const joined = new Uint8Array(headBytes.byteLength + first.value.byteLength);
-      joined.set(headBytes);
-      joined.set(first.value, headBytes.byteLength);
-      if (!sink.write(joined)) await sink.drained();
-      first = await reader.read();
-    } else if (!sink.write(headBytes)) await sink.drained();
-    for (let piece = first; !piece.done; piece = await reader.read()) {
-      if (sink.closed) {
-        await reader.cancel().catch(() => {});
-        return false;
+    // A body that is already complete (a byte body: the usual small response) goes out with the
+    // head in one write — one syscall, one packet — the second read then resolves at once.
+    if (first.value.byteLength < COALESCE_BELOW) {
+      const second = await reader.read();
+      if (sink.closed) return cancelled(reader);
+      if (second.done) {
+        sink.write(chunked ? framed(headBytes, first.value, true) : join(headBytes, first.value));
+        return keepAlive;
       }
+      if (!sink.write(chunked ? framed(headBytes, first.value, false) : join(headBytes, first.value))) await sink.drained();
+      first = second;
+    } else if (!sink.write(headBytes)) await sink.drained();
+    for (let piece: ReadResult = first; !piece.done; piece = await reader.read()) {
+      if (sink.closed) return cancelled(reader);
       const bytes = piece.value;
       if (bytes.byteLength === 0) continue;
-      let ok: boolean;
-      if (chunked) {
-        sink.write(latin1Bytes(bytes.byteLength.toString(16) + "\r\n"));
-        sink.write(bytes);
-        ok = sink.write(CRLF);
-      } else ok = sink.write(bytes);
-      if (!ok) await sink.drained();
+      if (!sink.write(chunked ? framed(EMPTY, bytes, false) : bytes)) await sink.drained();
     }
     if (sink.closed) return false;
     if (chunked) sink.write(LAST_CHUNK);
     return keepAlive;
   } catch {
-    await reader.cancel().catch(() => {});
-    return false;
+    return cancelled(reader);
   }
+}
+
+const EMPTY = new Uint8Array(0);
+type ReadResult = { done: true; value?: undefined } | { done: false; value: Uint8Array };
+
+async function cancelled(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<boolean> {
+  await reader.cancel().catch(() => {});
+  return false;
+}
+
+function join(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a);
+  out.set(b, a.byteLength);
+  return out;
+}
+
+/** before + one chunk in chunked framing (+ the last chunk when it ends the body), in one buffer */
+function framed(before: Uint8Array, data: Uint8Array, last: boolean): Uint8Array {
+  const size = latin1Bytes(data.byteLength.toString(16) + "\r\n");
+  const out = new Uint8Array(before.byteLength + size.byteLength + data.byteLength + 2 + (last ? LAST_CHUNK.byteLength : 0));
+  out.set(before);
+  let at = before.byteLength;
+  out.set(size, at);
+  at += size.byteLength;
+  out.set(data, at);
+  at += data.byteLength;
+  out[at++] = 13;
+  out[at++] = 10;
+  if (last) out.set(LAST_CHUNK, at);
+  return out;
 }

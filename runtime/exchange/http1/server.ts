@@ -1,10 +1,11 @@
 // dietmesh's own HTTP/1.1 server, one object per downstream connection, on any socket the platform
-// hands it (Bun.listen, Deno.listen, a node:tls socket): reads request heads with the strict parser
-// of request-head.ts, frames request bodies, answers one request at a time in order, and writes the
-// response. Runtime servers are not used on the data path because none of them shows the client
-// certificate per request (Bun.serve, Deno.serve), several let ambiguous requests through (two Host
-// headers joined, absolute-form targets routed by Host, pipelined requests lost on Bun), and the
-// node:http route costs several times the routing itself (docs/performance.md).
+// hands it (the runtime's native TCP or TLS sockets, or a TLS socket of its Node compatibility
+// layer): reads request heads with the strict parser of request-head.ts, frames request bodies,
+// answers one request at a time in order, and writes the response. The runtimes' own HTTP servers
+// are not used on the data path: none shows a handler the client certificate, several let
+// ambiguous requests through (two Host headers joined, absolute-form targets routed by Host,
+// pipelined requests lost on Bun), and the Node-compatible one costs several times the routing
+// itself (docs/performance.md).
 //
 // Pipelining: bytes after the current request are kept and the socket paused until its response is
 // written; then the next request is read from them. A response never overtakes an earlier one.
