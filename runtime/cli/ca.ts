@@ -10,7 +10,9 @@ import { SpiffeId } from "../security/spiffe-id.ts";
 import { checkServiceAccountNames, issueBootstrapToken, DEFAULT_TOKEN_AUDIENCE, DEFAULT_TOKEN_TTL_MS } from "../security/tokens.ts";
 import { systemClock, type Clock } from "../resilience/clock.ts";
 import { createRemoteJWKSet, type JWTVerifyGetKey } from "jose";
-import { platform, serveMesh } from "../platform/index.ts";
+import { platform } from "../platform/index.ts";
+import { listenHttp1Mesh } from "../exchange/http1/listen.ts";
+import { toWebRequest } from "../exchange/web-request.ts";
 import { trustBundleJson } from "../security/bundle.ts";
 import { createCaHandler } from "../security/ca-http.ts";
 import { createCaService } from "../security/ca-service.ts";
@@ -149,10 +151,11 @@ async function serveCa(dir: string, flags: ParsedFlags, print: (line: string) =>
     signer: localSigner(ca, "istio-system", "dietmesh-ca", systemClock, [...new Set([...flags.lists["server-name"], ...(host === "0.0.0.0" || host === "::" ? [] : [host]), "localhost", "127.0.0.1"])]),
     clock: systemClock,
   });
-  const server = await serveMesh({
+  const caHandler = createCaHandler(service, await trustBundleJson([ca.certificate]), print);
+  const server = await listenHttp1Mesh({
     hostname: host,
     port,
-    handler: createCaHandler(service, await trustBundleJson([ca.certificate]), print),
+    handler: (request, conn) => caHandler(toWebRequest(request), conn),
     credentials: identity.current,
     accept: () => ({ plaintext: false, tls: true, clientCertificate: false }),
   });

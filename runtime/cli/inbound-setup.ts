@@ -1,13 +1,12 @@
-// The sidecar's inbound listener. Without a workload identity it is the runtime's plain HTTP
-// server (fastest). With one, it is the mesh listener, which takes mTLS and, as the effective
+// The sidecar's inbound listener, always dietmesh's own HTTP/1.1 server. Without a workload
+// identity it listens in plaintext. With one, it takes mTLS and, as the effective
 // PeerAuthentication mode for the app's port allows, plaintext: STRICT → mTLS only, PERMISSIVE →
-// both, DISABLE → plaintext only. The mode is asked for every new connection, so a policy change
-// applies to new connections at once (open ones keep what they were admitted with, as in Envoy).
-import { platform, serveMesh, type FetchHandler, type Server } from "../platform/index.ts";
-import { listen, listenData, type ListenAddress } from "../proxy/listener.ts";
+// both, DISABLE → plaintext only. The mode is asked for every new connection (or, on Bun's native
+// TLS listener, within RECHECK_MS), so a policy change applies to new connections; open ones keep
+// what they were admitted with, as in Envoy.
+import { platform, type Server } from "../platform/index.ts";
+import { listenData, listenMeshData, type ListenAddress } from "../proxy/listener.ts";
 import type { DataHandler } from "../exchange/types.ts";
-import { localReply } from "../proxy/local-reply.ts";
-import { ProxyError } from "../proxy/errors.ts";
 import type { WorkloadIdentity } from "../security/workload-identity.ts";
 import { systemClock } from "../resilience/clock.ts";
 
@@ -23,20 +22,15 @@ export interface InboundSetup {
   log: (m: string) => void;
 }
 
+type PeerVerifier = (der: Uint8Array) => Promise<string | null>;
+
 export async function serveInbound(setup: InboundSetup): Promise<Server> {
   const { identity, log } = setup;
   if (!identity) return listenData(setup.address, setup.handler, log);
   const { createPeerVerifier } = await import("../security/peer-verifier.ts");
   const verifyPeer = createPeerVerifier(identity.current, systemClock);
   if (platform.nativeMtlsListener) return serveNativeMesh(setup, identity, verifyPeer);
-  return serveMesh({
-    hostname: setup.address.hostname,
-    port: setup.address.port,
-    handler: setup.handler,
-    onError(error) {
-      log(`inbound: ${(error as Error)?.stack ?? error}`);
-      return localReply(new ProxyError("internal"));
-    },
+  return listenMeshData(setup.address, setup.handler, log, {
     credentials: identity.current,
     verifyPeer,
     onRefused: (reason, remote) => log(`inbound: refused ${remote}: ${reason}`),
@@ -52,13 +46,13 @@ const RECHECK_MS = 250;
 
 /**
  * The mesh listener on Bun's native TLS: STRICT ports take mTLS only and are served by a TLS
- * listener (no node:tls, no node:http on the path); DISABLE ports by a plaintext one; PERMISSIVE
- * ports, which must tell TLS from plaintext by the first byte, by the node:net sniffing listener
- * (Bun cannot start server TLS on a socket whose first bytes were read). Bun's TLS listener keeps
- * its certificate for life, so a renewal or a mode change starts a successor on the same port
- * (SO_REUSEPORT) and then drains the old one: open connections finish, new ones go to the new.
+ * listener; DISABLE ports by a plaintext one; PERMISSIVE ports, which must tell TLS from plaintext
+ * by the first byte, by the sniffing mesh listener (Bun cannot start server TLS on a socket whose
+ * first bytes were read). Bun's TLS listener keeps its certificate for life, so a renewal or a mode
+ * change starts a successor on the same port (SO_REUSEPORT) and then drains the old one: open
+ * connections finish, new ones go to the new listener.
  */
-function serveNativeMesh(setup: InboundSetup, identity: WorkloadIdentity, verifyPeer: (der: Uint8Array) => Promise<string | null>): Promise<Server> {
+async function serveNativeMesh(setup: InboundSetup, identity: WorkloadIdentity, verifyPeer: PeerVerifier): Promise<Server> {
   const { log } = setup;
   type Kind = "tls" | "plain" | "sniff";
   const kindNow = (): Kind => {
@@ -66,24 +60,18 @@ function serveNativeMesh(setup: InboundSetup, identity: WorkloadIdentity, verify
     return mode === "STRICT" ? "tls" : mode === "DISABLE" ? "plain" : "sniff";
   };
   const onRefused = (reason: string, remote: string) => log(`inbound: refused ${remote}: ${reason}`);
-  const start = async (kind: Kind, port: number) => {
+  const start = async (kind: Kind, port: number): Promise<Server> => {
+    const address = { hostname: setup.address.hostname, port };
     if (kind === "sniff") {
-      return serveMesh({
-        hostname: setup.address.hostname,
-        port,
-        reusePort: true,
-        handler: setup.handler,
-        onError(error) {
-          log(`inbound: ${(error as Error)?.stack ?? error}`);
-          return localReply(new ProxyError("internal"));
-        },
+      return listenMeshData(address, setup.handler, log, {
         credentials: identity.current,
         verifyPeer,
         onRefused,
+        reusePort: true,
         accept: () => ({ plaintext: true, tls: true, clientCertificate: true }),
       });
     }
-    return listenData({ hostname: setup.address.hostname, port }, setup.handler, log, {
+    return listenData(address, setup.handler, log, {
       tls: kind === "tls" ? { credentials: identity.current(), clientCertificate: true } : undefined,
       verifyPeer,
       onRefused,
@@ -92,7 +80,7 @@ function serveNativeMesh(setup: InboundSetup, identity: WorkloadIdentity, verify
   };
   let kind = kindNow();
   let credentials = identity.current();
-  let current: Server;
+  let current = await start(kind, setup.address.port);
   let switching = false;
   const recheck = async () => {
     if (switching) return;
@@ -113,19 +101,16 @@ function serveNativeMesh(setup: InboundSetup, identity: WorkloadIdentity, verify
       switching = false;
     }
   };
-  return start(kind, setup.address.port).then((first) => {
-    current = first;
-    const timer = setInterval(() => void recheck(), RECHECK_MS);
-    (timer as unknown as { unref?: () => void }).unref?.();
-    return {
-      hostname: first.hostname,
-      get port() {
-        return current.port;
-      },
-      async stop(force?: boolean) {
-        clearInterval(timer);
-        await current.stop(force);
-      },
-    };
-  });
+  const timer = setInterval(() => void recheck(), RECHECK_MS);
+  (timer as unknown as { unref?: () => void }).unref?.();
+  return {
+    hostname: current.hostname,
+    get port() {
+      return current.port;
+    },
+    async stop(force?: boolean) {
+      clearInterval(timer);
+      await current.stop(force);
+    },
+  };
 }

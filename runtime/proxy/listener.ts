@@ -3,7 +3,7 @@
 // Hono and are off the request path, keep the runtime's own server (listen).
 import { platform, type FetchHandler, type Server } from "../platform/index.ts";
 import type { DataHandler } from "../exchange/types.ts";
-import { listenHttp1, type Http1ListenOptions } from "../exchange/http1/listen.ts";
+import { listenHttp1, listenHttp1Mesh, type Http1ListenOptions, type Http1MeshListenOptions } from "../exchange/http1/listen.ts";
 import type { HeadError } from "../exchange/http1/request-head.ts";
 import { localReply } from "./local-reply.ts";
 import { ProxyError } from "./errors.ts";
@@ -36,25 +36,35 @@ export function listen(address: ListenAddress, handler: FetchHandler, log: (m: s
 
 /** the local reply for a request the HTTP/1.1 parser refused: its status, flag DPE */
 export function badRequestReply(error: HeadError): Response {
-  return localReply(new ProxyError("bad-request", error.details, error.status, "", { "x-dietmesh-details": error.details }));
+  return localReply(new ProxyError("bad-request", error.details, error.status));
 }
 
-/** a data listener: the handler on dietmesh's own HTTP/1.1 server (TLS options for the mesh listener) */
+/** a data listener: the handler on dietmesh's own HTTP/1.1 server (TLS options for an mTLS-only port) */
 export function listenData(
   address: ListenAddress,
   handler: DataHandler,
   log: (m: string) => void,
   extra: Pick<Http1ListenOptions, "tls" | "verifyPeer" | "onRefused" | "reusePort"> = {},
 ): Server {
-  return listenHttp1({
-    hostname: address.hostname,
-    port: address.port,
-    handler,
-    ...extra,
-    onError(error) {
+  return listenHttp1({ hostname: address.hostname, port: address.port, handler, ...extra, ...replies(address, log) });
+}
+
+/** a data listener that takes plaintext and mTLS on one port (the sniffing mesh listener) */
+export function listenMeshData(
+  address: ListenAddress,
+  handler: DataHandler,
+  log: (m: string) => void,
+  mesh: Pick<Http1MeshListenOptions, "credentials" | "accept" | "verifyPeer" | "onRefused" | "reusePort">,
+): Promise<Server> {
+  return listenHttp1Mesh({ hostname: address.hostname, port: address.port, handler, ...mesh, ...replies(address, log) });
+}
+
+function replies(address: ListenAddress, log: (m: string) => void) {
+  return {
+    onError(error: unknown) {
       log(`listener ${address.hostname}:${address.port}: ${(error as Error)?.stack ?? error}`);
       return localReply(new ProxyError("internal"));
     },
     badRequest: badRequestReply,
-  });
+  };
 }

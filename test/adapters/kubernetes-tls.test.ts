@@ -4,7 +4,8 @@
 // certificate; a client without it, or one trusting another CA, never syncs.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { platform, serveMesh, type Server } from "../../runtime/platform/index.ts";
+import { platform, type Server } from "../../runtime/platform/index.ts";
+import { listenHttp1Mesh } from "../../runtime/exchange/http1/listen.ts";
 import { createTlsFetch } from "../../runtime/platform/tls-fetch.ts";
 import { kubeOptionsFrom, kubernetesRegistry } from "../../adapters/kubernetes/index.ts";
 import { createRootCa, issueSvid } from "../../runtime/security/ca.ts";
@@ -40,7 +41,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 test.before(async () => {
   dir = await platform.makeTempDir("dietmesh-kube-tls-");
-  front = await serveMesh({
+  front = await listenHttp1Mesh({
     hostname: "127.0.0.1",
     port: 0,
     // the API server behind TLS: requests pass through, watches stream

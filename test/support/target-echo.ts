@@ -2,7 +2,8 @@
 // target exactly as it arrived on the request line (not a URL a runtime has already cleaned up) and
 // the headers. Served by the mesh listener in plaintext-only mode, the one listener that hands a
 // handler the raw target.
-import { serveMesh, type Server } from "../../runtime/platform/index.ts";
+import type { Server } from "../../runtime/platform/index.ts";
+import { listenHttp1Mesh } from "../../runtime/exchange/http1/listen.ts";
 
 export interface TargetEcho {
   server: Server;
@@ -16,7 +17,7 @@ export interface EchoedRequest {
 }
 
 export async function startTargetEcho(): Promise<TargetEcho> {
-  const server = await serveMesh({
+  const server = await listenHttp1Mesh({
     hostname: "127.0.0.1",
     port: 0,
     credentials: () => null,

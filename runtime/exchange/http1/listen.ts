@@ -1,12 +1,18 @@
-// An HTTP/1.1 listener: the platform's native sockets (plaintext, or TLS with client
-// certificates on Bun) with dietmesh's own HTTP/1.1 server on every connection. stop() drains as
-// the runtimes' servers do: no new connections, idle ones closed at once, busy ones after their
+// An HTTP/1.1 listener: dietmesh's own HTTP/1.1 server on every connection of the platform's
+// native sockets (plaintext, or TLS with client certificates on Bun: listenHttp1), or of the
+// sniffing mesh listener (plaintext and mTLS on one port: listenHttp1Mesh). stop() drains as the
+// runtimes' servers do: no new connections, idle ones closed at once, busy ones after their
 // current response.
-import { platform, type Server } from "../../platform/index.ts";
-import type { SocketServeOptions } from "../../platform/types.ts";
+import { platform, serveMesh, type Acceptance, type Server, type TlsCredentials } from "../../platform/index.ts";
+import type { ConnInfo, SocketServeOptions, SocketServer } from "../../platform/types.ts";
+import type { Transport } from "../../platform/http1/transport.ts";
 import { Http1ServerConnection, type Http1ServerOptions } from "./server.ts";
 
-export interface Http1ListenOptions extends Omit<Http1ServerOptions, "lifecycle" | "scheme"> {
+export interface Http1ListenOptions extends Omit<Http1ServerOptions, "lifecycle" | "scheme" | "onError" | "badRequest"> {
+  /** default: a bare 500 */
+  onError?: Http1ServerOptions["onError"];
+  /** default: the parser's status with its details as the body */
+  badRequest?: Http1ServerOptions["badRequest"];
   hostname: string;
   port: number;
   tls?: SocketServeOptions["tls"];
@@ -15,46 +21,81 @@ export interface Http1ListenOptions extends Omit<Http1ServerOptions, "lifecycle"
   reusePort?: boolean;
 }
 
-export function listenHttp1(options: Http1ListenOptions): Server {
-  const open = new Set<Http1ServerConnection>();
+export interface Http1MeshListenOptions extends Omit<Http1ListenOptions, "tls"> {
+  /** TLS or plaintext per connection, as accept() says when it opens */
+  credentials(): TlsCredentials | null;
+  accept(): Acceptance;
+}
+
+type OnConnection = (socket: Transport, conn: ConnInfo) => Http1ServerConnection;
+
+/** the server side of every connection, and the drain on stop() */
+function http1Server(options: Omit<Http1ListenOptions, "hostname" | "port">, open: (onConnection: OnConnection) => SocketServer | Promise<SocketServer>): Server | Promise<Server> {
+  const connections = new Set<Http1ServerConnection>();
   let allClosed: (() => void) | null = null;
   const lifecycle = {
     draining: false,
     closed(conn: Http1ServerConnection) {
-      open.delete(conn);
-      if (open.size === 0) allClosed?.();
+      connections.delete(conn);
+      if (connections.size === 0) allClosed?.();
     },
   };
-  const server: Http1ServerOptions = {
+  const plain: Http1ServerOptions = {
     handler: options.handler,
-    onError: options.onError,
-    badRequest: options.badRequest,
+    onError: options.onError ?? (() => new Response("internal error", { status: 500 })),
+    badRequest: options.badRequest ?? ((error) => new Response(error.details, { status: error.status, headers: { connection: "close" } })),
     limits: options.limits,
-    scheme: options.tls ? "https" : "http",
+    scheme: "http",
     lifecycle,
   };
-  const sockets = platform.serveSockets({
-    hostname: options.hostname,
-    port: options.port,
-    tls: options.tls,
-    verifyPeer: options.verifyPeer,
-    onRefused: options.onRefused,
-    reusePort: options.reusePort,
-    onConnection(socket, conn) {
-      const connection = new Http1ServerConnection(socket, conn, server);
-      open.add(connection);
-      return connection;
-    },
-  });
-  return {
+  const secure: Http1ServerOptions = { ...plain, scheme: "https" };
+  const onConnection: OnConnection = (socket, conn) => {
+    const connection = new Http1ServerConnection(socket, conn, conn.secure ? secure : plain);
+    connections.add(connection);
+    return connection;
+  };
+  const wrap = (sockets: SocketServer): Server => ({
     hostname: sockets.hostname,
     port: sockets.port,
     async stop(force = false) {
       lifecycle.draining = true;
       await sockets.stop(force);
-      for (const conn of [...open]) if (force || conn.idle) conn.close(!force);
-      if (open.size === 0) return;
+      for (const conn of [...connections]) if (force || conn.idle) conn.close(!force);
+      if (connections.size === 0) return;
       await new Promise<void>((resolve) => (allClosed = resolve));
     },
-  };
+  });
+  const sockets = open(onConnection);
+  return sockets instanceof Promise ? sockets.then(wrap) : wrap(sockets);
+}
+
+/** on the runtime's native sockets; throws at once when the address cannot be bound */
+export function listenHttp1(options: Http1ListenOptions): Server {
+  return http1Server(options, (onConnection) =>
+    platform.serveSockets({
+      hostname: options.hostname,
+      port: options.port,
+      tls: options.tls,
+      verifyPeer: options.verifyPeer,
+      onRefused: options.onRefused,
+      reusePort: options.reusePort,
+      onConnection,
+    }),
+  ) as Server;
+}
+
+/** on the sniffing mesh listener */
+export function listenHttp1Mesh(options: Http1MeshListenOptions): Promise<Server> {
+  return http1Server(options, (onConnection) =>
+    serveMesh({
+      hostname: options.hostname,
+      port: options.port,
+      credentials: options.credentials,
+      accept: options.accept,
+      verifyPeer: options.verifyPeer,
+      onRefused: options.onRefused,
+      reusePort: options.reusePort,
+      onConnection,
+    }),
+  ) as Promise<Server>;
 }

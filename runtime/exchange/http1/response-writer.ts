@@ -84,17 +84,15 @@ export async function writeResponse(sink: ResponseSink, response: Response, isHe
       sink.write(chunked ? join(headBytes, LAST_CHUNK) : headBytes);
       return keepAlive;
     }
-    // A body that is already complete (a byte body: the usual small response) goes out with the
-    // head in one write — one syscall, one packet — the second read then resolves at once.
+    // The head and the first piece go out in one write (one syscall, one packet for a small
+    // response); with a known length that may already be the whole body. Nothing waits for a
+    // second piece: a stream (a watch, server-sent events) must flow as it comes.
     if (first.value.byteLength < COALESCE_BELOW) {
-      const second = await reader.read();
-      if (sink.closed) return cancelled(reader);
-      if (second.done) {
-        sink.write(chunked ? framed(headBytes, first.value, true) : join(headBytes, first.value));
-        return keepAlive;
-      }
-      if (!sink.write(chunked ? framed(headBytes, first.value, false) : join(headBytes, first.value))) await sink.drained();
-      first = second;
+      const whole = !chunked && first.value.byteLength === length;
+      if (!sink.write(chunked ? framed(headBytes, first.value, false) : join(headBytes, first.value)) && !whole) await sink.drained();
+      // the whole body is out: the stream has nothing more to give (its source already ended)
+      if (whole) return keepAlive;
+      first = await reader.read();
     } else if (!sink.write(headBytes)) await sink.drained();
     for (let piece: ReadResult = first; !piece.done; piece = await reader.read()) {
       if (sink.closed) return cancelled(reader);
