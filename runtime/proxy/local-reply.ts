@@ -4,6 +4,7 @@
 // made before any chain (a request the parser refused, a listener failure) carries the header itself.
 import type { ProxyError, ProxyErrorCode } from "./errors.ts";
 import type { RequestRecord } from "../exchange/record.ts";
+import { responseOfBytes } from "../platform/http1/known-body.ts";
 
 export const FLAGS_HEADER = "x-dietmesh-response-flags";
 
@@ -64,8 +65,10 @@ export function localReply(error: ProxyError, record?: RequestRecord): Response 
     const flags = joinFlags(error.flags, reply.flag);
     if (flags) headers[FLAGS_HEADER] = flags;
   }
-  return new Response(reply.body, { status: error.status ?? reply.status, headers });
+  return responseOfBytes(encoder.encode(reply.body), { status: error.status ?? reply.status, headers });
 }
+
+const encoder = new TextEncoder();
 
 export function detailsFor(code: ProxyErrorCode): string {
   return replies[code].details;

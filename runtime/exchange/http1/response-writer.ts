@@ -3,6 +3,7 @@
 // known, chunked when not (close-delimited for HTTP/1.0). The connection's own framing headers
 // (Connection, Keep-Alive, Transfer-Encoding) are always ours; a Content-Length given is kept.
 import { latin1Bytes } from "../../platform/http1/bytes.ts";
+import { knownBody } from "../../platform/http1/known-body.ts";
 
 export interface ResponseSink {
   /** false: wait for drained() before writing more */
@@ -43,10 +44,11 @@ const COALESCE_BELOW = 16 * 1024;
 const LAST_CHUNK = new Uint8Array([48, 13, 10, 13, 10]);
 
 /**
- * Writes response; resolves true when all of it went out and the connection may carry another
- * request (as far as the response is concerned), false when it failed midway.
+ * Writes response: true when all of it went out and the connection may carry another request (as
+ * far as the response is concerned), false when it failed midway. Synchronous when the body is
+ * already in memory (knownBody), which is the usual case.
  */
-export async function writeResponse(sink: ResponseSink, response: Response, isHead: boolean, minor: number, keepAlive: boolean): Promise<boolean> {
+export function writeResponse(sink: ResponseSink, response: Response, isHead: boolean, minor: number, keepAlive: boolean): boolean | Promise<boolean> {
   const status = response.status;
   head.text = "HTTP/1.1 " + status + " " + (response.statusText || REASONS[status] || "Unknown") + "\r\n";
   head.length = -1;
@@ -57,6 +59,14 @@ export async function writeResponse(sink: ResponseSink, response: Response, isHe
   head.text = "";
   for (const cookie of headers.getSetCookie()) text += "set-cookie: " + cookie + "\r\n";
   const bodiless = isHead || status === 204 || status === 304 || status < 200;
+  const known = bodiless ? undefined : knownBody(response);
+  if (known !== undefined) {
+    if (length < 0) text += "content-length: " + known.byteLength + "\r\n";
+    if (!keepAlive) text += "connection: close\r\n";
+    else if (minor === 0) text += "connection: keep-alive\r\n";
+    sink.write(known.byteLength ? join(latin1Bytes(text + "\r\n"), known) : latin1Bytes(text + "\r\n"));
+    return keepAlive;
+  }
   const body = bodiless ? null : response.body;
   let chunked = false;
   if (body === null) {
@@ -76,7 +86,10 @@ export async function writeResponse(sink: ResponseSink, response: Response, isHe
     sink.write(headBytes);
     return keepAlive;
   }
-  const reader: ReadableStreamDefaultReader<Uint8Array> = body.getReader();
+  return writeStream(sink, body.getReader(), headBytes, chunked, length, keepAlive);
+}
+
+async function writeStream(sink: ResponseSink, reader: ReadableStreamDefaultReader<Uint8Array>, headBytes: Uint8Array, chunked: boolean, length: number, keepAlive: boolean): Promise<boolean> {
   try {
     let first: ReadResult = await reader.read();
     if (sink.closed) return cancelled(reader);

@@ -13,7 +13,7 @@ import type { ConnInfo } from "../../platform/types.ts";
 import type { DataHandler, HttpRequest } from "../types.ts";
 import type { Transport, TransportHandler } from "../../platform/http1/transport.ts";
 import { BODY_STRATEGY, BodySource, type BodyOwner } from "../../platform/http1/body-source.ts";
-import { piece } from "../../platform/http1/bytes.ts";
+import { latin1, piece } from "../../platform/http1/bytes.ts";
 import { CHUNKED_DONE, ChunkedDecoder } from "../../platform/http1/chunked.ts";
 import { DEFAULT_HEAD_LIMITS, newRequestHead, RequestHeadReader, type HeadError, type HeadLimits, type RequestHead } from "./request-head.ts";
 import { requestUrl } from "./request-url.ts";
@@ -76,7 +76,7 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
     readonly conn: ConnInfo,
     readonly options: Http1ServerOptions,
   ) {
-    this.reader = new RequestHeadReader(options.limits ?? DEFAULT_HEAD_LIMITS);
+    this.reader = new RequestHeadReader(options.limits ?? DEFAULT_HEAD_LIMITS, latin1);
   }
 
   onOpen(): void {}
@@ -155,7 +155,7 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
       response = this.options.onError(error);
     }
     const isHead = head.method === "HEAD";
-    if (response instanceof Response) void this.respond(response, isHead);
+    if (response instanceof Response) this.respond(response, isHead);
     else response.then((r) => this.respond(r, isHead), (error) => this.respond(this.options.onError(error), isHead));
   }
 
@@ -215,13 +215,18 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
     this.keepAlive = false;
   }
 
-  async respond(response: Response, isHead: boolean): Promise<void> {
+  respond(response: Response, isHead: boolean): void {
     if (this.state === CLOSED) return;
     // the answer came before the whole request body: finish the response, then close (the rest of
     // the body would have to be read to find the next request)
     if (this.state === BODY) this.keepAlive = false;
     this.writing = true;
-    const ok = await writeResponse(this, response, isHead, this.head.minor, this.keepAlive);
+    const written = writeResponse(this, response, isHead, this.head.minor, this.keepAlive);
+    if (written instanceof Promise) written.then((ok) => this.written(ok));
+    else this.written(written);
+  }
+
+  written(ok: boolean): void {
     this.writing = false;
     if (this.state === CLOSED) return;
     if (!ok || !this.keepAlive || this.options.lifecycle.draining) return this.close(ok);
@@ -286,7 +291,9 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
     if (this.writing) return this.close(false);
     this.state = WAIT;
     this.writing = true;
-    void writeResponse(this, this.options.badRequest(error), false, 1, false).then((ok) => this.close(ok));
+    const written = writeResponse(this, this.options.badRequest(error), false, 1, false);
+    if (written instanceof Promise) written.then((ok) => this.close(ok));
+    else this.close(written);
   }
 
   close(graceful: boolean): void {

@@ -12,6 +12,7 @@ import { HeadReader } from "./head-reader.ts";
 import { ResponseHead } from "./response-head.ts";
 import type { Transport, TransportHandler } from "./transport.ts";
 import { unrefTimer } from "./timers.ts";
+import { responseOfBytes } from "./known-body.ts";
 
 export const CONNECTING = 0;
 export const BUSY = 1;
@@ -411,11 +412,12 @@ export class Connection implements TransportHandler, BodyOwner, Framing {
 
 function newResponse(body: BodyInit | null, status: number, statusText: string): Response {
   if (status > 599) throw new Error(`status ${status}`);
+  const init: ResponseInit = { status, statusText };
   try {
-    return new Response(body, { status, statusText });
+    return body instanceof Uint8Array ? responseOfBytes(body, init) : new Response(body, init);
   } catch {
     // a reason phrase the runtime will not take; the status is what matters
-    return new Response(body, { status });
+    return body instanceof Uint8Array ? responseOfBytes(body, { status }) : new Response(body, { status });
   }
 }
 
