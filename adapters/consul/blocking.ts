@@ -1,7 +1,7 @@
 // Consul's blocking-query loop, with the three rules of its "Blocking Queries" page: reset the
 // index to 0 when it goes backwards, never block on an index below 1, and rate-limit the loop
 // (a token bucket with a burst of 2) so a churning result degrades into polling, not a busy loop.
-import type { Clock, TimerHandle } from "../../runtime/resilience/clock.ts";
+import type { Clock, TimerHandle } from "../../runtime/lib/clock.ts";
 import type { ConsulClient, ConsulRead } from "./client.ts";
 
 /**

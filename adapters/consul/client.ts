@@ -1,6 +1,6 @@
 // The few HTTP calls dietmesh makes to a Consul agent: JSON reads that report X-Consul-Index, and
 // JSON writes (registration). fetch only: GETs and PUTs need nothing the Web API lacks.
-import { systemClock, type Clock } from "../../runtime/resilience/clock.ts";
+import { systemClock, type Clock } from "../../runtime/lib/clock.ts";
 
 export class ConsulError extends Error {
   readonly code = "CONSUL_HTTP";

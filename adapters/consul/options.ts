@@ -1,7 +1,7 @@
 // Where the Consul agent is and how to talk to it, resolved once from a URL, options and the
 // environment variables Consul's own CLI reads (CONSUL_HTTP_ADDR, CONSUL_HTTP_TOKEN,
 // CONSUL_HTTP_SSL, CONSUL_NAMESPACE).
-import type { Clock } from "../../runtime/resilience/clock.ts";
+import type { Clock } from "../../runtime/lib/clock.ts";
 import type { BackoffOptions } from "../../runtime/model/registry-recover.ts";
 
 export const DEFAULT_CONSUL_ADDRESS = "http://127.0.0.1:8500";

@@ -4,7 +4,7 @@
 // query fails the whole watch, and registry-recover starts it over from a full read.
 import { freezeSnapshot, type RegistrySource } from "../../runtime/model/registry.ts";
 import type { Service } from "../../runtime/model/types.ts";
-import { systemClock } from "../../runtime/resilience/clock.ts";
+import { systemClock } from "../../runtime/lib/clock.ts";
 import { tokenBucket, watchQuery } from "./blocking.ts";
 import { ConsulError, consulClient, type ConsulClient, type ConsulRead } from "./client.ts";
 import { kvResources, kvVersion, type KvRead } from "./kv-config.ts";

@@ -1,7 +1,7 @@
 // The HTTP calls the adapter makes: JSON GETs (discovery, list pages) and watches, whose answer is
 // a stream of JSON lines read as it arrives. A non-2xx answer becomes a KubeApiError carrying the
 // metav1.Status code and reason, which the reflector switches on (410 Expired → relist).
-import { systemClock, type Clock } from "../../runtime/resilience/clock.ts";
+import { systemClock, type Clock } from "../../runtime/lib/clock.ts";
 import type { KubeOptions } from "./options.ts";
 import { statusSchema, watchEventSchema, type KubeStatus } from "./schemas.ts";
 import type { KubeFetch } from "./transport.ts";

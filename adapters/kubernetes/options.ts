@@ -1,6 +1,6 @@
 // How to reach the Kubernetes API and what to watch: the connection (server, credentials, TLS
 // material) from a kubeconfig file or from inside a pod, plus the watch settings.
-import type { Clock } from "../../runtime/resilience/clock.ts";
+import type { Clock } from "../../runtime/lib/clock.ts";
 import type { BackoffOptions } from "../../runtime/model/registry-recover.ts";
 import type { TlsFetchFactory } from "./transport.ts";
 

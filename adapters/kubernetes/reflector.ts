@@ -6,7 +6,7 @@
 // resourceVersion is useless: list again, which replaces the whole state. A list that fails
 // fails the reflector (and with it the run; registry-recover starts over from lists).
 import { backoffDelay, type BackoffOptions } from "../../runtime/model/registry-recover.ts";
-import type { Clock, TimerHandle } from "../../runtime/resilience/clock.ts";
+import type { Clock, TimerHandle } from "../../runtime/lib/clock.ts";
 import { KubeApiError, needsRelist, statusError, type KubeClient } from "./client.ts";
 import { bookmarkSchema, listSchema, statusSchema } from "./schemas.ts";
 

@@ -5,7 +5,7 @@
 // registry-recover starts it over; broken watches and 410s are handled inside each reflector.
 import { freezeSnapshot, type RegistrySource } from "../../runtime/model/registry.ts";
 import type { RegistryResource, Service } from "../../runtime/model/types.ts";
-import { systemClock, type TimerHandle } from "../../runtime/resilience/clock.ts";
+import { systemClock, type TimerHandle } from "../../runtime/lib/clock.ts";
 import { kubeClient } from "./client.ts";
 import { kubeService, type KubePod, type KubeService, type KubeSlice } from "./convert.ts";
 import { discoverIstioKinds, type WatchedKind } from "./istio.ts";

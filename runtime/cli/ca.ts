@@ -8,7 +8,7 @@ import { generateWorkloadKey, privateKeyToPem, KEY_TYPES, type KeyType } from ".
 import { certificatesToPem } from "../security/pem.ts";
 import { SpiffeId } from "../security/spiffe-id.ts";
 import { checkServiceAccountNames, issueBootstrapToken, DEFAULT_TOKEN_AUDIENCE, DEFAULT_TOKEN_TTL_MS } from "../security/tokens.ts";
-import { systemClock, type Clock } from "../resilience/clock.ts";
+import { systemClock, type Clock } from "../lib/clock.ts";
 import { createRemoteJWKSet, type JWTVerifyGetKey } from "jose";
 import { platform } from "../platform/index.ts";
 import { listenHttp1Mesh } from "../exchange/http1/listen.ts";

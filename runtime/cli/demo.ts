@@ -8,7 +8,7 @@ import { platform } from "../platform/index.ts";
 import { runScript, type Child } from "../platform/process.ts";
 import { parseFlags, UsageError, type CommandSpec } from "./args.ts";
 import { CA_FILES, initCaDir } from "../security/ca-store.ts";
-import { systemClock } from "../resilience/clock.ts";
+import { systemClock } from "../lib/clock.ts";
 import {
   applyScenarios, defaultScenarios, helloScenarios, resolveScenario, scenarioNames, stateFile, switchScenarios, writeFixedFiles, type DemoState,
 } from "./demo-scenarios.ts";

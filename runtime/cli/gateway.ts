@@ -2,23 +2,23 @@
 // per server port, and the VirtualServices bound to them. Listeners follow config changes: a new
 // server port opens a listener, a removed one closes.
 import { platform, type Server } from "../platform/index.ts";
-import { gatewayHandler } from "../filters/listeners.ts";
-import { createAdminApp } from "../proxy/admin.ts";
-import { listen, listenData, parseListenAddress, type ListenAddress } from "../proxy/listener.ts";
-import { parseRegistrySpec, startConfigWatch } from "../proxy/config-watch.ts";
-import { defaultDeps } from "../proxy/deps.ts";
+import { gatewayHandler } from "../filters/chains.ts";
+import { createAdminApp } from "../admin/admin.ts";
+import { listen, listenData, parseListenAddress, type ListenAddress } from "../exchange/listener.ts";
+import { parseRegistrySpec, startConfigWatch } from "../discovery/config-watch.ts";
+import { defaultDeps } from "../router/default-deps.ts";
 import type { RouteTable } from "../model/route-table.ts";
 import { parseFlags, parseLabels, UsageError, type CommandSpec } from "./args.ts";
 import { address } from "./sidecar.ts";
 import { createLogger } from "./log.ts";
 import { setupTelemetry } from "./telemetry-setup.ts";
 import { drainFlag, drainMs, onTermination } from "./lifecycle.ts";
-import { createObserver } from "../proxy/observe.ts";
+import { createObserver } from "../telemetry/observe.ts";
 import { identityFlags, setupIdentity } from "./identity-setup.ts";
-import { createStatusApp } from "../proxy/status.ts";
+import { createStatusApp } from "../admin/status.ts";
 import { compileWorkloadSecurity, createJwksCache, type WorkloadSecurity } from "../security/policy/index.ts";
 import { fetchJwks } from "./security-setup.ts";
-import { systemClock } from "../resilience/clock.ts";
+import { systemClock } from "../lib/clock.ts";
 import type { MeshConfig } from "../config/types.ts";
 
 export const gatewaySpec: CommandSpec = {

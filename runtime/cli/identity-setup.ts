@@ -4,7 +4,7 @@
 // proxy has no certificate: no mTLS, and plaintext everywhere.
 import { platform } from "../platform/index.ts";
 import { parseDuration } from "../config/duration.ts";
-import { systemClock } from "../resilience/clock.ts";
+import { systemClock } from "../lib/clock.ts";
 import { SpiffeId } from "../security/spiffe-id.ts";
 import type { IdentityInfo, WorkloadIdentity } from "../security/workload-identity.ts";
 // the X.509 and CA code (~60 ms to load) is imported only by a proxy that has an identity

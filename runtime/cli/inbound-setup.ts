@@ -5,10 +5,10 @@
 // TLS listener, within RECHECK_MS), so a policy change applies to new connections; open ones keep
 // what they were admitted with, as in Envoy.
 import { platform, type Server } from "../platform/index.ts";
-import { listenData, listenMeshData, type ListenAddress } from "../proxy/listener.ts";
+import { listenData, listenMeshData, type ListenAddress } from "../exchange/listener.ts";
 import type { DataHandler } from "../exchange/types.ts";
 import type { WorkloadIdentity } from "../security/workload-identity.ts";
-import { systemClock } from "../resilience/clock.ts";
+import { systemClock } from "../lib/clock.ts";
 
 export type MtlsMode = "STRICT" | "PERMISSIVE" | "DISABLE";
 

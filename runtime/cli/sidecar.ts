@@ -1,26 +1,26 @@
 // `dietmesh sidecar`: the outbound listener (routes the app's calls by the mesh config), the
 // inbound listener (forwards to the local app) and the admin listener.
 import { platform, type Server } from "../platform/index.ts";
-import { inboundHandler, outboundHandler } from "../filters/listeners.ts";
-import { createAdminApp } from "../proxy/admin.ts";
-import { createAppHealth, parseAppProbes, type AppHealth } from "../proxy/app-health.ts";
-import { listen, listenData, parseListenAddress, type ListenAddress } from "../proxy/listener.ts";
-import { parseRegistrySpec, startConfigWatch } from "../proxy/config-watch.ts";
-import { defaultDeps } from "../proxy/deps.ts";
+import { inboundHandler, outboundHandler } from "../filters/chains.ts";
+import { createAdminApp } from "../admin/admin.ts";
+import { createAppHealth, parseAppProbes, type AppHealth } from "../admin/app-health.ts";
+import { listen, listenData, parseListenAddress, type ListenAddress } from "../exchange/listener.ts";
+import { parseRegistrySpec, startConfigWatch } from "../discovery/config-watch.ts";
+import { defaultDeps } from "../router/default-deps.ts";
 import { authorityPort } from "../model/hosts.ts";
 import { parseFlags, parseLabels, UsageError, type CommandSpec } from "./args.ts";
 import { createLogger } from "./log.ts";
 import { setupTelemetry } from "./telemetry-setup.ts";
 import { registerWithConsul, type ConsulRegistration } from "./consul-register.ts";
 import { drainFlag, drainMs, onTermination } from "./lifecycle.ts";
-import { createObserver } from "../proxy/observe.ts";
+import { createObserver } from "../telemetry/observe.ts";
 import { identityFlags, setupIdentity } from "./identity-setup.ts";
-import { createStatusApp } from "../proxy/status.ts";
+import { createStatusApp } from "../admin/status.ts";
 import { appMetricsScraper } from "../telemetry/app-metrics.ts";
 import { serveInbound } from "./inbound-setup.ts";
 import { compileWorkloadSecurity, createJwksCache, type WorkloadSecurity } from "../security/policy/index.ts";
 import { fetchJwks, pathNormalizationFlag } from "./security-setup.ts";
-import { systemClock } from "../resilience/clock.ts";
+import { systemClock } from "../lib/clock.ts";
 import type { MeshConfig } from "../config/types.ts";
 
 export const sidecarSpec: CommandSpec = {

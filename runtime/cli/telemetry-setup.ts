@@ -9,9 +9,9 @@ import { createAccessLogWriter, type AccessLogWriter } from "../telemetry/access
 import { formatterFor } from "../telemetry/access-log.ts";
 import { parseTelemetryAccessLogging } from "../telemetry/telemetry-resource.ts";
 import { createOtlpExporter, httpSender, type OtlpExporter } from "../telemetry/otlp.ts";
-import { systemClock } from "../resilience/clock.ts";
+import { systemClock } from "../lib/clock.ts";
 import type { RouteTable } from "../model/route-table.ts";
-import type { PipelineDeps } from "../proxy/pipeline-deps.ts";
+import type { PipelineDeps } from "../router/pipeline-deps.ts";
 import { UsageError } from "./args.ts";
 
 export const ACCESS_LOG_FORMATS = ["off", "text", "json"] as const;

@@ -6,9 +6,9 @@ import type { ConnInfo } from "../platform/types.ts";
 import type { DataHandler, HttpRequest } from "../exchange/types.ts";
 import { RequestRecord } from "../exchange/record.ts";
 import type { RequestFacts } from "../routing/request-facts.ts";
-import { ProxyError } from "../proxy/errors.ts";
-import { FLAGS_HEADER, localReply } from "../proxy/local-reply.ts";
-import type { Observer } from "../proxy/observe.ts";
+import { ProxyError } from "../exchange/errors.ts";
+import { FLAGS_HEADER, localReply } from "../exchange/local-reply.ts";
+import type { Observer } from "../telemetry/observe.ts";
 import type { Chain, Exchange } from "./chain.ts";
 
 export interface EdgeOptions {

@@ -1,8 +1,8 @@
 // The fault filter (VirtualService fault): the chosen route's delay (flag DI) and abort (flag FI,
 // the given HTTP status, or a gRPC status for gRPC), decided per request by the compiled fault.
-import { sleep, type Clock } from "../resilience/clock.ts";
-import { ProxyError } from "../proxy/errors.ts";
-import { localReply } from "../proxy/local-reply.ts";
+import { sleep, type Clock } from "../lib/clock.ts";
+import { ProxyError } from "../exchange/errors.ts";
+import { localReply } from "../exchange/local-reply.ts";
 import type { Exchange, Filter, FilterResult } from "./chain.ts";
 
 export function faultFilter(clock: Clock): Filter {

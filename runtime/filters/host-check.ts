@@ -2,8 +2,8 @@
 // runtime's server joins repeated headers with ", "), is answered 400 before anything reads it —
 // otherwise a route for one host and a DENY for the other could both be wrong. dietmesh's own
 // server refuses these already; this covers requests handed in as Web Requests.
-import { ProxyError } from "../proxy/errors.ts";
-import { localReply } from "../proxy/local-reply.ts";
+import { ProxyError } from "../exchange/errors.ts";
+import { localReply } from "../exchange/local-reply.ts";
 import type { Filter } from "./chain.ts";
 
 export function hostCheckFilter(): Filter {

@@ -4,8 +4,8 @@
 // principal and claims are kept on the exchange for the authorization filter.
 import type { WorkloadSecurity } from "../security/policy/index.ts";
 import { parseCookies } from "../security/policy/index.ts";
-import { ProxyError } from "../proxy/errors.ts";
-import { localReply } from "../proxy/local-reply.ts";
+import { ProxyError } from "../exchange/errors.ts";
+import { localReply } from "../exchange/local-reply.ts";
 import type { Exchange, Filter, FilterResult } from "./chain.ts";
 
 /**

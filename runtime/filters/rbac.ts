@@ -2,8 +2,8 @@
 // denied". The peer's principal comes only from a client certificate the listener verified; the
 // request principal only from the JWT filter before it. Every decision is reported (metrics).
 import type { AuthzDecision, WorkloadSecurity } from "../security/policy/index.ts";
-import { ProxyError } from "../proxy/errors.ts";
-import { localReply } from "../proxy/local-reply.ts";
+import { ProxyError } from "../exchange/errors.ts";
+import { localReply } from "../exchange/local-reply.ts";
 import type { Filter } from "./chain.ts";
 
 const SPIFFE = "spiffe://";

@@ -2,8 +2,8 @@
 // target is normalized as meshConfig pathNormalization says (BASE by default) — the app gets the
 // normalized target, so what was authorized is what it serves. Refused: 400.
 import type { WorkloadSecurity } from "../security/policy/index.ts";
-import { ProxyError } from "../proxy/errors.ts";
-import { localReply } from "../proxy/local-reply.ts";
+import { ProxyError } from "../exchange/errors.ts";
+import { localReply } from "../exchange/local-reply.ts";
 import type { Filter } from "./chain.ts";
 
 /** `always`: run even where no policy applies (the sidecar's inbound side); else only for policies */

@@ -4,8 +4,8 @@
 // nothing for it. No route: 404 NR.
 import { findVirtualHost, type RouteConfig, type RouteTable, type TableRef } from "../model/route-table.ts";
 import { authorityHost } from "../model/hosts.ts";
-import { ProxyError } from "../proxy/errors.ts";
-import { localReply } from "../proxy/local-reply.ts";
+import { ProxyError } from "../exchange/errors.ts";
+import { localReply } from "../exchange/local-reply.ts";
 import type { Filter } from "./chain.ts";
 
 export function routeFilter(table: TableRef, select: (table: RouteTable) => RouteConfig | undefined): Filter {

@@ -1,10 +1,10 @@
 // The last step of the inbound chain: the request, as the filters left it (normalized target,
 // XFCC, claim headers), goes to the local app; the app's answer comes back without hop-by-hop
 // headers. A failure is answered as Envoy would, through the one classifier and local reply.
-import { ProxyError } from "../proxy/errors.ts";
-import { downstreamResponse } from "../proxy/headers.ts";
-import { localReply } from "../proxy/local-reply.ts";
-import type { PipelineDeps } from "../proxy/pipeline-deps.ts";
+import { ProxyError } from "../exchange/errors.ts";
+import { downstreamResponse } from "../exchange/headers.ts";
+import { localReply } from "../exchange/local-reply.ts";
+import type { PipelineDeps } from "../router/pipeline-deps.ts";
 import { classifyFailure } from "../router/classify.ts";
 import type { Exchange, Terminal } from "./chain.ts";
 

@@ -1,9 +1,9 @@
 // X-Forwarded-Client-Cert for the app, as an Istio sidecar sets it (Envoy's SANITIZE_SET): what
 // the client sent is dropped, and only a peer this proxy verified over mTLS is described (see
-// proxy/xfcc.ts for the format). The value is made once per connection and peer: the leaf's hash
+// security/xfcc.ts for the format). The value is made once per connection and peer: the leaf's hash
 // is the only costly part, and a connection's peer never changes.
 import type { PeerCertificate } from "../platform/index.ts";
-import { setXfcc, XFCC } from "../proxy/xfcc.ts";
+import { setXfcc, XFCC } from "../security/xfcc.ts";
 import type { Exchange, Filter, FilterResult } from "./chain.ts";
 
 export function xfccFilter(localId: (() => string) | undefined): Filter {

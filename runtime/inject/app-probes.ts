@@ -2,7 +2,7 @@
 // pointed at the sidecar's status listener (/app-health/<container>/<livez|readyz|startupz>), and the
 // originals go to the sidecar (--app-probes), which asks the app on 127.0.0.1. tcpSocket, exec and
 // grpc probes, and httpGet probes with a host or over HTTPS, are left as they are.
-import type { AppProbe } from "../proxy/app-health.ts";
+import type { AppProbe } from "../admin/app-health.ts";
 import { PORTS } from "./defaults.ts";
 import { InjectError, type FieldPath } from "./errors.ts";
 import { isObject, type Obj } from "./pod-template.ts";

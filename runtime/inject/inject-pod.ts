@@ -1,7 +1,7 @@
 // Injects the sidecar into one pod template, in place: the native sidecar first among the init
 // containers, the token and CA-root volumes, HTTP_PROXY for every app container, HTTP probes
 // rewritten through the sidecar, and the status annotation that makes a second run a no-op.
-import type { AppProbe } from "../proxy/app-health.ts";
+import type { AppProbe } from "../admin/app-health.ts";
 import { rewriteProbes } from "./app-probes.ts";
 import { ANNOTATIONS, PORTS, PROMETHEUS, PROXY_ENV, SIDECAR_NAME, type InjectOptions } from "./defaults.ts";
 import { InjectError, type FieldPath } from "./errors.ts";

@@ -2,7 +2,7 @@
 // (SidecarContainers, on by default since 1.29). It starts before the app containers and, thanks to
 // its startupProbe on /healthz/ready, they start only once it serves (Istio's
 // holdApplicationUntilProxyStarts); it stops after them, so a Job's pod completes when its app exits.
-import type { AppProbe } from "../proxy/app-health.ts";
+import type { AppProbe } from "../admin/app-health.ts";
 import { CA_ROOT, PORT_NAMES, PORTS, SIDECAR_NAME, TOKEN, type InjectOptions } from "./defaults.ts";
 import type { Obj } from "./pod-template.ts";
 

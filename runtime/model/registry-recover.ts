@@ -1,7 +1,7 @@
 // The one reconnect loop for every discovery source (linkerd's "recover" layer): when a source
 // fails, the last snapshot stays in service and the source is restarted after a jittered
 // exponential backoff; the first complete snapshot of the new run replaces the old one.
-import { systemClock, type Clock, type TimerHandle } from "../resilience/clock.ts";
+import { systemClock, type Clock, type TimerHandle } from "../lib/clock.ts";
 import type { Registry, RegistrySource } from "./registry.ts";
 import type { RegistrySnapshot } from "./types.ts";
 

@@ -5,7 +5,7 @@
 // `healthy` flag, which the balancers read.
 import type { OutlierDetection } from "../config/types.ts";
 import type { UpstreamHost } from "./balancers/host-set.ts";
-import type { Clock, TimerHandle } from "./clock.ts";
+import type { Clock, TimerHandle } from "../lib/clock.ts";
 import { compileOutlierSettings } from "./outlier-settings.ts";
 
 export type LocalOriginFailure = "connect-failure" | "reset" | "timeout";

@@ -4,8 +4,8 @@
 import type { Cluster } from "../model/route-table.ts";
 import type { UpstreamHost } from "../resilience/balancers/host-set.ts";
 import type { AttemptOutcome } from "../resilience/retry-policy.ts";
-import type { Clock } from "../resilience/clock.ts";
-import type { ClusterState } from "../proxy/cluster-state.ts";
+import type { Clock } from "../lib/clock.ts";
+import type { ClusterState } from "../upstream/cluster-state.ts";
 import { classifyFailure, type FailureClass } from "./classify.ts";
 
 export interface TryRequest {

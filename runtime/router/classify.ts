@@ -4,7 +4,7 @@
 import { UpstreamError } from "../platform/types.ts";
 import type { AttemptOutcome } from "../resilience/retry-policy.ts";
 import type { LocalOriginFailure } from "../resilience/outlier-detector.ts";
-import type { ProxyErrorCode } from "../proxy/errors.ts";
+import type { ProxyErrorCode } from "../exchange/errors.ts";
 
 export interface FailureClass {
   outcome: AttemptOutcome;

@@ -5,8 +5,8 @@ import type { RetryPolicy, AttemptOutcome } from "../resilience/retry-policy.ts"
 import type { CircuitBreaker } from "../resilience/circuit-breaker.ts";
 import type { ReplayableBody } from "../resilience/body-replay.ts";
 import type { UpstreamHost } from "../resilience/balancers/host-set.ts";
-import { sleep, type Clock } from "../resilience/clock.ts";
-import type { ClusterCounters } from "../proxy/cluster-state.ts";
+import { sleep, type Clock } from "../lib/clock.ts";
+import type { ClusterCounters } from "../upstream/cluster-state.ts";
 
 export const RETRY = 0; // back off has been waited: try again
 export const ANSWER = 1; // answer with this try's result

@@ -6,10 +6,10 @@
 import type { ForwardAction } from "../model/route-table.ts";
 import type { Exchange, Terminal } from "../filters/chain.ts";
 import { bufferForReplay } from "../resilience/body-replay.ts";
-import { upstreamRequestHeaders, downstreamResponse } from "../proxy/headers.ts";
-import { ProxyError } from "../proxy/errors.ts";
-import { localReply } from "../proxy/local-reply.ts";
-import type { PipelineDeps } from "../proxy/pipeline-deps.ts";
+import { upstreamRequestHeaders, downstreamResponse } from "../exchange/headers.ts";
+import { ProxyError } from "../exchange/errors.ts";
+import { localReply } from "../exchange/local-reply.ts";
+import type { PipelineDeps } from "./pipeline-deps.ts";
 import { pickHost, sendTry, type TryResult } from "./attempt.ts";
 import { EXPIRED, RETRY, RetryState } from "./retry-state.ts";
 

@@ -6,7 +6,7 @@ import { SecurityError } from "./errors.ts";
 import { generateKeyPair, privateKeyFromPem, privateKeyToPem, signingAlgorithm, type KeyType } from "./keys.ts";
 import { certificatesFromPem, certificatesToPem } from "./pem.ts";
 import { loadTokenSigningKey, type TokenSigningKey } from "./tokens.ts";
-import type { Clock } from "../resilience/clock.ts";
+import type { Clock } from "../lib/clock.ts";
 
 export const CA_FILES = { rootCert: "root-cert.pem", rootKey: "root-key.pem", tokenKey: "token-key.pem", config: "ca.json" } as const;
 /** Istio's names for a workload's files (PKCS#8 key) */

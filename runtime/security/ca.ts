@@ -7,7 +7,7 @@ import { pemDecode } from "./pem.ts";
 import { SpiffeId } from "./spiffe-id.ts";
 import { x509 } from "./x509-lib.ts";
 import type { Pkcs10CertificateRequest, PublicKey, X509Certificate } from "@peculiar/x509";
-import type { Clock } from "../resilience/clock.ts";
+import type { Clock } from "../lib/clock.ts";
 
 const HOUR_MS = 3_600_000;
 /** Istio's self-signed root lives 10 years (87600h) */

@@ -4,7 +4,7 @@
 // The check is verify.ts's (chain to a root we trust, validity now, SVID rules, clientAuth), and a
 // result is cached per certificate so a client that reconnects costs one hash, not a signature check.
 import type { TlsCredentials } from "../platform/index.ts";
-import type { Clock } from "../resilience/clock.ts";
+import type { Clock } from "../lib/clock.ts";
 import { certificatesFromPem, parseCertificate } from "./pem.ts";
 import { svidIdentity, verifySvid, type TrustBundle } from "./verify.ts";
 

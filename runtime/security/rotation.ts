@@ -1,7 +1,7 @@
 // Renewing a workload certificate before it runs out: at half its life, give or take some jitter
 // so a fleet started together does not renew together; retrying with backoff when the CA is away;
 // and saying so, loudly, every time a renewal fails and if the certificate expires anyway.
-import type { Clock, TimerHandle } from "../resilience/clock.ts";
+import type { Clock, TimerHandle } from "../lib/clock.ts";
 
 export interface CertLifetime {
   notBefore: Date | number;

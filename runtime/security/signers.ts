@@ -5,7 +5,7 @@
 // never from the CSR.
 import { httpsCall } from "../platform/https-client.ts";
 import { platform } from "../platform/index.ts";
-import type { Clock } from "../resilience/clock.ts";
+import type { Clock } from "../lib/clock.ts";
 import { issueSvidFromCsr, type CertificateAuthority } from "./ca.ts";
 import { SecurityError } from "./errors.ts";
 import { certificatesToPem } from "./pem.ts";

@@ -5,7 +5,7 @@
 import { createLocalJWKSet, decodeProtectedHeader, errors, jwtVerify, SignJWT, calculateJwkThumbprint, type JSONWebKeySet, type JWK, type JWTVerifyGetKey } from "jose";
 import { SecurityError } from "./errors.ts";
 import { privateKeyFromPem } from "./keys.ts";
-import type { Clock } from "../resilience/clock.ts";
+import type { Clock } from "../lib/clock.ts";
 
 /** the audience Istio's agent asks Kubernetes for when it talks to istiod's CA */
 export const DEFAULT_TOKEN_AUDIENCE = "istio-ca";

@@ -6,7 +6,7 @@ import { certificatesFromPem } from "./pem.ts";
 import { SpiffeId } from "./spiffe-id.ts";
 import { x509 } from "./x509-lib.ts";
 import type { X509Certificate } from "@peculiar/x509";
-import type { Clock } from "../resilience/clock.ts";
+import type { Clock } from "../lib/clock.ts";
 
 /** the roots one trust domain's SVIDs must chain to */
 export interface TrustBundle {

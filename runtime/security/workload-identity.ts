@@ -5,7 +5,7 @@
 // connections already open finish on the old certificate, new ones use the new one, and no
 // request fails during the switch.
 import type { TlsCredentials } from "../platform/index.ts";
-import type { Clock } from "../resilience/clock.ts";
+import type { Clock } from "../lib/clock.ts";
 import { SecurityError } from "./errors.ts";
 import { createCsr, generateWorkloadKey, privateKeyToPem } from "./keys.ts";
 import { certificatesFromPem } from "./pem.ts";

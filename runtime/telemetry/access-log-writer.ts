@@ -2,7 +2,7 @@
 // and the sink's write happen later, in one batch — on a timer, or on the next microtask once a
 // batch is full. One write is in flight at a time, and the queue is bounded: when the sink can't
 // keep up, entries are dropped and counted rather than held in memory.
-import type { Clock, TimerHandle } from "../resilience/clock.ts";
+import type { Clock, TimerHandle } from "../lib/clock.ts";
 import type { AccessLogEntry } from "./access-log.ts";
 
 export interface AccessLogWriterOptions {

@@ -2,7 +2,7 @@
 // and turns the oldest and newest sample of a short window into a Snapshot. Nothing runs on the
 // request path and nothing runs at all while no one is connected: the timer starts with the first
 // subscriber and stops with the last one.
-import type { Clock, TimerHandle } from "../resilience/clock.ts";
+import type { Clock, TimerHandle } from "../lib/clock.ts";
 import type { Reading } from "./dashboard-reading.ts";
 import { computeSnapshot, type Sample, type Snapshot } from "./dashboard-snapshot.ts";
 

@@ -61,7 +61,7 @@ export interface Reading {
   clusters: ClusterReading[];
 }
 
-/** what a proxy knows about a cluster; runtime/proxy/dashboard-routes.ts builds it */
+/** what a proxy knows about a cluster; runtime/admin/dashboard-routes.ts builds it */
 export interface ClusterView {
   hostname: string;
   namespace: string;

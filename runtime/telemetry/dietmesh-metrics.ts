@@ -5,7 +5,7 @@
 import type { Registry } from "./metrics.ts";
 import type { AuthzDecision } from "../security/policy/index.ts";
 
-/** the part of a cluster's live state these metrics read (runtime/proxy/cluster-state.ts fits) */
+/** the part of a cluster's live state these metrics read (runtime/upstream/cluster-state.ts fits) */
 export interface ClusterStatsView {
   readonly name: string;
   readonly breaker: { readonly activeRequests: number };

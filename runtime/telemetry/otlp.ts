@@ -2,7 +2,7 @@
 // finished span and returns; spans wait in a bounded queue (full: dropped and counted) and leave
 // in batches, by size or after a delay, one send at a time. Encoding happens at send time, off
 // the request path. The transport is a parameter, so tests use a small in-memory receiver.
-import type { Clock, TimerHandle } from "../resilience/clock.ts";
+import type { Clock, TimerHandle } from "../lib/clock.ts";
 import type { SpanInfo } from "./trace-context.ts";
 
 // OTLP/JSON requires enum values as integers (opentelemetry-specification#2758)

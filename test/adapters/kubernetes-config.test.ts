@@ -4,7 +4,7 @@
 // becomes a service like one in a file.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { startConfigWatch, type ConfigWatch } from "../../runtime/proxy/config-watch.ts";
+import { startConfigWatch, type ConfigWatch } from "../../runtime/discovery/config-watch.ts";
 import { platform } from "../../runtime/platform/index.ts";
 import { kubeClient, startKubeApi, type KubeApi } from "../support/kube-api.ts";
 import { eventually, tempConfig } from "../support/mesh.ts";

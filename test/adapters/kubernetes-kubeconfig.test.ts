@@ -6,7 +6,7 @@ import * as assert from "uvu/assert";
 import { connectionFromKubeconfig, connectionInCluster, resolveConnection } from "../../adapters/kubernetes/kubeconfig.ts";
 import { kubeOptionsFrom, KubeConfigError } from "../../adapters/kubernetes/index.ts";
 import { kubeFetch, type KubeTls } from "../../adapters/kubernetes/transport.ts";
-import { parseRegistrySpec } from "../../runtime/proxy/config-watch.ts";
+import { parseRegistrySpec } from "../../runtime/discovery/config-watch.ts";
 
 const files = new Map<string, string>();
 const read = async (path: string) => {

@@ -12,7 +12,7 @@ import { createRootCa, issueSvid } from "../../runtime/security/ca.ts";
 import { generateWorkloadKey, privateKeyToPem } from "../../runtime/security/keys.ts";
 import { certificatesToPem } from "../../runtime/security/pem.ts";
 import { SpiffeId } from "../../runtime/security/spiffe-id.ts";
-import { systemClock } from "../../runtime/resilience/clock.ts";
+import { systemClock } from "../../runtime/lib/clock.ts";
 import type { RegistrySnapshot } from "../../runtime/model/types.ts";
 import { createKubeStore, kubeClient, startKubeApi } from "../support/kube-api.ts";
 import { eventually } from "../support/mesh.ts";

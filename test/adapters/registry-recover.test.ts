@@ -5,7 +5,7 @@ import * as assert from "uvu/assert";
 import { backoffDelay, recoverRegistry } from "../../runtime/model/registry-recover.ts";
 import { freezeSnapshot, type RegistrySource } from "../../runtime/model/registry.ts";
 import type { RegistrySnapshot } from "../../runtime/model/types.ts";
-import { createFakeClock } from "../../runtime/resilience/clock.ts";
+import { createFakeClock } from "../../runtime/lib/clock.ts";
 
 /** a source the test drives run by run: emit into the current run, fail it, count starts */
 function scripted() {

@@ -7,7 +7,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { closedPort } from "../../runtime/platform/http1/test-server.ts";
-import { FLAGS_HEADER } from "../../runtime/proxy/local-reply.ts";
+import { FLAGS_HEADER } from "../../runtime/exchange/local-reply.ts";
 import { curl, eventually, serviceEntry, startEcho, startGateway, startSidecar, stopAll, tempConfig, type CurlResult, type Gateway, type Sidecar } from "../support/mesh.ts";
 
 const app = startEcho("hop");

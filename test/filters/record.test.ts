@@ -5,8 +5,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { RequestRecord } from "../../runtime/exchange/record.ts";
-import { ProxyError, type ProxyErrorCode } from "../../runtime/proxy/errors.ts";
-import { detailsFor, FLAGS_HEADER, flagFor, joinFlags, localReply } from "../../runtime/proxy/local-reply.ts";
+import { ProxyError, type ProxyErrorCode } from "../../runtime/exchange/errors.ts";
+import { detailsFor, FLAGS_HEADER, flagFor, joinFlags, localReply } from "../../runtime/exchange/local-reply.ts";
 
 test("a new record has no flags, empty details and its start time", () => {
   const record = new RequestRecord(1234);

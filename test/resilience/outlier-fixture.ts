@@ -1,7 +1,7 @@
 // Shared setup for the outlier-detector tests: hosts, a detector on a fake clock, small helpers.
 import type { OutlierDetection } from "../../runtime/config/types.ts";
 import { createHost, type UpstreamHost } from "../../runtime/resilience/balancers/index.ts";
-import { createFakeClock, type FakeClock } from "../../runtime/resilience/clock.ts";
+import { createFakeClock, type FakeClock } from "../../runtime/lib/clock.ts";
 import { createOutlierDetector, type OutlierOutcome } from "../../runtime/resilience/outlier-detector.ts";
 
 /** one second, in the milliseconds everything here is measured in */

@@ -9,7 +9,7 @@ import { certificatesFromPem } from "../../runtime/security/pem.ts";
 import { authenticateCaller } from "../../runtime/security/tokens.ts";
 import { platform } from "../../runtime/platform/index.ts";
 import { runCommand } from "../../runtime/platform/process.ts";
-import { systemClock } from "../../runtime/resilience/clock.ts";
+import { systemClock } from "../../runtime/lib/clock.ts";
 
 const root = await platform.makeTempDir("dietmesh-ca-cli-");
 

@@ -10,7 +10,7 @@ import { SpiffeId } from "../../runtime/security/spiffe-id.ts";
 import { issueBootstrapToken, loadTokenSigningKey } from "../../runtime/security/tokens.ts";
 import { verifySvid } from "../../runtime/security/verify.ts";
 import { x509 } from "../../runtime/security/x509-lib.ts";
-import { createFakeClock } from "../../runtime/resilience/clock.ts";
+import { createFakeClock } from "../../runtime/lib/clock.ts";
 
 const START = Date.UTC(2030, 0, 1);
 const HOUR = 3_600_000;

@@ -4,7 +4,7 @@ import * as assert from "uvu/assert";
 import { certificatesFromPem, certificatesToPem, fromBase64, pemDecode, pemDecodeAll, pemEncode, toBase64 } from "../../runtime/security/pem.ts";
 import { createCsr, generateKeyPair, generateWorkloadKey, privateKeyFromPem, privateKeyToPem, signingAlgorithm } from "../../runtime/security/keys.ts";
 import { createRootCa } from "../../runtime/security/ca.ts";
-import { createFakeClock } from "../../runtime/resilience/clock.ts";
+import { createFakeClock } from "../../runtime/lib/clock.ts";
 
 const codeOf = (fn: () => unknown) => {
   try {

@@ -3,7 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { renewalTime, startRenewal, type CertLifetime, type RenewalEvent } from "../../runtime/security/rotation.ts";
-import { createFakeClock } from "../../runtime/resilience/clock.ts";
+import { createFakeClock } from "../../runtime/lib/clock.ts";
 import { seededRandom } from "../resilience/seeded-random.ts";
 
 const HOUR = 3_600_000;

@@ -6,7 +6,7 @@ import { createRootCa, issueSvid, issueSvidFromCsr, BACKDATE_MS, ROOT_LIFETIME_M
 import { createCsr, generateKeyPair, type KeyType } from "../../runtime/security/keys.ts";
 import { SpiffeId } from "../../runtime/security/spiffe-id.ts";
 import { x509 } from "../../runtime/security/x509-lib.ts";
-import { createFakeClock } from "../../runtime/resilience/clock.ts";
+import { createFakeClock } from "../../runtime/lib/clock.ts";
 import type { X509Certificate } from "@peculiar/x509";
 
 // half a second past the minute, so the whole-second rounding is exercised

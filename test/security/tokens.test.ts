@@ -5,7 +5,7 @@ import * as assert from "uvu/assert";
 import { SignJWT, exportJWK, decodeJwt, decodeProtectedHeader, base64url, type JSONWebKeySet } from "jose";
 import { authenticateCaller, issueBootstrapToken, loadTokenSigningKey, type TokenSigningKey } from "../../runtime/security/tokens.ts";
 import { generateKeyPair, privateKeyToPem } from "../../runtime/security/keys.ts";
-import { createFakeClock } from "../../runtime/resilience/clock.ts";
+import { createFakeClock } from "../../runtime/lib/clock.ts";
 
 const START = Date.UTC(2030, 0, 1);
 const clock = createFakeClock(START);

@@ -9,7 +9,7 @@ import { certificatesToPem, fromBase64 } from "../../runtime/security/pem.ts";
 import { SpiffeId } from "../../runtime/security/spiffe-id.ts";
 import { verifySvid, type TrustBundle } from "../../runtime/security/verify.ts";
 import { x509 } from "../../runtime/security/x509-lib.ts";
-import { createFakeClock } from "../../runtime/resilience/clock.ts";
+import { createFakeClock } from "../../runtime/lib/clock.ts";
 
 const START = Date.UTC(2030, 0, 1);
 const HOUR = 3_600_000;

@@ -9,7 +9,7 @@ import { certificatesToPem } from "../../runtime/security/pem.ts";
 import { localSigner } from "../../runtime/security/signers.ts";
 import { SpiffeId } from "../../runtime/security/spiffe-id.ts";
 import { startWorkloadIdentity, type CsrSigner } from "../../runtime/security/workload-identity.ts";
-import { createFakeClock } from "../../runtime/resilience/clock.ts";
+import { createFakeClock } from "../../runtime/lib/clock.ts";
 import { seededRandom } from "../resilience/seeded-random.ts";
 
 const START = Date.UTC(2030, 0, 1);

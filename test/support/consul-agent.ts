@@ -5,7 +5,7 @@
 // store, and ACL enforcement when started with a token. No consul binary ships in Debian, so
 // curl and dietmesh's adapter talk to this instead. State lives in test/adapters/consul/fake-*.ts.
 import { platform, type Server } from "../../runtime/platform/index.ts";
-import { systemClock, type Clock } from "../../runtime/resilience/clock.ts";
+import { systemClock, type Clock } from "../../runtime/lib/clock.ts";
 import { createConsulStore, type ConsulStore } from "../adapters/consul/fake-store.ts";
 import { handleKv, type Reply } from "../adapters/consul/fake-kv.ts";
 import { route } from "../adapters/consul/fake-routes.ts";

@@ -4,7 +4,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { formatEnvoyText, formatJson, formatText, type AccessLogEntry } from "../../runtime/telemetry/access-log.ts";
 import { createAccessLogWriter } from "../../runtime/telemetry/access-log-writer.ts";
-import { createFakeClock } from "../../runtime/resilience/clock.ts";
+import { createFakeClock } from "../../runtime/lib/clock.ts";
 
 const full: AccessLogEntry = {
   startTime: Date.UTC(2024, 4, 1, 12, 30, 15, 123),

@@ -10,7 +10,7 @@ import { computeSnapshot, quantileFromBuckets, type Snapshot } from "../../runti
 import { createDashboardFeed } from "../../runtime/telemetry/dashboard-feed.ts";
 import { dashboardEvents } from "../../runtime/telemetry/dashboard-sse.ts";
 import { DASHBOARD_HTML } from "../../runtime/telemetry/dashboard-page.ts";
-import { createFakeClock } from "../../runtime/resilience/clock.ts";
+import { createFakeClock } from "../../runtime/lib/clock.ts";
 
 const gateway = selfNode("gateway", "istio-system", { istio: "ingressgateway" });
 const hello = serviceNode("hello-istio", "default");

@@ -2,7 +2,7 @@
 // batching by size and by time on a fake clock, the bounded queue, and a failing collector.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { createFakeClock } from "../../runtime/resilience/clock.ts";
+import { createFakeClock } from "../../runtime/lib/clock.ts";
 import { createOtlpExporter, encodeTraces, httpSender, unixNanos, SPAN_KIND_CLIENT, SPAN_KIND_SERVER, type FinishedSpan } from "../../runtime/telemetry/otlp.ts";
 
 const TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";

@@ -42,6 +42,9 @@ const NO_BODY = 0;
 const LENGTH = 1;
 const CHUNKED = 2;
 
+/** "HTTP/1.1 100 Continue\r\n\r\n" */
+const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
+
 /** bytes of pipelined requests kept while the current one is handled, before the socket is paused */
 const MAX_BUFFERED = 64 * 1024;
 
@@ -142,7 +145,22 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
     const headers = new Headers();
     const names = head.names;
     const values = head.values;
-    for (let i = 0; i < names.length; i++) headers.append(names[i], values[i]);
+    // Content-Length repeated with one value (two lines, or "5, 5": RFC 9112 §6.3) goes on as one
+    // length, not joined into "5, 5"; Expect: 100-continue is answered here and not forwarded
+    let length = head.contentLength >= 0;
+    const expect = head.expectContinue && this.bodyMode !== NO_BODY;
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i];
+      if (name.length === 14 && name === "content-length") {
+        const value = values[i];
+        if (length) headers.append(name, value.indexOf(",") < 0 && (value.length === 1 || value.charCodeAt(0) !== 48) ? value : String(head.contentLength));
+        length = false;
+      } else if (!(expect && name.length === 6 && name === "expect")) headers.append(name, values[i]);
+    }
+    // Envoy's default (proxy_100_continue off): the proxy says 100 Continue itself and strips Expect,
+    // so a client that waits for it sends its body at once, and the upstream never sends a 1xx of
+    // its own. A request without a body needs no 100 (RFC 9110 §10.1.1).
+    if (expect) this.socket.write(CONTINUE);
     // an absolute-form target names the authority; Host is replaced by it (RFC 9112 §3.2.2)
     if (head.target.charCodeAt(0) !== 47 /* "/" */) headers.set("host", resolved.slice(resolved.indexOf("//") + 2, pathStart(resolved)));
     const base = this.conn;

@@ -1,6 +1,9 @@
 // Incremental decoder for Transfer-Encoding: chunked (RFC 9112 §7.1). Chunk data is handed on as
-// pieces of the input (views, or copies when small; see bytes.ts); extensions and trailers are read
-// and ignored.
+// pieces of the input (views, or copies when small; see bytes.ts); extensions and trailers are
+// checked and dropped. Trailer lines must be header fields (a token, a colon, a value without
+// controls): a request line smuggled into the trailer section is a framing error, and since the
+// body only counts as complete once the empty line after the trailers is read (CHUNKED_DONE), a
+// proxy that ends its upstream body on CHUNKED_DONE never forwards the last chunk of such a body.
 import { piece } from "./bytes.ts";
 
 export interface ChunkSink {
@@ -19,9 +22,20 @@ const TRAILER_LINE = 8;
 const TRAILER_LF = 9;
 const END_LF = 10;
 export const CHUNKED_DONE = 11;
+const SIZE_BWS = 12; // whitespace after the size: only before ";" (RFC 9112 §7.1.1 BWS) or the CRLF
+const TRAILER_VALUE = 13;
 
 const MAX_SIZE_DIGITS = 13; // 16^13 stays below 2^53
 const MAX_LINE = 64 * 1024; // chunk-ext and trailer bytes, in total per response
+
+/** RFC 9110 §5.6.2 tchar, by char code */
+const TCHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
+
+/** a control character other than HTAB, or DEL: never in an extension or a field value */
+function control(c: number): boolean {
+  return (c < 32 && c !== 9) || c === 127;
+}
 
 function hex(c: number): number {
   if (c >= 48 && c <= 57) return c - 48;
@@ -74,13 +88,19 @@ export class ChunkedDecoder {
             this.state = SIZE_OR_EXT;
           } else if (state === SIZE) return this.fail("invalid chunk size");
           else if (c === 13) this.state = SIZE_LF;
-          else if (c === 59 || c === 32 || c === 9) this.state = EXT;
-          else return this.fail("invalid chunk size");
+          else if (c === 59) this.state = EXT;
+          else if (c === 32 || c === 9) this.state = SIZE_BWS;
+          else return this.fail("invalid chunk size"); // "5 x", "0x5", "-1": one reading only
           break;
         }
+        case SIZE_BWS:
+          if (c === 59) this.state = EXT;
+          else if (c === 13) this.state = SIZE_LF;
+          else if ((c !== 32 && c !== 9) || ++this.lineBytes > MAX_LINE) return this.fail("invalid chunk size");
+          break;
         case EXT:
           if (c === 13) this.state = SIZE_LF;
-          else if (c === 10 || ++this.lineBytes > MAX_LINE) return this.fail("invalid chunk extension");
+          else if (control(c) || ++this.lineBytes > MAX_LINE) return this.fail("invalid chunk extension");
           break;
         case SIZE_LF:
           if (c !== 10) return this.fail("invalid chunk line");
@@ -102,12 +122,16 @@ export class ChunkedDecoder {
           break;
         case TRAILER_START:
           if (c === 13) this.state = END_LF;
-          else if (c === 10) return this.fail("invalid trailer");
-          else this.state = TRAILER_LINE;
+          else if (c < 128 && TCHAR[c] === 1 && ++this.lineBytes <= MAX_LINE) this.state = TRAILER_LINE;
+          else return this.fail("invalid trailer"); // obs-fold, a bare LF, a name not a token
           break;
-        case TRAILER_LINE:
+        case TRAILER_LINE: // the field name, up to its colon
+          if (c === 58) this.state = TRAILER_VALUE;
+          else if (c >= 128 || TCHAR[c] !== 1 || ++this.lineBytes > MAX_LINE) return this.fail("invalid trailer"); // a space: a request line
+          break;
+        case TRAILER_VALUE:
           if (c === 13) this.state = TRAILER_LF;
-          else if (c === 10 || ++this.lineBytes > MAX_LINE) return this.fail("invalid trailer");
+          else if (control(c) || ++this.lineBytes > MAX_LINE) return this.fail("invalid trailer");
           break;
         case TRAILER_LF:
           if (c !== 10) return this.fail("invalid trailer");

@@ -4,7 +4,7 @@
 // (AuthorizationPolicy). Rebuild it when the config changes; pass the same jwksCache each time so
 // fetched keys survive the swap.
 import type { MeshConfig } from "../../config/types.ts";
-import type { Clock } from "../../resilience/clock.ts";
+import type { Clock } from "../../lib/clock.ts";
 import { compileAuthorization, type Authorizer } from "./authorization.ts";
 import { createJwksCache, type FetchJwks, type JwksCache } from "./jwks-cache.ts";
 import { appliesTo } from "./workload-scope.ts";

@@ -6,7 +6,7 @@
 // Keys are reduced to their public part and each set carries the algorithms its key types allow:
 // never "none", never an HMAC algorithm (so a public key cannot be used as an HMAC secret).
 import { createLocalJWKSet, type JSONWebKeySet, type JWK, type JWTVerifyGetKey } from "jose";
-import type { Clock } from "../../resilience/clock.ts";
+import type { Clock } from "../../lib/clock.ts";
 
 export type FetchJwks = (uri: string, options: { timeoutMs: number }) => Promise<JSONWebKeySet>;
 

@@ -9,7 +9,7 @@
 // removed from the incoming request, so a client can never supply them itself.
 import { decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyOptions, type CryptoKey } from "jose";
 import type { JWTRule, RequestAuthentication } from "../../config/types.ts";
-import type { Clock } from "../../resilience/clock.ts";
+import type { Clock } from "../../lib/clock.ts";
 import { DEFAULT_JWKS_TIMEOUT_MS, keySetFrom, type JwksCache, type KeySet } from "./jwks-cache.ts";
 import { findTokens, locationKey, parseCookies, ruleLocations, type FoundToken, type TokenLocation } from "./jwt-locations.ts";
 import { appliesTo, DEFAULT_ROOT_NAMESPACE, olderFirst, policyName, type WorkloadRef } from "./workload-scope.ts";

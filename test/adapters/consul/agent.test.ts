@@ -2,7 +2,7 @@
 // blocks on indexes, uses the KV store and ACL tokens, as it would against a real agent.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { createFakeClock } from "../../../runtime/resilience/clock.ts";
+import { createFakeClock } from "../../../runtime/lib/clock.ts";
 import { curl, eventually, startProcess, stopAll, root } from "../../support/mesh.ts";
 import { startConsulAgent, type ConsulAgent } from "../../support/consul-agent.ts";
 

@@ -4,7 +4,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { nextIndex, tokenBucket, watchQuery } from "../../../adapters/consul/blocking.ts";
 import type { ConsulClient, ConsulRead } from "../../../adapters/consul/client.ts";
-import { createFakeClock } from "../../../runtime/resilience/clock.ts";
+import { createFakeClock } from "../../../runtime/lib/clock.ts";
 
 test("nextIndex: backwards resets to 0; below 1 becomes 1; otherwise the returned index", () => {
   assert.is(nextIndex(0, 42), 42, "first answer");

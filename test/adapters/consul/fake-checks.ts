@@ -2,7 +2,7 @@
 // arrives within their TTL; HTTP checks GET their URL every interval (2xx passing, 429 warning,
 // anything else or no answer within the timeout critical), as Consul's agent does. Timers run on
 // the store's clock, so a test on a fake clock expires a TTL by advancing it.
-import type { TimerHandle } from "../../../runtime/resilience/clock.ts";
+import type { TimerHandle } from "../../../runtime/lib/clock.ts";
 import type { CheckDefinition, CheckStatus, ConsulStore } from "./fake-store.ts";
 
 export interface CheckRunner {

@@ -2,7 +2,7 @@
 // instances and checks with raft-style indexes. Every write takes the next index; a query's index
 // is the last write that touched what it reads, so blocking queries wake when, and only when,
 // their answer may have changed (as Consul's per-table and per-service indexes do).
-import type { Clock } from "../../../runtime/resilience/clock.ts";
+import type { Clock } from "../../../runtime/lib/clock.ts";
 import { createCheckRunner, type CheckRunner } from "./fake-checks.ts";
 import { createKvTable } from "./fake-kv.ts";
 

@@ -4,7 +4,7 @@
 // recover() starts a new one on the same port with the same state, as a restart would.
 import { consulRegistry } from "../../../adapters/consul/index.ts";
 import type { ConsulOptions } from "../../../adapters/consul/options.ts";
-import { systemClock, type Clock } from "../../../runtime/resilience/clock.ts";
+import { systemClock, type Clock } from "../../../runtime/lib/clock.ts";
 import { startConsulAgent, type ConsulAgent } from "../../support/consul-agent.ts";
 import type { Instance, RegistryFixture } from "../registry-conformance.ts";
 import { createConsulStore, type ConsulStore } from "./fake-store.ts";

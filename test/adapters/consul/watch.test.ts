@@ -5,7 +5,7 @@ import * as assert from "uvu/assert";
 import { consulOptionsFrom } from "../../../adapters/consul/options.ts";
 import { registerWorkload } from "../../../adapters/consul/register.ts";
 import type { RegistrySnapshot } from "../../../runtime/model/types.ts";
-import { createFakeClock } from "../../../runtime/resilience/clock.ts";
+import { createFakeClock } from "../../../runtime/lib/clock.ts";
 import { eventually } from "../../support/mesh.ts";
 import { consulFixture, type ConsulFixture } from "./fixture.ts";
 

@@ -3,7 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { exportJWK, generateKeyPair, type JSONWebKeySet } from "jose";
-import { createFakeClock } from "../../../runtime/resilience/clock.ts";
+import { createFakeClock } from "../../../runtime/lib/clock.ts";
 import { createJwksCache, keySetFrom } from "../../../runtime/security/policy/jwks-cache.ts";
 
 const rsaPair = await generateKeyPair("RS256", { extractable: true });

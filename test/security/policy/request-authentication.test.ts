@@ -4,7 +4,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { SignJWT, base64url, exportJWK, exportSPKI, generateKeyPair, type CryptoKey, type JSONWebKeySet, type JWK, type JWTPayload } from "jose";
-import { createFakeClock } from "../../../runtime/resilience/clock.ts";
+import { createFakeClock } from "../../../runtime/lib/clock.ts";
 import { createJwksCache } from "../../../runtime/security/policy/jwks-cache.ts";
 import { compileRequestAuthentication, type AuthnResult, type AuthnSuccess } from "../../../runtime/security/policy/request-authentication.ts";
 import { loadPolicies } from "./load-policies.ts";

@@ -3,7 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { SignJWT, exportJWK, generateKeyPair } from "jose";
-import { createFakeClock } from "../../../runtime/resilience/clock.ts";
+import { createFakeClock } from "../../../runtime/lib/clock.ts";
 import { compileWorkloadSecurity, RBAC_ACCESS_DENIED, type AuthzAttributes } from "../../../runtime/security/policy/index.ts";
 import { authz, loadPolicies } from "./load-policies.ts";
 

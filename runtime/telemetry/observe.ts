@@ -4,12 +4,12 @@
 import type { Cluster } from "../model/route-table.ts";
 import type { UpstreamHost } from "../resilience/balancers/host-set.ts";
 import type { ConnInfo } from "../platform/types.ts";
-import type { IstioMetrics } from "../telemetry/istio-metrics.ts";
-import { peerFromEndpoint, serviceInfo, UNKNOWN_PEER, type ServiceInfo } from "../telemetry/workload-info.ts";
-import type { AccessLogWriter } from "../telemetry/access-log-writer.ts";
+import type { IstioMetrics } from "./istio-metrics.ts";
+import { peerFromEndpoint, serviceInfo, UNKNOWN_PEER, type ServiceInfo } from "./workload-info.ts";
+import type { AccessLogWriter } from "./access-log-writer.ts";
 import type { RequestRecord } from "../exchange/record.ts";
-import type { SpanInfo } from "../telemetry/trace-context.ts";
-import type { OtlpExporter } from "../telemetry/otlp.ts";
+import type { SpanInfo } from "./trace-context.ts";
+import type { OtlpExporter } from "./otlp.ts";
 import type { HttpRequest } from "../exchange/types.ts";
 
 export type { RequestRecord };

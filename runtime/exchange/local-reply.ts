@@ -3,7 +3,7 @@
 // flag and details go on the request record (the edge renders the flags header once); a reply
 // made before any chain (a request the parser refused, a listener failure) carries the header itself.
 import type { ProxyError, ProxyErrorCode } from "./errors.ts";
-import type { RequestRecord } from "../exchange/record.ts";
+import type { RequestRecord } from "./record.ts";
 import { responseOfBytes } from "../platform/http1/known-body.ts";
 
 export const FLAGS_HEADER = "x-dietmesh-response-flags";

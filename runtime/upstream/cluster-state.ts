@@ -4,7 +4,7 @@
 import type { TrafficPolicy } from "../config/types.ts";
 import type { Cluster, RouteTable } from "../model/route-table.ts";
 import type { ConnectionPool, PoolLimits } from "../platform/pool-types.ts";
-import type { Clock } from "../resilience/clock.ts";
+import type { Clock } from "../lib/clock.ts";
 import { createOutlierDetector, type OutlierDetector } from "../resilience/outlier-detector.ts";
 import { createCircuitBreaker, poolLimits, type CircuitBreaker } from "../resilience/circuit-breaker.ts";
 import { addressKey, tlsTargets, type MeshTls } from "./upstream-tls.ts";

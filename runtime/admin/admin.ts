@@ -3,7 +3,7 @@
 // process.
 import { Hono } from "hono";
 import type { Cluster, RouteConfig, RouteTable, TableRef } from "../model/route-table.ts";
-import type { ClusterStates } from "./cluster-state.ts";
+import type { ClusterStates } from "../upstream/cluster-state.ts";
 import { mountDashboard } from "./dashboard-routes.ts";
 import type { AppHealth } from "./app-health.ts";
 

@@ -2,9 +2,9 @@
 // on the runtime's native sockets (listenData); the admin, status and CA APIs, which route with
 // Hono and are off the request path, keep the runtime's own server (listen).
 import { platform, type FetchHandler, type Server } from "../platform/index.ts";
-import type { DataHandler } from "../exchange/types.ts";
-import { listenHttp1, listenHttp1Mesh, type Http1ListenOptions, type Http1MeshListenOptions } from "../exchange/http1/listen.ts";
-import type { HeadError } from "../exchange/http1/request-head.ts";
+import type { DataHandler } from "./types.ts";
+import { listenHttp1, listenHttp1Mesh, type Http1ListenOptions, type Http1MeshListenOptions } from "./http1/listen.ts";
+import type { HeadError } from "./http1/request-head.ts";
 import { localReply } from "./local-reply.ts";
 import { ProxyError } from "./errors.ts";
 

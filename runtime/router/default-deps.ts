@@ -2,10 +2,10 @@
 import { platform } from "../platform/index.ts";
 import { createMirrorSender } from "./mirror.ts";
 import type { PipelineDeps } from "./pipeline-deps.ts";
-import { createClusterStates } from "./cluster-state.ts";
+import { createClusterStates } from "../upstream/cluster-state.ts";
 import { createConnectionPool, defaultConnect, meshConnect } from "../platform/http1/index.ts";
-import type { MeshTls } from "./upstream-tls.ts";
-import { systemClock } from "../resilience/clock.ts";
+import type { MeshTls } from "../upstream/upstream-tls.ts";
+import { systemClock } from "../lib/clock.ts";
 
 export function defaultDeps(log: (m: string) => void, mesh?: MeshTls): PipelineDeps {
   const random = Math.random;

@@ -5,8 +5,8 @@
 import type { Hono } from "hono";
 import { platform } from "../platform/index.ts";
 import type { TableRef } from "../model/route-table.ts";
-import { systemClock, type Clock } from "../resilience/clock.ts";
-import { poolLimits, type ClusterStates } from "./cluster-state.ts";
+import { systemClock, type Clock } from "../lib/clock.ts";
+import { poolLimits, type ClusterStates } from "../upstream/cluster-state.ts";
 import { readingFromExposition, selfNode, type ClusterView, type Reading } from "../telemetry/dashboard-reading.ts";
 import { createDashboardFeed } from "../telemetry/dashboard-feed.ts";
 import { dashboardEvents } from "../telemetry/dashboard-sse.ts";

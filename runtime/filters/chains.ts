@@ -3,12 +3,12 @@
 // one entry in the lists below.
 import type { RouteConfig, RouteTable, TableRef } from "../model/route-table.ts";
 import type { AuthzDecision, WorkloadSecurity } from "../security/policy/index.ts";
-import type { PipelineDeps } from "../proxy/pipeline-deps.ts";
+import type { PipelineDeps } from "../router/pipeline-deps.ts";
 import type { ConnInfo } from "../platform/types.ts";
 import type { DataHandler, HttpRequest } from "../exchange/types.ts";
 import { factsFromRequest, type RequestFacts } from "../routing/request-facts.ts";
-import { upstreamRequestHeaders } from "../proxy/headers.ts";
-import type { Observer } from "../proxy/observe.ts";
+import { upstreamRequestHeaders } from "../exchange/headers.ts";
+import type { Observer } from "../telemetry/observe.ts";
 import { createRouter } from "../router/router.ts";
 import { compileChain, type Filter } from "./chain.ts";
 import { edgeHandler } from "./edge.ts";

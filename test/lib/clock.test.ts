@@ -1,7 +1,7 @@
 // The fake clock every timing test runs on: order, clearing, nested timers, async loops.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { createFakeClock, sleep, systemClock } from "../../runtime/resilience/clock.ts";
+import { createFakeClock, sleep, systemClock } from "../../runtime/lib/clock.ts";
 
 test("timers fire in due order, ties in the order they were armed", () => {
   const clock = createFakeClock();

@@ -1,9 +1,9 @@
 // What the request pipeline is given rather than reaching for: the upstream client, randomness,
 // request ids and the mirror sender. Tests pass their own.
 import type { UpstreamClient } from "../platform/types.ts";
-import type { Clock } from "../resilience/clock.ts";
-import type { ClusterStates } from "./cluster-state.ts";
-import type { Observer } from "./observe.ts";
+import type { Clock } from "../lib/clock.ts";
+import type { ClusterStates } from "../upstream/cluster-state.ts";
+import type { Observer } from "../telemetry/observe.ts";
 import type { MirrorSender } from "./mirror.ts";
 import type { Tracer } from "../telemetry/trace-context.ts";
 
