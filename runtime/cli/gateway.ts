@@ -1,22 +1,17 @@
 // `dietmesh gateway`: serves the Gateway resources whose selector matches its labels, one listener
 // per server port, and the VirtualServices bound to them. Listeners follow config changes: a new
-// server port opens a listener, a removed one closes.
+// server port opens a listener, a removed one closes. Identity, telemetry, config watch, admin and
+// drain come from the shared proxy core (proxy-core.ts).
 import { platform, type Server } from "../platform/index.ts";
 import { gatewayHandler } from "../filters/chains.ts";
-import { createAdminApp } from "../admin/admin.ts";
-import { listen, listenData, parseListenAddress, type ListenAddress } from "../exchange/listener.ts";
-import { parseRegistrySpec, startConfigWatch } from "../discovery/config-watch.ts";
-import { defaultDeps } from "../router/default-deps.ts";
+import { listenData, parseListenAddress, type ListenAddress } from "../exchange/listener.ts";
 import type { RouteTable } from "../model/route-table.ts";
 import { parseFlags, parseLabels, UsageError, type CommandSpec } from "./args.ts";
-import { address } from "./sidecar.ts";
 import { createLogger } from "./log.ts";
-import { setupTelemetry } from "./telemetry-setup.ts";
-import { drainFlag, drainMs, onTermination } from "./lifecycle.ts";
-import { createObserver } from "../telemetry/observe.ts";
-import { identityFlags, setupIdentity } from "./identity-setup.ts";
-import { createStatusApp } from "../admin/status.ts";
-import { compileWorkloadSecurity, createJwksCache, type WorkloadSecurity } from "../security/policy/index.ts";
+import { drainFlag } from "./lifecycle.ts";
+import { identityFlags } from "./identity-setup.ts";
+import { address, startProxyCore } from "./proxy-core.ts";
+import { compileWorkloadSecurity, createJwksCache } from "../security/policy/index.ts";
 import { fetchJwks } from "./security-setup.ts";
 import { systemClock } from "../lib/clock.ts";
 import type { MeshConfig } from "../config/types.ts";
@@ -61,29 +56,36 @@ export async function runGateway(argv: string[]): Promise<void> {
   const log = createLogger("gateway");
   if (!flags.lists.config.length && !flags.lists.registry.some((r) => r.startsWith("kubernetes"))) throw new UsageError("--config is required (a file or directory of Istio YAML) unless --registry kubernetes reads it from the cluster");
   const binds = parseBinds(flags.lists.bind);
-  const adminAddr = address("admin", flags.strings.admin);
+  address("admin", flags.strings.admin);
+  if (flags.strings.status) address("status", flags.strings.status);
   const namespace = flags.strings.namespace ?? "default";
   const labels = parseLabels(flags.strings.labels);
   const serviceAccount = flags.strings["service-account"] ?? "istio-ingressgateway-service-account";
-  const identity = await setupIdentity(flags, { namespace, serviceAccount }, log, (info) => telemetry.dietmesh.certificateExpiry("workload", info.notAfter));
-  const deps = defaultDeps(log, identity && { credentials: identity.current, trustDomain: identity.spiffeId.trustDomain });
-  const telemetry = setupTelemetry({ namespace, labels, serviceAccount: flags.strings["service-account"], accessLogFormat: flags.strings["access-log"], otlpEndpoint: flags.strings["otlp-endpoint"], samplingPercent: flags.strings["trace-sampling"], deps, log });
-  deps.observer = createObserver({ reporter: "source", metrics: telemetry.metrics, accessLog: telemetry.accessLog, spans: telemetry.spans });
-  if (identity) telemetry.dietmesh.certificateExpiry("workload", identity.info().notAfter);
+  const dashboardPeers = flags.lists["dashboard-peer"].map((peer) => (parseListenAddress(peer) ? peer : badPeer(peer)));
   const listeners = new Map<number, Server>();
   // RequestAuthentication and AuthorizationPolicy that select the gateway; none → no per-request work
   const jwksCache = createJwksCache({ clock: systemClock, fetchJwks });
-  let security: WorkloadSecurity | undefined;
-  const gatewaySecurity = (config: MeshConfig) =>
-    config.authorizationPolicies.length || config.requestAuthentications.length
-      ? compileWorkloadSecurity(config, { namespace, labels }, { clock: systemClock, jwksCache })
-      : undefined;
+  let reconcile: (table: RouteTable) => void = () => {};
+  const core = await startProxyCore({
+    kind: "gateway",
+    flags,
+    namespace,
+    labels,
+    serviceAccount,
+    log,
+    securityFor: (config: MeshConfig) =>
+      config.authorizationPolicies.length || config.requestAuthentications.length
+        ? compileWorkloadSecurity(config, { namespace, labels }, { clock: systemClock, jwksCache })
+        : undefined,
+    onSwap: (table) => reconcile(table),
+  });
+  const { deps, identity, telemetry, watch } = core;
 
-  function reconcile(table: RouteTable) {
+  reconcile = (table: RouteTable) => {
     for (const port of table.gatewayPorts.keys()) {
       if (listeners.has(port)) continue;
       const addr = binds.get(port) ?? { hostname: "0.0.0.0", port };
-      const handler = gatewayHandler({ table: watch.table, select: (t) => t.gatewayPorts.get(port), port, deps, security: () => security, onDecision: (decision) => telemetry.dietmesh.authz(decision) });
+      const handler = gatewayHandler({ table: watch.table, select: (t) => t.gatewayPorts.get(port), port, deps, security: core.security, onDecision: (decision) => telemetry.dietmesh.authz(decision) });
       try {
         const server = listenData(addr, handler, log);
         listeners.set(port, server);
@@ -98,56 +100,16 @@ export async function runGateway(argv: string[]): Promise<void> {
       void server.stop();
       log(`gateway port ${port} closed (no Gateway server uses it any more)`);
     }
-  }
-
-  const watch = await startConfigWatch({
-    paths: flags.lists.config,
-    namespace,
-    registries: flags.lists.registry.map((value) => parseRegistrySpec(value, { kubeconfig: flags.strings.kubeconfig }) ?? badRegistry(value)),
-    proxy: { kind: "gateway", namespace, labels },
-    log,
-    onSwap: (table) => {
-      security = gatewaySecurity(table.config);
-      deps.clusters.sync(table);
-      telemetry.onSwap(table);
-      telemetry.dietmesh.configReload("accepted", Date.now());
-      reconcile(table);
-    },
-    onReject: () => telemetry.dietmesh.configReload("rejected", Date.now()),
-  });
-  deps.clusters.sync(watch.table.current);
-  telemetry.onSwap(watch.table.current);
-  security = gatewaySecurity(watch.table.current.config);
+  };
   reconcile(watch.table.current);
 
-  let ready = false;
-  const lifecycle = onTermination({ servers: () => [...listeners.values()], drainMs: drainMs(flags), close: () => {
-    watch.close();
-    identity?.stop();
-  }, log });
-  const admin = createAdminApp({
-    table: watch.table,
-    ready: () => ready && !lifecycle.draining() && watch.registry.synced(),
+  await core.serve({
+    dataServers: () => [...listeners.values()],
     describe: () => ({ kind: "gateway", namespace, serviceAccount, identity: identity?.info(), labels, runtime: platform.name, listeners: Object.fromEntries([...listeners].map(([p, s]) => [p, `${s.hostname}:${s.port}`])) }),
-    quit: () => void lifecycle.shutdown(),
-    clusters: deps.clusters,
-    prometheus: telemetry.prometheus,
-    dashboardPeers: flags.lists["dashboard-peer"].map((peer) => (parseListenAddress(peer) ? peer : badPeer(peer))),
+    dashboardPeers,
   });
-  const adminServer = listen(adminAddr, (req) => admin.fetch(req), log);
-  if (flags.strings.status) {
-    const status = createStatusApp({ ready: () => ready && !lifecycle.draining() && watch.registry.synced(), prometheus: telemetry.prometheus });
-    const statusServer = listen(address("status", flags.strings.status), (req) => status.fetch(req), log);
-    log(`status on ${statusServer.hostname}:${statusServer.port}`);
-  }
-  ready = true;
-  log(`ready on ${platform.name}: admin ${adminServer.hostname}:${adminServer.port}`);
 }
 
 function badPeer(value: string): never {
   throw new UsageError(`--dashboard-peer: expected HOST:PORT, got "${value}"`);
-}
-
-function badRegistry(value: string): never {
-  throw new UsageError(`--registry: expected static, consul[=URL] or kubernetes[=NAMESPACE], got "${value}"`);
 }

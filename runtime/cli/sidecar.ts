@@ -1,24 +1,21 @@
-// `dietmesh sidecar`: the outbound listener (routes the app's calls by the mesh config), the
-// inbound listener (forwards to the local app) and the admin listener.
+// `dietmesh sidecar`: the outbound listener (routes the app's calls by the mesh config) and the
+// inbound listener (forwards to the local app), on the shared proxy core (proxy-core.ts: identity,
+// telemetry, config watch, admin, drain).
 import { platform, type Server } from "../platform/index.ts";
 import { inboundHandler, outboundHandler } from "../filters/chains.ts";
-import { createAdminApp } from "../admin/admin.ts";
 import { createAppHealth, parseAppProbes, type AppHealth } from "../admin/app-health.ts";
-import { listen, listenData, parseListenAddress, type ListenAddress } from "../exchange/listener.ts";
-import { parseRegistrySpec, startConfigWatch } from "../discovery/config-watch.ts";
-import { defaultDeps } from "../router/default-deps.ts";
+import { listenData, parseListenAddress } from "../exchange/listener.ts";
 import { authorityPort } from "../model/hosts.ts";
 import { parseFlags, parseLabels, UsageError, type CommandSpec } from "./args.ts";
 import { createLogger } from "./log.ts";
-import { setupTelemetry } from "./telemetry-setup.ts";
 import { registerWithConsul, type ConsulRegistration } from "./consul-register.ts";
-import { drainFlag, drainMs, onTermination } from "./lifecycle.ts";
+import { drainFlag } from "./lifecycle.ts";
 import { createObserver } from "../telemetry/observe.ts";
-import { identityFlags, setupIdentity } from "./identity-setup.ts";
-import { createStatusApp } from "../admin/status.ts";
+import { identityFlags } from "./identity-setup.ts";
 import { appMetricsScraper } from "../telemetry/app-metrics.ts";
 import { serveInbound } from "./inbound-setup.ts";
-import { compileWorkloadSecurity, createJwksCache, type WorkloadSecurity } from "../security/policy/index.ts";
+import { address, startProxyCore } from "./proxy-core.ts";
+import { compileWorkloadSecurity, createJwksCache } from "../security/policy/index.ts";
 import { fetchJwks, pathNormalizationFlag } from "./security-setup.ts";
 import { systemClock } from "../lib/clock.ts";
 import type { MeshConfig } from "../config/types.ts";
@@ -51,57 +48,42 @@ export const sidecarSpec: CommandSpec = {
   ],
 };
 
-export function address(flag: string, value: string | undefined): ListenAddress {
-  const parsed = value ? parseListenAddress(value) : undefined;
-  if (!parsed) throw new UsageError(`--${flag}: expected HOST:PORT, got "${value ?? ""}"`);
-  return parsed;
-}
-
 export async function runSidecar(argv: string[]): Promise<void> {
   const flags = parseFlags(sidecarSpec, argv);
   const log = createLogger("sidecar");
-  const configPaths = flags.lists.config;
-  if (!configPaths.length && !flags.lists.registry.some((r) => r.startsWith("kubernetes"))) throw new UsageError("--config is required (a file or directory of Istio YAML) unless --registry kubernetes reads it from the cluster");
+  if (!flags.lists.config.length && !flags.lists.registry.some((r) => r.startsWith("kubernetes"))) throw new UsageError("--config is required (a file or directory of Istio YAML) unless --registry kubernetes reads it from the cluster");
   const outboundAddr = address("outbound", flags.strings.outbound);
-  const adminAddr = address("admin", flags.strings.admin);
+  address("admin", flags.strings.admin);
   const app = flags.strings.app;
   if (app && !parseListenAddress(app)) throw new UsageError(`--app: expected HOST:PORT, got "${app}"`);
   const inboundAddr = app ? address("inbound", flags.strings.inbound) : undefined;
   const namespace = flags.strings.namespace ?? "default";
   const labels = parseLabels(flags.strings.labels);
   const appHealth = appProbesFlag(flags.strings["app-probes"]);
-
+  const statusAddr = flags.strings.status ? address("status", flags.strings.status) : undefined;
+  const appMetricsUrl = flags.strings["app-metrics"];
+  if (appMetricsUrl && !statusAddr) throw new UsageError("--app-metrics needs --status (the merged metrics are served there)");
+  if (appMetricsUrl && !/^http:\/\/[^/]+\//.test(appMetricsUrl)) throw new UsageError(`--app-metrics: expected http://HOST:PORT/PATH, got "${appMetricsUrl}"`);
+  const consulAgent = flags.strings["consul-register"];
+  if (consulAgent && !inboundAddr) throw new UsageError("--consul-register needs --app (it registers the inbound listener)");
   const serviceAccount = flags.strings["service-account"] ?? "default";
-  const identity = await setupIdentity(flags, { namespace, serviceAccount }, log, (info) => telemetry.dietmesh.certificateExpiry("workload", info.notAfter));
-  const deps = defaultDeps(log, identity && { credentials: identity.current, trustDomain: identity.spiffeId.trustDomain });
+
   // PeerAuthentication, RequestAuthentication and AuthorizationPolicy for this workload, recompiled
   // on every accepted config; JWKS keys outlive reloads in one cache
   const jwksCache = createJwksCache({ clock: systemClock, fetchJwks });
-  const workloadSecurity = (config: MeshConfig) => compileWorkloadSecurity(config, { namespace, labels }, { clock: systemClock, jwksCache, pathNormalization: normalization });
   const normalization = pathNormalizationFlag(flags.strings["path-normalization"]);
-  let security: WorkloadSecurity;
-  const telemetry = setupTelemetry({ namespace, labels, serviceAccount: flags.strings["service-account"], accessLogFormat: flags.strings["access-log"], otlpEndpoint: flags.strings["otlp-endpoint"], samplingPercent: flags.strings["trace-sampling"], deps, log });
-  deps.observer = createObserver({ reporter: "source", metrics: telemetry.metrics, accessLog: telemetry.accessLog, spans: telemetry.spans });
-  if (identity) telemetry.dietmesh.certificateExpiry("workload", identity.info().notAfter);
-  const watch = await startConfigWatch({
-    paths: configPaths,
+  const core = await startProxyCore({
+    kind: "sidecar",
+    flags,
     namespace,
-    registries: flags.lists.registry.map((value) => parseRegistrySpec(value, { kubeconfig: flags.strings.kubeconfig }) ?? badRegistry(value)),
-    proxy: { kind: "sidecar", namespace, labels },
+    labels,
+    serviceAccount,
     log,
-    onSwap: (table) => {
-      security = workloadSecurity(table.config);
-      deps.clusters.sync(table);
-      telemetry.onSwap(table);
-      telemetry.dietmesh.configReload("accepted", Date.now());
-    },
-    onReject: () => telemetry.dietmesh.configReload("rejected", Date.now()),
+    securityFor: (config: MeshConfig) => compileWorkloadSecurity(config, { namespace, labels }, { clock: systemClock, jwksCache, pathNormalization: normalization }),
   });
-  deps.clusters.sync(watch.table.current);
-  telemetry.onSwap(watch.table.current);
-  security = workloadSecurity(watch.table.current.config);
-  const servers: Server[] = [];
-  let ready = false;
+  const { deps, identity, telemetry, watch } = core;
+  // a sidecar always has its policies compiled (path normalization applies without any)
+  const security = () => core.security()!;
 
   const outbound = outboundHandler({
     table: watch.table,
@@ -110,7 +92,9 @@ export async function runSidecar(argv: string[]): Promise<void> {
     port: (authority) => authorityPort(authority) ?? 80,
     deps,
   });
-  servers.push(listenData(outboundAddr, outbound, log));
+  const outboundServer = listenData(outboundAddr, outbound, log);
+  const servers: Server[] = [outboundServer];
+  let inboundServer: Server | undefined;
   if (app && inboundAddr) {
     const appPort = parseListenAddress(app)!.port;
     const inbound = inboundHandler({
@@ -118,70 +102,36 @@ export async function runSidecar(argv: string[]): Promise<void> {
       deps,
       observer: createObserver({ reporter: "destination", metrics: telemetry.metrics, accessLog: telemetry.accessLog }),
       localId: identity && (() => identity.spiffeId.toString()),
-      security: () => security,
+      security,
       appPort,
       onDecision: (decision) => telemetry.dietmesh.authz(decision),
     });
-    servers.push(await serveInbound({ address: inboundAddr, handler: inbound, identity, appPort, mode: (port) => security.peerMode(port), log }));
+    inboundServer = await serveInbound({ address: inboundAddr, handler: inbound, identity, appPort, mode: (port) => security().peerMode(port), log });
+    servers.push(inboundServer);
   }
 
   let consul: ConsulRegistration | undefined;
-  const lifecycle = onTermination({
-    // admin and status keep answering while draining (/ready and /healthz/ready say 503)
-    servers: () => servers.filter((s) => s !== adminServer && s !== statusServer),
-    drainMs: drainMs(flags),
-    close: async () => {
-      watch.close();
-      identity?.stop();
-      await consul?.stop();
-    },
-    log,
-  });
-  const admin = createAdminApp({
-    table: watch.table,
-    ready: () => ready && !lifecycle.draining() && watch.registry.synced(),
+  await core.serve({
+    dataServers: () => servers,
     describe: () => ({ kind: "sidecar", namespace, serviceAccount, labels, runtime: platform.name, listeners: servers.map((s) => `${s.hostname}:${s.port}`), identity: identity?.info() }),
-    quit: () => void lifecycle.shutdown(),
-    clusters: deps.clusters,
-    prometheus: telemetry.prometheus,
     appHealth,
+    appMetrics: appMetricsUrl ? appMetricsScraper(appMetricsUrl, platform.upstream, log) : undefined,
+    close: () => consul?.stop(),
+    readyDetail: () => `outbound ${outboundServer.hostname}:${outboundServer.port}, ` + (inboundServer ? `inbound ${inboundServer.hostname}:${inboundServer.port} → ${app}, ` : ""),
+    async beforeReady(ready) {
+      if (!consulAgent || !inboundServer) return;
+      consul = await registerWithConsul({
+        agent: consulAgent,
+        name: labels.app ?? flags.strings["service-account"] ?? "workload",
+        address: inboundServer.hostname,
+        port: inboundServer.port,
+        meta: labels,
+        token: platform.env("CONSUL_HTTP_TOKEN"),
+        ready,
+        log,
+      });
+    },
   });
-  const adminServer = listen(adminAddr, (req) => admin.fetch(req), log);
-  servers.push(adminServer);
-  const statusAddr = flags.strings.status ? address("status", flags.strings.status) : undefined;
-  let statusServer: Server | undefined;
-  const appMetricsUrl = flags.strings["app-metrics"];
-  if (appMetricsUrl && !statusAddr) throw new UsageError("--app-metrics needs --status (the merged metrics are served there)");
-  if (appMetricsUrl && !/^http:\/\/[^/]+\//.test(appMetricsUrl)) throw new UsageError(`--app-metrics: expected http://HOST:PORT/PATH, got "${appMetricsUrl}"`);
-  if (statusAddr) {
-    const status = createStatusApp({
-      ready: () => ready && !lifecycle.draining() && watch.registry.synced(),
-      prometheus: telemetry.prometheus,
-      appHealth,
-      appMetrics: appMetricsUrl ? appMetricsScraper(appMetricsUrl, platform.upstream, log) : undefined,
-    });
-    statusServer = listen(statusAddr, (req) => status.fetch(req), log);
-    servers.push(statusServer);
-    log(`status on ${statusServer.hostname}:${statusServer.port}`);
-  }
-  const consulAgent = flags.strings["consul-register"];
-  if (consulAgent) {
-    if (!app || !inboundAddr) throw new UsageError("--consul-register needs --app (it registers the inbound listener)");
-    consul = await registerWithConsul({
-      agent: consulAgent,
-      name: labels.app ?? flags.strings["service-account"] ?? "workload",
-      address: servers[1].hostname,
-      port: servers[1].port,
-      meta: labels,
-      token: platform.env("CONSUL_HTTP_TOKEN"),
-      ready: () => ready && !lifecycle.draining(),
-      log,
-    });
-  }
-  ready = true;
-  log(`ready on ${platform.name}: outbound ${servers[0].hostname}:${servers[0].port}` +
-    (inboundAddr ? `, inbound ${servers[1].hostname}:${servers[1].port} → ${app}` : "") +
-    `, admin ${adminServer.hostname}:${adminServer.port}`);
 }
 
 function appProbesFlag(value: string | undefined): AppHealth | undefined {
@@ -191,8 +141,4 @@ function appProbesFlag(value: string | undefined): AppHealth | undefined {
   } catch (error) {
     throw new UsageError(`--app-probes: ${(error as Error).message}`);
   }
-}
-
-function badRegistry(value: string): never {
-  throw new UsageError(`--registry: expected static, consul[=URL] or kubernetes[=NAMESPACE], got "${value}"`);
 }

@@ -3,15 +3,14 @@
 // resource that names a provider for this workload; re-read on every config reload).
 import { createRegistry, PROMETHEUS_CONTENT_TYPE, type Registry } from "../telemetry/metrics.ts";
 import { createIstioMetrics, type IstioMetrics } from "../telemetry/istio-metrics.ts";
-import { createDietmeshMetrics, type DietmeshMetrics } from "../telemetry/dietmesh-metrics.ts";
-import { createTracer } from "../telemetry/trace-context.ts";
+import { createDietmeshMetrics, type ClusterStatsView, type DietmeshMetrics } from "../telemetry/dietmesh-metrics.ts";
+import { createTracer, type Tracer } from "../telemetry/trace-context.ts";
 import { createAccessLogWriter, type AccessLogWriter } from "../telemetry/access-log-writer.ts";
 import { formatterFor } from "../telemetry/access-log.ts";
 import { parseTelemetryAccessLogging } from "../telemetry/telemetry-resource.ts";
 import { createOtlpExporter, httpSender, type OtlpExporter } from "../telemetry/otlp.ts";
 import { systemClock } from "../lib/clock.ts";
 import type { RouteTable } from "../model/route-table.ts";
-import type { PipelineDeps } from "../router/pipeline-deps.ts";
 import { UsageError } from "./args.ts";
 
 export const ACCESS_LOG_FORMATS = ["off", "text", "json"] as const;
@@ -24,6 +23,8 @@ export interface ProxyTelemetry {
   accessLog: () => AccessLogWriter | undefined;
   /** sampled spans, exported as OTLP/HTTP JSON when --otlp-endpoint is set */
   spans?: OtlpExporter;
+  /** trace-context propagation for the request path */
+  tracer: Tracer;
   /** re-reads Telemetry resources after a config swap */
   onSwap(table: RouteTable): void;
   prometheus(): Response;
@@ -38,7 +39,9 @@ export function setupTelemetry(options: {
   otlpEndpoint?: string;
   /** 0–100: share of new traces sampled (Istio's default is 1) */
   samplingPercent?: string;
-  deps: PipelineDeps;
+  /** the clusters the dietmesh_* metrics read at scrape time */
+  clusters: () => Iterable<ClusterStatsView>;
+  newRequestId: () => string;
   log: (m: string) => void;
 }): ProxyTelemetry {
   const format = (options.accessLogFormat ?? "off").toLowerCase();
@@ -53,10 +56,10 @@ export function setupTelemetry(options: {
     version: labels.version,
     principal: options.serviceAccount ? `spiffe://cluster.local/ns/${namespace}/sa/${options.serviceAccount}` : undefined,
   });
-  const dietmesh = createDietmeshMetrics(registry, () => options.deps.clusters.all());
+  const dietmesh = createDietmeshMetrics(registry, options.clusters);
   const sampling = Number(options.samplingPercent ?? "1");
   if (!Number.isFinite(sampling) || sampling < 0 || sampling > 100) throw new UsageError(`--trace-sampling: expected a percentage 0-100, got "${options.samplingPercent}"`);
-  options.deps.tracer = createTracer({ now: Date.now, newRequestId: options.deps.newRequestId, samplingPercent: sampling });
+  const tracer = createTracer({ now: Date.now, newRequestId: options.newRequestId, samplingPercent: sampling });
   if (options.otlpEndpoint && !/^https?:\/\//.test(options.otlpEndpoint)) throw new UsageError(`--otlp-endpoint: expected an http(s) URL, got "${options.otlpEndpoint}"`);
   const spans = options.otlpEndpoint
     ? createOtlpExporter({
@@ -81,6 +84,7 @@ export function setupTelemetry(options: {
     metrics,
     dietmesh,
     spans,
+    tracer,
     accessLog: () => (enabled ? writer : undefined),
     onSwap(table) {
       const decision = parseTelemetryAccessLogging(table.config.other as never).forWorkload({ namespace, labels });

@@ -1,4 +1,4 @@
-// The production PipelineDeps: the runtime's upstream client, Math.random, UUID request ids.
+// The production PipelineDeps: the runtime's upstream client, Math.random, the clusters' pools.
 import { platform } from "../platform/index.ts";
 import { createMirrorSender } from "./mirror.ts";
 import type { PipelineDeps } from "./pipeline-deps.ts";
@@ -6,17 +6,25 @@ import { createClusterStates } from "../upstream/cluster-state.ts";
 import { createConnectionPool, defaultConnect, meshConnect } from "../platform/http1/index.ts";
 import type { MeshTls } from "../upstream/upstream-tls.ts";
 import { systemClock } from "../lib/clock.ts";
+import type { ClusterStates } from "../upstream/cluster-state.ts";
 
-export function defaultDeps(log: (m: string) => void, mesh?: MeshTls): PipelineDeps {
+/** the clusters' pools and state, on their own: telemetry reads them before the deps exist */
+export function defaultClusters(mesh?: MeshTls): ClusterStates {
+  // each cluster owns its connections, so connectionPool limits hold on the wire
+  return createClusterStates((limits, tlsFor) => createConnectionPool(limits, { connect: meshConnect(defaultConnect, tlsFor) }), systemClock, mesh);
+}
+
+export function defaultDeps(log: (m: string) => void, parts: Pick<PipelineDeps, "clusters" | "observer" | "tracer" | "newRequestId">): PipelineDeps {
   const random = Math.random;
-  return {
+  return Object.freeze({
     upstream: platform.upstream,
-    // each cluster owns its connections, so connectionPool limits hold on the wire
-    clusters: createClusterStates((limits, tlsFor) => createConnectionPool(limits, { connect: meshConnect(defaultConnect, tlsFor) }), systemClock, mesh),
+    clusters: parts.clusters,
     clock: systemClock,
     random,
-    newRequestId: () => crypto.randomUUID(),
+    newRequestId: parts.newRequestId,
     mirror: createMirrorSender(platform.upstream, random),
     log,
-  };
+    observer: parts.observer,
+    tracer: parts.tracer,
+  });
 }

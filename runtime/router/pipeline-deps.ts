@@ -1,5 +1,6 @@
 // What the request pipeline is given rather than reaching for: the upstream client, randomness,
-// request ids and the mirror sender. Tests pass their own.
+// request ids, the mirror sender and the observer. Built once, complete, before any listener
+// opens (runtime/cli/proxy-core.ts); never changed afterwards. Tests pass their own.
 import type { UpstreamClient } from "../platform/types.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { ClusterStates } from "../upstream/cluster-state.ts";
@@ -9,15 +10,15 @@ import type { Tracer } from "../telemetry/trace-context.ts";
 
 export interface PipelineDeps {
   /** for mirrors and the inbound side; forwarding goes through each cluster's pool */
-  upstream: UpstreamClient;
-  clusters: ClusterStates;
-  clock: Clock;
-  random: () => number;
-  newRequestId: () => string;
-  mirror: MirrorSender;
+  readonly upstream: UpstreamClient;
+  readonly clusters: ClusterStates;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly newRequestId: () => string;
+  readonly mirror: MirrorSender;
   log(message: string): void;
   /** metrics and access log, when the process reports them */
-  observer?: Observer;
+  readonly observer?: Observer;
   /** trace-context propagation (traceparent, B3), when on */
-  tracer?: Tracer;
+  readonly tracer?: Tracer;
 }

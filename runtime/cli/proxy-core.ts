@@ -1,0 +1,162 @@
+// What a sidecar and a gateway share, built once in this order: the workload identity, telemetry,
+// the request path's deps (complete and frozen before any listener opens), the workload's security
+// policies (recompiled on every accepted config), the config watch, and then — once the caller has
+// opened its data listeners — the admin and status listeners and the drain on SIGTERM.
+import { platform, type Server } from "../platform/index.ts";
+import { listen, parseListenAddress, type ListenAddress } from "../exchange/listener.ts";
+import { parseRegistrySpec, startConfigWatch, type ConfigWatch } from "../discovery/config-watch.ts";
+import { defaultClusters, defaultDeps } from "../router/default-deps.ts";
+import type { PipelineDeps } from "../router/pipeline-deps.ts";
+import { createObserver } from "../telemetry/observe.ts";
+import { createAdminApp } from "../admin/admin.ts";
+import { createStatusApp } from "../admin/status.ts";
+import type { AppHealth } from "../admin/app-health.ts";
+import type { RouteTable } from "../model/route-table.ts";
+import type { MeshConfig } from "../config/types.ts";
+import type { WorkloadSecurity } from "../security/policy/index.ts";
+import type { WorkloadIdentity } from "../security/workload-identity.ts";
+import { UsageError, type ParsedFlags } from "./args.ts";
+import { setupIdentity } from "./identity-setup.ts";
+import { setupTelemetry, type ProxyTelemetry } from "./telemetry-setup.ts";
+import { drainMs, onTermination, type Lifecycle } from "./lifecycle.ts";
+
+export interface ProxyCoreOptions {
+  kind: "sidecar" | "gateway";
+  flags: ParsedFlags;
+  namespace: string;
+  labels: Record<string, string>;
+  serviceAccount: string;
+  log: (m: string) => void;
+  /** this workload's policies for a config (undefined: none apply) */
+  securityFor(config: MeshConfig): WorkloadSecurity | undefined;
+  /** after the shared work of an accepted config (the gateway opens and closes ports here) */
+  onSwap?(table: RouteTable): void;
+}
+
+export interface ProxyCore {
+  readonly identity: WorkloadIdentity | undefined;
+  readonly deps: PipelineDeps;
+  readonly telemetry: ProxyTelemetry;
+  readonly watch: ConfigWatch;
+  /** the policies in force now */
+  security(): WorkloadSecurity | undefined;
+  /** opens admin (and status, with --status) and arms the drain; the proxy is ready after it */
+  serve(options: ServeOptions): Promise<Lifecycle>;
+}
+
+export interface ServeOptions {
+  /** the data listeners, read at shutdown (gateway ports come and go) */
+  dataServers(): Server[];
+  /** what /config_dump says about the proxy */
+  describe(): Record<string, unknown>;
+  dashboardPeers?: string[];
+  appHealth?: AppHealth;
+  /** the app's metrics merged on the status listener */
+  appMetrics?: () => Promise<string>;
+  /** more to stop on shutdown (Consul deregistration) */
+  close?(): Promise<void> | void;
+  /** the data listeners for the "ready on" line, e.g. "outbound 127.0.0.1:15001, " */
+  readyDetail?(): string;
+  /** once the admin listener is up, before the proxy counts as ready */
+  beforeReady?(ready: () => boolean): Promise<void>;
+}
+
+export function address(name: string, value: string | undefined): ListenAddress {
+  const parsed = value ? parseListenAddress(value) : undefined;
+  if (!parsed) throw new UsageError(`--${name}: expected HOST:PORT, got "${value}"`);
+  return parsed;
+}
+
+function badRegistry(value: string): never {
+  throw new UsageError(`--registry: expected static, consul[=URL] or kubernetes[=NAMESPACE], got "${value}"`);
+}
+
+export async function startProxyCore(options: ProxyCoreOptions): Promise<ProxyCore> {
+  const { flags, namespace, labels, log } = options;
+  let telemetry: ProxyTelemetry | undefined;
+  const identity = await setupIdentity(flags, { namespace, serviceAccount: options.serviceAccount }, log, (info) => telemetry?.dietmesh.certificateExpiry("workload", info.notAfter));
+  const clusters = defaultClusters(identity && { credentials: identity.current, trustDomain: identity.spiffeId.trustDomain });
+  const newRequestId = () => crypto.randomUUID();
+  telemetry = setupTelemetry({
+    namespace,
+    labels,
+    serviceAccount: flags.strings["service-account"],
+    accessLogFormat: flags.strings["access-log"],
+    otlpEndpoint: flags.strings["otlp-endpoint"],
+    samplingPercent: flags.strings["trace-sampling"],
+    clusters: () => clusters.all(),
+    newRequestId,
+    log,
+  });
+  const t = telemetry;
+  const deps = defaultDeps(log, {
+    clusters,
+    newRequestId,
+    tracer: t.tracer,
+    observer: createObserver({ reporter: "source", metrics: t.metrics, accessLog: t.accessLog, spans: t.spans }),
+  });
+  if (identity) t.dietmesh.certificateExpiry("workload", identity.info().notAfter);
+
+  let security: WorkloadSecurity | undefined;
+  const accepted = (table: RouteTable) => {
+    security = options.securityFor(table.config);
+    clusters.sync(table);
+    t.onSwap(table);
+  };
+  const watch = await startConfigWatch({
+    paths: flags.lists.config,
+    namespace,
+    registries: flags.lists.registry.map((value) => parseRegistrySpec(value, { kubeconfig: flags.strings.kubeconfig }) ?? badRegistry(value)),
+    proxy: { kind: options.kind, namespace, labels },
+    log,
+    onSwap: (table) => {
+      accepted(table);
+      t.dietmesh.configReload("accepted", Date.now());
+      options.onSwap?.(table);
+    },
+    onReject: () => t.dietmesh.configReload("rejected", Date.now()),
+  });
+  accepted(watch.table.current);
+
+  async function serve(serve: ServeOptions): Promise<Lifecycle> {
+    let ready = false;
+    const own: Server[] = [];
+    const lifecycle = onTermination({
+      // admin and status keep answering while draining (/ready and /healthz/ready say 503)
+      servers: serve.dataServers,
+      drainMs: drainMs(flags),
+      close: async () => {
+        watch.close();
+        identity?.stop();
+        await serve.close?.();
+      },
+      log,
+    });
+    const isReady = () => ready && !lifecycle.draining() && watch.registry.synced();
+    const admin = createAdminApp({
+      table: watch.table,
+      ready: isReady,
+      describe: serve.describe,
+      quit: () => void lifecycle.shutdown(),
+      clusters,
+      prometheus: t.prometheus,
+      appHealth: serve.appHealth,
+      dashboardPeers: serve.dashboardPeers,
+    });
+    const adminServer = listen(address("admin", flags.strings.admin), (req) => admin.fetch(req), log);
+    own.push(adminServer);
+    if (flags.strings.status) {
+      const status = createStatusApp({ ready: isReady, prometheus: t.prometheus, appHealth: serve.appHealth, appMetrics: serve.appMetrics });
+      const statusServer = listen(address("status", flags.strings.status), (req) => status.fetch(req), log);
+      own.push(statusServer);
+      log(`status on ${statusServer.hostname}:${statusServer.port}`);
+    }
+    await serve.beforeReady?.(() => ready && !lifecycle.draining());
+    ready = true;
+    // tools and tests read the addresses from this line: keep its shape
+    log(`ready on ${platform.name}: ${serve.readyDetail?.() ?? ""}admin ${adminServer.hostname}:${adminServer.port}`);
+    return lifecycle;
+  }
+
+  return { identity, deps, telemetry: t, watch, security: () => security, serve };
+}
