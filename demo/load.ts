@@ -8,6 +8,7 @@
 // fetch would replace it with the address).
 import { platform } from "../runtime/platform/index.ts";
 import { helpText, parseFlags, UsageError, type CommandSpec } from "../runtime/cli/args.ts";
+import { upstreamClient } from "../runtime/upstream/default-client.ts";
 
 const FLAGS_HEADER = "x-dietmesh-response-flags";
 
@@ -80,7 +81,7 @@ async function main(argv: string[]): Promise<number> {
       const t0 = performance.now();
       let r: Result;
       try {
-        const res = await platform.upstream.send({ url: `http://${target}${path}`, method: "GET", headers: new Headers(headers), body: null });
+        const res = await upstreamClient.send({ url: `http://${target}${path}`, method: "GET", headers: new Headers(headers), body: null });
         const body = await res.text();
         r = { status: res.status, flags: res.headers.get(FLAGS_HEADER) ?? "-", ms: performance.now() - t0, body };
       } catch (error) {

@@ -4,7 +4,7 @@
 // ISTIO_KUBE_APP_PROBERS). The sidecar asks the app on 127.0.0.1, so the app may listen on loopback
 // only — out of reach of callers that would bypass the sidecar's mTLS and policies.
 import { z } from "zod";
-import type { Platform } from "../platform/index.ts";
+import type { UpstreamClient } from "../platform/types.ts";
 import { formatPath } from "../config/errors.ts";
 
 export const APP_HEALTH_PATH = /^\/app-health\/[^/]+\/(livez|readyz|startupz)$/;
@@ -51,7 +51,7 @@ const answer = (status: number, text: string) => new Response(text, { status, he
  * connection or does not answer within the probe's timeoutSeconds (default 1); 404 for a path no
  * probe was given for.
  */
-export function createAppHealth(probes: ReadonlyMap<string, AppProbe>, client: Platform["upstream"]): AppHealth {
+export function createAppHealth(probes: ReadonlyMap<string, AppProbe>, client: UpstreamClient): AppHealth {
   return async (path, request) => {
     const probe = probes.get(path);
     if (!probe) return answer(404, `no app probe at ${path}\n`);

@@ -11,6 +11,7 @@ import { readingFromExposition, selfNode, type ClusterView, type Reading } from 
 import { createDashboardFeed } from "../telemetry/dashboard-feed.ts";
 import { dashboardEvents } from "../telemetry/dashboard-sse.ts";
 import { DASHBOARD_HTML } from "../telemetry/dashboard-page.ts";
+import { upstreamClient } from "../upstream/default-client.ts";
 
 export interface DashboardRouteOptions {
   table: TableRef;
@@ -48,7 +49,7 @@ function* clusterViews(table: TableRef, states?: ClusterStates): Iterable<Cluste
 }
 
 async function readPeer(address: string): Promise<Reading> {
-  const res = await platform.upstream.send({
+  const res = await upstreamClient.send({
     url: `http://${address}/dashboard/reading.json`, method: "GET", headers: new Headers({ host: address }), body: null, signal: AbortSignal.timeout(800),
   });
   if (res.status !== 200) {

@@ -5,6 +5,7 @@
 // the loader would reject as duplicates.
 import { platform } from "../platform/index.ts";
 import { UsageError } from "./args.ts";
+import { upstreamClient } from "../upstream/default-client.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 const helloSeed = "demo/hello-istio/istio";
@@ -116,7 +117,7 @@ export interface DemoState {
 
 async function configVersion(admin: string): Promise<number | undefined> {
   try {
-    const response = await platform.upstream.send({
+    const response = await upstreamClient.send({
       url: `http://${admin}/config_dump`, method: "GET", headers: new Headers({ host: admin }), body: null, signal: AbortSignal.timeout(1000),
     });
     const body = await response.text();

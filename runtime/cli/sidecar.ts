@@ -19,6 +19,7 @@ import { compileWorkloadSecurity, createJwksCache } from "../security/policy/ind
 import { fetchJwks, pathNormalizationFlag } from "./security-setup.ts";
 import { systemClock } from "../lib/clock.ts";
 import type { MeshConfig } from "../config/types.ts";
+import { upstreamClient } from "../upstream/default-client.ts";
 
 export const sidecarSpec: CommandSpec = {
   name: "sidecar",
@@ -115,7 +116,7 @@ export async function runSidecar(argv: string[]): Promise<void> {
     dataServers: () => servers,
     describe: () => ({ kind: "sidecar", namespace, serviceAccount, labels, runtime: platform.name, listeners: servers.map((s) => `${s.hostname}:${s.port}`), identity: identity?.info() }),
     appHealth,
-    appMetrics: appMetricsUrl ? appMetricsScraper(appMetricsUrl, platform.upstream, log) : undefined,
+    appMetrics: appMetricsUrl ? appMetricsScraper(appMetricsUrl, upstreamClient, log) : undefined,
     close: () => consul?.stop(),
     readyDetail: () => `outbound ${outboundServer.hostname}:${outboundServer.port}, ` + (inboundServer ? `inbound ${inboundServer.hostname}:${inboundServer.port} → ${app}, ` : ""),
     async beforeReady(ready) {
@@ -137,7 +138,7 @@ export async function runSidecar(argv: string[]): Promise<void> {
 function appProbesFlag(value: string | undefined): AppHealth | undefined {
   if (value === undefined) return undefined;
   try {
-    return createAppHealth(parseAppProbes(value), platform.upstream);
+    return createAppHealth(parseAppProbes(value), upstreamClient);
   } catch (error) {
     throw new UsageError(`--app-probes: ${(error as Error).message}`);
   }

@@ -4,6 +4,7 @@
 import { platform } from "../platform/index.ts";
 import { parseDuration } from "../config/duration.ts";
 import { parseFlags, UsageError, type CommandSpec } from "./args.ts";
+import { upstreamClient } from "../upstream/default-client.ts";
 
 export const waitSpec: CommandSpec = {
   name: "wait",
@@ -27,7 +28,7 @@ export async function runWait(argv: string[]): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {
-      const res = await platform.upstream.send({ url, method: "GET", headers: new Headers(), body: null, signal: AbortSignal.timeout(1000) });
+      const res = await upstreamClient.send({ url, method: "GET", headers: new Headers(), body: null, signal: AbortSignal.timeout(1000) });
       await res.body?.cancel();
       if (res.status === 200) return 0;
     } catch {

@@ -4,7 +4,7 @@
 // made before any chain (a request the parser refused, a listener failure) carries the header itself.
 import type { ProxyError, ProxyErrorCode } from "./errors.ts";
 import type { RequestRecord } from "./record.ts";
-import { responseOfBytes } from "../platform/http1/known-body.ts";
+import { responseOfBytes } from "./known-body.ts";
 
 export const FLAGS_HEADER = "x-dietmesh-response-flags";
 

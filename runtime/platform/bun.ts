@@ -7,7 +7,6 @@ import { dirname } from "node:path";
 import type { Platform, ServeOptions, Server } from "./types.ts";
 import { bunUpstream } from "./bun-upstream.ts";
 import { bunServeSockets } from "./bun-listen.ts";
-import { createConnectionPool, createPoolClient, DEFAULT_POOL_LIMITS } from "./http1/index.ts";
 
 function serve(options: ServeOptions): Server {
   const server = Bun.serve({
@@ -47,9 +46,6 @@ async function isDirectory(path: string): Promise<boolean> {
   }
 }
 
-// dietmesh's own HTTP/1.1 client (http1/) on one shared pool with Istio's default limits (none; idle
-// 1 h; connect 10 s); only non-http:// URLs still go through fetch.
-const upstream = createPoolClient(createConnectionPool(DEFAULT_POOL_LIMITS), bunUpstream);
 
 export const platform: Platform = {
   name: "bun",
@@ -78,5 +74,5 @@ export const platform: Platform = {
   exit: (code) => process.exit(code),
   onSignal: (signal, handler) => void process.on(signal, handler),
   memoryRss: () => process.memoryUsage.rss(),
-  upstream,
+  fetchClient: bunUpstream,
 };

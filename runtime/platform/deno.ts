@@ -3,7 +3,6 @@ import type { Platform, ServeOptions, Server } from "./types.ts";
 import type { DenoNamespace } from "./deno-types.ts";
 import { denoUpstream } from "./deno-upstream.ts";
 import { denoServeSockets } from "./deno-listen.ts";
-import { createConnectionPool, createPoolClient, DEFAULT_POOL_LIMITS } from "./http1/index.ts";
 
 const D = (globalThis as unknown as { Deno: DenoNamespace }).Deno;
 
@@ -44,9 +43,6 @@ function parent(path: string): string {
   return i <= 0 ? (i === 0 ? "/" : ".") : path.slice(0, i);
 }
 
-// dietmesh's own HTTP/1.1 client (http1/) on one shared pool with Istio's default limits (none; idle
-// 1 h; connect 10 s); only non-http:// URLs still go through node:http.
-const upstream = createPoolClient(createConnectionPool(DEFAULT_POOL_LIMITS), denoUpstream);
 
 export const platform: Platform = {
   name: "deno",
@@ -88,5 +84,5 @@ export const platform: Platform = {
   exit: (code) => D.exit(code),
   onSignal: (signal, handler) => D.addSignalListener(signal, handler),
   memoryRss: () => D.memoryUsage().rss,
-  upstream,
+  fetchClient: denoUpstream,
 };

@@ -94,8 +94,11 @@ export interface Platform {
   onSignal(signal: "SIGINT" | "SIGTERM", handler: () => void): void;
   /** resident set size in bytes, for /stats */
   memoryRss(): number;
-  /** the HTTP/1.1 client the proxy forwards with: streams both ways, never decompresses */
-  upstream: UpstreamClient;
+  /**
+   * the runtime's fetch as an UpstreamClient (streams both ways, never decompresses), for what
+   * dietmesh's own HTTP/1.1 client does not speak (https:// URLs); see upstream/default-client.ts
+   */
+  fetchClient: UpstreamClient;
 }
 
 /** One request to an upstream, as the proxy hands it to the runtime's HTTP client. */

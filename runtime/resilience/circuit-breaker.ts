@@ -4,7 +4,7 @@
 // takes its limits from here (poolLimits); concurrent requests (http2MaxRequests) and concurrent
 // retries (maxRetries) are gated here by the router. Over a limit: 503 UO, and nothing waits.
 import type { TrafficPolicy } from "../config/types.ts";
-import type { PoolLimits } from "../platform/pool-types.ts";
+import type { PoolLimits } from "../upstream/pool-types.ts";
 
 const UNLIMITED = Number.POSITIVE_INFINITY;
 

@@ -3,10 +3,11 @@ import { platform } from "../platform/index.ts";
 import { createMirrorSender } from "./mirror.ts";
 import type { PipelineDeps } from "./pipeline-deps.ts";
 import { createClusterStates } from "../upstream/cluster-state.ts";
-import { createConnectionPool, defaultConnect, meshConnect } from "../platform/http1/index.ts";
+import { createConnectionPool, defaultConnect, meshConnect } from "../upstream/http1/index.ts";
 import type { MeshTls } from "../upstream/upstream-tls.ts";
 import { systemClock } from "../lib/clock.ts";
 import type { ClusterStates } from "../upstream/cluster-state.ts";
+import { upstreamClient } from "../upstream/default-client.ts";
 
 /** the clusters' pools and state, on their own: telemetry reads them before the deps exist */
 export function defaultClusters(mesh?: MeshTls): ClusterStates {
@@ -17,12 +18,12 @@ export function defaultClusters(mesh?: MeshTls): ClusterStates {
 export function defaultDeps(log: (m: string) => void, parts: Pick<PipelineDeps, "clusters" | "observer" | "tracer" | "newRequestId">): PipelineDeps {
   const random = Math.random;
   return Object.freeze({
-    upstream: platform.upstream,
+    upstream: upstreamClient,
     clusters: parts.clusters,
     clock: systemClock,
     random,
     newRequestId: parts.newRequestId,
-    mirror: createMirrorSender(platform.upstream, random),
+    mirror: createMirrorSender(upstreamClient, random),
     log,
     observer: parts.observer,
     tracer: parts.tracer,

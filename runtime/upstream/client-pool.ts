@@ -1,6 +1,6 @@
 // A ConnectionPool over a plain UpstreamClient, with no limits of its own: for tests that record
 // upstream requests in memory, where there are no connections to count.
-import type { ConnectionPool } from "../platform/pool-types.ts";
+import type { ConnectionPool } from "./pool-types.ts";
 import type { UpstreamClient } from "../platform/types.ts";
 
 export function poolOverClient(client: UpstreamClient): ConnectionPool {

@@ -3,12 +3,12 @@
 // in place, so ejections and open connections survive a config change.
 import type { TrafficPolicy } from "../config/types.ts";
 import type { Cluster, RouteTable } from "../model/route-table.ts";
-import type { ConnectionPool, PoolLimits } from "../platform/pool-types.ts";
+import type { ConnectionPool, PoolLimits } from "./pool-types.ts";
 import type { Clock } from "../lib/clock.ts";
 import { createOutlierDetector, type OutlierDetector } from "../resilience/outlier-detector.ts";
 import { createCircuitBreaker, poolLimits, type CircuitBreaker } from "../resilience/circuit-breaker.ts";
 import { addressKey, tlsTargets, type MeshTls } from "./upstream-tls.ts";
-import type { TlsTarget } from "../platform/http1/index.ts";
+import type { TlsTarget } from "./http1/index.ts";
 
 export interface ClusterCounters {
   requests: number;

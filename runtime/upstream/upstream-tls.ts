@@ -7,7 +7,7 @@
 // one the destination may have: the endpoint's identity, or tls.subjectAltNames when given; with
 // neither, any identity of our trust domain.
 import type { TlsCredentials } from "../platform/index.ts";
-import type { TlsTarget } from "../platform/http1/index.ts";
+import type { TlsTarget } from "./http1/index.ts";
 import type { Cluster } from "../model/route-table.ts";
 import type { UpstreamHost } from "../resilience/balancers/host-set.ts";
 

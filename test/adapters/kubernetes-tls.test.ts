@@ -16,6 +16,7 @@ import { systemClock } from "../../runtime/lib/clock.ts";
 import type { RegistrySnapshot } from "../../runtime/model/types.ts";
 import { createKubeStore, kubeClient, startKubeApi } from "../support/kube-api.ts";
 import { eventually } from "../support/mesh.ts";
+import { upstreamClient } from "../../runtime/upstream/default-client.ts";
 
 const ca = await createRootCa({ trustDomain: "cluster.local", clock: systemClock });
 const otherCa = await createRootCa({ trustDomain: "cluster.local", clock: systemClock });
@@ -45,7 +46,7 @@ test.before(async () => {
     hostname: "127.0.0.1",
     port: 0,
     // the API server behind TLS: requests pass through, watches stream
-    handler: (request, conn) => platform.upstream.send({ url: `http://${api.address.replace(/^https?:\/\//, "")}${conn.target}`, method: request.method, headers: request.headers, body: request.body }),
+    handler: (request, conn) => upstreamClient.send({ url: `http://${api.address.replace(/^https?:\/\//, "")}${conn.target}`, method: request.method, headers: request.headers, body: request.body }),
     credentials: () => ({ certChainPem: server.pem, keyPem: server.keyPem, rootCertsPem: caPem }),
     accept: () => ({ plaintext: false, tls: true, clientCertificate: true }),
     verifyPeer: async (der) => (sameBytes(der, admin.der) ? null : "not the admin certificate"),

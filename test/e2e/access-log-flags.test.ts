@@ -5,6 +5,7 @@ import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
 import { closedPort } from "../../runtime/platform/http1/test-server.ts";
 import { eventually, serviceEntry, startSidecar, stopAll, tempConfig, type Sidecar } from "../support/mesh.ts";
+import { upstreamClient } from "../../runtime/upstream/default-client.ts";
 
 let sidecar: Sidecar;
 const slow = platform.serve({ hostname: "127.0.0.1", port: 0, handler: () => new Promise((r) => setTimeout(() => r(new Response("slow")), 400)) });
@@ -45,7 +46,7 @@ test.after(async () => {
 });
 
 async function send(host: string, id: string) {
-  const res = await platform.upstream.send({
+  const res = await upstreamClient.send({
     url: `http://${sidecar.outbound}/x`,
     method: "GET",
     headers: new Headers({ host: `${host}:8080`, "x-request-id": id }),

@@ -6,6 +6,7 @@ import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
 import { startTestServer, type TestServer } from "../../runtime/platform/http1/test-server.ts";
 import { root, serviceEntry, startSidecar, stopAll, tempConfig, type Sidecar } from "../support/mesh.ts";
+import { upstreamClient } from "../../runtime/upstream/default-client.ts";
 
 let upstream: TestServer;
 let sidecar: Sidecar;
@@ -40,7 +41,7 @@ test.after(async () => {
 
 async function send() {
   const started = performance.now();
-  const res = await platform.upstream.send({ url: `http://${sidecar.outbound}/api/alphabet/a`, method: "GET", headers: new Headers({ host: "alphabet-service:8080" }), body: null });
+  const res = await upstreamClient.send({ url: `http://${sidecar.outbound}/api/alphabet/a`, method: "GET", headers: new Headers({ host: "alphabet-service:8080" }), body: null });
   await res.text();
   return { status: res.status, flags: res.headers.get("x-dietmesh-response-flags") ?? "", ms: performance.now() - started };
 }
@@ -53,7 +54,7 @@ async function load(clients: number, each: number) {
 }
 
 async function overflowCounter(): Promise<number> {
-  const res = await platform.upstream.send({ url: `http://${sidecar.admin}/clusters`, method: "GET", headers: new Headers(), body: null });
+  const res = await upstreamClient.send({ url: `http://${sidecar.admin}/clusters`, method: "GET", headers: new Headers(), body: null });
   const clusters = JSON.parse(await res.text());
   return clusters.find((x: { name: string }) => x.name === "outbound|8080|v1|alphabet-service.default.svc.cluster.local").stats.overflows;
 }

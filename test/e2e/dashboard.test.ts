@@ -11,6 +11,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { platform } from "../../runtime/platform/index.ts";
 import { runCommand, runScript, type Child } from "../../runtime/platform/process.ts";
 import { cli, root } from "../support/mesh.ts";
+import { upstreamClient } from "../../runtime/upstream/default-client.ts";
 
 const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 const SERVICES = ["hello-istio", "spelling-service", "alphabet-service", "a-service", "b-service", "c-service"];
@@ -31,7 +32,7 @@ async function load(host: string, path: string, count: number, concurrency = 4):
   const worker = async () => {
     while (started < count) {
       started++;
-      const res = await platform.upstream.send({ url: `http://${gateway}${path}`, method: "GET", headers: new Headers({ host }), body: null });
+      const res = await upstreamClient.send({ url: `http://${gateway}${path}`, method: "GET", headers: new Headers({ host }), body: null });
       const body = await res.text();
       if (res.status !== 200) failures.push(`${host}${path}: ${res.status} ${body.slice(0, 200)}`);
     }

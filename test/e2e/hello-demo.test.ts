@@ -5,6 +5,7 @@ import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
 import { runScript, type Child } from "../../runtime/platform/process.ts";
 import { cli, curl, eventually } from "../support/mesh.ts";
+import { upstreamClient } from "../../runtime/upstream/default-client.ts";
 
 let demo: Child;
 let gateway = "";
@@ -20,7 +21,7 @@ async function switchTo(name: string) {
 
 // the platform's client, because Deno's fetch would replace the Host header
 async function fetchVersion(): Promise<{ status: number; version?: string }> {
-  const res = await platform.upstream.send({ url: `http://${gateway}/api/hello`, method: "GET", headers: new Headers({ host: "hello-istio.cloud" }), body: null });
+  const res = await upstreamClient.send({ url: `http://${gateway}/api/hello`, method: "GET", headers: new Headers({ host: "hello-istio.cloud" }), body: null });
   const text = await res.text();
   return { status: res.status, version: res.status === 200 ? JSON.parse(text).version : undefined };
 }

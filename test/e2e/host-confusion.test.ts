@@ -9,7 +9,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
 import { runCommand, runScript } from "../../runtime/platform/process.ts";
-import { defaultConnect } from "../../runtime/platform/http1/index.ts";
+import { defaultConnect } from "../../runtime/upstream/http1/index.ts";
 import { cli, serviceEntry, startGateway, startSidecar, stopAll, tempConfig, type Gateway, type Sidecar } from "../support/mesh.ts";
 import { startTargetEcho, type EchoedRequest, type TargetEcho } from "../support/target-echo.ts";
 

@@ -7,7 +7,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
 import { runScript } from "../../runtime/platform/process.ts";
-import { defaultConnect } from "../../runtime/platform/http1/index.ts";
+import { defaultConnect } from "../../runtime/upstream/http1/index.ts";
 import { cli, curl, serviceEntry, startEcho, startSidecar, stopAll, tempConfig, type Sidecar } from "../support/mesh.ts";
 
 const echo = startEcho("up");

@@ -8,7 +8,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createServer, type Server, type Socket } from "node:net";
 import { platform } from "../../runtime/platform/index.ts";
-import { defaultConnect } from "../../runtime/platform/http1/index.ts";
+import { defaultConnect } from "../../runtime/upstream/http1/index.ts";
 import type { Transport } from "../../runtime/platform/http1/transport.ts";
 import { eventually, serviceEntry, startGateway, startSidecar, stopAll, tempConfig, type Gateway, type Sidecar } from "../support/mesh.ts";
 

@@ -6,6 +6,7 @@ import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
 import { runCommand, runScript, type Child } from "../../runtime/platform/process.ts";
 import { cli, eventually, root } from "../support/mesh.ts";
+import { upstreamClient } from "../../runtime/upstream/default-client.ts";
 
 let demo: Child | undefined;
 let prometheus: Child | undefined;
@@ -18,7 +19,7 @@ let tmp = "";
 const load = { stop: false, count: 0, failures: [] as string[], versions: {} as Record<string, number>, workers: [] as Promise<void>[] };
 
 async function fetchVersion(): Promise<{ status: number; version?: string }> {
-  const res = await platform.upstream.send({ url: `http://${gateway}/api/hello`, method: "GET", headers: new Headers({ host: "hello-istio.cloud" }), body: null });
+  const res = await upstreamClient.send({ url: `http://${gateway}/api/hello`, method: "GET", headers: new Headers({ host: "hello-istio.cloud" }), body: null });
   const text = await res.text();
   return { status: res.status, version: res.status === 200 ? JSON.parse(text).version : undefined };
 }

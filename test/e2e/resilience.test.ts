@@ -5,6 +5,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
 import { curl, eventually, root, serviceEntry, startSidecar, stopAll, tempConfig } from "../support/mesh.ts";
+import { upstreamClient } from "../../runtime/upstream/default-client.ts";
 
 const seed = `${root}demo/alphabet/istio`;
 const HOST = "alphabet-service.default.svc.cluster.local";
@@ -47,7 +48,7 @@ async function sidecarFor(files: Record<string, string>) {
 /** sends through the sidecar with the Host kept (Deno's fetch would replace it) */
 async function send(outbound: string, init: { method?: string; body?: string; path?: string } = {}) {
   const started = performance.now();
-  const res = await platform.upstream.send({
+  const res = await upstreamClient.send({
     url: `http://${outbound}${init.path ?? "/api/alphabet/a"}`,
     method: init.method ?? "GET",
     headers: new Headers({ host: "alphabet-service:8080" }),

@@ -6,6 +6,7 @@ import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
 import { runScript } from "../../runtime/platform/process.ts";
 import { cli, startEcho, startSidecar, stopAll, tempConfig } from "../support/mesh.ts";
+import { upstreamClient } from "../../runtime/upstream/default-client.ts";
 
 const app = startEcho("b-app");
 let work = "";
@@ -48,7 +49,7 @@ spec:
   const deadline = Date.now() + 25_000;
   const worker = async () => {
     while (Date.now() < deadline && (renewals(a.child) < 3 || renewals(b.child) < 3)) {
-      const response = await platform.upstream.send({ url: `http://${a.outbound}/r`, method: "GET", headers: new Headers({ host: "b:8080" }), body: null });
+      const response = await upstreamClient.send({ url: `http://${a.outbound}/r`, method: "GET", headers: new Headers({ host: "b:8080" }), body: null });
       const body = await response.text();
       statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
       if (response.status === 200) xfccSerials.add(/Hash=([0-9a-f]+)/.exec(JSON.parse(body).headers["x-forwarded-client-cert"] ?? "")?.[1] ?? "none");

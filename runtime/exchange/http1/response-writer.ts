@@ -3,7 +3,7 @@
 // known, chunked when not (close-delimited for HTTP/1.0). The connection's own framing headers
 // (Connection, Keep-Alive, Transfer-Encoding) are always ours; a Content-Length given is kept.
 import { latin1Bytes } from "../../platform/http1/bytes.ts";
-import { knownBody } from "../../platform/http1/known-body.ts";
+import { knownBody } from "../known-body.ts";
 
 export interface ResponseSink {
   /** false: wait for drained() before writing more */

@@ -12,9 +12,9 @@
 import type { ConnInfo } from "../../platform/types.ts";
 import type { DataHandler, HttpRequest } from "../types.ts";
 import type { Transport, TransportHandler } from "../../platform/http1/transport.ts";
-import { BODY_STRATEGY, BodySource, type BodyOwner } from "../../platform/http1/body-source.ts";
+import { BODY_STRATEGY, BodySource, type BodyOwner } from "./body-source.ts";
 import { latin1, piece } from "../../platform/http1/bytes.ts";
-import { CHUNKED_DONE, ChunkedDecoder } from "../../platform/http1/chunked.ts";
+import { CHUNKED_DONE, ChunkedDecoder } from "./chunked.ts";
 import { DEFAULT_HEAD_LIMITS, newRequestHead, RequestHeadReader, type HeadError, type HeadLimits, type RequestHead } from "./request-head.ts";
 import { requestUrl } from "./request-url.ts";
 import { writeResponse, type ResponseSink } from "./response-writer.ts";

@@ -3,7 +3,7 @@
 // received, bodies chunk by chunk, and responses written byte for byte. Not used by the product.
 import { createServer, type Server, type Socket } from "node:net";
 import { findHeadEnd, latin1 } from "./bytes.ts";
-import { CHUNKED_DONE, ChunkedDecoder } from "./chunked.ts";
+import { CHUNKED_DONE, ChunkedDecoder } from "../../exchange/http1/chunked.ts";
 
 export interface TestRequest {
   /** 1-based number of the connection it came on */

@@ -1,9 +1,9 @@
 // The connection pool's limits, counted on the wire: connections the server accepts and holds open.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { closedPort, startTestServer, type TestSocket } from "../../runtime/platform/http1/test-server.ts";
-import type { Connect, Transport } from "../../runtime/platform/http1/index.ts";
-import { closePools, get, outcome, pool, streamOf, waitFor } from "./http1-support.ts";
+import { closedPort, startTestServer, type TestSocket } from "../../../runtime/platform/http1/test-server.ts";
+import type { Connect, Transport } from "../../../runtime/upstream/http1/index.ts";
+import { closePools, get, outcome, pool, streamOf, waitFor } from "./support.ts";
 
 test.after.each(closePools);
 

@@ -1,9 +1,9 @@
 // One request through the pool: its serialised head, its promise, its abort listener (the object
 // itself, via handleEvent, so no closure per request), and the pump that streams its body onto
 // whichever connection carries it.
-import { UpstreamError, type UpstreamRequest } from "../types.ts";
-import { latin1Bytes } from "./bytes.ts";
-import { requestHead, type BodyFraming } from "./request-head.ts";
+import { UpstreamError, type UpstreamRequest } from "../../platform/types.ts";
+import { latin1Bytes } from "../../platform/http1/bytes.ts";
+import { requestHead, type BodyFraming } from "../../exchange/http1/request-head-writer.ts";
 import type { Connection } from "./connection.ts";
 
 export const WAITING = 0; // in the pending queue, or its connection is still opening

@@ -11,13 +11,13 @@
 // the limit so that host is not starved), this pool stays at the limit: it closes an idle
 // connection of another host instead, or hands the next freed slot to the oldest waiter,
 // whichever host it is for.
-import { UpstreamError, type UpstreamRequest } from "../types.ts";
+import { UpstreamError, type UpstreamRequest } from "../../platform/types.ts";
 import type { ConnectionPool, PoolLimits, PoolStats } from "../pool-types.ts";
 import { Connection, IDLE, type ConnectionOwner, type HostEntry } from "./connection.ts";
-import { Exchange, WAITING, type ExchangeOwner } from "./exchange.ts";
-import type { Connect, Transport } from "./transport.ts";
-import { defaultConnect } from "./default-connect.ts";
-import { unrefTimer } from "./timers.ts";
+import { Exchange, WAITING, type ExchangeOwner } from "./request-exchange.ts";
+import type { Connect, Transport } from "../../platform/http1/transport.ts";
+import { defaultConnect } from "../../platform/http1/default-connect.ts";
+import { unrefTimer } from "../../platform/http1/timers.ts";
 
 export interface PoolOptions {
   /** opens sockets; the runtime's own by default (tests inject one) */

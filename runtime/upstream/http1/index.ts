@@ -13,9 +13,9 @@ import type { PoolLimits } from "../pool-types.ts";
 export type { ConnectionPool, PoolLimits, PoolStats } from "../pool-types.ts";
 export { createConnectionPool, type PoolOptions } from "./pool.ts";
 export { createPoolClient, httpAddress } from "./client.ts";
-export { defaultConnect } from "./default-connect.ts";
-export { meshConnect, type TlsTarget } from "./tls-transport.ts";
-export type { Connect, Transport, TransportHandler } from "./transport.ts";
+export { defaultConnect } from "../../platform/http1/default-connect.ts";
+export { meshConnect, type TlsTarget } from "../../platform/http1/tls-transport.ts";
+export type { Connect, Transport, TransportHandler } from "../../platform/http1/transport.ts";
 
 /** Istio's defaults: no limits, idle connections closed after 1 h, connect timeout 10 s */
 export const DEFAULT_POOL_LIMITS: PoolLimits = Object.freeze({

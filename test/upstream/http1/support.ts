@@ -1,8 +1,8 @@
 // Shared bits for the HTTP/1.1 client tests: pools with test limits, polling with a deadline,
 // request builders, and streams that produce bodies on demand.
-import { createConnectionPool, DEFAULT_POOL_LIMITS, type ConnectionPool, type PoolLimits } from "../../runtime/platform/http1/index.ts";
-import type { PoolOptions } from "../../runtime/platform/http1/pool.ts";
-import { UpstreamError, type UpstreamRequest } from "../../runtime/platform/types.ts";
+import { createConnectionPool, DEFAULT_POOL_LIMITS, type ConnectionPool, type PoolLimits } from "../../../runtime/upstream/http1/index.ts";
+import type { PoolOptions } from "../../../runtime/upstream/http1/pool.ts";
+import { UpstreamError, type UpstreamRequest } from "../../../runtime/platform/types.ts";
 
 export const pools: ConnectionPool[] = [];
 

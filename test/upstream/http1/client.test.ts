@@ -1,8 +1,8 @@
 // The HTTP/1.1 client against a raw server on loopback: what goes on the wire and what comes back.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { startTestServer } from "../../runtime/platform/http1/test-server.ts";
-import { bytesOf, closePools, deferred, equalBytes, get, outcome, pool, streamOf, waitFor } from "./http1-support.ts";
+import { startTestServer } from "../../../runtime/platform/http1/test-server.ts";
+import { bytesOf, closePools, deferred, equalBytes, get, outcome, pool, streamOf, waitFor } from "./support.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 

@@ -4,7 +4,7 @@
 // controls): a request line smuggled into the trailer section is a framing error, and since the
 // body only counts as complete once the empty line after the trailers is read (CHUNKED_DONE), a
 // proxy that ends its upstream body on CHUNKED_DONE never forwards the last chunk of such a body.
-import { piece } from "./bytes.ts";
+import { piece } from "../../platform/http1/bytes.ts";
 
 export interface ChunkSink {
   onBodyBytes(bytes: Uint8Array): void;

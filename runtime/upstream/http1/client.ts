@@ -1,6 +1,6 @@
 // An UpstreamClient over one ConnectionPool: the address is the URL's authority, the pool does the
 // rest. Only http:// goes through the pool; anything else goes to the fallback client, if any.
-import { UpstreamError, type UpstreamClient, type UpstreamRequest } from "../types.ts";
+import { UpstreamError, type UpstreamClient, type UpstreamRequest } from "../../platform/types.ts";
 import type { ConnectionPool } from "../pool-types.ts";
 
 /** "10.0.0.1:8080" from "http://10.0.0.1:8080/path?q", or null when the URL is not http:// */

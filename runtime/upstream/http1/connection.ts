@@ -2,17 +2,17 @@
 // response head, frames the body (Content-Length, chunked, or until close) and hands it out as a
 // web Response. A body already complete in the bytes that carried the head becomes a plain byte
 // body; otherwise a ReadableStream that pauses the socket while its consumer is behind.
-import { UpstreamError } from "../types.ts";
-import { BODY_STRATEGY, BodySource, type BodyOwner } from "./body-source.ts";
-import { concat, piece } from "./bytes.ts";
-import { CHUNKED_DONE, ChunkedDecoder } from "./chunked.ts";
-import { DONE, SENDING, STREAMING, type Exchange } from "./exchange.ts";
-import { CHUNKED, frame, LENGTH, NO_BODY, UNTIL_CLOSE, type Framing } from "./framing.ts";
-import { HeadReader } from "./head-reader.ts";
-import { ResponseHead } from "./response-head.ts";
-import type { Transport, TransportHandler } from "./transport.ts";
-import { unrefTimer } from "./timers.ts";
-import { responseOfBytes } from "./known-body.ts";
+import { UpstreamError } from "../../platform/types.ts";
+import { BODY_STRATEGY, BodySource, type BodyOwner } from "../../exchange/http1/body-source.ts";
+import { concat, piece } from "../../platform/http1/bytes.ts";
+import { CHUNKED_DONE, ChunkedDecoder } from "../../exchange/http1/chunked.ts";
+import { DONE, SENDING, STREAMING, type Exchange } from "./request-exchange.ts";
+import { CHUNKED, frame, LENGTH, NO_BODY, UNTIL_CLOSE, type Framing } from "../../exchange/http1/response-framing.ts";
+import { HeadReader } from "../../exchange/http1/response-head-reader.ts";
+import { ResponseHead } from "../../exchange/http1/response-head.ts";
+import type { Transport, TransportHandler } from "../../platform/http1/transport.ts";
+import { unrefTimer } from "../../platform/http1/timers.ts";
+import { responseOfBytes } from "../../exchange/known-body.ts";
 
 export const CONNECTING = 0;
 export const BUSY = 1;

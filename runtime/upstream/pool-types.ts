@@ -1,6 +1,6 @@
 // The connection-pool contract the proxy uses for DestinationRule connectionPool limits, so that
 // they hold on the wire (runtime/platform/http1/ implements it).
-import type { UpstreamRequest } from "./types.ts";
+import type { UpstreamRequest } from "../platform/types.ts";
 
 export interface PoolLimits {
   /** cluster-wide open connections; Infinity = unlimited (tcp.maxConnections) */

@@ -1,10 +1,10 @@
 // The HTTP/1.1 codec on its own: response heads, chunked bodies, request heads.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { parseHead, ResponseHead } from "../../runtime/platform/http1/response-head.ts";
-import { CHUNKED_DONE, ChunkedDecoder } from "../../runtime/platform/http1/chunked.ts";
-import { requestHead } from "../../runtime/platform/http1/request-head.ts";
-import { latin1Bytes } from "../../runtime/platform/http1/bytes.ts";
+import { parseHead, ResponseHead } from "../../../runtime/exchange/http1/response-head.ts";
+import { CHUNKED_DONE, ChunkedDecoder } from "../../../runtime/exchange/http1/chunked.ts";
+import { requestHead } from "../../../runtime/exchange/http1/request-head-writer.ts";
+import { latin1Bytes } from "../../../runtime/platform/http1/bytes.ts";
 
 function head(text: string): ResponseHead | string {
   const out = new ResponseHead();
