@@ -33,10 +33,20 @@ export interface ForwardedFacts {
   scheme: string;
 }
 
-/** request headers for the upstream: a copy, cleaned, with forwarding facts added */
+/**
+ * Request headers for the upstream: cleaned, with forwarding facts added — in place, as Envoy's
+ * connection manager edits the request before its filters (the access log then sees the request
+ * id and X-Forwarded-For as sent on); a copy only when the headers cannot be changed (a Request's
+ * whose guard forbids it).
+ */
 export function upstreamRequestHeaders(incoming: Headers, facts: ForwardedFacts, newRequestId: () => string): Headers {
-  const headers = new Headers(incoming);
-  stripHopByHop(headers);
+  let headers = incoming;
+  try {
+    stripHopByHop(headers);
+  } catch {
+    headers = new Headers(incoming);
+    stripHopByHop(headers);
+  }
   const xff = headers.get("x-forwarded-for");
   if (facts.remoteAddress) headers.set("x-forwarded-for", xff ? `${xff}, ${facts.remoteAddress}` : facts.remoteAddress);
   if (!headers.has("x-forwarded-proto")) headers.set("x-forwarded-proto", facts.scheme);
