@@ -10,7 +10,7 @@ import { parseFlags, parseLabels, UsageError, type CommandSpec } from "./args.ts
 import { createLogger } from "./log.ts";
 import { drainFlag } from "./lifecycle.ts";
 import { identityFlags } from "./identity-setup.ts";
-import { address, startProxyCore } from "./proxy-core.ts";
+import { address, headLimitFlags, headLimits, startProxyCore } from "./proxy-core.ts";
 import { compileWorkloadSecurity, createJwksCache } from "../security/policy/index.ts";
 import { fetchJwks } from "./security-setup.ts";
 import { systemClock } from "../lib/clock.ts";
@@ -35,6 +35,7 @@ export const gatewaySpec: CommandSpec = {
     { name: "namespace", kind: "string", value: "NS", default: "default", help: "namespace of resources that name none; also the gateway's own (its identity)" },
     { name: "service-account", kind: "string", value: "SA", default: "istio-ingressgateway-service-account", help: "the gateway's service account (its identity, with --ca-dir or --ca)" },
     ...identityFlags,
+    ...headLimitFlags,
     { name: "status", kind: "string", value: "HOST:PORT", help: "status listener for probes and Prometheus (Istio's 15020/15021): /healthz/ready and /stats/prometheus only, so the admin API can stay on loopback" },
   ],
 };
@@ -61,6 +62,7 @@ export async function runGateway(argv: string[]): Promise<void> {
   const namespace = flags.strings.namespace ?? "default";
   const labels = parseLabels(flags.strings.labels);
   const serviceAccount = flags.strings["service-account"] ?? "istio-ingressgateway-service-account";
+  const limits = headLimits(flags);
   const dashboardPeers = flags.lists["dashboard-peer"].map((peer) => (parseListenAddress(peer) ? peer : badPeer(peer)));
   const listeners = new Map<number, Server>();
   // RequestAuthentication and AuthorizationPolicy that select the gateway; none → no per-request work
@@ -87,7 +89,7 @@ export async function runGateway(argv: string[]): Promise<void> {
       const addr = binds.get(port) ?? { hostname: "0.0.0.0", port };
       const handler = gatewayHandler({ table: watch.table, select: (t) => t.gatewayPorts.get(port), port, deps, security: core.security, onDecision: (decision) => telemetry.dietmesh.authz(decision) });
       try {
-        const server = listenData(addr, handler, log);
+        const server = listenData(addr, handler, log, { limits });
         listeners.set(port, server);
         log(`gateway port ${port} listening on ${server.hostname}:${server.port}`);
       } catch (error) {

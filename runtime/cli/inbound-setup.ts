@@ -9,6 +9,7 @@ import { listenData, listenMeshData, type ListenAddress } from "../exchange/list
 import type { DataHandler } from "../exchange/types.ts";
 import type { WorkloadIdentity } from "../security/workload-identity.ts";
 import { systemClock } from "../lib/clock.ts";
+import type { HeadLimits } from "../exchange/http1/request-head.ts";
 
 export type MtlsMode = "STRICT" | "PERMISSIVE" | "DISABLE";
 
@@ -20,17 +21,20 @@ export interface InboundSetup {
   appPort: number;
   mode: (port: number) => MtlsMode;
   log: (m: string) => void;
+  /** request-head limits (--max-request-headers-kb, --max-request-headers) */
+  limits?: HeadLimits;
 }
 
 type PeerVerifier = (der: Uint8Array) => Promise<string | null>;
 
 export async function serveInbound(setup: InboundSetup): Promise<Server> {
   const { identity, log } = setup;
-  if (!identity) return listenData(setup.address, setup.handler, log);
+  if (!identity) return listenData(setup.address, setup.handler, log, { limits: setup.limits });
   const { createPeerVerifier } = await import("../security/peer-verifier.ts");
   const verifyPeer = createPeerVerifier(identity.current, systemClock);
   if (platform.nativeMtlsListener) return serveNativeMesh(setup, identity, verifyPeer);
   return listenMeshData(setup.address, setup.handler, log, {
+    limits: setup.limits,
     credentials: identity.current,
     verifyPeer,
     onRefused: (reason, remote) => log(`inbound: refused ${remote}: ${reason}`),
@@ -68,6 +72,7 @@ async function serveNativeMesh(setup: InboundSetup, identity: WorkloadIdentity, 
         verifyPeer,
         onRefused,
         reusePort: true,
+        limits: setup.limits,
         accept: () => ({ plaintext: true, tls: true, clientCertificate: true }),
       });
     }
@@ -76,6 +81,7 @@ async function serveNativeMesh(setup: InboundSetup, identity: WorkloadIdentity, 
       verifyPeer,
       onRefused,
       reusePort: true,
+      limits: setup.limits,
     });
   };
   let kind = kindNow();

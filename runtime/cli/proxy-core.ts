@@ -15,7 +15,8 @@ import type { RouteTable } from "../model/route-table.ts";
 import type { MeshConfig } from "../config/types.ts";
 import type { WorkloadSecurity } from "../security/policy/index.ts";
 import type { WorkloadIdentity } from "../security/workload-identity.ts";
-import { UsageError, type ParsedFlags } from "./args.ts";
+import { UsageError, type FlagSpec, type ParsedFlags } from "./args.ts";
+import type { HeadLimits } from "../exchange/http1/request-head.ts";
 import { setupIdentity } from "./identity-setup.ts";
 import { setupTelemetry, type ProxyTelemetry } from "./telemetry-setup.ts";
 import { drainMs, onTermination, type Lifecycle } from "./lifecycle.ts";
@@ -59,6 +60,21 @@ export interface ServeOptions {
   readyDetail?(): string;
   /** once the admin listener is up, before the proxy counts as ready */
   beforeReady?(ready: () => boolean): Promise<void>;
+}
+
+/** Envoy's max_request_headers_kb and max_headers_count, for every data listener */
+export const headLimitFlags: FlagSpec[] = [
+  { name: "max-request-headers-kb", kind: "string", value: "KB", default: "60", help: "largest request head (request line and headers) a data listener takes, in KiB (Envoy's max_request_headers_kb); larger → 431" },
+  { name: "max-request-headers", kind: "string", value: "N", default: "100", help: "most request headers a data listener takes (Envoy's max_headers_count); more → 431" },
+];
+
+export function headLimits(flags: ParsedFlags): HeadLimits {
+  const kb = Number(flags.strings["max-request-headers-kb"] ?? "60");
+  const count = Number(flags.strings["max-request-headers"] ?? "100");
+  // Envoy's bounds: 1..8192 KiB, at least 1 header
+  if (!Number.isInteger(kb) || kb < 1 || kb > 8192) throw new UsageError(`--max-request-headers-kb: expected 1-8192, got "${flags.strings["max-request-headers-kb"]}"`);
+  if (!Number.isInteger(count) || count < 1) throw new UsageError(`--max-request-headers: expected a whole number of at least 1, got "${flags.strings["max-request-headers"]}"`);
+  return { maxHeadBytes: kb * 1024, maxHeaders: count };
 }
 
 export function address(name: string, value: string | undefined): ListenAddress {

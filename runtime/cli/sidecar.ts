@@ -14,7 +14,7 @@ import { createObserver } from "../telemetry/observe.ts";
 import { identityFlags } from "./identity-setup.ts";
 import { appMetricsScraper } from "../telemetry/app-metrics.ts";
 import { serveInbound } from "./inbound-setup.ts";
-import { address, startProxyCore } from "./proxy-core.ts";
+import { address, headLimitFlags, headLimits, startProxyCore } from "./proxy-core.ts";
 import { compileWorkloadSecurity, createJwksCache } from "../security/policy/index.ts";
 import { fetchJwks, pathNormalizationFlag } from "./security-setup.ts";
 import { systemClock } from "../lib/clock.ts";
@@ -42,6 +42,7 @@ export const sidecarSpec: CommandSpec = {
     { name: "service-account", kind: "string", value: "SA", default: "default", help: "the workload's service account (its identity)" },
     { name: "labels", kind: "string", value: "k=v,...", default: "", help: "the workload's labels (for sourceLabels matches)" },
     ...identityFlags,
+    ...headLimitFlags,
     { name: "path-normalization", kind: "string", value: "MODE", default: "BASE", help: "meshConfig pathNormalization for inbound requests: NONE, BASE, MERGE_SLASHES or DECODE_AND_MERGE_SLASHES" },
     { name: "status", kind: "string", value: "HOST:PORT", help: "status listener for the kubelet and Prometheus (Istio's 15020/15021): /healthz/ready, /app-health/..., /stats/prometheus with --app-metrics merged; nothing else" },
     { name: "app-metrics", kind: "string", value: "URL", help: "the app's Prometheus endpoint (e.g. http://127.0.0.1:9090/metrics), merged into the status listener's /stats/prometheus" },
@@ -68,6 +69,7 @@ export async function runSidecar(argv: string[]): Promise<void> {
   const consulAgent = flags.strings["consul-register"];
   if (consulAgent && !inboundAddr) throw new UsageError("--consul-register needs --app (it registers the inbound listener)");
   const serviceAccount = flags.strings["service-account"] ?? "default";
+  const limits = headLimits(flags);
 
   // PeerAuthentication, RequestAuthentication and AuthorizationPolicy for this workload, recompiled
   // on every accepted config; JWKS keys outlive reloads in one cache
@@ -93,7 +95,7 @@ export async function runSidecar(argv: string[]): Promise<void> {
     port: (authority) => authorityPort(authority) ?? 80,
     deps,
   });
-  const outboundServer = listenData(outboundAddr, outbound, log);
+  const outboundServer = listenData(outboundAddr, outbound, log, { limits });
   const servers: Server[] = [outboundServer];
   let inboundServer: Server | undefined;
   if (app && inboundAddr) {
@@ -107,7 +109,7 @@ export async function runSidecar(argv: string[]): Promise<void> {
       appPort,
       onDecision: (decision) => telemetry.dietmesh.authz(decision),
     });
-    inboundServer = await serveInbound({ address: inboundAddr, handler: inbound, identity, appPort, mode: (port) => security().peerMode(port), log });
+    inboundServer = await serveInbound({ address: inboundAddr, handler: inbound, identity, appPort, limits, mode: (port) => security().peerMode(port), log });
     servers.push(inboundServer);
   }
 

@@ -44,7 +44,7 @@ export function listenData(
   address: ListenAddress,
   handler: DataHandler,
   log: (m: string) => void,
-  extra: Pick<Http1ListenOptions, "tls" | "verifyPeer" | "onRefused" | "reusePort"> = {},
+  extra: Pick<Http1ListenOptions, "tls" | "verifyPeer" | "onRefused" | "reusePort" | "limits"> = {},
 ): Server {
   return listenHttp1({ hostname: address.hostname, port: address.port, handler, ...extra, ...replies(address, log) });
 }
@@ -54,7 +54,7 @@ export function listenMeshData(
   address: ListenAddress,
   handler: DataHandler,
   log: (m: string) => void,
-  mesh: Pick<Http1MeshListenOptions, "credentials" | "accept" | "verifyPeer" | "onRefused" | "reusePort">,
+  mesh: Pick<Http1MeshListenOptions, "credentials" | "accept" | "verifyPeer" | "onRefused" | "reusePort" | "limits">,
 ): Promise<Server> {
   return listenHttp1Mesh({ hostname: address.hostname, port: address.port, handler, ...mesh, ...replies(address, log) });
 }

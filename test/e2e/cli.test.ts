@@ -32,6 +32,14 @@ test("a malformed address is a one-line error with exit 2", async () => {
   assert.match(r.out, /--outbound: expected HOST:PORT/);
 });
 
+test("request-head limits out of Envoy's bounds are one-line errors with exit 2", async () => {
+  for (const [flag, value] of [["--max-request-headers-kb", "0"], ["--max-request-headers-kb", "9000"], ["--max-request-headers", "0"], ["--max-request-headers", "ten"]]) {
+    const r = await run(["sidecar", "--config", ".", flag, value]);
+    assert.is(r.code, 2, `${flag} ${value}: ${r.out}`);
+    assert.match(r.out, new RegExp(`${flag}: expected`));
+  }
+});
+
 test("an unknown command exits 2", async () => {
   const r = await run(["frob"]);
   assert.is(r.code, 2);

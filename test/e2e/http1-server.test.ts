@@ -486,6 +486,24 @@ test("item 6: exactly 100 header lines (Host included) are forwarded; 101 → 43
   }
 });
 
+test("item 6: both limits are configurable (--max-request-headers-kb, --max-request-headers), on the sidecar and the gateway", async () => {
+  const config = await tempConfig({ "up.yaml": serviceEntry("up", HOST, [{ address: echo.address }], 80), "routes.yaml": gatewayRoutes });
+  dirs.push(config);
+  const limits = ["--max-request-headers-kb", "2", "--max-request-headers", "10"];
+  const [small, smallGateway] = await Promise.all([startSidecar(config, limits), startGateway(config, limits)]);
+  const lines = (n: number) => Array.from({ length: n }, (_, i) => `X-H-${i}: ${i}\r\n`).join("");
+  for (const [name, address] of [["outbound", small.outbound], ["gateway", smallGateway.port80]] as const) {
+    const t = tag("ten");
+    const { replies, client } = await exchange(address, `GET /${t} HTTP/1.1\r\n${H}${lines(9)}\r\n`);
+    client.close();
+    assert.is(replies[0]?.status, 200, `${name}: ${replies[0]?.status} ${replies[0]?.body}`);
+    const eleven = tag("eleven");
+    await refused(name, address, `GET /${eleven} HTTP/1.1\r\n${H}${lines(10)}\r\n`, 431, eleven);
+    const big = tag("kb");
+    await refused(name, address, `GET /${big} HTTP/1.1\r\n${H}X-Big: ${"b".repeat(2100)}\r\n\r\n`, 431, big);
+  }
+});
+
 // ---- item 7: nothing reaches the upstream before the request is whole and valid ----
 
 test("item 7: a head whose final CRLF never arrives never reaches the upstream", async () => {
