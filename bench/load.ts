@@ -16,8 +16,8 @@
 // A warm-up at the same rate (--warmup seconds, not measured) runs first in the same process, so
 // that neither the target nor this client is measured cold.
 //
-// Usage: bun bench/load.ts --url http://127.0.0.1:PORT/ [--host H] [--rate 1000] [--seconds 10]
-//        [--warmup 0] [--connections 16]
+// Usage: bun bench/load.ts --url http://127.0.0.1:PORT/ [--host H] [--header 'Name: value' ...]
+//        [--rate 1000] [--seconds 10] [--warmup 0] [--connections 16]
 // Prints one JSON line: rate, seconds, warmup_seconds, sent, ok, errors (failed or unanswered, warm-up
 // included), p50_ms, p90_ms, p99_ms, max_ms, sched_lag_p99_ms.
 import { parseArgs } from "node:util";
@@ -27,6 +27,7 @@ const { values } = parseArgs({
   options: {
     url: { type: "string" },
     host: { type: "string" },
+    header: { type: "string", multiple: true, default: [] },
     rate: { type: "string", default: "1000" },
     seconds: { type: "string", default: "10" },
     warmup: { type: "string", default: "0" },
@@ -40,8 +41,9 @@ const seconds = Number(values.seconds);
 const warm = Math.round(rate * Number(values.warmup)); // the first `warm` requests are not measured
 const total = warm + Math.round(rate * seconds);
 const interval = 1000 / rate;
+const extra = values.header.map((h) => `${h}\r\n`).join("");
 const request = new TextEncoder().encode(
-  `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${values.host ?? url.host}\r\nUser-Agent: dietmesh-bench\r\n\r\n`,
+  `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${values.host ?? url.host}\r\nUser-Agent: dietmesh-bench\r\n${extra}\r\n`,
 );
 
 type Conn = { socket: Socket | null; buf: string; req: number }; // req: index in flight, or -1

@@ -1,34 +1,44 @@
 #!/usr/bin/env bash
-# npm run bench: the dietmesh sidecar (on Bun and on Deno) against nginx as a reverse proxy to the
-# same upstream, and against the upstream called directly. See docs/performance.md.
+# npm run bench: dietmesh (on Bun and on Deno) against nginx doing the same job, and against the
+# upstream called directly, in four shapes: one sidecar (plaintext outbound), one gateway with a routed
+# VirtualService, an mTLS mesh hop (sidecar A -> mTLS -> sidecar B, STRICT -> app) against two nginx
+# with client certificates, and each runtime's floors (bare socket server, its own HTTP server, a
+# naive serve + fetch proxy; bench/floors/). See docs/performance.md.
 #
 # Per target: start it and time exec -> serving; a fixed-rate latency run (bench/load.ts, open loop)
-# after a short warm-up at the same rate; peak RSS so far; a wrk throughput run (keep-alive, small
-# GET); peak RSS again. Prints a table and writes bench/results/<timestamp>.json.
+# after a short warm-up at the same rate; peak RSS so far; a one-connection wrk run (wrk -t1 -c1: mean
+# and p99 latency); a wrk throughput run (keep-alive, small GET); peak RSS again. Prints a table and
+# writes bench/results/<timestamp>.json.
 #
-# Layout on a 2-core machine (taskset): CPU 1 = the proxy alone; CPU 0 = load generator + upstream.
-# Env: BENCH_SECONDS (10, each measured run), BENCH_WARMUP (2), BENCH_RATE (1000), BENCH_CONNECTIONS
-# (50, wrk), BENCH_READY_TIMEOUT (10 s), BENCH_TARGETS ("direct nginx dietmesh-bun dietmesh-deno").
+# Layout on a 2-core machine (taskset): CPU 1 = the proxy (both proxies of a mesh pair) alone;
+# CPU 0 = load generator + upstream.
+# Env: BENCH_SECONDS (8, each measured run), BENCH_WARMUP (2), BENCH_RATE (1000), BENCH_CONNECTIONS
+# (50, wrk), BENCH_READY_TIMEOUT (10 s), BENCH_TARGETS (all of ALL_TARGETS below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DURATION=${BENCH_SECONDS:-10}
+ALL_TARGETS="direct nginx dietmesh-bun dietmesh-deno gateway-nginx gateway-bun gateway-deno
+  mesh-nginx mesh-bun mesh-deno floor-socket-bun floor-serve-bun floor-proxy-bun
+  floor-socket-deno floor-serve-deno floor-proxy-deno"
+DURATION=${BENCH_SECONDS:-8}
 WARMUP=${BENCH_WARMUP:-2}
 RATE=${BENCH_RATE:-1000}
 CONNS=${BENCH_CONNECTIONS:-50}
 READY_TIMEOUT=${BENCH_READY_TIMEOUT:-10}
-TARGETS=${BENCH_TARGETS:-direct nginx dietmesh-bun dietmesh-deno}
-HOST=bench-upstream.default.svc.cluster.local:8080
+TARGETS=${BENCH_TARGETS:-$ALL_TARGETS}
+HOST=bench-upstream.default.svc.cluster.local:8080 # the sidecar rows' service
+MESH_HOST=b.default.svc.cluster.local:8080          # the mesh rows' service: sidecar B's workload
+GATEWAY_HOST=bench.example                          # the gateway rows' virtual host
 BUN=./node_modules/.bin/bun
 DENO=./node_modules/.bin/deno
 
-bash scripts/ensure-tools.sh nginx wrk curl ps
+bash scripts/ensure-tools.sh nginx wrk curl ps openssl
 
 NPROC=$(nproc) # before pinning this script, which would make nproc say 1
 if command -v taskset >/dev/null 2>&1 && [ "$NPROC" -ge 2 ]; then
   PIN_LOAD="taskset -c 0" PIN_PROXY="taskset -c 1"
   taskset -cp 0 $$ >/dev/null # this script too: its readiness polling must not take the proxy's CPU
-  LAYOUT="proxy pinned to CPU 1; load generator (wrk, bench/load.ts) and upstream pinned to CPU 0"
+  LAYOUT="proxy (both of a mesh pair) pinned to CPU 1; load generator (wrk, bench/load.ts) and upstream pinned to CPU 0"
 else
   PIN_LOAD="" PIN_PROXY=""
   LAYOUT="unpinned (taskset missing or fewer than 2 CPUs)"
@@ -91,10 +101,17 @@ peak_rss_mb() { # sum of VmHWM (peak resident set) over the process and its desc
   done
   awk -v k="$kb" 'BEGIN { printf "%.1f", k / 1024 }'
 }
-cpu_ticks() { # user+system clock ticks over the process tree
-  local t=0 p v
-  for p in $(tree "$1"); do
-    v=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }' || true); t=$((t + ${v:-0}))
+rss_each() { # pid...: each one's peak_rss_mb, joined by "/" (a mesh pair: A/B)
+  local p out=""
+  for p in "$@"; do out+="${out:+/}$(peak_rss_mb "$p")"; done
+  echo "$out"
+}
+cpu_ticks() { # pid...: user+system clock ticks over the process trees
+  local t=0 p v root
+  for root in "$@"; do
+    for p in $(tree "$root"); do
+      v=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }' || true); t=$((t + ${v:-0}))
+    done
   done
   echo "$t"
 }
@@ -104,56 +121,145 @@ steal_pct() { # ticks-before wall-us-before: % of this machine's CPU time stolen
     'BEGIN { printf "%.1f", 100 * d / hz / (us / 1e6) / n }'
 }
 json_num() { sed -n "s/.*\"$1\":\([-0-9.eE]*\).*/\1/p" <<<"$2"; }
+wrk_ms() { # wrk-output pattern field: a latency wrk printed with a unit (us, ms, s), in ms
+  awk -v pat="$2" -v f="$3" '$0 ~ pat { v = $f; n = v + 0
+    if (v ~ /us$/) n /= 1000; else if (v ~ /[0-9]s$/ && v !~ /ms$/) n *= 1000
+    printf "%.3f", n; exit }' <<<"$1"
+}
+wrk_errors() { awk '/Non-2xx/ { n += $NF } /Socket errors/ { gsub(/[^0-9 ]/, ""); n += $1 + $2 + $3 + $4 } END { print n + 0 }' <<<"$1"; }
 
+# rows.tsv, one line per target: 1 name, 2 req/s, 3-5 p50/p90/p99 ms, 6 RSS MB after the rate run and
+# 7 peak MB (summed over a pair's proxies), 8 start ms, 9 CPU%, 10 errors, 11 latency-run JSON,
+# 12-13 steal % (latency, wrk), 14 note, 15 reference row for the ratio, 16-17 one-connection mean
+# and p99 ms, 18-19 RSS and peak MB per proxy ("A/B"), 20 steal % (one-connection run)
 ROWS="$TMP/rows.tsv"; : >"$ROWS"
 na() { # name reason
   echo "  $1: n/a ($2)" >&2
-  [ -n "${PID:-}" ] && [ -f "$TMP/$1.log" ] && tail -n 5 "$TMP/$1.log" | sed 's/^/    | /' >&2
-  printf '%s\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\t{}\tn/a\tn/a\t%s\n' "$1" "$2" >>"$ROWS"
+  local log
+  for log in "$TMP/$1.log" "$TMP/$1-a.log" "$TMP/$1-b.log"; do
+    [ -n "${PID:-}" ] && [ -f "$log" ] && tail -n 5 "$log" | sed "s|^|    ${log##*/} | |" >&2
+  done
+  printf '%s\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\t{}\tn/a\tn/a\t%s\t%s\tn/a\tn/a\tn/a\tn/a\tn/a\n' "$1" "$2" "${T_REF:-nginx}" >>"$ROWS"
 }
 
-measure() { # name pid port start_ms: the runs against a serving target
-  local name=$1 pid=$2 port=$3 start_ms=$4 body lat rss_rate t0 t1 wrk_out rps errs rss_peak cpu s0 w0 steal_lat steal_wrk
-  local url="http://127.0.0.1:$port/"
-  body=$(curl -sf -H "Host: $HOST" "$url") || { na "$name" "GET through it failed"; return 0; }
+# What the current target is asked for and compared with; set per target before measure.
+T_HOST=$HOST T_PATH=/ T_HEADER="" T_REF=nginx T_MISS=""
+
+measure() { # name port start_ms pid...: the runs against a serving target (pids: one, or a pair)
+  local name=$1 port=$2 start_ms=$3; shift 3
+  local pids=("$@") body lat rss_rate rss_peak t0 t1 wrk_out c1_out rps errs cpu s0 w0 steal_lat steal_wrk steal_c1 p
+  local url="http://127.0.0.1:$port$T_PATH" hdr=(-H "Host: $T_HOST") lhdr=()
+  [ -n "$T_HEADER" ] && hdr+=(-H "$T_HEADER") lhdr=(--header "$T_HEADER")
+  body=$(curl -sf "${hdr[@]}" "$url") || { na "$name" "GET through it failed"; return 0; }
   [ "$body" = "$EXPECTED" ] || { na "$name" "unexpected body: ${body:0:60}"; return 0; }
+  if [ -n "$T_MISS" ]; then # a route with a real match: the same request without its header must not match
+    local miss
+    miss=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: $T_HOST" "$url")
+    [ "$miss" = "$T_MISS" ] || { na "$name" "without '$T_HEADER' it answered $miss, not $T_MISS"; return 0; }
+  fi
   s0=$(steal_ticks) w0=${EPOCHREALTIME/./}
-  lat=$($PIN_LOAD $BUN bench/load.ts --url "$url" --host "$HOST" --rate "$RATE" --seconds "$DURATION" \
-    --warmup "$WARMUP") || { na "$name" "latency run failed"; return 0; }
+  lat=$($PIN_LOAD $BUN bench/load.ts --url "$url" --host "$T_HOST" ${lhdr[@]+"${lhdr[@]}"} --rate "$RATE" \
+    --seconds "$DURATION" --warmup "$WARMUP") || { na "$name" "latency run failed"; return 0; }
   steal_lat=$(steal_pct "$s0" "$w0")
-  rss_rate=$(peak_rss_mb "$pid")
-  t0=$(cpu_ticks "$pid") s0=$(steal_ticks) w0=${EPOCHREALTIME/./}
-  wrk_out=$($PIN_LOAD wrk -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" -H "Host: $HOST" "$url") ||
+  rss_rate=$(rss_each "${pids[@]}")
+  s0=$(steal_ticks) w0=${EPOCHREALTIME/./}
+  c1_out=$($PIN_LOAD wrk -t1 -c1 -d"${DURATION}s" --latency "${hdr[@]}" "$url") ||
+    { na "$name" "one-connection wrk failed"; return 0; }
+  steal_c1=$(steal_pct "$s0" "$w0")
+  t0=$(cpu_ticks "${pids[@]}") s0=$(steal_ticks) w0=${EPOCHREALTIME/./}
+  wrk_out=$($PIN_LOAD wrk -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" "${hdr[@]}" "$url") ||
     { na "$name" "wrk failed"; return 0; }
-  kill -0 "$pid" 2>/dev/null || { na "$name" "exited during the runs"; return 0; }
-  t1=$(cpu_ticks "$pid") steal_wrk=$(steal_pct "$s0" "$w0")
-  rss_peak=$(peak_rss_mb "$pid")
+  for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || { na "$name" "exited during the runs"; return 0; }; done
+  t1=$(cpu_ticks "${pids[@]}") steal_wrk=$(steal_pct "$s0" "$w0")
+  rss_peak=$(rss_each "${pids[@]}")
   rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$wrk_out")
-  errs=$(awk '/Non-2xx/ { n += $NF } /Socket errors/ { gsub(/[^0-9 ]/, ""); n += $1 + $2 + $3 + $4 } END { print n + 0 }' <<<"$wrk_out")
-  errs=$((errs + $(json_num errors "$lat")))
+  errs=$(($(wrk_errors "$wrk_out") + $(wrk_errors "$c1_out") + $(json_num errors "$lat")))
   cpu=$(awk -v d=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v s="$DURATION" 'BEGIN { printf "%.0f", 100 * d / hz / s }')
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n' "$name" "$rps" "$(json_num p50_ms "$lat")" \
-    "$(json_num p90_ms "$lat")" "$(json_num p99_ms "$lat")" "$rss_rate" "$rss_peak" "$start_ms" "$cpu" \
-    "$errs" "$lat" "$steal_lat" "$steal_wrk" >>"$ROWS"
-  echo "  $name: $rps req/s, p99 $(json_num p99_ms "$lat") ms at $RATE req/s, start $start_ms ms" >&2
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$rps" \
+    "$(json_num p50_ms "$lat")" "$(json_num p90_ms "$lat")" "$(json_num p99_ms "$lat")" \
+    "$(tr / '\n' <<<"$rss_rate" | awk '{ s += $1 } END { printf "%.1f", s }')" \
+    "$(tr / '\n' <<<"$rss_peak" | awk '{ s += $1 } END { printf "%.1f", s }')" "$start_ms" "$cpu" \
+    "$errs" "$lat" "$steal_lat" "$steal_wrk" "$T_REF" "$(wrk_ms "$c1_out" '^ +Latency ' 2)" \
+    "$(wrk_ms "$c1_out" '^ +99%' 2)" "$rss_rate" "$rss_peak" "$steal_c1" >>"$ROWS"
+  echo "  $name: $rps req/s, p99 $(json_num p99_ms "$lat") ms at $RATE req/s, one connection" \
+    "$(wrk_ms "$c1_out" '^ +Latency ' 2) ms mean, RSS $rss_peak MB, start $start_ms ms" >&2
+}
+
+service_entry() { # name host port address endpoint-port [serviceAccount]: a STATIC ServiceEntry
+  cat <<EOF
+apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: { name: $1, namespace: default }
+spec:
+  hosts: [$2]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{ number: $3, name: http, protocol: HTTP }]
+  endpoints: [{ address: $4, ports: { http: $5 }, labels: { version: v1 }${6:+, serviceAccount: $6} }]
+EOF
 }
 
 sidecar_config() { # dir upstream-port
   mkdir -p "$1"
-  cat >"$1/bench-upstream.yaml" <<EOF
+  service_entry bench-upstream bench-upstream.default.svc.cluster.local 8080 127.0.0.1 "$2" >"$1/bench-upstream.yaml"
+}
+
+gateway_config() { # dir upstream-port: a Gateway and a VirtualService whose one route needs a path
+  # prefix and a header; anything else is a 404 (NR), as in nginx's config below
+  sidecar_config "$1" "$2"
+  cat >"$1/gateway.yaml" <<EOF
 apiVersion: networking.istio.io/v1beta1
-kind: ServiceEntry
-metadata: { name: bench-upstream, namespace: default }
+kind: Gateway
+metadata: { name: bench-gateway, namespace: default }
 spec:
-  hosts: [bench-upstream.default.svc.cluster.local]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{ number: 8080, name: http, protocol: HTTP }]
-  endpoints: [{ address: 127.0.0.1, ports: { http: $2 }, labels: { version: v1 } }]
+  selector: { istio: ingressgateway }
+  servers: [{ port: { number: 80, name: http, protocol: HTTP }, hosts: [$GATEWAY_HOST] }]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: { name: bench-routes, namespace: default }
+spec:
+  hosts: [$GATEWAY_HOST]
+  gateways: [bench-gateway]
+  http:
+  - match: [{ uri: { prefix: /bench/ }, headers: { x-bench-route: { exact: v1 } } }]
+    route: [{ destination: { host: bench-upstream.default.svc.cluster.local, port: { number: 8080 } } }]
 EOF
 }
 
-nginx_config() { # dir listen-port upstream-port
+mesh_config() { # dir-a dir-b b-inbound-port: A knows b's endpoint (B's inbound, service account b:
+  # auto mTLS, B's identity checked); B takes only mTLS (a namespace-wide STRICT PeerAuthentication)
+  mkdir -p "$1" "$2"
+  service_entry b "${MESH_HOST%:*}" 8080 127.0.0.1 "$3" b >"$1/b.yaml"
+  cat >"$2/strict.yaml" <<EOF
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: { name: default, namespace: default }
+spec:
+  mtls: { mode: STRICT }
+EOF
+}
+
+mesh_identities() { # the mesh CA (dietmesh ca init), nginx A's client certificate from it, and nginx B's
+  # server certificate signed by its root with openssl: nginx checks the name it dials (DNS SAN), which
+  # an SVID (URI SAN only) does not carry. Made once per bench run.
+  [ -d "$TMP/ca" ] && return 0
+  $BUN runtime/cli/main.ts ca init --dir "$TMP/ca" >/dev/null &&
+    $BUN runtime/cli/main.ts ca issue --dir "$TMP/ca" --namespace default --service-account nginx-a \
+      --out "$TMP/nginx-a-id" >/dev/null &&
+    mkdir -p "$TMP/nginx-b-id" &&
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=nginx-b.bench \
+      -keyout "$TMP/nginx-b-id/key.pem" -out "$TMP/nginx-b-id/csr.pem" 2>/dev/null &&
+    printf '%s\n' 'subjectAltName=DNS:nginx-b.bench,URI:spiffe://cluster.local/ns/default/sa/nginx-b' \
+      'basicConstraints=critical,CA:FALSE' 'keyUsage=critical,digitalSignature' \
+      'extendedKeyUsage=serverAuth,clientAuth' >"$TMP/nginx-b-id/ext.cnf" &&
+    openssl x509 -req -in "$TMP/nginx-b-id/csr.pem" -CA "$TMP/ca/root-cert.pem" -CAkey "$TMP/ca/root-key.pem" \
+      -set_serial "0x$(openssl rand -hex 16)" -days 1 -extfile "$TMP/nginx-b-id/ext.cnf" \
+      -out "$TMP/nginx-b-id/cert.pem" 2>/dev/null
+}
+
+nginx_config() { # dir server-block: one worker, no access log, temp files in dir; the server block and
+  # its upstreams go inside http {}
   mkdir -p "$1/logs"
   cat >"$1/nginx.conf" <<EOF
 worker_processes 1;
@@ -165,25 +271,23 @@ http {
   access_log off;
   client_body_temp_path $1/body; proxy_temp_path $1/proxy;
   fastcgi_temp_path $1/fastcgi; uwsgi_temp_path $1/uwsgi; scgi_temp_path $1/scgi;
-  upstream bench_upstream { server 127.0.0.1:$3; keepalive 64; keepalive_requests 1000000; }
-  server {
-    listen 127.0.0.1:$2;
-    keepalive_requests 1000000; # nginx closes a connection after 1000 by default; Bun and Deno don't
-    location / {
-      proxy_pass http://bench_upstream;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }
-  }
+  keepalive_requests 1000000; # nginx closes a connection after 1000 by default; Bun and Deno don't
+$2
 }
 EOF
+}
+
+# nginx's upstream keep-alive, as every nginx here uses it: HTTP/1.1 and no "Connection: close"
+NGINX_KEEPALIVE='proxy_http_version 1.1; proxy_set_header Connection "";'
+nginx_upstream() { # name port
+  echo "  upstream $1 { server 127.0.0.1:$2; keepalive 64; keepalive_requests 1000000; }"
 }
 
 LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
 awk -v l="$LOAD_BEFORE" 'BEGIN { exit !(l > 0.5) }' &&
   echo "warning: the machine is not idle (load average $LOAD_BEFORE); expect noisy numbers" >&2
 echo "dietmesh bench: ${DURATION}s runs, $RATE req/s latency runs, $CONNS wrk connections; $LAYOUT" >&2
-mapfile -t PORTS < <($BUN bench/free-ports.ts 3)
+mapfile -t PORTS < <($BUN bench/free-ports.ts 6)
 
 # The upstream serves every target; its start time and memory fill the "direct" row.
 PID=""
@@ -197,30 +301,121 @@ UP_START=$(wait_ready "$UPSTREAM_PID" "$UP_PORT" /)
 EXPECTED=$(curl -sf "http://127.0.0.1:$UP_PORT/")
 
 for target in $TARGETS; do
-  PID=""
+  PID="" T_HOST=$HOST T_PATH=/ T_HEADER="" T_REF=nginx T_MISS=""
+  ready=() # pid port path, per process that must serve before the target is measured
   case "$target" in
     direct)
-      measure direct "$UPSTREAM_PID" "$UP_PORT" "$UP_START"
+      measure direct "$UP_PORT" "$UP_START" "$UPSTREAM_PID"
       continue ;;
     nginx)
-      nginx_config "$TMP/nginx" "${PORTS[0]}" "$UP_PORT"
+      nginx_config "$TMP/nginx" "$(nginx_upstream bench_upstream "$UP_PORT")
+  server {
+    listen 127.0.0.1:${PORTS[0]};
+    location / { proxy_pass http://bench_upstream; $NGINX_KEEPALIVE }
+  }"
       launch nginx $PIN_PROXY nginx -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/logs/error.log"
-      port=${PORTS[0]} ready_port=${PORTS[0]} ready_path=/ ;;
+      port=${PORTS[0]} ready=("$PID" "${PORTS[0]}" /) ;;
     dietmesh-bun | dietmesh-deno)
       sidecar_config "$TMP/mesh" "$UP_PORT"
       if [ "$target" = dietmesh-bun ]; then run=("$BUN"); else run=("$DENO" run -A --quiet); fi
       [ -f runtime/cli/main.ts ] || { na "$target" "runtime/cli/main.ts not there yet"; continue; }
       launch "$target" $PIN_PROXY "${run[@]}" runtime/cli/main.ts sidecar --config "$TMP/mesh" \
         --outbound "127.0.0.1:${PORTS[1]}" --admin "127.0.0.1:${PORTS[2]}"
-      port=${PORTS[1]} ready_port=${PORTS[2]} ready_path=/ready ;;
+      port=${PORTS[1]} ready=("$PID" "${PORTS[2]}" /ready) ;;
+    gateway-nginx) # the VirtualService's match as nginx says it: host, path prefix, header; else 404
+      T_HOST=$GATEWAY_HOST T_PATH=/bench/hello T_HEADER="x-bench-route: v1" T_REF=gateway-nginx T_MISS=404
+      nginx_config "$TMP/gateway-nginx" "$(nginx_upstream bench_upstream "$UP_PORT")
+  server {
+    listen 127.0.0.1:${PORTS[0]} default_server;
+    location = /nginx-ready { return 200; } # for the readiness probe, whose Host is not the route's
+    location / { return 404; }
+  }
+  server {
+    listen 127.0.0.1:${PORTS[0]};
+    server_name $GATEWAY_HOST;
+    location /bench/ {
+      if (\$http_x_bench_route != v1) { return 404; }
+      proxy_pass http://bench_upstream; $NGINX_KEEPALIVE
+    }
+    location / { return 404; }
+  }"
+      launch "$target" $PIN_PROXY nginx -p "$TMP/gateway-nginx" -c "$TMP/gateway-nginx/nginx.conf" \
+        -e "$TMP/gateway-nginx/logs/error.log"
+      ready=("$PID" "${PORTS[0]}" /nginx-ready) port=${PORTS[0]} ;;
+    gateway-bun | gateway-deno)
+      T_HOST=$GATEWAY_HOST T_PATH=/bench/hello T_HEADER="x-bench-route: v1" T_REF=gateway-nginx T_MISS=404
+      gateway_config "$TMP/gateway" "$UP_PORT"
+      if [ "$target" = gateway-bun ]; then run=("$BUN"); else run=("$DENO" run -A --quiet); fi
+      launch "$target" $PIN_PROXY "${run[@]}" runtime/cli/main.ts gateway --config "$TMP/gateway" \
+        --bind "80=127.0.0.1:${PORTS[0]}" --admin "127.0.0.1:${PORTS[1]}"
+      port=${PORTS[0]} ready=("$PID" "${PORTS[1]}" /ready) ;;
+    mesh-nginx) # nginx A (plain in) -> https with a client certificate, B verified -> nginx B (client
+      # certificate required) -> the app; keep-alive and TLS session reuse on both upstream sides
+      T_HOST=$MESH_HOST T_REF=mesh-nginx
+      mesh_identities || { na "$target" "could not make the mesh identities"; continue; }
+      nginx_config "$TMP/mesh-nginx-b" "$(nginx_upstream app "$UP_PORT")
+  server {
+    listen 127.0.0.1:${PORTS[1]} ssl;
+    ssl_certificate $TMP/nginx-b-id/cert.pem; ssl_certificate_key $TMP/nginx-b-id/key.pem;
+    ssl_client_certificate $TMP/ca/root-cert.pem; ssl_verify_client on;
+    location / { proxy_pass http://app; $NGINX_KEEPALIVE }
+  }"
+      nginx_config "$TMP/mesh-nginx-a" "$(nginx_upstream mesh_b "${PORTS[1]}")
+  server {
+    listen 127.0.0.1:${PORTS[0]};
+    location / {
+      proxy_pass https://mesh_b; $NGINX_KEEPALIVE
+      proxy_ssl_certificate $TMP/nginx-a-id/cert-chain.pem; proxy_ssl_certificate_key $TMP/nginx-a-id/key.pem;
+      proxy_ssl_trusted_certificate $TMP/ca/root-cert.pem; proxy_ssl_verify on; proxy_ssl_name nginx-b.bench;
+      proxy_ssl_session_reuse on;
+    }
+  }"
+      launch mesh-nginx-b $PIN_PROXY nginx -p "$TMP/mesh-nginx-b" -c "$TMP/mesh-nginx-b/nginx.conf" \
+        -e "$TMP/mesh-nginx-b/logs/error.log"
+      b_pid=$PID b_t0=$T0
+      launch mesh-nginx-a $PIN_PROXY nginx -p "$TMP/mesh-nginx-a" -c "$TMP/mesh-nginx-a/nginx.conf" \
+        -e "$TMP/mesh-nginx-a/logs/error.log"
+      T0=$b_t0 port=${PORTS[0]}
+      # B answers only TLS, so the probe of A (through B) stands for both; A first: RSS prints as A/B
+      ready=("$PID" "${PORTS[0]}" / "$b_pid" - -) ;;
+    mesh-bun | mesh-deno)
+      T_HOST=$MESH_HOST T_REF=mesh-nginx
+      mesh_identities || { na "$target" "could not make the mesh identities"; continue; }
+      mesh_config "$TMP/mesh-a" "$TMP/mesh-b" "${PORTS[1]}"
+      if [ "$target" = mesh-bun ]; then run=("$BUN"); else run=("$DENO" run -A --quiet); fi
+      launch "$target-b" $PIN_PROXY "${run[@]}" runtime/cli/main.ts sidecar --config "$TMP/mesh-b" \
+        --app "127.0.0.1:$UP_PORT" --inbound "127.0.0.1:${PORTS[1]}" --outbound "127.0.0.1:${PORTS[2]}" \
+        --admin "127.0.0.1:${PORTS[3]}" --ca-dir "$TMP/ca" --service-account b --labels app=b
+      b_pid=$PID b_t0=$T0
+      launch "$target-a" $PIN_PROXY "${run[@]}" runtime/cli/main.ts sidecar --config "$TMP/mesh-a" \
+        --outbound "127.0.0.1:${PORTS[0]}" --admin "127.0.0.1:${PORTS[4]}" --ca-dir "$TMP/ca" --service-account a
+      T0=$b_t0 port=${PORTS[0]}
+      ready=("$PID" "${PORTS[4]}" /ready "$b_pid" "${PORTS[3]}" /ready) ;; # A first: RSS prints as A/B
+    floor-socket-bun | floor-serve-bun | floor-proxy-bun | floor-socket-deno | floor-serve-deno | floor-proxy-deno)
+      kind=${target#floor-} kind=${kind%-*} rt=${target##*-}
+      if [ "$rt" = bun ]; then run=("$BUN"); else run=("$DENO" run -A --quiet); fi
+      args=(--port "${PORTS[0]}"); [ "$kind" = proxy ] && args+=(--upstream "127.0.0.1:$UP_PORT")
+      launch "$target" $PIN_PROXY "${run[@]}" "bench/floors/$rt-$kind.ts" "${args[@]}"
+      port=${PORTS[0]} ready=("$PID" "${PORTS[0]}" /) ;;
     *) echo "unknown target $target" >&2; exit 2 ;;
   esac
-  if start_ms=$(wait_ready "$PID" "$ready_port" "$ready_path" 2>"$TMP/ready.err"); then
-    measure "$target" "$PID" "$port" "$start_ms"
+  pids=() start_ms=0 err=""
+  for ((i = 0; i < ${#ready[@]}; i += 3)); do pids+=("${ready[i]}"); done
+  for ((i = 0; i < ${#ready[@]}; i += 3)); do
+    if [ "${ready[i + 1]}" = - ]; then # served through another's probe: it only has to be alive
+      kill -0 "${ready[i]}" 2>/dev/null || { err="exited before serving"; break; }
+    elif ms=$(wait_ready "${ready[i]}" "${ready[i + 1]}" "${ready[i + 2]}" 2>"$TMP/ready.err"); then
+      start_ms=$((ms > start_ms ? ms : start_ms))
+    else
+      err=$(cat "$TMP/ready.err"); break
+    fi
+  done
+  if [ -z "$err" ]; then
+    measure "$target" "$port" "$start_ms" "${pids[@]}"
   else
-    na "$target" "$(cat "$TMP/ready.err")"
+    na "$target" "$err"
   fi
-  stop "$PID"
+  for p in "${pids[@]}"; do stop "$p"; done
 done
 
 # Report: table on stdout, JSON in bench/results/.
@@ -234,28 +429,36 @@ awk -F'\t' -v out="$OUT" -v date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -v nproc="$NPR
   -v kernel="$(uname -r)" -v commit="$(git describe --always --dirty 2>/dev/null || echo unknown)" -v load="$LOAD_BEFORE $(cut -d' ' -f1 /proc/loadavg)" -v layout="$LAYOUT" -v dur="$DURATION" -v warm="$WARMUP" -v rate="$RATE" \
   -v conns="$CONNS" -v threads="$WRK_THREADS" -v bunv="$($BUN --version)" \
   -v denov="$($DENO --version | awk 'NR == 1 { print $2 }')" -v nginxv="$NGINX_V" -v wrkv="$WRK_V" '
-  function ms(x) { return x == "n/a" ? x : sprintf("%.2f", x) }
+  function ms(x) { return x == "n/a" || x == "" ? "n/a" : sprintf("%.2f", x) }
   function num(x) { return x == "n/a" || x == "" ? "null" : x }
   function q(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return "\"" s "\"" }
-  { n++; for (i = 1; i <= 14; i++) f[n, i] = $i
-    if ($1 == "nginx") ng = $2; if ($1 == "direct") dp99 = $5 }
+  function arr(s) { if (s == "n/a" || s == "") return "null"; gsub(/\//, ", ", s); return "[" s "]" }
+  { n++; for (i = 1; i <= 20; i++) f[n, i] = $i
+    if ($2 != "n/a") { rps[$1] = $2; c1[$1] = $16 }
+    if ($1 == "direct") dp99 = $5 }
   END {
-    fmt = "%-14s %9s %6s %7s %7s %7s %9s %8s %8s %8s %5s\n"
-    printf fmt, "target", "req/s", "ratio", "p50 ms", "p90 ms", "p99 ms", "+p99 ms", "RSS MB", "peak MB", "start ms", "CPU%"
-    printf "%s\n", "(latency at " rate " req/s; RSS MB = peak by the end of that run; peak MB = after the wrk run too)"
+    fmt = "%-17s %8s %6s %6s %6s %6s %6s %7s %7s %6s %11s %11s %6s %5s\n"
+    printf fmt, "target", "req/s", "ratio", "p50", "p90", "p99", "+p99", "c1 mean", "c1 p99", "c1 +", "RSS MB", "peak MB", "start", "CPU%"
+    printf "%s\n", "(ms; p50-p99 at " rate " req/s, +p99 over direct; c1 = wrk -c1 -t1 latency, c1 + = its mean over the reference nginx;"
+    printf "%s\n", " ratio = req/s over the reference: nginx, gateway-nginx for gateway-*, mesh-nginx for mesh-*; RSS of a pair: A/B)"
     printf "{\n  \"date\": %s,\n  \"machine\": { \"nproc\": %s, \"cpu\": %s, \"kernel\": %s, \"load_average_before_after\": %s },\n", q(date), nproc, q(cpu), q(kernel), q(load) > out
     printf "  \"commit\": %s,\n", q(commit) > out
     printf "  \"tools\": { \"bun\": %s, \"deno\": %s, \"nginx\": %s, \"wrk\": %s },\n", q(bunv), q(denov), q(nginxv), q(wrkv) > out
     printf "  \"settings\": { \"layout\": %s, \"seconds\": %s, \"warmup_seconds\": %s, \"rate\": %s, \"wrk_connections\": %s, \"wrk_threads\": %s },\n", q(layout), dur, warm, rate, conns, threads > out
     printf "  \"results\": [\n" > out
     for (r = 1; r <= n; r++) {
-      ok = f[r, 2] != "n/a"
-      ratio = ok && ng ? sprintf("%.2f", f[r, 2] / ng) : "n/a"
+      ok = f[r, 2] != "n/a"; ref = f[r, 15]
+      ratio = ok && rps[ref] ? sprintf("%.2f", f[r, 2] / rps[ref]) : "n/a"
+      ratio_ng = ok && rps["nginx"] ? sprintf("%.2f", f[r, 2] / rps["nginx"]) : "n/a"
       added = ok && dp99 != "" && dp99 != "n/a" ? sprintf("%.3f", f[r, 5] - dp99) : "n/a"
-      printf fmt, f[r, 1], f[r, 2], ratio, ms(f[r, 3]), ms(f[r, 4]), ms(f[r, 5]), ms(added), f[r, 6], f[r, 7], f[r, 8], f[r, 9]
-      printf "    { \"target\": %s, \"requests_per_s\": %s, \"ratio_to_nginx\": %s, \"p50_ms\": %s, \"p90_ms\": %s, \"p99_ms\": %s, \"added_p99_ms\": %s, \"rss_mb_after_rate_run\": %s, \"rss_mb_peak\": %s, \"start_ms\": %s, \"proxy_cpu_pct\": %s, \"errors\": %s, \"latency_run\": %s, \"steal_pct_latency_run\": %s, \"steal_pct_wrk_run\": %s, \"note\": %s }%s\n", \
-        q(f[r, 1]), num(f[r, 2]), num(ratio), num(f[r, 3]), num(f[r, 4]), num(f[r, 5]), num(added), num(f[r, 6]), num(f[r, 7]), \
-        num(f[r, 8]), num(f[r, 9]), num(f[r, 10]), f[r, 11], num(f[r, 12]), num(f[r, 13]), (f[r, 14] == "" ? "null" : q(f[r, 14])), (r < n ? "," : "") > out
+      c1added = ok && (ref in c1) && c1[ref] != "" ? sprintf("%.3f", f[r, 16] - c1[ref]) : "n/a"
+      printf fmt, f[r, 1], f[r, 2], ratio, ms(f[r, 3]), ms(f[r, 4]), ms(f[r, 5]), ms(added), ms(f[r, 16]), ms(f[r, 17]), ms(c1added), f[r, 18], f[r, 19], f[r, 8], f[r, 9]
+      printf "    { \"target\": %s, \"requests_per_s\": %s, \"reference\": %s, \"ratio_to_reference\": %s, \"ratio_to_nginx\": %s, \"p50_ms\": %s, \"p90_ms\": %s, \"p99_ms\": %s, \"added_p99_ms\": %s, ", \
+        q(f[r, 1]), num(f[r, 2]), q(ref), num(ratio), num(ratio_ng), num(f[r, 3]), num(f[r, 4]), num(f[r, 5]), num(added) > out
+      printf "\"one_connection_mean_ms\": %s, \"one_connection_p99_ms\": %s, \"one_connection_added_mean_ms\": %s, ", num(f[r, 16]), num(f[r, 17]), num(c1added) > out
+      printf "\"rss_mb_after_rate_run\": %s, \"rss_mb_peak\": %s, \"rss_mb_after_rate_run_per_proxy\": %s, \"rss_mb_peak_per_proxy\": %s, ", num(f[r, 6]), num(f[r, 7]), arr(f[r, 18]), arr(f[r, 19]) > out
+      printf "\"start_ms\": %s, \"proxy_cpu_pct\": %s, \"errors\": %s, \"latency_run\": %s, \"steal_pct_latency_run\": %s, \"steal_pct_one_connection_run\": %s, \"steal_pct_wrk_run\": %s, \"note\": %s }%s\n", \
+        num(f[r, 8]), num(f[r, 9]), num(f[r, 10]), f[r, 11], num(f[r, 12]), num(f[r, 20]), num(f[r, 13]), (f[r, 14] == "" ? "null" : q(f[r, 14])), (r < n ? "," : "") > out
     }
     printf "  ]\n}\n" > out
   }' "$ROWS"
@@ -268,5 +471,6 @@ done
 awk -F'\t' '$11 ~ /sched_lag/ { l = $11; sub(/.*"sched_lag_p99_ms":/, "", l); sub(/[,}].*/, "", l)
   if (l + 0 > 2 || $12 + 0 > 2) printf "warning: %s latency run disturbed (load client timer lag p99 %s ms, steal %s%%)\n", $1, l, $12
   if ($13 + 0 > 2) printf "warning: %s wrk run disturbed (steal %s%%)\n", $1, $13
-  if ($1 == "nginx" && $9 + 0 < 85) printf "warning: nginx used only %s%% of its CPU in the wrk run, so it was not the bottleneck and the ratios are not meaningful\n", $9 }' "$ROWS" >&2
+  if ($20 + 0 > 2) printf "warning: %s one-connection run disturbed (steal %s%%)\n", $1, $20
+  if ($1 ~ /nginx$/ && $9 != "n/a" && $9 + 0 < 85) printf "warning: %s used only %s%% of its CPU in the wrk run, so it was not the bottleneck and the ratios to it are not meaningful\n", $1, $9 }' "$ROWS" >&2
 echo "wrote $OUT" >&2
