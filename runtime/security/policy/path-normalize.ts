@@ -47,11 +47,44 @@ function splitTarget(raw: string): { path: string; query: string } | undefined {
   return q === -1 ? { path: t, query: "" } : { path: t.slice(0, q), query: t.slice(q) };
 }
 
+// unreserved, sub-delims, ":" and "@" (RFC 3986 pchar without pct-encoded) and "/"
+const PLAIN = new Uint8Array(128);
+for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@/") PLAIN[c.charCodeAt(0)] = 1;
+
+/**
+ * The end of the path when an origin-form target needs no normalization in any mode (nearly every
+ * request: no "%", "\\", dot segment, "//", control or non-ASCII byte), else -1. One scan, no
+ * allocation, so the common request pays nothing for the policy.
+ */
+function plainPathEnd(target: string): number {
+  if (target.charCodeAt(0) !== 47 /* "/" */) return -1;
+  let i = 0;
+  for (; i < target.length; i++) {
+    const c = target.charCodeAt(i);
+    if (c === 63 /* "?" */) break;
+    if (c >= 128 || PLAIN[c] === 0) return -1;
+    if (c === 47 && target.charCodeAt(i + 1) === 47) return -1; // "//": MERGE_SLASHES would change it
+    if (c === 46 /* "." */ && target.charCodeAt(i - 1) === 47) return -1; // a dot segment, maybe
+  }
+  for (let j = i; j < target.length; j++) {
+    const c = target.charCodeAt(j);
+    if (c === 0 || c === 35 /* "#" */) return -1; // NUL is refused, a fragment cut off: the full path
+  }
+  return i;
+}
+
 /**
  * Normalizes a raw request-target (as it came on the request line: not a URL that a parser has
  * already cleaned up) for authorization, routing and forwarding.
  */
 export function normalizePath(rawTarget: string, mode: PathNormalization = "BASE"): NormalizedTarget {
+  const plainEnd = plainPathEnd(rawTarget);
+  if (plainEnd !== -1) return { ok: true, path: plainEnd === rawTarget.length ? rawTarget : rawTarget.slice(0, plainEnd), target: rawTarget };
+  return normalizeFully(rawTarget, mode);
+}
+
+/** normalizePath without its shortcut for plain targets (exported for the test that compares them) */
+export function normalizeFully(rawTarget: string, mode: PathNormalization = "BASE"): NormalizedTarget {
   if (rawTarget.includes("\0")) return bad("NUL in the request target");
   if (rawTarget === "*") return { ok: true, path: "*", target: "*" }; // OPTIONS * (asterisk-form)
   const parts = splitTarget(rawTarget);
