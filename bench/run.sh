@@ -18,8 +18,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ALL_TARGETS="direct nginx dietmesh-bun dietmesh-deno gateway-nginx gateway-bun gateway-deno
-  mesh-nginx mesh-bun mesh-deno floor-socket-bun floor-serve-bun floor-proxy-bun
-  floor-socket-deno floor-serve-deno floor-proxy-deno"
+  mesh-nginx mesh-bun mesh-deno floor-socket-bun floor-serve-bun floor-proxy-bun floor-pipe-bun
+  floor-socket-deno floor-serve-deno floor-proxy-deno floor-pipe-deno"
 DURATION=${BENCH_SECONDS:-8}
 WARMUP=${BENCH_WARMUP:-2}
 RATE=${BENCH_RATE:-1000}
@@ -391,10 +391,10 @@ for target in $TARGETS; do
         --outbound "127.0.0.1:${PORTS[0]}" --admin "127.0.0.1:${PORTS[4]}" --ca-dir "$TMP/ca" --service-account a
       T0=$b_t0 port=${PORTS[0]}
       ready=("$PID" "${PORTS[4]}" /ready "$b_pid" "${PORTS[3]}" /ready) ;; # A first: RSS prints as A/B
-    floor-socket-bun | floor-serve-bun | floor-proxy-bun | floor-socket-deno | floor-serve-deno | floor-proxy-deno)
+    floor-socket-bun | floor-serve-bun | floor-proxy-bun | floor-pipe-bun | floor-socket-deno | floor-serve-deno | floor-proxy-deno | floor-pipe-deno)
       kind=${target#floor-} kind=${kind%-*} rt=${target##*-}
       if [ "$rt" = bun ]; then run=("$BUN"); else run=("$DENO" run -A --quiet); fi
-      args=(--port "${PORTS[0]}"); [ "$kind" = proxy ] && args+=(--upstream "127.0.0.1:$UP_PORT")
+      args=(--port "${PORTS[0]}"); [ "$kind" = proxy ] || [ "$kind" = pipe ] && args+=(--upstream "127.0.0.1:$UP_PORT")
       launch "$target" $PIN_PROXY "${run[@]}" "bench/floors/$rt-$kind.ts" "${args[@]}"
       port=${PORTS[0]} ready=("$PID" "${PORTS[0]}" /) ;;
     *) echo "unknown target $target" >&2; exit 2 ;;

@@ -10,6 +10,7 @@ export interface DenoConn {
 interface DenoApi {
   args: string[];
   listen(options: { hostname: string; port: number }): AsyncIterable<DenoConn> & { addr: { port: number } };
+  connect(options: { hostname: string; port: number }): Promise<DenoConn>;
   serve(
     options: { hostname: string; port: number; onListen?: (addr: { port: number }) => void },
     handler: (request: Request) => Response | Promise<Response>,
