@@ -7,8 +7,10 @@
 // bundle by the TLS library (rejectUnauthorized), and checked once per connection again by
 // verifyPeer (the SPIFFE rules), before the first byte reaches the handler.
 import type { Socket, SocketHandler, TCPSocketListener } from "bun";
-import { WRITE_HIGH_WATER, type Transport, type TransportHandler } from "./http1/transport.ts";
+import type { Transport, TransportHandler } from "./http1/transport.ts";
+import { BunWriteQueue } from "./http1/bun-write-queue.ts";
 import type { SocketServeOptions, SocketServer } from "./types.ts";
+import { uriSans } from "./uri-sans.ts";
 
 type BunSocket = Socket<ServerSocket> & { pause(): void; resume(): void };
 
@@ -16,8 +18,7 @@ type BunSocket = Socket<ServerSocket> & { pause(): void; resume(): void };
 class ServerSocket implements Transport {
   handler: TransportHandler | null = null;
   done = false;
-  queue: Uint8Array[] = [];
-  queued = 0;
+  readonly pending = new BunWriteQueue();
   /** bytes that arrived before the handler was attached (during the peer check) */
   early: Uint8Array[] | null = null;
 
@@ -28,34 +29,11 @@ class ServerSocket implements Transport {
 
   write(data: Uint8Array): boolean {
     if (this.done) return true;
-    if (this.queued > 0) {
-      this.queue.push(data);
-      this.queued += data.byteLength;
-      return this.queued < WRITE_HIGH_WATER;
-    }
-    const n = this.socket.write(data);
-    if (n === data.byteLength) return true;
-    const rest = n > 0 ? data.subarray(n) : data;
-    this.queue.push(rest);
-    this.queued = rest.byteLength;
-    return this.queued < WRITE_HIGH_WATER;
+    return this.pending.write(this.socket, data);
   }
 
   drained(): void {
-    if (this.done) return;
-    while (this.queue.length) {
-      const head = this.queue[0];
-      const n = this.socket.write(head);
-      if (n < head.byteLength) {
-        if (n > 0) {
-          this.queue[0] = head.subarray(n);
-          this.queued -= n;
-        }
-        return;
-      }
-      this.queue.shift();
-      this.queued -= n;
-    }
+    if (this.done || !this.pending.flush(this.socket)) return;
     if (this.ending) return this.finishEnd();
     this.handler?.onDrain();
   }
@@ -95,7 +73,7 @@ class ServerSocket implements Transport {
 
   end(): void {
     if (this.done) return;
-    if (this.queued > 0) {
+    if (this.pending.queued > 0) {
       this.ending = true;
       return;
     }
@@ -113,16 +91,9 @@ class ServerSocket implements Transport {
     if (this.done) return;
     this.done = true;
     this.owner.sockets.delete(this);
-    this.queue.length = 0;
+    this.pending.clear();
     this.socket.terminate();
   }
-}
-
-function uriSans(subjectAltName: string | undefined): string[] {
-  if (!subjectAltName) return [];
-  const out: string[] = [];
-  for (const part of subjectAltName.split(", ")) if (part.startsWith("URI:")) out.push(part.slice(4));
-  return out;
 }
 
 class BunSocketServer {

@@ -11,6 +11,7 @@ import { createSecureContext, TLSSocket, type SecureContext } from "node:tls";
 import type { ConnInfo, SocketServer } from "./types.ts";
 import type { Transport, TransportHandler } from "./http1/transport.ts";
 import { NodeSocketTransport } from "./node-socket.ts";
+import { uriSans } from "./uri-sans.ts";
 
 /** PEM texts of a workload identity: its chain (leaf first), key, and the roots it trusts */
 export interface TlsCredentials {
@@ -144,10 +145,3 @@ export function serveMesh(options: MeshServeOptions): Promise<SocketServer> {
   });
 }
 
-/** "URI:spiffe://a, DNS:x" → the URI entries (a SPIFFE ID has no comma or space in it) */
-function uriSans(subjectAltName: string | undefined): string[] {
-  if (!subjectAltName) return [];
-  const out: string[] = [];
-  for (const part of subjectAltName.split(", ")) if (part.startsWith("URI:")) out.push(part.slice(4));
-  return out;
-}

@@ -5,7 +5,9 @@
 import type { Socket, SocketHandler } from "bun";
 import type { TlsCredentials } from "../mesh-listener.ts";
 import type { TlsTarget } from "./tls-transport.ts";
-import { WRITE_HIGH_WATER, type Connect, type Transport, type TransportHandler } from "./transport.ts";
+import type { Connect, Transport, TransportHandler } from "./transport.ts";
+import { BunWriteQueue } from "./bun-write-queue.ts";
+import { uriSans } from "../uri-sans.ts";
 
 // pause/resume exist on Bun's sockets but are missing from bun-types
 type BunSocket = Socket<BunTransport> & { pause(): void; resume(): void };
@@ -52,8 +54,7 @@ class BunTransport implements Transport {
   done = false;
   paused = false;
   referenced = true;
-  queue: Uint8Array[] = [];
-  queued = 0;
+  readonly pending = new BunWriteQueue();
 
   constructor(readonly handler: TransportHandler) {}
 
@@ -90,36 +91,13 @@ class BunTransport implements Transport {
   write(data: Uint8Array): boolean {
     const socket = this.socket;
     if (this.done || !socket) return true;
-    if (this.queued > 0) {
-      this.queue.push(data);
-      this.queued += data.byteLength;
-      return this.queued < WRITE_HIGH_WATER;
-    }
-    const n = socket.write(data);
-    if (n === data.byteLength) return true;
-    const rest = n > 0 ? data.subarray(n) : data;
-    this.queue.push(rest);
-    this.queued = rest.byteLength;
-    return this.queued < WRITE_HIGH_WATER;
+    return this.pending.write(socket, data);
   }
 
   drained(): void {
     const socket = this.socket;
     if (!socket || this.done) return;
-    while (this.queue.length) {
-      const head = this.queue[0];
-      const n = socket.write(head);
-      if (n < head.byteLength) {
-        if (n > 0) {
-          this.queue[0] = head.subarray(n);
-          this.queued -= n;
-        }
-        return;
-      }
-      this.queue.shift();
-      this.queued -= n;
-    }
-    this.handler.onDrain();
+    if (this.pending.flush(socket)) this.handler.onDrain();
   }
 
   closed(error: Error | null): void {
@@ -150,7 +128,7 @@ class BunTransport implements Transport {
     if (!this.socket) return this.destroy();
     // Bun's end() closes at once; shutdown() sends FIN and keeps reading until the peer's close.
     // A pooled connection ends only between exchanges, so nothing queued is lost.
-    this.queue.length = 0;
+    this.pending.clear();
     this.socket.resume();
     this.socket.shutdown();
   }
@@ -158,7 +136,7 @@ class BunTransport implements Transport {
   destroy(): void {
     if (this.done) return;
     this.done = true;
-    this.queue.length = 0;
+    this.pending.clear();
     this.socket?.terminate();
   }
 }
@@ -170,13 +148,6 @@ export const bunConnect: Connect = (host, port, handler) => {
   );
   return transport;
 };
-
-function uriSans(subjectAltName: string | undefined): string[] {
-  if (!subjectAltName) return [];
-  const out: string[] = [];
-  for (const part of subjectAltName.split(", ")) if (part.startsWith("URI:")) out.push(part.slice(4));
-  return out;
-}
 
 // Bun takes PEM texts per connect; one options object per credentials keeps them shared.
 const tlsOptions = new WeakMap<TlsCredentials, object>();

@@ -6,6 +6,7 @@
 import { connect as tlsConnect, createSecureContext, type SecureContext, type TLSSocket } from "node:tls";
 import type { TlsCredentials } from "../mesh-listener.ts";
 import { WRITE_HIGH_WATER, type Connect, type Transport, type TransportHandler } from "./transport.ts";
+import { uriSans } from "../uri-sans.ts";
 
 export interface TlsTarget {
   /** this workload's current certificate; null when it has none yet (the connection then fails) */
@@ -22,11 +23,6 @@ function contextFor(credentials: TlsCredentials): SecureContext {
     contexts.set(credentials, context);
   }
   return context;
-}
-
-function uriSans(subjectAltName: string | undefined): string[] {
-  if (!subjectAltName) return [];
-  return subjectAltName.split(", ").filter((p) => p.startsWith("URI:")).map((p) => p.slice(4));
 }
 
 class TlsTransport implements Transport {
