@@ -76,7 +76,11 @@ export class DenoTransport implements Transport {
     this.queue.push(data);
     this.queued += data.byteLength;
     if (!this.writing) this.flush();
-    return this.queued < WRITE_HIGH_WATER;
+    if (this.queued < WRITE_HIGH_WATER) return true;
+    // the caller now waits for onDrain: it must come when the queue empties, however the queue
+    // shrank in between (a write already in flight does not pass through flush's check)
+    this.wasFull = true;
+    return false;
   }
 
   private flush(): void {

@@ -43,6 +43,21 @@ test("POST: a 2 MiB streamed body goes out chunked and comes back chunked, byte 
   await server.close();
 });
 
+test("a fast request body of many small pieces never loses the socket's drain (Deno: writes queued while one is in flight)", async () => {
+  const server = await startTestServer(async (req, s) => s.respond(200, [], `got ${(await req.bytes()).byteLength}`));
+  const piece = bytesOf(16 * 1024);
+  const chunks = Array.from({ length: 400 }, () => piece);
+  const headers = new Headers({ host: "x", "content-length": String(400 * piece.byteLength) });
+  const p = pool();
+  const sent = p.send(server.address, { url: `http://${server.address}/`, method: "PUT", headers, body: streamOf(chunks) }).then((r) => r.text());
+  // a lost drain shows as a body that never finishes: a generous deadline, not a timing claim
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stalled = new Promise<string>((resolve) => (timer = setTimeout(() => resolve("stalled"), 20_000)));
+  assert.is(await Promise.race([sent, stalled]), `got ${400 * piece.byteLength}`);
+  clearTimeout(timer);
+  await server.close();
+});
+
 test("POST with Content-Length streams exactly that many bytes, no chunked framing", async () => {
   const server = await startTestServer(async (req, s) => s.respond(200, [], `got ${(await req.bytes()).byteLength}`));
   const body = bytesOf(1_500_000);
