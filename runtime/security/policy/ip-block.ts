@@ -64,9 +64,21 @@ function parseIpv6(text: string): IpBytes | undefined {
 
 const isV4Mapped = (b: IpBytes) => b.length === 16 && b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
 
-/** an address ("10.0.0.1", "::1", "[::1]", "::ffff:10.0.0.1") as bytes, or undefined if it is not one */
+/**
+ * a link-local IPv6 peer comes with its interface ("fe80::1%eth0", or "%25eth0" as a URL writes it,
+ * RFC 6874); the zone says which link, not which host, so blocks match on the address alone, as
+ * Envoy's CIDR match does. Only IPv6 has zones: "10.0.0.1%x" stays invalid.
+ */
+function withoutZone(text: string): string {
+  const zone = text.indexOf("%");
+  if (zone === -1 || !text.slice(0, zone).includes(":")) return text;
+  const id = text.slice(zone + 1).replace(/^25(?=.)/, "");
+  return id && !/[%/\[\]\s]/.test(id) ? text.slice(0, zone) : text;
+}
+
+/** an address ("10.0.0.1", "::1", "[::1]", "::ffff:10.0.0.1", "fe80::1%eth0") as bytes, or undefined if it is not one */
 export function parseIp(text: string): IpBytes | undefined {
-  const t = text.startsWith("[") && text.endsWith("]") ? text.slice(1, -1) : text;
+  const t = withoutZone(text.startsWith("[") && text.endsWith("]") ? text.slice(1, -1) : text);
   const bytes = t.includes(":") ? parseIpv6(t) : parseIpv4(t);
   if (bytes && isV4Mapped(bytes)) return bytes.slice(12);
   return bytes;

@@ -35,6 +35,15 @@ test("an IPv4-mapped IPv6 peer counts as its IPv4 address, both ways", () => {
   assert.equal(parseIp("::ffff:127.0.0.1"), parseIp("127.0.0.1"));
 });
 
+test("an IPv6 address with a zone ID (a link-local peer) matches on its address; a block never takes a zone", () => {
+  assert.ok(inBlock("fe80::1%eth0", "fe80::/10"));
+  assert.ok(inBlock("[fe80::1%25eth0]", "fe80::1"), "the URL form of the zone");
+  assert.ok(inBlock("fe80::1%3", "fe80::1/128"), "a numeric zone");
+  assert.not.ok(inBlock("fe80::2%eth0", "fe80::1"));
+  assert.equal(parseIp("fe80::1%eth0"), parseIp("fe80::1"));
+  for (const bad of ["10.0.0.1%eth0", "fe80::1%", "fe80::1%a%b", "fe80::1%a/64", "gggg::1%eth0"]) assert.is(parseIp(bad), undefined, bad);
+});
+
 test("what is not an address or a block", () => {
   for (const bad of ["", "10.0.0", "10.0.0.256", "010.0.0.1", "10.0.0.1/33", "10.0.0.1/", "10.0.0.1/08", "::1/129", "1::2::3", "1:2:3:4:5:6:7:8:9", "gggg::", "fe80::1%eth0", "1.2.3.4::", "[::1]/8", "example.com"]) {
     assert.ok(ipBlockProblem(bad), `accepted ${JSON.stringify(bad)}`);
