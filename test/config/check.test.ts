@@ -5,7 +5,8 @@ import { checkPaths } from "../../runtime/config/check.ts";
 import { platform } from "../../runtime/platform/index.ts";
 import { memoryIO } from "./memory-io.ts";
 
-const root = new URL("../../../shared/upstream-showcases", import.meta.url).pathname;
+// the seed's files as the repository carries them (demo/<folder>/istio/, identical to the seed)
+const seed = (folder: string, name: string) => new URL(`../../demo/${folder}/istio/${name}`, import.meta.url).pathname;
 
 async function check(paths: string[], io = platform as Parameters<typeof checkPaths>[1]) {
   const lines: string[] = [];
@@ -15,7 +16,7 @@ async function check(paths: string[], io = platform as Parameters<typeof checkPa
 
 test("a consistent set of showcase files: info lines only, then the all-clear", async () => {
   const names = ["hello-istio.yaml", "hello-istio-destination.yaml", "hello-istio-gateway.yaml", "hello-istio-25-75.yaml"];
-  const { code, lines } = await check(names.map((n) => `${root}/hello-istio/${n}`));
+  const { code, lines } = await check(names.map((n) => seed("hello-istio", n)));
   assert.is(code, 0);
   assert.is(lines.length, 3);
   assert.match(lines[0], /^Info \[skipped-kind\] Service /);
@@ -24,7 +25,7 @@ test("a consistent set of showcase files: info lines only, then the all-clear", 
 });
 
 test("a VirtualService alone: its missing Gateway, subset and host, errors first", async () => {
-  const { code, lines } = await check([`${root}/hello-istio/hello-istio-v2.yaml`]);
+  const { code, lines } = await check([seed("hello-istio", "hello-istio-v2.yaml")]);
   assert.is(code, 1);
   assert.equal(lines.map((l) => l.split(" ").slice(0, 2).join(" ")), [
     "Error [unknown-gateway]", "Error [unknown-subset]", "Warning [unknown-host]", "Error: 2",

@@ -4,7 +4,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
 import { runScript } from "../../runtime/platform/process.ts";
-import { cli, showcases, stopAll, tempConfig } from "../support/mesh.ts";
+import { cli, showcase, stopAll, tempConfig } from "../support/mesh.ts";
 
 async function check(...paths: string[]) {
   const child = runScript(cli, ["check", ...paths]);
@@ -89,10 +89,10 @@ for (const m of MISTAKES) {
 // does), so a VirtualService file passes together with its folder's other resources.
 const seedFiles: string[] = [];
 for (const folder of ["hello-istio", "alphabet"]) {
-  for (const name of await platform.readDir(`${showcases}${folder}`)) if (name.endsWith(".yaml")) seedFiles.push(`${folder}/${name}`);
+  for (const name of await platform.readDir(showcase(folder))) if (name.endsWith(".yaml")) seedFiles.push(`${folder}/${name}`);
 }
 const texts = new Map<string, string>();
-for (const f of seedFiles) texts.set(f, await platform.readTextFile(`${showcases}${f}`));
+for (const f of seedFiles) texts.set(f, await platform.readTextFile(showcase(f)));
 const hasVirtualService = (f: string) => /^kind: VirtualService$/m.test(texts.get(f)!);
 
 test("the seed's files are where the test expects them", () => {
@@ -102,7 +102,7 @@ test("the seed's files are where the test expects them", () => {
 
 for (const file of seedFiles.filter((f) => !hasVirtualService(f))) {
   test(`seed ${file} on its own: exit 0`, async () => {
-    const r = await check(`${showcases}${file}`);
+    const r = await check(showcase(file));
     assert.is(r.code, 0, r.out);
     assert.not.match(r.out, /^(Error|Warning) \[/m);
   });
@@ -110,12 +110,12 @@ for (const file of seedFiles.filter((f) => !hasVirtualService(f))) {
 
 for (const file of seedFiles.filter(hasVirtualService)) {
   test(`seed ${file}: valid on its own, exit 0 beside its folder's Gateway and DestinationRules`, async () => {
-    const alone = await check(`${showcases}${file}`);
+    const alone = await check(showcase(file));
     const codes = [...alone.out.matchAll(/^Error \[([a-z-]+)\]/gm)].map((m) => m[1]);
     assert.ok(codes.length > 0 && codes.every((c) => c === "unknown-gateway" || c === "unknown-subset"), alone.out);
     const folder = file.slice(0, file.indexOf("/"));
-    const companions = seedFiles.filter((f) => f.startsWith(`${folder}/`) && !hasVirtualService(f)).map((f) => `${showcases}${f}`);
-    const r = await check(`${showcases}${file}`, ...companions);
+    const companions = seedFiles.filter((f) => f.startsWith(`${folder}/`) && !hasVirtualService(f)).map((f) => showcase(f));
+    const r = await check(showcase(file), ...companions);
     assert.is(r.code, 0, r.out);
     assert.is(r.lines.at(-1), "✔ No validation issues found");
   });

@@ -5,7 +5,15 @@ import { runCommand, runScript, type Child } from "../../runtime/platform/proces
 
 export const root = new URL("../../", import.meta.url).pathname;
 export const cli = `${root}runtime/cli/main.ts`;
-export const showcases = new URL("../../../shared/upstream-showcases/", import.meta.url).pathname;
+/**
+ * The seed's unmodified Istio YAML as the repository carries it (demo/<folder>/istio/, checked
+ * byte for byte against shared/upstream-showcases where that folder is beside the clone):
+ * "hello-istio/hello-istio-v1.yaml" → its path. The tests never need ../shared.
+ */
+export const showcase = (file: string) => {
+  const [folder, name] = file.split("/");
+  return new URL(`../../demo/${folder}/istio/${name ?? ""}`, import.meta.url).pathname;
+};
 
 const started: Child[] = [];
 export function stopAll(): void {
