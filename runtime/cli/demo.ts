@@ -107,8 +107,8 @@ async function until(cond: () => boolean, timeoutMs: number): Promise<boolean> {
 
 const label = (w: Workload) => `${w.service} ${w.version}`;
 
-/** Writes, then waits until every proxy has logged a reload after the write. A proxy's file watch
- * starts just after it says it is ready, so a write may come too early for it: then write again. */
+/** Writes, then waits until every proxy has logged a reload after the write; without one in 3 s
+ * (a write lost by a watcher), writes again. */
 async function publish(proxies: { name: string; child: Child }[], write: () => Promise<void>): Promise<void> {
   for (let attempt = 1; attempt <= 5; attempt++) {
     const marks = proxies.map((p) => p.child.lines.length);
@@ -196,11 +196,11 @@ async function launch(flags: ReturnType<typeof parseFlags>): Promise<number> {
     children.push(gatewayChild);
     const [, gatewayAddr] = await gatewayChild.waitFor(/gateway port 80 listening on (\S+)/);
     const [, gatewayAdmin] = await gatewayChild.waitFor(/ready on \S+ admin (\S+)/);
-    // tell `demo switch` where the proxies' admin listeners are (it waits for their reload); this
-    // also makes sure the gateway's file watch runs before anyone switches
+    // tell `demo switch` where the proxies' admin listeners are (it waits for their reload); a
+    // proxy watches its config before it says it is ready, and only config files (never this one)
     const proxies = [{ name: "gateway", child: gatewayChild, admin: gatewayAdmin }, ...sidecars];
     const state: DemoState = { proxies: proxies.map(({ name, admin }) => ({ name, admin })) };
-    await publish(proxies, () => platform.writeTextFile(`${dir}/${stateFile}`, JSON.stringify(state, null, 2) + "\n"));
+    await platform.writeTextFile(`${dir}/${stateFile}`, JSON.stringify(state, null, 2) + "\n");
 
     const width = Math.max(...running.map((r) => label(r.workload).length));
     const rows = running.map((r) =>

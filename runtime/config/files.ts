@@ -61,3 +61,57 @@ export async function collectFiles(
   }
   return { files, errors, notices };
 }
+
+function parentOf(path: string): string {
+  const trimmed = path.length > 1 ? path.replace(/\/+$/, "") : path;
+  const i = trimmed.lastIndexOf("/");
+  return i === -1 ? "." : i === 0 ? "/" : trimmed.slice(0, i);
+}
+
+function baseName(path: string): string {
+  return path.replace(/\/+$/, "").slice(path.replace(/\/+$/, "").lastIndexOf("/") + 1);
+}
+
+/** Kubernetes' atomic writer (ConfigMap and Secret volumes) swaps a `..data` symlink; the files are links through it */
+const KUBERNETES_SWAP = "..data";
+
+/** a folder to watch and which entries of it are config */
+export interface WatchTarget {
+  dir: string;
+  accepts(name: string): boolean;
+}
+
+/**
+ * What to watch for a list of config paths: a folder's own config files (what collectFiles reads
+ * from it), and for a file only that file — never the rest of its folder, where a log file
+ * written by the proxy itself made a reload loop.
+ */
+export async function watchTargets(paths: string[], io: Pick<ConfigIO, "isDirectory">): Promise<WatchTarget[]> {
+  const byDir = new Map<string, ((name: string) => boolean)[]>();
+  const add = (dir: string, accepts: (name: string) => boolean) => byDir.set(dir, [...(byDir.get(dir) ?? []), accepts]);
+  for (const path of paths) {
+    if (await io.isDirectory(path)) add(path, (name) => name === KUBERNETES_SWAP || (!name.startsWith(".") && CONFIG_FILE.test(name)));
+    else {
+      const file = baseName(path);
+      add(parentOf(path), (name) => name === file || name === KUBERNETES_SWAP);
+    }
+  }
+  return [...byDir].map(([dir, tests]) => ({ dir, accepts: (name) => tests.some((t) => t(name)) }));
+}
+
+/**
+ * The config files' names and contents as one string: two snapshots are equal exactly when a load
+ * would read the same bytes (files that are not config never count).
+ */
+export async function configSnapshot(paths: string[], io: ConfigIO): Promise<string> {
+  const { files, errors } = await collectFiles(paths, io, false);
+  const parts = errors.map((e) => `!${e.file}`);
+  for (const file of files) {
+    try {
+      parts.push(`${file}\0${await io.readTextFile(file)}`);
+    } catch (e) {
+      parts.push(`!${file}\0${(e as Error).message}`);
+    }
+  }
+  return parts.join("\0\0");
+}

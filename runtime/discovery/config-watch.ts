@@ -5,6 +5,9 @@
 import { platform } from "../platform/index.ts";
 import { loadConfig } from "../config/load.ts";
 import { formatConfigError } from "../config/errors.ts";
+import { configSnapshot, watchTargets } from "../config/files.ts";
+import { systemClock, type Clock } from "../lib/clock.ts";
+import { settleChanges } from "./settle.ts";
 import { analyzeConfig } from "../config/analyze.ts";
 import type { MeshConfig } from "../config/types.ts";
 import { snapshotFromConfig } from "../../adapters/static/from-config.ts";
@@ -63,7 +66,16 @@ export interface ConfigWatchOptions {
   onSwap?: (table: RouteTable) => void;
   /** called when a change is rejected (the last good table stays) */
   onReject?: () => void;
+  /**
+   * a file change is applied once the files read the same twice this far apart with no write in
+   * between (default 300 ms: a writer pausing under 600 ms is never applied half-way)
+   */
+  settleMs?: number;
+  /** for the settle time (tests pass a fake one) */
+  clock?: Clock;
 }
+
+export const DEFAULT_SETTLE_MS = 300;
 
 export interface ConfigWatch {
   table: TableRef;
@@ -152,6 +164,9 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
   let running: Promise<boolean> | undefined;
   let filesChanged = false;
   async function reloadOnce(): Promise<boolean> {
+    // the files' own ServiceEntries, published while they load, arrive as a registry change that
+    // the swap below already includes: no second version for one change
+    if (!filesChanged && !resourcesChanged && !registryChanged) return true;
     if (filesChanged || resourcesChanged) {
       filesChanged = resourcesChanged = false;
       const errors = await loadFiles();
@@ -184,19 +199,25 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
     return running;
   }
 
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const watch = !options.paths.length ? { close() {} } : platform.watch(options.paths, () => {
-    clearTimeout(timer);
-    // editors write a file in several steps; wait for them to settle
-    timer = setTimeout(() => void reload(), 50);
+  const settle = settleChanges({
+    settleMs: options.settleMs ?? DEFAULT_SETTLE_MS,
+    clock: options.clock ?? systemClock,
+    read: () => configSnapshot(options.paths, io),
+    apply: () => void reload(),
   });
+  const watchers = (await watchTargets(options.paths, io)).map((target) =>
+    platform.watchDir(target.dir, (name) => {
+      // a watcher that cannot name the entry might have seen anything: the snapshot decides
+      if (name === undefined || target.accepts(name)) settle.changed();
+    }),
+  );
   return {
     table,
     registry,
     reload: () => reload(),
     close: () => {
-      clearTimeout(timer);
-      watch.close();
+      settle.close();
+      for (const w of watchers) w.close();
       registry.stop();
     },
   };

@@ -3,7 +3,6 @@ import { mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { watch as fsWatch } from "node:fs";
-import { dirname } from "node:path";
 import type { Platform, ServeOptions, Server } from "./types.ts";
 import { bunUpstream } from "./bun-upstream.ts";
 import { bunServeSockets } from "./bun-listen.ts";
@@ -30,12 +29,14 @@ function serve(options: ServeOptions): Server {
   };
 }
 
-export function watchDirs(paths: string[], onChange: () => void) {
-  const dirs = new Set<string>();
-  return Promise.all(paths.map(async (p) => dirs.add((await isDirectory(p)) ? p : dirname(p)))).then(() => {
-    const watchers = [...dirs].map((d) => fsWatch(d, { recursive: true }, () => onChange()));
-    return { close: () => watchers.forEach((w) => w.close()) };
-  });
+function watchDir(dir: string, onChange: (name: string | undefined) => void) {
+  try {
+    const watcher = fsWatch(dir, { persistent: false }, (_event, name) => onChange(name == null ? undefined : String(name)));
+    watcher.on("error", () => {}); // the folder went away: nothing more to report
+    return { close: () => watcher.close() };
+  } catch {
+    return { close() {} }; // no such folder: the config load reports it
+  }
 }
 
 async function isDirectory(path: string): Promise<boolean> {
@@ -63,12 +64,7 @@ export const platform: Platform = {
   remove: (path) => rm(path, { recursive: true, force: true }),
   readDir: async (path) => (await readdir(path)).sort(),
   isDirectory,
-  watch(paths, onChange) {
-    let closed = false;
-    let inner: { close(): void } | undefined;
-    watchDirs(paths, onChange).then((w) => (closed ? w.close() : (inner = w)));
-    return { close: () => { closed = true; inner?.close(); } };
-  },
+  watchDir,
   args: () => Bun.argv.slice(2),
   env: (name) => Bun.env[name],
   exit: (code) => process.exit(code),

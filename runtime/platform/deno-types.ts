@@ -24,7 +24,7 @@ export interface DenoNamespace {
   makeTempDir(options: { prefix: string }): Promise<string>;
   remove(path: string, options: { recursive: boolean }): Promise<void>;
   readDir(path: string): AsyncIterable<{ name: string }>;
-  watchFs(paths: string[], options: { recursive: boolean }): AsyncIterable<unknown> & { close(): void };
+  watchFs(paths: string[], options: { recursive: boolean }): AsyncIterable<{ kind: string; paths: string[] }> & { close(): void };
   args: string[];
   env: { get(name: string): string | undefined };
   exit(code: number): never;

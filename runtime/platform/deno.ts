@@ -38,10 +38,6 @@ async function isDirectory(path: string): Promise<boolean> {
   }
 }
 
-function parent(path: string): string {
-  const i = path.lastIndexOf("/");
-  return i <= 0 ? (i === 0 ? "/" : ".") : path.slice(0, i);
-}
 
 
 export const platform: Platform = {
@@ -64,20 +60,21 @@ export const platform: Platform = {
     return names.sort();
   },
   isDirectory,
-  watch(paths, onChange) {
-    let closed = false;
-    let watcher: { close(): void } | undefined;
-    Promise.all(paths.map(async (p) => ((await isDirectory(p)) ? p : parent(p)))).then(async (dirs) => {
-      if (closed) return;
-      const w = D.watchFs([...new Set(dirs)], { recursive: true });
-      watcher = w;
+  watchDir(dir, onChange) {
+    let watcher: ReturnType<DenoNamespace["watchFs"]>;
+    try {
+      watcher = D.watchFs([dir], { recursive: false });
+    } catch {
+      return { close() {} }; // no such folder: the config load reports it
+    }
+    void (async () => {
       try {
-        for await (const _ of w) onChange();
+        for await (const event of watcher) for (const path of event.paths) onChange(path.slice(path.lastIndexOf("/") + 1) || undefined);
       } catch {
         // closed
       }
-    });
-    return { close: () => { closed = true; watcher?.close(); } };
+    })();
+    return { close: () => { try { watcher.close(); } catch { /* already closed */ } } };
   },
   args: () => [...D.args],
   env: (name) => D.env.get(name),

@@ -86,8 +86,12 @@ export interface Platform {
   /** entries of a directory (names only), sorted */
   readDir(path: string): Promise<string[]>;
   isDirectory(path: string): Promise<boolean>;
-  /** calls onChange (debounced by the caller) when anything under the paths changes */
-  watch(paths: string[], onChange: () => void): FileWatch;
+  /**
+   * calls onChange with the entry's name (not a path) when an entry directly in the folder is
+   * written, created, renamed or removed; undefined when the runtime cannot say which. Not
+   * recursive; the caller filters and debounces.
+   */
+  watchDir(dir: string, onChange: (name: string | undefined) => void): FileWatch;
   args(): string[];
   env(name: string): string | undefined;
   exit(code: number): never;
