@@ -80,7 +80,11 @@ const outlierDetection = obj({
 });
 
 const tls = obj({
-  mode: z.enum(["DISABLE", "SIMPLE", "MUTUAL", "ISTIO_MUTUAL"]).optional(),
+  // SIMPLE and MUTUAL (TLS to a server outside the mesh) would be served as plaintext until they
+  // are built: refused, so no one believes a call is encrypted when it is not
+  mode: z.enum(["DISABLE", "SIMPLE", "MUTUAL", "ISTIO_MUTUAL"]).check((ctx) => {
+    if (ctx.value === "SIMPLE" || ctx.value === "MUTUAL") ctx.issues.push({ code: "custom", input: ctx.value, message: `mode ${ctx.value} is not supported by dietmesh yet (the calls would go out in plaintext); use ISTIO_MUTUAL for mesh workloads or DISABLE` });
+  }).optional(),
   clientCertificate: str.optional(),
   privateKey: str.optional(),
   caCertificates: str.optional(),

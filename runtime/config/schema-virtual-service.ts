@@ -146,7 +146,9 @@ const httpRoute = obj({
   mirrors: z.array(obj({ destination, percentage: percent.optional() })).optional(),
   mirrorPercentage: percent.optional(),
   mirrorPercent: intPercent.optional(), // deprecated integer form of mirrorPercentage
-  corsPolicy: corsPolicy.optional(),
+  // parsed (the shape is checked) and then refused: serving without the CORS answers the policy
+  // asks for would break browsers silently; a later issue implements it
+  corsPolicy: corsPolicy.check((ctx) => void ctx.issues.push({ code: "custom", input: ctx.value, message: "corsPolicy is not supported by dietmesh yet (it would be ignored: no preflight answers, no CORS headers); remove it or answer CORS in the app" })).optional(),
   headers: headers.optional(),
 })
   .check(rule((ctx) => {

@@ -104,13 +104,20 @@ test("empty YAML values are absent, as Kubernetes prunes nulls", async () => {
 });
 
 test("deprecated forms are read into today's fields", async () => {
-  const text = vs("a").replace("  - route:", "  - mirror:\n      host: m\n    mirrorPercent: 5\n    corsPolicy:\n      allowOrigin: [\"https://x\"]\n    route:");
+  const text = vs("a").replace("  - route:", "  - mirror:\n      host: m\n    mirrorPercent: 5\n    route:");
   const { config, errors } = await load({ "a.yaml": text });
   assert.equal(errors, []);
   const r = config!.virtualServices[0].spec.http[0];
   assert.equal(r.mirrorPercentage, { value: 5 });
-  assert.equal(r.corsPolicy, { allowOrigins: [{ exact: "https://x" }] });
   assert.not.ok("mirrorPercent" in r);
+});
+
+test("corsPolicy is refused at load with its field path until it is built (issue 15 item 10)", async () => {
+  const text = vs("a").replace("  - route:", "  - corsPolicy:\n      allowOrigins: [{ exact: \"https://x\" }]\n    route:");
+  const { config, errors } = await load({ "a.yaml": text });
+  assert.is(config, undefined);
+  assert.equal(errors.map((e) => [e.file, e.kind, e.name, e.path]), [["a.yaml", "VirtualService", "a", "spec.http[0].corsPolicy"]]);
+  assert.match(errors[0].message, /corsPolicy is not supported by dietmesh yet/);
 });
 
 test("the result is deeply frozen", async () => {
