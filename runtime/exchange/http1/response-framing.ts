@@ -30,6 +30,13 @@ export function frame(head: ResponseHead, isHead: boolean, out: Framing): void {
     return;
   }
   if (head.transferEncoding) {
+    // HTTP/1.0 has no Transfer-Encoding: the framing is faulty whatever the header says (RFC 9112
+    // §6.1, even beside a Content-Length), so the body is whatever comes until the server closes
+    if (head.minor === 0) {
+      out.mode = UNTIL_CLOSE;
+      out.keepAlive = false;
+      return;
+    }
     if (head.contentLength >= 0) out.keepAlive = false; // both given: close afterwards
     if (head.chunked) {
       out.mode = CHUNKED;
