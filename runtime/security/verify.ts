@@ -5,6 +5,7 @@ import { SecurityError } from "./errors.ts";
 import { certificatesFromPem } from "./pem.ts";
 import { SpiffeId } from "./spiffe-id.ts";
 import { x509 } from "./x509-lib.ts";
+import { nameConstraintsProblem, parseNameConstraints } from "./name-constraints.ts";
 import type { X509Certificate } from "@peculiar/x509";
 import type { Clock } from "../lib/clock.ts";
 
@@ -34,7 +35,8 @@ export async function verifySvid(chain: readonly X509Certificate[] | string, bun
   }
   if (options.purpose) checkPurpose(leaf, options.purpose);
   const at = options.clock.now();
-  await pathToRoot(leaf, certs.slice(1), bundle.roots, at);
+  const path = await pathToRoot(leaf, certs.slice(1), bundle.roots, at);
+  checkPath(path);
   return id;
 }
 
@@ -64,20 +66,64 @@ function checkPurpose(leaf: X509Certificate, purpose: "serverAuth" | "clientAuth
   }
 }
 
-async function pathToRoot(leaf: X509Certificate, intermediates: readonly X509Certificate[], roots: readonly X509Certificate[], at: number): Promise<void> {
+/** leaf first, the root last */
+async function pathToRoot(leaf: X509Certificate, intermediates: readonly X509Certificate[], roots: readonly X509Certificate[], at: number): Promise<X509Certificate[]> {
+  const path = [leaf];
   let current = leaf;
   for (let depth = 0; depth <= MAX_DEPTH; depth++) {
     checkWindow(current, at);
     const root = await findIssuer(current, roots);
     if (root) {
       checkWindow(root, at);
-      return;
+      return [...path, root];
     }
     const next = await findIssuer(current, intermediates);
     if (!next || next === current) break;
+    path.push(next);
     current = next;
   }
   throw new SecurityError("chain-untrusted", `no chain from ${leaf.subject || "the leaf"} (issuer ${leaf.issuer}) to a trusted root`);
+}
+
+const OID = { keyUsage: "2.5.29.15", subjectAltName: "2.5.29.17", basicConstraints: "2.5.29.19", nameConstraints: "2.5.29.30", extKeyUsage: "2.5.29.37" };
+/** the critical extensions this verifier acts on; any other critical one refuses the chain (RFC 5280 §4.2) */
+const UNDERSTOOD = new Set(Object.values(OID));
+
+/**
+ * The rules that need the whole path, as RFC 5280 §6.1 processes it, on every certificate
+ * including the root (as Go's verifier does): no critical extension we do not act on, each CA's
+ * pathLenConstraint, and each CA's name constraints over the SANs of every certificate below it.
+ * A chain with only a root and a leaf (the mesh's own CA) meets them trivially.
+ */
+function checkPath(path: readonly X509Certificate[]): void {
+  const refuse = (cert: X509Certificate, why: string): never => {
+    throw new SecurityError("chain-untrusted", `${cert.subject || "the leaf"}: ${why}`);
+  };
+  path.forEach((cert, index) => {
+    const unknown = cert.extensions.find((e) => e.critical && !UNDERSTOOD.has(e.type));
+    if (unknown) refuse(cert, `unknown critical extension ${unknown.type}`);
+    if (index === 0) return;
+    // the CAs between this one and the leaf (a self-issued one does not count)
+    const below = path.slice(1, index).filter((c) => c.subject !== c.issuer).length;
+    const pathLength = cert.getExtension(x509.BasicConstraintsExtension)?.pathLength;
+    if (pathLength !== undefined && below > pathLength) refuse(cert, `pathLenConstraint ${pathLength} allows ${pathLength} intermediate CA(s) below it, the chain has ${below}`);
+    const nc = cert.extensions.find((e) => e.type === OID.nameConstraints);
+    if (!nc) return;
+    let constraints;
+    try {
+      constraints = parseNameConstraints(new Uint8Array(nc.value));
+    } catch (e) {
+      return refuse(cert, `unreadable name constraints: ${(e as Error).message}`);
+    }
+    for (const subject of path.slice(0, index)) {
+      const san = subject.getExtension(x509.SubjectAlternativeNameExtension)?.names.items ?? [];
+      const problem = nameConstraintsProblem(constraints, {
+        uris: san.filter((n) => n.type === "url").map((n) => n.value),
+        dns: san.filter((n) => n.type === "dns").map((n) => n.value),
+      });
+      if (problem) refuse(cert, `its name constraints refuse ${subject === path[0] ? "the leaf" : subject.subject}: ${problem}`);
+    }
+  });
 }
 
 /** a CA certificate whose name matches the issuer and whose key verifies the signature */
