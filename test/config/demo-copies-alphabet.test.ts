@@ -3,21 +3,20 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
-import { assertSeedCopies } from "../support/seed-copies.ts";
+import { assertSeedCopies, showcaseRoot } from "../support/seed-copies.ts";
 import { loadConfig } from "../../runtime/config/load.ts";
 import { analyzeConfig } from "../../runtime/config/analyze.ts";
 import { formatConfigError } from "../../runtime/config/errors.ts";
 import { defaultScenarios, fixedFiles, resolveScenario, scenarioNames } from "../../runtime/cli/demo-scenarios.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
-const shared = new URL("../../../shared/upstream-showcases", import.meta.url).pathname;
-const original = `${shared}/alphabet`;
+const original = `${showcaseRoot}/alphabet`;
 const copy = `${root}demo/alphabet/istio`;
 const io = { readTextFile: platform.readTextFile, readDir: platform.readDir, isDirectory: platform.isDirectory };
 
 test("demo/alphabet/istio holds the seed's files unmodified", async () => {
   if (!(await assertSeedCopies(copy, original, 19))) return;
-  assert.is(await platform.readTextFile(`${copy}/LICENSE`), await platform.readTextFile(`${shared}/LICENSE`), "LICENSE");
+  assert.is(await platform.readTextFile(`${copy}/LICENSE`), await platform.readTextFile(`${showcaseRoot}/LICENSE`), "LICENSE");
 });
 
 test("scenario names resolve to files that exist, seed files for the seed's variants", async () => {

@@ -6,7 +6,7 @@ import { loadConfig } from "../../runtime/config/load.ts";
 import { formatConfigError } from "../../runtime/config/errors.ts";
 
 // the seed's showcases as the repository carries them (demo/<folder>/istio/, checked byte for byte
-// against shared/upstream-showcases by the demo-copies tests where that folder exists)
+// against the seed by the demo-copies tests where the seed is present)
 const root = new URL("../../demo", import.meta.url).pathname;
 const io = { readTextFile: platform.readTextFile, readDir: platform.readDir, isDirectory: platform.isDirectory };
 const load = (...paths: string[]) => loadConfig(paths, { defaultNamespace: "default", ...io });

@@ -7,8 +7,8 @@ export const root = new URL("../../", import.meta.url).pathname;
 export const cli = `${root}runtime/cli/main.ts`;
 /**
  * The seed's unmodified Istio YAML as the repository carries it (demo/<folder>/istio/, checked
- * byte for byte against shared/upstream-showcases where that folder is beside the clone):
- * "hello-istio/hello-istio-v1.yaml" → its path. The tests never need ../shared.
+ * byte for byte against the seed where it is present, see seed-copies.ts):
+ * "hello-istio/hello-istio-v1.yaml" → its path. No test needs anything outside the clone.
  */
 export const showcase = (file: string) => {
   const [folder, name] = file.split("/");
