@@ -1,6 +1,8 @@
 // Header handling every proxy must do: drop hop-by-hop headers (RFC 9110 §7.6.1, and any named in
 // Connection), set the x-forwarded-* pair and x-request-id, and keep dietmesh's own headers from
 // being forged by a client.
+import type { HttpResponse } from "./types.ts";
+import { withHeaders } from "./response.ts";
 
 const HOP_BY_HOP = [
   "connection",
@@ -70,11 +72,11 @@ export function downstreamResponseHeaders(upstream: Headers): Headers {
  * headers are ours to change (dietmesh's HTTP/1.1 client builds them), which saves a header copy
  * and a Response per request; a copy when they are immutable (a fetch Response).
  */
-export function downstreamResponse(upstream: Response): Response {
+export function downstreamResponse(upstream: HttpResponse): HttpResponse {
   try {
     stripHopByHop(upstream.headers); // its deletes throw on an immutable Headers
     return upstream;
   } catch {
-    return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: downstreamResponseHeaders(upstream.headers) });
+    return withHeaders(upstream, downstreamResponseHeaders(upstream.headers));
   }
 }

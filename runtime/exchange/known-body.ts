@@ -2,9 +2,9 @@
 // one when a body arrived with its head, and local replies are small strings. dietmesh's server
 // writes such a body straight from the bytes — no stream reader, no await — with the head in the
 // same write (measured: the stream machinery was about a tenth of the server's time per request).
-const bodies = new WeakMap<Response, Uint8Array>();
+const bodies = new WeakMap<object, Uint8Array>();
 
-export function knownBody(response: Response): Uint8Array | undefined {
+export function knownBody(response: object): Uint8Array | undefined {
   return bodies.get(response);
 }
 

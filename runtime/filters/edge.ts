@@ -10,6 +10,8 @@ import { ProxyError } from "../exchange/errors.ts";
 import { FLAGS_HEADER, localReply } from "../exchange/local-reply.ts";
 import type { Observer } from "../telemetry/observe.ts";
 import type { Chain, Exchange } from "./chain.ts";
+import type { HttpResponse } from "../exchange/types.ts";
+import { withHeaders } from "../exchange/response.ts";
 
 export interface EdgeOptions {
   chain: Chain;
@@ -21,7 +23,7 @@ export interface EdgeOptions {
 }
 
 /** the flags header says what this hop did, and only that */
-function renderFlags(response: Response, record: RequestRecord): Response {
+function renderFlags(response: HttpResponse, record: RequestRecord): HttpResponse {
   const flags = record.flagText;
   const headers = response.headers;
   if (!flags && !headers.has(FLAGS_HEADER)) return response;
@@ -34,7 +36,7 @@ function renderFlags(response: Response, record: RequestRecord): Response {
     const copy = new Headers(headers);
     if (flags) copy.set(FLAGS_HEADER, flags);
     else copy.delete(FLAGS_HEADER);
-    return new Response(response.body, { status: response.status, statusText: response.statusText, headers: copy });
+    return withHeaders(response, copy);
   }
 }
 
@@ -42,13 +44,13 @@ export function edgeHandler(options: EdgeOptions): DataHandler {
   const { chain, observer, log } = options;
   const now = options.now ?? Date.now;
 
-  function failed(error: unknown, record: RequestRecord): Response {
+  function failed(error: unknown, record: RequestRecord): HttpResponse {
     if (error instanceof ProxyError) return localReply(error, record);
     log(`internal error: ${(error as Error)?.stack ?? error}`);
     return localReply(new ProxyError("internal"), record);
   }
 
-  function finish(exchange: Exchange, response: Response): Response {
+  function finish(exchange: Exchange, response: HttpResponse): HttpResponse {
     const out = renderFlags(response, exchange.record);
     const { facts } = exchange;
     observer?.observe(exchange.request, facts.query ? `${facts.path}?${facts.query}` : facts.path, exchange.conn, exchange.record, out, exchange.record.startMs);
@@ -58,7 +60,7 @@ export function edgeHandler(options: EdgeOptions): DataHandler {
   return function edge(request, conn) {
     const record = new RequestRecord(now());
     let exchange: Exchange;
-    let result: Response | Promise<Response>;
+    let result: HttpResponse | Promise<HttpResponse>;
     try {
       exchange = { request, conn, facts: options.facts(request, conn), record };
       result = chain(exchange);
@@ -67,7 +69,7 @@ export function edgeHandler(options: EdgeOptions): DataHandler {
       exchange ??= { request, conn, facts: { method: request.method, scheme: "http", authority: "", path: "/", query: "", headers: request.headers, port: 0 }, record };
       return finish(exchange, response);
     }
-    if (result instanceof Response) return finish(exchange, result);
+    if (!(result instanceof Promise)) return finish(exchange, result);
     return result.then(
       (response) => finish(exchange, response),
       (error) => finish(exchange, failed(error, record)),

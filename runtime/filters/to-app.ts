@@ -7,9 +7,10 @@ import { localReply } from "../exchange/local-reply.ts";
 import type { PipelineDeps } from "../router/pipeline-deps.ts";
 import { classifyFailure } from "../router/classify.ts";
 import type { Exchange, Terminal } from "./chain.ts";
+import type { HttpResponse } from "../exchange/types.ts";
 
 export function toAppTerminal(app: string, deps: PipelineDeps): Terminal {
-  async function send(exchange: Exchange): Promise<Response> {
+  async function send(exchange: Exchange): Promise<HttpResponse> {
     const { facts, record } = exchange;
     const target = facts.query ? `${facts.path}?${facts.query}` : facts.path;
     try {

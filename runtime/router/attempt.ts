@@ -7,6 +7,7 @@ import type { AttemptOutcome } from "../resilience/retry-policy.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { ClusterState } from "../upstream/cluster-state.ts";
 import { classifyFailure, type FailureClass } from "./classify.ts";
+import type { HttpResponse } from "../exchange/types.ts";
 
 export interface TryRequest {
   method: string;
@@ -19,7 +20,7 @@ export interface TryRequest {
 export interface TryResult {
   host: UpstreamHost;
   outcome: AttemptOutcome;
-  response?: Response;
+  response?: HttpResponse;
   failure?: FailureClass;
   message?: string;
   /** stop listening to the route's abort: call once this try's response is not what is returned */

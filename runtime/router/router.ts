@@ -12,6 +12,7 @@ import { localReply } from "../exchange/local-reply.ts";
 import type { PipelineDeps } from "./pipeline-deps.ts";
 import { pickHost, sendTry, type TryResult } from "./attempt.ts";
 import { EXPIRED, RETRY, RetryState } from "./retry-state.ts";
+import type { HttpResponse } from "../exchange/types.ts";
 
 export const ATTEMPTS_HEADER = "x-dietmesh-attempts";
 
@@ -28,7 +29,7 @@ export function createRouter(deps: PipelineDeps): Terminal {
   };
 }
 
-async function forward(action: ForwardAction, exchange: Exchange, deps: PipelineDeps): Promise<Response> {
+async function forward(action: ForwardAction, exchange: Exchange, deps: PipelineDeps): Promise<HttpResponse> {
   const { facts, conn, record, request } = exchange;
   const { clock } = deps;
   const target = action.pick();
@@ -104,7 +105,7 @@ async function forward(action: ForwardAction, exchange: Exchange, deps: Pipeline
     state.breaker.releaseRequest();
   }
 
-  function fail(exchange: Exchange, error: ProxyError, counters: typeof state.counters, timer?: unknown): Response {
+  function fail(exchange: Exchange, error: ProxyError, counters: typeof state.counters, timer?: unknown): HttpResponse {
     if (timer) clock.clearTimeout(timer as never);
     const reply = localReply(error, exchange.record);
     const flag = exchange.record.flags?.[exchange.record.flags.length - 1];

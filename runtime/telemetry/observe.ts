@@ -11,11 +11,12 @@ import type { RequestRecord } from "../exchange/record.ts";
 import type { SpanInfo } from "./trace-context.ts";
 import type { OtlpExporter } from "./otlp.ts";
 import type { HttpRequest } from "../exchange/types.ts";
+import type { HttpResponse } from "../exchange/types.ts";
 
 export type { RequestRecord };
 
 export interface Observer {
-  observe(request: HttpRequest, path: string, conn: ConnInfo, record: RequestRecord, response: Response, startMs: number): void;
+  observe(request: HttpRequest, path: string, conn: ConnInfo, record: RequestRecord, response: HttpResponse, startMs: number): void;
 }
 
 /** a request no route took: one fixed label set, so arbitrary Host headers cannot add series */

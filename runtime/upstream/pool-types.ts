@@ -1,6 +1,7 @@
 // The connection-pool contract the proxy uses for DestinationRule connectionPool limits, so that
 // they hold on the wire (runtime/platform/http1/ implements it).
 import type { UpstreamRequest } from "../platform/types.ts";
+import type { HttpResponse } from "../exchange/types.ts";
 
 export interface PoolLimits {
   /** cluster-wide open connections; Infinity = unlimited (tcp.maxConnections) */
@@ -25,7 +26,7 @@ export interface PoolStats {
 }
 
 export interface ConnectionPool {
-  send(address: string, request: UpstreamRequest): Promise<Response>;
+  send(address: string, request: UpstreamRequest): Promise<HttpResponse>;
   setLimits(limits: PoolLimits): void;
   stats(): PoolStats;
   close(): void;

@@ -23,6 +23,7 @@ import { systemClock } from "../../runtime/lib/clock.ts";
 import { UpstreamError, type UpstreamClient, type UpstreamRequest } from "../../runtime/platform/types.ts";
 import type { DataHandler } from "../../runtime/exchange/types.ts";
 import { memoryIO } from "../config/memory-io.ts";
+import { toWebResponse } from "../../runtime/exchange/web-request.ts";
 
 // ── compileChain ────────────────────────────────────────────────────────────────────────────────
 
@@ -55,7 +56,7 @@ test("filters run in order, each on the same exchange, and the terminal runs las
     return new Response("end");
   });
   const ex = exchange();
-  const response = await chain(ex);
+  const response = toWebResponse(await chain(ex));
   assert.is(await response.text(), "end");
   assert.equal(seen, ["a", "b", "c", "terminal"]);
   assert.ok(exchanges.length === 4 && exchanges.every((e) => e === ex), "every step sees the one exchange");
@@ -101,7 +102,7 @@ test("an async filter is awaited: the filters after it wait for it, those before
   assert.ok(result instanceof Promise, "an async filter makes the answer a Promise");
   assert.equal(seen, ["a", "slow-start"], "the filter after the async one has not run yet");
   release();
-  const response = await result;
+  const response = toWebResponse(await result);
   assert.is(await response.text(), "end");
   assert.equal(seen, ["a", "slow-start", "slow-end", "c", "terminal"]);
 });
@@ -132,7 +133,7 @@ test("an async terminal is awaited after synchronous filters", async () => {
     seen.push("terminal");
     return new Response("async end");
   });
-  assert.is(await (await chain(exchange())).text(), "async end");
+  assert.is(await toWebResponse(await chain(exchange())).text(), "async end");
   assert.equal(seen, ["a", "terminal"]);
 });
 
@@ -223,8 +224,8 @@ async function outbound(filters: Filter[] | undefined, reply: Reply = () => Prom
     observer,
   };
   const handler = outboundHandler({ table: { current: table }, select: (t) => t.outbound, port: (authority) => authorityPort(authority) ?? 80, deps, filters });
-  const send = (headers: Record<string, string> = {}) =>
-    handler(new Request("http://echo:8080/path", { headers: { host: "echo:8080", ...headers } }), { remoteAddress: "10.0.0.9", remotePort: 1234 });
+  const send = async (headers: Record<string, string> = {}) =>
+    toWebResponse(await handler(new Request("http://echo:8080/path", { headers: { host: "echo:8080", ...headers } }), { remoteAddress: "10.0.0.9", remotePort: 1234 }));
   return { send, sent, observed };
 }
 
@@ -334,7 +335,7 @@ function inbound(reply: Reply): { handler: DataHandler; observed: Observed[]; se
 test("inbound (the app): a connect timeout is UF too, not UC; the app's own flags header is dropped", async () => {
   for (const [failure, flag] of [["connect-timeout", "UF"], ["connect", "UF"], ["reset", "UC"]] as const) {
     const side = inbound(failing(failure));
-    const response = await side.handler(new Request("http://app.local/x", { headers: { host: "app.local" } }), { remoteAddress: "10.0.0.9", remotePort: 1234 });
+    const response = toWebResponse(await side.handler(new Request("http://app.local/x", { headers: { host: "app.local" } }), { remoteAddress: "10.0.0.9", remotePort: 1234 }));
     await response.text();
     assert.is(side.sent.length, 1, failure);
     assert.is(side.sent[0].url, "http://127.0.0.1:9080/x", failure);
@@ -343,7 +344,7 @@ test("inbound (the app): a connect timeout is UF too, not UC; the app's own flag
     assert.is(side.observed[0].flags, flag, failure);
   }
   const passthrough = inbound(() => Promise.resolve(new Response("app", { status: 503, headers: { [FLAGS_HEADER]: "UH" } })));
-  const response = await passthrough.handler(new Request("http://app.local/x", { headers: { host: "app.local" } }), { remoteAddress: "10.0.0.9", remotePort: 1234 });
+  const response = toWebResponse(await passthrough.handler(new Request("http://app.local/x", { headers: { host: "app.local" } }), { remoteAddress: "10.0.0.9", remotePort: 1234 }));
   assert.is(await response.text(), "app");
   assert.is(response.headers.get(FLAGS_HEADER), null);
   assert.equal(passthrough.observed, [{ status: 503, flags: "", details: "via_upstream" }]);

@@ -17,6 +17,7 @@ import { FLAGS_HEADER } from "../../runtime/exchange/local-reply.ts";
 import type { PipelineDeps } from "../../runtime/router/pipeline-deps.ts";
 import { UpstreamError, type UpstreamClient, type UpstreamRequest } from "../../runtime/platform/types.ts";
 import { memoryIO } from "../config/memory-io.ts";
+import { toWebResponse } from "../../runtime/exchange/web-request.ts";
 
 /** mulberry32: the same sequence on every run and runtime */
 function seeded(seed: number): () => number {
@@ -82,7 +83,7 @@ async function mesh(yaml: string, proxy: Proxy = {}) {
   // a server hands the handler a request with the Host header the client sent; a test's Request
   // names the host in its URL, so it is copied into Host unless the case sets one itself
   const send = async (url: string, init: { headers?: Record<string, string>; method?: string } = {}) =>
-    handler(new Request(url, { ...init, headers: { host: new URL(url).host, ...init.headers } }), { remoteAddress: "10.0.0.9", remotePort: 1234 });
+    toWebResponse(await handler(new Request(url, { ...init, headers: { host: new URL(url).host, ...init.headers } }), { remoteAddress: "10.0.0.9", remotePort: 1234 }));
   /** the directResponse body that answered, or "<status> <flags>" for a local reply */
   const which = async (url: string, init: { headers?: Record<string, string>; method?: string } = {}) => {
     const r = await send(url, init);

@@ -4,6 +4,7 @@
 // (Connection, Keep-Alive, Transfer-Encoding) are always ours; a Content-Length given is kept.
 import { latin1Bytes } from "../../platform/http1/bytes.ts";
 import { knownBody } from "../known-body.ts";
+import type { HttpResponse } from "../types.ts";
 
 export interface ResponseSink {
   /** false: wait for drained() before writing more */
@@ -48,7 +49,7 @@ const LAST_CHUNK = new Uint8Array([48, 13, 10, 13, 10]);
  * far as the response is concerned), false when it failed midway. Synchronous when the body is
  * already in memory (knownBody), which is the usual case.
  */
-export function writeResponse(sink: ResponseSink, response: Response, isHead: boolean, minor: number, keepAlive: boolean): boolean | Promise<boolean> {
+export function writeResponse(sink: ResponseSink, response: HttpResponse, isHead: boolean, minor: number, keepAlive: boolean): boolean | Promise<boolean> {
   const status = response.status;
   head.text = "HTTP/1.1 " + status + " " + (response.statusText || REASONS[status] || "Unknown") + "\r\n";
   head.length = -1;

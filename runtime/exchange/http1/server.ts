@@ -10,7 +10,7 @@
 // Pipelining: bytes after the current request are kept and the socket paused until its response is
 // written; then the next request is read from them. A response never overtakes an earlier one.
 import type { ConnInfo } from "../../platform/types.ts";
-import type { DataHandler, HttpRequest } from "../types.ts";
+import type { DataHandler, HttpRequest, HttpResponse } from "../types.ts";
 import type { Transport, TransportHandler } from "../../platform/http1/transport.ts";
 import { BODY_STRATEGY, BodySource, type BodyOwner } from "./body-source.ts";
 import { latin1, piece } from "../../platform/http1/bytes.ts";
@@ -23,9 +23,9 @@ import { writeResponse, type ResponseSink } from "./response-writer.ts";
 export interface Http1ServerOptions {
   handler: DataHandler;
   /** a handler that threw: must return a response (the data plane never crashes) */
-  onError(error: unknown): Response;
+  onError(error: unknown): HttpResponse;
   /** a request the parser refused: the local reply for it (Envoy's status, DPE) */
-  badRequest(error: HeadError): Response;
+  badRequest(error: HeadError): HttpResponse;
   limits?: HeadLimits;
   /** "http" on plaintext listeners, "https" on TLS ones (x-forwarded-proto, :scheme) */
   scheme: string;
@@ -166,14 +166,14 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
     const base = this.conn;
     const conn: ConnInfo = { remoteAddress: base.remoteAddress, remotePort: base.remotePort, secure: base.secure, peer: base.peer, target: rawOriginTarget(head.target) };
     const request = new ServerRequest(head.method, resolved, headers, body);
-    let response: Response | Promise<Response>;
+    let response: HttpResponse | Promise<HttpResponse>;
     try {
       response = this.options.handler(request, conn);
     } catch (error) {
       response = this.options.onError(error);
     }
     const isHead = head.method === "HEAD";
-    if (response instanceof Response) this.respond(response, isHead);
+    if (!(response instanceof Promise)) this.respond(response, isHead);
     else response.then((r) => this.respond(r, isHead), (error) => this.respond(this.options.onError(error), isHead));
   }
 
@@ -233,7 +233,7 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
     this.keepAlive = false;
   }
 
-  respond(response: Response, isHead: boolean): void {
+  respond(response: HttpResponse, isHead: boolean): void {
     if (this.state === CLOSED) return;
     // the answer came before the whole request body: finish the response, then close (the rest of
     // the body would have to be read to find the next request)

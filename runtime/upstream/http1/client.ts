@@ -20,7 +20,9 @@ export function createPoolClient(pool: ConnectionPool, fallback?: UpstreamClient
       if (address !== null) {
         // HTTP/1.1 requires Host (RFC 9112 §3.2); the proxy always sets it, other callers may not
         if (!request.headers.has("host")) request.headers.set("host", address);
-        return pool.send(address, request);
+        // the pool answers with a non-Web response only to an upgrade request, which the tools and
+        // health checks that use this client never send
+        return pool.send(address, request) as Promise<Response>;
       }
       if (fallback) return fallback.send(request);
       return Promise.reject(new UpstreamError("connect", `unsupported URL scheme: ${request.url.slice(0, 8)}`));

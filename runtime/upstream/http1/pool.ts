@@ -18,6 +18,7 @@ import { Exchange, WAITING, type ExchangeOwner } from "./request-exchange.ts";
 import type { Connect, Transport } from "../../platform/http1/transport.ts";
 import { defaultConnect } from "../../platform/http1/default-connect.ts";
 import { unrefTimer } from "../../platform/http1/timers.ts";
+import type { HttpResponse } from "../../exchange/types.ts";
 
 export interface PoolOptions {
   /** opens sockets; the runtime's own by default (tests inject one) */
@@ -69,7 +70,7 @@ class Pool implements ConnectionPool, ConnectionOwner, ExchangeOwner {
     this.limits = { ...limits };
   }
 
-  send(address: string, request: UpstreamRequest): Promise<Response> {
+  send(address: string, request: UpstreamRequest): Promise<HttpResponse> {
     if (request.signal?.aborted) return Promise.reject(new UpstreamError("aborted", "request aborted"));
     let exchange: Exchange;
     try {
@@ -77,7 +78,7 @@ class Pool implements ConnectionPool, ConnectionOwner, ExchangeOwner {
     } catch (error) {
       return Promise.reject(error);
     }
-    const { promise, resolve, reject } = Promise.withResolvers<Response>();
+    const { promise, resolve, reject } = Promise.withResolvers<HttpResponse>();
     exchange.resolve = resolve;
     exchange.reject = reject;
     request.signal?.addEventListener("abort", exchange);

@@ -5,6 +5,7 @@ import { UpstreamError, type UpstreamRequest } from "../../platform/types.ts";
 import { latin1Bytes } from "../../platform/http1/bytes.ts";
 import { requestHead, type BodyFraming } from "../../exchange/http1/request-head-writer.ts";
 import type { Connection } from "./connection.ts";
+import type { HttpResponse } from "../../exchange/types.ts";
 
 export const WAITING = 0; // in the pending queue, or its connection is still opening
 export const SENDING = 1; // head written, no response head yet
@@ -31,7 +32,7 @@ function targetOf(url: string): string {
 export class Exchange implements BodyFraming {
   state = WAITING;
   conn: Connection | null = null;
-  resolve!: (response: Response) => void;
+  resolve!: (response: HttpResponse) => void;
   reject!: (error: unknown) => void;
   readonly head: Uint8Array;
   readonly isHead: boolean;
@@ -65,7 +66,7 @@ export class Exchange implements BodyFraming {
     }
   }
 
-  succeed(response: Response, complete: boolean): void {
+  succeed(response: HttpResponse, complete: boolean): void {
     if (this.state === DONE) return;
     this.state = complete ? DONE : STREAMING;
     if (complete) this.finish();

@@ -3,13 +3,26 @@
 import { createConnectionPool, DEFAULT_POOL_LIMITS, type ConnectionPool, type PoolLimits } from "../../../runtime/upstream/http1/index.ts";
 import type { PoolOptions } from "../../../runtime/upstream/http1/pool.ts";
 import { UpstreamError, type UpstreamRequest } from "../../../runtime/platform/types.ts";
+import { toWebResponse } from "../../../runtime/exchange/web-request.ts";
 
 export const pools: ConnectionPool[] = [];
 
-export function pool(limits: Partial<PoolLimits> = {}, options: PoolOptions = {}): ConnectionPool {
+/** a pool whose answers are Web Responses, for reading bodies with text() */
+export interface WebPool extends Omit<ConnectionPool, "send"> {
+  send(address: string, request: UpstreamRequest): Promise<Response>;
+  readonly raw: ConnectionPool;
+}
+
+export function pool(limits: Partial<PoolLimits> = {}, options: PoolOptions = {}): WebPool {
   const p = createConnectionPool({ ...DEFAULT_POOL_LIMITS, ...limits }, options);
   pools.push(p);
-  return p;
+  return {
+    raw: p,
+    send: (address, request) => p.send(address, request).then(toWebResponse),
+    setLimits: (limits) => p.setLimits(limits),
+    stats: () => p.stats(),
+    close: () => p.close(),
+  };
 }
 
 export function closePools(): void {
