@@ -13,6 +13,7 @@ export type ProxyErrorCode =
   | "invalid-request" // a request policy cannot judge (method, path normalization): 400
   | "unauthenticated" // RequestAuthentication refused a token: 401
   | "forbidden" // AuthorizationPolicy denied: 403
+  | "upgrade-refused" // an Upgrade this listener does not carry: 403
   | "internal"; // the proxy itself failed; should not happen
 
 export class ProxyError extends Error {

@@ -30,6 +30,11 @@ export function stripHopByHop(headers: Headers): void {
   for (const name of HOP_BY_HOP) headers.delete(name);
 }
 
+/** "h2c" as an Upgrade value: HTTP/2 over cleartext by upgrade, which no proxy passes on */
+export function isH2c(upgrade: string): boolean {
+  return upgrade.trim().toLowerCase() === "h2c";
+}
+
 export interface ForwardedFacts {
   remoteAddress: string;
   scheme: string;
@@ -41,13 +46,19 @@ export interface ForwardedFacts {
  * id and X-Forwarded-For as sent on); a copy only when the headers cannot be changed (a Request's
  * whose guard forbids it).
  */
-export function upstreamRequestHeaders(incoming: Headers, facts: ForwardedFacts, newRequestId: () => string): Headers {
+export function upstreamRequestHeaders(incoming: Headers, facts: ForwardedFacts, newRequestId: () => string, upgrade?: string): Headers {
   let headers = incoming;
   try {
     stripHopByHop(headers);
   } catch {
     headers = new Headers(incoming);
     stripHopByHop(headers);
+  }
+  // an upgrade goes on with its own hop-by-hop pair (the upgrade filter refused those not allowed);
+  // h2c is dropped as Envoy does: the request goes on as plain HTTP/1.1
+  if (upgrade && !isH2c(upgrade)) {
+    headers.set("connection", "upgrade");
+    headers.set("upgrade", upgrade);
   }
   const xff = headers.get("x-forwarded-for");
   if (facts.remoteAddress) headers.set("x-forwarded-for", xff ? `${xff}, ${facts.remoteAddress}` : facts.remoteAddress);
@@ -73,10 +84,15 @@ export function downstreamResponseHeaders(upstream: Headers): Headers {
  * and a Response per request; a copy when they are immutable (a fetch Response).
  */
 export function downstreamResponse(upstream: HttpResponse): HttpResponse {
+  // a 101 keeps its Upgrade: it names the protocol the client's connection switches to
+  const switched = upstream.upgrade ? upstream.headers.get("upgrade") : null;
   try {
     stripHopByHop(upstream.headers); // its deletes throw on an immutable Headers
+    if (switched) upstream.headers.set("upgrade", switched);
     return upstream;
   } catch {
-    return withHeaders(upstream, downstreamResponseHeaders(upstream.headers));
+    const headers = downstreamResponseHeaders(upstream.headers);
+    if (switched) headers.set("upgrade", switched);
+    return withHeaders(upstream, headers);
   }
 }

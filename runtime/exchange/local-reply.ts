@@ -42,6 +42,7 @@ const replies: Record<ProxyErrorCode, Reply> = {
   "bad-request": { status: 400, flag: "DPE", body: "Bad Request", details: "http1.codec_error" },
   unauthenticated: { status: 401, flag: "", body: "Jwt verification fails", details: "jwt_authn_access_denied{Jwt_verification_fails}" },
   forbidden: { status: 403, flag: "", body: "RBAC: access denied", details: "rbac_access_denied_matched_policy[none]" },
+  "upgrade-refused": { status: 403, flag: "", body: "", details: "upgrade_failed" },
   "invalid-request": { status: 400, flag: "", body: "Bad Request", details: "path_normalization_failed" },
   internal: { status: 500, flag: "", body: "internal error", details: "internal_error" },
 };

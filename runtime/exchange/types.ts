@@ -16,6 +16,8 @@ export interface HttpRequest {
   readonly trailers?: Promise<Headers | undefined>;
   /** "h1", "h2": how it arrived (absent: h1); the router keeps it or translates */
   readonly protocol?: string;
+  /** the Upgrade header of a request that asks to switch protocols (Connection: upgrade), as sent */
+  readonly upgrade?: string;
 }
 
 export interface HttpResponse {

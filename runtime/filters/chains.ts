@@ -14,6 +14,7 @@ import { compileChain, type Filter } from "./chain.ts";
 import { edgeHandler } from "./edge.ts";
 import { faultFilter } from "./fault.ts";
 import { hostCheckFilter } from "./host-check.ts";
+import { upgradeFilter } from "./upgrade.ts";
 import { jwtAuthnFilter } from "./jwt-authn.ts";
 import { rbacFilter } from "./rbac.ts";
 import { requestChecksFilter } from "./request-checks.ts";
@@ -41,10 +42,10 @@ function routedFacts(port: RoutedListenerOptions["port"]) {
   };
 }
 
-/** a sidecar's outbound listener: host check → route → fault → router */
+/** a sidecar's outbound listener: host check → upgrade → route → fault → router */
 export function outboundHandler(options: RoutedListenerOptions): DataHandler {
   const { deps } = options;
-  const filters: Filter[] = [hostCheckFilter(), ...(options.filters ?? []), routeFilter(options.table, options.select), faultFilter(deps.clock)];
+  const filters: Filter[] = [hostCheckFilter(), upgradeFilter(), ...(options.filters ?? []), routeFilter(options.table, options.select), faultFilter(deps.clock)];
   return edgeHandler({ chain: compileChain(filters, createRouter(deps)), facts: routedFacts(options.port), observer: deps.observer, log: deps.log });
 }
 
@@ -55,11 +56,12 @@ export interface GatewayListenerOptions extends RoutedListenerOptions {
   onDecision?: (decision: AuthzDecision) => void;
 }
 
-/** a gateway server port: host check → request checks → JWT → RBAC (where policies select the gateway) → route → fault → router */
+/** a gateway server port: host check → upgrade → request checks → JWT → RBAC (where policies select the gateway) → route → fault → router */
 export function gatewayHandler(options: GatewayListenerOptions): DataHandler {
   const { deps, security } = options;
   const filters: Filter[] = [
     hostCheckFilter(),
+    upgradeFilter(),
     ...(options.filters ?? []),
     requestChecksFilter(security, false),
     jwtAuthnFilter(security),
@@ -85,12 +87,13 @@ export interface InboundListenerOptions {
   filters?: readonly Filter[];
 }
 
-/** a sidecar's inbound listener: host check → XFCC → request checks → JWT → RBAC → the app */
+/** a sidecar's inbound listener: host check → upgrade → XFCC → request checks → JWT → RBAC → the app */
 export function inboundHandler(options: InboundListenerOptions): DataHandler {
   const { deps, security } = options;
   const filters: Filter[] = [
     // the sniffing mesh listener hands two Host headers on joined: a DENY on either must not be passed
     hostCheckFilter(),
+    upgradeFilter(),
     ...(options.filters ?? []),
     xfccFilter(options.localId),
     requestChecksFilter(security, true),
@@ -104,7 +107,7 @@ export function inboundHandler(options: InboundListenerOptions): DataHandler {
     const at = url.indexOf("/", url.indexOf("//") + 2);
     const target = conn.target ?? (at === -1 ? "/" : url.slice(at));
     const q = target.indexOf("?");
-    const headers = upstreamRequestHeaders(request.headers, { remoteAddress: conn.remoteAddress, scheme: "http" }, deps.newRequestId);
+    const headers = upstreamRequestHeaders(request.headers, { remoteAddress: conn.remoteAddress, scheme: "http" }, deps.newRequestId, request.upgrade);
     return {
       method: request.method,
       scheme: conn.secure ? "https" : "http",

@@ -46,7 +46,7 @@ async function forward(action: ForwardAction, exchange: Exchange, deps: Pipeline
   const path = rewritten ? rewritten.path : facts.query ? `${facts.path}?${facts.query}` : facts.path;
   const authority = rewritten ? rewritten.authority : facts.authority;
   // facts.headers: the request's own, or what a gateway's security filters left of them
-  const headers = upstreamRequestHeaders(facts.headers, { remoteAddress: conn.remoteAddress, scheme: facts.scheme }, deps.newRequestId);
+  const headers = upstreamRequestHeaders(facts.headers, { remoteAddress: conn.remoteAddress, scheme: facts.scheme }, deps.newRequestId, request.upgrade);
   headers.set("host", authority);
   target.requestHeaders?.(headers);
   if (deps.tracer) {
@@ -55,7 +55,8 @@ async function forward(action: ForwardAction, exchange: Exchange, deps: Pipeline
   } else record.requestId = headers.get("x-request-id") ?? undefined;
 
   let body = request.body;
-  if (action.mirrors.length) body = deps.mirror(action.mirrors, request.method, path, authority, headers, body);
+  // an upgrade is not mirrored: a mirror answering 101 would hold a tunnel nobody reads (as Envoy)
+  if (action.mirrors.length && !request.upgrade) body = deps.mirror(action.mirrors, request.method, path, authority, headers, body);
   const policy = action.retry;
   const replay = policy.maxRetries > 0 && body ? bufferForReplay(body) : undefined;
   const hashKey = cluster.hashKey?.(request, conn.remoteAddress);
@@ -93,7 +94,12 @@ async function forward(action: ForwardAction, exchange: Exchange, deps: Pipeline
         const message = next === EXPIRED ? "route timeout during backoff" : result.message;
         return fail(exchange, new ProxyError(code, message, undefined, "", attempts), state.counters, routeTimer);
       }
-      // the route timer stays armed: it also bounds the response body (firing after its end does nothing)
+      // the route timer stays armed: it also bounds the response body (firing after its end does
+      // nothing). A 101 has no body: from here the tunnel's idle timeout governs (exchange/splice.ts)
+      if (result.response.upgrade) {
+        result.release();
+        if (routeTimer) clock.clearTimeout(routeTimer);
+      }
       const downstream = downstreamResponse(result.response);
       const out = downstream.headers;
       target.responseHeaders?.(out);

@@ -124,6 +124,7 @@ test("one flag per failure: a connect failure is UF, a reset UC, and every code 
     "invalid-request": "",
     unauthenticated: "",
     forbidden: "",
+    "upgrade-refused": "",
     internal: "",
   };
   for (const [code, flag] of Object.entries(flags) as [ProxyErrorCode, string][]) {

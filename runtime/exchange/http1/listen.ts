@@ -60,7 +60,10 @@ function http1Server(options: Omit<Http1ListenOptions, "hostname" | "port">, ope
     async stop(force = false) {
       lifecycle.draining = true;
       await sockets.stop(force);
-      for (const conn of [...connections]) if (force || conn.idle) conn.close(!force);
+      for (const conn of [...connections]) {
+        if (force || conn.idle) conn.close(!force);
+        else conn.drainTunnel();
+      }
       if (connections.size === 0) return;
       await new Promise<void>((resolve) => (allClosed = resolve));
     },

@@ -12,6 +12,8 @@ export class HeadReader {
   len = 0;
   /** why the last read() failed */
   error = "";
+  /** the request asked to switch protocols: a 101 is its final answer, not a failure */
+  acceptUpgrade = false;
 
   reset(): void {
     this.buf = null;
@@ -61,7 +63,12 @@ export class HeadReader {
         this.data = len === buf.byteLength ? buf : buf.subarray(0, len);
         return end;
       }
-      if (status === 101) return this.fail("unexpected 101 from upstream");
+      if (status === 101) {
+        if (!this.acceptUpgrade) return this.fail("unexpected 101 from upstream");
+        this.buf = null;
+        this.data = len === buf.byteLength ? buf : buf.subarray(0, len);
+        return end;
+      }
       start = from = end; // an interim response (100 Continue, 103 Early Hints): skip it
     }
   }

@@ -90,6 +90,19 @@ export function writeResponse(sink: ResponseSink, response: HttpResponse, isHead
   return writeStream(sink, body.getReader(), headBytes, chunked, length, keepAlive);
 }
 
+/**
+ * The head of a 101 that switches the connection to the upgraded protocol: the upstream's headers
+ * (its Upgrade among them; headers.ts keeps it on a 101), Connection: upgrade, and no body framing.
+ */
+export function writeSwitchingProtocols(response: HttpResponse): Uint8Array {
+  head.text = "HTTP/1.1 101 " + (response.statusText || "Switching Protocols") + "\r\n";
+  head.length = -1;
+  response.headers.forEach(appendHeader as (value: string, name: string) => void, head);
+  const text = head.text;
+  head.text = "";
+  return latin1Bytes(text + "connection: upgrade\r\n\r\n");
+}
+
 async function writeStream(sink: ResponseSink, reader: ReadableStreamDefaultReader<Uint8Array>, headBytes: Uint8Array, chunked: boolean, length: number, keepAlive: boolean): Promise<boolean> {
   try {
     let first: ReadResult = await reader.read();

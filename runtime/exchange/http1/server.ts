@@ -10,14 +10,17 @@
 // Pipelining: bytes after the current request are kept and the socket paused until its response is
 // written; then the next request is read from them. A response never overtakes an earlier one.
 import type { ConnInfo } from "../../platform/types.ts";
-import type { DataHandler, HttpRequest, HttpResponse } from "../types.ts";
+import type { ByteChannel, DataHandler, HttpRequest, HttpResponse } from "../types.ts";
 import type { Transport, TransportHandler } from "../../platform/http1/transport.ts";
 import { BODY_STRATEGY, BodySource, type BodyOwner } from "./body-source.ts";
 import { latin1, piece } from "../../platform/http1/bytes.ts";
 import { CHUNKED_DONE, ChunkedDecoder } from "./chunked.ts";
 import { DEFAULT_HEAD_LIMITS, newRequestHead, RequestHeadReader, type HeadError, type HeadLimits, type RequestHead } from "./request-head.ts";
 import { requestUrl } from "./request-url.ts";
-import { writeResponse, type ResponseSink } from "./response-writer.ts";
+import { writeResponse, writeSwitchingProtocols, type ResponseSink } from "./response-writer.ts";
+import { TransportChannel } from "../transport-channel.ts";
+import { splice, type Splice } from "../splice.ts";
+import { systemClock, type Clock } from "../../lib/clock.ts";
 
 
 export interface Http1ServerOptions {
@@ -31,12 +34,18 @@ export interface Http1ServerOptions {
   scheme: string;
   /** shared by a listener's connections: once draining, each closes after its current response */
   lifecycle: { draining: boolean; closed(conn: Http1ServerConnection): void };
+  /** an upgraded connection with no byte either way for this long is closed (Envoy's stream idle timeout, 5 min) */
+  tunnelIdleTimeoutMs?: number;
+  clock?: Clock;
 }
+
+const TUNNEL_IDLE_TIMEOUT_MS = 5 * 60_000;
 
 const HEAD = 0; // waiting for (more of) a request head
 const BODY = 1; // the request is being handled and its body is still arriving
 const WAIT = 2; // the request body is complete (or there was none); its response is not written yet
 const CLOSED = 3;
+const TUNNEL = 4; // switched protocols: bytes go both ways untouched (splice.ts)
 
 const NO_BODY = 0;
 const LENGTH = 1;
@@ -54,6 +63,7 @@ class ServerRequest implements HttpRequest {
     readonly url: string,
     readonly headers: Headers,
     readonly body: ReadableStream<Uint8Array> | null,
+    readonly upgrade: string | undefined,
   ) {}
 }
 
@@ -73,6 +83,11 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
   writing = false;
   drainWaiter: (() => void) | null = null;
   paused = false;
+  /** the current request asked to switch protocols (Connection: upgrade + Upgrade) */
+  upgradeAsked = false;
+  /** after a 101: this connection's side of the tunnel, and the splice joining it upstream */
+  channel: TransportChannel | null = null;
+  splice: Splice | null = null;
 
   constructor(
     readonly socket: Transport,
@@ -85,6 +100,7 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
   onOpen(): void {}
 
   onData(chunk: Uint8Array): void {
+    if (this.state === TUNNEL) return this.channel!.data(chunk);
     if (this.state === CLOSED) return;
     if (this.state === WAIT) return this.keep(chunk);
     this.consume(chunk, 0);
@@ -165,7 +181,9 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
     if (head.target.charCodeAt(0) !== 47 /* "/" */) headers.set("host", resolved.slice(resolved.indexOf("//") + 2, pathStart(resolved)));
     const base = this.conn;
     const conn: ConnInfo = { remoteAddress: base.remoteAddress, remotePort: base.remotePort, secure: base.secure, peer: base.peer, target: rawOriginTarget(head.target) };
-    const request = new ServerRequest(head.method, resolved, headers, body);
+    // CONNECT is not served yet (request-url.ts refuses its authority-form target before this)
+    this.upgradeAsked = head.upgrade && head.method !== "CONNECT";
+    const request = new ServerRequest(head.method, resolved, headers, body, this.upgradeAsked ? (headers.get("upgrade") ?? undefined) : undefined);
     let response: HttpResponse | Promise<HttpResponse>;
     try {
       response = this.options.handler(request, conn);
@@ -238,10 +256,44 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
     // the answer came before the whole request body: finish the response, then close (the rest of
     // the body would have to be read to find the next request)
     if (this.state === BODY) this.keepAlive = false;
+    const upgrade = response.upgrade;
+    if (upgrade) {
+      if (response.status === 101 && this.upgradeAsked && this.state === WAIT) return this.switchProtocols(response, upgrade);
+      // a tunnel the client did not ask for (or mid-body): nothing to join it to
+      upgrade.destroy();
+      return this.close(false);
+    }
     this.writing = true;
     const written = writeResponse(this, response, isHead, this.head.minor, this.keepAlive);
     if (written instanceof Promise) written.then((ok) => this.written(ok));
     else this.written(written);
+  }
+
+  /** writes the 101, then joins this connection's bytes with the upstream's, both ways */
+  switchProtocols(response: HttpResponse, upstream: ByteChannel): void {
+    this.state = TUNNEL;
+    this.keepAlive = false;
+    this.socket.write(writeSwitchingProtocols(response));
+    const buffered = this.buffered;
+    this.buffered = [];
+    this.bufferedBytes = 0;
+    this.channel = new TransportChannel(this.socket, buffered, () => this.tunnelGone());
+    if (this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+    const options = this.options;
+    this.splice = splice(this.channel, upstream, { clock: options.clock ?? systemClock, idleTimeoutMs: options.tunnelIdleTimeoutMs ?? TUNNEL_IDLE_TIMEOUT_MS });
+  }
+
+  tunnelGone(): void {
+    this.state = CLOSED;
+    this.options.lifecycle.closed(this);
+  }
+
+  /** a draining listener ends a tunnel on both sides (FIN after what is queued) */
+  drainTunnel(): void {
+    this.splice?.stop();
   }
 
   written(ok: boolean): void {
@@ -284,12 +336,14 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
   }
 
   onDrain(): void {
+    if (this.state === TUNNEL) return this.channel!.drain();
     const waiter = this.drainWaiter;
     this.drainWaiter = null;
     waiter?.();
   }
 
-  onClose(): void {
+  onClose(error: Error | null): void {
+    if (this.state === TUNNEL) return this.channel!.closed(error);
     if (this.state === CLOSED) return;
     this.state = CLOSED;
     this.bodyFailed(new Error("client closed the connection"));
@@ -315,6 +369,7 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
   }
 
   close(graceful: boolean): void {
+    if (this.state === TUNNEL) return graceful ? this.splice!.stop() : this.channel!.destroy();
     if (this.state === CLOSED) return;
     this.state = CLOSED;
     this.options.lifecycle.closed(this);

@@ -13,6 +13,8 @@ import { ResponseHead } from "../../exchange/http1/response-head.ts";
 import type { Transport, TransportHandler } from "../../platform/http1/transport.ts";
 import { unrefTimer } from "../../platform/http1/timers.ts";
 import { responseOfBytes } from "../../exchange/known-body.ts";
+import { MeshResponse } from "../../exchange/response.ts";
+import { TransportChannel } from "../../exchange/transport-channel.ts";
 
 export const CONNECTING = 0;
 export const BUSY = 1;
@@ -21,6 +23,8 @@ export const CLOSED = 3;
 /** half-closed by us (FIN sent), waiting for the upstream's close: the connection still holds its
  * pool slot, so a maxConnections limit also holds as the upstream counts connections */
 export const CLOSING = 4;
+/** answered 101: a tunnel now, outside the pool's reuse, still holding its connection slot */
+export const UPGRADED = 5;
 /** how long a half-closed connection may wait for the upstream's close before it is reset */
 const CLOSING_GRACE_MS = 1000;
 
@@ -79,6 +83,8 @@ export class Connection implements TransportHandler, BodyOwner, Framing {
   chunked: ChunkedDecoder | null = null;
   source: BodySource | null = null;
   paused = false;
+  /** after a 101: the upstream's side of the tunnel */
+  channel: TransportChannel | null = null;
   /** body bytes read before the Response was handed out */
   pieces: Uint8Array[] = [];
   piecesBytes = 0;
@@ -102,6 +108,7 @@ export class Connection implements TransportHandler, BodyOwner, Framing {
     this.headReader.reset();
     this.gotBytes = false;
     this.keepAlive = true;
+    this.headReader.acceptUpgrade = exchange.upgrade;
     this.transport.write(exchange.head);
     if (exchange.request.body === null) exchange.requestSent = true;
     else exchange.pump(this);
@@ -130,12 +137,14 @@ export class Connection implements TransportHandler, BodyOwner, Framing {
   }
 
   onDrain(): void {
+    if (this.state === UPGRADED) return this.channel!.drain();
     const resolve = this.drainResolve;
     this.drainResolve = null;
     resolve?.();
   }
 
   onData(chunk: Uint8Array): void {
+    if (this.state === UPGRADED) return this.channel!.data(chunk);
     if (this.state !== BUSY) {
       if (this.state === CLOSING) return; // the tail of a connection we are leaving
       // bytes nobody asked for: the connection cannot be trusted with another request
@@ -147,6 +156,7 @@ export class Connection implements TransportHandler, BodyOwner, Framing {
       const start = this.readHead(chunk);
       if (start < 0) return;
       const data = this.headReader.data;
+      if (this.head.status === 101) return this.switched(start < data.byteLength ? [data.subarray(start)] : []);
       if (start < data.byteLength) {
         if ((this.phase as number) === BODY) this.readBody(data, start);
         else this.keepAlive = false; // bytes after a response without a body
@@ -159,6 +169,7 @@ export class Connection implements TransportHandler, BodyOwner, Framing {
   }
 
   onClose(error: Error | null): void {
+    if (this.state === UPGRADED) return this.channel!.closed(error);
     const state = this.state;
     if (state === CLOSED) return;
     this.state = CLOSED;
@@ -310,6 +321,26 @@ export class Connection implements TransportHandler, BodyOwner, Framing {
     if (complete) this.responseDone();
   }
 
+  /**
+   * The upstream switched protocols: the connection leaves the pool's reuse (it holds its slot
+   * until the tunnel closes, as Envoy counts an upgraded stream's connection) and its bytes, those
+   * after the 101 first, belong to whoever the 101 is handed to.
+   */
+  private switched(leftover: Uint8Array[]): void {
+    const exchange = this.exchange!;
+    const head = this.head;
+    this.exchange = null;
+    this.state = UPGRADED;
+    this.owner.connectionClosing(this);
+    this.channel = new TransportChannel(this.transport, leftover, () => {
+      this.state = CLOSED;
+      this.owner.connectionClosed(this, null);
+    });
+    const headers = new Headers();
+    for (let i = 0; i < head.count; i++) headers.append(head.names[i], head.values[i]);
+    exchange.succeed(new MeshResponse(101, head.statusText, headers, null, undefined, this.channel), true);
+  }
+
   /** the body's last byte arrived */
   private bodyComplete(): void {
     this.phase = COMPLETE;
@@ -390,6 +421,7 @@ export class Connection implements TransportHandler, BodyOwner, Framing {
   close(hard: boolean): void {
     const state = this.state;
     if (state === CLOSED) return;
+    if (state === UPGRADED) return hard ? this.channel!.destroy() : this.channel!.end();
     clearTimeout(this.connectTimer);
     this.onDrain();
     if (hard || state === CONNECTING) {

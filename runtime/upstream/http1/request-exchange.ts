@@ -36,6 +36,8 @@ export class Exchange implements BodyFraming {
   reject!: (error: unknown) => void;
   readonly head: Uint8Array;
   readonly isHead: boolean;
+  /** the request asks to switch protocols (it carries Upgrade, which only an allowed upgrade keeps) */
+  readonly upgrade: boolean;
   contentLength = -1;
   /** the keep-alive race re-send was used */
   retried = false;
@@ -53,6 +55,7 @@ export class Exchange implements BodyFraming {
     // throws TypeError on CR/LF or a bad method/target: before any connection is touched
     this.head = latin1Bytes(requestHead(request.method, targetOf(request.url), request.headers, request.body !== null, this));
     this.isHead = request.method === "HEAD";
+    this.upgrade = request.headers.has("upgrade");
   }
 
   /** the abort signal fired */
