@@ -15,6 +15,7 @@ import { edgeHandler } from "./edge.ts";
 import { faultFilter } from "./fault.ts";
 import { hostCheckFilter } from "./host-check.ts";
 import { upgradeFilter } from "./upgrade.ts";
+import { connectFilter, connectRefusedFilter } from "./connect.ts";
 import { jwtAuthnFilter } from "./jwt-authn.ts";
 import { rbacFilter } from "./rbac.ts";
 import { requestChecksFilter } from "./request-checks.ts";
@@ -42,10 +43,10 @@ function routedFacts(port: RoutedListenerOptions["port"]) {
   };
 }
 
-/** a sidecar's outbound listener: host check → upgrade → route → fault → router */
+/** a sidecar's outbound listener: host check → upgrade → CONNECT → route → fault → router */
 export function outboundHandler(options: RoutedListenerOptions): DataHandler {
   const { deps } = options;
-  const filters: Filter[] = [hostCheckFilter(), upgradeFilter(), ...(options.filters ?? []), routeFilter(options.table, options.select), faultFilter(deps.clock)];
+  const filters: Filter[] = [hostCheckFilter(), upgradeFilter(), connectFilter(options.table, options.select), ...(options.filters ?? []), routeFilter(options.table, options.select), faultFilter(deps.clock)];
   return edgeHandler({ chain: compileChain(filters, createRouter(deps)), facts: routedFacts(options.port), observer: deps.observer, log: deps.log });
 }
 
@@ -56,12 +57,13 @@ export interface GatewayListenerOptions extends RoutedListenerOptions {
   onDecision?: (decision: AuthzDecision) => void;
 }
 
-/** a gateway server port: host check → upgrade → request checks → JWT → RBAC (where policies select the gateway) → route → fault → router */
+/** a gateway server port: host check → upgrade → CONNECT refused → request checks → JWT → RBAC (where policies select the gateway) → route → fault → router */
 export function gatewayHandler(options: GatewayListenerOptions): DataHandler {
   const { deps, security } = options;
   const filters: Filter[] = [
     hostCheckFilter(),
     upgradeFilter(),
+    connectRefusedFilter(),
     ...(options.filters ?? []),
     requestChecksFilter(security, false),
     jwtAuthnFilter(security),
@@ -87,13 +89,14 @@ export interface InboundListenerOptions {
   filters?: readonly Filter[];
 }
 
-/** a sidecar's inbound listener: host check → upgrade → XFCC → request checks → JWT → RBAC → the app */
+/** a sidecar's inbound listener: host check → upgrade → CONNECT refused → XFCC → request checks → JWT → RBAC → the app */
 export function inboundHandler(options: InboundListenerOptions): DataHandler {
   const { deps, security } = options;
   const filters: Filter[] = [
     // the sniffing mesh listener hands two Host headers on joined: a DENY on either must not be passed
     hostCheckFilter(),
     upgradeFilter(),
+    connectRefusedFilter(),
     ...(options.filters ?? []),
     xfccFilter(options.localId),
     requestChecksFilter(security, true),

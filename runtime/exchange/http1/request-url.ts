@@ -60,6 +60,8 @@ export function requestUrl(head: RequestHead, scheme: string): string | HeadErro
     const path = normalizedPath(target);
     return path ? scheme + "://" + host + path : BAD_TARGET;
   }
+  // authority-form (CONNECT host:port, checked by request-head.ts): the tunnel's destination
+  if (head.method === "CONNECT") return validAuthority(target) ? scheme + "://" + target + "/" : BAD_HOST;
   // absolute-form: http://authority[/path][?query]
   const sep = target.indexOf("://");
   if (sep < 0) return BAD_TARGET;

@@ -54,6 +54,9 @@ const CHUNKED = 2;
 /** "HTTP/1.1 100 Continue\r\n\r\n" */
 const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
 
+/** the answer to a CONNECT that opened its tunnel; no headers, no body (RFC 9110 §9.3.6) */
+const ESTABLISHED = new TextEncoder().encode("HTTP/1.1 200 Connection established\r\n\r\n");
+
 /** bytes of pipelined requests kept while the current one is handled, before the socket is paused */
 const MAX_BUFFERED = 64 * 1024;
 
@@ -85,6 +88,8 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
   paused = false;
   /** the current request asked to switch protocols (Connection: upgrade + Upgrade) */
   upgradeAsked = false;
+  /** the current request is a CONNECT: a 2xx opens a tunnel */
+  connectAsked = false;
   /** after a 101: this connection's side of the tunnel, and the splice joining it upstream */
   channel: TransportChannel | null = null;
   splice: Splice | null = null;
@@ -181,8 +186,8 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
     if (head.target.charCodeAt(0) !== 47 /* "/" */) headers.set("host", resolved.slice(resolved.indexOf("//") + 2, pathStart(resolved)));
     const base = this.conn;
     const conn: ConnInfo = { remoteAddress: base.remoteAddress, remotePort: base.remotePort, secure: base.secure, peer: base.peer, target: rawOriginTarget(head.target) };
-    // CONNECT is not served yet (request-url.ts refuses its authority-form target before this)
-    this.upgradeAsked = head.upgrade && head.method !== "CONNECT";
+    this.connectAsked = head.method === "CONNECT";
+    this.upgradeAsked = head.upgrade && !this.connectAsked;
     const request = new ServerRequest(head.method, resolved, headers, body, this.upgradeAsked ? (headers.get("upgrade") ?? undefined) : undefined);
     let response: HttpResponse | Promise<HttpResponse>;
     try {
@@ -257,6 +262,11 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
     // the body would have to be read to find the next request)
     if (this.state === BODY) this.keepAlive = false;
     const upgrade = response.upgrade;
+    if (this.connectAsked) {
+      // after a refused CONNECT the client may already be sending tunnel bytes: never read them as HTTP
+      if (response.status < 200 || response.status > 299) this.keepAlive = false;
+      else if (this.state === WAIT) return this.established(upgrade);
+    }
     if (upgrade) {
       if (response.status === 101 && this.upgradeAsked && this.state === WAIT) return this.switchProtocols(response, upgrade);
       // a tunnel the client did not ask for (or mid-body): nothing to join it to
@@ -271,9 +281,26 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
 
   /** writes the 101, then joins this connection's bytes with the upstream's, both ways */
   switchProtocols(response: HttpResponse, upstream: ByteChannel): void {
+    this.tunnel(writeSwitchingProtocols(response), upstream);
+  }
+
+  /**
+   * A CONNECT answered 2xx. With the upstream's byte channel the tunnel is spliced to it; without
+   * one, the tunnel ends here (a destination whose port speaks HTTP): the requests inside it are
+   * read from this connection and routed like any other, Host by Host.
+   */
+  established(upstream: ByteChannel | undefined): void {
+    if (upstream) return this.tunnel(ESTABLISHED, upstream);
+    this.socket.write(ESTABLISHED);
+    this.keepAlive = true;
+    this.written(true);
+  }
+
+  /** writes head, then the connection is a byte pipe to upstream (bytes already received first) */
+  tunnel(head: Uint8Array, upstream: ByteChannel): void {
     this.state = TUNNEL;
     this.keepAlive = false;
-    this.socket.write(writeSwitchingProtocols(response));
+    this.socket.write(head);
     const buffered = this.buffered;
     this.buffered = [];
     this.bufferedBytes = 0;
