@@ -4,7 +4,9 @@
 // drain come from the shared proxy core (proxy-core.ts).
 import { platform, type Server } from "../platform/index.ts";
 import { gatewayHandler } from "../filters/chains.ts";
-import { listenData, parseListenAddress, type ListenAddress } from "../exchange/listener.ts";
+import { listenData, listenMeshData, parseListenAddress, type ListenAddress } from "../exchange/listener.ts";
+import { serverCertificates, type ServerCertificates } from "../security/server-certificates.ts";
+import { httpsServersByPort, tlsConfigKey } from "./gateway-tls.ts";
 import type { RouteTable } from "../model/route-table.ts";
 import { parseFlags, parseLabels, UsageError, type CommandSpec } from "./args.ts";
 import { createLogger } from "./log.ts";
@@ -64,7 +66,14 @@ export async function runGateway(argv: string[]): Promise<void> {
   const serviceAccount = flags.strings["service-account"] ?? "istio-ingressgateway-service-account";
   const limits = headLimits(flags);
   const dashboardPeers = flags.lists["dashboard-peer"].map((peer) => (parseListenAddress(peer) ? peer : badPeer(peer)));
-  const listeners = new Map<number, Server>();
+  /** per Gateway server port: its listener (once open) and, for HTTPS, the certificates it serves */
+  interface PortListener {
+    server?: Server;
+    tlsKey: string;
+    certs?: ServerCertificates;
+  }
+  const listeners = new Map<number, PortListener>();
+  const proxy = { kind: "gateway" as const, namespace, labels };
   // RequestAuthentication and AuthorizationPolicy that select the gateway; none → no per-request work
   const jwksCache = createJwksCache({ clock: systemClock, fetchJwks });
   let reconcile: (table: RouteTable) => void = () => {};
@@ -83,31 +92,77 @@ export async function runGateway(argv: string[]): Promise<void> {
   });
   const { deps, identity, telemetry, watch } = core;
 
-  reconcile = (table: RouteTable) => {
-    for (const port of table.gatewayPorts.keys()) {
-      if (listeners.has(port)) continue;
-      const addr = binds.get(port) ?? { hostname: "0.0.0.0", port };
-      const handler = gatewayHandler({ table: watch.table, select: (t) => t.gatewayPorts.get(port), port, deps, security: core.security, onDecision: (decision) => telemetry.dietmesh.authz(decision) });
+  function open(port: number, entry: PortListener): void {
+    const addr = binds.get(port) ?? { hostname: "0.0.0.0", port };
+    const handler = gatewayHandler({ table: watch.table, select: (t) => t.gatewayPorts.get(port), port, deps, security: core.security, onDecision: (decision) => telemetry.dietmesh.authz(decision) });
+    const opened = (server: Server, kind: string) => {
+      if (listeners.get(port) !== entry) return void server.stop(); // replaced or closed meanwhile
+      entry.server = server;
+      log(`gateway port ${port} listening on ${server.hostname}:${server.port}${kind}`);
+    };
+    const failed = (error: unknown) => log(`gateway port ${port}: cannot listen on ${addr.hostname}:${addr.port}: ${(error as Error).message}`);
+    if (!entry.certs) {
       try {
-        const server = listenData(addr, handler, log, { limits });
-        listeners.set(port, server);
-        log(`gateway port ${port} listening on ${server.hostname}:${server.port}`);
+        opened(listenData(addr, handler, log, { limits }), "");
       } catch (error) {
-        log(`gateway port ${port}: cannot listen on ${addr.hostname}:${addr.port}: ${(error as Error).message}`);
+        failed(error);
+      }
+      return;
+    }
+    // TLS only, the certificate chosen by SNI; open once the files have been read, so the first
+    // clients are not refused for a certificate still loading
+    const tlsOnly = { plaintext: false, tls: true, clientCertificate: false };
+    void entry.certs.ready
+      .then(() => listenMeshData(addr, handler, log, { credentials: () => null, accept: () => tlsOnly, serverTls: (record) => entry.certs!.select(record), limits }))
+      .then((server) => opened(server, " (HTTPS)"), failed);
+  }
+
+  async function close(port: number, entry: PortListener): Promise<void> {
+    entry.certs?.close();
+    await entry.server?.stop();
+  }
+
+  reconcile = (table: RouteTable) => {
+    const https = httpsServersByPort(table.config, proxy);
+    for (const port of table.gatewayPorts.keys()) {
+      const tls = https.get(port);
+      const tlsKey = tlsConfigKey(tls);
+      const existing = listeners.get(port);
+      if (existing?.tlsKey === tlsKey) continue;
+      if (existing?.certs && tls) {
+        // other HTTPS settings on the same port: the same listener serves the new certificates once
+        // they have loaded; until then the previous ones (no connection is refused for the swap)
+        const previous = existing.certs;
+        const next = serverCertificates(tls, log);
+        existing.tlsKey = tlsKey;
+        void next.ready.then(() => {
+          if (existing.tlsKey !== tlsKey || listeners.get(port) !== existing) return next.close();
+          existing.certs = next;
+          previous.close();
+        });
+        continue;
+      }
+      const entry: PortListener = { tlsKey, certs: tls ? serverCertificates(tls, log) : undefined };
+      listeners.set(port, entry);
+      if (!existing) open(port, entry);
+      else {
+        // HTTP ↔ HTTPS: the old listener must let go of the port first
+        log(`gateway port ${port} changes between HTTP and HTTPS: reopening`);
+        void close(port, existing).then(() => listeners.get(port) === entry && open(port, entry));
       }
     }
-    for (const [port, server] of listeners) {
+    for (const [port, entry] of listeners) {
       if (table.gatewayPorts.has(port)) continue;
       listeners.delete(port);
-      void server.stop();
+      void close(port, entry);
       log(`gateway port ${port} closed (no Gateway server uses it any more)`);
     }
   };
   reconcile(watch.table.current);
 
   await core.serve({
-    dataServers: () => [...listeners.values()],
-    describe: () => ({ kind: "gateway", namespace, serviceAccount, identity: identity?.info(), labels, runtime: platform.name, listeners: Object.fromEntries([...listeners].map(([p, s]) => [p, `${s.hostname}:${s.port}`])) }),
+    dataServers: () => [...listeners.values()].flatMap((entry) => (entry.server ? [entry.server] : [])),
+    describe: () => ({ kind: "gateway", namespace, serviceAccount, identity: identity?.info(), labels, runtime: platform.name, listeners: Object.fromEntries([...listeners].flatMap(([p, e]) => (e.server ? [[p, `${e.server.hostname}:${e.server.port}${e.certs ? " https" : ""}`]] : []))) }),
     dashboardPeers,
   });
 }

@@ -77,7 +77,37 @@ const server = obj({
   tls: serverTls.optional(),
   defaultEndpoint: unsupported(str),
   name: str.optional(),
-});
+}).check(rule((ctx) => serverTlsHonesty(ctx.value, (path, message) => ctx.issues.push({ code: "custom", input: ctx.value, path, message }))));
+
+/** server.tls fields of a kind (or protocol) dietmesh's gateway cannot serve yet: refused, never served as plaintext */
+const TLS_SIMPLE_ONLY = ["caCertificates", "caCrl", "credentialName", "credentialNames", "caCertCredentialName", "tlsCertificates", "subjectAltNames", "verifyCertificateSpki", "verifyCertificateHash", "insecureSkipVerify"] as const;
+
+function serverTlsHonesty(server: { port: { protocol: string }; tls?: Record<string, unknown> }, fail: (path: (string | number)[], message: string) => void): void {
+  const protocol = server.port.protocol.toUpperCase();
+  const tls = server.tls;
+  if (protocol === "HTTPS") {
+    const mode = tls?.mode;
+    if (mode === undefined) return fail(["tls"], "an HTTPS server needs tls with mode SIMPLE, serverCertificate and privateKey");
+    if (mode !== "SIMPLE") return fail(["tls", "mode"], `tls.mode ${mode} is not supported by dietmesh's gateway yet; SIMPLE is (with serverCertificate and privateKey files)`);
+    for (const field of TLS_SIMPLE_ONLY) {
+      if (tls![field] !== undefined) fail(["tls", field], `tls.${field} is not supported by dietmesh's gateway yet; use serverCertificate and privateKey files`);
+    }
+    if (typeof tls!.serverCertificate !== "string") fail(["tls", "serverCertificate"], "an HTTPS server with tls.mode SIMPLE needs serverCertificate (a PEM file)");
+    if (typeof tls!.privateKey !== "string") fail(["tls", "privateKey"], "an HTTPS server with tls.mode SIMPLE needs privateKey (a PEM file)");
+    if (tls!.httpsRedirect) fail(["tls", "httpsRedirect"], "httpsRedirect belongs on the HTTP server of the same hosts");
+    return;
+  }
+  if (!tls) return;
+  if (protocol === "TLS") return; // passthrough and TLS termination of TCP: judged with the TCP servers
+  for (const [field, value] of Object.entries(tls)) {
+    if (value === undefined) continue;
+    if (field === "httpsRedirect") {
+      if (value === true) fail(["tls", "httpsRedirect"], "httpsRedirect is not supported by dietmesh yet");
+      continue;
+    }
+    fail(["tls", field], `tls.${field} on a ${protocol} server: TLS settings need protocol HTTPS (or TLS)`);
+  }
+}
 
 const gatewaySpec = obj({
   servers: z.array(server).min(1, { error: "a Gateway needs at least one server" }),

@@ -54,7 +54,7 @@ export function listenMeshData(
   address: ListenAddress,
   handler: DataHandler,
   log: (m: string) => void,
-  mesh: Pick<Http1MeshListenOptions, "credentials" | "accept" | "verifyPeer" | "onRefused" | "reusePort" | "limits">,
+  mesh: Pick<Http1MeshListenOptions, "credentials" | "accept" | "verifyPeer" | "onRefused" | "reusePort" | "limits" | "serverTls">,
 ): Promise<Server> {
   return listenHttp1Mesh({ hostname: address.hostname, port: address.port, handler, ...mesh, ...replies(address, log) });
 }

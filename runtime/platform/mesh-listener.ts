@@ -20,6 +20,22 @@ export interface TlsCredentials {
   rootCertsPem: string;
 }
 
+/**
+ * TLS chosen for one connection from its ClientHello (a gateway's HTTPS servers: certificate by
+ * SNI). caPem and clientCertificate: the client must present a certificate chaining to caPem.
+ */
+export interface ServerTls {
+  certChainPem: string;
+  keyPem: string;
+  caPem?: string;
+  clientCertificate: boolean;
+  /** "TLSv1.2", "TLSv1.3" */
+  minVersion?: string;
+  maxVersion?: string;
+  /** OpenSSL cipher list (TLS 1.2 suites) */
+  ciphers?: string;
+}
+
 /** what a listener lets in on a new connection (asked again for every connection) */
 export interface Acceptance {
   plaintext: boolean;
@@ -43,8 +59,30 @@ export interface MeshServeOptions {
   reusePort?: boolean;
   /** a connection was refused (plaintext on a TLS-only port, failed handshake) */
   onRefused?(reason: string, remoteAddress: string): void;
+  /**
+   * Per-connection TLS from the client's first TLS record (the ClientHello): what to serve, or why
+   * the connection is refused. When given, it replaces credentials() for TLS connections.
+   */
+  serverTls?(helloRecord: Uint8Array): ServerTls | string;
   /** a connection is admitted: returns what handles its bytes */
   onConnection(socket: Transport, conn: ConnInfo): TransportHandler;
+}
+
+/** the TLS record header says how long the ClientHello's record is; more than this is refused */
+const MAX_HELLO_RECORD = 5 + 16 * 1024;
+
+/**
+ * Whether tls would work as served: certificate and key parse and belong together (the TLS
+ * library's own check). A file caught half-written, or a key swapped before its certificate,
+ * fails here instead of on every new connection.
+ */
+export function serverTlsProblem(tls: ServerTls): string | null {
+  try {
+    createSecureContext({ cert: tls.certChainPem, key: tls.keyPem, ...(tls.caPem ? { ca: tls.caPem } : {}) });
+    return null;
+  } catch (error) {
+    return (error as Error).message;
+  }
 }
 
 const TLS_HANDSHAKE = 0x16;
@@ -61,6 +99,24 @@ export function serveMesh(options: MeshServeOptions): Promise<SocketServer> {
       };
     }
     return context.secure;
+  };
+
+  // one SecureContext per ServerTls object: a certificate swap hands a new object
+  const serverContexts = new WeakMap<ServerTls, SecureContext>();
+  const serverContext = (tls: ServerTls): SecureContext => {
+    let secure = serverContexts.get(tls);
+    if (!secure) {
+      secure = createSecureContext({
+        cert: tls.certChainPem,
+        key: tls.keyPem,
+        ...(tls.caPem ? { ca: tls.caPem } : {}),
+        ...(tls.minVersion ? { minVersion: tls.minVersion as "TLSv1.2" } : {}),
+        ...(tls.maxVersion ? { maxVersion: tls.maxVersion as "TLSv1.3" } : {}),
+        ...(tls.ciphers ? { ciphers: tls.ciphers } : {}),
+      });
+      serverContexts.set(tls, secure);
+    }
+    return secure;
   };
 
   const sockets = new Set<Socket>();
@@ -93,38 +149,72 @@ export function serveMesh(options: MeshServeOptions): Promise<SocketServer> {
         if (!accept.plaintext) return refuse(socket, "plaintext on a port that requires mTLS");
         return admit(socket, { remoteAddress, remotePort }, new Uint8Array(first.buffer, first.byteOffset, first.byteLength));
       }
+      if (!accept.tls) return refuse(socket, "TLS on a port that takes plaintext only");
+      if (options.serverTls) return helloThen(socket, first, (record) => terminate(socket, record, options.serverTls!(record), remoteAddress, remotePort));
       const credentials = options.credentials();
-      if (!accept.tls || !credentials) return refuse(socket, "TLS on a port that takes plaintext only");
-      socket.unshift(first);
-      const tls = new TLSSocket(socket, {
-        isServer: true,
-        secureContext: secureContext(credentials),
-        requestCert: accept.clientCertificate,
-        rejectUnauthorized: accept.clientCertificate,
-      });
-      tls.setTimeout(HANDSHAKE_TIMEOUT_MS, () => tls.destroy());
-      tls.on("error", (error: Error) => {
-        options.onRefused?.(`TLS handshake failed: ${error.message}`, remoteAddress);
-        tls.destroy();
-      });
-      tls.once("secure", async () => {
-        tls.setTimeout(0);
-        tls.pause();
-        const conn: ConnInfo = { remoteAddress, remotePort, secure: true };
-        if (accept.clientCertificate) {
-          const peer = tls.getPeerCertificate(false);
-          // a missing certificate leaves an empty object here
-          if (!peer || !peer.raw) return refuse(tls, "no client certificate");
-          const der = new Uint8Array(peer.raw);
-          const problem = options.verifyPeer ? await options.verifyPeer(der) : "no peer verifier configured";
-          if (problem) return refuse(tls, `client certificate refused: ${problem}`);
-          conn.peer = { uris: uriSans(peer.subjectaltname), der };
-        }
-        if (tls.destroyed) return;
-        admit(tls, conn, null);
-      });
+      if (!credentials) return refuse(socket, "TLS on a port that takes plaintext only");
+      terminate(socket, first, { certChainPem: credentials.certChainPem, keyPem: credentials.keyPem, caPem: credentials.rootCertsPem, clientCertificate: accept.clientCertificate }, remoteAddress, remotePort, secureContext(credentials));
     });
   });
+
+  /** reads until the first TLS record (the ClientHello) is whole, then hands it on */
+  const helloThen = (socket: Socket, first: Uint8Array, then: (record: Uint8Array) => void) => {
+    let bytes = new Uint8Array(first.buffer, first.byteOffset, first.byteLength);
+    const check = () => {
+      const need = bytes.byteLength >= 5 ? 5 + ((bytes[3] << 8) | bytes[4]) : 5;
+      if (need > MAX_HELLO_RECORD) return refuse(socket, "TLS record too large for a ClientHello");
+      if (bytes.byteLength < need) {
+        socket.setTimeout(HANDSHAKE_TIMEOUT_MS, () => socket.destroy());
+        socket.once("data", (more: Uint8Array) => {
+          socket.pause();
+          const joined = new Uint8Array(bytes.byteLength + more.byteLength);
+          joined.set(bytes);
+          joined.set(more, bytes.byteLength);
+          bytes = joined;
+          check();
+        });
+        socket.resume();
+        return;
+      }
+      socket.setTimeout(0);
+      then(bytes);
+    };
+    check();
+  };
+
+  /** TLS on socket with what was chosen for it; first: the bytes already read, put back */
+  const terminate = (socket: Socket, first: Uint8Array, chosen: ServerTls | string, remoteAddress: string, remotePort: number, context?: SecureContext) => {
+    if (typeof chosen === "string") return refuse(socket, chosen);
+    socket.unshift(first);
+    const tls = new TLSSocket(socket, {
+      isServer: true,
+      secureContext: context ?? serverContext(chosen),
+      requestCert: chosen.clientCertificate,
+      rejectUnauthorized: chosen.clientCertificate,
+    });
+    const accept = { clientCertificate: chosen.clientCertificate };
+    tls.setTimeout(HANDSHAKE_TIMEOUT_MS, () => tls.destroy());
+    tls.on("error", (error: Error) => {
+      options.onRefused?.(`TLS handshake failed: ${error.message}`, remoteAddress);
+      tls.destroy();
+    });
+    tls.once("secure", async () => {
+      tls.setTimeout(0);
+      tls.pause();
+      const conn: ConnInfo = { remoteAddress, remotePort, secure: true };
+      if (chosen.clientCertificate) {
+        const peer = tls.getPeerCertificate(false);
+        // a missing certificate leaves an empty object here
+        if (!peer || !peer.raw) return refuse(tls, "no client certificate");
+        const der = new Uint8Array(peer.raw);
+        const problem = options.verifyPeer ? await options.verifyPeer(der) : "no peer verifier configured";
+        if (problem) return refuse(tls, `client certificate refused: ${problem}`);
+        conn.peer = { uris: uriSans(peer.subjectaltname), der };
+      }
+      if (tls.destroyed) return;
+      admit(tls, conn, null);
+    });
+  };
 
   return new Promise((resolve, reject) => {
     net.once("error", reject);

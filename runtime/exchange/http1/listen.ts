@@ -3,7 +3,7 @@
 // sniffing mesh listener (plaintext and mTLS on one port: listenHttp1Mesh). stop() drains as the
 // runtimes' servers do: no new connections, idle ones closed at once, busy ones after their
 // current response.
-import { platform, serveMesh, type Acceptance, type Server, type TlsCredentials } from "../../platform/index.ts";
+import { platform, serveMesh, type Acceptance, type MeshServeOptions, type Server, type TlsCredentials } from "../../platform/index.ts";
 import type { ConnInfo, SocketServeOptions, SocketServer } from "../../platform/types.ts";
 import type { Transport } from "../../platform/http1/transport.ts";
 import { Http1ServerConnection, type Http1ServerOptions } from "./server.ts";
@@ -25,6 +25,8 @@ export interface Http1MeshListenOptions extends Omit<Http1ListenOptions, "tls"> 
   /** TLS or plaintext per connection, as accept() says when it opens */
   credentials(): TlsCredentials | null;
   accept(): Acceptance;
+  /** TLS chosen per connection by its ClientHello (a gateway's HTTPS servers) */
+  serverTls?: MeshServeOptions["serverTls"];
 }
 
 type OnConnection = (socket: Transport, conn: ConnInfo) => Http1ServerConnection;
@@ -98,6 +100,7 @@ export function listenHttp1Mesh(options: Http1MeshListenOptions): Promise<Server
       verifyPeer: options.verifyPeer,
       onRefused: options.onRefused,
       reusePort: options.reusePort,
+      serverTls: options.serverTls,
       onConnection,
     }),
   ) as Promise<Server>;
