@@ -101,10 +101,7 @@ function serverTlsHonesty(server: { port: { protocol: string }; tls?: Record<str
   if (protocol === "TLS") return; // passthrough and TLS termination of TCP: judged with the TCP servers
   for (const [field, value] of Object.entries(tls)) {
     if (value === undefined) continue;
-    if (field === "httpsRedirect") {
-      if (value === true) fail(["tls", "httpsRedirect"], "httpsRedirect is not supported by dietmesh yet");
-      continue;
-    }
+    if (field === "httpsRedirect") continue; // a 301 to https for the server's hosts (model/compile.ts)
     fail(["tls", field], `tls.${field} on a ${protocol} server: TLS settings need protocol HTTPS (or TLS)`);
   }
 }

@@ -9,6 +9,7 @@ import { expandHost, hostAliases, hostMatches, normalizeHost } from "./hosts.ts"
 import { compileHttpRoute, type RouteContext } from "./compile-route.ts";
 import type { ProxySelector } from "../routing/match.ts";
 import { compileRetryPolicy } from "../resilience/retry-policy.ts";
+import { compileRedirect } from "../routing/redirect.ts";
 
 /** Istio's default retry policy, for routes no VirtualService describes */
 const defaultRetry = compileRetryPolicy(undefined);
@@ -152,6 +153,8 @@ function compileGateway(config: MeshConfig, proxy: ProxyIdentity, ctx: RouteCont
   const gateways = gatewaysFor(config, proxy);
   const names = new Set(gateways.map((g) => `${g.metadata.namespace}/${g.metadata.name}`));
   const byPort = new Map<number, Map<string, { vs: VirtualService; routes: Route[] }[]>>();
+  /** port → hosts of servers with tls.httpsRedirect: every request to them is sent to https */
+  const redirects = new Map<number, Set<string>>();
   const vss = [...config.virtualServices].sort(byCreation);
   for (const gateway of gateways) {
     const gwName = `${gateway.metadata.namespace}/${gateway.metadata.name}`;
@@ -159,6 +162,11 @@ function compileGateway(config: MeshConfig, proxy: ProxyIdentity, ctx: RouteCont
       const perHost = byPort.get(server.port.number) ?? new Map();
       byPort.set(server.port.number, perHost);
       const serverHosts = server.hosts.map((h) => normalizeHost(h.includes("/") ? h.split("/")[1] : h));
+      if ((server.tls as { httpsRedirect?: boolean } | undefined)?.httpsRedirect === true) {
+        const set = redirects.get(server.port.number) ?? new Set<string>();
+        for (const host of serverHosts) set.add(host);
+        redirects.set(server.port.number, set);
+      }
       for (const vs of vss) {
         if (!vsGateways(vs).includes(gwName) && !vs.spec.http.some((r) => r.match?.some((m) => m.gateways?.includes(gwName)))) continue;
         const routes = buildRoutes(vs, { gateways: names, defaultGateways: vsGateways(vs), labels: proxy.labels, namespace: proxy.namespace, vsNamespace: vs.metadata.namespace }, ctx);
@@ -177,9 +185,17 @@ function compileGateway(config: MeshConfig, proxy: ProxyIdentity, ctx: RouteCont
   for (const [port, perHost] of byPort) {
     const vhosts = new Map<string, VirtualHost>();
     for (const [host, lists] of perHost) vhosts.set(host, { name: host, domains: [host], routes: mergeRoutes(lists) });
+    // Envoy's require_tls on the virtual host: a 301 to the https URL, whatever the routes say
+    for (const host of redirects.get(port) ?? []) vhosts.set(host, { name: host, domains: [host], routes: [httpsRedirectRoute(host)] });
     out.set(port, toRouteConfig(vhosts));
   }
   return out;
+}
+
+const toHttps = compileRedirect({ scheme: "https" });
+
+function httpsRedirectRoute(host: string): Route {
+  return { name: `https-redirect|${host}`, matches: () => true, catchAll: true, action: { kind: "respond", respond: toHttps } };
 }
 
 export function compile(config: MeshConfig, snapshot: RegistrySnapshot, proxy: ProxyIdentity, options: CompileOptions): RouteTable {

@@ -8,7 +8,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
 import { runCommand } from "../../runtime/platform/process.ts";
-import { eventually, must, run, serviceEntry, startEcho, startGateway, stopAll, tempConfig, type Gateway } from "../support/mesh.ts";
+import { curl, eventually, must, run, serviceEntry, startEcho, startGateway, stopAll, tempConfig, type Gateway } from "../support/mesh.ts";
 
 const app = startEcho("secure");
 let work: string;
@@ -23,6 +23,9 @@ spec:
   servers:
   - port: { number: 80, name: http, protocol: HTTP }
     hosts: [a.example]
+    tls: { httpsRedirect: true }
+  - port: { number: 80, name: http-plain, protocol: HTTP }
+    hosts: [plain.example]
   - port: { number: 443, name: https-a, protocol: HTTPS }
     hosts: [a.example]
     tls: { mode: SIMPLE, serverCertificate: ${dir}/a/tls.crt, privateKey: ${dir}/a/tls.key }
@@ -34,7 +37,7 @@ apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: secure }
 spec:
-  hosts: [a.example, "*.b.example"]
+  hosts: [a.example, "*.b.example", plain.example]
   gateways: [secure]
   http:
   - route: [{ destination: { host: app.default.svc.cluster.local } }]
@@ -101,6 +104,16 @@ test("each host gets its own certificate by SNI, verified by curl against the CA
   assert.is(b.status, "200", "the wildcard server's certificate verifies for shop.b.example");
   assert.is(await servedCn("a.example"), "a-first");
   assert.is(await servedCn("shop.b.example"), "b-wildcard");
+});
+
+test("httpsRedirect: plain HTTP to a.example is answered 301 with the https URL (port 80 dropped, path and query kept); other hosts on port 80 are served", async () => {
+  const r = await curl(["-H", "Host: a.example", `http://${gateway.port80}/x/y?q=1`]);
+  assert.is(r.status, 301);
+  assert.is(r.headers.location, "https://a.example/x/y?q=1");
+  const kept = await curl(["-H", "Host: a.example:8080", `http://${gateway.port80}/z`]);
+  assert.is(kept.headers.location, "https://a.example:8080/z");
+  const plain = await curl(["-H", "Host: plain.example", `http://${gateway.port80}/p`]);
+  assert.is(plain.status, 200, plain.body);
 });
 
 test("an SNI no server names is refused in the handshake; plaintext HTTP on the HTTPS port too", async () => {
