@@ -80,21 +80,25 @@ const outlierDetection = obj({
 });
 
 const tls = obj({
-  // SIMPLE and MUTUAL (TLS to a server outside the mesh) would be served as plaintext until they
-  // are built: refused, so no one believes a call is encrypted when it is not
-  mode: z.enum(["DISABLE", "SIMPLE", "MUTUAL", "ISTIO_MUTUAL"]).check((ctx) => {
-    if (ctx.value === "SIMPLE" || ctx.value === "MUTUAL") ctx.issues.push({ code: "custom", input: ctx.value, message: `mode ${ctx.value} is not supported by dietmesh yet (the calls would go out in plaintext); use ISTIO_MUTUAL for mesh workloads or DISABLE` });
-  }).optional(),
+  // SIMPLE and MUTUAL: TLS origination with the files named here (upstream/upstream-tls.ts)
+  mode: z.enum(["DISABLE", "SIMPLE", "MUTUAL", "ISTIO_MUTUAL"]).optional(),
   clientCertificate: str.optional(),
   privateKey: str.optional(),
   caCertificates: str.optional(),
-  credentialName: str.optional(),
+  // a Kubernetes secret by name: not read yet, and ignoring it would send no client certificate
+  credentialName: rejected("credentialName is not supported by dietmesh yet; use clientCertificate, privateKey and caCertificates files"),
   subjectAltNames: stringList.optional(),
   sni: str.optional(),
   insecureSkipVerify: bool.optional(),
   // skipping revocation checks the user asked for would fail open
   caCrl: rejected("caCrl is not supported by dietmesh yet; certificate revocation lists cannot be checked"),
-});
+}).check(rule((ctx) => {
+  const v = ctx.value;
+  if (v.mode !== "MUTUAL") return;
+  for (const field of ["clientCertificate", "privateKey"] as const) {
+    if (!v[field]) ctx.issues.push({ code: "custom", input: v, path: [field], message: `mode MUTUAL needs ${field} (a PEM file)` });
+  }
+}));
 
 const policyFields = {
   loadBalancer: loadBalancer.optional(),

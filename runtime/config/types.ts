@@ -234,7 +234,8 @@ export interface ClientTLSSettings {
   clientCertificate?: string;
   privateKey?: string;
   caCertificates?: string;
-  credentialName?: string;
+  /** refused at load (not read yet) */
+  credentialName?: unknown;
   subjectAltNames?: string[];
   sni?: string;
   insecureSkipVerify?: boolean;

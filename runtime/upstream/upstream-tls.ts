@@ -2,11 +2,12 @@
 // (never per request). Istio's rules: DestinationRule tls.mode ISTIO_MUTUAL → mTLS to every host,
 // DISABLE → plaintext; no mode → auto mTLS: mTLS to hosts that are in the mesh (a workload identity
 // is known for them, or they carry Istio's label security.istio.io/tlsMode=istio) and plaintext to
-// the rest. SIMPLE and MUTUAL (TLS origination with files) are not supported: plaintext, and
-// `check` says so. The server must present a certificate chaining to our roots whose SPIFFE ID is
+// the rest. SIMPLE and MUTUAL: TLS origination to every host, with the DestinationRule's files
+// (read when a connection opens, so renewed files reach new connections). For mesh mTLS the server must present a certificate chaining to our roots whose SPIFFE ID is
 // one the destination may have: the endpoint's identity, or tls.subjectAltNames when given; with
 // neither, any identity of our trust domain.
-import type { TlsCredentials } from "../platform/index.ts";
+import { platform, type TlsCredentials } from "../platform/index.ts";
+import type { ClientTLSSettings } from "../config/types.ts";
 import type { TlsTarget } from "./http1/index.ts";
 import type { Cluster } from "../model/route-table.ts";
 import type { UpstreamHost } from "../resilience/balancers/host-set.ts";
@@ -28,7 +29,12 @@ export function tlsTargets(cluster: Cluster, mesh: MeshTls | undefined): Map<str
   const targets = new Map<string, TlsTarget>();
   const tls = cluster.policy.tls;
   const mode = tls?.mode;
-  if (mode === "DISABLE" || mode === "SIMPLE" || mode === "MUTUAL") return targets;
+  if (mode === "SIMPLE" || mode === "MUTUAL") {
+    const target = originationTarget(tls!, cluster.service.hostname);
+    for (const host of cluster.hosts) targets.set(host.address, target);
+    return targets;
+  }
+  if (mode === "DISABLE") return targets;
   if (!mesh && mode !== "ISTIO_MUTUAL") return targets;
   const credentials = mesh ? mesh.credentials : () => null;
   const prefix = mesh ? `spiffe://${mesh.trustDomain}/` : "spiffe://";
@@ -38,6 +44,28 @@ export function tlsTargets(cluster: Cluster, mesh: MeshTls | undefined): Map<str
     targets.set(host.address, { credentials, verifyPeer: allowed ? oneOf(allowed) : inTrustDomain(prefix) });
   }
   return targets;
+}
+
+const NO_MESH_CREDENTIALS = () => null;
+const NOT_MESH = () => "not a mesh connection";
+
+/** SIMPLE/MUTUAL: the CA (or the runtime's roots), the client pair for MUTUAL, SNI and names */
+function originationTarget(tls: ClientTLSSettings, hostname: string): TlsTarget {
+  const read = (path: string | undefined) => (path ? platform.readTextFile(path) : Promise.resolve(undefined));
+  const mutual = tls.mode === "MUTUAL";
+  return {
+    credentials: NO_MESH_CREDENTIALS,
+    verifyPeer: NOT_MESH,
+    origination: {
+      serverName: tls.sni || hostname,
+      subjectAltNames: tls.subjectAltNames,
+      insecureSkipVerify: tls.insecureSkipVerify === true,
+      async material() {
+        const [ca, cert, key] = await Promise.all([read(tls.caCertificates), read(mutual ? tls.clientCertificate : undefined), read(mutual ? tls.privateKey : undefined)]);
+        return { ca, cert, key };
+      },
+    },
+  };
 }
 
 function oneOf(allowed: readonly string[]): TlsTarget["verifyPeer"] {

@@ -1,9 +1,12 @@
-// Transport over node:tls, for mTLS to other sidecars. node:tls is the one TLS client that shows
-// the server's certificate on both runtimes (Deno.connectTls does not; Bun.connect's checks are
-// host-name based). SVIDs carry a SPIFFE URI SAN and no DNS name, so the host-name check is
-// replaced by the caller's check of the server's SPIFFE ID (verifyPeer); the chain itself is
-// verified against the trust bundle by the TLS library (rejectUnauthorized).
-import { connect as tlsConnect, createSecureContext, type SecureContext, type TLSSocket } from "node:tls";
+// Transport over node:tls, for mTLS to other sidecars and for TLS origination to services outside
+// the mesh (DestinationRule tls.mode SIMPLE/MUTUAL). node:tls is the one TLS client that shows the
+// server's certificate on both runtimes (Deno.connectTls does not; Bun.connect's checks are
+// host-name based). SVIDs carry a SPIFFE URI SAN and no DNS name, so for mesh mTLS the host-name
+// check is replaced by the caller's check of the server's SPIFFE ID (verifyPeer); the chain itself
+// is verified against the trust bundle by the TLS library (rejectUnauthorized). For origination the
+// chain goes to the configured CA (or the runtime's roots) and the name to the SNI or the
+// configured subjectAltNames.
+import { checkServerIdentity, connect as tlsConnect, createSecureContext, type ConnectionOptions, type PeerCertificate, type SecureContext, type TLSSocket } from "node:tls";
 import type { TlsCredentials } from "../mesh-listener.ts";
 import { WRITE_HIGH_WATER, type Connect, type Transport, type TransportHandler } from "./transport.ts";
 import { uriSans } from "../uri-sans.ts";
@@ -13,6 +16,48 @@ export interface TlsTarget {
   credentials(): TlsCredentials | null;
   /** null when the server's URI SANs are acceptable, else why not */
   verifyPeer(uris: string[]): string | null;
+  /** TLS origination instead of mesh mTLS (then credentials and verifyPeer are not used) */
+  origination?: OriginationTls;
+}
+
+/** TLS to a server outside the mesh, as a DestinationRule's SIMPLE or MUTUAL mode asks */
+export interface OriginationTls {
+  /** SNI, and the name the server's certificate must carry unless subjectAltNames are given */
+  serverName: string;
+  /** PEM texts, read when a connection opens (so renewed files are used by new connections) */
+  material(): Promise<{ ca?: string; cert?: string; key?: string }>;
+  /** names (DNS or URI SANs) any one of which the server's certificate must carry */
+  subjectAltNames?: readonly string[];
+  /** no chain or name check at all (Istio's insecureSkipVerify) */
+  insecureSkipVerify: boolean;
+}
+
+/** null when cert carries one of the names as a DNS or URI SAN */
+function sanProblem(cert: PeerCertificate, names: readonly string[]): string | null {
+  const sans = (cert.subjectaltname ?? "").split(",").map((s) => s.trim().replace(/^(DNS|URI):/, ""));
+  return names.some((name) => sans.includes(name)) ? null : `server certificate SANs ${sans.join(", ") || "(none)"} include none of ${names.join(", ")}`;
+}
+
+/** the node:tls options for an origination connection */
+async function originationOptions(host: string, port: number, tls: OriginationTls): Promise<ConnectionOptions> {
+  const { ca, cert, key } = await tls.material();
+  const names = tls.subjectAltNames?.length ? tls.subjectAltNames : undefined;
+  return {
+    host,
+    port,
+    servername: tls.serverName,
+    ...(ca ? { ca } : {}),
+    ...(cert && key ? { cert, key } : {}),
+    rejectUnauthorized: !tls.insecureSkipVerify,
+    checkServerIdentity: (_host, peer) => {
+      if (tls.insecureSkipVerify) return undefined;
+      if (names) {
+        const problem = sanProblem(peer, names);
+        return problem ? new Error(problem) : undefined;
+      }
+      return checkServerIdentity(tls.serverName, peer);
+    },
+  };
 }
 
 const contexts = new WeakMap<TlsCredentials, SecureContext>();
@@ -29,7 +74,7 @@ class TlsTransport implements Transport {
   done = false;
   queued = 0;
   wantDrain = false;
-  readonly socket: TLSSocket;
+  socket: TLSSocket | undefined;
 
   constructor(
     readonly handler: TransportHandler,
@@ -37,6 +82,18 @@ class TlsTransport implements Transport {
     port: number,
     target: TlsTarget,
   ) {
+    if (target.origination) {
+      // the files are read first; until then the transport has no socket (nothing writes before onOpen)
+      originationOptions(host, port, target.origination).then(
+        (options) => {
+          if (this.done) return;
+          this.socket = tlsConnect(options);
+          this.follow(this.socket, () => null);
+        },
+        (error: Error) => this.closed(new Error(`TLS origination: ${error.message}`)),
+      );
+      return;
+    }
     let peerError: string | null = null;
     const credentials = target.credentials();
     this.socket = tlsConnect({
@@ -50,15 +107,20 @@ class TlsTransport implements Transport {
         return peerError ? new Error(peerError) : undefined;
       },
     });
-    const socket = this.socket;
     if (!credentials) {
       queueMicrotask(() => this.closed(new Error("mTLS required but this workload has no certificate")));
       return;
     }
+    this.follow(this.socket, () => peerError);
+  }
+
+  /** the socket's events, once it exists; peerError: a problem the identity check found */
+  follow(socket: TLSSocket, peerError: () => string | null): void {
     socket.setNoDelay(true);
     socket.once("secureConnect", () => {
       if (this.done) return;
-      if (peerError) return this.closed(new Error(peerError));
+      const problem = peerError();
+      if (problem) return this.closed(new Error(problem));
       this.handler.onOpen();
     });
     socket.on("data", (chunk: Uint8Array) => {
@@ -77,7 +139,7 @@ class TlsTransport implements Transport {
   }
 
   write(data: Uint8Array): boolean {
-    if (this.done) return true;
+    if (this.done || !this.socket) return true;
     const ok = this.socket.write(data);
     if (ok) return true;
     this.queued += data.byteLength;
@@ -89,25 +151,26 @@ class TlsTransport implements Transport {
   closed(error: Error | null): void {
     if (this.done) return;
     this.done = true;
-    this.socket.destroy();
+    this.socket?.destroy();
     this.handler.onClose(error);
   }
 
   pause(): void {
-    this.socket.pause();
+    this.socket?.pause();
   }
 
   resume(): void {
-    this.socket.resume();
+    this.socket?.resume();
   }
 
   ref(on: boolean): void {
-    if (on) this.socket.ref();
-    else this.socket.unref();
+    if (on) this.socket?.ref();
+    else this.socket?.unref();
   }
 
   end(): void {
     if (this.done) return;
+    if (!this.socket) return this.destroy();
     this.socket.resume();
     this.socket.end();
   }
@@ -115,14 +178,16 @@ class TlsTransport implements Transport {
   destroy(): void {
     if (this.done) return;
     this.done = true;
-    this.socket.destroy();
+    this.socket?.destroy();
   }
 }
 
-/** node:tls, or on Bun its native TLS sockets (bun-transport.ts) */
-const connectTls = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined"
-  ? (await import("./bun-transport.ts")).bunConnectTls
-  : (host: string, port: number, handler: TransportHandler, target: TlsTarget): Transport => new TlsTransport(handler, host, port, target);
+const nodeConnectTls = (host: string, port: number, handler: TransportHandler, target: TlsTarget): Transport => new TlsTransport(handler, host, port, target);
+
+/** mesh mTLS: node:tls, or on Bun its native TLS sockets (bun-transport.ts); origination: node:tls */
+const meshConnectTls = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? (await import("./bun-transport.ts")).bunConnectTls : nodeConnectTls;
+const connectTls = (host: string, port: number, handler: TransportHandler, target: TlsTarget): Transport =>
+  target.origination ? nodeConnectTls(host, port, handler, target) : meshConnectTls(host, port, handler, target);
 
 /** a Connect that speaks mTLS to the addresses targetFor() names and plaintext (via plain) to the rest */
 export function meshConnect(plain: Connect, targetFor: (host: string, port: number) => TlsTarget | null): Connect {

@@ -1,0 +1,87 @@
+// End to end, TLS origination (issue 13 item 3): the app calls http://api.example through its
+// sidecar, and a DestinationRule with tls.mode SIMPLE makes the sidecar speak TLS to the real
+// server — `openssl s_server`, which answers only TLS — verifying its certificate against
+// caCertificates and its name against the SNI (or subjectAltNames); MUTUAL presents the configured
+// client certificate to a server that requires one. A certificate that does not match is a connect
+// failure (503, UF), never a plaintext fallback.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { platform } from "../../runtime/platform/index.ts";
+import { runCommand, type Child } from "../../runtime/platform/process.ts";
+import { closedPort } from "../../runtime/platform/http1/test-server.ts";
+import { FLAGS_HEADER } from "../../runtime/exchange/local-reply.ts";
+import { curl, must, serviceEntry, startSidecar, stopAll, tempConfig, type Sidecar } from "../support/mesh.ts";
+
+let work: string;
+let sidecar: Sidecar;
+const servers: Child[] = [];
+
+/** openssl s_server answering HTTP over TLS (-www) on a free port; extra: e.g. requiring a client certificate */
+async function tlsServer(extra: string[]): Promise<number> {
+  const port = await closedPort();
+  const child = runCommand("openssl", ["s_server", "-accept", `127.0.0.1:${port}`, "-cert", `${work}/server.crt`, "-key", `${work}/server.key`, "-www", ...extra]);
+  servers.push(child);
+  await child.waitFor(/^ACCEPT/);
+  return port;
+}
+
+const rule = (name: string, host: string, tls: string) => `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: ${name} }
+spec:
+  host: ${host}
+  trafficPolicy:
+    tls: ${tls}
+`;
+
+test.before(async () => {
+  work = await platform.makeTempDir("dietmesh-origination-");
+  const sh = (script: string) => must("sh", ["-c", `cd ${work} && ${script}`]);
+  await sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=test-ca -keyout ca.key -out ca.crt 2>/dev/null");
+  for (const [name, san] of [["server", "DNS:api.example"], ["client", "URI:spiffe://cluster.local/ns/default/sa/app"]]) {
+    await sh(`openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=${name} -keyout ${name}.key -out ${name}.csr 2>/dev/null && printf 'subjectAltName=${san}\\n' > ${name}.ext && openssl x509 -req -in ${name}.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 -extfile ${name}.ext -out ${name}.crt 2>/dev/null`);
+  }
+  const simple = await tlsServer([]);
+  const mutual = await tlsServer(["-Verify", "1", "-CAfile", `${work}/ca.crt`]);
+  const config = await tempConfig({
+    "api.yaml": serviceEntry("api", "api.example", [{ address: `127.0.0.1:${simple}` }], 80) + "---\n" + rule("api", "api.example", `{ mode: SIMPLE, caCertificates: ${work}/ca.crt }`),
+    "wrong-name.yaml": serviceEntry("wrong", "wrong.example", [{ address: `127.0.0.1:${simple}` }], 80) + "---\n" + rule("wrong", "wrong.example", `{ mode: SIMPLE, caCertificates: ${work}/ca.crt, sni: api.example, subjectAltNames: [billing.example] }`),
+    "no-name.yaml": serviceEntry("other", "other.example", [{ address: `127.0.0.1:${simple}` }], 80) + "---\n" + rule("other", "other.example", `{ mode: SIMPLE, caCertificates: ${work}/ca.crt }`),
+    "mutual.yaml": serviceEntry("mtls", "mtls.example", [{ address: `127.0.0.1:${mutual}` }], 80) + "---\n" + rule("mtls", "mtls.example", `{ mode: MUTUAL, sni: api.example, caCertificates: ${work}/ca.crt, clientCertificate: ${work}/client.crt, privateKey: ${work}/client.key }`),
+    "mutual-without.yaml": serviceEntry("nocert", "nocert.example", [{ address: `127.0.0.1:${mutual}` }], 80) + "---\n" + rule("nocert", "nocert.example", `{ mode: SIMPLE, sni: api.example, caCertificates: ${work}/ca.crt }`),
+  });
+  sidecar = await startSidecar(config);
+});
+
+test.after(async () => {
+  stopAll();
+  for (const s of servers) s.kill("SIGKILL");
+  await platform.remove(work);
+});
+
+const call = (host: string) => curl(["-H", `Host: ${host}`, `http://${sidecar.outbound}/`]);
+
+test("SIMPLE: plain HTTP from the app leaves the sidecar as TLS, the server's certificate checked against caCertificates and the name", async () => {
+  const r = await call("api.example");
+  assert.is(r.status, 200, r.body);
+  assert.match(r.body, /s_server/, "the TLS-only server answered");
+});
+
+test("a certificate that does not carry the expected name is a connect failure (503 UF), not plaintext", async () => {
+  const bySan = await call("wrong.example");
+  assert.is(bySan.status, 503, bySan.body);
+  assert.match(bySan.headers[FLAGS_HEADER], /UF/);
+  const byHost = await call("other.example");
+  assert.is(byHost.status, 503, "SNI other.example: the certificate names api.example only");
+  assert.match(byHost.headers[FLAGS_HEADER], /UF/);
+});
+
+test("MUTUAL: the configured client certificate is presented to a server that requires one; SIMPLE to it fails", async () => {
+  const r = await call("mtls.example");
+  assert.is(r.status, 200, r.body);
+  assert.match(r.body, /s_server/);
+  const without = await call("nocert.example");
+  assert.is(without.status, 503, without.body);
+});
+
+test.run();
