@@ -43,13 +43,18 @@ const commands: Record<string, () => Promise<Command>> = {
 async function usage(): Promise<string> {
   const all = await Promise.all(Object.values(commands).map((load) => load()));
   const rows = all.map((c) => `  ${c.spec.name.padEnd(10)} ${c.spec.summary}`);
-  return `dietmesh — a small service-mesh data plane that reads Istio YAML\n\nUsage: dietmesh <command> [flags]\n\nCommands:\n${rows.join("\n")}\n\nRun dietmesh <command> --help for its flags.\n`;
+  return `dietmesh — a small service-mesh data plane that reads Istio YAML\n\nUsage: dietmesh <command> [flags]\n\nCommands:\n${rows.join("\n")}\n\nRun dietmesh <command> --help for its flags, dietmesh --version for the version.\n`;
 }
 
 async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv;
   if (!name || name === "--help" || name === "-h" || name === "help") {
     console.log(await usage());
+    return;
+  }
+  // before any command loads: `dietmesh --version` and `dietmesh <command> --version` alike
+  if (name === "--version" || name === "version" || rest.includes("--version")) {
+    console.log((await import("./version.ts")).versionLine());
     return;
   }
   const load = commands[name];

@@ -50,6 +50,7 @@ async function isDirectory(path: string): Promise<boolean> {
 
 export const platform: Platform = {
   name: "bun",
+  runtimeVersion: Bun.version,
   serve,
   serveSockets: bunServeSockets,
   nativeMtlsListener: true,

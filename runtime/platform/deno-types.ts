@@ -11,6 +11,7 @@ export interface DenoHttpServer {
 }
 
 export interface DenoNamespace {
+  version: { deno: string };
   serve(
     options: { hostname: string; port: number; onListen?: () => void; onError?: (e: unknown) => Response },
     handler: (request: Request, info: DenoServeInfo) => Response | Promise<Response>,

@@ -42,6 +42,7 @@ async function isDirectory(path: string): Promise<boolean> {
 
 export const platform: Platform = {
   name: "deno",
+  runtimeVersion: D.version.deno,
   serve,
   serveSockets: denoServeSockets,
   nativeMtlsListener: false,

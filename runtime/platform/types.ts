@@ -68,6 +68,8 @@ export interface FileWatch {
 
 export interface Platform {
   readonly name: "bun" | "deno";
+  /** the runtime's own version, e.g. "1.4.5" */
+  readonly runtimeVersion: string;
   serve(options: ServeOptions): Server;
   /** a listener on the runtime's native sockets (see SocketServeOptions) */
   serveSockets(options: SocketServeOptions): SocketServer;
