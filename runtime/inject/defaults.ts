@@ -1,8 +1,10 @@
 // What `dietmesh inject` writes into a pod, in one place: the sidecar's ports, paths, names and
 // annotations, and the defaults of the command's flags.
+import pkg from "../../package.json" with { type: "json" };
 
 export const SIDECAR_NAME = "dietmesh-proxy";
-export const DEFAULT_IMAGE = "dietmesh/proxy:0.1.0";
+// the image `npm run image` builds: its name (package.json config.image) and the package version
+export const DEFAULT_IMAGE = `${pkg.config.image}:${pkg.version}`;
 export const DEFAULT_CA_ADDRESS = "https://dietmesh-ca.dietmesh-system.svc:15012";
 
 /** admin stays on the pod's loopback; status (probes, merged metrics) is what the kubelet and Prometheus reach */
