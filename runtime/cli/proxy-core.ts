@@ -19,6 +19,7 @@ import { UsageError, type FlagSpec, type ParsedFlags } from "./args.ts";
 import type { HeadLimits } from "../exchange/http1/request-head.ts";
 import { setupIdentity } from "./identity-setup.ts";
 import { setupTelemetry, type ProxyTelemetry } from "./telemetry-setup.ts";
+import { encodePeerMetadata } from "../telemetry/peer-metadata.ts";
 import { drainMs, onTermination, type Lifecycle } from "./lifecycle.ts";
 
 export interface ProxyCoreOptions {
@@ -110,6 +111,7 @@ export async function startProxyCore(options: ProxyCoreOptions): Promise<ProxyCo
     newRequestId,
     tracer: t.tracer,
     observer: createObserver({ reporter: "source", metrics: t.metrics, accessLog: t.accessLog, spans: t.spans }),
+    peerMetadata: encodePeerMetadata(t.self),
   });
   if (identity) t.dietmesh.certificateExpiry("workload", identity.info().notAfter);
 

@@ -3,6 +3,7 @@
 // resource that names a provider for this workload; re-read on every config reload).
 import { createRegistry, PROMETHEUS_CONTENT_TYPE, type Registry } from "../telemetry/metrics.ts";
 import { createIstioMetrics, type IstioMetrics } from "../telemetry/istio-metrics.ts";
+import type { WorkloadInfo } from "../telemetry/workload-info.ts";
 import { createDietmeshMetrics, type ClusterStatsView, type DietmeshMetrics } from "../telemetry/dietmesh-metrics.ts";
 import { createTracer, type Tracer } from "../telemetry/trace-context.ts";
 import { createAccessLogWriter, type AccessLogWriter } from "../telemetry/access-log-writer.ts";
@@ -17,6 +18,8 @@ export const ACCESS_LOG_FORMATS = ["off", "text", "json"] as const;
 
 export interface ProxyTelemetry {
   registry: Registry;
+  /** this workload as metrics label it (the peer metadata it sends comes from it) */
+  self: WorkloadInfo;
   metrics: IstioMetrics;
   dietmesh: DietmeshMetrics;
   /** the writer in force for this workload, or undefined when access logging is off */
@@ -49,13 +52,14 @@ export function setupTelemetry(options: {
   const registry = createRegistry();
   const { labels, namespace } = options;
   const app = labels.app ?? labels["app.kubernetes.io/name"];
-  const metrics = createIstioMetrics(registry, {
+  const self: WorkloadInfo = Object.freeze({
     workload: app ? `${app}${labels.version ? `-${labels.version}` : ""}` : undefined,
     namespace,
     app,
     version: labels.version,
     principal: options.serviceAccount ? `spiffe://cluster.local/ns/${namespace}/sa/${options.serviceAccount}` : undefined,
   });
+  const metrics = createIstioMetrics(registry, self);
   const dietmesh = createDietmeshMetrics(registry, options.clusters);
   const sampling = Number(options.samplingPercent ?? "1");
   if (!Number.isFinite(sampling) || sampling < 0 || sampling > 100) throw new UsageError(`--trace-sampling: expected a percentage 0-100, got "${options.samplingPercent}"`);
@@ -80,6 +84,7 @@ export function setupTelemetry(options: {
   });
   let enabled = format !== "off";
   return {
+    self,
     registry,
     metrics,
     dietmesh,

@@ -6,6 +6,7 @@
 import type { Cluster } from "../model/route-table.ts";
 import type { UpstreamHost } from "../resilience/balancers/host-set.ts";
 import type { SpanInfo } from "../telemetry/trace-context.ts";
+import type { WorkloadInfo } from "../telemetry/workload-info.ts";
 
 export class RequestRecord {
   /** response flags in the order earned; usually none */
@@ -21,6 +22,8 @@ export class RequestRecord {
   span?: SpanInfo;
   /** tries made upstream (x-dietmesh-attempts) */
   attempts = 0;
+  /** inbound: the caller, from its mTLS certificate and peer metadata */
+  peer?: WorkloadInfo;
 
   constructor(readonly startMs: number) {}
 

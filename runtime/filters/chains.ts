@@ -22,6 +22,7 @@ import { requestChecksFilter } from "./request-checks.ts";
 import { routeFilter } from "./route.ts";
 import { toAppTerminal } from "./to-app.ts";
 import { xfccFilter } from "./xfcc.ts";
+import { peerMetadataFilter } from "./peer-metadata.ts";
 
 export interface RoutedListenerOptions {
   table: TableRef;
@@ -89,7 +90,7 @@ export interface InboundListenerOptions {
   filters?: readonly Filter[];
 }
 
-/** a sidecar's inbound listener: host check → upgrade → CONNECT refused → XFCC → request checks → JWT → RBAC → the app */
+/** a sidecar's inbound listener: host check → upgrade → CONNECT refused → XFCC → peer metadata → request checks → JWT → RBAC → the app */
 export function inboundHandler(options: InboundListenerOptions): DataHandler {
   const { deps, security } = options;
   const filters: Filter[] = [
@@ -99,6 +100,7 @@ export function inboundHandler(options: InboundListenerOptions): DataHandler {
     connectRefusedFilter(),
     ...(options.filters ?? []),
     xfccFilter(options.localId),
+    peerMetadataFilter(),
     requestChecksFilter(security, true),
     jwtAuthnFilter(security),
     rbacFilter(security, options.appPort, options.onDecision),

@@ -15,7 +15,7 @@ export function defaultClusters(mesh?: MeshTls): ClusterStates {
   return createClusterStates((limits, tlsFor) => createConnectionPool(limits, { connect: meshConnect(defaultConnect, tlsFor) }), systemClock, mesh);
 }
 
-export function defaultDeps(log: (m: string) => void, parts: Pick<PipelineDeps, "clusters" | "observer" | "tracer" | "newRequestId">): PipelineDeps {
+export function defaultDeps(log: (m: string) => void, parts: Pick<PipelineDeps, "clusters" | "observer" | "tracer" | "newRequestId" | "peerMetadata">): PipelineDeps {
   const random = Math.random;
   return Object.freeze({
     upstream: upstreamClient,
@@ -27,5 +27,6 @@ export function defaultDeps(log: (m: string) => void, parts: Pick<PipelineDeps, 
     log,
     observer: parts.observer,
     tracer: parts.tracer,
+    peerMetadata: parts.peerMetadata,
   });
 }

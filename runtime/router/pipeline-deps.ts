@@ -21,4 +21,6 @@ export interface PipelineDeps {
   readonly observer?: Observer;
   /** trace-context propagation (traceparent, B3), when on */
   readonly tracer?: Tracer;
+  /** this proxy's peer metadata (telemetry/peer-metadata.ts), sent to upstreams in the mesh */
+  readonly peerMetadata?: string;
 }

@@ -13,6 +13,8 @@ import type { PipelineDeps } from "./pipeline-deps.ts";
 import { pickHost, sendTry, type TryResult } from "./attempt.ts";
 import { EXPIRED, RETRY, RetryState } from "./retry-state.ts";
 import type { HttpResponse } from "../exchange/types.ts";
+import { inMesh } from "../upstream/upstream-tls.ts";
+import { PEER_METADATA_HEADER } from "../telemetry/peer-metadata.ts";
 
 export const ATTEMPTS_HEADER = "x-dietmesh-attempts";
 
@@ -76,6 +78,9 @@ async function forward(action: ForwardAction, exchange: Exchange, deps: Pipeline
       }
       record.host = host;
       retries.tries++;
+      // who is calling, for the destination's metrics — to mesh workloads only, never passed on from the client
+      if (deps.peerMetadata && inMesh(host)) headers.set(PEER_METADATA_HEADER, deps.peerMetadata);
+      else headers.delete(PEER_METADATA_HEADER);
       const result: TryResult = await sendTry(state, host, { method: request.method, path, headers, body: replay ? replay.stream() : body }, policy.perTryTimeoutMs, route?.signal, clock);
       let next = retries.decide(result.outcome, expired);
       if (next === RETRY) {

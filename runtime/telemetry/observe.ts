@@ -44,7 +44,7 @@ export function createObserver(options: {
       // what this hop did, from its record (never a flags header an upstream sent)
       const flags = record.flagText;
       const service = record.cluster ? serviceInfo(record.cluster.service) : (options.localService ?? UNKNOWN_SERVICE);
-      const peer = options.reporter === "source" && record.host ? peerFromEndpoint(record.host.endpoint) : UNKNOWN_PEER;
+      const peer = options.reporter === "source" ? (record.host ? peerFromEndpoint(record.host.endpoint) : UNKNOWN_PEER) : (record.peer ?? UNKNOWN_PEER);
       const grpc = (request.headers.get("content-type") ?? "").startsWith("application/grpc");
       const requestBytes = contentLength(request.headers);
       const responseBytes = contentLength(response.headers);

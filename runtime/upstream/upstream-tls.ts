@@ -20,7 +20,8 @@ export interface MeshTls {
   trustDomain: string;
 }
 
-function inMesh(host: UpstreamHost): boolean {
+/** a workload with an identity or Istio's tlsMode label: auto mTLS and peer metadata go to it */
+export function inMesh(host: UpstreamHost): boolean {
   return host.endpoint.identity !== undefined || host.endpoint.labels[TLS_MODE_LABEL] === "istio";
 }
 
