@@ -4,6 +4,7 @@
 import { createRegistry, PROMETHEUS_CONTENT_TYPE, type Registry } from "../telemetry/metrics.ts";
 import { createIstioMetrics, type IstioMetrics } from "../telemetry/istio-metrics.ts";
 import type { WorkloadInfo } from "../telemetry/workload-info.ts";
+import { VERSION } from "./version.ts";
 import { createDietmeshMetrics, type ClusterStatsView, type DietmeshMetrics } from "../telemetry/dietmesh-metrics.ts";
 import { createTracer, type Tracer } from "../telemetry/trace-context.ts";
 import { createAccessLogWriter, type AccessLogWriter } from "../telemetry/access-log-writer.ts";
@@ -60,6 +61,8 @@ export function setupTelemetry(options: {
     principal: options.serviceAccount ? `spiffe://cluster.local/ns/${namespace}/sa/${options.serviceAccount}` : undefined,
   });
   const metrics = createIstioMetrics(registry, self);
+  // Istio's build gauge: dashboards and `istioctl version`-style queries read the proxy's version from it
+  registry.gauge("istio_build", "Proxy build information.", ["component", "tag"]).series(["proxy", `dietmesh-${VERSION}`]).set(1);
   const dietmesh = createDietmeshMetrics(registry, options.clusters);
   const sampling = Number(options.samplingPercent ?? "1");
   if (!Number.isFinite(sampling) || sampling < 0 || sampling > 100) throw new UsageError(`--trace-sampling: expected a percentage 0-100, got "${options.samplingPercent}"`);

@@ -45,6 +45,7 @@ test("B's destination-side metrics name the caller: principal from its certifica
     assert.ok(line!.includes(label), `${label} in ${line}`);
   }
   assert.not.ok(line!.includes("admin"), "the client's forged metadata was not taken");
+  assert.match(metrics, /^istio_build\{component="proxy",tag="dietmesh-\d+\.\d+\.\d+"\} 1$/m, "istio_build names the proxy's version");
 });
 
 test("outside the mesh: no metadata header is sent, and a client-forged one is removed", async () => {
