@@ -10,7 +10,7 @@ import { factsFromRequest, type RequestFacts } from "../routing/request-facts.ts
 import { upstreamRequestHeaders } from "../exchange/headers.ts";
 import type { Observer } from "../telemetry/observe.ts";
 import { createRouter } from "../router/router.ts";
-import { compileChain, type Filter } from "./chain.ts";
+import { compileChain, type Filter, type Terminal } from "./chain.ts";
 import { edgeHandler } from "./edge.ts";
 import { faultFilter } from "./fault.ts";
 import { hostCheckFilter } from "./host-check.ts";
@@ -88,6 +88,8 @@ export interface InboundListenerOptions {
   appPort: number;
   onDecision?: (decision: AuthzDecision) => void;
   filters?: readonly Filter[];
+  /** instead of forwarding to `app` over a socket: an in-process app (the library, to-handler.ts) */
+  terminal?: Terminal;
 }
 
 /** a sidecar's inbound listener: host check → upgrade → CONNECT refused → XFCC → peer metadata → request checks → JWT → RBAC → the app */
@@ -123,5 +125,5 @@ export function inboundHandler(options: InboundListenerOptions): DataHandler {
       port: options.appPort,
     };
   };
-  return edgeHandler({ chain: compileChain(filters, toAppTerminal(options.app, deps)), facts, observer: options.observer, log: deps.log });
+  return edgeHandler({ chain: compileChain(filters, options.terminal ?? toAppTerminal(options.app, deps)), facts, observer: options.observer, log: deps.log });
 }

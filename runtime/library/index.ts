@@ -1,0 +1,3 @@
+// dietmesh as a library: `import { createMesh } from "dietmesh"`. See docs/library.md.
+export { createMesh, type Mesh, type MeshOptions, type AppHandler, type CallerInfo } from "./mesh.ts";
+export { dietmeshMiddleware } from "./hono.ts";
