@@ -2,6 +2,8 @@
 // createMesh with a small config and the first mesh.fetch — and the per-call cost of mesh.fetch over
 // the runtime's plain fetch to the same upstream, sequential calls, in one run.
 //   bun bench/library.ts [CALLS]    |    deno run -A bench/library.ts [CALLS]
+export {};
+
 const start = performance.now();
 const { createMesh } = await import("../runtime/library/index.ts");
 const imported = performance.now();

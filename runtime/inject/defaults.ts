@@ -23,6 +23,8 @@ export const ANNOTATIONS = {
   status: "sidecar.dietmesh.io/status",
   /** the port inbound calls go to, when it is not the first container's first port */
   appPort: "dietmesh.io/app-port",
+  /** Istio's own injection record: Kiali counts a pod as injected by its presence */
+  istioStatus: "sidecar.istio.io/status",
   /** Istio's opt-out, as annotation or label: "false" leaves the pod alone */
   inject: "sidecar.istio.io/inject",
 } as const;

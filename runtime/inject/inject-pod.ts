@@ -138,6 +138,8 @@ export function injectPod(pod: PodTemplate, options: InjectOptions): InjectedPod
   pod.metadata.annotations = {
     ...(isObject(pod.metadata.annotations) ? pod.metadata.annotations : {}),
     [ANNOTATIONS.status]: JSON.stringify(status),
+    // Istio's shape (Kiali reads only that it is there): the sidecar is an init container here
+    [ANNOTATIONS.istioStatus]: JSON.stringify({ initContainers: [SIDECAR_NAME], containers: [], volumes: status.volumes, imagePullSecrets: null, revision: "dietmesh" }),
     // one scrape target per pod: the status port serves the sidecar's metrics and the app's
     [PROMETHEUS.scrape]: "true",
     [PROMETHEUS.port]: String(PORTS.status),

@@ -58,7 +58,9 @@ export function sidecarContainer(inputs: SidecarInputs, options: InjectOptions):
     ],
     startupProbe: { ...ready, periodSeconds: 1, timeoutSeconds: 3, failureThreshold: 600 },
     readinessProbe: { ...ready, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 },
-    resources: { requests: { cpu: "50m", memory: "64Mi" } },
+    // a loaded sidecar holds about 100 MB (docs/performance.md); the limit leaves room for a large
+    // mesh's config (issue 11) without letting a runaway proxy take the node
+    resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "1", memory: "512Mi" } },
     securityContext: {
       runAsNonRoot: true,
       runAsUser: 1337,
@@ -66,6 +68,8 @@ export function sidecarContainer(inputs: SidecarInputs, options: InjectOptions):
       readOnlyRootFilesystem: true,
       allowPrivilegeEscalation: false,
       capabilities: { drop: ["ALL"] },
+      // Pod Security "restricted" wants a seccomp profile on every container
+      seccompProfile: { type: "RuntimeDefault" },
     },
     volumeMounts: [
       { name: TOKEN.volume, mountPath: TOKEN.dir, readOnly: true },

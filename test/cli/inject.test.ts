@@ -56,9 +56,9 @@ test("Deployment: the sidecar is a native sidecar ahead of the other init contai
     { name: "dietmesh-status", containerPort: 15020, protocol: "TCP" },
   ]);
   for (const p of sidecar.ports) assert.ok(p.name.length <= 15, `${p.name}: port names are IANA service names (15 characters at most)`);
-  assert.equal(sidecar.resources, { requests: { cpu: "50m", memory: "64Mi" } });
+  assert.equal(sidecar.resources, { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "1", memory: "512Mi" } });
   assert.equal(sidecar.securityContext, {
-    runAsNonRoot: true, runAsUser: 1337, runAsGroup: 1337, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] },
+    runAsNonRoot: true, runAsUser: 1337, runAsGroup: 1337, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" },
   });
 });
 
