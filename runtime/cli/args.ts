@@ -7,6 +7,8 @@ export interface FlagSpec {
   /** "string": one value; "list": repeatable; "boolean": no value */
   kind: "string" | "list" | "boolean";
   value?: string; // placeholder in help, e.g. "HOST:PORT"
+  /** a one-letter alias, e.g. "o" for -o (istioctl's habits) */
+  short?: string;
   default?: string;
   help: string;
 }
@@ -29,6 +31,7 @@ export class UsageError extends Error {}
 
 export function parseFlags(spec: CommandSpec, argv: string[]): ParsedFlags {
   const byName = new Map(spec.flags.map((f) => [f.name, f]));
+  const byShort = new Map(spec.flags.filter((f) => f.short).map((f) => [f.short!, f]));
   const out: ParsedFlags = { strings: {}, lists: {}, booleans: {}, positionals: [] };
   for (const f of spec.flags) {
     if (f.kind === "string") out.strings[f.name] = f.default;
@@ -36,7 +39,9 @@ export function parseFlags(spec: CommandSpec, argv: string[]): ParsedFlags {
     if (f.kind === "boolean") out.booleans[f.name] = false;
   }
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
+    let arg = argv[i];
+    // -o json → --output json; -ojson → --output=json
+    if (/^-[a-zA-Z]/.test(arg) && byShort.has(arg[1])) arg = arg.length > 2 ? `--${byShort.get(arg[1])!.name}=${arg.slice(2)}` : `--${byShort.get(arg[1])!.name}`;
     if (!arg.startsWith("--") || arg === "--") {
       if (arg !== "--") out.positionals.push(arg);
       else out.positionals.push(...argv.slice(i + 1));
@@ -62,7 +67,7 @@ export function parseFlags(spec: CommandSpec, argv: string[]): ParsedFlags {
 
 export function helpText(spec: CommandSpec): string {
   const rows = spec.flags.map((f) => {
-    const left = `  --${f.name}${f.kind === "boolean" ? "" : ` ${f.value ?? "VALUE"}`}`;
+    const left = `  ${f.short ? `-${f.short}, ` : ""}--${f.name}${f.kind === "boolean" ? "" : ` ${f.value ?? "VALUE"}`}`;
     const def = f.default !== undefined ? ` (default ${f.default})` : f.kind === "list" ? " (repeatable)" : "";
     return `${left.padEnd(34)} ${f.help}${def}`;
   });

@@ -1,7 +1,7 @@
 // checkPaths: what `dietmesh check` prints and the exit code it returns.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { checkPaths } from "../../runtime/config/check.ts";
+import { checkPaths, EXIT_DATA_ERROR, EXIT_ISSUES_FOUND, MESSAGE_CODES } from "../../runtime/config/check.ts";
 import { platform } from "../../runtime/platform/index.ts";
 import { memoryIO } from "./memory-io.ts";
 
@@ -26,7 +26,7 @@ test("a consistent set of showcase files: info lines only, then the all-clear", 
 
 test("a VirtualService alone: its missing Gateway, subset and host, errors first", async () => {
   const { code, lines } = await check([seed("hello-istio", "hello-istio-v2.yaml")]);
-  assert.is(code, 1);
+  assert.is(code, EXIT_ISSUES_FOUND, "istioctl analyze's exit code for issues found");
   assert.equal(lines.map((l) => l.split(" ").slice(0, 2).join(" ")), [
     "Error [unknown-gateway]", "Error [unknown-subset]", "Warning [unknown-host]", "Error: 2",
   ]);
@@ -36,7 +36,7 @@ test("a VirtualService alone: its missing Gateway, subset and host, errors first
 test("load errors stop before the cross-checks", async () => {
   const io = memoryIO({ "x.yaml": "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: x\nspec:\n  hosts: [x]\n  htp: []\n" });
   const { code, lines } = await check(["x.yaml"], io);
-  assert.is(code, 1);
+  assert.is(code, EXIT_ISSUES_FOUND);
   assert.equal(lines, [
     'Error [schema] VirtualService default/x (x.yaml, document 1, line 7) spec.htp: unknown field "htp" (did you mean "http"?)',
     "Error: 1 error",
@@ -48,6 +48,32 @@ test("warnings alone pass", async () => {
   const { code, lines } = await check(["x.yaml"], io);
   assert.is(code, 0);
   assert.is(lines.at(-1), "Warning: 1 warning");
+});
+
+
+test("-o json: every problem with its stable code, level, origin, file, document and path; the same exit code", async () => {
+  const lines: string[] = [];
+  const code = await checkPaths([seed("hello-istio", "hello-istio-v2.yaml")], platform as Parameters<typeof checkPaths>[1], (l) => lines.push(l), { output: "json" });
+  assert.is(code, EXIT_ISSUES_FOUND);
+  const messages = JSON.parse(lines.join("\n"));
+  assert.equal(messages.map((m: { code: string; level: string }) => `${m.code} ${m.level}`), [`${MESSAGE_CODES["unknown-gateway"]} Error`, `${MESSAGE_CODES["unknown-subset"]} Error`, `${MESSAGE_CODES["unknown-host"]} Warning`]);
+  assert.is(messages[0].origin, "VirtualService default/hello-istio");
+  assert.ok(messages[0].file.endsWith("hello-istio-v2.yaml") && messages[0].document === 1 && messages[0].path === "spec.gateways[0]", JSON.stringify(messages[0]));
+});
+
+test("--failure-threshold: warnings alone pass by default and fail at Warning; unparsable YAML is 65", async () => {
+  const io = memoryIO({ "w.yaml": "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: w\nspec:\n  hosts: [w]\n  http:\n  - route: [{ destination: { host: nowhere.example } }]\n" });
+  const run = (threshold?: "Warning") => checkPaths(["w.yaml"], io, () => {}, { failureThreshold: threshold });
+  assert.is(await run(), 0);
+  assert.is(await run("Warning"), EXIT_ISSUES_FOUND);
+  const broken = memoryIO({ "b.yaml": "kind: [unclosed\n" });
+  assert.is(await checkPaths(["b.yaml"], broken, () => {}), EXIT_DATA_ERROR);
+});
+
+test("every kind of problem has its own message code", () => {
+  const codes = Object.values(MESSAGE_CODES);
+  assert.is(new Set(codes).size, codes.length);
+  for (const code of codes) assert.match(code, /^DM\d{4}$/);
 });
 
 test.run();

@@ -1,4 +1,5 @@
-// `dietmesh check` as a user runs it: the real CLI on files on disk. Each mistake exits 1 with a
+// `dietmesh check` as a user runs it: the real CLI on files on disk. Each mistake exits 79 (istioctl
+// analyze's "issues found") with a
 // line naming the file, the resource and the field; a clean config and the seed's files exit 0.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -70,10 +71,10 @@ test("a clean config exits 0 with the all-clear", async () => {
 });
 
 for (const m of MISTAKES) {
-  test(`${m.name.replace(".yaml", "")}: exit 1, and the error names file, resource and field`, async () => {
+  test(`${m.name.replace(".yaml", "")}: exit 79, and the error names file, resource and field`, async () => {
     const file = `${dir}/${m.name}`;
     const r = await check(file);
-    assert.is(r.code, 1, r.out);
+    assert.is(r.code, 79, r.out);
     const errors = r.lines.filter((l) => l.startsWith("Error ["));
     assert.is(errors.length, 1, r.out);
     const [line] = errors;
