@@ -1,6 +1,7 @@
-// A small flag parser: each command declares its flags once, and gets --help text and one-line
-// errors (exit 2) from the same table. Hand-written because the usual parsers are node: modules,
-// which only runtime/platform/ may import.
+// A small flag parser: each command declares its flags once, and gets --help text, one-line errors
+// (exit 2) and DIETMESH_<FLAG> environment variables from the same table. Hand-written because the
+// usual parsers are node: modules, which only runtime/platform/ may import.
+import { platform } from "../platform/index.ts";
 
 export interface FlagSpec {
   name: string;
@@ -29,14 +30,36 @@ export type ParsedFlags = {
 
 export class UsageError extends Error {}
 
-export function parseFlags(spec: CommandSpec, argv: string[]): ParsedFlags {
+/** DIETMESH_ACCESS_LOG for --access-log: every flag can also come from the environment */
+export function envName(flag: string): string {
+  return `DIETMESH_${flag.toUpperCase().replaceAll("-", "_")}`;
+}
+
+const processEnv = (name: string) => platform.env(name);
+
+/**
+ * argv over the environment over the defaults: a flag given on the command line wins, then
+ * DIETMESH_<FLAG> (a list flag's value comma-separated, a boolean flag's "true"/"1" or
+ * "false"/"0"), then the flag's default.
+ */
+export function parseFlags(spec: CommandSpec, argv: string[], env: (name: string) => string | undefined = processEnv): ParsedFlags {
   const byName = new Map(spec.flags.map((f) => [f.name, f]));
   const byShort = new Map(spec.flags.filter((f) => f.short).map((f) => [f.short!, f]));
   const out: ParsedFlags = { strings: {}, lists: {}, booleans: {}, positionals: [] };
+  /** list flags whose values came from the environment: the command line replaces them */
+  const fromEnv = new Set<string>();
   for (const f of spec.flags) {
-    if (f.kind === "string") out.strings[f.name] = f.default;
-    if (f.kind === "list") out.lists[f.name] = [];
-    if (f.kind === "boolean") out.booleans[f.name] = false;
+    const value = env(envName(f.name));
+    if (f.kind === "string") out.strings[f.name] = value ?? f.default;
+    if (f.kind === "list") {
+      out.lists[f.name] = value ? value.split(",").map((v) => v.trim()).filter(Boolean) : [];
+      if (value) fromEnv.add(f.name);
+    }
+    if (f.kind === "boolean") {
+      if (value === undefined || value === "" || value === "false" || value === "0") out.booleans[f.name] = false;
+      else if (value === "true" || value === "1") out.booleans[f.name] = true;
+      else throw new UsageError(`${envName(f.name)}: expected true, false, 1 or 0, got "${value}"`);
+    }
   }
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
@@ -59,7 +82,10 @@ export function parseFlags(spec: CommandSpec, argv: string[]): ParsedFlags {
     }
     const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
     if (value === undefined || (eq === -1 && value.startsWith("--"))) throw new UsageError(`--${name} needs a value (${flag.value ?? "VALUE"})`);
-    if (flag.kind === "list") out.lists[name].push(value);
+    if (flag.kind === "list") {
+      if (fromEnv.delete(name)) out.lists[name] = [];
+      out.lists[name].push(value);
+    }
     else out.strings[name] = value;
   }
   return out;
@@ -71,7 +97,7 @@ export function helpText(spec: CommandSpec): string {
     const def = f.default !== undefined ? ` (default ${f.default})` : f.kind === "list" ? " (repeatable)" : "";
     return `${left.padEnd(34)} ${f.help}${def}`;
   });
-  return `${spec.summary}\n\nUsage: ${spec.usage}\n\nFlags:\n${rows.join("\n")}\n  --help                             this text\n`;
+  return `${spec.summary}\n\nUsage: ${spec.usage}\n\nFlags:\n${rows.join("\n")}\n  --help                             this text\n\nEvery flag can also be set in the environment as DIETMESH_<FLAG> (e.g. ${envName(spec.flags[0]?.name ?? "access-log")}); the command line wins.\n`;
 }
 
 /** "app=hello,version=v1" → { app: "hello", version: "v1" } */
