@@ -9,7 +9,7 @@ import { serverCertificates, type ServerCertificates } from "../security/server-
 import { httpsServersByPort, tlsConfigKey } from "./gateway-tls.ts";
 import type { RouteTable } from "../model/route-table.ts";
 import { parseFlags, parseLabels, UsageError, type CommandSpec } from "./args.ts";
-import { createLogger } from "./log.ts";
+import { configureLogging, createLogger, logFlags } from "./log.ts";
 import { drainFlag } from "./lifecycle.ts";
 import { identityFlags } from "./identity-setup.ts";
 import { address, headLimitFlags, headLimits, startProxyCore } from "./proxy-core.ts";
@@ -38,6 +38,7 @@ export const gatewaySpec: CommandSpec = {
     { name: "service-account", kind: "string", value: "SA", default: "istio-ingressgateway-service-account", help: "the gateway's service account (its identity, with --ca-dir or --ca)" },
     ...identityFlags,
     ...headLimitFlags,
+    ...logFlags,
     { name: "status", kind: "string", value: "HOST:PORT", help: "status listener for probes and Prometheus (Istio's 15020/15021): /healthz/ready and /stats/prometheus only, so the admin API can stay on loopback" },
   ],
 };
@@ -56,6 +57,7 @@ function parseBinds(values: string[]): Map<number, ListenAddress> {
 
 export async function runGateway(argv: string[]): Promise<void> {
   const flags = parseFlags(gatewaySpec, argv);
+  configureLogging(flags);
   const log = createLogger("gateway");
   if (!flags.lists.config.length && !flags.lists.registry.some((r) => r.startsWith("kubernetes"))) throw new UsageError("--config is required (a file or directory of Istio YAML) unless --registry kubernetes reads it from the cluster");
   const binds = parseBinds(flags.lists.bind);
@@ -100,7 +102,7 @@ export async function runGateway(argv: string[]): Promise<void> {
       entry.server = server;
       log(`gateway port ${port} listening on ${server.hostname}:${server.port}${kind}`);
     };
-    const failed = (error: unknown) => log(`gateway port ${port}: cannot listen on ${addr.hostname}:${addr.port}: ${(error as Error).message}`);
+    const failed = (error: unknown) => log(`gateway port ${port}: cannot listen on ${addr.hostname}:${addr.port}: ${(error as Error).message}`, "error");
     if (!entry.certs) {
       try {
         opened(listenData(addr, handler, log, { limits }), "");

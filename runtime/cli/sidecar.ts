@@ -7,7 +7,7 @@ import { createAppHealth, parseAppProbes, type AppHealth } from "../admin/app-he
 import { listenData, parseListenAddress } from "../exchange/listener.ts";
 import { authorityPort } from "../model/hosts.ts";
 import { parseFlags, parseLabels, UsageError, type CommandSpec } from "./args.ts";
-import { createLogger } from "./log.ts";
+import { configureLogging, createLogger, logFlags } from "./log.ts";
 import { registerWithConsul, type ConsulRegistration } from "./consul-register.ts";
 import { drainFlag } from "./lifecycle.ts";
 import { createObserver } from "../telemetry/observe.ts";
@@ -43,6 +43,7 @@ export const sidecarSpec: CommandSpec = {
     { name: "labels", kind: "string", value: "k=v,...", default: "", help: "the workload's labels (for sourceLabels matches)" },
     ...identityFlags,
     ...headLimitFlags,
+    ...logFlags,
     { name: "path-normalization", kind: "string", value: "MODE", default: "BASE", help: "meshConfig pathNormalization for inbound requests: NONE, BASE, MERGE_SLASHES or DECODE_AND_MERGE_SLASHES" },
     { name: "status", kind: "string", value: "HOST:PORT", help: "status listener for the kubelet and Prometheus (Istio's 15020/15021): /healthz/ready, /app-health/..., /stats/prometheus with --app-metrics merged; nothing else" },
     { name: "app-metrics", kind: "string", value: "URL", help: "the app's Prometheus endpoint (e.g. http://127.0.0.1:9090/metrics), merged into the status listener's /stats/prometheus" },
@@ -52,6 +53,7 @@ export const sidecarSpec: CommandSpec = {
 
 export async function runSidecar(argv: string[]): Promise<void> {
   const flags = parseFlags(sidecarSpec, argv);
+  configureLogging(flags);
   const log = createLogger("sidecar");
   if (!flags.lists.config.length && !flags.lists.registry.some((r) => r.startsWith("kubernetes"))) throw new UsageError("--config is required (a file or directory of Istio YAML) unless --registry kubernetes reads it from the cluster");
   const outboundAddr = address("outbound", flags.strings.outbound);
