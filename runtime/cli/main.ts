@@ -38,6 +38,14 @@ const commands: Record<string, () => Promise<Command>> = {
     const m = await import("./inject.ts");
     return { spec: m.injectSpec, run: m.runInject };
   },
+  "proxy-config": async () => {
+    const m = await import("./proxy-config.ts");
+    return { spec: m.proxyConfigSpec, run: m.runProxyConfig };
+  },
+  "proxy-status": async () => {
+    const m = await import("./proxy-config.ts");
+    return { spec: m.proxyStatusSpec, run: m.runProxyStatus };
+  },
 };
 
 async function usage(): Promise<string> {
