@@ -10,8 +10,9 @@ import { createTracer, type Tracer } from "../telemetry/trace-context.ts";
 import { createAccessLogWriter, type AccessLogWriter } from "../telemetry/access-log-writer.ts";
 import { formatterFor } from "../telemetry/access-log.ts";
 import { parseTelemetryAccessLogging } from "../telemetry/telemetry-resource.ts";
-import { createOtlpExporter, httpSender, type OtlpExporter } from "../telemetry/otlp.ts";
-import { systemClock } from "../lib/clock.ts";
+import { createOtlpExporter, httpSender, parseOtlpHeaders, type OtlpExporter } from "../telemetry/otlp.ts";
+import { platform } from "../platform/index.ts";
+import { sleep, systemClock } from "../lib/clock.ts";
 import type { RouteTable } from "../model/route-table.ts";
 import { UsageError } from "./args.ts";
 
@@ -67,12 +68,21 @@ export function setupTelemetry(options: {
   const sampling = Number(options.samplingPercent ?? "1");
   if (!Number.isFinite(sampling) || sampling < 0 || sampling > 100) throw new UsageError(`--trace-sampling: expected a percentage 0-100, got "${options.samplingPercent}"`);
   const tracer = createTracer({ now: Date.now, newRequestId: options.newRequestId, samplingPercent: sampling });
-  if (options.otlpEndpoint && !/^https?:\/\//.test(options.otlpEndpoint)) throw new UsageError(`--otlp-endpoint: expected an http(s) URL, got "${options.otlpEndpoint}"`);
-  const spans = options.otlpEndpoint
+  // the flag, else OpenTelemetry's own environment variables, as every OTel SDK reads them
+  const env = (name: string) => platform.env(name) || undefined;
+  const otlpEndpoint = options.otlpEndpoint ?? env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") ?? env("OTEL_EXPORTER_OTLP_ENDPOINT");
+  if (otlpEndpoint && !/^https?:\/\//.test(otlpEndpoint)) throw new UsageError(`--otlp-endpoint (or OTEL_EXPORTER_OTLP_ENDPOINT): expected an http(s) URL, got "${otlpEndpoint}"`);
+  const compression = env("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION") ?? env("OTEL_EXPORTER_OTLP_COMPRESSION");
+  if (compression && compression !== "gzip" && compression !== "none") throw new UsageError(`OTEL_EXPORTER_OTLP_COMPRESSION: expected gzip or none, got "${compression}"`);
+  const spans = otlpEndpoint
     ? createOtlpExporter({
-        send: httpSender(options.otlpEndpoint),
+        send: httpSender(otlpEndpoint, {
+          headers: parseOtlpHeaders(env("OTEL_EXPORTER_OTLP_TRACES_HEADERS") ?? env("OTEL_EXPORTER_OTLP_HEADERS")),
+          gzip: compression === "gzip",
+          sleep: (ms) => sleep(systemClock, ms),
+        }),
         clock: systemClock,
-        resource: { "service.name": app ? `${app}.${namespace}` : `dietmesh.${namespace}` },
+        resource: { "service.name": env("OTEL_SERVICE_NAME") ?? (app ? `${app}.${namespace}` : `dietmesh.${namespace}`) },
         flushMs: 1000,
         onError: (e) => options.log(`span export: ${e}`),
       })

@@ -114,7 +114,7 @@ export function createOtlpExporter(options: OtlpExporterOptions): OtlpExporter {
         await send(encodeTraces(resource, batch));
         exported += batch.length;
       } catch (error) {
-        // no retry: a collector that is down would only grow the queue; the count says what was lost
+        // the sender has retried what it may; a batch given up is counted, never queued again
         failed += batch.length;
         options.onError?.(error);
       }
@@ -156,12 +156,71 @@ export function createOtlpExporter(options: OtlpExporterOptions): OtlpExporter {
   };
 }
 
-/** a sender for a collector's OTLP/HTTP endpoint, e.g. "http://otel-collector.observability:4318" */
-export function httpSender(endpoint: string, fetchImpl: typeof fetch = fetch): (body: string) => Promise<void> {
-  const url = `${endpoint.replace(/\/+$/, "")}/v1/traces`;
+export interface HttpSenderOptions {
+  /** extra request headers (OTEL_EXPORTER_OTLP_HEADERS: an API key, a tenant) */
+  headers?: Record<string, string>;
+  /** gzip the body (Content-Encoding: gzip), as the OTLP exporters' "compression: gzip" */
+  gzip?: boolean;
+  /** waits between tries; the exporter's clock in production, a fake one in tests */
+  sleep?: (ms: number) => Promise<void>;
+  /** tries per batch, the first included (OTLP/HTTP: retry 429, 502, 503, 504 and network failures) */
+  attempts?: number;
+  /** the first retry's delay; doubled for each next one */
+  backoffMs?: number;
+  fetchImpl?: typeof fetch;
+}
+
+/** OTLP/HTTP's retryable answers (the spec's "Retryable Response Codes") */
+const RETRYABLE = new Set([429, 502, 503, 504]);
+
+async function gzipped(body: string): Promise<Uint8Array> {
+  const stream = new Blob([body]).stream().pipeThrough(new CompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+/**
+ * A sender for a collector's OTLP/HTTP endpoint: "http://otel-collector.observability:4318" (then
+ * /v1/traces is appended), or a full traces URL ending in /v1/traces. A batch is tried again after
+ * a retryable answer or a network failure, with doubling delays, then given up (counted as failed).
+ */
+export function httpSender(endpoint: string, options: HttpSenderOptions = {}): (body: string) => Promise<void> {
+  const trimmed = endpoint.replace(/\/+$/, "");
+  const url = trimmed.endsWith("/v1/traces") ? trimmed : `${trimmed}/v1/traces`;
+  const fetchImpl = options.fetchImpl ?? fetch;
+  const attempts = Math.max(1, options.attempts ?? 3);
+  const backoffMs = options.backoffMs ?? 1000;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const headers: Record<string, string> = { ...options.headers, "content-type": "application/json" };
+  if (options.gzip) headers["content-encoding"] = "gzip";
   return async (body) => {
-    const res = await fetchImpl(url, { method: "POST", headers: { "content-type": "application/json" }, body });
-    await res.body?.cancel();
-    if (!res.ok) throw new Error(`OTLP export to ${url}: HTTP ${res.status}`);
+    const payload = options.gzip ? await gzipped(body) : body;
+    let problem = "";
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      if (attempt > 1) await sleep(backoffMs * 2 ** (attempt - 2));
+      let status: number;
+      try {
+        const res = await fetchImpl(url, { method: "POST", headers, body: payload as BodyInit });
+        await res.body?.cancel();
+        if (res.ok) return;
+        status = res.status;
+      } catch (error) {
+        problem = `OTLP export to ${url}: ${(error as Error).message}`;
+        continue;
+      }
+      problem = `OTLP export to ${url}: HTTP ${status}`;
+      if (!RETRYABLE.has(status)) break;
+    }
+    throw new Error(problem);
   };
+}
+
+/** "api-key=secret,tenant=a%20b" (OTEL_EXPORTER_OTLP_HEADERS) → headers; values are URL-decoded */
+export function parseOtlpHeaders(value: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of (value ?? "").split(",")) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) continue;
+    out[pair.slice(0, eq).trim()] = decodeURIComponent(pair.slice(eq + 1).trim());
+  }
+  return out;
 }

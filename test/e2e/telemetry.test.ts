@@ -2,18 +2,25 @@
 // response flags, and trace-context propagation to the upstream.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { runScript } from "../../runtime/platform/process.ts";
 import { platform } from "../../runtime/platform/index.ts";
-import { curl, eventually, serviceEntry, startEcho, startSidecar, stopAll, tempConfig, type Sidecar } from "../support/mesh.ts";
+import { cli, curl, eventually, serviceEntry, startEcho, startSidecar, stopAll, tempConfig, type Sidecar } from "../support/mesh.ts";
 
 const echo = startEcho("ratings");
 let sidecar: Sidecar;
 /** a small OTLP/HTTP receiver: keeps every body POSTed to /v1/traces */
 const traces: string[] = [];
+const received: { gzip: boolean; apiKey: string | null; text: string }[] = [];
 const receiver = platform.serve({
   hostname: "127.0.0.1",
   port: 0,
   async handler(request) {
-    if (request.method === "POST" && new URL(request.url).pathname === "/v1/traces") traces.push(await request.text());
+    if (request.method === "POST" && new URL(request.url).pathname === "/v1/traces") {
+      const gzip = request.headers.get("content-encoding") === "gzip";
+      const text = gzip ? await new Response(request.body!.pipeThrough(new DecompressionStream("gzip"))).text() : await request.text();
+      traces.push(text);
+      received.push({ gzip, apiKey: request.headers.get("api-key"), text });
+    }
     return new Response("{}", { headers: { "content-type": "application/json" } });
   },
 });
@@ -85,6 +92,25 @@ test("sampled spans are exported as OTLP/HTTP JSON; unsampled ones are not", asy
   assert.is(span.kind, 3, "SPAN_KIND_CLIENT");
   assert.is(span.name, "ratings.default.svc.cluster.local:8080/*");
   assert.ok(!traces.some((t) => t.includes("11111111111111111111111111111111")), "the unsampled trace was not exported");
+});
+
+test("OpenTelemetry's environment variables alone: endpoint, headers, gzip and the service name", async () => {
+  const dir = await tempConfig({ "se.yaml": serviceEntry("ratings", "ratings.default.svc.cluster.local", [{ address: echo.address, labels: { app: "ratings", version: "v1" } }]) });
+  const child = runScript(cli, ["sidecar", "--config", dir, "--outbound", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--trace-sampling", "0"], {
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${receiver.port}`, OTEL_EXPORTER_OTLP_HEADERS: "api-key=k%201", OTEL_EXPORTER_OTLP_COMPRESSION: "gzip", OTEL_SERVICE_NAME: "checkout" },
+  });
+  try {
+    const [, outbound] = await child.waitFor(/outbound (\S+?),/);
+    await curl(["-H", "Host: ratings:8080", "-H", "traceparent: 00-33333333333333333333333333333333-4444444444444444-01", `http://${outbound}/otel`]);
+    const got = await eventually(async () => received.find((r) => r.text.includes("33333333333333333333333333333333")), 5000, "the span sent by the env-configured sidecar");
+    assert.ok(got.gzip, "gzip, as OTEL_EXPORTER_OTLP_COMPRESSION says");
+    assert.is(got.apiKey, "k 1", "OTEL_EXPORTER_OTLP_HEADERS, URL-decoded");
+    const resource = JSON.parse(got.text).resourceSpans[0].resource.attributes;
+    assert.ok(resource.some((a: { key: string; value: { stringValue?: string } }) => a.key === "service.name" && a.value.stringValue === "checkout"), JSON.stringify(resource));
+  } finally {
+    child.kill("SIGKILL");
+    await child.exited;
+  }
 });
 
 test.run();

@@ -3,7 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createFakeClock } from "../../runtime/lib/clock.ts";
-import { createOtlpExporter, encodeTraces, httpSender, unixNanos, SPAN_KIND_CLIENT, SPAN_KIND_SERVER, type FinishedSpan } from "../../runtime/telemetry/otlp.ts";
+import { createOtlpExporter, encodeTraces, httpSender, parseOtlpHeaders, unixNanos, SPAN_KIND_CLIENT, SPAN_KIND_SERVER, type FinishedSpan } from "../../runtime/telemetry/otlp.ts";
 
 const TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
 function span(n: number, extra: Partial<FinishedSpan> = {}): FinishedSpan {
@@ -132,7 +132,7 @@ test("httpSender posts JSON to {endpoint}/v1/traces and rejects on an HTTP error
     calls.push({ url, init });
     return new Response("", { status });
   }) as unknown as typeof fetch;
-  const send = httpSender("http://collector:4318/", fakeFetch);
+  const send = httpSender("http://collector:4318/", { fetchImpl: fakeFetch, attempts: 1 });
   await send('{"resourceSpans":[]}');
   assert.is(calls[0].url, "http://collector:4318/v1/traces");
   assert.is(calls[0].init.method, "POST");
@@ -144,6 +144,43 @@ test("httpSender posts JSON to {endpoint}/v1/traces and rejects on an HTTP error
   } catch (e) {
     assert.match((e as Error).message, /HTTP 503/);
   }
+});
+
+test("httpSender: 503 and network failures are tried again with doubling delays, 400 is not; on a fake clock", async () => {
+  const clock = createFakeClock();
+  const answers: (number | "reset")[] = [503, "reset", 200];
+  const tries: number[] = [];
+  const fakeFetch = (async () => {
+    tries.push(clock.now());
+    const next = answers.shift()!;
+    if (next === "reset") throw new Error("connection reset");
+    return new Response("", { status: next });
+  }) as unknown as typeof fetch;
+  const sleep = (ms: number) => new Promise<void>((resolve) => void clock.setTimeout(resolve, ms));
+  const send = httpSender("http://collector:4318", { fetchImpl: fakeFetch, sleep, backoffMs: 100 });
+  const sent = send("{}");
+  await clock.advanceAsync(100);
+  await clock.advanceAsync(200);
+  await sent;
+  assert.equal(tries, [0, 100, 300], "three tries: at once, after 100 ms, after 200 ms more");
+  answers.push(400);
+  await send("{}").then(() => assert.unreachable("400 is final"), (e: Error) => assert.match(e.message, /HTTP 400/));
+  assert.is(tries.length, 4, "a 400 is not tried again");
+});
+
+test("httpSender: gzip and extra headers (OTEL_EXPORTER_OTLP_HEADERS), a full /v1/traces URL kept", async () => {
+  let seen: { url: string; init: RequestInit } | undefined;
+  const fakeFetch = (async (url: string, init: RequestInit) => {
+    seen = { url, init };
+    return new Response("", { status: 200 });
+  }) as unknown as typeof fetch;
+  const headers = parseOtlpHeaders("api-key=s3cret, tenant=a%20b,broken");
+  assert.equal(headers, { "api-key": "s3cret", tenant: "a b" });
+  await httpSender("http://collector:4318/v1/traces", { fetchImpl: fakeFetch, gzip: true, headers })('{"resourceSpans":[]}');
+  assert.is(seen!.url, "http://collector:4318/v1/traces");
+  assert.equal(seen!.init.headers, { "api-key": "s3cret", tenant: "a b", "content-type": "application/json", "content-encoding": "gzip" });
+  const unzipped = await new Response(new Blob([seen!.init.body as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream("gzip"))).text();
+  assert.is(unzipped, '{"resourceSpans":[]}');
 });
 
 test.run();
