@@ -38,6 +38,22 @@ const commands: Record<string, () => Promise<Command>> = {
     const m = await import("./inject.ts");
     return { spec: m.injectSpec, run: m.runInject };
   },
+  "demo-app": async () => ({
+    spec: {
+      name: "demo-app",
+      summary: "Run one of the demos' apps (hello-istio, alphabet, spelling) — how the Kubernetes demo runs them from the image.",
+      usage: "dietmesh demo-app hello-istio|alphabet|spelling [the app's flags, e.g. --port 8080 --version 1.0.1]",
+      flags: [],
+    },
+    // literal imports, so the single executable carries the three apps
+    async run(argv) {
+      const app = argv[0];
+      if (app === "hello-istio") await import("../../demo/hello-istio/app.ts");
+      else if (app === "alphabet") await import("../../demo/alphabet/alphabet.ts");
+      else if (app === "spelling") await import("../../demo/alphabet/spelling.ts");
+      else throw new UsageError(`expected hello-istio, alphabet or spelling, got "${app ?? ""}"`);
+    },
+  }),
   "proxy-config": async () => {
     const m = await import("./proxy-config.ts");
     return { spec: m.proxyConfigSpec, run: m.runProxyConfig };
@@ -61,7 +77,8 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   // before any command loads: `dietmesh --version` and `dietmesh <command> --version` alike
-  if (name === "--version" || name === "version" || rest.includes("--version")) {
+  // (demo-app passes its flags to the app: hello-istio's own --version is the version it reports)
+  if (name === "--version" || name === "version" || (rest.includes("--version") && name !== "demo-app")) {
     console.log((await import("./version.ts")).versionLine());
     return;
   }

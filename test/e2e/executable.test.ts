@@ -69,4 +69,14 @@ test("the gateway serves the hello-istio demo's routes from the executable alone
   await platform.remove(config);
 });
 
+test("the demo apps run from the executable alone (the Kubernetes demo's containers: demo-app …)", async () => {
+  const hello = runExe(["demo-app", "hello-istio", "--port", "0", "--version", "7.7.7"]);
+  const [, address] = await hello.waitFor(/hello-istio 7\.7\.7 listening on (\S+)/);
+  const r = await curl([`http://${address}/api/hello`]);
+  assert.is(JSON.parse(r.body).version, "7.7.7");
+  hello.kill("SIGKILL");
+  const wrong = runExe(["demo-app", "nope"]);
+  assert.is(await wrong.exited, 2);
+});
+
 test.run();
