@@ -10,6 +10,11 @@ import { must, root } from "../support/mesh.ts";
 import { restrictedViolations } from "../support/pod-security.ts";
 
 const base = `${root}demo/kubernetes`;
+test.before(async () => {
+  // Debian's kubernetes-client when kubectl is missing (scripts/ensure-tools.sh)
+  await must("bash", [`${root}scripts/ensure-tools.sh`, "kubectl"]);
+});
+
 const build = async (dir: string) => parseAllDocuments(await must("kubectl", ["kustomize", dir])).map((d) => d.toJS());
 
 test("the base: CA and gateway Deployments, a PodDisruptionBudget that selects the gateway, list/watch-only RBAC", async () => {
