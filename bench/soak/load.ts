@@ -196,3 +196,27 @@ export function startLoad(options: { address: string; targets: Target[]; rate: n
     },
   };
 }
+
+/** one request on a new connection (Deno's fetch will not send a chosen Host): true when the
+ * target answers 200 with a right body */
+export function probe(address: string, target: Target, timeoutMs = 2000): Promise<boolean> {
+  const at = address.lastIndexOf(":");
+  return new Promise((resolve) => {
+    const socket = connect({ host: address.slice(0, at), port: Number(address.slice(at + 1)) });
+    let buf = Buffer.alloc(0);
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    socket.on("connect", () => socket.write(`GET ${target.path} HTTP/1.1\r\nHost: ${target.host}\r\nConnection: close\r\n\r\n`));
+    socket.on("data", (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      const r = parse(buf);
+      if (r) done(r.status === 200 && (!target.bodyOk || target.bodyOk(r.body)));
+    });
+    socket.on("error", () => done(false));
+    socket.on("close", () => done(false));
+  });
+}

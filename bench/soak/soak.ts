@@ -10,7 +10,8 @@
 //
 // Passes (exit 0) when: no request failed; every config switch was in service on every proxy
 // within 10 s; every proxy renewed its certificate as often as its TTL implies; no process exited;
-// after warm-up, no process's RSS grew by --max-rss-growth % or more and no process's fd count grew.
+// after warm-up, no process's RSS grew by --max-rss-growth % or more and no process's fd count grew
+// (beyond a pool's high-water mark: sampler.ts).
 //
 // Usage: bun bench/soak/soak.ts [--seconds 600] [--rate 1000] [--switch-every 30] [--cert-ttl 2m]
 //        [--warmup S] [--sample-every 5] [--connections 32] [--max-rss-growth 10] [--json]
@@ -20,7 +21,7 @@ import { parseArgs } from "node:util";
 import { parseDuration } from "../../runtime/config/duration.ts";
 import { switchScenarios } from "../../runtime/cli/demo-scenarios.ts";
 import { startMesh, type Proc } from "./topology.ts";
-import { startLoad, type Target } from "./load.ts";
+import { probe, startLoad, type Target } from "./load.ts";
 import { sample, verdict, type Sample, type Verdict } from "./sampler.ts";
 
 const { values } = parseArgs({
@@ -73,8 +74,7 @@ for (const p of mesh.procs) {
 for (const t of targets) {
   const deadline = Date.now() + 20_000;
   for (;;) {
-    const r = await fetch(`http://${mesh.gateway}${t.path}`, { headers: { host: t.host } }).then(async (r) => r.status === 200 && t.bodyOk!(await r.text()), () => false);
-    if (r) break;
+    if (await probe(mesh.gateway, t)) break;
     if (Date.now() > deadline) {
       await mesh.stop();
       throw new Error(`${t.name} does not answer through the gateway at ${mesh.gateway}`);
@@ -168,7 +168,9 @@ const report = {
   runtime, seconds, rate, wallSeconds: Math.round(wall), requests: s.sent, ok: s.ok, failed: s.failed, reasons: s.reasons,
   reqPerSec: Math.round(s.sent / wall), okPerSec: Math.round(s.ok / wall),
   switches: switches.length, switchesOk: switches.filter((x) => x.ok).length, certTtl: values["cert-ttl"], expectedRenewals, rotation,
-  hopFailures, warmupSeconds: warmup, processes: verdicts, problems, pass: problems.length === 0,
+  hopFailures, warmupSeconds: warmup, processes: verdicts,
+  // each process's samples after warm-up: [seconds since the load started, RSS MB, open fds]
+  series: Object.fromEntries(mesh.procs.map((p) => [p.name, samples.get(p)!.map((x) => [Math.round(x.atMs / 1000), Math.round(x.rssKb / 102.4) / 10, x.fds])])), problems, pass: problems.length === 0,
 };
 console.log(`
 soak on ${runtime}: ${report.requests} requests in ${report.wallSeconds} s (${report.reqPerSec} req/s sent, ${report.okPerSec} ok/s), ${report.failed} failed
