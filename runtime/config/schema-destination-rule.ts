@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { DestinationRuleSpec } from "./types.ts";
 import {
   bool, dnsLabel, duration, hostName, int32, nonNegativeInt, obj, rejected, rule, port, portSelector, str, stringList,
-  stringMap, unsupported,
+  stringMap,
 } from "./schema-common.ts";
 
 const consistentHash = obj({
@@ -13,7 +13,7 @@ const consistentHash = obj({
     name: str,
     path: str.optional(),
     ttl: duration({ allowZero: true }).optional(), // zero means a session cookie
-    attributes: unsupported(z.array(obj({ name: str, value: str.optional() }))),
+    attributes: rejected("httpCookie.attributes is not supported by dietmesh yet (the cookie would be set without them)"),
   }).optional(),
   useSourceIp: bool.optional(),
   httpQueryParameterName: str.optional(),
@@ -35,10 +35,12 @@ const consistentHash = obj({
 const loadBalancer = obj({
   simple: z.enum(["UNSPECIFIED", "LEAST_CONN", "RANDOM", "PASSTHROUGH", "ROUND_ROBIN", "LEAST_REQUEST"]).optional(),
   consistentHash: consistentHash.optional(),
-  localityLbSetting: unsupported(z.record(z.string(), z.unknown())),
-  zoneAwareLbSetting: unsupported(z.record(z.string(), z.unknown())),
-  warmupDurationSecs: unsupported(duration()),
-  warmup: unsupported(z.record(z.string(), z.unknown())),
+  // dietmesh's balancers know no localities or zones and do not ramp new hosts up: these would
+  // change nothing, so they are refused rather than silently dropped
+  localityLbSetting: rejected("localityLbSetting is not supported by dietmesh (its endpoints have no localities)"),
+  zoneAwareLbSetting: rejected("zoneAwareLbSetting is not supported by dietmesh (its endpoints have no zones)"),
+  warmupDurationSecs: rejected("warmupDurationSecs is not supported by dietmesh yet (new hosts get full traffic at once)"),
+  warmup: rejected("warmup is not supported by dietmesh yet (new hosts get full traffic at once)"),
 }).check(rule((ctx) => {
   if (ctx.value.simple && ctx.value.consistentHash) {
     ctx.issues.push({ code: "custom", input: ctx.value, path: ["consistentHash"], message: "only one of simple or consistentHash may be set" });
@@ -62,7 +64,7 @@ const connectionPool = obj({
     h2UpgradePolicy: z.enum(["DEFAULT", "DO_NOT_UPGRADE", "UPGRADE"]).optional(),
     useClientProtocol: bool.optional(),
     maxConcurrentStreams: int32.optional(),
-    http2KeepAlive: unsupported(z.record(z.string(), z.unknown())),
+    http2KeepAlive: rejected("http2KeepAlive is not supported by dietmesh yet (no HTTP/2 keepalive pings are sent)"),
   }).optional(),
 });
 
@@ -76,7 +78,7 @@ const outlierDetection = obj({
   baseEjectionTime: duration().optional(),
   maxEjectionPercent: z.int().min(0).max(100).optional(),
   minHealthPercent: z.int().min(0).max(100).optional(),
-  outlierDetectionHttpErrorCodes: unsupported(z.array(z.int().min(100).max(599))),
+  outlierDetectionHttpErrorCodes: rejected("outlierDetectionHttpErrorCodes is not supported by dietmesh yet (5xx and gateway errors are what count)"),
 });
 
 const tls = obj({
@@ -112,9 +114,9 @@ const portTrafficPolicy = obj({ port: portSelector.optional(), ...policyFields }
 const trafficPolicy = obj({
   ...policyFields,
   portLevelSettings: z.array(portTrafficPolicy).max(4096).optional(),
-  tunnel: unsupported(obj({ protocol: str.optional(), targetHost: str, targetPort: port })),
-  proxyProtocol: unsupported(obj({ version: z.enum(["V1", "V2"]).optional() })),
-  retryBudget: unsupported(z.record(z.string(), z.unknown())),
+  tunnel: rejected("tunnel is not supported by dietmesh yet (traffic would not be tunnelled)"),
+  proxyProtocol: rejected("proxyProtocol is not supported by dietmesh yet (no PROXY header would be sent)"),
+  retryBudget: rejected("retryBudget is not supported by dietmesh yet; use connectionPool.http.maxRetries"),
 });
 
 const subset = obj({ name: dnsLabel, labels: stringMap.optional(), trafficPolicy: trafficPolicy.optional() });

@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { VirtualServiceSpec } from "./types.ts";
 import {
   bool, duration, hostName, int32, intPercent, obj, rejected, rule, percent, port, portSelector, regex, str, stringList,
-  stringMap, stringMatch, unsupported,
+  stringMap, stringMatch,
 } from "./schema-common.ts";
 
 const destination = obj({ host: hostName, subset: str.optional(), port: portSelector.optional() });
@@ -55,7 +55,7 @@ const redirect = obj({
     .int()
     .refine((c) => REDIRECT_CODES.includes(c), { error: (i) => `expected one of ${REDIRECT_CODES.join(", ")}, got ${i.input}` })
     .optional(),
-  prefixRewrite: unsupported(str),
+  prefixRewrite: rejected("redirect.prefixRewrite is not supported by dietmesh yet; use redirect.uri"),
 }).check(rule((ctx) => {
   oneOf(ctx, ["port", "derivePort"]);
   oneOf(ctx, ["uri", "prefixRewrite"]);
@@ -91,8 +91,12 @@ const retries = obj({
   perTryTimeout: duration().optional(),
   retryOn: retryOn.optional(),
   retryRemoteLocalities: bool.optional(),
-  retryIgnorePreviousHosts: unsupported(bool),
-  backoff: unsupported(duration()),
+  // Istio's default is true, which is what dietmesh's retries always do (a retry prefers a host
+  // not tried yet, router/retry-state.ts); false would need retries to the same host
+  retryIgnorePreviousHosts: bool.check((ctx) => {
+    if (!ctx.value) ctx.issues.push({ code: "custom", input: ctx.value, message: "retryIgnorePreviousHosts: false is not supported by dietmesh (its retries always prefer hosts not tried yet, Istio's default true)" });
+  }).optional(),
+  backoff: duration().optional(),
 });
 
 const fault = obj({
@@ -126,7 +130,7 @@ const corsPolicy = obj({
   exposeHeaders: stringList.optional(),
   maxAge: duration().optional(),
   allowCredentials: bool.optional(),
-  unmatchedPreflights: unsupported(z.enum(["UNSPECIFIED", "FORWARD", "IGNORE"])),
+  unmatchedPreflights: z.enum(["UNSPECIFIED", "FORWARD", "IGNORE"]).optional(),
 }).transform(({ allowOrigin, ...rest }) =>
   allowOrigin && !rest.allowOrigins ? { ...rest, allowOrigins: allowOrigin.map((exact) => ({ exact })) } : rest,
 );
@@ -146,9 +150,7 @@ const httpRoute = obj({
   mirrors: z.array(obj({ destination, percentage: percent.optional() })).optional(),
   mirrorPercentage: percent.optional(),
   mirrorPercent: intPercent.optional(), // deprecated integer form of mirrorPercentage
-  // parsed (the shape is checked) and then refused: serving without the CORS answers the policy
-  // asks for would break browsers silently; a later issue implements it
-  corsPolicy: corsPolicy.check((ctx) => void ctx.issues.push({ code: "custom", input: ctx.value, message: "corsPolicy is not supported by dietmesh yet (it would be ignored: no preflight answers, no CORS headers); remove it or answer CORS in the app" })).optional(),
+  corsPolicy: corsPolicy.optional(), // filters/cors.ts on the gateway and outbound chains
   headers: headers.optional(),
 })
   .check(rule((ctx) => {

@@ -8,7 +8,7 @@ import type {
   VirtualServiceSpec, WorkloadEntrySpec,
 } from "./types.ts";
 import {
-  bool, dnsLabel, int32, metadata, obj, rule, port, str, stringList, stringMap, unsupported,
+  bool, dnsLabel, int32, metadata, obj, rejected, rule, port, str, stringList, stringMap,
 } from "./schema-common.ts";
 import { virtualServiceSpec } from "./schema-virtual-service.ts";
 import { destinationRuleSpec } from "./schema-destination-rule.ts";
@@ -75,7 +75,7 @@ const server = obj({
   bind: str.optional(),
   hosts: z.array(gatewayHost).min(1, { error: "a server needs at least one host" }),
   tls: serverTls.optional(),
-  defaultEndpoint: unsupported(str),
+  defaultEndpoint: rejected("defaultEndpoint is not supported by dietmesh (it belongs to Sidecar ingress listeners)"),
   name: str.optional(),
 }).check(rule((ctx) => serverTlsHonesty(ctx.value, (path, message) => ctx.issues.push({ code: "custom", input: ctx.value, path, message }))));
 

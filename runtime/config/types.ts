@@ -132,6 +132,10 @@ export interface HTTPRetry {
   perTryTimeout?: Duration;
   retryOn?: string;
   retryRemoteLocalities?: boolean;
+  /** Istio's default true (avoid hosts already tried); only true is accepted */
+  retryIgnorePreviousHosts?: boolean;
+  /** the base interval of the jittered exponential backoff (Envoy's default 25ms) */
+  backoff?: Duration;
 }
 
 export interface HTTPFaultInjection {
@@ -151,6 +155,7 @@ export interface CorsPolicy {
   exposeHeaders?: string[];
   maxAge?: Duration;
   allowCredentials?: boolean;
+  unmatchedPreflights?: "UNSPECIFIED" | "FORWARD" | "IGNORE";
 }
 
 export interface HTTPRoute {

@@ -23,6 +23,7 @@ import { routeFilter } from "./route.ts";
 import { toAppTerminal } from "./to-app.ts";
 import { xfccFilter } from "./xfcc.ts";
 import { peerMetadataFilter } from "./peer-metadata.ts";
+import { corsFilter } from "./cors.ts";
 
 export interface RoutedListenerOptions {
   table: TableRef;
@@ -44,11 +45,16 @@ function routedFacts(port: RoutedListenerOptions["port"]) {
   };
 }
 
-/** a sidecar's outbound listener: host check → upgrade → CONNECT → route → fault → router */
+/** what follows the route filter on a routed listener: CORS around fault → router (cors.ts says why it wraps) */
+function afterRoute(deps: PipelineDeps): Terminal {
+  return corsFilter(compileChain([faultFilter(deps.clock)], createRouter(deps)));
+}
+
+/** a sidecar's outbound listener: host check → upgrade → CONNECT → route → CORS → fault → router */
 export function outboundHandler(options: RoutedListenerOptions): DataHandler {
   const { deps } = options;
-  const filters: Filter[] = [hostCheckFilter(), upgradeFilter(), connectFilter(options.table, options.select), ...(options.filters ?? []), routeFilter(options.table, options.select), faultFilter(deps.clock)];
-  return edgeHandler({ chain: compileChain(filters, createRouter(deps)), facts: routedFacts(options.port), observer: deps.observer, log: deps.log });
+  const filters: Filter[] = [hostCheckFilter(), upgradeFilter(), connectFilter(options.table, options.select), ...(options.filters ?? []), routeFilter(options.table, options.select)];
+  return edgeHandler({ chain: compileChain(filters, afterRoute(deps)), facts: routedFacts(options.port), observer: deps.observer, log: deps.log });
 }
 
 export interface GatewayListenerOptions extends RoutedListenerOptions {
@@ -58,7 +64,7 @@ export interface GatewayListenerOptions extends RoutedListenerOptions {
   onDecision?: (decision: AuthzDecision) => void;
 }
 
-/** a gateway server port: host check → upgrade → CONNECT refused → request checks → JWT → RBAC (where policies select the gateway) → route → fault → router */
+/** a gateway server port: host check → upgrade → CONNECT refused → request checks → JWT → RBAC (where policies select the gateway) → route → CORS → fault → router */
 export function gatewayHandler(options: GatewayListenerOptions): DataHandler {
   const { deps, security } = options;
   const filters: Filter[] = [
@@ -70,9 +76,8 @@ export function gatewayHandler(options: GatewayListenerOptions): DataHandler {
     jwtAuthnFilter(security),
     rbacFilter(security, options.port, options.onDecision),
     routeFilter(options.table, options.select),
-    faultFilter(deps.clock),
   ];
-  return edgeHandler({ chain: compileChain(filters, createRouter(deps)), facts: routedFacts(options.port), observer: deps.observer, log: deps.log });
+  return edgeHandler({ chain: compileChain(filters, afterRoute(deps)), facts: routedFacts(options.port), observer: deps.observer, log: deps.log });
 }
 
 export interface InboundListenerOptions {

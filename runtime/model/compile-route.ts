@@ -1,6 +1,6 @@
 // Compiles one VirtualService http route into a Route: its matcher (null when the route does not
 // apply to this proxy), and its action — forward with weighted targets, or a redirect / direct
-// response built per request.
+// response built per request — and its corsPolicy.
 import type { HTTPRoute, HTTPRouteDestination, VirtualService } from "../config/types.ts";
 import type { Cluster, ForwardAction, Mirror, Route, RouteAction, Target } from "./route-table.ts";
 import { compileMatchBlocks, compileMatches, type ProxySelector } from "../routing/match.ts";
@@ -14,6 +14,7 @@ import { compileDirectResponse } from "../routing/direct-response.ts";
 import { expandHost } from "./hosts.ts";
 import { compileFault } from "../resilience/fault.ts";
 import { compileRetryPolicy } from "../resilience/retry-policy.ts";
+import { compileCorsPolicy } from "../routing/cors-policy.ts";
 
 export interface RouteContext {
   random: () => number;
@@ -85,6 +86,7 @@ export function compileHttpRoute(
 ): Route[] {
   const name = http.name ?? `${vs.metadata.namespace}/${vs.metadata.name}#${index}`;
   const catchAll = !http.match?.length;
+  const cors = compileCorsPolicy(http.corsPolicy);
   if (http.rewrite?.uri && http.match && http.match.length > 1) {
     const compiled = compileMatchBlocks(http.match, selector);
     if (!compiled) return [];
@@ -92,11 +94,11 @@ export function compileHttpRoute(
     for (const block of compiled.blocks) {
       const matches = compileMatches([block], selector);
       const routeAction = action(vs, http, block, ctx);
-      if (matches && routeAction) routes.push({ name, matches, action: routeAction, catchAll });
+      if (matches && routeAction) routes.push({ name, matches, action: routeAction, catchAll, cors });
     }
     return routes;
   }
   const matches = compileMatches(http.match, selector);
   const routeAction = matches && action(vs, http, http.match?.[0], ctx);
-  return matches && routeAction ? [{ name, matches, action: routeAction, catchAll }] : [];
+  return matches && routeAction ? [{ name, matches, action: routeAction, catchAll, cors }] : [];
 }

@@ -9,6 +9,7 @@ import type { Balancer } from "../resilience/balancers/types.ts";
 import type { UpstreamHost } from "../resilience/balancers/host-set.ts";
 import type { RegistrySnapshot, Service, ServicePortModel } from "./types.ts";
 import type { HttpRequest } from "../exchange/types.ts";
+import type { CorsPolicy } from "../routing/cors-policy.ts";
 
 export type HeaderEdit = (headers: Headers) => void;
 
@@ -71,6 +72,8 @@ export interface Route {
   readonly action: RouteAction;
   /** no match conditions: goes last when VirtualServices merge on a gateway host */
   readonly catchAll: boolean;
+  /** the route's corsPolicy, compiled (filters/cors.ts applies it) */
+  readonly cors?: CorsPolicy;
 }
 
 export interface VirtualHost {

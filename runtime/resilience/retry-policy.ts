@@ -31,7 +31,7 @@ export interface RetryPolicy {
 /** Istio's default (pilot .../route/retry/retry.go), with 503 no longer in the status list (1.24) */
 export const DEFAULT_RETRY_ON = "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes";
 export const DEFAULT_RETRY_ATTEMPTS = 2;
-/** Envoy's default base interval; the cap is ten times it (Istio exposes neither in dietmesh yet) */
+/** Envoy's default base interval (Istio's retries.backoff sets it); the cap is ten times the base */
 export const BACKOFF_BASE_MS = 25;
 export const BACKOFF_MAX_MS = 250;
 
@@ -126,7 +126,7 @@ export function compileRetryPolicy(retries: HTTPRetry | undefined, routeTimeoutM
       if (!safeOnlyForUnsafeMethods || isIdempotent(method)) return true;
       return outcome.kind === "connect-failure" || outcome.kind === "refused";
     },
-    backoffMs,
+    backoffMs: retries?.backoff !== undefined && retries.backoff > 0 ? jitteredBackoff(retries.backoff) : backoffMs,
   };
 }
 
@@ -134,16 +134,22 @@ function never(perTryTimeoutMs: number | undefined): RetryPolicy {
   return { maxRetries: 0, perTryTimeoutMs, shouldRetry: () => false, backoffMs };
 }
 
+const backoffMs = jitteredBackoff(BACKOFF_BASE_MS);
+
 /**
  * Envoy's fully jittered exponential backoff, as router_filter.rst words it: retry N (from 1)
- * waits a random time in [0, (2^N − 1)·base), the bound capped at 10·base. With the defaults:
- * under 25, 75, 175, then 250 ms. (Envoy's code doubles the bound instead, [0, 2^(N−1)·base);
- * the documented form is the one users read.) Whole milliseconds, like Envoy's timers.
+ * waits a random time in [0, (2^N − 1)·base), the bound capped at 10·base (Envoy's default
+ * max_interval, which Istio leaves unset). With the default base: under 25, 75, 175, then 250 ms.
+ * (Envoy's code doubles the bound instead, [0, 2^(N−1)·base); the documented form is the one
+ * users read.) Whole milliseconds, like Envoy's timers; a base under 1 ms waits nothing.
  */
-function backoffMs(retryIndex: number, random: () => number): number {
-  const n = Math.min(Math.max(0, Math.floor(retryIndex)), 8) + 1; // 2^9·25 is far past the cap
-  const bound = Math.min((2 ** n - 1) * BACKOFF_BASE_MS, BACKOFF_MAX_MS);
-  return Math.min(Math.floor(random() * bound), bound - 1);
+function jitteredBackoff(baseMs: number): RetryPolicy["backoffMs"] {
+  const cap = 10 * baseMs;
+  return (retryIndex, random) => {
+    const n = Math.min(Math.max(0, Math.floor(retryIndex)), 8) + 1; // 2^9 − 1 > 10: past the cap
+    const bound = Math.floor(Math.min((2 ** n - 1) * baseMs, cap));
+    return bound < 1 ? 0 : Math.min(Math.floor(random() * bound), bound - 1);
+  };
 }
 
 function parseRetryOn(retryOn: string): { flags: number; codes: Set<number>; grpc: Set<string> } {

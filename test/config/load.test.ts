@@ -87,13 +87,16 @@ test("a Kubernetes Gateway API Gateway is skipped, not read as an Istio Gateway"
   assert.equal(notices.map((n) => [n.code, n.kind]), [["skipped-kind", "Gateway"]]);
 });
 
-test("valid Istio fields dietmesh ignores are dropped with a warning naming the line", async () => {
-  const text = vs("a").replace("  - route:", "  - retries:\n      attempts: 2\n      backoff: 1s\n    route:");
+test("retries.backoff is kept for the retry policy; retryIgnorePreviousHosts false is refused with its field path", async () => {
+  const text = vs("a").replace("  - route:", "  - retries:\n      attempts: 2\n      backoff: 1s\n      retryIgnorePreviousHosts: true\n    route:");
   const { config, notices, errors } = await load({ "a.yaml": text });
   assert.equal(errors, []);
-  assert.equal(config!.virtualServices[0].spec.http[0].retries, { attempts: 2 });
-  assert.equal(notices.map((n) => [n.code, n.severity, n.path, n.line]), [["unsupported-field", "warning", "spec.http[0].retries.backoff", 10]]);
-  assert.match(formatConfigError(notices[0]), /^Warning \[unsupported-field\] VirtualService default\/a \(a.yaml, document 1, line 10\) spec.http\[0\].retries.backoff: /);
+  assert.equal(config!.virtualServices[0].spec.http[0].retries, { attempts: 2, backoff: 1000, retryIgnorePreviousHosts: true });
+  assert.equal(notices, []);
+  const refused = await load({ "a.yaml": text.replace("retryIgnorePreviousHosts: true", "retryIgnorePreviousHosts: false") });
+  assert.is(refused.config, undefined);
+  assert.equal(refused.errors.map((e) => [e.file, e.kind, e.name, e.path]), [["a.yaml", "VirtualService", "a", "spec.http[0].retries.retryIgnorePreviousHosts"]]);
+  assert.match(refused.errors[0].message, /retryIgnorePreviousHosts: false is not supported/);
 });
 
 test("empty YAML values are absent, as Kubernetes prunes nulls", async () => {
@@ -112,12 +115,13 @@ test("deprecated forms are read into today's fields", async () => {
   assert.not.ok("mirrorPercent" in r);
 });
 
-test("corsPolicy is refused at load with its field path until it is built (issue 15 item 10)", async () => {
-  const text = vs("a").replace("  - route:", "  - corsPolicy:\n      allowOrigins: [{ exact: \"https://x\" }]\n    route:");
+test("corsPolicy loads (issue 15 item 10); the deprecated allowOrigin becomes exact allowOrigins", async () => {
+  const text = vs("a").replace("  - route:", "  - corsPolicy:\n      allowOrigin: [\"https://x\"]\n      maxAge: 1m\n      unmatchedPreflights: IGNORE\n    route:");
   const { config, errors } = await load({ "a.yaml": text });
-  assert.is(config, undefined);
-  assert.equal(errors.map((e) => [e.file, e.kind, e.name, e.path]), [["a.yaml", "VirtualService", "a", "spec.http[0].corsPolicy"]]);
-  assert.match(errors[0].message, /corsPolicy is not supported by dietmesh yet/);
+  assert.equal(errors, []);
+  assert.equal(config!.virtualServices[0].spec.http[0].corsPolicy, { allowOrigins: [{ exact: "https://x" }], maxAge: 60_000, unmatchedPreflights: "IGNORE" });
+  const bad = await load({ "a.yaml": text.replace("IGNORE", "DROP") });
+  assert.equal(bad.errors.map((e) => e.path), ["spec.http[0].corsPolicy.unmatchedPreflights"]);
 });
 
 test("the result is deeply frozen", async () => {

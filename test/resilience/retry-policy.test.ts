@@ -149,4 +149,15 @@ test("idempotent methods per RFC 9110", () => {
   for (const m of ["POST", "PATCH", "CONNECT", "get"]) assert.not.ok(isIdempotent(m), m);
 });
 
+test("retries.backoff sets the base interval: bounds (2^N − 1)·base, capped at ten times it", () => {
+  const p = compileRetryPolicy({ attempts: 5, backoff: 100 });
+  [100, 300, 700, 1000, 1000].forEach((bound, k) => {
+    assert.is(p.backoffMs(k, () => 0), 0);
+    assert.is(p.backoffMs(k, () => 0.999999999), bound - 1, `retry ${k + 1}`);
+  });
+  // the default stays Envoy's 25 ms when backoff is absent
+  assert.is(compileRetryPolicy({ attempts: 5 }).backoffMs(0, () => 0.999999999), 24);
+  assert.is(compileRetryPolicy({ attempts: 5, backoff: 0.5 }).backoffMs(0, () => 0.999999999), 0);
+});
+
 test.run();
