@@ -17,6 +17,8 @@ import { compileWorkloadSecurity, createJwksCache } from "../security/policy/ind
 import { fetchJwks } from "./security-setup.ts";
 import { systemClock } from "../lib/clock.ts";
 import type { MeshConfig } from "../config/types.ts";
+import { h2cPorts } from "./gateway-h2c.ts";
+import { listenHttp2 } from "../exchange/http2/listen.ts";
 
 export const gatewaySpec: CommandSpec = {
   name: "gateway",
@@ -73,6 +75,8 @@ export async function runGateway(argv: string[]): Promise<void> {
     server?: Server;
     tlsKey: string;
     certs?: ServerCertificates;
+    /** HTTP/2 with prior knowledge: a Gateway server here says HTTP2 or GRPC */
+    h2c?: boolean;
   }
   const listeners = new Map<number, PortListener>();
   const proxy = { kind: "gateway" as const, namespace, labels };
@@ -103,6 +107,7 @@ export async function runGateway(argv: string[]): Promise<void> {
       log(`gateway port ${port} listening on ${server.hostname}:${server.port}${kind}`);
     };
     const failed = (error: unknown) => log(`gateway port ${port}: cannot listen on ${addr.hostname}:${addr.port}: ${(error as Error).message}`, "error");
+    if (entry.h2c) return void listenHttp2({ ...addr, handler, log }).then((server) => opened(server, " (h2c)"), failed);
     if (!entry.certs) {
       try {
         opened(listenData(addr, handler, log, { limits }), "");
@@ -126,9 +131,10 @@ export async function runGateway(argv: string[]): Promise<void> {
 
   reconcile = (table: RouteTable) => {
     const https = httpsServersByPort(table.config, proxy);
+    const h2c = h2cPorts(table.config, proxy);
     for (const port of table.gatewayPorts.keys()) {
       const tls = https.get(port);
-      const tlsKey = tlsConfigKey(tls);
+      const tlsKey = tlsConfigKey(tls) + (!tls && h2c.has(port) ? "h2c" : "");
       const existing = listeners.get(port);
       if (existing?.tlsKey === tlsKey) continue;
       if (existing?.certs && tls) {
@@ -144,7 +150,7 @@ export async function runGateway(argv: string[]): Promise<void> {
         });
         continue;
       }
-      const entry: PortListener = { tlsKey, certs: tls ? serverCertificates(tls, log) : undefined };
+      const entry: PortListener = { tlsKey, certs: tls ? serverCertificates(tls, log) : undefined, h2c: !tls && h2c.has(port) };
       listeners.set(port, entry);
       if (!existing) open(port, entry);
       else {

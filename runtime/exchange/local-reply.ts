@@ -5,6 +5,8 @@
 import type { ProxyError, ProxyErrorCode } from "./errors.ts";
 import type { RequestRecord } from "./record.ts";
 import { responseOfBytes } from "./known-body.ts";
+import type { HttpResponse } from "./types.ts";
+import { MeshResponse } from "./response.ts";
 
 export const FLAGS_HEADER = "x-dietmesh-response-flags";
 
@@ -66,7 +68,39 @@ export function localReply(error: ProxyError, record?: RequestRecord): Response 
     const flags = joinFlags(error.flags, reply.flag);
     if (flags) headers[FLAGS_HEADER] = flags;
   }
-  return responseOfBytes(encoder.encode(reply.body), { status: error.status ?? reply.status, headers });
+  const response = responseOfBytes(encoder.encode(reply.body), { status: error.status ?? reply.status, headers });
+  localReplies.set(response, reply.body);
+  return response;
+}
+
+/** local replies made here, with their body text: a gRPC request gets them in gRPC form */
+const localReplies = new WeakMap<object, string>();
+
+// Envoy's HTTP → gRPC status mapping for local replies; anything else is UNKNOWN (2)
+const GRPC_STATUS_FOR_HTTP: Record<number, number> = { 400: 13, 401: 16, 403: 7, 404: 12, 429: 14, 502: 14, 503: 14, 504: 14 };
+
+/**
+ * A local reply as a gRPC client must get it: HTTP 200, the error in grpc-status and grpc-message
+ * of a trailers-only response (a gRPC client ignores the HTTP status and body). A status a filter
+ * chose (a fault's abort.grpcStatus in the headers) stays. Any other response is returned as is.
+ */
+export function grpcLocalReply(response: HttpResponse): HttpResponse {
+  const message = localReplies.get(response);
+  if (message === undefined) return response;
+  const headers = new Headers(response.headers);
+  headers.set("content-type", "application/grpc");
+  headers.delete("content-length");
+  if (!headers.has("grpc-status")) headers.set("grpc-status", String(GRPC_STATUS_FOR_HTTP[response.status] ?? 2));
+  if (message && !headers.has("grpc-message")) headers.set("grpc-message", grpcMessage(message));
+  void response.body?.cancel().catch(() => {});
+  return new MeshResponse(200, "OK", headers, null);
+}
+
+/** gRPC's percent-encoding of grpc-message: bytes outside printable ASCII, and "%" */
+function grpcMessage(text: string): string {
+  let out = "";
+  for (const byte of encoder.encode(text)) out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  return out;
 }
 
 const encoder = new TextEncoder();

@@ -6,6 +6,8 @@ import { watch as fsWatch } from "node:fs";
 import type { Platform, ServeOptions, Server } from "./types.ts";
 import { bunUpstream } from "./bun-upstream.ts";
 import { bunServeSockets } from "./bun-listen.ts";
+import { serveHttp2 } from "./http2-listen.ts";
+import { connectHttp2 } from "./http2-connect.ts";
 
 function serve(options: ServeOptions): Server {
   const server = Bun.serve({
@@ -53,6 +55,8 @@ export const platform: Platform = {
   runtimeVersion: Bun.version,
   serve,
   serveSockets: bunServeSockets,
+  serveHttp2,
+  connectHttp2,
   nativeMtlsListener: true,
   readTextFile: (path) => readFile(path, "utf8"),
   async writeTextFile(path, text, options) {

@@ -3,6 +3,8 @@ import type { Platform, ServeOptions, Server } from "./types.ts";
 import type { DenoNamespace } from "./deno-types.ts";
 import { denoUpstream } from "./deno-upstream.ts";
 import { denoServeSockets } from "./deno-listen.ts";
+import { serveHttp2 } from "./http2-listen.ts";
+import { connectHttp2 } from "./http2-connect.ts";
 
 const D = (globalThis as unknown as { Deno: DenoNamespace }).Deno;
 
@@ -45,6 +47,8 @@ export const platform: Platform = {
   runtimeVersion: D.version.deno,
   serve,
   serveSockets: denoServeSockets,
+  serveHttp2,
+  connectHttp2,
   nativeMtlsListener: false,
   readTextFile: (path) => D.readTextFile(path),
   async writeTextFile(path, text, options) {

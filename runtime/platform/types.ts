@@ -62,6 +62,51 @@ export interface SocketServer extends Server {
   connections(): number;
 }
 
+/** HTTP/2 header fields as node:http2 gives and takes them: lower-case names, pseudo-headers included */
+export type H2Head = Record<string, string | string[]>;
+
+/** one HTTP/2 stream an h2c listener accepted */
+export interface H2ServerStream {
+  readonly head: H2Head;
+  /** null when the request ended with its headers */
+  readonly body: ReadableStream<Uint8Array> | null;
+  /** the request's trailers, settled when its body has ended */
+  readonly trailers: Promise<H2Head | undefined>;
+  /** the response: head with ":status"; no body and no trailers → one HEADERS frame ending the stream */
+  respond(head: H2Head, body: ReadableStream<Uint8Array> | null, trailers?: Promise<H2Head | undefined>): void;
+}
+
+/** an HTTP/2 listener with prior knowledge (h2c): every stream handed to onStream */
+export interface H2ServeOptions {
+  hostname: string;
+  port: number; // 0 = let the OS choose
+  onStream(stream: H2ServerStream, conn: ConnInfo): void;
+}
+
+export interface H2ClientResponse {
+  head: H2Head;
+  body: ReadableStream<Uint8Array> | null;
+  trailers: Promise<H2Head | undefined>;
+}
+
+/** one h2c connection to an upstream, carrying many streams */
+export interface H2ClientSession {
+  /** one stream; rejects with UpstreamError reset/aborted before the response head */
+  request(head: H2Head, body: ReadableStream<Uint8Array> | null, trailers: Promise<H2Head | undefined> | undefined, signal?: AbortSignal): Promise<H2ClientResponse>;
+  /** streams open now */
+  readonly active: number;
+  /** the peer's SETTINGS_MAX_CONCURRENT_STREAMS */
+  readonly maxStreams: number;
+  /** takes no new streams: GOAWAY received, closing or closed */
+  readonly gone: boolean;
+  /** called once when the session stops taking streams */
+  onGone(callback: () => void): void;
+  /** called after each stream of the session has closed */
+  onStreamClose(callback: () => void): void;
+  /** GOAWAY: streams in flight finish, then the connection closes */
+  close(): void;
+}
+
 export interface FileWatch {
   close(): void;
 }
@@ -73,6 +118,10 @@ export interface Platform {
   serve(options: ServeOptions): Server;
   /** a listener on the runtime's native sockets (see SocketServeOptions) */
   serveSockets(options: SocketServeOptions): SocketServer;
+  /** an h2c (prior knowledge) listener on the runtime's node:http2 */
+  serveHttp2(options: H2ServeOptions): Promise<SocketServer>;
+  /** an h2c connection to hostname:port; rejects with UpstreamError connect or connect-timeout */
+  connectHttp2(hostname: string, port: number, connectTimeoutMs: number): Promise<H2ClientSession>;
   /** whether serveSockets can terminate TLS with client certificates */
   readonly nativeMtlsListener: boolean;
   readTextFile(path: string): Promise<string>;
@@ -115,6 +164,8 @@ export interface UpstreamRequest {
   /** sent as given, Host included; hop-by-hop headers are already removed */
   headers: Headers;
   body: ReadableStream<Uint8Array> | null;
+  /** the request's trailers (gRPC over HTTP/2); sent by the HTTP/2 client */
+  trailers?: Promise<Headers | undefined>;
   signal?: AbortSignal;
 }
 

@@ -15,6 +15,8 @@ export interface TryRequest {
   path: string;
   headers: Headers;
   body: ReadableStream<Uint8Array> | null;
+  /** the request's trailers (gRPC over HTTP/2), for clients that send them */
+  trailers?: Promise<Headers | undefined>;
 }
 
 export interface TryResult {
@@ -55,6 +57,7 @@ export async function sendTry(
       method: request.method,
       headers: request.headers,
       body: request.body,
+      trailers: request.trailers,
       signal: abort?.signal,
     });
     state.outlier.record(host, { status: response.status });

@@ -4,6 +4,8 @@ import { createMirrorSender } from "./mirror.ts";
 import type { PipelineDeps } from "./pipeline-deps.ts";
 import { createClusterStates } from "../upstream/cluster-state.ts";
 import { createConnectionPool, defaultConnect, meshConnect } from "../upstream/http1/index.ts";
+import { createHttp2Pool, speaksHttp2 } from "../upstream/http2/index.ts";
+import { refuseTlsForHttp2 } from "../upstream/http2/refusal.ts";
 import type { MeshTls } from "../upstream/upstream-tls.ts";
 import { systemClock } from "../lib/clock.ts";
 import type { ClusterStates } from "../upstream/cluster-state.ts";
@@ -12,7 +14,15 @@ import { upstreamClient } from "../upstream/default-client.ts";
 /** the clusters' pools and state, on their own: telemetry reads them before the deps exist */
 export function defaultClusters(mesh?: MeshTls): ClusterStates {
   // each cluster owns its connections, so connectionPool limits hold on the wire
-  return createClusterStates((limits, tlsFor) => createConnectionPool(limits, { connect: meshConnect(defaultConnect, tlsFor) }), systemClock, mesh);
+  // a port declared HTTP2/GRPC gets HTTP/2 (never HTTP/1.1); the rest dietmesh's HTTP/1.1 pool
+  return createClusterStates(
+    (limits, tlsFor, protocol) =>
+      speaksHttp2(protocol)
+        ? createHttp2Pool(limits, { connect: platform.connectHttp2, refuse: refuseTlsForHttp2(tlsFor, protocol) })
+        : createConnectionPool(limits, { connect: meshConnect(defaultConnect, tlsFor) }),
+    systemClock,
+    mesh,
+  );
 }
 
 export function defaultDeps(log: (m: string) => void, parts: Pick<PipelineDeps, "clusters" | "observer" | "tracer" | "newRequestId" | "peerMetadata">): PipelineDeps {

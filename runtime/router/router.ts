@@ -81,7 +81,7 @@ async function forward(action: ForwardAction, exchange: Exchange, deps: Pipeline
       // who is calling, for the destination's metrics — to mesh workloads only, never passed on from the client
       if (deps.peerMetadata && inMesh(host)) headers.set(PEER_METADATA_HEADER, deps.peerMetadata);
       else headers.delete(PEER_METADATA_HEADER);
-      const result: TryResult = await sendTry(state, host, { method: request.method, path, headers, body: replay ? replay.stream() : body }, policy.perTryTimeoutMs, route?.signal, clock);
+      const result: TryResult = await sendTry(state, host, { method: request.method, path, headers, body: replay ? replay.stream() : body, trailers: request.trailers }, policy.perTryTimeoutMs, route?.signal, clock);
       let next = retries.decide(result.outcome, expired);
       if (next === RETRY) {
         // this try's response is not the answer

@@ -32,10 +32,12 @@ export interface ClusterState {
   outlierKey: string;
   /** hosts reached over mTLS (upstream-tls.ts), by address */
   tls: Map<string, TlsTarget>;
+  /** the port protocol the pool was made for (a reload may change it: HTTP ↔ GRPC) */
+  protocol: string;
 }
 
-/** makes a cluster's pool; `tlsFor` says which addresses its connections reach over mTLS */
-export type PoolFactory = (limits: PoolLimits, tlsFor: (hostname: string, port: number) => TlsTarget | null) => ConnectionPool;
+/** makes a cluster's pool; `tlsFor` says which addresses its connections reach over mTLS, `protocol` what its port speaks */
+export type PoolFactory = (limits: PoolLimits, tlsFor: (hostname: string, port: number) => TlsTarget | null, protocol: string) => ConnectionPool;
 
 
 export { poolLimits };
@@ -65,6 +67,18 @@ export function createClusterStates(createPool: PoolFactory, clock: Clock, mesh?
     }
     state.outlier.setHosts(cluster.hosts);
     state.tls = tlsTargets(cluster, mesh);
+    if (cluster.port.protocol !== state.protocol) {
+      // another wire protocol: a new pool; requests already sent finish on the old one
+      const old = state.pool;
+      state.protocol = cluster.port.protocol;
+      state.pool = makePool(state, cluster);
+      clock.setTimeout(() => old.close(), 30_000);
+    }
+  }
+
+  function makePool(state: ClusterState, cluster: Cluster): ConnectionPool {
+    // update() replaces the map; connections opened later read the current one
+    return createPool(state.breaker.poolLimits, (hostname, port) => state.tls.get(addressKey(hostname, port)) ?? null, cluster.port.protocol);
   }
 
   function get(cluster: Cluster): ClusterState {
@@ -73,12 +87,13 @@ export function createClusterStates(createPool: PoolFactory, clock: Clock, mesh?
       const created: ClusterState = {
         name: cluster.name,
         // update() replaces the map; connections opened later read the current one
-        pool: createPool(poolLimits(cluster.policy), (hostname, port) => created.tls.get(addressKey(hostname, port)) ?? null),
+        pool: createPool(poolLimits(cluster.policy), (hostname, port) => created.tls.get(addressKey(hostname, port)) ?? null, cluster.port.protocol),
         outlier: createOutlierDetector(undefined, clock),
         outlierKey: "null",
         breaker: createCircuitBreaker(cluster.policy),
         counters: { requests: 0, overflows: 0, retries: 0, retryOverflows: 0, flags: {} },
         tls: new Map(),
+        protocol: cluster.port.protocol,
       };
       state = created;
       states.set(cluster.name, state);

@@ -1,0 +1,73 @@
+// The HTTP/2 data listener (h2c, prior knowledge): each stream the platform's listener accepts is
+// handed to the chain as an HttpRequest (protocol "h2", Host from :authority, the request's
+// trailers), and the chain's HttpResponse is written back with its body streamed and its
+// trailers. A gRPC request gets local replies in gRPC form (HTTP 200 + grpc-status).
+import { platform, type Server } from "../../platform/index.ts";
+import type { ConnInfo, H2Head, H2ServerStream } from "../../platform/types.ts";
+import type { DataHandler, HttpRequest, HttpResponse } from "../types.ts";
+import type { RequestHead } from "../http1/request-head.ts";
+import { requestUrl } from "../http1/request-url.ts";
+import { grpcLocalReply, localReply } from "../local-reply.ts";
+import { ProxyError } from "../errors.ts";
+import { h2Fields, headersOfHead, isGrpc } from "./fields.ts";
+
+export interface Http2ListenOptions {
+  hostname: string;
+  port: number;
+  handler: DataHandler;
+  log(message: string): void;
+}
+
+export async function listenHttp2(options: Http2ListenOptions): Promise<Server> {
+  const { handler, log } = options;
+  return platform.serveHttp2({
+    hostname: options.hostname,
+    port: options.port,
+    onStream(stream, conn) {
+      const request = toRequest(stream);
+      if (!request) return stream.respond({ ":status": "400" }, null);
+      const grpc = isGrpc(request.headers);
+      const failed = (error: unknown) => {
+        log(`listener ${options.hostname}:${options.port}: ${(error as Error)?.stack ?? error}`);
+        return localReply(new ProxyError("internal"));
+      };
+      let response: HttpResponse | Promise<HttpResponse>;
+      try {
+        response = handler(request, conn as ConnInfo);
+      } catch (error) {
+        response = failed(error);
+      }
+      const write = (r: HttpResponse) => respond(stream, grpc ? grpcLocalReply(r) : r, request.method === "HEAD");
+      if (response instanceof Promise) response.then(write, (error) => write(failed(error)));
+      else write(response);
+    },
+  });
+}
+
+/** the stream as an HttpRequest; undefined when its head is malformed (no method, path or authority) */
+function toRequest(stream: H2ServerStream): HttpRequest | undefined {
+  const head = stream.head;
+  const method = head[":method"];
+  const path = head[":path"];
+  const authority = head[":authority"] ?? head.host;
+  if (typeof method !== "string" || typeof path !== "string" || typeof authority !== "string" || method === "CONNECT") return undefined;
+  // the same URL rules as HTTP/1.1 (normalized path, valid authority), so routes match alike
+  const url = requestUrl({ method, target: path, host: authority } as RequestHead, "http");
+  if (typeof url !== "string") return undefined;
+  const headers = headersOfHead(head);
+  headers.set("host", authority);
+  return { method, url, headers, body: stream.body, trailers: stream.trailers.then((t) => t && headersOfHead(t)), protocol: "h2" };
+}
+
+const NO_BODY = new Set([204, 304]);
+
+function respond(stream: H2ServerStream, response: HttpResponse, isHead: boolean): void {
+  const head = h2Fields(response.headers, { ":status": String(response.status) });
+  let body = response.body;
+  if (body && (isHead || NO_BODY.has(response.status))) {
+    void body.cancel().catch(() => {});
+    body = null;
+  }
+  const trailers = response.trailers?.then((t) => (t ? h2Fields(t, {}) : undefined));
+  stream.respond(head, body, trailers as Promise<H2Head | undefined> | undefined);
+}

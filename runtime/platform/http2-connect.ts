@@ -1,0 +1,115 @@
+// One h2c connection to an upstream on node:http2 (Bun and Deno both implement it), as an
+// H2ClientSession: streams opened on it carry a web body and trailers out and bring the response
+// head, body (with backpressure) and trailers back. Failures come back as UpstreamError kinds, as
+// the HTTP/1.1 client's do: connect, connect-timeout, reset (the stream or connection went before
+// the response head), aborted (the caller's signal).
+import * as http2 from "node:http2";
+import { UpstreamError, type H2ClientResponse, type H2ClientSession, type H2Head } from "./types.ts";
+import { webStreamOf } from "./node-stream.ts";
+import { sendBody } from "./http2-body.ts";
+import { plain } from "./http2-listen.ts";
+
+export function connectHttp2(hostname: string, port: number, connectTimeoutMs: number): Promise<H2ClientSession> {
+  const authority = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(authority);
+    const timer = setTimeout(() => {
+      session.destroy();
+      reject(new UpstreamError("connect-timeout", `connect to ${hostname}:${port} timed out`));
+    }, connectTimeoutMs);
+    const failed = (error: Error) => {
+      clearTimeout(timer);
+      reject(new UpstreamError("connect", `connect to ${hostname}:${port}: ${error.message}`));
+    };
+    session.once("error", failed);
+    session.once("connect", () => {
+      clearTimeout(timer);
+      session.off("error", failed);
+      resolve(new NodeH2Session(session, `${hostname}:${port}`));
+    });
+  });
+}
+
+class NodeH2Session implements H2ClientSession {
+  active = 0;
+  gone = false;
+  private readonly goneCallbacks: (() => void)[] = [];
+  private readonly streamCallbacks: (() => void)[] = [];
+
+  constructor(
+    private readonly session: http2.ClientHttp2Session,
+    private readonly address: string,
+  ) {
+    const markGone = () => {
+      if (this.gone) return;
+      this.gone = true;
+      for (const callback of this.goneCallbacks) callback();
+    };
+    session.on("goaway", markGone);
+    session.on("close", markGone);
+    session.on("error", markGone);
+  }
+
+  get maxStreams(): number {
+    return this.session.remoteSettings?.maxConcurrentStreams ?? Number.POSITIVE_INFINITY;
+  }
+
+  onGone(callback: () => void): void {
+    this.goneCallbacks.push(callback);
+  }
+
+  onStreamClose(callback: () => void): void {
+    this.streamCallbacks.push(callback);
+  }
+
+  close(): void {
+    this.gone = true;
+    if (!this.session.closed) this.session.close();
+  }
+
+  request(head: H2Head, body: ReadableStream<Uint8Array> | null, trailers: Promise<H2Head | undefined> | undefined, signal?: AbortSignal): Promise<H2ClientResponse> {
+    const address = this.address;
+    if (signal?.aborted) return Promise.reject(new UpstreamError("aborted", `request to ${address} aborted`));
+    let stream: http2.ClientHttp2Stream;
+    try {
+      stream = this.session.request(head, { endStream: !body && !trailers, waitForTrailers: !!trailers });
+    } catch (error) {
+      return Promise.reject(new UpstreamError("reset", `${address}: ${(error as Error).message}`));
+    }
+    this.active++;
+    stream.once("close", () => {
+      this.active--;
+      for (const callback of this.streamCallbacks) callback();
+    });
+    return new Promise<H2ClientResponse>((resolve, reject) => {
+      let answered = false;
+      let aborted = false;
+      const onAbort = () => {
+        aborted = true;
+        stream.close(0x8 /* CANCEL */);
+        if (!answered) reject(new UpstreamError("aborted", `request to ${address} aborted`));
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      stream.once("close", () => {
+        signal?.removeEventListener("abort", onAbort);
+        if (!answered && !aborted) reject(new UpstreamError("reset", `${address}: stream closed before the response head (code ${stream.rstCode ?? "?"})`));
+      });
+      stream.on("error", () => {}); // reported through "close" (before the head) or the body stream (after)
+      let responseTrailers: H2Head | undefined;
+      stream.once("trailers", (t) => (responseTrailers = plain(t)));
+      stream.once("response", (headers) => {
+        answered = true;
+        const ended = stream.endAfterHeaders;
+        resolve({
+          head: plain(headers),
+          body: ended ? null : webStreamOf(stream, () => new UpstreamError("reset", `${address}: stream reset during the response body`)),
+          trailers: ended ? Promise.resolve(undefined) : new Promise((done) => {
+            stream.once("end", () => done(responseTrailers));
+            stream.once("close", () => done(responseTrailers));
+          }),
+        });
+      });
+      if (body || trailers) void sendBody(stream, body, trailers);
+    });
+  }
+}
