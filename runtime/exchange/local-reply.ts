@@ -91,13 +91,13 @@ export function grpcLocalReply(response: HttpResponse): HttpResponse {
   headers.set("content-type", "application/grpc");
   headers.delete("content-length");
   if (!headers.has("grpc-status")) headers.set("grpc-status", String(GRPC_STATUS_FOR_HTTP[response.status] ?? 2));
-  if (message && !headers.has("grpc-message")) headers.set("grpc-message", grpcMessage(message));
+  if (message && !headers.has("grpc-message")) headers.set("grpc-message", grpcMessageOf(message));
   void response.body?.cancel().catch(() => {});
   return new MeshResponse(200, "OK", headers, null);
 }
 
 /** gRPC's percent-encoding of grpc-message: bytes outside printable ASCII, and "%" */
-function grpcMessage(text: string): string {
+export function grpcMessageOf(text: string): string {
   let out = "";
   for (const byte of encoder.encode(text)) out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
   return out;
