@@ -63,6 +63,8 @@ test("an HTTP2 port behind mesh mTLS: refused (503 UF), nothing sent upstream", 
   // a connection failure (UF) to the retry policy as well: Istio's default retries it (URX)
   assert.match(r.headers["x-dietmesh-response-flags"], /(^|,)UF$/);
   assert.is(seen.length, before);
+  // the reason is in the log
+  await sidecar.child.waitFor(/127\.0\.0\.1:\d+ is a HTTP2 port reached over mesh mTLS: HTTP\/2 over TLS is not built yet/);
 });
 
 test.run();
