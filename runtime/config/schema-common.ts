@@ -25,9 +25,15 @@ export function obj<T extends z.core.$ZodLooseShape>(shape: T) {
   return z.preprocess(dropNullKeys, z.strictObject(shape, { error }));
 }
 
-/** accepted for compatibility with Istio YAML, then dropped with a warning */
+/** the schemas unsupported() and rejected() made, so the field audit (test/config/schema-audit.test.ts) can tell them */
+export const UNSUPPORTED_FIELDS = new WeakSet<object>();
+export const REJECTED_FIELDS = new WeakSet<object>();
+
+/** accepted for compatibility with Istio YAML, then dropped with a warning (the audit test fails on any) */
 export function unsupported<T extends z.ZodType>(schema: T) {
-  return schema.transform((): typeof UNSUPPORTED => UNSUPPORTED).optional();
+  const field = schema.transform((): typeof UNSUPPORTED => UNSUPPORTED).optional();
+  UNSUPPORTED_FIELDS.add(field);
+  return field;
 }
 
 /** a cross-field rule, run only when the fields themselves are valid: one mistake, one message */
@@ -39,11 +45,23 @@ export function rule<T>(fn: (ctx: z.core.ParsePayload<T>) => void) {
 
 /** a valid Istio field dietmesh refuses, because ignoring it would change behaviour unsafely */
 export function rejected(message: string) {
-  return z
+  const field = z
     .unknown()
     .check((ctx) => void ctx.issues.push({ code: "custom", input: ctx.value, message }))
     .optional();
+  REJECTED_FIELDS.add(field);
+  return field;
 }
+
+/** a valid Istio field dietmesh honours only in the values that mean what it does anyway; others are refused */
+export function honouredOnly<T extends z.ZodType>(schema: T, ok: (value: z.output<T>) => boolean, message: string) {
+  return schema.check((ctx) => {
+    if (!ok(ctx.value as z.output<T>)) ctx.issues.push({ code: "custom", input: ctx.value, message });
+  }).optional();
+}
+
+/** exportTo: every dietmesh proxy sees every resource, which is Istio's default "*"; narrower lists are refused */
+export const exportTo = honouredOnly(z.array(z.string()), (list) => list.every((ns) => ns === "*"), 'exportTo other than ["*"] is not supported by dietmesh yet (every proxy sees every resource)');
 
 export const str = z.string();
 export const bool = z.boolean();

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import type { DestinationRuleSpec } from "./types.ts";
 import {
-  bool, dnsLabel, duration, hostName, int32, nonNegativeInt, obj, rejected, rule, port, portSelector, str, stringList,
+  bool, dnsLabel, duration, exportTo, honouredOnly, hostName, int32, nonNegativeInt, obj, rejected, rule, portSelector, str, stringList,
   stringMap,
 } from "./schema-common.ts";
 
@@ -11,14 +11,17 @@ const consistentHash = obj({
   httpHeaderName: str.optional(),
   httpCookie: obj({
     name: str,
-    path: str.optional(),
-    ttl: duration({ allowZero: true }).optional(), // zero means a session cookie
+    // Envoy sets the cookie when a request lacks it (path, ttl); dietmesh only reads a cookie the
+    // client already has (resilience/balancers/hash-key.ts), so asking for one to be made is refused
+    path: rejected("httpCookie.path is not supported by dietmesh yet (it does not set the cookie, only reads it)"),
+    ttl: rejected("httpCookie.ttl is not supported by dietmesh yet (it does not set the cookie, only reads it)"),
     attributes: rejected("httpCookie.attributes is not supported by dietmesh yet (the cookie would be set without them)"),
   }).optional(),
   useSourceIp: bool.optional(),
   httpQueryParameterName: str.optional(),
   ringHash: obj({ minimumRingSize: nonNegativeInt.optional() }).optional(),
-  maglev: obj({ tableSize: nonNegativeInt.optional() }).optional(),
+  // served by the ring hash (resilience/balancers/index.ts): a table size would not be honoured
+  maglev: obj({ tableSize: rejected("maglev.tableSize is not supported by dietmesh (maglev is served by its ring hash)") }).optional(),
   minimumRingSize: nonNegativeInt.optional(), // deprecated: ringHash.minimumRingSize
 }).check(rule((ctx) => {
   const keys = ["httpHeaderName", "httpCookie", "useSourceIp", "httpQueryParameterName"] as const;
@@ -51,8 +54,8 @@ const connectionPool = obj({
   tcp: obj({
     maxConnections: int32.optional(),
     connectTimeout: duration().optional(),
-    tcpKeepalive: obj({ probes: nonNegativeInt.optional(), time: duration().optional(), interval: duration().optional() }).optional(),
-    maxConnectionDuration: duration().optional(),
+    tcpKeepalive: rejected("tcpKeepalive is not supported by dietmesh yet (no TCP keepalive probes are sent)"),
+    maxConnectionDuration: rejected("maxConnectionDuration is not supported by dietmesh yet (connections are not closed by age)"),
     idleTimeout: duration({ allowZero: true }).optional(),
   }).optional(),
   http: obj({
@@ -61,9 +64,10 @@ const connectionPool = obj({
     maxRequestsPerConnection: int32.optional(),
     maxRetries: int32.optional(),
     idleTimeout: duration({ allowZero: true }).optional(),
-    h2UpgradePolicy: z.enum(["DEFAULT", "DO_NOT_UPGRADE", "UPGRADE"]).optional(),
-    useClientProtocol: bool.optional(),
-    maxConcurrentStreams: int32.optional(),
+    // dietmesh never upgrades HTTP/1.1 upstream connections to HTTP/2 on its own, nor follows the client's protocol
+    h2UpgradePolicy: honouredOnly(z.enum(["DEFAULT", "DO_NOT_UPGRADE", "UPGRADE"]), (p) => p !== "UPGRADE", "h2UpgradePolicy UPGRADE is not supported by dietmesh yet"),
+    useClientProtocol: honouredOnly(bool, (v) => !v, "useClientProtocol: true is not supported by dietmesh yet"),
+    maxConcurrentStreams: rejected("maxConcurrentStreams is not supported by dietmesh yet"),
     http2KeepAlive: rejected("http2KeepAlive is not supported by dietmesh yet (no HTTP/2 keepalive pings are sent)"),
   }).optional(),
 });
@@ -125,8 +129,8 @@ export const destinationRuleSpec = obj({
   host: hostName,
   trafficPolicy: trafficPolicy.optional(),
   subsets: z.array(subset).optional(),
-  exportTo: stringList.optional(),
-  workloadSelector: obj({ matchLabels: stringMap.optional() }).optional(),
+  exportTo,
+  workloadSelector: rejected("workloadSelector is not supported by dietmesh yet (the rule would apply to every workload)"),
 }).check(rule((ctx) => {
   // two subsets with one name would make routes to it ambiguous
   const seen = new Set<string>();

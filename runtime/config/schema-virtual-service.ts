@@ -3,7 +3,7 @@
 import { z } from "zod";
 import type { VirtualServiceSpec } from "./types.ts";
 import {
-  bool, duration, hostName, int32, intPercent, obj, rejected, rule, percent, port, portSelector, regex, str, stringList,
+  bool, duration, exportTo, hostName, int32, intPercent, obj, rejected, rule, percent, port, portSelector, regex, str, stringList,
   stringMap, stringMatch,
 } from "./schema-common.ts";
 
@@ -28,7 +28,7 @@ const httpMatch = obj({
   ignoreUriCase: bool.optional(),
   withoutHeaders: matchMap.optional(),
   sourceNamespace: str.optional(),
-  statPrefix: str.optional(),
+  statPrefix: rejected("statPrefix is not supported by dietmesh (it keeps no per-route stats)"),
 });
 
 const routeDestination = obj({ destination, weight: int32.optional(), headers: headers.optional() });
@@ -141,7 +141,7 @@ const httpRoute = obj({
   route: z.array(routeDestination).min(1, { error: "expected at least one destination" }).optional(),
   redirect: redirect.optional(),
   directResponse: directResponse.optional(),
-  delegate: obj({ name: str.optional(), namespace: str.optional() }).optional(),
+  delegate: rejected("delegate is not supported by dietmesh yet; put the routes in the VirtualService itself"),
   rewrite: rewrite.optional(),
   timeout: duration().optional(),
   retries: retries.optional(),
@@ -189,7 +189,7 @@ export const virtualServiceSpec = obj({
   http: z.array(httpRoute).default([]),
   tls: z.array(tlsRoute).optional(),
   tcp: z.array(tcpRoute).optional(),
-  exportTo: stringList.optional(),
+  exportTo,
 }).check(rule((ctx) => {
   const v = ctx.value;
   if (!v.http.length && !v.tcp?.length && !v.tls?.length) fail(ctx, "a VirtualService needs http, tcp or tls routes");

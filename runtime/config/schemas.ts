@@ -8,7 +8,7 @@ import type {
   VirtualServiceSpec, WorkloadEntrySpec,
 } from "./types.ts";
 import {
-  bool, dnsLabel, int32, metadata, obj, rejected, rule, port, str, stringList, stringMap,
+  bool, dnsLabel, exportTo, int32, metadata, obj, rejected, rule, port, str, stringList, stringMap,
 } from "./schema-common.ts";
 import { virtualServiceSpec } from "./schema-virtual-service.ts";
 import { destinationRuleSpec } from "./schema-destination-rule.ts";
@@ -71,8 +71,8 @@ const serverTls = obj({
 });
 
 const server = obj({
-  port: obj({ number: port, protocol, name: str, targetPort: port.optional() }),
-  bind: str.optional(),
+  port: obj({ number: port, protocol, name: str, targetPort: rejected("targetPort applies to ServiceEntry ports, not Gateway servers (Istio ignores it here)") }),
+  bind: rejected("bind is not supported by dietmesh; the gateway's --bind flag chooses addresses"),
   hosts: z.array(gatewayHost).min(1, { error: "a server needs at least one host" }),
   tls: serverTls.optional(),
   defaultEndpoint: rejected("defaultEndpoint is not supported by dietmesh (it belongs to Sidecar ingress listeners)"),
@@ -116,8 +116,8 @@ const workloadEntrySpec = obj({
   address: str.max(256).optional(),
   ports: z.record(z.string(), port).optional(),
   labels: stringMap.optional(),
-  network: str.optional(),
-  locality: str.optional(),
+  network: rejected("network is not supported by dietmesh (one network; no network gateways)"),
+  locality: rejected("locality is not supported by dietmesh (its balancers have no locality preference)"),
   weight: int32.optional(),
   serviceAccount: str.optional(),
 }).check(rule((ctx) => {
@@ -146,8 +146,8 @@ const serviceEntrySpec = obj({
   resolution: z.enum(["NONE", "STATIC", "DNS", "DNS_ROUND_ROBIN"]).optional(),
   endpoints: z.array(workloadEntrySpec).max(4096).optional(),
   workloadSelector: obj({ labels: stringMap.optional() }).optional(),
-  exportTo: stringList.optional(),
-  subjectAltNames: stringList.optional(),
+  exportTo,
+  subjectAltNames: rejected("ServiceEntry subjectAltNames is not supported by dietmesh yet; use DestinationRule tls.subjectAltNames"),
 }).check(rule((ctx) => {
   // the CRD's CEL rules, in the same words
   const v = ctx.value;

@@ -48,8 +48,8 @@ export interface Percent {
 // ---------- Gateway ----------
 
 export interface GatewayServer {
-  port: { number: number; name?: string; protocol: string; targetPort?: number };
-  bind?: string;
+  port: { number: number; name?: string; protocol: string; targetPort?: unknown }; // targetPort refused at load
+  bind?: unknown; // refused at load
   hosts: string[]; // may be "ns/host", "*/host", "./host"
   tls?: Record<string, unknown>;
   name?: string;
@@ -76,7 +76,7 @@ export interface HTTPMatchRequest {
   ignoreUriCase?: boolean;
   withoutHeaders?: Record<string, StringMatch>;
   sourceNamespace?: string;
-  statPrefix?: string;
+  statPrefix?: unknown; // refused at load
 }
 
 export interface HeaderOperations {
@@ -164,7 +164,7 @@ export interface HTTPRoute {
   route?: HTTPRouteDestination[];
   redirect?: HTTPRedirect;
   directResponse?: HTTPDirectResponse;
-  delegate?: { name?: string; namespace?: string };
+  delegate?: unknown; // refused at load
   rewrite?: HTTPRewrite;
   timeout?: Duration;
   retries?: HTTPRetry;
@@ -191,8 +191,8 @@ export interface ConnectionPoolSettings {
   tcp?: {
     maxConnections?: number;
     connectTimeout?: Duration;
-    tcpKeepalive?: Record<string, unknown>;
-    maxConnectionDuration?: Duration;
+    tcpKeepalive?: unknown; // refused at load
+    maxConnectionDuration?: unknown; // refused at load
     idleTimeout?: Duration;
   };
   http?: {
@@ -203,7 +203,7 @@ export interface ConnectionPoolSettings {
     idleTimeout?: Duration;
     h2UpgradePolicy?: string;
     useClientProtocol?: boolean;
-    maxConcurrentStreams?: number;
+    maxConcurrentStreams?: unknown; // refused at load
   };
 }
 
@@ -221,11 +221,11 @@ export interface OutlierDetection {
 
 export interface ConsistentHashLB {
   httpHeaderName?: string;
-  httpCookie?: { name: string; path?: string; ttl?: Duration };
+  httpCookie?: { name: string; path?: unknown; ttl?: unknown }; // path and ttl refused at load
   useSourceIp?: boolean;
   httpQueryParameterName?: string;
   ringHash?: { minimumRingSize?: number };
-  maglev?: { tableSize?: number };
+  maglev?: { tableSize?: unknown }; // tableSize refused at load
   minimumRingSize?: number;
 }
 
@@ -265,7 +265,7 @@ export interface DestinationRuleSpec {
   trafficPolicy?: TrafficPolicy;
   subsets?: Subset[];
   exportTo?: string[];
-  workloadSelector?: { matchLabels?: Record<string, string> };
+  workloadSelector?: unknown; // refused at load
 }
 
 // ---------- ServiceEntry / WorkloadEntry ----------
@@ -281,8 +281,8 @@ export interface WorkloadEntrySpec {
   address?: string;
   ports?: Record<string, number>;
   labels?: Record<string, string>;
-  network?: string;
-  locality?: string;
+  network?: unknown; // refused at load
+  locality?: unknown; // refused at load
   weight?: number;
   serviceAccount?: string;
 }
@@ -296,7 +296,7 @@ export interface ServiceEntrySpec {
   endpoints?: WorkloadEntrySpec[];
   workloadSelector?: { labels?: Record<string, string> };
   exportTo?: string[];
-  subjectAltNames?: string[];
+  subjectAltNames?: unknown; // refused at load
 }
 
 // ---------- security.istio.io: PeerAuthentication, AuthorizationPolicy, RequestAuthentication ----------

@@ -28,6 +28,10 @@ export interface RetryPolicy {
   backoffMs(retryIndex: number, random: () => number): number;
 }
 
+// retries.retryRemoteLocalities needs nothing here: dietmesh's endpoints have no localities (the
+// schema refuses locality), so a retry may go to any host whichever way it is set, as in Envoy
+// for a cluster of one locality.
+
 /** Istio's default (pilot .../route/retry/retry.go), with 503 no longer in the status list (1.24) */
 export const DEFAULT_RETRY_ON = "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes";
 export const DEFAULT_RETRY_ATTEMPTS = 2;
