@@ -8,6 +8,7 @@
 // runtime-neutral handler: dietmesh's own HTTP/1.1 server, as on every other listener.
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import { createSecureContext, TLSSocket, type SecureContext } from "node:tls";
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import type { ConnInfo, SocketServer } from "./types.ts";
 import type { Transport, TransportHandler } from "./http1/transport.ts";
 import { NodeSocketTransport } from "./node-socket.ts";
@@ -79,6 +80,9 @@ const MAX_HELLO_RECORD = 5 + 16 * 1024;
 export function serverTlsProblem(tls: ServerTls): string | null {
   try {
     createSecureContext({ cert: tls.certChainPem, key: tls.keyPem, ...(tls.caPem ? { ca: tls.caPem } : {}) });
+    // Deno's createSecureContext takes a key that does not belong to the certificate (Bun's refuses
+    // it): asked again here, on the leaf, so both runtimes keep the previous pair in that case
+    if (!new X509Certificate(tls.certChainPem).checkPrivateKey(createPrivateKey(tls.keyPem))) return "the private key does not belong to the certificate";
     return null;
   } catch (error) {
     return (error as Error).message;
