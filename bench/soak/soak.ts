@@ -20,7 +20,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { parseDuration } from "../../runtime/config/duration.ts";
 import { switchScenarios } from "../../runtime/cli/demo-scenarios.ts";
-import { startMesh, type Proc } from "./topology.ts";
+import { killAll, startMesh, type Proc } from "./topology.ts";
 import { probe, startLoad, type Target } from "./load.ts";
 import { sample, verdict, type Sample, type Verdict } from "./sampler.ts";
 
@@ -60,10 +60,19 @@ const targets: Target[] = [
   { name: "spelling", host: "spelling.cloud", path: "/api/spelling?word=abc", weight: 1, bodyOk: (b) => b.includes("Alfa") && b.includes("Charlie") && !b.includes("?") },
 ];
 
+// stopped early (Ctrl-C, a test's deadline), even while starting: take the mesh down with us
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    killAll();
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  });
+}
+
 log(`starting the demo mesh on ${runtime} (certificates live ${values["cert-ttl"]})`);
 const mesh = await startMesh(values["cert-ttl"]!);
 const problems: string[] = [];
 let exiting = false;
+
 for (const p of mesh.procs) {
   void p.child.exited.then((code) => {
     if (!exiting) problems.push(`${p.name} (pid ${p.child.pid}) exited (${code ?? "signal"}) during the soak`);

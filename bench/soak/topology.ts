@@ -14,6 +14,17 @@ import { applyScenarios, defaultScenarios, stateFile, writeFixedFiles, type Demo
 const root = new URL("../../", import.meta.url).pathname;
 const cli = `${root}runtime/cli/main.ts`;
 
+/** every child started, so that a soak stopped at any moment (even mid-start) can stop them */
+const spawned: Child[] = [];
+const run = (file: string, args: string[], options?: Parameters<typeof runScript>[2]) => {
+  const child = runScript(file, args, options);
+  spawned.push(child);
+  return child;
+};
+export function killAll(): void {
+  for (const c of spawned) c.kill("SIGKILL");
+}
+
 export interface Proc {
   /** "gateway", "sidecar spelling-service v1", "app a-service v1" */
   name: string;
@@ -119,7 +130,7 @@ export async function startMesh(certTtl: string): Promise<Mesh> {
     await platform.remove(work);
   };
   try {
-    const init = runScript(cli, ["ca", "init", "--dir", caDir]);
+    const init = run(cli, ["ca", "init", "--dir", caDir]);
     if ((await init.exited) !== 0) throw new Error(`ca init failed: ${init.lines.join("\n")}`);
     await writeFixedFiles(dir);
     await liftBreakers(dir);
@@ -131,10 +142,10 @@ export async function startMesh(certTtl: string): Promise<Mesh> {
       const env: Record<string, string> = {};
       const outbound = w.callsOut ? await freePort() : 0;
       if (w.callsOut) Object.assign(env, { HTTP_PROXY: `http://127.0.0.1:${outbound}`, http_proxy: `http://127.0.0.1:${outbound}`, NO_PROXY: "", no_proxy: "" });
-      const app = runScript(w.script, ["--port", "0", ...w.args], { env });
+      const app = run(w.script, ["--port", "0", ...w.args], { env });
       procs.push({ name: `app ${label}`, child: app });
       const [, appAddr] = await app.waitFor(/listening on ([^\s,]+)/);
-      const sidecar = runScript(cli, [
+      const sidecar = run(cli, [
         "sidecar", "--config", dir, "--app", appAddr, "--inbound", "127.0.0.1:0", "--outbound", `127.0.0.1:${outbound}`,
         "--admin", "127.0.0.1:0", "--labels", `app=${w.service},version=${w.version}`,
         "--ca-dir", caDir, "--service-account", w.service, "--cert-ttl", certTtl,
@@ -152,7 +163,7 @@ export async function startMesh(certTtl: string): Promise<Mesh> {
     await platform.writeTextFile(`${dir}/registry.yaml`, registryYaml(started));
     await until(async () => (await Promise.all(started.map((s) => configVersion(s.proc.admin)))).every((v, i) => v !== undefined && v > before[i]!), 20_000, "the sidecars to load the registry");
 
-    const gatewayChild = runScript(cli, ["gateway", "--config", dir, "--bind", "80=127.0.0.1:0", "--admin", "127.0.0.1:0", "--ca-dir", caDir, "--cert-ttl", certTtl]);
+    const gatewayChild = run(cli, ["gateway", "--config", dir, "--bind", "80=127.0.0.1:0", "--admin", "127.0.0.1:0", "--ca-dir", caDir, "--cert-ttl", certTtl]);
     const [, gateway] = await gatewayChild.waitFor(/gateway port 80 listening on (\S+)/, 30_000);
     const [, gatewayAdmin] = await gatewayChild.waitFor(/ready on \S+ admin (\S+)/, 30_000);
     const gw = { name: "gateway", child: gatewayChild, admin: gatewayAdmin };

@@ -26,22 +26,28 @@ interface Report {
   pass: boolean;
 }
 
-let report: Report;
+let report: Report | undefined;
 let summary = "";
 let code: number | null | "late";
 
 test.before(async () => {
   const soak = runScript(`${root}bench/soak/soak.ts`, ["--seconds", "60", "--rate", String(RATE), "--switch-every", "10", "--cert-ttl", "20s", "--warmup", "20", "--sample-every", "2", "--json"]);
-  code = await Promise.race([soak.exited, new Promise<"late">((r) => setTimeout(() => r("late"), 220_000))]);
-  if (code === "late") soak.kill("SIGKILL");
+  code = await Promise.race([soak.exited, new Promise<"late">((r) => setTimeout(() => r("late"), 210_000))]);
+  if (code === "late") {
+    soak.kill("SIGTERM"); // the soak stops its mesh on SIGTERM
+    await Promise.race([soak.exited, new Promise((r) => setTimeout(r, 10_000))]);
+    soak.kill("SIGKILL");
+  }
   const output = soak.lines.join("\n");
   const json = soak.lines.findLast((l) => l.startsWith("{\"runtime\""));
-  if (!json) throw new Error(`no report (exit ${code}):\n${output.slice(-3000)}`);
-  report = JSON.parse(json) as Report;
-  summary = output.slice(output.lastIndexOf("soak on"));
+  // no throw here: uvu would end the file with nothing failed; each test asserts the report instead
+  if (json) report = JSON.parse(json) as Report;
+  summary = json ? output.slice(output.lastIndexOf("soak on")) : `no report (exit ${code}):\n${output.slice(-3000)}`;
 });
 
 test(`60 s at ${RATE} req/s with config switches and certificate rotation: zero failures, every switch and renewal, no fd growth`, () => {
+  assert.ok(report, summary);
+  if (!report) return;
   assert.ok(report.requests >= RATE * 55, summary);
   assert.is(report.failed, 0, `${JSON.stringify(report.reasons)}\n${summary}`);
   assert.ok(report.switches >= 5, summary);
@@ -57,6 +63,8 @@ test(`60 s at ${RATE} req/s with config switches and certificate rotation: zero 
 // 20 s and 60 s of load, where Deno's stays flat — found by this soak, reported with the figures in
 // docs/performance.md#soak; not a fix this test's owner can make (runtime code).
 (platform.name === "bun" ? test.skip : test)("no process's RSS grows 10 % or more after warm-up", () => {
+  assert.ok(report, summary);
+  if (!report) return;
   for (const p of report.processes) assert.ok(p.rssOk, `${p.name}: RSS ${p.rssStartMb} → ${p.rssEndMb} MB\n${summary}`);
   assert.ok(report.pass, summary);
   assert.is(code, 0);
