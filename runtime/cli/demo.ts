@@ -29,6 +29,7 @@ export const demoSpec: CommandSpec = {
     { name: "scenario", kind: "list", value: "NAME", help: `routing to start with, over ${defaultScenarios.join(" ")}` },
     { name: "original-delays", kind: "boolean", help: "hello-istio answers slowly like the original services (v1 1 s, v2 0.5 s)" },
     { name: "ca-dir", kind: "string", value: "DIR", default: `${root}.demo/ca`, help: "the demo's CA (made on first run): every proxy gets its identity from it, for mTLS" },
+    { name: "library", kind: "string", value: "SERVICE", help: "run this service with the mesh in process (createMesh) instead of a sidecar: spelling" },
   ],
 };
 
@@ -145,6 +146,7 @@ async function launch(flags: ReturnType<typeof parseFlags>): Promise<number> {
   // sidecar's outbound port up front, so that port is chosen before either starts (and chosen
   // again in the unlikely case someone takes it in between)
   async function start(w: Workload): Promise<Running> {
+    if (library && w.service === "spelling-service") return startLibrary(w);
     for (let attempt = 1; ; attempt++) {
       const env: Record<string, string> = {};
       const outboundPort = w.callsOut ? await freePort() : 0;
@@ -162,7 +164,7 @@ async function launch(flags: ReturnType<typeof parseFlags>): Promise<number> {
       ], { echo: `[sidecar ${label(w)}] ` });
       children.push(sidecar);
       try {
-        const [line] = await sidecar.waitFor(/ready on .*/);
+        const [line] = await sidecar.waitFor(/ready on .*/, 30_000);
         return {
           workload: w, app, appAddr, sidecar,
           outbound: /outbound (\S+?),/.exec(line)![1],
@@ -177,6 +179,16 @@ async function launch(flags: ReturnType<typeof parseFlags>): Promise<number> {
     }
   }
 
+  /** the spelling service as one process with the mesh inside it: no sidecar, no admin listener */
+  async function startLibrary(w: Workload): Promise<Running> {
+    const child = runScript(`${root}demo/alphabet/spelling-library.ts`, ["--config", dir, "--ca-dir", caDir], { echo: `[library ${label(w)}] ` });
+    children.push(child);
+    const [, inbound] = await child.waitFor(/ready: inbound (\S+) /, 30_000);
+    return { workload: w, app: child, appAddr: inbound, sidecar: child, inbound, outbound: "(mesh.fetch)", admin: "" };
+  }
+
+  const library = flags.strings.library;
+  if (library !== undefined && library !== "spelling") throw new UsageError(`--library: only spelling can run with the mesh in process, got "${library}"`);
   const caDir = flags.strings["ca-dir"]!;
   try {
     await ensureCa(caDir);
@@ -187,11 +199,11 @@ async function launch(flags: ReturnType<typeof parseFlags>): Promise<number> {
     const running = await Promise.all(all.map(start));
 
     // publish the endpoints, and wait until every sidecar routes with them
-    const sidecars = running.map((r) => ({ name: `sidecar ${label(r.workload)}`, child: r.sidecar, admin: r.admin }));
+    const sidecars = running.map((r) => ({ name: `${r.admin ? "sidecar" : "library"} ${label(r.workload)}`, child: r.sidecar, admin: r.admin }));
     await publish(sidecars, () => platform.writeTextFile(`${dir}/registry.yaml`, registryYaml(services, running)));
 
     // the gateway's /dashboard also reads the sidecars' counters, to draw the calls between them
-    const peers = running.flatMap((r) => ["--dashboard-peer", r.admin]);
+    const peers = running.filter((r) => r.admin).flatMap((r) => ["--dashboard-peer", r.admin]);
     const gatewayChild = runScript(cli, ["gateway", "--config", dir, "--bind", `80=${flags.strings.gateway}`, "--admin", flags.strings.admin!, "--ca-dir", caDir, ...peers], { echo: "[gateway] " });
     children.push(gatewayChild);
     const [, gatewayAddr] = await gatewayChild.waitFor(/gateway port 80 listening on (\S+)/);
@@ -199,17 +211,20 @@ async function launch(flags: ReturnType<typeof parseFlags>): Promise<number> {
     // tell `demo switch` where the proxies' admin listeners are (it waits for their reload); a
     // proxy watches its config before it says it is ready, and only config files (never this one)
     const proxies = [{ name: "gateway", child: gatewayChild, admin: gatewayAdmin }, ...sidecars];
-    const state: DemoState = { proxies: proxies.map(({ name, admin }) => ({ name, admin })) };
+    // (a library workload has no admin listener for `demo switch` to wait on)
+    const state: DemoState = { proxies: proxies.filter((p) => p.admin).map(({ name, admin }) => ({ name, admin })) };
     await platform.writeTextFile(`${dir}/${stateFile}`, JSON.stringify(state, null, 2) + "\n");
 
     const width = Math.max(...running.map((r) => label(r.workload).length));
     const rows = running.map((r) =>
-      `  ${label(r.workload).padEnd(width)}  app ${r.appAddr} (pid ${r.app.pid})  sidecar inbound ${r.inbound}  outbound ${r.outbound}  admin ${r.admin}`);
+      r.admin
+        ? `  ${label(r.workload).padEnd(width)}  app ${r.appAddr} (pid ${r.app.pid})  sidecar inbound ${r.inbound}  outbound ${r.outbound}  admin ${r.admin}`
+        : `  ${label(r.workload).padEnd(width)}  mesh in process (pid ${r.app.pid}, no sidecar)  inbound ${r.inbound} (mTLS)  calls with mesh.fetch`);
     const pid = (service: string) => running.find((r) => r.workload.service === service)!.app.pid;
     const dirFlag = dir === `${root}.demo/mesh` ? "" : ` --dir ${dir}`;
     const spell = (extra: string, word: string) => `  curl -H 'Host: spelling.cloud'${extra} 'http://${gatewayAddr}/api/spelling?word=${word}'`;
     console.log(`
-dietmesh demo is running (Ctrl-C stops it). Every workload runs behind its own sidecar:
+dietmesh demo is running (Ctrl-C stops it). ${library ? "Every workload but spelling-service (the mesh in process) runs behind its own sidecar" : "Every workload runs behind its own sidecar"}:
 ${rows.join("\n")}
   gateway  port 80 on ${gatewayAddr}  admin ${gatewayAdmin}  (curl http://${gatewayAdmin}/config_dump, /clusters)
   dashboard of the whole demo mesh: http://${gatewayAdmin}/dashboard
