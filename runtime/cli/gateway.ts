@@ -19,6 +19,7 @@ import { systemClock } from "../lib/clock.ts";
 import type { MeshConfig } from "../config/types.ts";
 import { h2cPorts } from "./gateway-h2c.ts";
 import { listenHttp2 } from "../exchange/http2/listen.ts";
+import { startTcpPorts } from "./gateway-tcp.ts";
 
 export const gatewaySpec: CommandSpec = {
   name: "gateway",
@@ -97,6 +98,8 @@ export async function runGateway(argv: string[]): Promise<void> {
     onSwap: (table) => reconcile(table),
   });
   const { deps, identity, telemetry, watch } = core;
+  // ports whose Gateway servers say TCP (MONGO, REDIS, MYSQL): byte streams, not HTTP (gateway-tcp.ts)
+  const tcp = startTcpPorts({ binds, table: watch.table, clusters: deps.clusters, telemetry, log });
 
   function open(port: number, entry: PortListener): void {
     const addr = binds.get(port) ?? { hostname: "0.0.0.0", port };
@@ -130,6 +133,8 @@ export async function runGateway(argv: string[]): Promise<void> {
   }
 
   reconcile = (table: RouteTable) => {
+    const tcpClosing = tcp.closeGone(table);
+    const httpClosing = new Map<number, Promise<void>>();
     const https = httpsServersByPort(table.config, proxy);
     const h2c = h2cPorts(table.config, proxy);
     for (const port of table.gatewayPorts.keys()) {
@@ -152,7 +157,9 @@ export async function runGateway(argv: string[]): Promise<void> {
       }
       const entry: PortListener = { tlsKey, certs: tls ? serverCertificates(tls, log) : undefined, h2c: !tls && h2c.has(port) };
       listeners.set(port, entry);
-      if (!existing) open(port, entry);
+      const freed = tcpClosing.get(port);
+      if (!existing && freed) void freed.then(() => listeners.get(port) === entry && open(port, entry));
+      else if (!existing) open(port, entry);
       else {
         // HTTP ↔ HTTPS: the old listener must let go of the port first
         log(`gateway port ${port} changes between HTTP and HTTPS: reopening`);
@@ -162,15 +169,16 @@ export async function runGateway(argv: string[]): Promise<void> {
     for (const [port, entry] of listeners) {
       if (table.gatewayPorts.has(port)) continue;
       listeners.delete(port);
-      void close(port, entry);
+      httpClosing.set(port, close(port, entry));
       log(`gateway port ${port} closed (no Gateway server uses it any more)`);
     }
+    tcp.openNew(table, (port) => httpClosing.get(port));
   };
   reconcile(watch.table.current);
 
   await core.serve({
-    dataServers: () => [...listeners.values()].flatMap((entry) => (entry.server ? [entry.server] : [])),
-    describe: () => ({ kind: "gateway", namespace, serviceAccount, identity: identity?.info(), labels, runtime: platform.name, listeners: Object.fromEntries([...listeners].flatMap(([p, e]) => (e.server ? [[p, `${e.server.hostname}:${e.server.port}${e.certs ? " https" : ""}`]] : []))) }),
+    dataServers: () => [...[...listeners.values()].flatMap((entry) => (entry.server ? [entry.server] : [])), ...tcp.servers()],
+    describe: () => ({ kind: "gateway", namespace, serviceAccount, identity: identity?.info(), labels, runtime: platform.name, listeners: Object.fromEntries([...[...listeners].flatMap(([p, e]) => (e.server ? [[p, `${e.server.hostname}:${e.server.port}${e.certs ? " https" : ""}`]] : [])), ...tcp.describe()]) }),
     dashboardPeers,
   });
 }

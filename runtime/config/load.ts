@@ -5,6 +5,7 @@ import type { MeshConfig, Origin, Resource } from "./types.ts";
 import { formatPath, type ConfigError } from "./errors.ts";
 import { parseYamlDocuments, type YamlDocument } from "./yaml-docs.ts";
 import { collectFiles, type ConfigIO } from "./files.ts";
+import { l4Problems } from "./l4-honesty.ts";
 import { NETWORKING_GROUP, istioKind, parseResource, type IstioKind, type SpecOf } from "./schemas.ts";
 import { securityNotices } from "./schema-security.ts";
 import { errorMap, issueProblems } from "./issues.ts";
@@ -118,6 +119,12 @@ class Loader {
       return;
     }
     const { apiVersion, metadata, spec } = parsed.data;
+    // what would parse but be served as something else (L4 not built yet): refused with its path
+    const l4 = l4Problems(kind, spec);
+    if (l4.length) {
+      for (const p of l4) fail(p.message, ["spec", ...p.path], who);
+      return;
+    }
     const resource: Resource<K, SpecOf[K]> = { apiVersion, kind, metadata: { ...metadata, namespace: who.namespace! }, spec, origin };
     this.stripUnsupported(resource.spec, [...at, "spec"], who, doc);
     for (const n of group === NETWORKING_GROUP ? [] : securityNotices(spec as Raw)) {

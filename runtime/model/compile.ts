@@ -10,6 +10,7 @@ import { compileHttpRoute, type RouteContext } from "./compile-route.ts";
 import type { ProxySelector } from "../routing/match.ts";
 import { compileRetryPolicy } from "../resilience/retry-policy.ts";
 import { compileRedirect } from "../routing/redirect.ts";
+import { compileGatewayTcp, isTcpProtocol, type TcpPortRoutes } from "./compile-tcp.ts";
 
 /** Istio's default retry policy, for routes no VirtualService describes */
 const defaultRetry = compileRetryPolicy(undefined);
@@ -159,6 +160,7 @@ function compileGateway(config: MeshConfig, proxy: ProxyIdentity, ctx: RouteCont
   for (const gateway of gateways) {
     const gwName = `${gateway.metadata.namespace}/${gateway.metadata.name}`;
     for (const server of gateway.spec.servers) {
+      if (isTcpProtocol(server.port.protocol)) continue; // a byte-stream port: compile-tcp.ts
       const perHost = byPort.get(server.port.number) ?? new Map();
       byPort.set(server.port.number, perHost);
       const serverHosts = server.hosts.map((h) => normalizeHost(h.includes("/") ? h.split("/")[1] : h));
@@ -209,6 +211,7 @@ export function compile(config: MeshConfig, snapshot: RegistrySnapshot, proxy: P
   for (const service of snapshot.services.values()) for (const port of service.ports) clusters.get(service.hostname, port.number, undefined);
   const outbound = proxy.kind === "sidecar" ? compileOutbound(config, snapshot, proxy, ctx) : toRouteConfig(new Map());
   const gatewayPorts = proxy.kind === "gateway" ? compileGateway(config, proxy, ctx) : new Map<number, RouteConfig>();
+  const gatewayTcp = proxy.kind === "gateway" ? compileGatewayTcp(config, proxy, ctx) : new Map<number, TcpPortRoutes>();
   return Object.freeze({
     version: options.version,
     builtAt: new Date().toISOString(),
@@ -217,5 +220,6 @@ export function compile(config: MeshConfig, snapshot: RegistrySnapshot, proxy: P
     clusters: clusters.all,
     outbound,
     gatewayPorts,
+    gatewayTcp,
   });
 }

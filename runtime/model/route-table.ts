@@ -10,6 +10,7 @@ import type { UpstreamHost } from "../resilience/balancers/host-set.ts";
 import type { RegistrySnapshot, Service, ServicePortModel } from "./types.ts";
 import type { HttpRequest } from "../exchange/types.ts";
 import type { CorsPolicy } from "../routing/cors-policy.ts";
+import type { TcpPortRoutes } from "./compile-tcp.ts";
 
 export type HeaderEdit = (headers: Headers) => void;
 
@@ -99,6 +100,8 @@ export interface RouteTable {
   readonly outbound: RouteConfig;
   /** gateway: one route config per Gateway server port number */
   readonly gatewayPorts: ReadonlyMap<number, RouteConfig>;
+  /** gateway: the ports whose servers are TCP (compile-tcp.ts), not in gatewayPorts */
+  readonly gatewayTcp: ReadonlyMap<number, TcpPortRoutes>;
 }
 
 /** The one mutable reference the listeners read; reload replaces `current` whole. */

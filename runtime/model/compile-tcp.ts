@@ -1,0 +1,162 @@
+// The gateway's L4 routes: for each Gateway server port whose protocol is carried as a byte stream
+// (TCP, and MONGO/REDIS/MYSQL, which Istio proxies as TCP without their filters), the VirtualService
+// `tcp` routes bound to that gateway, compiled once per table into match predicates over the
+// connection's addresses and a weighted pick over clusters. A connection takes the first route
+// that matches, VirtualServices in creation order as for HTTP.
+import type { Destination, MeshConfig, VirtualService } from "../config/types.ts";
+import type { Cluster } from "./route-table.ts";
+import { gatewaysFor, vsGateways, type ProxyIdentity } from "./compile.ts";
+import { expandHost, hostMatches, normalizeHost } from "./hosts.ts";
+import { byCreation } from "./destination-rules.ts";
+import { compileWeighted } from "../routing/weighted.ts";
+import { resolveGatewayName } from "../routing/match.ts";
+import { ipInBlock, parseIp, parseIpBlock, type IpBlock } from "../security/policy/ip-block.ts";
+
+/** Istio's protocols a gateway carries as plain TCP (no protocol filter for the last three) */
+export const TCP_PROTOCOLS: ReadonlySet<string> = new Set(["TCP", "MONGO", "REDIS", "MYSQL"]);
+
+export function isTcpProtocol(protocol: string): boolean {
+  return TCP_PROTOCOLS.has(protocol.toUpperCase());
+}
+
+/** what a route can match a connection on */
+export interface ConnectionFacts {
+  /** the client's address */
+  sourceIp: string;
+  /** the address the client connected to (the gateway's own) */
+  destinationIp: string;
+}
+
+export interface TcpRoute {
+  /** "<namespace>/<virtualservice>#tcp<index>" */
+  readonly name: string;
+  readonly matches: (facts: ConnectionFacts) => boolean;
+  readonly pick: () => Cluster;
+  readonly clusters: readonly Cluster[];
+}
+
+/** the routes of one gateway port, first match wins */
+export interface TcpPortRoutes {
+  readonly port: number;
+  readonly routes: readonly TcpRoute[];
+}
+
+/** the `tcp` block entries, which config/types.ts keeps as unknown[] (the schema has their shape) */
+export interface TcpRouteSpec {
+  match?: {
+    destinationSubnets?: string[];
+    port?: number;
+    sourceLabels?: Record<string, string>;
+    gateways?: string[];
+    sourceNamespace?: string;
+    sourceSubnet?: string;
+  }[];
+  route?: { destination: Destination; weight?: number }[];
+}
+
+export interface TcpCompileContext {
+  random: () => number;
+  clusters(host: string, port: number | undefined, subset: string | undefined): Cluster;
+}
+
+/** gateway port → its TCP routes, for the ports where a Gateway selecting this proxy has a TCP-family server */
+export function compileGatewayTcp(config: MeshConfig, proxy: ProxyIdentity, ctx: TcpCompileContext): Map<number, TcpPortRoutes> {
+  const out = new Map<number, TcpPortRoutes>();
+  const gateways = gatewaysFor(config, proxy);
+  const names = new Set(gateways.map((g) => `${g.metadata.namespace}/${g.metadata.name}`));
+  const vss = [...config.virtualServices].filter((vs) => vs.spec.tcp?.length).sort(byCreation);
+  const perPort = new Map<number, { routes: TcpRoute[]; seen: Set<VirtualService> }>();
+  for (const gateway of gateways) {
+    const gwName = `${gateway.metadata.namespace}/${gateway.metadata.name}`;
+    for (const server of gateway.spec.servers) {
+      if (!isTcpProtocol(server.port.protocol)) continue;
+      const port = server.port.number;
+      const entry = perPort.get(port) ?? { routes: [], seen: new Set<VirtualService>() };
+      perPort.set(port, entry);
+      const serverHosts = server.hosts.map((h) => normalizeHost(h.includes("/") ? h.split("/")[1] : h));
+      for (const vs of vss) {
+        if (entry.seen.has(vs)) continue;
+        if (!vs.spec.hosts.some((h) => serverHosts.some((s) => hostMatches(s, normalizeHost(h)) || hostMatches(normalizeHost(h), s)))) continue;
+        const routes = compileVsTcp(vs, gwName, names, port, proxy, ctx);
+        if (!routes.length) continue;
+        entry.seen.add(vs);
+        entry.routes.push(...routes);
+      }
+    }
+  }
+  for (const [port, { routes }] of perPort) out.set(port, { port, routes });
+  return out;
+}
+
+function compileVsTcp(vs: VirtualService, gwName: string, names: ReadonlySet<string>, port: number, proxy: ProxyIdentity, ctx: TcpCompileContext): TcpRoute[] {
+  const ns = vs.metadata.namespace;
+  const own = vsGateways(vs);
+  const out: TcpRoute[] = [];
+  (vs.spec.tcp as TcpRouteSpec[]).forEach((spec, index) => {
+    const predicates: ((f: ConnectionFacts) => boolean)[] = [];
+    // a route without match applies wherever the VirtualService does; each block narrows it
+    const blocks = spec.match?.length ? spec.match : [{}];
+    for (const m of blocks) {
+      // config-time: which gateway, which port, which proxy (sourceLabels / sourceNamespace name the
+      // workload the connection comes from; at a gateway that is the gateway itself)
+      const gws = m.gateways?.length ? m.gateways.map((g) => resolveGatewayName(g, ns)) : own;
+      if (!gws.includes(gwName)) continue;
+      if (m.port !== undefined && m.port !== port) continue;
+      if (Object.entries(m.sourceLabels ?? {}).some(([k, v]) => proxy.labels[k] !== v)) continue;
+      if (m.sourceNamespace && m.sourceNamespace !== proxy.namespace) continue;
+      predicates.push(connectionPredicate(m.destinationSubnets, m.sourceSubnet));
+    }
+    if (!predicates.length) return;
+    const destinations = spec.route ?? [];
+    if (!destinations.length) return;
+    const clusters = destinations.map((r) => ctx.clusters(expandHost(r.destination.host, ns), r.destination.port?.number, r.destination.subset));
+    const which = compileWeighted(destinations.map((r) => r.weight), ctx.random);
+    out.push({
+      name: `${ns}/${vs.metadata.name}#tcp${index}`,
+      matches: predicates.length === 1 ? predicates[0] : (f) => predicates.some((p) => p(f)),
+      pick: () => clusters[which()],
+      clusters,
+    });
+  });
+  return out;
+}
+
+const ALWAYS = () => true;
+
+function connectionPredicate(destinationSubnets: string[] | undefined, sourceSubnet: string | undefined): (f: ConnectionFacts) => boolean {
+  const destinations = (destinationSubnets ?? []).map(toBlock);
+  const source = sourceSubnet ? toBlock(sourceSubnet) : undefined;
+  if (!destinations.length && !source) return ALWAYS;
+  return (f) => {
+    if (destinations.length) {
+      const ip = parseIp(f.destinationIp);
+      if (!ip || !destinations.some((b) => ipInBlock(ip, b))) return false;
+    }
+    if (source) {
+      const ip = parseIp(f.sourceIp);
+      if (!ip || !ipInBlock(ip, source)) return false;
+    }
+    return true;
+  };
+}
+
+/** "10.0.0.0/8" or a lone address (a /32 or /128); validated at load (config/l4-honesty.ts) */
+function toBlock(text: string): IpBlock {
+  const block = parseIpBlock(text);
+  if (!block) throw new Error(`invalid subnet ${JSON.stringify(text)} reached the TCP route compiler`);
+  return block;
+}
+
+/** the route for a connection on a port, or undefined (Envoy closes it: no route) */
+export function findTcpRoute(routes: TcpPortRoutes | undefined, facts: ConnectionFacts): TcpRoute | undefined {
+  if (!routes) return undefined;
+  for (const route of routes.routes) if (route.matches(facts)) return route;
+  return undefined;
+}
+
+/** the gateway ports this proxy serves as TCP (a listener opens for each, routes or not) */
+export function tcpGatewayPorts(config: MeshConfig, proxy: ProxyIdentity): Set<number> {
+  const ports = new Set<number>();
+  for (const gateway of gatewaysFor(config, proxy)) for (const server of gateway.spec.servers) if (isTcpProtocol(server.port.protocol)) ports.add(server.port.number);
+  return ports;
+}
