@@ -7,7 +7,7 @@ import { parseDuration } from "../config/duration.ts";
 import { systemClock } from "../lib/clock.ts";
 import { SpiffeId } from "../security/spiffe-id.ts";
 import type { IdentityInfo, WorkloadIdentity } from "../security/workload-identity.ts";
-// the X.509 and CA code (~60 ms to load) is imported only by a proxy that has an identity
+// the identity code is imported only by a proxy that has one; the CA's X.509 library never is
 import { UsageError, type FlagSpec, type ParsedFlags } from "./args.ts";
 
 export const identityFlags: FlagSpec[] = [
@@ -33,16 +33,17 @@ export async function setupIdentity(flags: ParsedFlags, who: { namespace: string
   } catch (error) {
     throw new UsageError(`--cert-ttl: ${(error as Error).message}`);
   }
-  const [{ loadCaDir }, { localSigner, remoteSigner }, { startWorkloadIdentity }] = await Promise.all([
-    import("../security/ca-store.ts"),
+  const [{ loadLocalCa, localCaSigner }, { remoteSigner }, { startWorkloadIdentity }] = await Promise.all([
+    import("../security/local-ca.ts"),
     import("../security/signers.ts"),
     import("../security/workload-identity.ts"),
   ]);
   let signer;
   let expect: SpiffeId | undefined;
   if (dir) {
-    const { ca } = await loadCaDir(dir);
-    signer = localSigner(ca, who.namespace, who.serviceAccount, systemClock);
+    // local-ca.ts, not ca.ts: the same SVIDs without the CA's X.509 library in a serving proxy
+    const ca = await loadLocalCa(dir);
+    signer = localCaSigner(ca, who.namespace, who.serviceAccount, systemClock);
     expect = SpiffeId.forWorkload(ca.trustDomain, who.namespace, who.serviceAccount);
   } else {
     const root = flags.strings["ca-root"];

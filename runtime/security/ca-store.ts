@@ -1,11 +1,12 @@
 // The CA's directory and a workload's certificate directory, with Istio's file names so anything
 // that reads Istio's output (Envoy's SDS file config, scripts, openssl) reads ours unchanged.
+// The X.509 library (ca.ts, pem.ts) and jose (tokens.ts) are imported where used, so a proxy that
+// only reads the directory (readCaDir, for --ca-dir) loads neither.
 import { platform } from "../platform/index.ts";
-import { createRootCa, type CertificateAuthority } from "./ca.ts";
+import type { CertificateAuthority } from "./ca.ts";
 import { SecurityError } from "./errors.ts";
 import { generateKeyPair, privateKeyFromPem, privateKeyToPem, signingAlgorithm, type KeyType } from "./keys.ts";
-import { certificatesFromPem, certificatesToPem } from "./pem.ts";
-import { loadTokenSigningKey, type TokenSigningKey } from "./tokens.ts";
+import type { TokenSigningKey } from "./tokens.ts";
 import type { Clock } from "../lib/clock.ts";
 
 export const CA_FILES = { rootCert: "root-cert.pem", rootKey: "root-key.pem", tokenKey: "token-key.pem", config: "ca.json" } as const;
@@ -29,6 +30,7 @@ export interface InitOptions {
 export async function initCaDir(dir: string, options: InitOptions): Promise<CaDir> {
   const existing = await platform.readDir(dir).catch(() => [] as string[]);
   if (existing.includes(CA_FILES.rootKey)) throw new SecurityError("ca-dir", `${dir} already holds a CA (${CA_FILES.rootKey}); remove it first to start over`);
+  const [{ createRootCa }, { certificatesToPem }, { loadTokenSigningKey }] = await Promise.all([import("./ca.ts"), import("./pem.ts"), import("./tokens.ts")]);
   const ca = await createRootCa(options);
   const tokenPair = await generateKeyPair("ec-p256", true);
   const tokenPem = await privateKeyToPem(tokenPair.privateKey);
@@ -42,6 +44,20 @@ export async function initCaDir(dir: string, options: InitOptions): Promise<CaDi
 }
 
 export async function loadCaDir(dir: string): Promise<CaDir> {
+  const [{ certificatesFromPem }, { loadTokenSigningKey }] = await Promise.all([import("./pem.ts"), import("./tokens.ts")]);
+  const { trustDomain, certificate, privateKey, read } = await readCaDir(dir, certificatesFromPem, (c) => c.publicKey.export());
+  return { ca: { trustDomain, certificate, privateKey }, tokenKey: await loadTokenSigningKey(await read(CA_FILES.tokenKey)) };
+}
+
+/**
+ * The CA directory's trust domain, root certificate (parsed by `parse`) and root key, checked in
+ * this order with these errors; `read` reads another file of it with the same error.
+ */
+export async function readCaDir<C>(
+  dir: string,
+  parse: (pem: string) => C[],
+  publicKeyOf: (certificate: C) => Promise<CryptoKey>,
+): Promise<{ trustDomain: string; certificate: C; privateKey: CryptoKey; read: (name: string) => Promise<string> }> {
   const read = (name: string) =>
     platform.readTextFile(`${dir}/${name}`).catch((cause) => {
       throw new SecurityError("ca-dir", `cannot read ${dir}/${name} (run dietmesh ca init --dir ${dir}?)`, { cause });
@@ -54,19 +70,18 @@ export async function loadCaDir(dir: string): Promise<CaDir> {
     throw new SecurityError("ca-dir", `${dir}/${CA_FILES.config} is not JSON`, { cause });
   }
   if (typeof config?.trustDomain !== "string") throw new SecurityError("ca-dir", `${dir}/${CA_FILES.config} names no trustDomain`);
-  const [certificate] = certificatesFromPem(await read(CA_FILES.rootCert));
+  const [certificate] = parse(await read(CA_FILES.rootCert));
   if (!certificate) throw new SecurityError("pem-invalid", `${dir}/${CA_FILES.rootCert} holds no certificate`);
   const privateKey = await privateKeyFromPem(await read(CA_FILES.rootKey));
-  await checkKeyMatches(privateKey, certificate);
-  return { ca: { trustDomain: config.trustDomain, certificate, privateKey }, tokenKey: await loadTokenSigningKey(await read(CA_FILES.tokenKey)) };
+  await checkKeyMatches(privateKey, await publicKeyOf(certificate));
+  return { trustDomain: config.trustDomain, certificate, privateKey, read };
 }
 
 /** a swapped or stale key file would sign certificates nobody can verify; catch it at load */
-async function checkKeyMatches(privateKey: CryptoKey, certificate: CertificateAuthority["certificate"]): Promise<void> {
+async function checkKeyMatches(privateKey: CryptoKey, publicKey: CryptoKey): Promise<void> {
   const probe = new TextEncoder().encode("dietmesh ca key check");
   const alg = { ...signingAlgorithm(privateKey), hash: "SHA-256" };
   const signature = await crypto.subtle.sign(alg, privateKey, probe);
-  const publicKey = await certificate.publicKey.export();
   const ok = publicKey.algorithm.name === privateKey.algorithm.name && (await crypto.subtle.verify(alg, publicKey, signature, probe).catch(() => false));
   if (!ok) throw new SecurityError("ca-dir", `${CA_FILES.rootKey} does not belong to ${CA_FILES.rootCert}`);
 }

@@ -1,8 +1,8 @@
 // Key pairs, their PKCS#8 PEM form, and the workload's side of issuance: it makes its own key and
 // a CSR, and only the CSR leaves the process (Istio's rule: the private key never leaves the workload).
 import { SecurityError } from "./errors.ts";
-import { pemDecode, pemEncode } from "./pem.ts";
-import { x509 } from "./x509-lib.ts";
+import { pemDecode, pemEncode } from "./pem-codec.ts";
+import { ecdsaRawToDer, oid, seq, tlv, bitString, octetString, TAG } from "./der.ts";
 import type { Pkcs10CertificateRequest, PublicKey } from "@peculiar/x509";
 import type { SpiffeId } from "./spiffe-id.ts";
 
@@ -68,6 +68,30 @@ export function publicKeyKind(key: PublicKey): "ec" | "rsa" {
  * hint for humans reading it: the CA ignores it and signs the identity the caller proves.
  */
 export async function createCsr(keys: CryptoKeyPair, requested?: SpiffeId): Promise<Pkcs10CertificateRequest> {
+  // the library loads only here (the CA side and tests): a proxy uses createCsrPem
+  const { x509 } = await import("./x509-lib.ts");
   const extensions = requested ? [new x509.SubjectAlternativeNameExtension([{ type: "url", value: requested.toString() }])] : [];
   return x509.Pkcs10CertificateRequestGenerator.create({ keys, signingAlgorithm: signingAlgorithm(keys.privateKey), extensions });
+}
+
+const SIGNATURE_ALGORITHM: Record<string, Uint8Array> = {
+  ECDSA: seq(oid("1.2.840.10045.4.3.2")), // ecdsa-with-SHA256, no parameters (RFC 5758)
+  "RSASSA-PKCS1-v1_5": seq(oid("1.2.840.113549.1.1.11"), tlv(TAG.null)), // sha256WithRSAEncryption, NULL parameters
+};
+
+/**
+ * The same request as createCsr, as PEM, written with der.ts: what a serving proxy sends without
+ * loading an X.509 library. PKCS#10 (RFC 2986): version 0, empty subject, the key, and the SAN
+ * hint as an extensionRequest attribute; signed with the key's own SHA-256 signature.
+ */
+export async function createCsrPem(keys: CryptoKeyPair, requested?: SpiffeId): Promise<string> {
+  const algorithm = SIGNATURE_ALGORITHM[keys.privateKey.algorithm.name];
+  if (!algorithm) throw new SecurityError("key-unsupported", `cannot sign with a ${keys.privateKey.algorithm.name} key`);
+  const spki = new Uint8Array(await crypto.subtle.exportKey("spki", keys.publicKey));
+  const san = requested ? seq(tlv(0x86, new TextEncoder().encode(requested.toString()))) : undefined;
+  const attributes = san ? [seq(oid("1.2.840.113549.1.9.14"), tlv(TAG.set, seq(seq(oid("2.5.29.17"), octetString(san)))))] : [];
+  const info = seq(tlv(TAG.integer, new Uint8Array([0])), seq(), spki, tlv(0xa0, ...attributes));
+  const raw = new Uint8Array(await crypto.subtle.sign(signingAlgorithm(keys.privateKey), keys.privateKey, info));
+  const signature = keys.privateKey.algorithm.name === "ECDSA" ? ecdsaRawToDer(raw) : raw;
+  return pemEncode("CERTIFICATE REQUEST", seq(info, algorithm, bitString(signature)));
 }

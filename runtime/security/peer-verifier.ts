@@ -5,7 +5,7 @@
 // result is cached per certificate so a client that reconnects costs one hash, not a signature check.
 import type { TlsCredentials } from "../platform/index.ts";
 import type { Clock } from "../lib/clock.ts";
-import { certificatesFromPem, parseCertificate } from "./pem.ts";
+import { certificatesFromPemText, parseCertificateDer } from "./certificate.ts";
 import { svidIdentity, verifySvid, type TrustBundle } from "./verify.ts";
 
 const CACHE_LIMIT = 4096;
@@ -21,14 +21,14 @@ export function createPeerVerifier(credentials: () => TlsCredentials | null, clo
     if (!current) return "this workload has no trust bundle yet";
     let roots = bundles.get(current);
     if (!roots) {
-      roots = certificatesFromPem(current.rootCertsPem);
+      roots = certificatesFromPemText(current.rootCertsPem);
       bundles.set(current, roots);
     }
     const key = await hash(leafDer);
     const until = verified.get(key);
     if (until !== undefined && clock.now() < until) return null;
     try {
-      const leaf = parseCertificate(leafDer.slice() as Uint8Array<ArrayBuffer>);
+      const leaf = parseCertificateDer(leafDer);
       const bundle: TrustBundle = { trustDomain: svidIdentity(leaf).trustDomain, roots };
       await verifySvid([leaf], bundle, { clock, purpose: "clientAuth" });
       if (verified.size >= CACHE_LIMIT) verified.clear();
@@ -40,7 +40,7 @@ export function createPeerVerifier(credentials: () => TlsCredentials | null, clo
   };
 }
 
-type X509Roots = ReturnType<typeof certificatesFromPem>;
+type X509Roots = ReturnType<typeof certificatesFromPemText>;
 
 async function hash(der: Uint8Array): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", der as Uint8Array<ArrayBuffer>));

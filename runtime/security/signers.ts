@@ -6,18 +6,20 @@
 import { httpsCall } from "../platform/https-client.ts";
 import { platform } from "../platform/index.ts";
 import type { Clock } from "../lib/clock.ts";
-import { issueSvidFromCsr, type CertificateAuthority } from "./ca.ts";
+import type { CertificateAuthority } from "./ca.ts";
 import { SecurityError } from "./errors.ts";
-import { certificatesToPem } from "./pem.ts";
+import { pemEncode } from "./pem-codec.ts";
 import { SpiffeId } from "./spiffe-id.ts";
 import type { CsrSigner } from "./workload-identity.ts";
 
 export function localSigner(ca: CertificateAuthority, namespace: string, serviceAccount: string, clock: Pick<Clock, "now">, serverNames?: string[]): CsrSigner {
   const spiffeId = SpiffeId.forWorkload(ca.trustDomain, namespace, serviceAccount);
-  const rootCertPem = certificatesToPem([ca.certificate]);
+  const rootCertPem = pemEncode("CERTIFICATE", ca.certificate.rawData);
   return async (csr, ttlMs) => {
+    // loaded on first use: a proxy with --ca (remoteSigner) never loads the CA's X.509 code
+    const { issueSvidFromCsr } = await import("./ca.ts");
     const leaf = await issueSvidFromCsr(ca, { csr, spiffeId, clock, ttlMs, serverNames });
-    return { certChainPem: certificatesToPem([leaf]), rootCertPem };
+    return { certChainPem: pemEncode("CERTIFICATE", leaf.rawData), rootCertPem };
   };
 }
 

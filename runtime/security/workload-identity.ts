@@ -7,8 +7,8 @@
 import type { TlsCredentials } from "../platform/index.ts";
 import type { Clock } from "../lib/clock.ts";
 import { SecurityError } from "./errors.ts";
-import { createCsr, generateWorkloadKey, privateKeyToPem } from "./keys.ts";
-import { certificatesFromPem } from "./pem.ts";
+import { createCsrPem, generateWorkloadKey, privateKeyToPem } from "./keys.ts";
+import { certificatesFromPemText } from "./certificate.ts";
 import { startRenewal, type RenewalEvent, type RenewalScheduler } from "./rotation.ts";
 import type { SpiffeId } from "./spiffe-id.ts";
 import { svidIdentity, verifySvid } from "./verify.ts";
@@ -61,10 +61,10 @@ interface Issued {
 
 async function obtain(options: IdentityOptions): Promise<Issued> {
   const keys = await generateWorkloadKey();
-  const csr = await createCsr(keys, options.expect);
-  const signed = await options.signer(csr.toString("pem"), options.ttlMs);
-  const chain = certificatesFromPem(signed.certChainPem);
-  const roots = certificatesFromPem(signed.rootCertPem);
+  const csr = await createCsrPem(keys, options.expect);
+  const signed = await options.signer(csr, options.ttlMs);
+  const chain = certificatesFromPemText(signed.certChainPem);
+  const roots = certificatesFromPemText(signed.rootCertPem);
   if (!chain.length || !roots.length) throw new SecurityError("svid-invalid", "the CA answered without a certificate chain or root");
   // what peers will check, checked first here: a bad answer is never put in service
   const spiffeId = await verifySvid(chain, { trustDomain: svidIdentity(chain[0]).trustDomain, roots }, { clock: options.clock });
@@ -72,7 +72,7 @@ async function obtain(options: IdentityOptions): Promise<Issued> {
     throw new SecurityError("svid-invalid", `the CA issued ${spiffeId}, expected ${options.expect}`);
   }
   const publicKey = new Uint8Array(await crypto.subtle.exportKey("spki", keys.publicKey));
-  const certKey = new Uint8Array(chain[0].publicKey.rawData);
+  const certKey = chain[0].publicKey;
   if (!sameBytes(publicKey, certKey)) throw new SecurityError("svid-invalid", "the CA's certificate is not for the key this workload made");
   return {
     credentials: { certChainPem: signed.certChainPem, keyPem: await privateKeyToPem(keys.privateKey), rootCertsPem: signed.rootCertPem },
