@@ -3,7 +3,7 @@
 // errors are logged and the last good table stays in service. A registry that fails keeps its
 // last state (its recover wrapper reconnects), so traffic goes on.
 import { platform } from "../platform/index.ts";
-import { loadConfig } from "../config/load.ts";
+import { loadConfigInWorker } from "./config-worker.ts";
 import { formatConfigError } from "../config/errors.ts";
 import { configSnapshot, watchTargets } from "../config/files.ts";
 import { systemClock, type Clock } from "../lib/clock.ts";
@@ -14,7 +14,7 @@ import { snapshotFromConfig } from "../../adapters/static/from-config.ts";
 import { compile, type ProxyIdentity } from "../model/compile.ts";
 import { staticRegistry, type Registry } from "../model/registry.ts";
 import { mergeRegistries } from "../model/registry-merge.ts";
-import { loadWithResources, resourceIO } from "../model/registry-resources.ts";
+import { loadWithResources } from "../model/registry-resources.ts";
 import { emptySnapshot, type RegistryResource, type RegistrySnapshot } from "../model/types.ts";
 import type { RouteTable, TableRef } from "../model/route-table.ts";
 
@@ -110,7 +110,8 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
   async function loadFiles(analyze = true): Promise<string[]> {
     loadedResources = discovered.resources;
     const outcome = await loadWithResources(discovered.resources ?? [], acceptedResources, async (extra) => {
-      const result = await loadConfig([...options.paths, ...extra.keys()], { defaultNamespace: options.namespace, ...resourceIO(io, extra) });
+      // validated in a short-lived worker: zod, yaml and the schemas never stay in this process
+      const result = await loadConfigInWorker([...options.paths, ...extra.keys()], { defaultNamespace: options.namespace, extra });
       if (!result.config) return { problems: result.errors };
       const fromFiles = snapshotFromConfig(result.config.serviceEntries, result.config.workloadEntries);
       const known = new Set([...fromFiles.services.keys(), ...discovered.services.keys()]);

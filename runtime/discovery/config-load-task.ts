@@ -1,0 +1,34 @@
+// One run of the config loader (runtime/config/load.ts) on files plus in-memory registry resources,
+// with an answer that survives structured cloning: what config-worker.ts runs in a short-lived
+// worker so that zod, yaml and the schemas are never loaded by a serving proxy.
+import { loadConfig, type LoadResult } from "../config/load.ts";
+import { resourceIO } from "../model/registry-resources.ts";
+import { platform } from "../platform/index.ts";
+
+export interface LoadRequest {
+  paths: string[];
+  defaultNamespace: string;
+  /** registry resources as files: path → text (registry-resources.ts's resourceIO) */
+  extra: [string, string][];
+}
+
+const io = { readTextFile: platform.readTextFile, readDir: platform.readDir, isDirectory: platform.isDirectory };
+
+export async function runLoad(request: LoadRequest): Promise<LoadResult> {
+  const result = await loadConfig(request.paths, { defaultNamespace: request.defaultNamespace, ...resourceIO(io, new Map(request.extra)) });
+  return clonable(result) as LoadResult;
+}
+
+/**
+ * The loaded config is plain data today (load.ts strips the schemas' UNSUPPORTED symbol), but a
+ * symbol or function left by a future schema would make postMessage throw. Symbol values are
+ * dropped here as load.ts drops UNSUPPORTED (the field is absent); a function is a bug and throws.
+ */
+export function clonable(value: unknown, path = "config"): unknown {
+  if (typeof value === "function") throw new Error(`${path}: a function cannot leave the config worker`);
+  if (typeof value !== "object" || value === null) return value;
+  if (Array.isArray(value)) return value.map((v, i) => clonable(v, `${path}[${i}]`));
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) if (typeof v !== "symbol") out[key] = clonable(v, `${path}.${key}`);
+  return out;
+}
