@@ -1,0 +1,114 @@
+// Config honesty for L4 (issue 12 item 5): what dietmesh cannot carry yet is refused at load with
+// file, resource and field path — never accepted and served as HTTP. What works loads.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { loadConfig } from "../../runtime/config/load.ts";
+import { formatConfigError } from "../../runtime/config/errors.ts";
+import { memoryIO } from "./memory-io.ts";
+
+const GW = `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: edge, namespace: default }
+spec:
+  selector: { istio: ingressgateway }
+  servers:
+  - { port: { number: 80, name: http, protocol: HTTP }, hosts: ["*"] }
+  - { port: { number: 31400, name: tcp, protocol: TCP }, hosts: ["*"] }
+  - { port: { number: 6379, name: redis, protocol: REDIS }, hosts: ["*"] }
+`;
+
+async function errors(yaml: string): Promise<string[]> {
+  const loaded = await loadConfig(["l4.yaml"], { defaultNamespace: "default", ...memoryIO({ "l4.yaml": yaml }) });
+  return loaded.errors.map(formatConfigError);
+}
+
+const vs = (spec: string) => `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: db, namespace: default }
+spec:
+${spec}`;
+
+test("what works loads: TCP/REDIS servers, tcp routes bound to a gateway with subnets", async () => {
+  assert.equal(await errors(`${GW}---
+${vs(`  hosts: ["*"]
+  gateways: [edge]
+  tcp:
+  - match: [{ port: 31400, sourceSubnet: 10.0.0.0/8, destinationSubnets: ["192.168.0.1", "fd00::/8"] }]
+    route: [{ destination: { host: db.example } }]
+`)}`), []);
+});
+
+test("tls routes are refused with their path", async () => {
+  assert.equal(await errors(vs(`  hosts: [db.example]
+  gateways: [edge]
+  tls:
+  - match: [{ sniHosts: [db.example] }]
+    route: [{ destination: { host: db.example } }]
+`)), [
+    "Error [schema] VirtualService default/db (l4.yaml, document 1, line 7) spec.tls: tls routes (routing by SNI, TLS passthrough) are not supported by dietmesh yet; terminate TLS at a Gateway server with protocol HTTPS and route with http, or carry the bytes with a TCP server and tcp routes",
+  ]);
+});
+
+test("tcp routes for sidecars (mesh) are refused: gateways omitted, listing mesh, or a match naming mesh", async () => {
+  const message = "tcp routes are served at gateways only: dietmesh's sidecars do not proxy TCP yet; bind this VirtualService to a Gateway (gateways: [name], without mesh)";
+  assert.equal(await errors(vs(`  hosts: [db.example]
+  tcp:
+  - route: [{ destination: { host: db.example } }]
+`)), [`Error [schema] VirtualService default/db (l4.yaml, document 1, line 7) spec.tcp[0]: ${message}`]);
+  assert.equal(await errors(vs(`  hosts: [db.example]
+  gateways: [edge, mesh]
+  tcp:
+  - route: [{ destination: { host: db.example } }]
+`)), [`Error [schema] VirtualService default/db (l4.yaml, document 1, line 6) spec.gateways[1]: ${message}`]);
+  assert.equal(await errors(vs(`  hosts: [db.example]
+  gateways: [edge]
+  tcp:
+  - match: [{ port: 31400 }, { gateways: [mesh] }]
+    route: [{ destination: { host: db.example } }]
+`)), [`Error [schema] VirtualService default/db (l4.yaml, document 1, line 8) spec.tcp[0].match[1].gateways[0]: ${message}`]);
+});
+
+test("a tcp route without destinations and a subnet that is not one are refused", async () => {
+  const out = await errors(vs(`  hosts: [db.example]
+  gateways: [edge]
+  tcp:
+  - match: [{ sourceSubnet: 10.0.0.0/33, destinationSubnets: [not-a-subnet] }]
+`));
+  assert.equal(out, [
+    "Error [schema] VirtualService default/db (l4.yaml, document 1, line 8) spec.tcp[0].route: a tcp route needs route with at least one destination",
+    'Error [schema] VirtualService default/db (l4.yaml, document 1, line 8) spec.tcp[0].match[0].destinationSubnets[0]: expected an IP address or CIDR block such as "10.0.0.0/8" or "2001:db8::/32", got "not-a-subnet"',
+    'Error [schema] VirtualService default/db (l4.yaml, document 1, line 8) spec.tcp[0].match[0].sourceSubnet: expected an IP address or CIDR block such as "10.0.0.0/8" or "2001:db8::/32", got "10.0.0.0/33"',
+  ]);
+});
+
+test("Gateway servers with protocol TLS or UDP, and a port both HTTP and TCP, are refused", async () => {
+  const out = await errors(`apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: edge, namespace: default }
+spec:
+  servers:
+  - { port: { number: 443, name: tls, protocol: TLS }, hosts: ["*"], tls: { mode: PASSTHROUGH } }
+  - { port: { number: 53, name: dns, protocol: UDP }, hosts: ["*"] }
+  - { port: { number: 8080, name: http, protocol: HTTP }, hosts: ["*"] }
+  - { port: { number: 8080, name: tcp, protocol: TCP }, hosts: ["*"] }
+`);
+  assert.equal(out, [
+    "Error [schema] Gateway default/edge (l4.yaml, document 1, line 6) spec.servers[0].port.protocol: protocol TLS (SNI passthrough or TLS-terminated TCP) is not supported by dietmesh's gateway yet; HTTPS with tls.mode SIMPLE is, and TCP",
+    "Error [schema] Gateway default/edge (l4.yaml, document 1, line 7) spec.servers[1].port.protocol: protocol UDP is not supported (Istio's gateways do not proxy UDP either)",
+    "Error [schema] Gateway default/edge (l4.yaml, document 1, line 9) spec.servers[3].port.protocol: port 8080 is already served as HTTP by servers[2]; one port carries either HTTP or TCP",
+  ]);
+});
+
+test("HTTPS passthrough stays refused by the server tls rule (before the L4 pass)", async () => {
+  const out = await errors(`apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: edge, namespace: default }
+spec:
+  servers:
+  - { port: { number: 443, name: https, protocol: HTTPS }, hosts: ["*"], tls: { mode: PASSTHROUGH } }
+`);
+  assert.is(out.length, 1);
+  assert.match(out[0], /spec\.servers\[0\]\.tls\.mode: tls\.mode PASSTHROUGH is not supported by dietmesh's gateway yet/);
+});
+
+test.run();
