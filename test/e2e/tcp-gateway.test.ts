@@ -263,8 +263,8 @@ test("80/20 by weight over 100 connections, each half-closed and answered after 
   }
   assert.match(text, /# TYPE istio_tcp_sent_bytes_total counter/);
   // an access log line per connection, in Istio's JSON shape for TCP (no method, path or code)
-  const line = gateway.child.lines.map((l) => (l.startsWith("{") ? JSON.parse(l) : null)).find((j) => j?.upstream_cluster === "outbound|9000|v1|tcp-echo.default.svc.cluster.local");
-  assert.ok(line, "an access log line for the v1 cluster");
+  // (the writer flushes in batches on a timer: wait for the line)
+  const line = await eventually(async () => gateway.child.lines.map((l) => (l.startsWith("{") ? JSON.parse(l) : null)).find((j) => j?.upstream_cluster === "outbound|9000|v1|tcp-echo.default.svc.cluster.local"), 5000, "an access log line for the v1 cluster");
   assert.equal([line.method, line.path, line.response_code, line.response_flags, line.bytes_received, line.bytes_sent], [null, null, 0, "-", 6, 14]);
   assert.is(line.route_name, "default/tcp-echo#tcp0");
 });
