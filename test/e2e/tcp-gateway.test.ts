@@ -334,4 +334,22 @@ test("a TCP port without a matching route closes the connection (NR)", async () 
   assert.ok(text);
 });
 
+test("a reload applies to new connections, and a port moves from TCP to HTTP", async () => {
+  const changed = meshYaml()
+    .replace("weight: 80 }", "weight: 0 }")
+    .replace("weight: 20 }", "weight: 100 }")
+    .replace("{ number: 31404, name: tcp-unrouted, protocol: TCP }", "{ number: 31404, name: http-now, protocol: HTTP }");
+  assert.ok(changed.includes("weight: 100 }") && changed.includes("http-now"));
+  const before = gateway.child.lines.length;
+  await platform.writeTextFile(`${config}/mesh.yaml`, changed);
+  const [, http] = await eventually(async () => gateway.child.lines.slice(before).map((l) => /gateway port 31404 listening on (\S+)$/.exec(l)).find((m): m is RegExpExecArray => m !== null), 10_000, "port 31404 reopened as HTTP");
+  // every new connection now goes to "two"
+  const replies = await Promise.all(Array.from({ length: 10 }, () => exchange(ports["31400"], "x")));
+  assert.equal(replies.map((r) => r.text), Array(10).fill("two xbye\n"));
+  // an HTTP request on the old TCP port: routed as HTTP (no VirtualService for the host: 404 NR)
+  const res = await fetch(`http://${http}/`, { headers: { host: "nothing.example" } });
+  assert.is(res.status, 404);
+  assert.is(res.headers.get("x-dietmesh-response-flags"), "NR");
+});
+
 test.run();
