@@ -34,18 +34,20 @@ export function startTcpPorts(options: {
   const metrics = createIstioTcpMetrics(options.telemetry.registry, options.telemetry.self);
   const listeners = new Map<number, { server?: Server; closed: boolean }>();
 
+  // one proxy for every port: a cluster's maxConnections counts its connections from all of them
+  const proxy = createTcpProxy({
+    routes: (port) => table.current.gatewayTcp.get(port),
+    clusters: options.clusters,
+    metrics,
+    accessLog: options.telemetry.accessLog,
+    clock: systemClock,
+    connect: connectTcp,
+    log: (m, level) => log(`gateway TCP: ${m}`, level),
+  });
+
   function open(port: number, entry: { server?: Server; closed: boolean }): void {
     const addr = options.binds.get(port) ?? { hostname: "0.0.0.0", port };
-    const proxy = createTcpProxy({
-      routes: () => table.current.gatewayTcp.get(port),
-      clusters: options.clusters,
-      metrics,
-      accessLog: options.telemetry.accessLog,
-      clock: systemClock,
-      connect: connectTcp,
-      log: (m, level) => log(`gateway port ${port}: ${m}`, level),
-    });
-    serveTcp({ ...addr, onConnection: (channel, conn) => proxy.handle(channel, { ...conn, sourceIp: conn.remoteAddress, destinationIp: conn.localAddress }) }).then(
+    serveTcp({ ...addr, onConnection: (channel, conn) => proxy.handle(channel, { ...conn, port, sourceIp: conn.remoteAddress, destinationIp: conn.localAddress }) }).then(
       (server) => {
         if (entry.closed || listeners.get(port) !== entry) return void server.stop(true);
         entry.server = server;

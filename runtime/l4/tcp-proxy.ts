@@ -21,6 +21,8 @@ import type { UpstreamHost } from "../resilience/balancers/host-set.ts";
 export const TCP_IDLE_TIMEOUT_MS = 3_600_000;
 
 export interface TcpConnection extends ConnectionFacts {
+  /** the Gateway server port it arrived on (the listener may be bound elsewhere with --bind) */
+  port: number;
   remoteAddress: string;
   remotePort: number;
   localAddress: string;
@@ -28,8 +30,8 @@ export interface TcpConnection extends ConnectionFacts {
 }
 
 export interface TcpProxyDeps {
-  /** the routes of this port in the table in force now */
-  routes(): TcpPortRoutes | undefined;
+  /** the routes of a Gateway server port in the table in force now */
+  routes(port: number): TcpPortRoutes | undefined;
   clusters: ClusterStates;
   metrics: IstioTcpMetrics;
   accessLog(): AccessLogWriter | undefined;
@@ -60,7 +62,7 @@ interface Outcome {
 }
 
 export function createTcpProxy(deps: TcpProxyDeps): TcpProxy {
-  /** open upstream connections per cluster name: connectionPool.tcp.maxConnections */
+  /** open upstream connections per cluster name, over every TCP port: connectionPool.tcp.maxConnections */
   const open = new Map<string, number>();
   const splices = new Set<Splice>();
   let warnedMtls = false;
@@ -102,7 +104,7 @@ export function createTcpProxy(deps: TcpProxyDeps): TcpProxy {
 
   async function handle(downstream: ByteChannel, conn: TcpConnection): Promise<void> {
     const start = deps.clock.now();
-    const route = findTcpRoute(deps.routes(), conn);
+    const route = findTcpRoute(deps.routes(conn.port), conn);
     if (!route) return refuse(downstream, conn, start, { flags: "NR", details: "no_route" });
     const cluster = route.pick();
     const state = deps.clusters.get(cluster);

@@ -40,7 +40,7 @@ class FakeChannel implements ByteChannel {
   }
 }
 
-const YAML = (outlier: string) => `apiVersion: networking.istio.io/v1
+const YAML = (outlier: string, pool = "") => `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: { name: db, namespace: default }
 spec:
@@ -56,7 +56,7 @@ metadata: { name: db, namespace: default }
 spec:
   host: db.default.svc.cluster.local
   trafficPolicy:
-    connectionPool: { tcp: { connectTimeout: 250ms } }
+    connectionPool: { tcp: { connectTimeout: 250ms${pool} } }
 ${outlier}
 ---
 apiVersion: networking.istio.io/v1
@@ -64,7 +64,7 @@ kind: Gateway
 metadata: { name: edge, namespace: default }
 spec:
   selector: { istio: ingressgateway }
-  servers: [{ port: { number: 5432, name: tcp, protocol: TCP }, hosts: ["*"] }]
+  servers: [{ port: { number: 5432, name: tcp, protocol: TCP }, hosts: ["*"] }, { port: { number: 5433, name: tcp-2, protocol: TCP }, hosts: ["*"] }]
 ---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -75,10 +75,10 @@ spec:
   tcp: [{ route: [{ destination: { host: db.default.svc.cluster.local } }] }]
 `;
 
-const CONN: TcpConnection = { remoteAddress: "127.0.0.1", remotePort: 40000, localAddress: "127.0.0.1", localPort: 5432, sourceIp: "127.0.0.1", destinationIp: "127.0.0.1" };
+const CONN: TcpConnection = { port: 5432, remoteAddress: "127.0.0.1", remotePort: 40000, localAddress: "127.0.0.1", localPort: 5432, sourceIp: "127.0.0.1", destinationIp: "127.0.0.1" };
 
-async function setup(outlier: string, connect: (host: string, port: number, timeoutMs: number) => Promise<ByteChannel>) {
-  const loaded = await loadConfig(["m.yaml"], { defaultNamespace: "default", ...memoryIO({ "m.yaml": YAML(outlier) }) });
+async function setup(outlier: string, connect: (host: string, port: number, timeoutMs: number) => Promise<ByteChannel>, pool = "") {
+  const loaded = await loadConfig(["m.yaml"], { defaultNamespace: "default", ...memoryIO({ "m.yaml": YAML(outlier, pool) }) });
   assert.equal(loaded.errors.map(formatConfigError), []);
   const config = loaded.config!;
   const table = compile(config, snapshotFromConfig(config.serviceEntries, config.workloadEntries), { kind: "gateway", namespace: "default", labels: { istio: "ingressgateway" } }, { random: Math.random, version: 1 });
@@ -88,7 +88,7 @@ async function setup(outlier: string, connect: (host: string, port: number, time
   const registry = createRegistry();
   const logged: AccessLogEntry[] = [];
   const proxy = createTcpProxy({
-    routes: () => table.gatewayTcp.get(5432),
+    routes: (port) => table.gatewayTcp.get(port),
     clusters,
     metrics: createIstioTcpMetrics(registry, {}),
     accessLog: () => ({ log: (e: AccessLogEntry) => logged.push(e), flush: async () => {}, stats: () => ({ written: 0, dropped: 0, queued: 0, failed: 0 }) }),
@@ -166,6 +166,32 @@ test("a spliced connection: bytes both ways, FINs passed on, metrics and log at 
   assert.match(text, /istio_tcp_received_bytes_total\{[^}]*destination_service="db.default.svc.cluster.local"[^}]*request_protocol="tcp"[^}]*\} 4/);
   assert.match(text, /istio_tcp_sent_bytes_total\{[^}]*\} 5/);
   assert.match(text, /istio_tcp_connections_closed_total\{[^}]*response_flags="-"[^}]*\} 1/);
+});
+
+test("maxConnections counts the cluster's connections from every gateway port (UO over it)", async () => {
+  const upstreams: FakeChannel[] = [];
+  const { proxy, logged } = await setup("", async () => {
+    const c = new FakeChannel();
+    upstreams.push(c);
+    return c;
+  }, ", maxConnections: 1");
+  const first = new FakeChannel();
+  proxy.handle(first, CONN);
+  await settle();
+  assert.is(upstreams.length, 1);
+  const second = new FakeChannel();
+  proxy.handle(second, { ...CONN, port: 5433 });
+  await settle();
+  assert.ok(second.destroyed);
+  assert.is(upstreams.length, 1);
+  assert.equal([logged[0].responseFlags, logged[0].responseCodeDetails], ["UO", "upstream_max_connections"]);
+  // the first closes (both sides): the next connection is taken
+  upstreams[0].sink!.onClose(null);
+  first.sink!.onClose(null);
+  await settle();
+  proxy.handle(new FakeChannel(), { ...CONN, port: 5433 });
+  await settle();
+  assert.is(upstreams.length, 2);
 });
 
 test.run();
