@@ -4,7 +4,8 @@
 // then the two connections are spliced (exchange/splice.ts) until both sides have closed.
 // connectionPool.tcp.maxConnections caps the cluster's open connections (over it: closed, flag UO);
 // a failed connect counts against the host in outlier detection and closes the client (UF); no
-// route → NR, no healthy host → UH. Istio's TCP metrics and an access log line per connection.
+// route → NR, no healthy host → UH; connectionPool.tcp.idleTimeout (default 1 h) closes an idle
+// connection. Istio's TCP metrics and an access log line per connection.
 import type { ByteChannel } from "../exchange/types.ts";
 import { splice, type Splice } from "../exchange/splice.ts";
 import type { Clock } from "../lib/clock.ts";
@@ -17,7 +18,7 @@ import type { IstioTcpMetrics } from "../telemetry/tcp-metrics.ts";
 import { peerFromEndpoint, serviceInfo, UNKNOWN_PEER, type ServiceInfo } from "../telemetry/workload-info.ts";
 import type { UpstreamHost } from "../resilience/balancers/host-set.ts";
 
-/** Envoy's tcp_proxy idle_timeout default (Istio does not change it): an hour without a byte either way */
+/** Istio's default for connectionPool.tcp.idleTimeout (Envoy's tcp_proxy idle_timeout): an hour without a byte either way */
 export const TCP_IDLE_TIMEOUT_MS = 3_600_000;
 
 export interface TcpConnection extends ConnectionFacts {
@@ -39,7 +40,6 @@ export interface TcpProxyDeps {
   /** opens a connection; rejects on failure or after timeoutMs (platform/tcp.ts connectTcp) */
   connect(host: string, port: number, timeoutMs: number): Promise<ByteChannel>;
   log(message: string, level?: "warn" | "error"): void;
-  idleTimeoutMs?: number;
 }
 
 export interface TcpProxy {
@@ -144,7 +144,9 @@ export function createTcpProxy(deps: TcpProxyDeps): TcpProxy {
     state.outlier.record(host, { status: 200 });
     const series = deps.metrics.seriesFor({ reporter: "source", peer: peerFromEndpoint(host.endpoint), service: serviceInfo(cluster.service), flags: "", security: "unknown" });
     series.opened();
-    const joined = splice(downstream, upstream, { clock: deps.clock, idleTimeoutMs: deps.idleTimeoutMs ?? TCP_IDLE_TIMEOUT_MS });
+    // DestinationRule connectionPool.tcp.idleTimeout: no byte either way for that long closes both; 0s = never
+    const idleTimeoutMs = cluster.policy.connectionPool?.tcp?.idleTimeout ?? TCP_IDLE_TIMEOUT_MS;
+    const joined = splice(downstream, upstream, { clock: deps.clock, idleTimeoutMs });
     splices.add(joined);
     const result = await joined.done;
     splices.delete(joined);

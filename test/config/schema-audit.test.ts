@@ -234,7 +234,7 @@ const AUDIT: Record<string, string> = {
   "DestinationRule.trafficPolicy.connectionPool.tcp.connectTimeout": "runtime/resilience/circuit-breaker.ts",
   "DestinationRule.trafficPolicy.connectionPool.tcp.tcpKeepalive": "rejected",
   "DestinationRule.trafficPolicy.connectionPool.tcp.maxConnectionDuration": "rejected",
-  "DestinationRule.trafficPolicy.connectionPool.tcp.idleTimeout": "runtime/resilience/circuit-breaker.ts",
+  "DestinationRule.trafficPolicy.connectionPool.tcp.idleTimeout": "runtime/l4/tcp-proxy.ts",
   "DestinationRule.trafficPolicy.connectionPool.http": "runtime/resilience/circuit-breaker.ts",
   "DestinationRule.trafficPolicy.connectionPool.http.http1MaxPendingRequests": "runtime/resilience/circuit-breaker.ts",
   "DestinationRule.trafficPolicy.connectionPool.http.http2MaxRequests": "runtime/resilience/circuit-breaker.ts",

@@ -96,7 +96,7 @@ async function setup(outlier: string, connect: (host: string, port: number, time
     connect,
     log: () => {},
   });
-  return { proxy, registry, logged, clusters, table };
+  return { proxy, registry, logged, clusters, table, clock };
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 0));
@@ -192,6 +192,27 @@ test("maxConnections counts the cluster's connections from every gateway port (U
   proxy.handle(new FakeChannel(), { ...CONN, port: 5433 });
   await settle();
   assert.is(upstreams.length, 2);
+});
+
+test("connectionPool.tcp.idleTimeout closes both sides after that long without a byte", async () => {
+  const upstreams: FakeChannel[] = [];
+  const { proxy, logged, clock } = await setup("", async () => {
+    const c = new FakeChannel();
+    upstreams.push(c);
+    return c;
+  }, ", idleTimeout: 5s");
+  const downstream = new FakeChannel();
+  proxy.handle(downstream, CONN);
+  await settle();
+  downstream.sink!.onData(new TextEncoder().encode("a"));
+  clock.advance(4000);
+  downstream.sink!.onData(new TextEncoder().encode("b")); // activity: the idle period starts again
+  clock.advance(4000);
+  assert.not.ok(downstream.destroyed);
+  clock.advance(8000);
+  await settle();
+  assert.ok(downstream.destroyed && upstreams[0].destroyed);
+  assert.equal([logged[0].responseCodeDetails, logged[0].bytesReceived], ["idle_timeout", 2]);
 });
 
 test.run();
