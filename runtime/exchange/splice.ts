@@ -82,15 +82,18 @@ class SpliceState implements Splice {
     return direction === this.aToB ? this.bToA : this.aToB;
   }
 
-  /** `direction.from` is gone: end (or, on an error, destroy) the other side */
+  /**
+   * `direction.from` finished sending: pass the end on (FIN after what is queued), also when the
+   * other direction is already done — a half-closed peer is still waiting for it. An error
+   * destroys the other side instead.
+   */
   sideClosed(direction: Direction, error: Error | null): void {
     const other = this.other(direction);
     if (error && this.reason === "closed") this.reason = "error";
-    if (!other.closed) {
-      if (error) {
-        other.closed = true;
-        direction.to.destroy();
-      } else direction.to.end();
+    if (!error) direction.to.end();
+    else if (!other.closed) {
+      other.closed = true;
+      direction.to.destroy();
     }
     if (other.closed) this.finish();
   }

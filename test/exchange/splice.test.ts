@@ -56,7 +56,9 @@ test("bytes read before attach go first, then both directions flow; the byte cou
   a.sink!.onClose(null);
   assert.ok(b.ended, "a's end is passed on as an end (FIN after what is queued), not a reset");
   assert.not.ok(b.destroyed);
+  assert.not.ok(a.ended, "a is still open for b's answer (half-close)");
   b.sink!.onClose(null);
+  assert.ok(a.ended, "b's end reaches a too, though a's own side had ended first");
   assert.equal(await s.done, { aToB: 10, bToA: 6, reason: "closed" });
 });
 
