@@ -108,14 +108,16 @@ async function until(cond: () => boolean, timeoutMs: number): Promise<boolean> {
 
 const label = (w: Workload) => `${w.service} ${w.version}`;
 
-/** Writes, then waits until every proxy has logged a reload after the write; without one in 3 s
+/** Writes, then waits until every proxy has logged a reload after the write; without one in 10 s
  * (a write lost by a watcher), writes again. */
 async function publish(proxies: { name: string; child: Child }[], write: () => Promise<void>): Promise<void> {
   for (let attempt = 1; attempt <= 5; attempt++) {
     const marks = proxies.map((p) => p.child.lines.length);
     await write();
     const since = (i: number, pattern: RegExp) => proxies[i].child.lines.slice(marks[i]).some((l) => pattern.test(l));
-    const done = await until(() => proxies.every((_, i) => since(i, /config version \d+ in service/) || since(i, /config change rejected/)), 3000);
+    // a reload takes a worker's start on Bun (config off the serving process) plus the settle time:
+    // seconds on a loaded machine, so wait long before writing again
+    const done = await until(() => proxies.every((_, i) => since(i, /config version \d+ in service/) || since(i, /config change rejected/)), 10_000);
     const rejected = proxies.findIndex((_, i) => since(i, /config change rejected/));
     if (rejected !== -1) throw new Error(`the ${proxies[rejected].name} rejected the demo config:\n${proxies[rejected].child.lines.slice(marks[rejected]).join("\n")}`);
     if (done) return;

@@ -29,7 +29,7 @@ async function fetchVersion(): Promise<{ status: number; version?: string }> {
 test.before(async () => {
   dir = await platform.makeTempDir("dietmesh-demo-");
   demo = runScript(cli, ["demo", "--gateway", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--dir", dir, "--ca-dir", `${dir}-ca`]);
-  [, gateway] = await demo.waitFor(/DEMO READY (\S+)/, 30_000);
+  [, gateway] = await demo.waitFor(/DEMO READY (\S+)/, 60_000);
 });
 
 test.after(async () => {
