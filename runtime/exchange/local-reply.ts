@@ -90,10 +90,26 @@ export function grpcLocalReply(response: HttpResponse): HttpResponse {
   const headers = new Headers(response.headers);
   headers.set("content-type", "application/grpc");
   headers.delete("content-length");
-  if (!headers.has("grpc-status")) headers.set("grpc-status", String(GRPC_STATUS_FOR_HTTP[response.status] ?? 2));
+  if (!headers.has("grpc-status")) headers.set("grpc-status", String(grpcStatusForHttp(response.status)));
   if (message && !headers.has("grpc-message")) headers.set("grpc-message", grpcMessageOf(message));
   void response.body?.cancel().catch(() => {});
   return new MeshResponse(200, "OK", headers, null);
+}
+
+/** Envoy's HTTP → gRPC status mapping (also what a gRPC response without grpc-status counts as) */
+export function grpcStatusForHttp(status: number): number {
+  return GRPC_STATUS_FOR_HTTP[status] ?? 2;
+}
+
+/**
+ * The grpc-status a gRPC client gets for response when it is a local reply (grpcLocalReply's
+ * choice, for metrics and logs that see the reply before it is put in gRPC form); undefined for
+ * any other response.
+ */
+export function grpcStatusOfLocalReply(response: HttpResponse): number | undefined {
+  if (!localReplies.has(response)) return undefined;
+  const chosen = Number(response.headers.get("grpc-status") ?? NaN);
+  return Number.isInteger(chosen) ? chosen : grpcStatusForHttp(response.status);
 }
 
 /** gRPC's percent-encoding of grpc-message: bytes outside printable ASCII, and "%" */

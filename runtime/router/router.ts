@@ -15,6 +15,8 @@ import { EXPIRED, RETRY, RetryState } from "./retry-state.ts";
 import type { HttpResponse } from "../exchange/types.ts";
 import { inMesh } from "../upstream/upstream-tls.ts";
 import { PEER_METADATA_HEADER } from "../telemetry/peer-metadata.ts";
+import { isGrpc } from "../exchange/http2/fields.ts";
+import { requestTimeout } from "./grpc-timeout.ts";
 
 export const ATTEMPTS_HEADER = "x-dietmesh-attempts";
 
@@ -64,11 +66,13 @@ async function forward(action: ForwardAction, exchange: Exchange, deps: Pipeline
   const hashKey = cluster.hashKey?.(request, conn.remoteAddress);
   const retries = new RetryState(policy, request.method, state.breaker, state.counters, clock, deps.random, replay);
 
-  // The route timeout covers every try, the backoffs and the response body.
-  const route = action.timeoutMs ? new AbortController() : undefined;
+  // The route timeout covers every try, the backoffs and the response body; a gRPC caller's
+  // deadline (grpc-timeout) takes its place when shorter, as Istio configures Envoy.
+  const timeout = requestTimeout(action.timeoutMs, isGrpc(request.headers), request.headers);
+  const route = timeout.ms ? new AbortController() : undefined;
   let expired = false;
   const routeExpired = () => expired;
-  const routeTimer = action.timeoutMs ? clock.setTimeout(() => { expired = true; route!.abort(); }, action.timeoutMs) : undefined;
+  const routeTimer = timeout.ms ? clock.setTimeout(() => { expired = true; route!.abort(); }, timeout.ms) : undefined;
   try {
     for (;;) {
       const host = pickHost(cluster, hashKey, retries.exclude);
@@ -97,7 +101,9 @@ async function forward(action: ForwardAction, exchange: Exchange, deps: Pipeline
         result.release();
         const code = expired ? "upstream-timeout" : result.failure!.code;
         const message = next === EXPIRED ? "route timeout during backoff" : result.message;
-        return fail(exchange, new ProxyError(code, message, undefined, "", attempts), state.counters, routeTimer);
+        // the caller's own deadline passed: DEADLINE_EXCEEDED in the gRPC reply
+        const extra = expired && timeout.deadline ? { ...attempts, "grpc-status": "4" } : attempts;
+        return fail(exchange, new ProxyError(code, message, undefined, "", extra), state.counters, routeTimer);
       }
       // the route timer stays armed: it also bounds the response body (firing after its end does
       // nothing). A 101 has no body: from here the tunnel's idle timeout governs (exchange/splice.ts)

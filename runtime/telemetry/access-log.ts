@@ -14,6 +14,8 @@ export interface AccessLogEntry {
   protocol: string;
   /** 0 when no response was sent */
   responseCode: number;
+  /** a gRPC call's status (trailers, a trailers-only head, or the HTTP status mapped); absent for other requests */
+  grpcStatus?: number;
   /** Envoy short flags joined by commas, "" when none */
   responseFlags: string;
   /** Envoy's %RESPONSE_CODE_DETAILS%: "via_upstream", "route_not_found", … */
@@ -110,13 +112,24 @@ export function formatEnvoyText(e: AccessLogEntry): string {
 }
 
 const orNull = (v: string | undefined) => (v ? v : null);
+
+// Envoy's %GRPC_STATUS% in its default form (CAMEL_STRING); a code past the list prints as its number
+const GRPC_NAMES = [
+  "OK", "Canceled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound", "AlreadyExists", "PermissionDenied",
+  "ResourceExhausted", "FailedPrecondition", "Aborted", "OutOfRange", "Unimplemented", "Internal", "Unavailable", "DataLoss", "Unauthenticated",
+];
+export function grpcStatusName(code: number | undefined): string | undefined {
+  return code === undefined ? undefined : (GRPC_NAMES[code] ?? String(code));
+}
 const JSON_RAW = /[\u007f-\u009f\u2028\u2029]/;
 const JSON_RAW_ALL = /[\u007f-\u009f\u2028\u2029]/g;
 
 /**
  * Istio's default JSON line. Keys in the order Envoy prints them (sorted, as a protobuf Struct);
  * numbers stay numbers, unset values are null, response_flags is "-" when none — as a sidecar
- * with accessLogEncoding: JSON writes. JSON.stringify escapes C0 controls;
+ * with accessLogEncoding: JSON writes — plus grpc_status (Envoy's %GRPC_STATUS%, null when the
+ * request is not gRPC), which Istio's format lacks and its TEXT line keeps lacking (a field more
+ * would break parsers of that line). JSON.stringify escapes C0 controls;
  * the rest that could split a line are escaped below.
  */
 export function formatJson(e: AccessLogEntry): string {
@@ -128,6 +141,7 @@ export function formatJson(e: AccessLogEntry): string {
     downstream_local_address: orNull(e.downstreamLocalAddress),
     downstream_remote_address: orNull(e.downstreamRemoteAddress),
     duration: wholeMs(e.durationMs),
+    grpc_status: orNull(grpcStatusName(e.grpcStatus)),
     method: orNull(e.method),
     path: orNull(e.path),
     protocol: orNull(e.protocol),

@@ -1,6 +1,9 @@
 // What a listener reports once a request is answered, read from the request record: Istio's
 // request metrics and, when enabled, an access-log entry. Recorded when the response head is ready (duration to headers, bytes from
-// content-length), so the body still passes straight through the runtime's fast path.
+// content-length), so the body still passes straight through the runtime's fast path. A gRPC
+// call's status usually comes in the trailers: then it is recorded once they have arrived (as
+// Envoy's stats and logs, written at the stream's end); a trailers-only response has it in its
+// head, and a response with neither counts as its HTTP status mapped (Envoy's getGrpcStatus).
 import type { Cluster } from "../model/route-table.ts";
 import type { UpstreamHost } from "../resilience/balancers/host-set.ts";
 import type { ConnInfo } from "../platform/types.ts";
@@ -12,6 +15,8 @@ import type { SpanInfo } from "./trace-context.ts";
 import type { OtlpExporter } from "./otlp.ts";
 import type { HttpRequest } from "../exchange/types.ts";
 import type { HttpResponse } from "../exchange/types.ts";
+import { isGrpc } from "../exchange/http2/fields.ts";
+import { grpcStatusForHttp, grpcStatusOfLocalReply } from "../exchange/local-reply.ts";
 
 export type { RequestRecord };
 
@@ -38,58 +43,83 @@ export function createObserver(options: {
   now?: () => number;
 }): Observer {
   const now = options.now ?? Date.now;
-  return {
+  const observer: Observer = {
     observe(request, path, conn, record, response, startMs) {
-      const end = now();
-      // what this hop did, from its record (never a flags header an upstream sent)
-      const flags = record.flagText;
-      const service = record.cluster ? serviceInfo(record.cluster.service) : (options.localService ?? UNKNOWN_SERVICE);
-      const peer = options.reporter === "source" ? (record.host ? peerFromEndpoint(record.host.endpoint) : UNKNOWN_PEER) : (record.peer ?? UNKNOWN_PEER);
-      const grpc = (request.headers.get("content-type") ?? "").startsWith("application/grpc");
-      const requestBytes = contentLength(request.headers);
-      const responseBytes = contentLength(response.headers);
-      options.metrics
-        .seriesFor({ reporter: options.reporter, peer, service, code: response.status, flags, protocol: grpc ? "grpc" : "http", security: options.reporter === "destination" ? (conn.peer ? "mutual_tls" : "none") : "unknown" })
-        .observe(end - startMs, requestBytes, responseBytes);
-      const span = record.span;
-      if (span?.sampled && options.spans) {
-        options.spans.export({
-          span,
-          name: record.cluster ? `${record.cluster.service.hostname}:${record.cluster.port.number}/*` : "unknown",
-          kind: options.reporter === "source" ? "client" : "server",
-          endTime: end,
-          statusCode: response.status,
-          attributes: {
-            "http.method": request.method,
-            "http.url": path,
-            "http.status_code": response.status,
-            upstream_cluster: record.cluster?.name,
-            response_flags: flags || "-",
-          },
-        });
-      }
-      const log = options.accessLog?.();
-      if (!log) return;
-      log.log({
-        startTime: startMs,
-        method: request.method,
-        path,
-        protocol: "HTTP/1.1",
-        responseCode: response.status,
-        responseFlags: flags,
-        responseCodeDetails: record.details || "via_upstream",
-        bytesReceived: requestBytes,
-        bytesSent: responseBytes,
-        durationMs: end - startMs,
-        xForwardedFor: request.headers.get("x-forwarded-for") ?? undefined,
-        userAgent: request.headers.get("user-agent") ?? undefined,
-        requestId: record.requestId ?? request.headers.get("x-request-id") ?? undefined,
-        authority: request.headers.get("host") ?? undefined,
-        upstreamHost: record.host?.address,
-        upstreamCluster: record.cluster?.name,
-        routeName: record.routeName,
-        downstreamRemoteAddress: `${conn.remoteAddress}:${conn.remotePort}`,
-      });
+      if (!isGrpc(request.headers)) return report(request, path, conn, record, response, startMs, response.status, undefined);
+      // a local reply reaches a gRPC client as HTTP 200 with its grpc-status (grpcLocalReply)
+      const local = grpcStatusOfLocalReply(response);
+      if (local !== undefined) return report(request, path, conn, record, response, startMs, 200, local);
+      const inHead = grpcStatusOf(response.headers);
+      if (inHead !== undefined || !response.trailers) return report(request, path, conn, record, response, startMs, response.status, inHead ?? grpcStatusForHttp(response.status));
+      const fallback = grpcStatusForHttp(response.status);
+      response.trailers.then(
+        (trailers) => report(request, path, conn, record, response, startMs, response.status, (trailers && grpcStatusOf(trailers)) ?? fallback),
+        () => report(request, path, conn, record, response, startMs, response.status, fallback),
+      );
     },
   };
+
+  function report(request: HttpRequest, path: string, conn: ConnInfo, record: RequestRecord, response: HttpResponse, startMs: number, code: number, grpcStatus: number | undefined): void {
+    const end = now();
+    // what this hop did, from its record (never a flags header an upstream sent)
+    const flags = record.flagText;
+    const service = record.cluster ? serviceInfo(record.cluster.service) : (options.localService ?? UNKNOWN_SERVICE);
+    const peer = options.reporter === "source" ? (record.host ? peerFromEndpoint(record.host.endpoint) : UNKNOWN_PEER) : (record.peer ?? UNKNOWN_PEER);
+    const grpc = grpcStatus !== undefined;
+    const requestBytes = contentLength(request.headers);
+    const responseBytes = contentLength(response.headers);
+    options.metrics
+      .seriesFor({ reporter: options.reporter, peer, service, code, flags, protocol: grpc ? "grpc" : "http", grpcStatus, security: options.reporter === "destination" ? (conn.peer ? "mutual_tls" : "none") : "unknown" })
+      .observe(end - startMs, requestBytes, responseBytes);
+    const span = record.span;
+    if (span?.sampled && options.spans) {
+      options.spans.export({
+        span,
+        name: record.cluster ? `${record.cluster.service.hostname}:${record.cluster.port.number}/*` : "unknown",
+        kind: options.reporter === "source" ? "client" : "server",
+        endTime: end,
+        statusCode: code,
+        attributes: {
+          "http.method": request.method,
+          "http.url": path,
+          "http.status_code": code,
+          upstream_cluster: record.cluster?.name,
+          response_flags: flags || "-",
+        },
+      });
+    }
+    const log = options.accessLog?.();
+    if (!log) return;
+    log.log({
+      startTime: startMs,
+      method: request.method,
+      path,
+      protocol: request.protocol === "h2" ? "HTTP/2" : "HTTP/1.1",
+      responseCode: code,
+      grpcStatus,
+      responseFlags: flags,
+      responseCodeDetails: record.details || "via_upstream",
+      bytesReceived: requestBytes,
+      bytesSent: responseBytes,
+      durationMs: end - startMs,
+      xForwardedFor: request.headers.get("x-forwarded-for") ?? undefined,
+      userAgent: request.headers.get("user-agent") ?? undefined,
+      requestId: record.requestId ?? request.headers.get("x-request-id") ?? undefined,
+      authority: request.headers.get("host") ?? undefined,
+      upstreamHost: record.host?.address,
+      upstreamCluster: record.cluster?.name,
+      routeName: record.routeName,
+      downstreamRemoteAddress: `${conn.remoteAddress}:${conn.remotePort}`,
+    });
+  }
+
+  return observer;
+}
+
+/** a grpc-status field as a number; undefined when absent or not a number */
+function grpcStatusOf(headers: Headers): number | undefined {
+  const value = headers.get("grpc-status");
+  if (value === null) return undefined;
+  const n = Number(value.trim());
+  return Number.isInteger(n) && n >= 0 ? n : undefined;
 }

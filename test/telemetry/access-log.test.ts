@@ -36,7 +36,7 @@ test("JSON: Istio's keys, numbers as numbers, every field present", () => {
   const o = JSON.parse(formatJson(full));
   assert.equal(o, {
     authority: "productpage:9080", bytes_received: 0, bytes_sent: 5183, connection_termination_details: null,
-    downstream_local_address: "10.96.0.10:9080", downstream_remote_address: "10.1.0.5:52100", duration: 27,
+    downstream_local_address: "10.96.0.10:9080", downstream_remote_address: "10.1.0.5:52100", duration: 27, grpc_status: null,
     method: "GET", path: "/productpage?u=normal", protocol: "HTTP/1.1", request_id: full.requestId,
     requested_server_name: full.requestedServerName, response_code: 200, response_code_details: "via_upstream",
     response_flags: "-", route_name: "default", start_time: "2024-05-01T12:30:15.123Z",
@@ -52,6 +52,14 @@ test("JSON: missing values are null and flags '-'", () => {
   assert.is(o.x_forwarded_for, null);
   assert.is(o.response_flags, "UH");
   assert.is(JSON.parse(formatJson(bare)).response_flags, "-");
+});
+
+test("JSON: a gRPC call's status by Envoy's %GRPC_STATUS% names, a code past them as its number", () => {
+  assert.is(JSON.parse(formatJson({ ...bare, protocol: "HTTP/2", responseCode: 200, grpcStatus: 0 })).grpc_status, "OK");
+  assert.is(JSON.parse(formatJson({ ...bare, grpcStatus: 4 })).grpc_status, "DeadlineExceeded");
+  assert.is(JSON.parse(formatJson({ ...bare, grpcStatus: 14 })).grpc_status, "Unavailable");
+  assert.is(JSON.parse(formatJson({ ...bare, grpcStatus: 16 })).grpc_status, "Unauthenticated");
+  assert.is(JSON.parse(formatJson({ ...bare, grpcStatus: 42 })).grpc_status, "42");
 });
 
 test("TEXT: Istio's default format, field by field", () => {
