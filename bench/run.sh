@@ -18,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ALL_TARGETS="direct nginx dietmesh-bun dietmesh-deno gateway-nginx gateway-bun gateway-deno
-  mesh-nginx mesh-bun mesh-deno floor-socket-bun floor-serve-bun floor-proxy-bun floor-pipe-bun
+  mesh-nginx mesh-bun mesh-deno floor-meshpipe-bun floor-socket-bun floor-serve-bun floor-proxy-bun floor-pipe-bun
   floor-socket-deno floor-serve-deno floor-proxy-deno floor-pipe-deno"
 DURATION=${BENCH_SECONDS:-8}
 WARMUP=${BENCH_WARMUP:-2}
@@ -131,7 +131,9 @@ wrk_errors() { awk '/Non-2xx/ { n += $NF } /Socket errors/ { gsub(/[^0-9 ]/, "")
 # rows.tsv, one line per target: 1 name, 2 req/s, 3-5 p50/p90/p99 ms, 6 RSS MB after the rate run and
 # 7 peak MB (summed over a pair's proxies), 8 start ms, 9 CPU%, 10 errors, 11 latency-run JSON,
 # 12-13 steal % (latency, wrk), 14 note, 15 reference row for the ratio, 16-17 one-connection mean
-# and p99 ms, 18-19 RSS and peak MB per proxy ("A/B"), 20 steal % (one-connection run)
+# and p99 ms, 18-19 RSS and peak MB per proxy ("A/B"), 20 steal % (one-connection run), 21 CPU µs per
+# request in the wrk run (the proxies' user + system time over the requests they answered: unlike req/s,
+# it barely moves when another tenant takes the load generator's or the upstream's CPU)
 ROWS="$TMP/rows.tsv"; : >"$ROWS"
 na() { # name reason
   echo "  $1: n/a ($2)" >&2
@@ -139,7 +141,7 @@ na() { # name reason
   for log in "$TMP/$1.log" "$TMP/$1-a.log" "$TMP/$1-b.log"; do
     [ -n "${PID:-}" ] && [ -f "$log" ] && tail -n 5 "$log" | sed "s|^|    ${log##*/} | |" >&2
   done
-  printf '%s\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\t{}\tn/a\tn/a\t%s\t%s\tn/a\tn/a\tn/a\tn/a\tn/a\n' "$1" "$2" "${T_REF:-nginx}" >>"$ROWS"
+  printf '%s\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\t{}\tn/a\tn/a\t%s\t%s\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\n' "$1" "$2" "${T_REF:-nginx}" >>"$ROWS"
 }
 
 # What the current target is asked for and compared with; set per target before measure.
@@ -147,7 +149,7 @@ T_HOST=$HOST T_PATH=/ T_HEADER="" T_REF=nginx T_MISS=""
 
 measure() { # name port start_ms pid...: the runs against a serving target (pids: one, or a pair)
   local name=$1 port=$2 start_ms=$3; shift 3
-  local pids=("$@") body lat rss_rate rss_peak t0 t1 wrk_out c1_out rps errs cpu s0 w0 steal_lat steal_wrk steal_c1 p
+  local pids=("$@") body lat rss_rate rss_peak t0 t1 wrk_out c1_out rps errs cpu cpu_us s0 w0 steal_lat steal_wrk steal_c1 p
   local url="http://127.0.0.1:$port$T_PATH" hdr=(-H "Host: $T_HOST") lhdr=()
   [ -n "$T_HEADER" ] && hdr+=(-H "$T_HEADER") lhdr=(--header "$T_HEADER")
   body=$(curl -sf "${hdr[@]}" "$url") || { na "$name" "GET through it failed"; return 0; }
@@ -175,12 +177,13 @@ measure() { # name port start_ms pid...: the runs against a serving target (pids
   rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$wrk_out")
   errs=$(($(wrk_errors "$wrk_out") + $(wrk_errors "$c1_out") + $(json_num errors "$lat")))
   cpu=$(awk -v d=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v s="$DURATION" 'BEGIN { printf "%.0f", 100 * d / hz / s }')
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$rps" \
+  cpu_us=$(awk -v d=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v s="$DURATION" -v r="$rps" 'BEGIN { printf "%.0f", (r > 0 ? 1e6 * d / hz / (r * s) : 0) }')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$rps" \
     "$(json_num p50_ms "$lat")" "$(json_num p90_ms "$lat")" "$(json_num p99_ms "$lat")" \
     "$(tr / '\n' <<<"$rss_rate" | awk '{ s += $1 } END { printf "%.1f", s }')" \
     "$(tr / '\n' <<<"$rss_peak" | awk '{ s += $1 } END { printf "%.1f", s }')" "$start_ms" "$cpu" \
     "$errs" "$lat" "$steal_lat" "$steal_wrk" "$T_REF" "$(wrk_ms "$c1_out" '^ +Latency ' 2)" \
-    "$(wrk_ms "$c1_out" '^ +99%' 2)" "$rss_rate" "$rss_peak" "$steal_c1" >>"$ROWS"
+    "$(wrk_ms "$c1_out" '^ +99%' 2)" "$rss_rate" "$rss_peak" "$steal_c1" "$cpu_us" >>"$ROWS"
   echo "  $name: $rps req/s, p99 $(json_num p99_ms "$lat") ms at $RATE req/s, one connection" \
     "$(wrk_ms "$c1_out" '^ +Latency ' 2) ms mean, RSS $rss_peak MB, start $start_ms ms" >&2
 }
@@ -391,6 +394,17 @@ for target in $TARGETS; do
         --outbound "127.0.0.1:${PORTS[0]}" --admin "127.0.0.1:${PORTS[4]}" --ca-dir "$TMP/ca" --service-account a
       T0=$b_t0 port=${PORTS[0]}
       ready=("$PID" "${PORTS[4]}" /ready "$b_pid" "${PORTS[3]}" /ready) ;; # A first: RSS prints as A/B
+    floor-meshpipe-bun) # the mesh row's floor: two byte pipes with mTLS between them (bench/floors/bun-tls-pipe.ts)
+      T_HOST=$MESH_HOST T_REF=mesh-nginx
+      mesh_identities || { na "$target" "could not make the mesh identities"; continue; }
+      launch "$target-b" $PIN_PROXY "$BUN" bench/floors/bun-tls-pipe.ts --side b --port "${PORTS[1]}" \
+        --upstream "127.0.0.1:$UP_PORT" --cert "$TMP/nginx-b-id/cert.pem" --key "$TMP/nginx-b-id/key.pem" --ca "$TMP/ca/root-cert.pem"
+      b_pid=$PID b_t0=$T0
+      launch "$target-a" $PIN_PROXY "$BUN" bench/floors/bun-tls-pipe.ts --side a --port "${PORTS[0]}" \
+        --upstream "127.0.0.1:${PORTS[1]}" --cert "$TMP/nginx-a-id/cert-chain.pem" --key "$TMP/nginx-a-id/key.pem" \
+        --ca "$TMP/ca/root-cert.pem" --servername nginx-b.bench
+      T0=$b_t0 port=${PORTS[0]}
+      ready=("$PID" "${PORTS[0]}" / "$b_pid" - -) ;; # A first: RSS prints as A/B
     floor-socket-bun | floor-serve-bun | floor-proxy-bun | floor-pipe-bun | floor-socket-deno | floor-serve-deno | floor-proxy-deno | floor-pipe-deno)
       kind=${target#floor-} kind=${kind%-*} rt=${target##*-}
       if [ "$rt" = bun ]; then run=("$BUN"); else run=("$DENO" run -A --quiet); fi
@@ -433,14 +447,15 @@ awk -F'\t' -v out="$OUT" -v date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -v nproc="$NPR
   function num(x) { return x == "n/a" || x == "" ? "null" : x }
   function q(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return "\"" s "\"" }
   function arr(s) { if (s == "n/a" || s == "") return "null"; gsub(/\//, ", ", s); return "[" s "]" }
-  { n++; for (i = 1; i <= 20; i++) f[n, i] = $i
+  { n++; for (i = 1; i <= 21; i++) f[n, i] = $i
     if ($2 != "n/a") { rps[$1] = $2; c1[$1] = $16 }
     if ($1 == "direct") dp99 = $5 }
   END {
-    fmt = "%-17s %8s %6s %6s %6s %6s %6s %7s %7s %6s %11s %11s %6s %5s\n"
-    printf fmt, "target", "req/s", "ratio", "p50", "p90", "p99", "+p99", "c1 mean", "c1 p99", "c1 +", "RSS MB", "peak MB", "start", "CPU%"
+    fmt = "%-18s %8s %6s %6s %6s %6s %6s %7s %7s %6s %11s %11s %6s %5s %6s\n"
+    printf fmt, "target", "req/s", "ratio", "p50", "p90", "p99", "+p99", "c1 mean", "c1 p99", "c1 +", "RSS MB", "peak MB", "start", "CPU%", "µs/req"
     printf "%s\n", "(ms; p50-p99 at " rate " req/s, +p99 over direct; c1 = wrk -c1 -t1 latency, c1 + = its mean over the reference nginx;"
-    printf "%s\n", " ratio = req/s over the reference: nginx, gateway-nginx for gateway-*, mesh-nginx for mesh-*; RSS of a pair: A/B)"
+    printf "%s\n", " ratio = req/s over the reference: nginx, gateway-nginx for gateway-*, mesh-nginx for mesh-*; RSS of a pair: A/B;"
+    printf "%s\n", " µs/req = CPU time of the proxy (both of a pair) per request in the wrk run: the steadiest figure on a shared host)"
     printf "{\n  \"date\": %s,\n  \"machine\": { \"nproc\": %s, \"cpu\": %s, \"kernel\": %s, \"load_average_before_after\": %s },\n", q(date), nproc, q(cpu), q(kernel), q(load) > out
     printf "  \"commit\": %s,\n", q(commit) > out
     printf "  \"tools\": { \"bun\": %s, \"deno\": %s, \"nginx\": %s, \"wrk\": %s },\n", q(bunv), q(denov), q(nginxv), q(wrkv) > out
@@ -452,13 +467,13 @@ awk -F'\t' -v out="$OUT" -v date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -v nproc="$NPR
       ratio_ng = ok && rps["nginx"] ? sprintf("%.2f", f[r, 2] / rps["nginx"]) : "n/a"
       added = ok && dp99 != "" && dp99 != "n/a" ? sprintf("%.3f", f[r, 5] - dp99) : "n/a"
       c1added = ok && (ref in c1) && c1[ref] != "" ? sprintf("%.3f", f[r, 16] - c1[ref]) : "n/a"
-      printf fmt, f[r, 1], f[r, 2], ratio, ms(f[r, 3]), ms(f[r, 4]), ms(f[r, 5]), ms(added), ms(f[r, 16]), ms(f[r, 17]), ms(c1added), f[r, 18], f[r, 19], f[r, 8], f[r, 9]
+      printf fmt, f[r, 1], f[r, 2], ratio, ms(f[r, 3]), ms(f[r, 4]), ms(f[r, 5]), ms(added), ms(f[r, 16]), ms(f[r, 17]), ms(c1added), f[r, 18], f[r, 19], f[r, 8], f[r, 9], f[r, 21]
       printf "    { \"target\": %s, \"requests_per_s\": %s, \"reference\": %s, \"ratio_to_reference\": %s, \"ratio_to_nginx\": %s, \"p50_ms\": %s, \"p90_ms\": %s, \"p99_ms\": %s, \"added_p99_ms\": %s, ", \
         q(f[r, 1]), num(f[r, 2]), q(ref), num(ratio), num(ratio_ng), num(f[r, 3]), num(f[r, 4]), num(f[r, 5]), num(added) > out
       printf "\"one_connection_mean_ms\": %s, \"one_connection_p99_ms\": %s, \"one_connection_added_mean_ms\": %s, ", num(f[r, 16]), num(f[r, 17]), num(c1added) > out
       printf "\"rss_mb_after_rate_run\": %s, \"rss_mb_peak\": %s, \"rss_mb_after_rate_run_per_proxy\": %s, \"rss_mb_peak_per_proxy\": %s, ", num(f[r, 6]), num(f[r, 7]), arr(f[r, 18]), arr(f[r, 19]) > out
-      printf "\"start_ms\": %s, \"proxy_cpu_pct\": %s, \"errors\": %s, \"latency_run\": %s, \"steal_pct_latency_run\": %s, \"steal_pct_one_connection_run\": %s, \"steal_pct_wrk_run\": %s, \"note\": %s }%s\n", \
-        num(f[r, 8]), num(f[r, 9]), num(f[r, 10]), f[r, 11], num(f[r, 12]), num(f[r, 20]), num(f[r, 13]), (f[r, 14] == "" ? "null" : q(f[r, 14])), (r < n ? "," : "") > out
+      printf "\"start_ms\": %s, \"proxy_cpu_pct\": %s, \"proxy_cpu_us_per_request\": %s, \"errors\": %s, \"latency_run\": %s, \"steal_pct_latency_run\": %s, \"steal_pct_one_connection_run\": %s, \"steal_pct_wrk_run\": %s, \"note\": %s }%s\n", \
+        num(f[r, 8]), num(f[r, 9]), num(f[r, 21]), num(f[r, 10]), f[r, 11], num(f[r, 12]), num(f[r, 20]), num(f[r, 13]), (f[r, 14] == "" ? "null" : q(f[r, 14])), (r < n ? "," : "") > out
     }
     printf "  ]\n}\n" > out
   }' "$ROWS"
