@@ -16,7 +16,7 @@ function harness() {
   const series: SeriesInput[] = [];
   const lines: AccessLogEntry[] = [];
   const metrics: IstioMetrics = { seriesFor: (input) => (series.push(input), { observe() {} }) };
-  const observer = createObserver({ reporter: "source", metrics, accessLog: () => ({ log: (e) => void lines.push(e) }) as never, now: () => 10 });
+  const observer = createObserver({ reporter: "source", metrics, accessLog: () => ({ log: (e: AccessLogEntry) => void lines.push(e) }) as never, now: () => 10 });
   const observe = (request: HttpRequest, response: MeshResponse | Response, record = new RequestRecord(0)) =>
     observer.observe(request, "/dm.Echo/Unary", { remoteAddress: "127.0.0.1", remotePort: 1 }, record, response as never, 0);
   return { series, lines, observe };
