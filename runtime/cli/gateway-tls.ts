@@ -1,11 +1,25 @@
-// Which gateway ports terminate TLS, and with what: the HTTPS servers (tls.mode SIMPLE; config
-// validation refuses every other mode until it is built) of the Gateways that select this proxy,
-// grouped by port. A port serves HTTPS or plaintext HTTP, not both: a port where both are declared
-// is served as HTTPS and the plaintext servers' hosts are refused with a log line, as Envoy cannot
-// tell them apart on one listener without TLS inspection either.
+// Which gateway ports terminate TLS, and with what: the HTTPS servers (tls.mode SIMPLE, MUTUAL,
+// OPTIONAL_MUTUAL, ISTIO_MUTUAL; config validation refuses the rest) of the Gateways that select
+// this proxy, grouped by port. A port serves HTTPS or plaintext HTTP, not both: a port where both
+// are declared is served as HTTPS and the plaintext servers' hosts are refused with a log line, as
+// Envoy cannot tell them apart on one listener without TLS inspection either.
 import { gatewaysFor, type ProxyIdentity } from "../model/compile.ts";
 import type { MeshConfig } from "../config/types.ts";
-import type { TlsServerConfig } from "../security/server-certificates.ts";
+import type { GatewayTlsMode, TlsServerConfig } from "../security/server-certificates.ts";
+
+interface HttpsTls {
+  mode: GatewayTlsMode;
+  serverCertificate?: string;
+  privateKey?: string;
+  caCertificates?: string;
+  credentialName?: string;
+  subjectAltNames?: string[];
+  verifyCertificateSpki?: string[];
+  verifyCertificateHash?: string[];
+  minProtocolVersion?: string;
+  maxProtocolVersion?: string;
+  cipherSuites?: string[];
+}
 
 /** port → its HTTPS servers' TLS, in the order the Gateways declare them */
 export function httpsServersByPort(config: MeshConfig, proxy: ProxyIdentity): Map<number, TlsServerConfig[]> {
@@ -13,16 +27,24 @@ export function httpsServersByPort(config: MeshConfig, proxy: ProxyIdentity): Ma
   for (const gateway of gatewaysFor(config, proxy)) {
     for (const server of gateway.spec.servers) {
       if (server.port.protocol.toUpperCase() !== "HTTPS" || !server.tls) continue;
-      const tls = server.tls as { serverCertificate: string; privateKey: string; minProtocolVersion?: string; maxProtocolVersion?: string; cipherSuites?: string[] };
+      const tls = server.tls as unknown as HttpsTls;
       const list = out.get(server.port.number) ?? [];
-      list.push({
+      const entry: TlsServerConfig = {
         hosts: server.hosts.map((h) => (h.includes("/") ? h.slice(h.indexOf("/") + 1) : h)),
+        mode: tls.mode,
         serverCertificate: tls.serverCertificate,
         privateKey: tls.privateKey,
+        caCertificates: tls.caCertificates,
+        credentialName: tls.credentialName,
+        subjectAltNames: tls.subjectAltNames,
+        verifyCertificateSpki: tls.verifyCertificateSpki,
+        verifyCertificateHash: tls.verifyCertificateHash,
         minProtocolVersion: tls.minProtocolVersion,
         maxProtocolVersion: tls.maxProtocolVersion,
         cipherSuites: tls.cipherSuites,
-      });
+      };
+      // undefined fields out, so the listener key below only changes with the config
+      list.push(Object.fromEntries(Object.entries(entry).filter(([, v]) => v !== undefined)) as unknown as TlsServerConfig);
       out.set(server.port.number, list);
     }
   }

@@ -20,6 +20,7 @@ import type { MeshConfig } from "../config/types.ts";
 import { h2cPorts } from "./gateway-h2c.ts";
 import { listenHttp2 } from "../exchange/http2/listen.ts";
 import { startTcpPorts } from "./gateway-tcp.ts";
+import { gatewayXfccFilter } from "../filters/gateway-xfcc.ts";
 
 export const gatewaySpec: CommandSpec = {
   name: "gateway",
@@ -39,6 +40,7 @@ export const gatewaySpec: CommandSpec = {
     { name: "access-log", kind: "string", value: "FORMAT", default: "off", help: "access log on stdout: off, text (Istio's format) or json; an Istio Telemetry resource can also turn it on" },
     { name: "namespace", kind: "string", value: "NS", default: "default", help: "namespace of resources that name none; also the gateway's own (its identity)" },
     { name: "service-account", kind: "string", value: "SA", default: "istio-ingressgateway-service-account", help: "the gateway's service account (its identity, with --ca-dir or --ca)" },
+    { name: "credentials-dir", kind: "string", value: "DIR", help: "where HTTPS servers' credentialName is read: DIR/<name>/tls.crt, tls.key, ca.crt (or DIR/<name>-cacert/ca.crt); watched" },
     ...identityFlags,
     ...headLimitFlags,
     ...logFlags,
@@ -99,11 +101,12 @@ export async function runGateway(argv: string[]): Promise<void> {
   });
   const { deps, identity, telemetry, watch } = core;
   // ports whose Gateway servers say TCP (MONGO, REDIS, MYSQL): byte streams, not HTTP (gateway-tcp.ts)
+  const certificateSources = { identity, credentialsDir: flags.strings["credentials-dir"], noCredentials: credentialsRefusal(flags.lists.registry) };
   const tcp = startTcpPorts({ binds, table: watch.table, clusters: deps.clusters, telemetry, log });
 
   function open(port: number, entry: PortListener): void {
     const addr = binds.get(port) ?? { hostname: "0.0.0.0", port };
-    const handler = gatewayHandler({ table: watch.table, select: (t) => t.gatewayPorts.get(port), port, deps, security: core.security, onDecision: (decision) => telemetry.dietmesh.authz(decision) });
+    const handler = gatewayHandler({ table: watch.table, select: (t) => t.gatewayPorts.get(port), port, deps, security: core.security, filters: [gatewayXfccFilter()], onDecision: (decision) => telemetry.dietmesh.authz(decision) });
     const opened = (server: Server, kind: string) => {
       if (listeners.get(port) !== entry) return void server.stop(); // replaced or closed meanwhile
       entry.server = server;
@@ -146,7 +149,7 @@ export async function runGateway(argv: string[]): Promise<void> {
         // other HTTPS settings on the same port: the same listener serves the new certificates once
         // they have loaded; until then the previous ones (no connection is refused for the swap)
         const previous = existing.certs;
-        const next = serverCertificates(tls, log);
+        const next = serverCertificates(tls, log, certificateSources);
         existing.tlsKey = tlsKey;
         void next.ready.then(() => {
           if (existing.tlsKey !== tlsKey || listeners.get(port) !== existing) return next.close();
@@ -155,7 +158,7 @@ export async function runGateway(argv: string[]): Promise<void> {
         });
         continue;
       }
-      const entry: PortListener = { tlsKey, certs: tls ? serverCertificates(tls, log) : undefined, h2c: !tls && h2c.has(port) };
+      const entry: PortListener = { tlsKey, certs: tls ? serverCertificates(tls, log, certificateSources) : undefined, h2c: !tls && h2c.has(port) };
       listeners.set(port, entry);
       const freed = tcpClosing.get(port);
       if (!existing && freed) void freed.then(() => listeners.get(port) === entry && open(port, entry));
@@ -181,6 +184,13 @@ export async function runGateway(argv: string[]): Promise<void> {
     describe: () => ({ kind: "gateway", namespace, serviceAccount, identity: identity?.info(), labels, runtime: platform.name, listeners: Object.fromEntries([...[...listeners].flatMap(([p, e]) => (e.server ? [[p, `${e.server.hostname}:${e.server.port}${e.certs ? " https" : ""}`]] : [])), ...tcp.describe()]) }),
     dashboardPeers,
   });
+}
+
+/** why credentialName cannot be served without --credentials-dir */
+function credentialsRefusal(registries: string[]): string {
+  return registries.some((r) => r.startsWith("kubernetes"))
+    ? "credentialName from a Kubernetes Secret is not supported by dietmesh yet; mount the Secret and pass --credentials-dir DIR (DIR/<name>/tls.crt, tls.key, ca.crt)"
+    : "credentialName needs --credentials-dir DIR (DIR/<name>/tls.crt, tls.key, ca.crt, or DIR/<name>-cacert/ca.crt)";
 }
 
 function badPeer(value: string): never {

@@ -11,6 +11,7 @@ import {
   bool, dnsLabel, exportTo, int32, metadata, obj, rejected, rule, port, str, stringList, stringMap,
 } from "./schema-common.ts";
 import { virtualServiceSpec } from "./schema-virtual-service.ts";
+import { isCertificateHash, isSpkiHash } from "../security/client-certificates.ts";
 import { destinationRuleSpec } from "./schema-destination-rule.ts";
 import { securitySpecSchemas } from "./schema-security.ts";
 
@@ -79,22 +80,55 @@ const server = obj({
   name: str.optional(),
 }).check(rule((ctx) => serverTlsHonesty(ctx.value, (path, message) => ctx.issues.push({ code: "custom", input: ctx.value, path, message }))));
 
-/** server.tls fields of a kind (or protocol) dietmesh's gateway cannot serve yet: refused, never served as plaintext */
-const TLS_SIMPLE_ONLY = ["caCertificates", "caCrl", "credentialName", "credentialNames", "caCertCredentialName", "tlsCertificates", "subjectAltNames", "verifyCertificateSpki", "verifyCertificateHash", "insecureSkipVerify"] as const;
+/** server.tls fields dietmesh's gateway cannot serve yet: refused, never served without them */
+const TLS_NOT_BUILT = ["caCrl", "credentialNames", "caCertCredentialName", "tlsCertificates"] as const;
+/** what verifies client certificates: meaningless without one (SIMPLE), refused rather than ignored */
+const CLIENT_CHECKS = ["caCertificates", "subjectAltNames", "verifyCertificateSpki", "verifyCertificateHash"] as const;
+const TERMINATING = ["SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL", "ISTIO_MUTUAL"];
+/** a Secret's name, as credentialName must be to name a folder or a Secret */
+const SECRET_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 function serverTlsHonesty(server: { port: { protocol: string }; tls?: Record<string, unknown> }, fail: (path: (string | number)[], message: string) => void): void {
   const protocol = server.port.protocol.toUpperCase();
   const tls = server.tls;
   if (protocol === "HTTPS") {
-    const mode = tls?.mode;
-    if (mode === undefined) return fail(["tls"], "an HTTPS server needs tls with mode SIMPLE, serverCertificate and privateKey");
-    if (mode !== "SIMPLE") return fail(["tls", "mode"], `tls.mode ${mode} is not supported by dietmesh's gateway yet; SIMPLE is (with serverCertificate and privateKey files)`);
-    for (const field of TLS_SIMPLE_ONLY) {
-      if (tls![field] !== undefined) fail(["tls", field], `tls.${field} is not supported by dietmesh's gateway yet; use serverCertificate and privateKey files`);
+    const mode = tls?.mode as string | undefined;
+    if (mode === undefined) return fail(["tls"], "an HTTPS server needs tls with a mode (SIMPLE, MUTUAL, OPTIONAL_MUTUAL or ISTIO_MUTUAL) and its certificate");
+    if (!TERMINATING.includes(mode)) return fail(["tls", "mode"], `tls.mode ${mode} is not supported by dietmesh's gateway yet (TLS passthrough); HTTPS servers take SIMPLE, MUTUAL, OPTIONAL_MUTUAL or ISTIO_MUTUAL`);
+    const t = tls!;
+    for (const field of TLS_NOT_BUILT) {
+      if (t[field] !== undefined) fail(["tls", field], `tls.${field} is not supported by dietmesh's gateway yet; use serverCertificate, privateKey and caCertificates files or credentialName`);
     }
-    if (typeof tls!.serverCertificate !== "string") fail(["tls", "serverCertificate"], "an HTTPS server with tls.mode SIMPLE needs serverCertificate (a PEM file)");
-    if (typeof tls!.privateKey !== "string") fail(["tls", "privateKey"], "an HTTPS server with tls.mode SIMPLE needs privateKey (a PEM file)");
-    if (tls!.httpsRedirect) fail(["tls", "httpsRedirect"], "httpsRedirect belongs on the HTTP server of the same hosts");
+    if (t.insecureSkipVerify !== undefined) fail(["tls", "insecureSkipVerify"], "tls.insecureSkipVerify applies to DestinationRules (origination), not Gateway servers");
+    if (t.httpsRedirect) fail(["tls", "httpsRedirect"], "httpsRedirect belongs on the HTTP server of the same hosts");
+    if (mode === "ISTIO_MUTUAL") {
+      // Istio's own rule: the mesh identity is the certificate, the mesh root the CA
+      for (const field of ["serverCertificate", "privateKey", "caCertificates", "credentialName"] as const) {
+        if (t[field] !== undefined) fail(["tls", field], `tls.mode ISTIO_MUTUAL uses the gateway's mesh certificate and root; ${field} may not be set`);
+      }
+      return;
+    }
+    if (mode === "SIMPLE") {
+      for (const field of CLIENT_CHECKS) {
+        if (t[field] !== undefined) fail(["tls", field], `tls.${field} checks client certificates, which tls.mode SIMPLE does not ask for; use MUTUAL or OPTIONAL_MUTUAL`);
+      }
+    }
+    if (typeof t.credentialName === "string") {
+      if (!SECRET_NAME.test(t.credentialName)) fail(["tls", "credentialName"], `expected the name of a Secret (lower-case letters, digits, "-", "."), got ${JSON.stringify(t.credentialName)}`);
+      for (const field of ["serverCertificate", "privateKey", "caCertificates"] as const) {
+        if (t[field] !== undefined) fail(["tls", field], `tls.${field} and tls.credentialName both name the server's material; set one`);
+      }
+    } else {
+      if (typeof t.serverCertificate !== "string") fail(["tls", "serverCertificate"], `an HTTPS server with tls.mode ${mode} needs serverCertificate (a PEM file) or credentialName`);
+      if (typeof t.privateKey !== "string") fail(["tls", "privateKey"], `an HTTPS server with tls.mode ${mode} needs privateKey (a PEM file) or credentialName`);
+      if (mode !== "SIMPLE" && typeof t.caCertificates !== "string") fail(["tls", "caCertificates"], `tls.mode ${mode} needs caCertificates (a PEM file) or credentialName`);
+    }
+    (t.verifyCertificateHash as string[] | undefined)?.forEach((h, i) => {
+      if (!isCertificateHash(h)) fail(["tls", "verifyCertificateHash", i], `expected a hex SHA-256 of a certificate (64 hex digits, colons allowed), got ${JSON.stringify(h)}`);
+    });
+    (t.verifyCertificateSpki as string[] | undefined)?.forEach((h, i) => {
+      if (!isSpkiHash(h)) fail(["tls", "verifyCertificateSpki", i], `expected a base64 SHA-256 of a public key (44 characters), got ${JSON.stringify(h)}`);
+    });
     return;
   }
   if (!tls) return;

@@ -30,6 +30,12 @@ export interface ServerTls {
   keyPem: string;
   caPem?: string;
   clientCertificate: boolean;
+  /** ask for a client certificate without requiring one; one that is given must pass verifyPeer */
+  optionalClientCertificate?: boolean;
+  /** checks a client certificate for this server (else the listener's verifyPeer) */
+  verifyPeer?(leafDer: Uint8Array): Promise<string | null>;
+  /** the URI SAN of certChainPem's leaf (XFCC's By), when it has one */
+  localUri?: string;
   /** "TLSv1.2", "TLSv1.3" */
   minVersion?: string;
   maxVersion?: string;
@@ -193,10 +199,9 @@ export function serveMesh(options: MeshServeOptions): Promise<SocketServer> {
     const tls = new TLSSocket(socket, {
       isServer: true,
       secureContext: context ?? serverContext(chosen),
-      requestCert: chosen.clientCertificate,
+      requestCert: chosen.clientCertificate || chosen.optionalClientCertificate === true,
       rejectUnauthorized: chosen.clientCertificate,
     });
-    const accept = { clientCertificate: chosen.clientCertificate };
     tls.setTimeout(HANDSHAKE_TIMEOUT_MS, () => tls.destroy());
     tls.on("error", (error: Error) => {
       options.onRefused?.(`TLS handshake failed: ${error.message}`, remoteAddress);
@@ -206,14 +211,18 @@ export function serveMesh(options: MeshServeOptions): Promise<SocketServer> {
       tls.setTimeout(0);
       tls.pause();
       const conn: ConnInfo = { remoteAddress, remotePort, secure: true };
-      if (chosen.clientCertificate) {
+      if (chosen.clientCertificate || chosen.optionalClientCertificate) {
         const peer = tls.getPeerCertificate(false);
         // a missing certificate leaves an empty object here
-        if (!peer || !peer.raw) return refuse(tls, "no client certificate");
-        const der = new Uint8Array(peer.raw);
-        const problem = options.verifyPeer ? await options.verifyPeer(der) : "no peer verifier configured";
-        if (problem) return refuse(tls, `client certificate refused: ${problem}`);
-        conn.peer = { uris: uriSans(peer.subjectaltname), der };
+        const given = Boolean(peer && peer.raw);
+        if (!given && chosen.clientCertificate) return refuse(tls, "no client certificate");
+        if (given) {
+          const der = new Uint8Array(peer.raw);
+          const verify = chosen.verifyPeer ?? options.verifyPeer;
+          const problem = verify ? await verify(der) : "no peer verifier configured";
+          if (problem) return refuse(tls, `client certificate refused: ${problem}`);
+          conn.peer = { uris: uriSans(peer.subjectaltname), der, ...(chosen.localUri ? { localUri: chosen.localUri } : {}) };
+        }
       }
       if (tls.destroyed) return;
       admit(tls, conn, null);

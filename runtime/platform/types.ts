@@ -17,6 +17,8 @@ export interface PeerCertificate {
   uris: string[];
   /** the leaf certificate, DER */
   der: Uint8Array;
+  /** the URI SAN of the certificate this proxy served on the connection (a gateway's XFCC By) */
+  localUri?: string;
 }
 
 export type FetchHandler = (request: Request, conn: ConnInfo) => Response | Promise<Response>;

@@ -1,23 +1,47 @@
 // The certificates a gateway port serves to TLS clients (Gateway servers with protocol HTTPS and
-// tls.mode SIMPLE): loaded from the PEM files each server names, chosen per connection by the
-// ClientHello's server name as Envoy chooses a filter chain (an exact host first, then the longest
-// "*." wildcard, then a server for "*"), and kept current: the folders of the files are watched, and
-// a changed file is served to the next connection once certificate and key load and belong
-// together — a half-written or mismatched pair leaves the previous one in service.
-import { platform, serverTlsProblem, type ServerTls } from "../platform/index.ts";
+// tls.mode SIMPLE, MUTUAL, OPTIONAL_MUTUAL or ISTIO_MUTUAL): loaded from the PEM files each server
+// names or from its credentialName's folder (credential-files.ts), or, for ISTIO_MUTUAL, the
+// gateway's own workload certificate with the mesh root as the client CA; chosen per connection by
+// the ClientHello's server name as Envoy chooses a filter chain (an exact host first, then the
+// longest "*." wildcard, then a server for "*"), and kept current: the folders of the files are
+// watched, and a changed file (certificate, key or CA) is served to the next connection once it
+// loads and the pair belongs together — a half-written or mismatched pair leaves the previous one
+// in service. Client certificates are checked by client-certificates.ts.
+import { platform, serverTlsProblem, type ServerTls, type TlsCredentials } from "../platform/index.ts";
 import type { FileWatch } from "../platform/types.ts";
 import { parseClientHello } from "./client-hello.ts";
 import { normalizeHost } from "../model/hosts.ts";
+import { systemClock } from "../lib/clock.ts";
+import { clientCertificateVerifier } from "./client-certificates.ts";
+import { credentialFiles, filesOf, readCredentials, type CredentialFiles } from "./credential-files.ts";
+
+export type GatewayTlsMode = "SIMPLE" | "MUTUAL" | "OPTIONAL_MUTUAL" | "ISTIO_MUTUAL";
 
 /** one Gateway server's TLS, as the config gave it */
 export interface TlsServerConfig {
   /** the server's hosts, "ns/" prefixes removed */
   hosts: readonly string[];
-  serverCertificate: string;
-  privateKey: string;
+  mode: GatewayTlsMode;
+  serverCertificate?: string;
+  privateKey?: string;
+  caCertificates?: string;
+  credentialName?: string;
+  subjectAltNames?: readonly string[];
+  verifyCertificateSpki?: readonly string[];
+  verifyCertificateHash?: readonly string[];
   minProtocolVersion?: string;
   maxProtocolVersion?: string;
   cipherSuites?: readonly string[];
+}
+
+/** where certificates that are not file paths come from */
+export interface CertificateSources {
+  /** the gateway's workload identity (ISTIO_MUTUAL); absent without --ca-dir / --ca */
+  identity?: { current(): TlsCredentials; spiffeId: { toString(): string } };
+  /** --credentials-dir: credentialName's folder of PEM files */
+  credentialsDir?: string;
+  /** why credentialName cannot be served, when credentialsDir is absent */
+  noCredentials?: string;
 }
 
 export interface ServerCertificates {
@@ -26,7 +50,7 @@ export interface ServerCertificates {
   /** every server's files have been read once (a server whose files fail refuses its hosts) */
   readonly ready: Promise<void>;
   /** the servers' current material, for /config_dump and logs: host → certificate file and state */
-  describe(): { hosts: readonly string[]; certificate: string; loaded: boolean; problem?: string }[];
+  describe(): { hosts: readonly string[]; mode: GatewayTlsMode; certificate: string; loaded: boolean; problem?: string }[];
   close(): void;
 }
 
@@ -35,16 +59,36 @@ const TLS_VERSIONS: Record<string, string | undefined> = { TLS_AUTO: undefined, 
 class Served {
   current: ServerTls | null = null;
   problem: string | undefined;
-  constructor(readonly config: TlsServerConfig) {}
+  /** the PEM texts current was made from */
+  texts = "";
+  constructor(
+    readonly config: TlsServerConfig,
+    /** null for ISTIO_MUTUAL (the identity) or a credentialName that cannot be resolved */
+    readonly files: CredentialFiles | null,
+  ) {}
+  get source(): string {
+    return this.config.credentialName ? `credential ${this.config.credentialName}` : this.config.mode === "ISTIO_MUTUAL" ? "the workload certificate" : (this.config.serverCertificate ?? "");
+  }
 }
 
-function dirOf(path: string): string {
-  const at = path.lastIndexOf("/");
-  return at <= 0 ? (at === 0 ? "/" : ".") : path.slice(0, at);
-}
-
-export function serverCertificates(servers: readonly TlsServerConfig[], log: (message: string) => void): ServerCertificates {
-  const served = servers.map((config) => new Served(config));
+export function serverCertificates(servers: readonly TlsServerConfig[], log: (message: string, level?: "error") => void, sources: CertificateSources = {}): ServerCertificates {
+  const served = servers.map((config) => {
+    const wantCa = config.mode === "MUTUAL" || config.mode === "OPTIONAL_MUTUAL";
+    if (config.mode === "ISTIO_MUTUAL") return new Served(config, null);
+    if (config.credentialName === undefined) return new Served(config, filesOf(config, wantCa));
+    if (!sources.credentialsDir) {
+      const s = new Served(config, null);
+      s.problem = sources.noCredentials ?? "credentialName needs --credentials-dir DIR (DIR/<name>/tls.crt, tls.key, ca.crt)";
+      return s;
+    }
+    try {
+      return new Served(config, credentialFiles(sources.credentialsDir, config.credentialName, wantCa));
+    } catch (error) {
+      const s = new Served(config, null);
+      s.problem = (error as Error).message;
+      return s;
+    }
+  });
   const exact = new Map<string, Served>();
   const wildcards: { suffix: string; served: Served }[] = [];
   let any: Served | undefined;
@@ -66,55 +110,106 @@ export function serverCertificates(servers: readonly TlsServerConfig[], log: (me
     return any;
   }
 
-  async function load(s: Served): Promise<void> {
+  /** the ServerTls for texts under s's settings, or why it cannot be served */
+  function build(s: Served, certChainPem: string, keyPem: string, caPem: string | undefined, localUri?: string): ServerTls | string {
     const { config } = s;
-    let next: ServerTls;
-    try {
-      const [certChainPem, keyPem] = await Promise.all([platform.readTextFile(config.serverCertificate), platform.readTextFile(config.privateKey)]);
-      next = {
-        certChainPem,
-        keyPem,
-        clientCertificate: false,
-        minVersion: config.minProtocolVersion ? TLS_VERSIONS[config.minProtocolVersion] : undefined,
-        maxVersion: config.maxProtocolVersion ? TLS_VERSIONS[config.maxProtocolVersion] : undefined,
-        ciphers: config.cipherSuites?.length ? config.cipherSuites.join(":") : undefined,
-      };
-    } catch (error) {
-      return keepPrevious(s, `cannot read ${config.serverCertificate} / ${config.privateKey}: ${(error as Error).message}`);
+    const next: ServerTls = {
+      certChainPem,
+      keyPem,
+      clientCertificate: config.mode === "MUTUAL" || config.mode === "ISTIO_MUTUAL",
+      optionalClientCertificate: config.mode === "OPTIONAL_MUTUAL",
+      minVersion: config.minProtocolVersion ? TLS_VERSIONS[config.minProtocolVersion] : undefined,
+      maxVersion: config.maxProtocolVersion ? TLS_VERSIONS[config.maxProtocolVersion] : undefined,
+      ciphers: config.cipherSuites?.length ? config.cipherSuites.join(":") : undefined,
+      ...(localUri ? { localUri } : {}),
+    };
+    if (config.mode !== "SIMPLE") {
+      if (!caPem) return "no CA certificates for client certificates (caCertificates, or ca.crt in the credential)";
+      next.caPem = caPem;
+      try {
+        next.verifyPeer = clientCertificateVerifier({ caPem, subjectAltNames: config.subjectAltNames, verifyCertificateSpki: config.verifyCertificateSpki, verifyCertificateHash: config.verifyCertificateHash }, systemClock);
+      } catch (error) {
+        return `CA certificates: ${(error as Error).message}`;
+      }
     }
-    if (s.current && s.current.certChainPem === next.certChainPem && s.current.keyPem === next.keyPem) return;
-    const problem = serverTlsProblem(next);
-    if (problem) return keepPrevious(s, `${config.serverCertificate} / ${config.privateKey}: ${problem}`);
+    return serverTlsProblem(next) ?? next;
+  }
+
+  async function load(s: Served): Promise<void> {
+    if (!s.files) return;
+    let texts;
+    try {
+      texts = await readCredentials(s.files);
+    } catch (error) {
+      return keepPrevious(s, (error as Error).message);
+    }
+    const key = `${texts.certChainPem}\0${texts.keyPem}\0${texts.caPem ?? ""}`;
+    if (s.current && s.texts === key) return;
+    const next = build(s, texts.certChainPem, texts.keyPem, texts.caPem);
+    if (typeof next === "string") return keepPrevious(s, `${s.source}: ${next}`);
     const first = s.current === null;
     s.current = next;
+    s.texts = key;
     s.problem = undefined;
-    log(`TLS for ${config.hosts.join(", ")}: ${first ? "serving" : "now serving the new"} certificate ${config.serverCertificate}`);
+    log(`TLS for ${s.config.hosts.join(", ")}: ${first ? "serving" : "now serving the new"} certificate from ${s.source}${s.config.mode === "SIMPLE" ? "" : ` (${s.config.mode})`}`);
   }
 
   function keepPrevious(s: Served, problem: string): void {
+    if (s.problem === problem) return;
     s.problem = problem;
-    log(`TLS for ${s.config.hosts.join(", ")}: ${problem}${s.current ? " (the previous certificate stays in service)" : " (its hosts are refused until it loads)"}`);
+    log(`TLS for ${s.config.hosts.join(", ")}: ${problem}${s.current ? " (the previous certificate stays in service)" : " (its hosts are refused until it loads)"}`, "error");
   }
+
+  // ISTIO_MUTUAL: one ServerTls per identity credentials object (a renewal hands a new one)
+  const fromIdentity = new WeakMap<TlsCredentials, ServerTls | string>();
+  function identityTls(s: Served): ServerTls | string {
+    const identity = sources.identity;
+    if (!identity) return "ISTIO_MUTUAL needs the gateway's mesh identity (--ca-dir or --ca)";
+    const credentials = identity.current();
+    let tls = fromIdentity.get(credentials);
+    if (!tls) {
+      tls = build(s, credentials.certChainPem, credentials.keyPem, credentials.rootCertsPem, identity.spiffeId.toString());
+      fromIdentity.set(credentials, tls);
+    }
+    return tls;
+  }
+  for (const s of served) {
+    if (s.config.mode !== "ISTIO_MUTUAL") continue;
+    const tls = identityTls(s);
+    if (typeof tls === "string") s.problem = tls;
+  }
+  for (const s of served) if (s.problem && !s.files) log(`TLS for ${s.config.hosts.join(", ")}: ${s.problem} (its hosts are refused)`, "error");
 
   const ready = Promise.all(served.map(load)).then(() => {});
   const watches: FileWatch[] = [];
   const dirs = new Map<string, Set<Served>>();
   for (const s of served) {
-    for (const file of [s.config.serverCertificate, s.config.privateKey]) {
-      const dir = dirOf(file);
+    for (const dir of s.files?.dirs ?? []) {
       const set = dirs.get(dir) ?? new Set();
       set.add(s);
       dirs.set(dir, set);
     }
   }
-  for (const [dir, set] of dirs) {
+  const credentialDirs = new Set(served.flatMap((s) => (s.config.credentialName && s.files ? s.files.dirs.slice(1) : [])));
+  /** a credential's own folder that did not exist yet: watched once it appears */
+  const unwatched = new Set<string>();
+  const watch = (dir: string, set: Set<Served>): void => {
     try {
       // any change in the folder: re-read (Kubernetes swaps a secret's files by renaming a folder)
-      watches.push(platform.watchDir(dir, () => void ready.then(() => Promise.all([...set].map(load)))));
+      watches.push(platform.watchDir(dir, () => void ready.then(() => (unwatched.size && retryWatches(), Promise.all([...set].map(load))))));
+      unwatched.delete(dir);
     } catch (error) {
-      log(`TLS: cannot watch ${dir} for certificate renewals: ${(error as Error).message}`);
+      // the credentials folder's own watch sees a credential's folder appear
+      if (credentialDirs.has(dir)) unwatched.add(dir);
+      else log(`TLS: cannot watch ${dir} for certificate renewals: ${(error as Error).message}`);
     }
-  }
+  };
+  const retryWatches = (): void => {
+    if (closed) return;
+    for (const dir of [...unwatched]) watch(dir, dirs.get(dir)!);
+  };
+  let closed = false;
+  for (const [dir, set] of dirs) watch(dir, set);
 
   return {
     ready,
@@ -123,10 +218,16 @@ export function serverCertificates(servers: readonly TlsServerConfig[], log: (me
       if (typeof hello === "string") return `malformed ClientHello: ${hello}`;
       const s = choose(hello.serverName);
       if (!s) return `no HTTPS server for ${hello.serverName === undefined ? "a client without SNI" : `SNI ${hello.serverName}`}`;
+      if (s.config.mode === "ISTIO_MUTUAL") return identityTls(s);
       return s.current ?? `the certificate for ${s.config.hosts.join(", ")} is not loaded: ${s.problem ?? "still loading"}`;
     },
-    describe: () => served.map((s) => ({ hosts: s.config.hosts, certificate: s.config.serverCertificate, loaded: s.current !== null, ...(s.problem ? { problem: s.problem } : {}) })),
+    describe: () =>
+      served.map((s) => {
+        const loaded = s.config.mode === "ISTIO_MUTUAL" ? typeof identityTls(s) !== "string" : s.current !== null;
+        return { hosts: s.config.hosts, mode: s.config.mode, certificate: s.source, loaded, ...(s.problem ? { problem: s.problem } : {}) };
+      }),
     close() {
+      closed = true;
       for (const w of watches.splice(0)) w.close();
     },
   };

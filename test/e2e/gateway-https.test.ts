@@ -2,8 +2,8 @@
 // SIMPLE on one port, each host served its own certificate by SNI (exact and "*." wildcard), checked
 // with curl and openssl s_client against a CA made here; the app sees x-forwarded-proto https; an
 // SNI no server names is refused in the handshake; a certificate file replaced on disk (an atomic
-// rename) is served to new connections with no failed request across the swap; TLS modes that are
-// not built are refused by `dietmesh check` with the field named, never served as plaintext.
+// rename) is served to new connections with no failed request across the swap; TLS settings that
+// are not built are refused by `dietmesh check` with the field named, never served as plaintext.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
@@ -142,23 +142,22 @@ test("TLS the gateway cannot serve yet is refused at load with the field named",
   const config = await tempConfig({
     "gw.yaml": `apiVersion: networking.istio.io/v1
 kind: Gateway
-metadata: { name: mutual }
+metadata: { name: several }
 spec:
   selector: { istio: ingressgateway }
   servers:
   - port: { number: 443, name: https, protocol: HTTPS }
     hosts: [m.example]
-    tls: { mode: MUTUAL, serverCertificate: /x.crt, privateKey: /x.key, caCertificates: /ca.crt }
+    tls: { mode: SIMPLE, tlsCertificates: [{ serverCertificate: /x.crt, privateKey: /x.key }] }
   - port: { number: 8443, name: https-cred, protocol: HTTPS }
     hosts: [k.example]
-    tls: { mode: SIMPLE, credentialName: k-cert }
+    tls: { mode: SIMPLE, credentialNames: [k-rsa, k-ec] }
 `,
   });
   const { code, out } = await run("dietmesh", ["check", config]);
   assert.is.not(code, 0);
-  assert.match(out, /spec\.servers\[0\]\.tls\.mode/);
-  assert.match(out, /MUTUAL is not supported/);
-  assert.match(out, /spec\.servers\[1\]\.tls\.credentialName: tls\.credentialName is not supported/);
+  assert.match(out, /spec\.servers\[0\]\.tls\.tlsCertificates: tls\.tlsCertificates is not supported/);
+  assert.match(out, /spec\.servers\[1\]\.tls\.credentialNames: tls\.credentialNames is not supported/);
 });
 
 test.run();
