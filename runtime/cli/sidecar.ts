@@ -20,6 +20,13 @@ import { fetchJwks, pathNormalizationFlag } from "./security-setup.ts";
 import { systemClock } from "../lib/clock.ts";
 import type { MeshConfig } from "../config/types.ts";
 import { upstreamClient } from "../upstream/default-client.ts";
+import { tcpTunnels } from "../filters/connect.ts";
+import { createTcpProxy } from "../l4/tcp-proxy.ts";
+import { inboundTunnels } from "../l4/inbound-tunnel.ts";
+import { openMeshTunnel, tlsOpener } from "../l4/mesh-tunnel.ts";
+import { connectTcp } from "../platform/tcp.ts";
+import { defaultConnect, meshConnect } from "../upstream/http1/index.ts";
+import { createIstioTcpMetrics } from "../telemetry/tcp-metrics.ts";
 
 export const sidecarSpec: CommandSpec = {
   name: "sidecar",
@@ -90,13 +97,30 @@ export async function runSidecar(argv: string[]): Promise<void> {
   // a sidecar always has its policies compiled (path normalization applies without any)
   const security = () => core.security()!;
 
-  const outbound = outboundHandler({
-    table: watch.table,
-    select: (t) => t.outbound,
-    // an app calling http://svc:8080 through the proxy names the port in the authority
-    port: (authority) => authorityPort(authority) ?? 80,
-    deps,
+  // TCP: CONNECT to a TCP service port is a byte tunnel (filters/connect.ts, l4/), to the peer's
+  // sidecar over mTLS (l4/mesh-tunnel.ts) when the endpoint is in the mesh
+  const tcpMetrics = createIstioTcpMetrics(telemetry.registry, telemetry.self);
+  const openTls = tlsOpener(meshConnect, defaultConnect);
+  const tcpProxy = createTcpProxy({
+    routes: () => undefined,
+    clusters: deps.clusters,
+    metrics: tcpMetrics,
+    accessLog: telemetry.accessLog,
+    clock: systemClock,
+    connect: connectTcp,
+    meshTunnel: (host, port, target, authority, timeoutMs) => openMeshTunnel(openTls, systemClock, host, port, target, authority, timeoutMs),
+    log: (m, level) => log(`outbound TCP: ${m}`, level),
   });
+  const outbound = tcpTunnels(
+    outboundHandler({
+      table: watch.table,
+      select: (t) => t.outbound,
+      // an app calling http://svc:8080 through the proxy names the port in the authority
+      port: (authority) => authorityPort(authority) ?? 80,
+      deps,
+    }),
+    { table: watch.table, select: (t) => t.outbound, proxy: tcpProxy },
+  );
   const outboundServer = listenData(outboundAddr, outbound, log, { limits });
   const servers: Server[] = [outboundServer];
   let inboundServer: Server | undefined;
@@ -111,7 +135,17 @@ export async function runSidecar(argv: string[]): Promise<void> {
       appPort,
       onDecision: (decision) => telemetry.dietmesh.authz(decision),
     });
-    inboundServer = await serveInbound({ address: inboundAddr, handler: inbound, identity, appPort, limits, mode: (port) => security().peerMode(port), log });
+    const appAddress = parseListenAddress(app)!;
+    const handler = inboundTunnels(inbound, {
+      app: appAddress,
+      appPort,
+      security,
+      connect: connectTcp,
+      metrics: tcpMetrics,
+      onDecision: (decision) => telemetry.dietmesh.authz(decision),
+      log,
+    });
+    inboundServer = await serveInbound({ address: inboundAddr, handler, identity, appPort, limits, mode: (port) => security().peerMode(port), log });
     servers.push(inboundServer);
   }
 

@@ -2,7 +2,7 @@
 // its field path, instead of being accepted and served as something else (a TLS server or a
 // sidecar's TCP route served as HTTP, silently). Runs on each resource after its schema parsed
 // (load.ts); what is built today passes: Gateway servers with protocol TCP (MONGO, REDIS, MYSQL)
-// and VirtualService `tcp` routes bound to gateways (model/compile-tcp.ts, l4/tcp-proxy.ts).
+// and VirtualService `tcp` routes bound to gateways or to `mesh` (model/compile-tcp.ts, l4/).
 import type { IstioKind } from "./schemas.ts";
 import { ipBlockProblem } from "../security/policy/ip-block.ts";
 
@@ -35,16 +35,8 @@ function virtualService(vs: VsShape): L4Problem[] {
   if (vs.tls?.length) {
     out.push({ path: ["tls"], message: "tls routes (routing by SNI, TLS passthrough) are not supported by dietmesh yet; terminate TLS at a Gateway server with protocol HTTPS and route with http, or carry the bytes with a TCP server and tcp routes" });
   }
-  const mesh = !vs.gateways?.length || vs.gateways.includes("mesh");
   vs.tcp?.forEach((route, i) => {
     const blocks = route.match ?? [];
-    // a block with its own gateways overrides the VirtualService's; without match the route is the VirtualService's
-    const meshBlocks = blocks.length ? blocks.map((m, j) => ({ m, j })).filter(({ m }) => (m.gateways?.length ? m.gateways.includes("mesh") : mesh)) : mesh ? [{ m: undefined, j: -1 }] : [];
-    for (const { m, j } of meshBlocks) {
-      const k = m?.gateways?.indexOf("mesh") ?? -1;
-      const path = k >= 0 ? ["tcp", i, "match", j, "gateways", k] : vs.gateways?.length ? ["gateways", vs.gateways.indexOf("mesh")] : ["tcp", i];
-      out.push({ path, message: "tcp routes are served at gateways only: dietmesh's sidecars do not proxy TCP yet; bind this VirtualService to a Gateway (gateways: [name], without mesh)" });
-    }
     if (!route.route?.length) out.push({ path: ["tcp", i, "route"], message: "a tcp route needs route with at least one destination" });
     blocks.forEach((m, j) => {
       m.destinationSubnets?.forEach((subnet, k) => {

@@ -4,9 +4,17 @@
 // On the outbound listener the destination host:port must be a known service port (else 404 NR, as
 // for any request without a route). A port that speaks HTTP ends the tunnel here: the answer is
 // 200 and the requests inside are read and routed like any other, by their own Host (Envoy's
-// "terminate CONNECT" mode, so L7 policy still applies). A port of another protocol needs a byte
-// tunnel to the destination, which is not built yet: refused with the reason, never served as HTTP.
+// "terminate CONNECT" mode, so L7 policy still applies). A port declared TCP (or MONGO, REDIS,
+// MYSQL) gets a byte tunnel (tcpTunnels, in front of the chain on the sidecar's outbound listener):
+// the L4 proxy picks the destination by the mesh-bound `tcp` routes, connects (over mTLS through
+// the peer's sidecar when the endpoint is in the mesh), and the answer is 200 once it is connected
+// — a failure is a 503 (404 without a route) and nothing is sent. Ports of other protocols (HTTPS,
+// TLS, GRPC, …, and unnamed ports: no sniffing) are refused with the reason, never served as HTTP.
 import { findVirtualHost, type RouteConfig, type RouteTable, type TableRef } from "../model/route-table.ts";
+import { isTcpProtocol, type TcpPortRoutes } from "../model/compile-tcp.ts";
+import { parseIp } from "../security/policy/ip-block.ts";
+import type { TcpProxy } from "../l4/tcp-proxy.ts";
+import type { DataHandler } from "../exchange/types.ts";
 import { authorityHost, authorityPort } from "../model/hosts.ts";
 import { ProxyError } from "../exchange/errors.ts";
 import { localReply } from "../exchange/local-reply.ts";
@@ -36,9 +44,43 @@ export function connectFilter(table: TableRef, select: (table: RouteTable) => Ro
     const port = service?.ports.find((p) => p.number === authorityPort(authority));
     if (!port) return localReply(new ProxyError("no-route", `CONNECT ${authority}: no service port`), exchange.record);
     if (!HTTP_PROTOCOLS.has(port.protocol.toUpperCase())) {
-      return localReply(new ProxyError("upgrade-refused", `CONNECT ${authority}: port protocol ${port.protocol} needs a TCP tunnel, not built yet`), exchange.record);
+      return localReply(new ProxyError("upgrade-refused", `CONNECT ${authority}: port protocol ${port.protocol} is neither HTTP nor TCP; declare the port TCP to tunnel its bytes`), exchange.record);
     }
     exchange.record.details = "connect_terminated";
     return new MeshResponse(200, "Connection established", new Headers(), null);
+  };
+}
+
+/** the TCP routes for a CONNECT authority ("svc:9000", "svc.ns.svc.cluster.local:9000"), when its port is declared TCP */
+export function tcpDestination(table: RouteTable, select: (table: RouteTable) => RouteConfig | undefined, authority: string): TcpPortRoutes | undefined {
+  const port = authorityPort(authority);
+  if (port === undefined) return undefined;
+  const host = authorityHost(authority);
+  const routes = select(table);
+  const name = (routes && findVirtualHost(routes, host)?.name) ?? host;
+  const found = table.meshTcp.get(`${name}:${port}`);
+  const declared = table.snapshot.services.get(name)?.ports.find((p) => p.number === port);
+  return found && declared && isTcpProtocol(declared.protocol) ? found : undefined;
+}
+
+/** status and text of the answer to a CONNECT whose tunnel could not be opened, by Envoy flag */
+const REFUSALS: Record<string, [number, string]> = { NR: [404, "Not Found"], UO: [503, "Service Unavailable"], UH: [503, "Service Unavailable"], UF: [503, "Service Unavailable"] };
+
+/** byte tunnels for CONNECT to TCP service ports, in front of the outbound chain (which takes every other request) */
+export function tcpTunnels(next: DataHandler, options: { table: TableRef; select: (table: RouteTable) => RouteConfig | undefined; proxy: TcpProxy }): DataHandler {
+  return async (request, conn) => {
+    if (request.method !== "CONNECT") return next(request, conn);
+    const authority = conn.target ?? new URL(request.url).host;
+    const routes = tcpDestination(options.table.current, options.select, authority);
+    if (!routes) return next(request, conn);
+    const host = authorityHost(authority).replace(/^\[|\]$/g, "");
+    const result = await options.proxy.tunnel(
+      { port: routes.port, remoteAddress: conn.remoteAddress, remotePort: conn.remotePort, localAddress: "", localPort: 0, sourceIp: conn.remoteAddress, destinationIp: parseIp(host) ? host : "" },
+      routes,
+      authority,
+    );
+    if ("channel" in result) return new MeshResponse(200, "Connection established", new Headers(), null, undefined, result.channel);
+    const [status, text] = REFUSALS[result.flags] ?? [503, "Service Unavailable"];
+    return new MeshResponse(status, text, new Headers({ "content-length": "0" }), null);
   };
 }

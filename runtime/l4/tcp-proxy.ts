@@ -6,7 +6,12 @@
 // a failed connect counts against the host in outlier detection and closes the client (UF); no
 // route → NR, no healthy host → UH; connectionPool.tcp.idleTimeout (default 1 h) closes an idle
 // connection. Istio's TCP metrics and an access log line per connection.
+// A sidecar uses the same proxy for the app's TCP connections (tunnel(): CONNECT on the outbound
+// listener, or an --outbound-tcp listener); an endpoint that takes mesh mTLS is reached through
+// its sidecar's inbound port by deps.meshTunnel (l4/mesh-tunnel.ts), which a gateway has not.
 import type { ByteChannel } from "../exchange/types.ts";
+import { MeteredChannel } from "./metered-channel.ts";
+import type { TlsTarget } from "../upstream/http1/index.ts";
 import { splice, type Splice } from "../exchange/splice.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { Cluster } from "../model/route-table.ts";
@@ -39,11 +44,21 @@ export interface TcpProxyDeps {
   clock: Clock;
   /** opens a connection; rejects on failure or after timeoutMs (platform/tcp.ts connectTcp) */
   connect(host: string, port: number, timeoutMs: number): Promise<ByteChannel>;
+  /** a byte tunnel over mesh mTLS to the sidecar in front of host:port (sidecars only) */
+  meshTunnel?(host: string, port: number, target: TlsTarget, authority: string, timeoutMs: number): Promise<ByteChannel>;
   log(message: string, level?: "warn" | "error"): void;
 }
 
+/** a tunnel's upstream, or why there is none (Envoy's flag and details) */
+export type TunnelResult = { channel: ByteChannel } | { flags: string; details: string };
+
 export interface TcpProxy {
-  handle(downstream: ByteChannel, conn: TcpConnection): void;
+  handle(downstream: ByteChannel, conn: TcpConnection, routes?: TcpPortRoutes): void;
+  /**
+   * Opens the upstream for a connection whose downstream someone else splices (a CONNECT tunnel):
+   * the channel returned counts bytes and reports the connection when both sides are done.
+   */
+  tunnel(conn: TcpConnection, routes: TcpPortRoutes | undefined, authority: string): Promise<TunnelResult>;
   /** connections being proxied now */
   active(): number;
 }
@@ -57,6 +72,8 @@ interface Outcome {
   cluster?: Cluster;
   host?: UpstreamHost;
   routeName?: string;
+  /** "mutual_tls" when the upstream was reached through its sidecar's mTLS */
+  security?: "mutual_tls";
   sent: number;
   received: number;
 }
@@ -65,6 +82,7 @@ export function createTcpProxy(deps: TcpProxyDeps): TcpProxy {
   /** open upstream connections per cluster name, over every TCP port: connectionPool.tcp.maxConnections */
   const open = new Map<string, number>();
   const splices = new Set<Splice>();
+  let tunnels = 0;
   let warnedMtls = false;
 
   function finish(conn: TcpConnection, start: number, outcome: Outcome, opened: boolean): void {
@@ -73,7 +91,7 @@ export function createTcpProxy(deps: TcpProxyDeps): TcpProxy {
       peer: outcome.host ? peerFromEndpoint(outcome.host.endpoint) : UNKNOWN_PEER,
       service: outcome.cluster ? serviceInfo(outcome.cluster.service) : NO_SERVICE,
       flags: outcome.flags,
-      security: "unknown",
+      security: outcome.security ?? "unknown",
     });
     if (!opened) series.opened();
     series.bytes(outcome.sent, outcome.received);
@@ -102,10 +120,18 @@ export function createTcpProxy(deps: TcpProxyDeps): TcpProxy {
     finish(conn, start, { ...outcome, sent: 0, received: 0 }, false);
   }
 
-  async function handle(downstream: ByteChannel, conn: TcpConnection): Promise<void> {
-    const start = deps.clock.now();
-    const route = findTcpRoute(deps.routes(conn.port), conn);
-    if (!route) return refuse(downstream, conn, start, { flags: "NR", details: "no_route" });
+  interface Opened {
+    upstream: ByteChannel;
+    base: { cluster: Cluster; routeName: string; security?: "mutual_tls" };
+    host: UpstreamHost;
+    release(): void;
+    idleTimeoutMs: number;
+  }
+
+  /** route → cluster → host → connect: the upstream, or the outcome of a refusal */
+  async function openUpstream(conn: TcpConnection, routes: TcpPortRoutes | undefined, authority: string): Promise<Opened | Omit<Outcome, "sent" | "received">> {
+    const route = findTcpRoute(routes, conn);
+    if (!route) return { flags: "NR", details: "no_route" };
     const cluster = route.pick();
     const state = deps.clusters.get(cluster);
     const base = { cluster, routeName: route.name };
@@ -113,16 +139,17 @@ export function createTcpProxy(deps: TcpProxyDeps): TcpProxy {
     const count = open.get(cluster.name) ?? 0;
     if (count >= limits.maxConnections) {
       state.counters.overflows++;
-      return refuse(downstream, conn, start, { ...base, flags: "UO", details: "upstream_max_connections" });
+      return { ...base, flags: "UO", details: "upstream_max_connections" };
     }
     const host = cluster.balancer.pick({});
-    if (!host) return refuse(downstream, conn, start, { ...base, flags: "UH", details: "no_healthy_upstream" });
+    if (!host) return { ...base, flags: "UH", details: "no_healthy_upstream" };
     const address = host.endpoint.address.replace(/^\[|\]$/g, "");
-    if (state.tls.has(addressKey(address, host.port))) {
+    const target = state.tls.get(addressKey(address, host.port));
+    if (target && !deps.meshTunnel) {
       // the endpoint expects mesh mTLS from its sidecar: plain bytes would be refused there
       if (!warnedMtls) deps.log(`TCP to ${cluster.name}: its endpoints take mesh mTLS, which the gateway's TCP proxy does not speak yet; closing such connections (UF)`, "warn");
       warnedMtls = true;
-      return refuse(downstream, conn, start, { ...base, host, flags: "UF", details: "upstream_mtls_not_supported" });
+      return { ...base, host, flags: "UF", details: "upstream_mtls_not_supported" };
     }
     open.set(cluster.name, count + 1);
     host.active++;
@@ -132,20 +159,29 @@ export function createTcpProxy(deps: TcpProxyDeps): TcpProxy {
     };
     let upstream: ByteChannel;
     try {
-      upstream = await deps.connect(address, host.port, limits.connectTimeoutMs);
+      upstream = target ? await deps.meshTunnel!(address, host.port, target, authority, limits.connectTimeoutMs) : await deps.connect(address, host.port, limits.connectTimeoutMs);
     } catch (error) {
       release();
-      const timeout = (error as { failure?: string }).failure === "connect-timeout";
-      state.outlier.record(host, { localOrigin: timeout ? "timeout" : "connect-failure" });
+      const failure = (error as { failure?: string }).failure;
+      const timeout = failure === "connect-timeout";
+      // a peer sidecar that answered and refused (authorization) is not a connect failure of the host
+      if (failure !== "refused") state.outlier.record(host, { localOrigin: timeout ? "timeout" : "connect-failure" });
       state.counters.flags.UF = (state.counters.flags.UF ?? 0) + 1;
-      return refuse(downstream, conn, start, { ...base, host, flags: "UF", details: timeout ? "upstream_connect_timeout" : "upstream_connect_failure" });
+      return { ...base, host, flags: "UF", details: failure === "refused" ? "upstream_refused" : timeout ? "upstream_connect_timeout" : "upstream_connect_failure" };
     }
     // Envoy reports a connect that worked as a success to the detector (resets its consecutive counts)
     state.outlier.record(host, { status: 200 });
-    const series = deps.metrics.seriesFor({ reporter: "source", peer: peerFromEndpoint(host.endpoint), service: serviceInfo(cluster.service), flags: "", security: "unknown" });
-    series.opened();
+    deps.metrics.seriesFor({ reporter: "source", peer: peerFromEndpoint(host.endpoint), service: serviceInfo(cluster.service), flags: "", security: target ? "mutual_tls" : "unknown" }).opened();
     // DestinationRule connectionPool.tcp.idleTimeout: no byte either way for that long closes both; 0s = never
     const idleTimeoutMs = cluster.policy.connectionPool?.tcp?.idleTimeout ?? TCP_IDLE_TIMEOUT_MS;
+    return { upstream, base: target ? { ...base, security: "mutual_tls" } : base, host, release, idleTimeoutMs };
+  }
+
+  async function handle(downstream: ByteChannel, conn: TcpConnection, routes: TcpPortRoutes | undefined): Promise<void> {
+    const start = deps.clock.now();
+    const opened = await openUpstream(conn, routes, "");
+    if (!("upstream" in opened)) return refuse(downstream, conn, start, opened);
+    const { upstream, base, host, release, idleTimeoutMs } = opened;
     const joined = splice(downstream, upstream, { clock: deps.clock, idleTimeoutMs });
     splices.add(joined);
     const result = await joined.done;
@@ -159,13 +195,32 @@ export function createTcpProxy(deps: TcpProxyDeps): TcpProxy {
     finish(conn, start, { ...base, host, flags: "", details: result.reason === "idle" ? "idle_timeout" : undefined, sent: result.bToA, received: result.aToB }, true);
   }
 
+  async function tunnel(conn: TcpConnection, routes: TcpPortRoutes | undefined, authority: string): Promise<TunnelResult> {
+    const start = deps.clock.now();
+    const opened = await openUpstream(conn, routes, authority);
+    if (!("upstream" in opened)) {
+      finish(conn, start, { ...opened, sent: 0, received: 0 }, false);
+      return { flags: opened.flags, details: opened.details ?? "" };
+    }
+    const { upstream, base, host, release } = opened;
+    tunnels++;
+    const channel = new MeteredChannel(upstream, (sent, received) => {
+      tunnels--;
+      release();
+      finish(conn, start, { ...base, host, flags: "", sent, received }, true);
+    });
+    return { channel };
+  }
+
   return {
-    handle(downstream, conn) {
-      handle(downstream, conn).catch((error) => {
+    tunnel,
+    handle(downstream, conn, routes) {
+      handle(downstream, conn, routes ?? deps.routes(conn.port)).catch((error) => {
         downstream.destroy();
         deps.log(`TCP proxy: ${(error as Error).message}`, "error");
       });
     },
-    active: () => splices.size,
+    active: () => splices.size + tunnels,
   };
 }
+

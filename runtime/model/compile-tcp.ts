@@ -2,8 +2,11 @@
 // (TCP, and MONGO/REDIS/MYSQL, which Istio proxies as TCP without their filters), the VirtualService
 // `tcp` routes bound to that gateway, compiled once per table into match predicates over the
 // connection's addresses and a weighted pick over clusters. A connection takes the first route
-// that matches, VirtualServices in creation order as for HTTP.
+// that matches, VirtualServices in creation order as for HTTP. A sidecar's outbound gets the same
+// for each service port declared TCP (compileMeshTcp): the `tcp` routes bound to `mesh` for that
+// host and port, else the port's own cluster (Envoy's default TCP route for a service port).
 import type { Destination, MeshConfig, VirtualService } from "../config/types.ts";
+import type { RegistrySnapshot } from "./types.ts";
 import type { Cluster } from "./route-table.ts";
 import { gatewaysFor, vsGateways, type ProxyIdentity } from "./compile.ts";
 import { expandHost, hostMatches, normalizeHost } from "./hosts.ts";
@@ -85,6 +88,31 @@ export function compileGatewayTcp(config: MeshConfig, proxy: ProxyIdentity, ctx:
     }
   }
   for (const [port, { routes }] of perPort) out.set(port, { port, routes });
+  return out;
+}
+
+/**
+ * A sidecar's TCP destinations: "host:port" → the routes for connections the app opens to that
+ * service port (CONNECT or --outbound-tcp): the mesh-bound `tcp` routes of VirtualServices naming
+ * the host, then a last route to the port's own cluster, so an unrouted TCP port still works.
+ */
+export function compileMeshTcp(config: MeshConfig, snapshot: RegistrySnapshot, proxy: ProxyIdentity, ctx: TcpCompileContext): Map<string, TcpPortRoutes> {
+  const out = new Map<string, TcpPortRoutes>();
+  const vss = [...config.virtualServices].filter((vs) => vs.spec.tcp?.length).sort(byCreation);
+  for (const service of snapshot.services.values()) {
+    for (const port of service.ports) {
+      if (!isTcpProtocol(port.protocol)) continue;
+      const routes: TcpRoute[] = [];
+      for (const vs of vss) {
+        const ns = vs.metadata.namespace;
+        if (!vs.spec.hosts.some((h) => hostMatches(normalizeHost(expandHost(h, ns)), service.hostname))) continue;
+        routes.push(...compileVsTcp(vs, "mesh", new Set(["mesh"]), port.number, proxy, ctx));
+      }
+      const own = ctx.clusters(service.hostname, port.number, undefined);
+      routes.push({ name: `${service.hostname}:${port.number}`, matches: ALWAYS, pick: () => own, clusters: [own] });
+      out.set(`${service.hostname}:${port.number}`, { port: port.number, routes });
+    }
+  }
   return out;
 }
 

@@ -10,7 +10,7 @@ import { compileHttpRoute, type RouteContext } from "./compile-route.ts";
 import type { ProxySelector } from "../routing/match.ts";
 import { compileRetryPolicy } from "../resilience/retry-policy.ts";
 import { compileRedirect } from "../routing/redirect.ts";
-import { compileGatewayTcp, isTcpProtocol, type TcpPortRoutes } from "./compile-tcp.ts";
+import { compileGatewayTcp, compileMeshTcp, isTcpProtocol, type TcpPortRoutes } from "./compile-tcp.ts";
 
 /** Istio's default retry policy, for routes no VirtualService describes */
 const defaultRetry = compileRetryPolicy(undefined);
@@ -212,6 +212,7 @@ export function compile(config: MeshConfig, snapshot: RegistrySnapshot, proxy: P
   const outbound = proxy.kind === "sidecar" ? compileOutbound(config, snapshot, proxy, ctx) : toRouteConfig(new Map());
   const gatewayPorts = proxy.kind === "gateway" ? compileGateway(config, proxy, ctx) : new Map<number, RouteConfig>();
   const gatewayTcp = proxy.kind === "gateway" ? compileGatewayTcp(config, proxy, ctx) : new Map<number, TcpPortRoutes>();
+  const meshTcp = proxy.kind === "sidecar" ? compileMeshTcp(config, snapshot, proxy, ctx) : new Map<string, TcpPortRoutes>();
   return Object.freeze({
     version: options.version,
     builtAt: new Date().toISOString(),
@@ -221,5 +222,6 @@ export function compile(config: MeshConfig, snapshot: RegistrySnapshot, proxy: P
     outbound,
     gatewayPorts,
     gatewayTcp,
+    meshTcp,
   });
 }

@@ -102,6 +102,8 @@ export interface RouteTable {
   readonly gatewayPorts: ReadonlyMap<number, RouteConfig>;
   /** gateway: the ports whose servers are TCP (compile-tcp.ts), not in gatewayPorts */
   readonly gatewayTcp: ReadonlyMap<number, TcpPortRoutes>;
+  /** sidecar: "host:port" of each service port declared TCP → its routes (compile-tcp.ts) */
+  readonly meshTcp: ReadonlyMap<string, TcpPortRoutes>;
 }
 
 /** The one mutable reference the listeners read; reload replaces `current` whole. */

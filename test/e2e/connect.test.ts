@@ -1,7 +1,7 @@
 // End to end, HTTP CONNECT with curl's proxy tunnel (-p), the way apps behind HTTP_PROXY open
 // tunnels: on a sidecar's outbound listener a tunnel to an HTTP service port ends at the proxy and
 // the requests inside are routed (VirtualService rules apply: a directResponse route answers);
-// an unknown destination is 404, a TCP port is refused until byte tunnels exist, and a gateway
+// an unknown destination is 404, a TCP port gets a byte tunnel (tcp-sidecar.test.ts), and a gateway
 // refuses CONNECT (403).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -80,8 +80,8 @@ test("CONNECT to a host the mesh does not know: 404 (no route), nothing sent", a
   assert.is(app.requests.length, before);
 });
 
-test("CONNECT to a TCP service port is refused (403) until byte tunnels are built, never served as HTTP", async () => {
-  assert.is(await connectStatus(sidecar.outbound, "http://db.example:5432/"), 403);
+test("CONNECT to a TCP service port opens a byte tunnel, never HTTP: nothing listens there, so 503 (UF) and no 200", async () => {
+  assert.is(await connectStatus(sidecar.outbound, "http://db.example:5432/"), 503);
 });
 
 test("a gateway refuses CONNECT (403, Envoy's upgrade_failed)", async () => {

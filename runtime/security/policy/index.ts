@@ -6,6 +6,7 @@
 import type { MeshConfig } from "../../config/types.ts";
 import type { Clock } from "../../lib/clock.ts";
 import { compileAuthorization, type Authorizer } from "./authorization.ts";
+import { compileTcpAuthorization } from "./tcp-authorization.ts";
 import { createJwksCache, type FetchJwks, type JwksCache } from "./jwks-cache.ts";
 import { appliesTo } from "./workload-scope.ts";
 import { isUpperCaseMethod, normalizePath, type NormalizedTarget, type PathNormalization } from "./path-normalize.ts";
@@ -52,6 +53,8 @@ export interface WorkloadSecurity {
   methodOk(method: string): boolean;
   authenticate: RequestAuthenticator;
   authorize: Authorizer;
+  /** the same policies for TCP connections (tcp-authorization.ts: HTTP-only fields resolved toward refusal) */
+  authorizeTcp: Authorizer;
   /** some RequestAuthentication applies (else authenticate() never refuses and adds nothing) */
   readonly authenticates: boolean;
   /** some AuthorizationPolicy applies (else authorize() allows everything) */
@@ -71,6 +74,7 @@ export function compileWorkloadSecurity(config: SecurityConfig, workload: Worklo
     methodOk: isUpperCaseMethod,
     authenticate: compileRequestAuthentication(config.requestAuthentications, workload, { clock: deps.clock, jwksCache, rootNamespace }),
     authorize: compileAuthorization(config.authorizationPolicies, workload, rootNamespace),
+    authorizeTcp: compileTcpAuthorization(config.authorizationPolicies, workload, rootNamespace),
     authenticates: config.requestAuthentications.some((p) => appliesTo(p, workload, rootNamespace)),
     authorizes: config.authorizationPolicies.some((p) => appliesTo(p, workload, rootNamespace)),
   };
