@@ -1,7 +1,7 @@
 // Files and folders of Istio YAML → one validated, deeply frozen MeshConfig, or every reason why not.
 // A change with any error is rejected whole (config undefined) so the last good config stays in
 // service. File I/O is passed in: this module never names a runtime.
-import type { MeshConfig, Origin, Resource } from "./types.ts";
+import type { Origin, Resource } from "./types.ts";
 import { formatPath, type ConfigError } from "./errors.ts";
 import { parseYamlDocuments, type YamlDocument } from "./yaml-docs.ts";
 import { collectFiles, type ConfigIO } from "./files.ts";
@@ -10,8 +10,11 @@ import { NETWORKING_GROUP, istioKind, parseResource, type IstioKind, type SpecOf
 import { securityNotices } from "./schema-security.ts";
 import { errorMap, issueProblems } from "./issues.ts";
 import { UNSUPPORTED } from "./schema-common.ts";
+import { assembleConfig, deepFreeze, readFailure, type FileEntry, type LoadResult, type Subject } from "./assemble.ts";
 
 export type { ConfigIO } from "./files.ts";
+export type { LoadResult, SkippedResource } from "./assemble.ts";
+export { deepFreeze } from "./assemble.ts";
 
 export interface LoadOptions extends ConfigIO {
   /** namespace for resources whose metadata has none (kubectl's -n) */
@@ -20,48 +23,13 @@ export interface LoadOptions extends ConfigIO {
   recursive?: boolean;
 }
 
-/** a non-Istio resource seen and skipped; `check` uses Services as known hosts */
-export interface SkippedResource {
-  apiVersion: string;
-  kind: string;
-  name?: string;
-  namespace: string;
-  origin: Origin;
-}
-
-export interface LoadResult {
-  /** undefined when there is any error */
-  config?: MeshConfig;
-  errors: ConfigError[];
-  /** warnings and info: skipped kinds, kinds kept unvalidated, Istio fields dietmesh ignores */
-  notices: ConfigError[];
-  skipped: SkippedResource[];
-}
-
 type Raw = Record<string, unknown>;
-/** who and where, for every message about one resource */
-type Subject = Pick<ConfigError, "file" | "document" | "kind" | "name" | "namespace">;
 const isObject = (v: unknown): v is Raw => typeof v === "object" && v !== null && !Array.isArray(v);
 const groupOf = (apiVersion: string) => (apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : "");
 
-class Loader {
-  readonly errors: ConfigError[] = [];
-  readonly notices: ConfigError[] = [];
-  readonly skipped: SkippedResource[] = [];
-  readonly lists: { [K in IstioKind]: Resource<K, SpecOf[K]>[] } = {
-    Gateway: [],
-    VirtualService: [],
-    DestinationRule: [],
-    ServiceEntry: [],
-    WorkloadEntry: [],
-    PeerAuthentication: [],
-    AuthorizationPolicy: [],
-    RequestAuthentication: [],
-  };
-  readonly other: Resource<string, unknown>[] = [];
-  private readonly seen = new Map<string, Origin>();
-  // one notice per kind, not per resource: a folder of Deployments should not drown the real news
-  private readonly byKind = new Map<string, { notice: ConfigError; names: string[] }>();
+/** One file's documents → its entries, in order (assemble.ts puts the files together). */
+class FileLoader {
+  readonly entries: FileEntry[] = [];
 
   constructor(private readonly defaultNamespace: string) {}
 
@@ -70,14 +38,14 @@ class Loader {
     if (doc.errors.length) {
       // the first error only: the ones after it are usually the parser losing its footing
       const { message, line } = doc.errors[0];
-      this.errors.push({ code: "yaml-syntax", severity: "error", file, document: doc.index, line, message });
+      this.entries.push({ error: { code: "yaml-syntax", severity: "error", file, document: doc.index, line, message } });
     } else if (doc.value != null) this.resource(doc.value, origin, doc, []);
   }
 
   private resource(value: unknown, origin: Origin, doc: YamlDocument, at: PropertyKey[]) {
     const where = { file: origin.file, document: origin.document };
     const fail = (message: string, path: PropertyKey[] = [], who: Partial<ConfigError> = {}) =>
-      this.errors.push({ code: "schema", severity: "error", ...where, ...who, line: doc.lineOf([...at, ...path]), path: formatPath([...at, ...path]) || undefined, message });
+      void this.entries.push({ error: { code: "schema", severity: "error", ...where, ...who, line: doc.lineOf([...at, ...path]), path: formatPath([...at, ...path]) || undefined, message } });
     if (!isObject(value)) return fail("expected a Kubernetes resource (a mapping with apiVersion, kind and metadata)");
     const { apiVersion, kind } = value;
     if (typeof apiVersion !== "string") return fail(`expected apiVersion to be a string such as "${NETWORKING_GROUP}/v1"`, ["apiVersion"]);
@@ -101,11 +69,9 @@ class Loader {
       const labels = isObject(meta.labels) ? meta.labels : {};
       const annotations = isObject(meta.annotations) ? meta.annotations : {};
       const resource = { apiVersion, kind, metadata: { ...meta, name, namespace, labels, annotations }, spec: value.spec, origin };
-      this.countKind(group, "unvalidated-kind", "an Istio kind dietmesh keeps but does not check or enforce yet", origin, who);
-      if (this.unique(group, who)) this.other.push(resource as Resource<string, unknown>);
+      this.entries.push({ resource: resource as Resource<string, unknown>, group, who, validated: false });
     } else {
-      this.skipped.push({ apiVersion, kind, name, namespace, origin });
-      this.countKind(group, "skipped-kind", "not an Istio resource; skipped", origin, who);
+      this.entries.push({ skipped: { apiVersion, kind, name, namespace, origin }, group, who });
     }
   }
 
@@ -129,31 +95,9 @@ class Loader {
     this.stripUnsupported(resource.spec, [...at, "spec"], who, doc);
     for (const n of group === NETWORKING_GROUP ? [] : securityNotices(spec as Raw)) {
       const here = [...at, "spec", ...(n.path ?? [])];
-      this.notices.push({ code: "unsupported-field", severity: "warning", ...who, line: doc.lineOf(here), path: formatPath(here), message: n.message });
+      this.entries.push({ notice: { code: "unsupported-field", severity: "warning", ...who, line: doc.lineOf(here), path: formatPath(here), message: n.message } });
     }
-    if (this.unique(group, who)) this.lists[kind].push(resource);
-  }
-
-  private unique(group: string, who: Subject) {
-    const key = `${group}|${who.kind}|${who.namespace}|${who.name}`;
-    const first = this.seen.get(key);
-    if (!first) {
-      this.seen.set(key, { file: who.file, document: who.document! });
-      return true;
-    }
-    const message = `defined twice; the first is in ${first.file}, document ${first.document + 1}`;
-    this.errors.push({ code: "duplicate", severity: "error", ...who, message });
-    return false;
-  }
-
-  private countKind(group: string, code: "skipped-kind" | "unvalidated-kind", why: string, origin: Origin, who: Subject) {
-    const key = `${group}|${who.kind}`;
-    const entry = this.byKind.get(key);
-    if (entry) entry.names.push(who.name ?? "?");
-    else {
-      const notice: ConfigError = { code, severity: "info", file: origin.file, document: origin.document, kind: who.kind, message: why };
-      this.byKind.set(key, { notice, names: [who.name ?? "?"] });
-    }
+    this.entries.push({ resource: resource as Resource<string, unknown>, group, who, validated: true });
   }
 
   /** Istio fields dietmesh accepts but ignores come out of the schema as UNSUPPORTED: drop and warn */
@@ -167,31 +111,19 @@ class Loader {
       }
       delete (tree as Raw)[key];
       const message = "a valid Istio field that dietmesh does not support yet; ignored";
-      this.notices.push({ code: "unsupported-field", severity: "warning", ...who, line: doc.lineOf(here), path: formatPath(here), message });
+      this.entries.push({ notice: { code: "unsupported-field", severity: "warning", ...who, line: doc.lineOf(here), path: formatPath(here), message } });
     }
   }
+}
 
-  finish(): LoadResult {
-    for (const { notice, names } of this.byKind.values()) {
-      const shown = names.length > 5 ? `${names.slice(0, 5).join(", ")} and ${names.length - 5} more` : names.join(", ");
-      this.notices.push({ ...notice, message: `${notice.message} (${names.length}: ${shown})` });
-    }
-    const { lists } = this;
-    const config: MeshConfig | undefined = this.errors.length
-      ? undefined
-      : {
-          gateways: lists.Gateway,
-          virtualServices: lists.VirtualService,
-          destinationRules: lists.DestinationRule,
-          serviceEntries: lists.ServiceEntry,
-          workloadEntries: lists.WorkloadEntry,
-          peerAuthentications: lists.PeerAuthentication,
-          authorizationPolicies: lists.AuthorizationPolicy,
-          requestAuthentications: lists.RequestAuthentication,
-          other: this.other,
-        };
-    return { config, errors: this.errors, notices: this.notices, skipped: this.skipped };
-  }
+/**
+ * One file's text → its entries (resources, errors, notices, skipped kinds, in order), to be put
+ * together with the other files' by assembleConfig. A reload re-runs this only for changed files.
+ */
+export function loadFileEntries(file: string, text: string, defaultNamespace: string): FileEntry[] {
+  const loader = new FileLoader(defaultNamespace);
+  for (const doc of parseYamlDocuments(text)) loader.document(file, doc);
+  return loader.entries;
 }
 
 /**
@@ -199,28 +131,17 @@ class Loader {
  * recursive unless asked) into one MeshConfig. Everything returned is deeply frozen.
  */
 export async function loadConfig(paths: string[], options: LoadOptions): Promise<LoadResult> {
-  const loader = new Loader(options.defaultNamespace);
-  const { files, errors, notices } = await collectFiles(paths, options, options.recursive ?? false);
-  loader.errors.push(...errors);
-  loader.notices.push(...notices);
-  for (const file of files) {
+  const collected = await collectFiles(paths, options, options.recursive ?? false);
+  const perFile: FileEntry[][] = [];
+  for (const file of collected.files) {
     let text: string;
     try {
       text = await options.readTextFile(file);
     } catch (e) {
-      loader.errors.push({ code: "io", severity: "error", file, message: `cannot read the file: ${(e as Error).message}` });
+      perFile.push(readFailure(file, e));
       continue;
     }
-    for (const doc of parseYamlDocuments(text)) loader.document(file, doc);
+    perFile.push(loadFileEntries(file, text, options.defaultNamespace));
   }
-  return deepFreeze(loader.finish());
-}
-
-/** freezes every object and array reachable from value, so no consumer can change a loaded config */
-export function deepFreeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
+  return deepFreeze(assembleConfig(collected, perFile));
 }

@@ -1,7 +1,10 @@
-// One run of the config loader (runtime/config/load.ts) on files plus in-memory registry resources,
-// with an answer that survives structured cloning: what config-worker.ts runs in a short-lived
-// worker so that zod, yaml and the schemas are never loaded by a serving proxy.
-import { loadConfig, type LoadResult } from "../config/load.ts";
+// What config-worker.ts runs in a short-lived worker, so that zod, yaml and the schemas are never
+// loaded by a serving proxy: a whole load of the config loader (runtime/config/load.ts) on files
+// plus in-memory registry resources, or — for incremental reloads — only the given files' texts
+// parsed and validated into their entries (assemble.ts puts them together in the proxy). Either
+// answer survives structured cloning.
+import { loadConfig, loadFileEntries, type LoadResult } from "../config/load.ts";
+import type { FileEntry } from "../config/assemble.ts";
 import { resourceIO } from "../model/registry-resources.ts";
 import { platform } from "../platform/index.ts";
 
@@ -12,11 +15,26 @@ export interface LoadRequest {
   extra: [string, string][];
 }
 
+export interface ParseRequest {
+  defaultNamespace: string;
+  /** path → text of each file to parse; the answer has one entry list per file, in this order */
+  files: [string, string][];
+}
+
 const io = { readTextFile: platform.readTextFile, readDir: platform.readDir, isDirectory: platform.isDirectory };
 
 export async function runLoad(request: LoadRequest): Promise<LoadResult> {
   const result = await loadConfig(request.paths, { defaultNamespace: request.defaultNamespace, ...resourceIO(io, new Map(request.extra)) });
   return clonable(result) as LoadResult;
+}
+
+export function runParse(request: ParseRequest): FileEntry[][] {
+  return request.files.map(([file, text]) => clonable(loadFileEntries(file, text, request.defaultNamespace)) as FileEntry[]);
+}
+
+/** the worker's one handler: a parse request names files with their texts, a load request paths */
+export async function runTask(request: LoadRequest | ParseRequest): Promise<LoadResult | FileEntry[][]> {
+  return "files" in request ? runParse(request) : await runLoad(request);
 }
 
 /**

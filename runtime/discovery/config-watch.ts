@@ -3,7 +3,7 @@
 // errors are logged and the last good table stays in service. A registry that fails keeps its
 // last state (its recover wrapper reconnects), so traffic goes on.
 import { platform } from "../platform/index.ts";
-import { loadConfigInWorker } from "./config-worker.ts";
+import { incrementalConfigLoader } from "./config-worker.ts";
 import { formatConfigError } from "../config/errors.ts";
 import { configSnapshot, watchTargets } from "../config/files.ts";
 import { systemClock, type Clock } from "../lib/clock.ts";
@@ -105,13 +105,15 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
   let loadedResources: readonly RegistryResource[] | undefined;
   let acceptedResources: ReadonlyMap<string, unknown> = new Map();
   let reportedRejections = "";
+  // keeps each file's parsed entries: a reload re-parses (in a short-lived worker) only what changed
+  const loader = incrementalConfigLoader({ defaultNamespace: options.namespace });
 
   /** file or registry-config change: load, check, publish the files' own services, compile */
   async function loadFiles(analyze = true): Promise<string[]> {
     loadedResources = discovered.resources;
     const outcome = await loadWithResources(discovered.resources ?? [], acceptedResources, async (extra) => {
       // validated in a short-lived worker: zod, yaml and the schemas never stay in this process
-      const result = await loadConfigInWorker([...options.paths, ...extra.keys()], { defaultNamespace: options.namespace, extra });
+      const result = await loader.load([...options.paths, ...extra.keys()], extra);
       if (!result.config) return { problems: result.errors };
       const fromFiles = snapshotFromConfig(result.config.serviceEntries, result.config.workloadEntries);
       const known = new Set([...fromFiles.services.keys(), ...discovered.services.keys()]);

@@ -1,5 +1,5 @@
-// Worker entry for config-worker.ts: answers one load request (config-load-task.ts) and is ended.
+// Worker entry for config-worker.ts: answers one load or parse request (config-load-task.ts) and is ended.
 import { serveWorkerCalls } from "../lib/worker-call.ts";
-import { runLoad } from "./config-load-task.ts";
+import { runTask } from "./config-load-task.ts";
 
-serveWorkerCalls(runLoad);
+serveWorkerCalls(runTask);

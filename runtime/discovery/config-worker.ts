@@ -6,12 +6,18 @@
 // On Deno the load stays in process by default: measured, a Deno process keeps the memory of
 // the modules a worker loaded after the worker ends (~21 MB for this one, as much as loading them
 // in process), so the worker would only add latency there.
+// incrementalConfigLoader is what config watching uses (issue 11): it keeps each file's entries and
+// sends only the files whose text changed to the worker, so a one-file change in a mesh of 10,000
+// services parses one file, and unchanged resources stay the same objects from one config to the next.
 import { callWorker } from "../lib/worker-call.ts";
 import { platform } from "../platform/index.ts";
-import type { LoadResult } from "../config/load.ts";
-import type { LoadRequest } from "./config-load-task.ts";
+import { assembleConfig, deepFreeze, readFailure, type FileEntry, type LoadResult } from "../config/assemble.ts";
+import { collectFiles } from "../config/files.ts";
+import { resourceIO } from "../model/registry-resources.ts";
+import type { LoadRequest, ParseRequest } from "./config-load-task.ts";
 
 const ENTRY = new URL("./config-worker-main.ts", import.meta.url);
+const io = { readTextFile: platform.readTextFile, readDir: platform.readDir, isDirectory: platform.isDirectory };
 
 export interface WorkerLoadOptions {
   defaultNamespace: string;
@@ -21,18 +27,64 @@ export interface WorkerLoadOptions {
   worker?: boolean;
 }
 
+const useWorker = (worker: boolean | undefined) => worker ?? platform.name === "bun";
+
 export async function loadConfigInWorker(paths: string[], options: WorkerLoadOptions): Promise<LoadResult> {
   const request: LoadRequest = { paths, defaultNamespace: options.defaultNamespace, extra: [...(options.extra ?? new Map())] };
   const inProcess = async (r: LoadRequest) => (await import("./config-load-task.ts")).runLoad(r);
-  if (!(options.worker ?? platform.name === "bun")) return freeze(await inProcess(request));
-  return freeze(await callWorker<LoadRequest, LoadResult>(ENTRY, request, inProcess));
+  if (!useWorker(options.worker)) return deepFreeze(await inProcess(request));
+  return deepFreeze(await callWorker<LoadRequest, LoadResult>(ENTRY, request, inProcess));
 }
 
-/** as load.ts's deepFreeze (not imported: that module is the one this keeps out of the proxy) */
-function freeze<T>(value: T): T {
-  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) freeze(v);
-  }
-  return value;
+/** files' texts → their entries, in the worker (or in process, as above) */
+async function parseFiles(request: ParseRequest, worker: boolean | undefined): Promise<FileEntry[][]> {
+  const inProcess = async (r: ParseRequest) => (await import("./config-load-task.ts")).runParse(r);
+  if (!useWorker(worker)) return inProcess(request);
+  return callWorker<ParseRequest, FileEntry[][]>(ENTRY, request, inProcess);
+}
+
+export interface IncrementalLoader {
+  /** the same LoadResult as loadConfigInWorker(paths, { extra }) */
+  load(paths: string[], extra?: ReadonlyMap<string, string>): Promise<LoadResult>;
+  /** what the last load did: files parsed anew, files whose kept entries were reused */
+  readonly last: { parsed: number; reused: number };
+}
+
+/**
+ * A loader that remembers each file's text and entries: a load reads every file (cheap: 7 MB in
+ * ~50 ms at 10,000 services) but parses and validates only those whose text differs from the last
+ * load, then assembles all of them (duplicates across files, per-kind notices) in this process.
+ */
+export function incrementalConfigLoader(options: { defaultNamespace: string; worker?: boolean }): IncrementalLoader {
+  let kept = new Map<string, { text: string; entries: readonly FileEntry[] }>();
+  const last = { parsed: 0, reused: 0 };
+  return {
+    last,
+    async load(paths, extra = new Map()) {
+      const fileIO = resourceIO(io, extra);
+      const collected = await collectFiles(paths, fileIO, false);
+      const texts = await Promise.all(
+        collected.files.map((file) => fileIO.readTextFile(file).then((text) => ({ text }), (error: unknown) => ({ error }))),
+      );
+      const changed: [string, string][] = [];
+      collected.files.forEach((file, i) => {
+        const read = texts[i];
+        if ("text" in read && kept.get(file)?.text !== read.text) changed.push([file, read.text]);
+      });
+      const parsed = changed.length ? await parseFiles({ defaultNamespace: options.defaultNamespace, files: changed }, options.worker) : [];
+      const fresh = new Map(changed.map(([file], i) => [file, deepFreeze(parsed[i])] as const));
+      const next = new Map<string, { text: string; entries: readonly FileEntry[] }>();
+      const perFile = collected.files.map((file, i) => {
+        const read = texts[i];
+        if (!("text" in read)) return readFailure(file, read.error);
+        const entries = fresh.get(file) ?? kept.get(file)!.entries;
+        next.set(file, { text: read.text, entries });
+        return entries;
+      });
+      kept = next; // files gone from the config are forgotten
+      last.parsed = changed.length;
+      last.reused = collected.files.length - changed.length;
+      return deepFreeze(assembleConfig(collected, perFile));
+    },
+  };
 }

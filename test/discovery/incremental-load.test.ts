@@ -1,0 +1,111 @@
+// incrementalConfigLoader (runtime/discovery/config-worker.ts, issue 11): every load gives what
+// loadConfig gives for the same files (config, errors, notices, skipped), while only the files
+// whose text changed are parsed again — in a real worker on both runtimes — and the resources of
+// unchanged files stay the very same objects from one config to the next.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { loadConfig } from "../../runtime/config/load.ts";
+import { incrementalConfigLoader } from "../../runtime/discovery/config-worker.ts";
+import { resourceIO } from "../../runtime/model/registry-resources.ts";
+import { inProcessFallbacks } from "../../runtime/lib/worker-call.ts";
+import { platform } from "../../runtime/platform/index.ts";
+
+const io = { readTextFile: platform.readTextFile, readDir: platform.readDir, isDirectory: platform.isDirectory };
+const dir = await platform.makeTempDir("dietmesh-incremental-");
+
+const se = (name: string, extra = "") => `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: ${name}, namespace: default }
+spec:
+  hosts: [${name}.example.com]
+  ports: [{ number: 80, name: http, protocol: HTTP }]
+  resolution: DNS${extra}
+`;
+const vs = (name: string, host: string) => `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: ${name} }
+spec:
+  hosts: [${host}]
+  http: [{ route: [{ destination: { host: ${host} } }] }]
+`;
+const deployment = (name: string) => `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: ${name} }
+`;
+
+const fresh = (paths: string[], extra = new Map<string, string>()) => loadConfig(paths, { defaultNamespace: "default", ...resourceIO(io, extra) });
+
+test("the demo meshes: the same result as loadConfig, in a worker", async () => {
+  for (const demo of ["demo/hello-istio", "demo/alphabet", "demo/security"]) {
+    const loader = incrementalConfigLoader({ defaultNamespace: "default", worker: true });
+    const result = await loader.load([demo]);
+    assert.ok(result.config, demo);
+    assert.equal(result, await fresh([demo]), demo);
+    assert.ok(Object.isFrozen(result.config) && Object.isFrozen(result.config!.virtualServices[0]), "frozen, as load.ts freezes");
+  }
+  assert.is(inProcessFallbacks(), 0, "every parse ran in a worker");
+});
+
+test("a one-file change parses that file only; unchanged resources are the same objects", async () => {
+  await platform.writeTextFile(`${dir}/a.yaml`, `${se("a")}---\n${deployment("web")}`);
+  await platform.writeTextFile(`${dir}/b.yaml`, `${se("b")}---\n${vs("b", "b.example.com")}`);
+  await platform.writeTextFile(`${dir}/c.yaml`, se("c"));
+  const loader = incrementalConfigLoader({ defaultNamespace: "default", worker: true });
+  const first = await loader.load([dir]);
+  assert.equal(loader.last, { parsed: 3, reused: 0 });
+  assert.equal(first, await fresh([dir]));
+
+  await platform.writeTextFile(`${dir}/b.yaml`, `${se("b", "\n  location: MESH_INTERNAL")}---\n${vs("b", "b.example.com")}`);
+  const second = await loader.load([dir]);
+  assert.equal(loader.last, { parsed: 1, reused: 2 });
+  assert.equal(second, await fresh([dir]));
+  const byName = (r: typeof first, name: string) => r.config!.serviceEntries.find((s) => s.metadata.name === name);
+  assert.ok(byName(second, "a") === byName(first, "a"), "a.yaml's ServiceEntry reused");
+  assert.ok(byName(second, "c") === byName(first, "c"), "c.yaml's ServiceEntry reused");
+  assert.ok(byName(second, "b") !== byName(first, "b"), "b.yaml's ServiceEntry parsed anew");
+  assert.is(byName(second, "b")!.spec.location, "MESH_INTERNAL");
+
+  const third = await loader.load([dir]);
+  assert.equal(loader.last, { parsed: 0, reused: 3 }, "nothing changed, nothing parsed");
+  assert.equal(third, second);
+});
+
+test("across files: a duplicate made by a change, a bad file, a removed file — as loadConfig says", async () => {
+  const loader = incrementalConfigLoader({ defaultNamespace: "default", worker: true });
+  await platform.writeTextFile(`${dir}/a.yaml`, se("a"));
+  await platform.writeTextFile(`${dir}/b.yaml`, se("b"));
+  await platform.writeTextFile(`${dir}/c.yaml`, se("c"));
+  await loader.load([dir]);
+
+  await platform.writeTextFile(`${dir}/c.yaml`, se("a")); // the same name as a.yaml's
+  const duplicate = await loader.load([dir]);
+  assert.is(duplicate.config, undefined);
+  assert.ok(duplicate.errors.some((e) => e.code === "duplicate" && e.file === `${dir}/c.yaml`), "the second one is the duplicate");
+  assert.equal(duplicate, await fresh([dir]));
+
+  await platform.writeTextFile(`${dir}/c.yaml`, "kind: [broken");
+  const broken = await loader.load([dir]);
+  assert.ok(broken.errors.some((e) => e.code === "yaml-syntax" && e.file === `${dir}/c.yaml`));
+  assert.equal(broken, await fresh([dir]));
+
+  await platform.remove(`${dir}/c.yaml`);
+  const removed = await loader.load([dir]);
+  assert.equal(loader.last, { parsed: 0, reused: 2 });
+  assert.equal(removed.config!.serviceEntries.map((s) => s.metadata.name), ["a", "b"]);
+  assert.equal(removed, await fresh([dir]));
+});
+
+test("registry resources (extra) are files too: only a changed one is parsed again", async () => {
+  const loader = incrementalConfigLoader({ defaultNamespace: "default", worker: true });
+  const object = (port: number) => JSON.stringify({ apiVersion: "networking.istio.io/v1", kind: "ServiceEntry", metadata: { name: "ext", namespace: "shop" }, spec: { hosts: ["api.example.com"], ports: [{ number: port, name: "https", protocol: "TLS" }], resolution: "DNS" } });
+  const ref = "kubernetes:ServiceEntry/shop/ext";
+  await loader.load(["demo/hello-istio", ref], new Map([[ref, object(443)]]));
+  const extra = new Map([[ref, object(8443)]]);
+  const result = await loader.load(["demo/hello-istio", ref], extra);
+  assert.is(loader.last.parsed, 1);
+  assert.equal(result, await fresh(["demo/hello-istio", ref], extra));
+  assert.is(result.config!.serviceEntries.find((s) => s.metadata.name === "ext")!.spec.ports![0].number, 8443);
+});
+
+test.after(() => platform.remove(dir));
+test.run();
