@@ -27,7 +27,8 @@ export async function edgeXfccValue(peer: PeerCertificate): Promise<string> {
   } catch {
     // the TLS library accepted it and the verifier parsed it; a failure here leaves the fields empty
   }
-  parts.push(`Subject="${subject.replace(/["\\]/g, "\\$&")}"`);
+  // as Envoy writes it (the RFC 2253 escapes kept); a quote inside is escaped so the value stays one field
+  parts.push(`Subject="${subject.replace(/"/g, "\\\"")}"`);
   if (uris.length) for (const uri of uris) parts.push(`URI=${uri}`);
   else parts.push("URI=");
   for (const name of dns) parts.push(`DNS=${name}`);
