@@ -78,6 +78,9 @@ export function configDump(table: RouteTable, states?: ClusterStates) {
       outbound: routeConfigJson(table.outbound),
       gateway: Object.fromEntries([...table.gatewayPorts].map(([port, rc]) => [port, routeConfigJson(rc)])),
     },
+    // a large mesh's sidecar compiles hosts on first use (model/on-demand.ts): routes.outbound and
+    // clusters then list only those, and this says so, with how many hosts there are and why each is compiled
+    ...(table.outbound.onDemand ? { onDemand: { hosts: table.outbound.onDemand.hosts, compiled: table.outbound.onDemand.compiled() } } : {}),
     clusters: [...table.clusters.values()].map((c) => clusterJson(c, states)),
   };
 }

@@ -27,6 +27,8 @@ type Dump = {
   version: number;
   builtAt: string;
   routes: { outbound: VHost[]; gateway: Record<string, VHost[]> };
+  /** a large mesh's sidecar: hosts compiled on first use (routes and clusters list only those) */
+  onDemand?: { hosts: number; compiled: { host: string; why: string }[] };
   clusters: {
     name: string;
     service: string;
@@ -56,6 +58,13 @@ export function table(header: string[], rows: string[][]): string {
   return [line(header), ...rows.map(line)].join("\n");
 }
 
+/** says that the lists are partial, when they are: hosts compile on first use in a large mesh */
+function onDemandNote(d: Dump, end = ""): string {
+  if (!d.onDemand) return "";
+  const note = `${d.onDemand.compiled.length} of ${d.onDemand.hosts} outbound hosts compiled (on first use; the others compile when first called)`;
+  return end ? `# ${note}${end}` : `\n# ${note}`;
+}
+
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 
 function render(what: string, d: Dump): string {
@@ -64,10 +73,10 @@ function render(what: string, d: Dump): string {
       const rows: string[][] = [];
       for (const vh of d.routes.outbound) rows.push(["outbound", vh.name, vh.domains.join(","), vh.routes.join(",")]);
       for (const [port, vhs] of Object.entries(d.routes.gateway)) for (const vh of vhs) rows.push([`gateway:${port}`, vh.name, vh.domains.join(","), vh.routes.join(",")]);
-      return table(["LISTENER", "VIRTUAL HOST", "DOMAINS", "ROUTES"], rows);
+      return table(["LISTENER", "VIRTUAL HOST", "DOMAINS", "ROUTES"], rows) + onDemandNote(d);
     }
     case "clusters":
-      return table(
+      return onDemandNote(d, "\n") + table(
         ["SERVICE FQDN", "PORT", "SUBSET", "DIRECTION", "ENDPOINTS", "LOAD BALANCER"],
         d.clusters.map((c) => [c.service, String(c.port), c.subset ?? "-", "outbound", String(c.endpoints.length), c.loadBalancer.consistentHash ? "CONSISTENT_HASH" : (c.loadBalancer.simple ?? "LEAST_REQUEST")]),
       );

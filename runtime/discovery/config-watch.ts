@@ -137,7 +137,8 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
   function swap() {
     registryChanged = false;
     version++;
-    table.current = compile(config!, discovered, options.proxy, { random: Math.random, version });
+    // the table in service goes in: hosts it compiled on first use are carried over (model/on-demand.ts)
+    table.current = compile(config!, discovered, options.proxy, { random: Math.random, version, previous: table.current });
   }
 
   let registryChanged = false;

@@ -10,6 +10,7 @@ import { compileHttpRoute, type RouteContext } from "./compile-route.ts";
 import type { ProxySelector } from "../routing/match.ts";
 import { compileRetryPolicy } from "../resilience/retry-policy.ts";
 import { compileRedirect } from "../routing/redirect.ts";
+import { onDemandRouteConfig } from "./on-demand.ts";
 import { compileGatewayTcp, compileMeshTcp, isTcpProtocol, type TcpPortRoutes } from "./compile-tcp.ts";
 
 /** Istio's default retry policy, for routes no VirtualService describes */
@@ -24,7 +25,21 @@ export interface ProxyIdentity {
 export interface CompileOptions {
   random: () => number;
   version: number;
+  /**
+   * a sidecar compiles its outbound hosts on first use when the mesh has more services than this
+   * (model/on-demand.ts; default ON_DEMAND_ABOVE); at or below it, everything at once as before
+   */
+  onDemandAbove?: number;
+  /** the table in service: hosts it compiled on demand are carried over (shared when unchanged) */
+  previous?: RouteTable;
+  /** on demand: at most this many compiled hosts (default 1,000), least recently used out first */
+  onDemandLimit?: number;
+  /** on demand: a host idle this long is not carried into the next table (default 10 min) */
+  onDemandIdleMs?: number;
 }
+
+/** meshes larger than this compile a sidecar's outbound hosts on first use (issue 11) */
+export const ON_DEMAND_ABOVE = 200;
 
 /** Gateways whose selector the proxy's labels satisfy, as "ns/name". */
 export function gatewaysFor(config: MeshConfig, proxy: ProxyIdentity): Gateway[] {
@@ -136,6 +151,55 @@ function compileOutbound(config: MeshConfig, snapshot: RegistrySnapshot, proxy: 
   return toRouteConfig(vhosts);
 }
 
+/**
+ * The same outbound routes as compileOutbound, compiled per host on first use: only the index of
+ * which VirtualServices name which host is built here (on-demand.ts compiles the rest).
+ */
+function onDemandOutbound(config: MeshConfig, snapshot: RegistrySnapshot, proxy: ProxyIdentity, ctx: RouteContext, parts: OnDemandParts): RouteConfig {
+  const candidates = new Map<string, { vss: VirtualService[]; domains: string[] }>();
+  for (const vs of [...config.virtualServices].sort(byCreation)) {
+    for (const raw of vs.spec.hosts) {
+      const host = expandHost(raw, vs.metadata.namespace);
+      const entry = candidates.get(host) ?? { vss: [], domains: snapshot.services.has(host) ? hostAliases(host, proxy.namespace) : [host] };
+      if (!entry.vss.includes(vs)) entry.vss.push(vs);
+      candidates.set(host, entry);
+    }
+  }
+  // a VirtualService naming several hosts compiles once per table, not once per host
+  const routes = new Map<VirtualService, Route[]>();
+  const routesOf = (vs: VirtualService) => {
+    let list = routes.get(vs);
+    if (!list) {
+      list = buildRoutes(vs, { gateways: new Set(["mesh"]), defaultGateways: vsGateways(vs), labels: proxy.labels, namespace: proxy.namespace, vsNamespace: vs.metadata.namespace }, ctx);
+      routes.set(vs, list);
+    }
+    return list;
+  };
+  return onDemandRouteConfig({
+    snapshot,
+    rules: parts.rules,
+    candidates,
+    routesOf,
+    defaultRoutes: (service) => defaultRoutes(service, ctx),
+    aliases: (host) => hostAliases(host, proxy.namespace),
+    clusters: parts.clusters,
+    track: parts.track,
+    previous: parts.previous?.outbound,
+    limit: parts.limit,
+    idleMs: parts.idleMs,
+    now: Date.now,
+  });
+}
+
+interface OnDemandParts {
+  rules: DestinationRuleIndex;
+  clusters: Map<string, Cluster>;
+  track(onCluster: ((cluster: Cluster) => void) | undefined): void;
+  previous?: RouteTable;
+  limit: number;
+  idleMs: number;
+}
+
 /** a service without a VirtualService: one route per port, chosen by the request's port */
 function defaultRoutes(service: Service, ctx: RouteContext): Route[] {
   const routes: Route[] = service.ports.map((port) => ({
@@ -201,15 +265,24 @@ function httpsRedirectRoute(host: string): Route {
 }
 
 export function compile(config: MeshConfig, snapshot: RegistrySnapshot, proxy: ProxyIdentity, options: CompileOptions): RouteTable {
-  const clusters = new ClusterCache(snapshot, indexDestinationRules(config.destinationRules), options.random);
+  const rules = indexDestinationRules(config.destinationRules);
+  const clusters = new ClusterCache(snapshot, rules, options.random);
+  let track: ((cluster: Cluster) => void) | undefined;
   const ctx: RouteContext = {
     random: options.random,
-    clusters: (host, port, subset) => clusters.get(host, port, subset),
+    clusters: (host, port, subset) => {
+      const cluster = clusters.get(host, port, subset);
+      track?.(cluster);
+      return cluster;
+    },
     forwardTo: (cluster) => ({ kind: "forward", pick: () => ({ cluster }), targets: [{ cluster }], mirrors: [], retry: defaultRetry }),
   };
-  // every service port gets its default cluster, so /clusters shows what discovery knows
-  for (const service of snapshot.services.values()) for (const port of service.ports) clusters.get(service.hostname, port.number, undefined);
-  const outbound = proxy.kind === "sidecar" ? compileOutbound(config, snapshot, proxy, ctx) : toRouteConfig(new Map());
+  const onDemand = proxy.kind === "sidecar" && snapshot.services.size > (options.onDemandAbove ?? ON_DEMAND_ABOVE);
+  // every service port gets its default cluster, so /clusters shows what discovery knows (on
+  // demand: what the sidecar has called, /config_dump says so)
+  if (!onDemand) for (const service of snapshot.services.values()) for (const port of service.ports) clusters.get(service.hostname, port.number, undefined);
+  const parts: OnDemandParts = { rules, clusters: clusters.all, track: (t) => void (track = t), previous: options.previous, limit: options.onDemandLimit ?? 1000, idleMs: options.onDemandIdleMs ?? 600_000 };
+  const outbound = proxy.kind !== "sidecar" ? toRouteConfig(new Map()) : onDemand ? onDemandOutbound(config, snapshot, proxy, ctx, parts) : compileOutbound(config, snapshot, proxy, ctx);
   const gatewayPorts = proxy.kind === "gateway" ? compileGateway(config, proxy, ctx) : new Map<number, RouteConfig>();
   const gatewayTcp = proxy.kind === "gateway" ? compileGatewayTcp(config, proxy, ctx) : new Map<number, TcpPortRoutes>();
   const meshTcp = proxy.kind === "sidecar" ? compileMeshTcp(config, snapshot, proxy, ctx) : new Map<string, TcpPortRoutes>();

@@ -88,6 +88,18 @@ export interface RouteConfig {
   readonly exact: ReadonlyMap<string, VirtualHost>;
   /** "*.example.com" style suffixes, longest first; "*" last */
   readonly wildcards: readonly { suffix: string; host: VirtualHost }[];
+  /**
+   * set when hosts are compiled on first use (model/on-demand.ts, large meshes): `exact` then
+   * lists only compiled hosts, and this says how many there are in all and why each was compiled
+   */
+  readonly onDemand?: OnDemand;
+}
+
+export interface OnDemand {
+  /** hosts a request could reach by exact name through this route config */
+  readonly hosts: number;
+  /** the hosts compiled now, each with why (first request, carried over from the last table) */
+  compiled(): { host: string; why: string }[];
 }
 
 export interface RouteTable {
