@@ -184,11 +184,10 @@ function onDemandOutbound(config: MeshConfig, snapshot: RegistrySnapshot, proxy:
     aliases: (host) => hostAliases(host, proxy.namespace),
     clusters: parts.clusters,
     track: parts.track,
-    previous: parts.previous?.outbound,
     limit: parts.limit,
     idleMs: parts.idleMs,
     now: Date.now,
-  });
+  }, parts.previous?.outbound);
 }
 
 interface OnDemandParts {

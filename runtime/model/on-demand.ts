@@ -37,7 +37,6 @@ export interface OnDemandInput {
   clusters: Map<string, Cluster>;
   /** the compile context's cluster lookups are reported here while a host compiles */
   track(onCluster: ((cluster: Cluster) => void) | undefined): void;
-  previous?: RouteConfig;
   limit: number;
   idleMs: number;
   now: () => number;
@@ -45,14 +44,15 @@ export interface OnDemandInput {
 
 const sameService = (a: Service, b: Service | undefined) => a === b || (b !== undefined && JSON.stringify(a) === JSON.stringify(b));
 
-export function onDemandRouteConfig(input: OnDemandInput): RouteConfig {
+/** `previous`: the outbound config of the table in service, read while this one is built and not kept */
+export function onDemandRouteConfig(input: OnDemandInput, previous?: RouteConfig): RouteConfig {
   const byDomain = new Map<string, string>();
   const wildcards: { suffix: string; host: VirtualHost }[] = [];
   const cache = new Map<string, Compiled>();
   /** wildcard hosts: compiled with the table, as the suffix list must hold them */
   const fixed = new Map<string, Compiled>();
   // read while this table is built, then let go: a table must not keep the one before it alive
-  let old = (input.previous?.onDemand as OnDemandState | undefined)?.cache;
+  let old = (previous?.onDemand as OnDemandState | undefined)?.cache;
 
   function build(host: string, why: string): Compiled | undefined {
     const candidate = input.candidates.get(host);
