@@ -208,6 +208,8 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
     clock: options.clock ?? systemClock,
     read: () => configSnapshot(options.paths, io),
     apply: () => void reload(),
+    // parse what changed while the settle time runs: the reload then finds it parsed
+    candidate: () => void loader.warm(options.paths),
   });
   const watchers = (await watchTargets(options.paths, io)).map((target) =>
     platform.watchDir(target.dir, (name) => {

@@ -14,6 +14,11 @@ export interface SettleOptions {
   read(): Promise<string>;
   /** the files settled after a change */
   apply(snapshot: string): void;
+  /**
+   * the first read after a quiet time, which the next read must confirm: work on it can start
+   * now (config-watch parses the changed files while the second read waits)
+   */
+  candidate?(snapshot: string): void;
 }
 
 export interface Settle {
@@ -46,6 +51,7 @@ export function settleChanges(options: SettleOptions): Settle {
     if (now !== candidate) {
       candidate = now;
       arm();
+      options.candidate?.(now);
       return;
     }
     candidate = undefined;

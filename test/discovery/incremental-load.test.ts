@@ -107,5 +107,22 @@ test("registry resources (extra) are files too: only a changed one is parsed aga
   assert.is(result.config!.serviceEntries.find((s) => s.metadata.name === "ext")!.spec.ports![0].number, 8443);
 });
 
+test("warm parses a change ahead of the load, which then parses nothing; a change after the warm is parsed by the load", async () => {
+  await platform.writeTextFile(`${dir}/a.yaml`, se("a"));
+  await platform.writeTextFile(`${dir}/b.yaml`, se("b"));
+  const loader = incrementalConfigLoader({ defaultNamespace: "default", worker: true });
+  await loader.load([dir]);
+  await platform.writeTextFile(`${dir}/b.yaml`, se("b", "\n  location: MESH_INTERNAL"));
+  await loader.warm([dir]);
+  const warmed = await loader.load([dir]);
+  assert.equal(loader.last, { parsed: 0, reused: 2 });
+  assert.equal(warmed, await fresh([dir]));
+  await loader.warm([dir]);
+  await platform.writeTextFile(`${dir}/b.yaml`, se("b"));
+  const after = await loader.load([dir]);
+  assert.equal(loader.last, { parsed: 1, reused: 1 });
+  assert.equal(after, await fresh([dir]));
+});
+
 test.after(() => platform.remove(dir));
 test.run();

@@ -85,4 +85,20 @@ test("after close nothing is applied", async () => {
   assert.equal(f.applied, []);
 });
 
+test("each first read is offered as a candidate before it is confirmed (work on it can start early)", async () => {
+  const clock = createFakeClock();
+  let content = "a";
+  const events: string[] = [];
+  const settle = settleChanges({ settleMs: 100, clock, read: async () => content, apply: (s) => events.push(`apply ${s}`), candidate: (s) => events.push(`candidate ${s}`) });
+  content = "piece";
+  settle.changed();
+  await clock.advanceAsync(100);
+  assert.equal(events, ["candidate piece"], "offered at the first read, not applied");
+  content = "whole";
+  settle.changed();
+  await clock.advanceAsync(100);
+  await clock.advanceAsync(100);
+  assert.equal(events, ["candidate piece", "candidate whole", "apply whole"]);
+});
+
 test.run();
