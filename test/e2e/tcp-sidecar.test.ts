@@ -53,6 +53,9 @@ function tunnel(proxy: string, authority: string, message: string): Promise<Tunn
       if (status && raw.endsWith(message)) socket.end();
     });
     socket.on("error", () => {});
+    // the far side finished: finish ours too (allowHalfOpen keeps a closed-by-peer socket open
+    // otherwise — on Deno a refused plaintext connection ends with a FIN, on Bun with a reset)
+    socket.on("end", () => socket.end());
     // a bound, not a timing assertion: a tunnel that never closes fails its test instead of hanging the file
     socket.setTimeout(15_000, () => {
       status = status || "(no answer, still open)";
