@@ -39,14 +39,18 @@ export function badRequestReply(error: HeadError): Response {
   return localReply(new ProxyError("bad-request", error.details, error.status));
 }
 
-/** a data listener: the handler on dietmesh's own HTTP/1.1 server (TLS options for an mTLS-only port) */
+/**
+ * a data listener: the handler on dietmesh's own HTTP/1.1 server (TLS options for an mTLS-only
+ * port); a plaintext one also serves h2c clients, told apart by the HTTP/2 preface as Envoy's AUTO
+ * codec does (h2c: false turns that off)
+ */
 export function listenData(
   address: ListenAddress,
   handler: DataHandler,
   log: (m: string) => void,
-  extra: Pick<Http1ListenOptions, "tls" | "verifyPeer" | "onRefused" | "reusePort" | "limits"> = {},
+  extra: Pick<Http1ListenOptions, "tls" | "verifyPeer" | "onRefused" | "reusePort" | "limits" | "h2c"> = {},
 ): Server {
-  return listenHttp1({ hostname: address.hostname, port: address.port, handler, ...extra, ...replies(address, log) });
+  return listenHttp1({ hostname: address.hostname, port: address.port, handler, h2c: !extra.tls, ...extra, ...replies(address, log) });
 }
 
 /** a data listener that takes plaintext and mTLS on one port (the sniffing mesh listener) */

@@ -3,11 +3,38 @@
 // and the answer goes back with its trailers. stop() sends GOAWAY on every connection, lets the
 // streams in flight finish, and resolves once all connections are closed (force: at once).
 import * as http2 from "node:http2";
-import type { H2Head, H2ServeOptions, SocketServer } from "./types.ts";
+import { Duplex } from "node:stream";
+import type { Socket } from "node:net";
+import type { ConnInfo, H2Head, H2ServeOptions, SocketServer } from "./types.ts";
+import type { ByteChannel } from "../exchange/types.ts";
 import { webStreamOf } from "./node-stream.ts";
 import { sendBody } from "./http2-body.ts";
 
 export function serveHttp2(options: H2ServeOptions): Promise<SocketServer> {
+  const { server, sessions } = h2Server(options.onStream);
+  const listening: SocketServer = {
+    hostname: options.hostname,
+    port: options.port,
+    connections: () => sessions.size,
+    stop(force = false) {
+      return new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const session of sessions) force ? session.destroy() : session.close();
+      });
+    },
+  };
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.hostname, () => {
+      server.off("error", reject);
+      const address = server.address();
+      resolve({ ...listening, port: typeof address === "object" && address ? address.port : options.port });
+    });
+  });
+}
+
+/** a node:http2 server (no socket of its own needed) whose streams go to onStream */
+function h2Server(onStream: H2ServeOptions["onStream"]) {
   const sessions = new Set<http2.ServerHttp2Session>();
   // no limit of its own on header list size beyond node's default; streams per connection as Envoy's default
   const server = http2.createServer({ settings: { maxConcurrentStreams: 2147483647 } });
@@ -15,11 +42,17 @@ export function serveHttp2(options: H2ServeOptions): Promise<SocketServer> {
     sessions.add(session);
     session.on("close", () => sessions.delete(session));
     session.on("error", () => {}); // a broken connection ends its streams; nothing to report here
+    (session.socket as unknown as Handed | undefined)?.[ON_SESSION]?.(session);
   });
   server.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
     stream.on("error", () => {}); // a reset by the client: the response body is cancelled (sendBody)
-    const socket = stream.session?.socket;
-    const conn = { remoteAddress: socket?.remoteAddress ?? "", remotePort: socket?.remotePort ?? 0, target: String(headers[":path"] ?? "") };
+    const socket = stream.session?.socket as (Socket & Handed) | undefined;
+    // a handed-over connection carries the listener's ConnInfo; a socket of our own has its address
+    const base = socket?.[CONN];
+    const target = String(headers[":path"] ?? "");
+    const conn: ConnInfo = base
+      ? { remoteAddress: base.remoteAddress, remotePort: base.remotePort, secure: base.secure, peer: base.peer, target }
+      : { remoteAddress: socket?.remoteAddress ?? "", remotePort: socket?.remotePort ?? 0, target };
     const ended = stream.endAfterHeaders;
     let trailers: H2Head | undefined;
     if (!ended) stream.once("trailers", (t) => (trailers = plain(t)));
@@ -28,7 +61,7 @@ export function serveHttp2(options: H2ServeOptions): Promise<SocketServer> {
       stream.once("close", () => resolve(trailers));
     });
     let answered = false;
-    options.onStream(
+    onStream(
       {
         head: plain(headers),
         body: ended ? null : webStreamOf(stream, () => new Error("stream reset by the client")),
@@ -50,25 +83,82 @@ export function serveHttp2(options: H2ServeOptions): Promise<SocketServer> {
       conn,
     );
   });
-  const listening: SocketServer = {
-    hostname: options.hostname,
-    port: options.port,
-    connections: () => sessions.size,
-    stop(force = false) {
-      return new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const session of sessions) force ? session.destroy() : session.close();
-      });
+  return { server, sessions };
+}
+
+// what a handed-over connection's Duplex carries (node's session.socket forwards property reads
+// to it): the listener's ConnInfo, and who wants its session
+const CONN = "dietmeshConn";
+const ON_SESSION = "dietmeshOnSession";
+interface Handed {
+  [CONN]?: ConnInfo;
+  [ON_SESSION]?: (session: http2.ServerHttp2Session) => void;
+}
+
+/**
+ * HTTP/2 on connections another listener accepted: the HTTP/1.1 server hands over a connection
+ * whose first bytes are the client preface (h2c with prior knowledge on an HTTP port, as Envoy's
+ * AUTO codec), as a ByteChannel with those bytes still to be read. Each becomes a node:http2
+ * session through a Duplex; stop() on one sends GOAWAY and lets its streams finish.
+ */
+export function http2Handoff(onStream: H2ServeOptions["onStream"]): { accept(channel: ByteChannel, conn: ConnInfo): { stop(): void } } {
+  const { server } = h2Server(onStream);
+  return {
+    accept(channel, conn) {
+      const duplex = duplexOf(channel) as Duplex & Handed;
+      let session: http2.ServerHttp2Session | undefined;
+      let stopped = false;
+      duplex[CONN] = conn;
+      duplex[ON_SESSION] = (s) => {
+        session = s;
+        if (stopped) s.close();
+      };
+      server.emit("connection", duplex);
+      return {
+        stop() {
+          stopped = true;
+          session?.close();
+        },
+      };
     },
   };
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.hostname, () => {
-      server.off("error", reject);
-      const address = server.address();
-      resolve({ ...listening, port: typeof address === "object" && address ? address.port : options.port });
-    });
+}
+
+/** a ByteChannel as the node Duplex node:http2 reads and writes, with backpressure both ways */
+function duplexOf(channel: ByteChannel): Duplex {
+  let writeDone: (() => void) | null = null;
+  const duplex = new Duplex({
+    read() {
+      channel.resume();
+    },
+    write(chunk: Uint8Array, _encoding, callback) {
+      if (channel.write(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))) callback();
+      else writeDone = callback;
+    },
+    final(callback) {
+      channel.end();
+      callback();
+    },
+    destroy(error, callback) {
+      channel.destroy();
+      callback(error);
+    },
   });
+  channel.attach({
+    onData(bytes) {
+      if (!duplex.push(bytes)) channel.pause();
+    },
+    onDrain() {
+      const done = writeDone;
+      writeDone = null;
+      done?.();
+    },
+    onClose(error) {
+      if (error) duplex.destroy(error);
+      else duplex.push(null);
+    },
+  });
+  return duplex;
 }
 
 /** node's header object without its symbol-keyed extras */

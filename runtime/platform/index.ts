@@ -9,3 +9,4 @@ export type { PeerCertificate } from "./types.ts";
 export { serveMesh, serverTlsProblem, type Acceptance, type MeshServeOptions, type ServerTls, type TlsCredentials } from "./mesh-listener.ts";
 export type { ConnInfo, FetchHandler, Platform, Server, ServeOptions, UpstreamClient, UpstreamRequest } from "./types.ts";
 export { UpstreamError } from "./types.ts";
+export { http2Handoff } from "./http2-listen.ts";

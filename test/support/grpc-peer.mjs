@@ -1,9 +1,10 @@
 // A real gRPC server and client (@grpc/grpc-js) for the end-to-end tests, run with Node so they are
 // the same whichever runtime the proxy under test uses. The service dm.Echo has one method of each
 // kind; messages are JSON (custom serializers, no .proto needed). One line per event on stdout.
-//   node grpc-peer.mjs server NAME          "listening <port>"
+//   node grpc-peer.mjs server NAME          "listening <port>" (NAME "down": every call UNAVAILABLE, trailers-only)
 //   node grpc-peer.mjs client HOST:PORT AUTHORITY CASE...   one "CASE <json>" line per case
 // Cases: unary, notfound, server-stream, client-stream, bidi, route-v2 (metadata x-route: v2).
+// A unary call with text "hang" is never answered (for deadlines).
 import * as grpc from "@grpc/grpc-js";
 
 const json = { serialize: (v) => Buffer.from(JSON.stringify(v)), deserialize: (b) => JSON.parse(b.toString()) };
@@ -37,6 +38,8 @@ if (mode === "server") {
   const server = new grpc.Server();
   server.addService(service, {
     Unary(call, callback) {
+      if (name === "down") return callback({ code: grpc.status.UNAVAILABLE, details: "down" });
+      if (call.request.text === "hang") return;
       const initial = new grpc.Metadata();
       initial.set("x-served-by", name);
       call.sendMetadata(initial);
@@ -81,8 +84,12 @@ if (mode === "server") {
       // the callback runs before the "status" event: answer once both have come
       let result;
       const call = client.Unary({ text }, metadata, { deadline: deadline() }, (error, reply) => (result = error ? { error: outcome(error) } : { reply }));
-      call.on("metadata", (m) => (initial = m.get("x-served-by")[0]));
-      call.on("status", (s) => setImmediate(() => resolve(result.error ? result : { ...result, initial, trailer: s.metadata.get("x-trailer")[0], trailerBin: s.metadata.get("x-trailer-bin")[0]?.toString("hex") })));
+      let attempts;
+      call.on("metadata", (m) => {
+        initial = m.get("x-served-by")[0];
+        attempts = m.get("x-dietmesh-attempts")[0];
+      });
+      call.on("status", (s) => setImmediate(() => resolve(result.error ? result : { ...result, initial, attempts, trailer: s.metadata.get("x-trailer")[0], trailerBin: s.metadata.get("x-trailer-bin")[0]?.toString("hex") })));
     });
 
   const run = {

@@ -2,11 +2,14 @@
 // native sockets (plaintext, or TLS with client certificates on Bun: listenHttp1), or of the
 // sniffing mesh listener (plaintext and mTLS on one port: listenHttp1Mesh). stop() drains as the
 // runtimes' servers do: no new connections, idle ones closed at once, busy ones after their
-// current response.
+// current response. With h2c, plaintext connections that open with the HTTP/2 preface are served
+// as HTTP/2 by the same handler (Envoy's AUTO codec); they drain with GOAWAY.
 import { platform, serveMesh, type Acceptance, type MeshServeOptions, type Server, type TlsCredentials } from "../../platform/index.ts";
 import type { ConnInfo, SocketServeOptions, SocketServer } from "../../platform/types.ts";
 import type { Transport } from "../../platform/http1/transport.ts";
 import { Http1ServerConnection, type Http1ServerOptions } from "./server.ts";
+import { http2Handoff } from "../../platform/index.ts";
+import { streamHandler } from "../http2/listen.ts";
 
 export interface Http1ListenOptions extends Omit<Http1ServerOptions, "lifecycle" | "scheme" | "onError" | "badRequest"> {
   /** default: a bare 500 */
@@ -19,6 +22,8 @@ export interface Http1ListenOptions extends Omit<Http1ServerOptions, "lifecycle"
   verifyPeer?: SocketServeOptions["verifyPeer"];
   onRefused?: SocketServeOptions["onRefused"];
   reusePort?: boolean;
+  /** also serve h2c with prior knowledge on plaintext connections (detected by the preface) */
+  h2c?: boolean;
 }
 
 export interface Http1MeshListenOptions extends Omit<Http1ListenOptions, "tls"> {
@@ -50,7 +55,11 @@ function http1Server(options: Omit<Http1ListenOptions, "hostname" | "port">, ope
     scheme: "http",
     lifecycle,
   };
-  const secure: Http1ServerOptions = { ...plain, scheme: "https" };
+  if (options.h2c) {
+    const handoff = http2Handoff(streamHandler(options.handler, plain.onError));
+    plain.http2 = (channel, conn) => handoff.accept(channel, conn);
+  }
+  const secure: Http1ServerOptions = { ...plain, scheme: "https", http2: undefined };
   const onConnection: OnConnection = (socket, conn) => {
     const connection = new Http1ServerConnection(socket, conn, conn.secure ? secure : plain);
     connections.add(connection);

@@ -9,6 +9,10 @@
 //
 // Pipelining: bytes after the current request are kept and the socket paused until its response is
 // written; then the next request is read from them. A response never overtakes an earlier one.
+//
+// h2c on an HTTP port (with the http2 option): a connection whose first bytes are the HTTP/2
+// preface is handed over whole, as a byte channel, to the HTTP/2 server. The HTTP/1.1 path pays
+// one byte comparison per connection for it (only P… methods look further).
 import type { ConnInfo } from "../../platform/types.ts";
 import type { ByteChannel, DataHandler, HttpRequest, HttpResponse } from "../types.ts";
 import type { Transport, TransportHandler } from "../../platform/http1/transport.ts";
@@ -21,6 +25,7 @@ import { writeResponse, writeSwitchingProtocols, type ResponseSink } from "./res
 import { TransportChannel } from "../transport-channel.ts";
 import { splice, type Splice } from "../splice.ts";
 import { systemClock, type Clock } from "../../lib/clock.ts";
+import { IS_PREFACE, NOT_PREFACE, prefaceMatch } from "../http2/preface.ts";
 
 
 export interface Http1ServerOptions {
@@ -37,6 +42,8 @@ export interface Http1ServerOptions {
   /** an upgraded connection with no byte either way for this long is closed (Envoy's stream idle timeout, 5 min) */
   tunnelIdleTimeoutMs?: number;
   clock?: Clock;
+  /** takes a connection that opened with the HTTP/2 preface (its bytes still in the channel); stop() is its drain (GOAWAY) */
+  http2?(channel: ByteChannel, conn: ConnInfo): { stop(): void };
 }
 
 const TUNNEL_IDLE_TIMEOUT_MS = 5 * 60_000;
@@ -45,7 +52,8 @@ const HEAD = 0; // waiting for (more of) a request head
 const BODY = 1; // the request is being handled and its body is still arriving
 const WAIT = 2; // the request body is complete (or there was none); its response is not written yet
 const CLOSED = 3;
-const TUNNEL = 4; // switched protocols: bytes go both ways untouched (splice.ts)
+const TUNNEL = 4; // switched protocols, or handed to HTTP/2: bytes go both ways untouched (splice.ts)
+const SNIFF = 5; // a new connection on a listener that also takes h2c: HTTP/1.1 or the HTTP/2 preface?
 
 const NO_BODY = 0;
 const LENGTH = 1;
@@ -93,6 +101,10 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
   /** after a 101: this connection's side of the tunnel, and the splice joining it upstream */
   channel: TransportChannel | null = null;
   splice: Splice | null = null;
+  /** the first bytes, while they could still be the HTTP/2 preface */
+  sniffed: Uint8Array | null = null;
+  /** the HTTP/2 session this connection was handed to */
+  http2: { stop(): void } | null = null;
 
   constructor(
     readonly socket: Transport,
@@ -100,6 +112,7 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
     readonly options: Http1ServerOptions,
   ) {
     this.reader = new RequestHeadReader(options.limits ?? DEFAULT_HEAD_LIMITS, latin1);
+    if (options.http2) this.state = SNIFF;
   }
 
   onOpen(): void {}
@@ -108,7 +121,31 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
     if (this.state === TUNNEL) return this.channel!.data(chunk);
     if (this.state === CLOSED) return;
     if (this.state === WAIT) return this.keep(chunk);
+    if (this.state === SNIFF) return this.sniff(chunk);
     this.consume(chunk, 0);
+  }
+
+  /** a new connection's first bytes: the HTTP/2 preface goes to the HTTP/2 server, anything else is read as HTTP/1.1 */
+  sniff(chunk: Uint8Array): void {
+    let bytes = chunk;
+    if (this.sniffed) {
+      bytes = new Uint8Array(this.sniffed.byteLength + chunk.byteLength);
+      bytes.set(this.sniffed);
+      bytes.set(chunk, this.sniffed.byteLength);
+    }
+    if (bytes.byteLength === 0) return;
+    const match = bytes[0] !== 0x50 /* "P" */ ? NOT_PREFACE : prefaceMatch(bytes);
+    if (match !== NOT_PREFACE && match !== IS_PREFACE) {
+      this.sniffed = bytes;
+      return;
+    }
+    this.sniffed = null;
+    this.state = HEAD;
+    if (match === NOT_PREFACE) return this.consume(bytes, 0);
+    this.state = TUNNEL;
+    this.keepAlive = false;
+    this.channel = new TransportChannel(this.socket, [bytes], () => this.tunnelGone());
+    this.http2 = this.options.http2!(this.channel, this.conn);
   }
 
   /** reads requests (and the current body) from bytes[offset..] */
@@ -321,6 +358,7 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
   /** a draining listener ends a tunnel on both sides (FIN after what is queued) */
   drainTunnel(): void {
     this.splice?.stop();
+    this.http2?.stop();
   }
 
   written(ok: boolean): void {
@@ -380,7 +418,7 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
 
   /** no request is being read or answered */
   get idle(): boolean {
-    return this.state === HEAD && this.reader.pending === 0 && !this.writing;
+    return (this.state === HEAD && this.reader.pending === 0 && !this.writing) || (this.state === SNIFF && !this.sniffed);
   }
 
   /** a malformed request: Envoy's local reply, then the connection closes */
@@ -396,7 +434,7 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
   }
 
   close(graceful: boolean): void {
-    if (this.state === TUNNEL) return graceful ? this.splice!.stop() : this.channel!.destroy();
+    if (this.state === TUNNEL) return graceful ? this.drainTunnel() : this.channel!.destroy();
     if (this.state === CLOSED) return;
     this.state = CLOSED;
     this.options.lifecycle.closed(this);

@@ -1,7 +1,8 @@
 // The HTTP/2 data listener (h2c, prior knowledge): each stream the platform's listener accepts is
 // handed to the chain as an HttpRequest (protocol "h2", Host from :authority, the request's
 // trailers), and the chain's HttpResponse is written back with its body streamed and its
-// trailers. A gRPC request gets local replies in gRPC form (HTTP 200 + grpc-status).
+// trailers. A gRPC request gets local replies in gRPC form (HTTP 200 + grpc-status). The same
+// stream handling serves h2c connections that HTTP/1.1 listeners hand over (preface.ts).
 import { platform, type Server } from "../../platform/index.ts";
 import type { ConnInfo, H2Head, H2ServerStream } from "../../platform/types.ts";
 import type { DataHandler, HttpRequest, HttpResponse } from "../types.ts";
@@ -19,29 +20,37 @@ export interface Http2ListenOptions {
 }
 
 export async function listenHttp2(options: Http2ListenOptions): Promise<Server> {
-  const { handler, log } = options;
+  const { log } = options;
   return platform.serveHttp2({
     hostname: options.hostname,
     port: options.port,
-    onStream(stream, conn) {
-      const request = toRequest(stream);
-      if (!request) return stream.respond({ ":status": "400" }, null);
-      const grpc = isGrpc(request.headers);
-      const failed = (error: unknown) => {
-        log(`listener ${options.hostname}:${options.port}: ${(error as Error)?.stack ?? error}`);
-        return localReply(new ProxyError("internal"));
-      };
-      let response: HttpResponse | Promise<HttpResponse>;
-      try {
-        response = handler(request, conn as ConnInfo);
-      } catch (error) {
-        response = failed(error);
-      }
-      const write = (r: HttpResponse) => respond(stream, grpc ? grpcLocalReply(r) : r, request.method === "HEAD");
-      if (response instanceof Promise) response.then(write, (error) => write(failed(error)));
-      else write(response);
-    },
+    onStream: streamHandler(options.handler, (error) => {
+      log(`listener ${options.hostname}:${options.port}: ${(error as Error)?.stack ?? error}`);
+      return localReply(new ProxyError("internal"));
+    }),
   });
+}
+
+/**
+ * What every HTTP/2 stream goes through, on an h2c port or on a connection an HTTP/1.1 listener
+ * handed over: the handler's response (failed's for a throw) written back, in gRPC form for a
+ * gRPC request's local replies.
+ */
+export function streamHandler(handler: DataHandler, failed: (error: unknown) => HttpResponse): (stream: H2ServerStream, conn: ConnInfo) => void {
+  return (stream, conn) => {
+    const request = toRequest(stream);
+    if (!request) return stream.respond({ ":status": "400" }, null);
+    const grpc = isGrpc(request.headers);
+    let response: HttpResponse | Promise<HttpResponse>;
+    try {
+      response = handler(request, conn);
+    } catch (error) {
+      response = failed(error);
+    }
+    const write = (r: HttpResponse) => respond(stream, grpc ? grpcLocalReply(r) : r, request.method === "HEAD");
+    if (response instanceof Promise) response.then(write, (error) => write(failed(error)));
+    else write(response);
+  };
 }
 
 /** the stream as an HttpRequest; undefined when its head is malformed (no method, path or authority) */

@@ -40,5 +40,13 @@ export function toH2Request(request: UpstreamRequest, address: string): H2Reques
 
 export function toResponse(response: H2ClientResponse): HttpResponse {
   const status = Number(response.head[":status"]);
-  return new MeshResponse(status, "", headersOfHead(response.head), response.body, response.trailers.then((t) => (t ? headersOfHead(t) : undefined)));
+  const headers = headersOfHead(response.head);
+  // grpc-status in the head: a gRPC Trailers-Only response, which nothing follows. Some servers
+  // still end it with an empty DATA frame; passed on as a body and empty trailers, a gRPC client
+  // would take the head for initial metadata and find no status. So it goes on as one HEADERS frame.
+  if (!response.body || headers.has("grpc-status")) {
+    void response.body?.cancel().catch(() => {});
+    return new MeshResponse(status, "", headers, null);
+  }
+  return new MeshResponse(status, "", headers, response.body, response.trailers.then((t) => (t ? headersOfHead(t) : undefined)));
 }
