@@ -28,7 +28,7 @@ class FakeSession implements H2ClientSession {
       this.active--;
       for (const c of this.streamCallbacks) c();
     });
-    return Promise.resolve({ head: { ":status": "200", "x-n": String(this.heads.length) }, body: null, trailers: Promise.resolve({ "grpc-status": "0" }) });
+    return Promise.resolve({ head: { ":status": "200", "x-n": String(this.heads.length) }, body: new ReadableStream({ start: (c) => c.close() }), trailers: Promise.resolve({ "grpc-status": "0" }) });
   }
   finish(): void {
     this.open.shift()!();
