@@ -108,6 +108,17 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
   // keeps each file's parsed entries: a reload re-parses (in a short-lived worker) only what changed
   const loader = incrementalConfigLoader({ defaultNamespace: options.namespace });
 
+  // the files' services, rebuilt only when a ServiceEntry or WorkloadEntry changed: the incremental
+  // loader keeps unchanged resources as the same objects, so a route change costs no rebuild
+  let lastFromFiles: { ses: readonly unknown[]; wes: readonly unknown[]; snapshot: RegistrySnapshot } | undefined;
+  const same = (a: readonly unknown[], b: readonly unknown[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+  function servicesFromFiles(config: MeshConfig): RegistrySnapshot {
+    const { serviceEntries: ses, workloadEntries: wes } = config;
+    if (lastFromFiles && same(lastFromFiles.ses, ses) && same(lastFromFiles.wes, wes)) return lastFromFiles.snapshot;
+    lastFromFiles = { ses, wes, snapshot: snapshotFromConfig(ses, wes) };
+    return lastFromFiles.snapshot;
+  }
+
   /** file or registry-config change: load, check, publish the files' own services, compile */
   async function loadFiles(analyze = true): Promise<string[]> {
     loadedResources = discovered.resources;
@@ -115,7 +126,7 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
       // validated in a short-lived worker: zod, yaml and the schemas never stay in this process
       const result = await loader.load([...options.paths, ...extra.keys()], extra);
       if (!result.config) return { problems: result.errors };
-      const fromFiles = snapshotFromConfig(result.config.serviceEntries, result.config.workloadEntries);
+      const fromFiles = servicesFromFiles(result.config);
       const known = new Set([...fromFiles.services.keys(), ...discovered.services.keys()]);
       // what `dietmesh check` calls an error (an unknown subset or Gateway, weights adding up to 0)
       // is rejected too: it would send traffic nowhere
