@@ -1,6 +1,9 @@
 // The hello-istio service of the seed's demo: GET /api/hello answers with its version. It also
 // shows who called it as its sidecar told it (X-Forwarded-Client-Cert, copied into the response
-// header x-app-saw-xfcc), to make the mesh's mTLS identities visible with `curl -i`.
+// header x-app-saw-xfcc), to make the mesh's mTLS identities visible with `curl -i`. A WebSocket
+// on the same path (GET /api/hello with Upgrade: websocket, so the seed's VirtualService routes it
+// unchanged) greets with the same JSON and answers each message with {version, echo}: the
+// version shows which subset a long-lived connection was routed to.
 // Usage: app.ts --port N --version 1.0.1 [--delay-ms N]
 import { platform } from "../../runtime/platform/index.ts";
 
@@ -17,6 +20,11 @@ const body = JSON.stringify({ message: "Hello Istio.", version });
 const server = platform.serve({
   hostname: flag("host", "127.0.0.1"),
   port: Number(flag("port", "0")),
+  webSocket: {
+    accepts: (request) => new URL(request.url).pathname === "/api/hello",
+    onOpen: (send) => send(body),
+    onMessage: (message, send) => send(JSON.stringify({ version, echo: typeof message === "string" ? message : `${message.byteLength} bytes` })),
+  },
   async handler(request) {
     const path = new URL(request.url).pathname;
     if (path === "/api/hello") {

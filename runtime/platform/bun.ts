@@ -4,12 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { watch as fsWatch } from "node:fs";
 import type { Platform, ServeOptions, Server } from "./types.ts";
+import { isWebSocketUpgrade } from "./websocket-upgrade.ts";
 import { bunUpstream } from "./bun-upstream.ts";
 import { bunServeSockets } from "./bun-listen.ts";
 import { serveHttp2 } from "./http2-listen.ts";
 import { connectHttp2 } from "./http2-connect.ts";
 
 function serve(options: ServeOptions): Server {
+  const webSocket = options.webSocket;
   const server = Bun.serve({
     hostname: options.hostname,
     port: options.port,
@@ -17,10 +19,20 @@ function serve(options: ServeOptions): Server {
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     idleTimeout: 60,
     fetch(request, srv) {
+      // an upgrade the endpoint takes is answered by Bun itself (101, then the websocket handlers)
+      if (webSocket && isWebSocketUpgrade(request) && webSocket.accepts(request) && srv.upgrade(request, { data: undefined })) return undefined as unknown as Response;
       const ip = srv.requestIP(request);
       return options.handler(request, { remoteAddress: ip?.address ?? "", remotePort: ip?.port ?? 0 });
     },
     error: options.onError,
+    websocket: {
+      open(ws) {
+        webSocket?.onOpen?.((message) => void ws.send(message));
+      },
+      message(ws, message) {
+        webSocket?.onMessage(typeof message === "string" ? message : new Uint8Array(message), (reply) => void ws.send(reply));
+      },
+    },
   });
   return {
     hostname: options.hostname,

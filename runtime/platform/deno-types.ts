@@ -16,6 +16,7 @@ export interface DenoNamespace {
     options: { hostname: string; port: number; onListen?: () => void; onError?: (e: unknown) => Response },
     handler: (request: Request, info: DenoServeInfo) => Response | Promise<Response>,
   ): DenoHttpServer;
+  upgradeWebSocket(request: Request): { socket: WebSocket; response: Response };
   stat(path: string): Promise<{ isDirectory: boolean }>;
   readTextFile(path: string): Promise<string>;
   writeTextFile(path: string, text: string, options?: { mode?: number }): Promise<void>;

@@ -2,6 +2,7 @@
 import type { Platform, ServeOptions, Server } from "./types.ts";
 import type { DenoNamespace } from "./deno-types.ts";
 import { denoUpstream } from "./deno-upstream.ts";
+import { isWebSocketUpgrade } from "./websocket-upgrade.ts";
 import { denoServeSockets } from "./deno-listen.ts";
 import { serveHttp2 } from "./http2-listen.ts";
 import { connectHttp2 } from "./http2-connect.ts";
@@ -16,7 +17,18 @@ function serve(options: ServeOptions): Server {
       onListen() {},
       onError: options.onError,
     },
-    (request, info) => options.handler(request, { remoteAddress: info.remoteAddr.hostname, remotePort: info.remoteAddr.port }),
+    (request, info) => {
+      const webSocket = options.webSocket;
+      if (webSocket && isWebSocketUpgrade(request) && webSocket.accepts(request)) {
+        const { socket, response } = D.upgradeWebSocket(request);
+        socket.binaryType = "arraybuffer";
+        const send = (message: string | Uint8Array) => socket.send(message as string | Uint8Array<ArrayBuffer>);
+        socket.onopen = () => webSocket.onOpen?.(send);
+        socket.onmessage = (event) => webSocket.onMessage(typeof event.data === "string" ? event.data : new Uint8Array(event.data as ArrayBuffer), send);
+        return response;
+      }
+      return options.handler(request, { remoteAddress: info.remoteAddr.hostname, remotePort: info.remoteAddr.port });
+    },
   );
   return {
     hostname: options.hostname,

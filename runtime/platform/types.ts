@@ -29,6 +29,23 @@ export interface ServeOptions {
   handler: FetchHandler;
   /** called when the handler throws; must return a response (the data plane never crashes) */
   onError?: (error: unknown) => Response;
+  /** WebSocket upgrades this server answers itself (the demo apps); other requests reach handler */
+  webSocket?: WebSocketEndpoint;
+}
+
+/** a message from a WebSocket peer: text, or the bytes of a binary message */
+export type WebSocketMessage = string | Uint8Array;
+
+/**
+ * A WebSocket endpoint on a served port, with the runtime's own WebSocket server (Bun's
+ * server.upgrade, Deno.upgradeWebSocket): the runtimes agree on nothing else here.
+ */
+export interface WebSocketEndpoint {
+  /** whether this upgrade request is the endpoint's (path, headers); false: the handler answers it */
+  accepts(request: Request): boolean;
+  /** the connection is open: send may be kept and called until close */
+  onOpen?(send: (message: WebSocketMessage) => void): void;
+  onMessage(message: WebSocketMessage, send: (message: WebSocketMessage) => void): void;
 }
 
 export interface Server {

@@ -3,8 +3,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
-import { runScript, type Child } from "../../runtime/platform/process.ts";
-import { cli, curl, eventually } from "../support/mesh.ts";
+import { runCommand, runScript, type Child } from "../../runtime/platform/process.ts";
+import { cli, curl, eventually, root } from "../support/mesh.ts";
 import { upstreamClient } from "../../runtime/upstream/default-client.ts";
 
 let demo: Child;
@@ -43,6 +43,16 @@ test("all v1 by default: curl through the gateway answers from v1", async () => 
   const r = await hello();
   assert.is(r.status, 200);
   assert.equal(JSON.parse(r.body), { message: "Hello Istio.", version: "1.0.1" });
+});
+
+test("a WebSocket on /api/hello through the gateway and v1's sidecar (mTLS): the greeting and the echo come from v1", async () => {
+  // a real client (the ws package under Node), routed by the seed's unchanged VirtualService
+  const client = runCommand("node", [`${root}test/support/ws-peer.mjs`, "greet", `ws://${gateway}/api/hello`, "hello-istio.cloud"]);
+  const code = await client.exited;
+  assert.is(code, 0, client.lines.join(" | "));
+  const texts = client.lines.filter((l) => l.startsWith("text ")).map((l) => JSON.parse(l.slice(5)));
+  assert.equal(texts, [{ message: "Hello Istio.", version: "1.0.1" }, { version: "1.0.1", echo: "ping" }]);
+  assert.ok(client.lines.includes("closed 1000"), client.lines.join(" | "));
 });
 
 test("a Host the gateway does not serve gets 404 NR", async () => {

@@ -4,6 +4,8 @@
 //   node ws-peer.mjs server                      echo server on 127.0.0.1:<port>: "listening <port>"
 //   node ws-peer.mjs client <url> [host]         text + 1 MiB binary round trips, then a clean close
 //   node ws-peer.mjs hold <url> [host]           opens, says "open", waits until the other side closes
+//   node ws-peer.mjs greet <url> [host]          prints the server's greeting, sends "ping", prints the
+//                                                answer, closes cleanly (the hello-istio demo app)
 import { WebSocket, WebSocketServer } from "ws";
 
 const [mode, url, host] = process.argv.slice(2);
@@ -54,6 +56,23 @@ if (mode === "server") {
   socket.on("close", (code) => {
     console.log(`closed ${code}`);
     process.exit(0);
+  });
+} else if (mode === "greet") {
+  const socket = new WebSocket(url, { headers });
+  let seen = 0;
+  socket.on("message", (data) => {
+    console.log(`text ${data}`);
+    if (++seen === 1) socket.send("ping");
+    else socket.close(1000, "done");
+  });
+  socket.on("unexpected-response", (_req, res) => {
+    console.log(`refused ${res.statusCode}`);
+    process.exit(2);
+  });
+  socket.on("error", (error) => console.log(`error ${error.message}`));
+  socket.on("close", (code) => {
+    console.log(`closed ${code}`);
+    process.exit(seen === 2 && code === 1000 ? 0 : 1);
   });
 } else {
   console.error(`unknown mode ${mode}`);
