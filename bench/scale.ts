@@ -3,7 +3,9 @@
 // DestinationRule with two subsets and a VirtualService with a header match and 90/10 weights,
 // plus one routed probe service. Prints the time from exec to "ready", RSS when ready, RSS after 10
 // reloads with traffic to 5 services, and how long a one-line change to the probe's VirtualService
-// takes to be in service (write → first request that sees it).
+// takes to be in service (write → first request that sees it). Last, read after the figures (a
+// config dump of a large mesh is large), what the sidecar has compiled: hosts (on first use in a
+// mesh of more than 200 services, model/on-demand.ts) and clusters.
 //   bun bench/scale.ts [--services 1000]    (npm run bench:scale; `deno run -A` for Deno's figures:
 //   the sidecar runs on the runtime the bench runs on)
 import { platform } from "../runtime/platform/index.ts";
@@ -90,6 +92,7 @@ const child = runScript(`${root}runtime/cli/main.ts`, ["sidecar", "--config", di
 const [line] = await child.waitFor(/ready on .*/, 120_000);
 const readyMs = performance.now() - started;
 const outbound = /outbound (\S+?),/.exec(line)![1];
+const admin = /admin (\S+)/.exec(line)![1];
 const pid = child.pid;
 const rssReady = await rssMb(pid);
 
@@ -123,9 +126,13 @@ while (!seen.endsWith(" two")) {
 }
 const changeMs = performance.now() - changed;
 
+const dumpRes = await upstreamClient.send({ url: `http://${admin}/config_dump`, method: "GET", headers: new Headers({ host: admin }), body: null });
+const dump = (await dumpRes.json()) as { clusters: unknown[]; onDemand?: { hosts: number; compiled: { host: string }[] } };
+const compiled = dump.onDemand ? `${dump.onDemand.compiled.length} of ${dump.onDemand.hosts} hosts compiled on first use` : "every host compiled at once";
+
 child.kill("SIGTERM");
 await child.exited;
 await upstream.stop(true);
 await platform.remove(dir);
 const f1 = (n: number) => n.toFixed(1);
-console.log(`${runtime}, ${services} services / ${services * 5} endpoints / ${Math.ceil(services / 10)} VirtualServices: ready ${f1(readyMs)} ms after exec, RSS ${f1(rssReady)} MB ready, ${f1(rssReloads)} MB after 10 reloads with traffic to 5 services, a one-line change in service ${f1(changeMs)} ms after the write (probe answered "${before}" before)`);
+console.log(`${runtime}, ${services} services / ${services * 5} endpoints / ${Math.ceil(services / 10)} VirtualServices: ready ${f1(readyMs)} ms after exec, RSS ${f1(rssReady)} MB ready, ${f1(rssReloads)} MB after 10 reloads with traffic to 5 services, a one-line change in service ${f1(changeMs)} ms after the write (probe answered "${before}" before); ${compiled}, ${dump.clusters.length} clusters`);
