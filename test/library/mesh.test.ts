@@ -3,7 +3,10 @@
 // package root: mesh.fetch splits 80/20 by a VirtualService within ±10 points over 300 calls, retries
 // away from an endpoint that refuses connections with no failed call, mesh.serve answers 403 for a
 // path an AuthorizationPolicy denies and passes the rest to the app, mesh.metrics() holds Istio's
-// metrics for both sides, and after mesh.close() the process ends on its own.
+// metrics for both sides, and after mesh.close() the process ends on its own. On Deno the package
+// resolves, through its "deno" export condition, to the JavaScript build (`npm run build:lib`, made by
+// `prepack` for the published package: Deno refuses TypeScript inside node_modules), so the test
+// builds it first and the script runs on what a Deno consumer of the npm package gets.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
@@ -67,6 +70,10 @@ spec:
 `;
 
 test.before(async () => {
+  if (platform.name === "deno") {
+    const build = runCommand("npm", ["run", "--silent", "build:lib"], { cwd: root });
+    assert.is(await build.exited, 0, build.lines.join("\n"));
+  }
   project = await platform.makeTempDir("dietmesh-scratch-");
   await platform.writeTextFile(`${project}/package.json`, JSON.stringify({ name: "scratch", type: "module", private: true, dependencies: { dietmesh: `file:${root}` } }));
   await platform.mkdir(`${project}/node_modules`);
