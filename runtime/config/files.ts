@@ -115,3 +115,45 @@ export async function configSnapshot(paths: string[], io: ConfigIO): Promise<str
   }
   return parts.join("\0\0");
 }
+
+/** the config files as read at one moment: their texts (or why one could not be read) */
+export interface FilesRead {
+  /** folders that could not be listed */
+  readonly failed: readonly string[];
+  readonly files: readonly string[];
+  readonly texts: ReadonlyMap<string, string | Error>;
+}
+
+/**
+ * What configSnapshot compares, kept as the texts themselves: the watcher compares two reads with
+ * sameFiles and hands the confirmed one to the loader, which then need not read the files again.
+ */
+export async function readConfigFiles(paths: string[], io: ConfigIO): Promise<FilesRead> {
+  const { files, errors } = await collectFiles(paths, io, false);
+  const texts = new Map<string, string | Error>();
+  for (const file of files) texts.set(file, await io.readTextFile(file).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))));
+  return { failed: errors.map((e) => e.file), files, texts };
+}
+
+/** true exactly when a load would read the same bytes from both (as configSnapshot's ===) */
+export function sameFiles(a: FilesRead, b: FilesRead): boolean {
+  const sameList = (x: readonly string[], y: readonly string[]) => x.length === y.length && x.every((v, i) => v === y[i]);
+  if (!sameList(a.failed, b.failed) || !sameList(a.files, b.files)) return false;
+  return a.files.every((f) => {
+    const [x, y] = [a.texts.get(f), b.texts.get(f)];
+    return typeof x === "string" || typeof y === "string" ? x === y : x?.message === y?.message;
+  });
+}
+
+/** file I/O that answers reads from `read` (a confirmed FilesRead) and goes to `io` for the rest */
+export function readFromFiles(read: FilesRead, io: ConfigIO): ConfigIO {
+  return {
+    readTextFile: (path) => {
+      const text = read.texts.get(path);
+      if (text === undefined) return io.readTextFile(path);
+      return typeof text === "string" ? Promise.resolve(text) : Promise.reject(text);
+    },
+    readDir: (path) => io.readDir(path),
+    isDirectory: (path) => io.isDirectory(path),
+  };
+}

@@ -5,7 +5,7 @@
 import { platform } from "../platform/index.ts";
 import { incrementalConfigLoader } from "./config-worker.ts";
 import { formatConfigError } from "../config/errors.ts";
-import { configSnapshot, watchTargets } from "../config/files.ts";
+import { readConfigFiles, sameFiles, watchTargets, type FilesRead } from "../config/files.ts";
 import { systemClock, type Clock } from "../lib/clock.ts";
 import { settleChanges } from "./settle.ts";
 import { analyzeConfig } from "../config/analyze.ts";
@@ -119,12 +119,17 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
     return lastFromFiles.snapshot;
   }
 
+  // the settle's confirming read of the files: the load takes their texts from it (see below)
+  let confirmed: FilesRead | undefined;
+
   /** file or registry-config change: load, check, publish the files' own services, compile */
   async function loadFiles(analyze = true): Promise<string[]> {
     loadedResources = discovered.resources;
+    const read = confirmed;
+    confirmed = undefined;
     const outcome = await loadWithResources(discovered.resources ?? [], acceptedResources, async (extra) => {
       // validated in a short-lived worker: zod, yaml and the schemas never stay in this process
-      const result = await loader.load([...options.paths, ...extra.keys()], extra);
+      const result = await loader.load([...options.paths, ...extra.keys()], extra, read);
       if (!result.config) return { problems: result.errors };
       const fromFiles = servicesFromFiles(result.config);
       const known = new Set([...fromFiles.services.keys(), ...discovered.services.keys()]);
@@ -214,13 +219,19 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
     return running;
   }
 
-  const settle = settleChanges({
+  const settle = settleChanges<FilesRead>({
     settleMs: options.settleMs ?? DEFAULT_SETTLE_MS,
     clock: options.clock ?? systemClock,
-    read: () => configSnapshot(options.paths, io),
-    apply: () => void reload(),
+    read: () => readConfigFiles(options.paths, io),
+    same: sameFiles,
+    // the texts the settle confirmed are the ones loaded (not read a third time, and never a
+    // write that began after the confirmation)
+    apply: (read) => {
+      confirmed = read;
+      void reload();
+    },
     // parse what changed while the settle time runs: the reload then finds it parsed
-    candidate: () => void loader.warm(options.paths),
+    candidate: (read) => void loader.warm(options.paths, read),
   });
   const watchers = (await watchTargets(options.paths, io)).map((target) =>
     platform.watchDir(target.dir, (name) => {

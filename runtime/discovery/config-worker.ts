@@ -12,7 +12,7 @@
 import { callWorker } from "../lib/worker-call.ts";
 import { platform } from "../platform/index.ts";
 import { assembleConfig, deepFreeze, readFailure, type FileEntry, type LoadResult } from "../config/assemble.ts";
-import { collectFiles } from "../config/files.ts";
+import { collectFiles, readFromFiles, type FilesRead } from "../config/files.ts";
 import { resourceIO } from "../model/registry-resources.ts";
 import type { LoadRequest, ParseRequest } from "./config-load-task.ts";
 
@@ -44,13 +44,16 @@ async function parseFiles(request: ParseRequest, worker: boolean | undefined): P
 }
 
 export interface IncrementalLoader {
-  /** the same LoadResult as loadConfigInWorker(paths, { extra }) */
-  load(paths: string[], extra?: ReadonlyMap<string, string>): Promise<LoadResult>;
+  /**
+   * the same LoadResult as loadConfigInWorker(paths, { extra }); with `read` (the watcher's
+   * confirmed read of the files), the files' texts come from it instead of from the disk again
+   */
+  load(paths: string[], extra?: ReadonlyMap<string, string>, read?: FilesRead): Promise<LoadResult>;
   /**
    * parses the files that changed now, ahead of a load that may come (the watcher's first read of
    * a change, while it waits to see the files settle): that load then finds them parsed
    */
-  warm(paths: string[]): Promise<void>;
+  warm(paths: string[], read?: FilesRead): Promise<void>;
   /** what the last load did: files parsed anew, files whose kept entries were reused */
   readonly last: { parsed: number; reused: number };
 }
@@ -74,8 +77,8 @@ export function incrementalConfigLoader(options: { defaultNamespace: string; wor
   };
 
   /** reads the files, parses the changed ones; returns per file its text and entries, or the read error */
-  async function refresh(paths: string[], extra: ReadonlyMap<string, string>) {
-    const fileIO = resourceIO(io, extra);
+  async function refresh(paths: string[], extra: ReadonlyMap<string, string>, read: FilesRead | undefined) {
+    const fileIO = resourceIO(read ? readFromFiles(read, io) : io, extra);
     const collected = await collectFiles(paths, fileIO, false);
     const texts = await Promise.all(
       collected.files.map((file) => fileIO.readTextFile(file).then((text) => ({ text }), (error: unknown) => ({ error }))),
@@ -97,14 +100,14 @@ export function incrementalConfigLoader(options: { defaultNamespace: string; wor
 
   return {
     last,
-    warm: (paths) =>
+    warm: (paths, read) =>
       serial(async () => {
-        const { perFile } = await refresh(paths, new Map());
+        const { perFile } = await refresh(paths, new Map(), read);
         for (const f of perFile) if (f.text !== undefined) kept.set(f.file, { text: f.text, entries: f.entries });
       }).catch(() => undefined), // only a head start: the load that follows reports any trouble
-    load: (paths, extra = new Map()) =>
+    load: (paths, extra = new Map(), read) =>
       serial(async () => {
-        const { collected, perFile, parsed } = await refresh(paths, extra);
+        const { collected, perFile, parsed } = await refresh(paths, extra, read);
         const next: Kept = new Map();
         for (const f of perFile) if (f.text !== undefined) next.set(f.file, { text: f.text, entries: f.entries });
         kept = next; // files gone from the config are forgotten

@@ -6,19 +6,21 @@
 // `dietmesh demo switch` to the scenario in service waits for a new version).
 import type { Clock, TimerHandle } from "../lib/clock.ts";
 
-export interface SettleOptions {
+export interface SettleOptions<T = string> {
   /** quiet time after the last reported change before the files are read, and between the two reads */
   settleMs: number;
   clock: Clock;
-  /** the files as they are now, comparable with === (config/files.ts configSnapshot) */
-  read(): Promise<string>;
+  /** the files as they are now (config/files.ts readConfigFiles, or configSnapshot's string) */
+  read(): Promise<T>;
+  /** whether two reads saw the same files (default ===; config/files.ts sameFiles) */
+  same?(a: T, b: T): boolean;
   /** the files settled after a change */
-  apply(snapshot: string): void;
+  apply(snapshot: T): void;
   /**
    * the first read after a quiet time, which the next read must confirm: work on it can start
    * now (config-watch parses the changed files while the second read waits)
    */
-  candidate?(snapshot: string): void;
+  candidate?(snapshot: T): void;
 }
 
 export interface Settle {
@@ -31,8 +33,9 @@ export interface Settle {
  * A pause in a write shorter than 2 × settleMs is never applied half-way: the first read after the
  * pause is only a candidate, and the write that ends the pause restarts the quiet time.
  */
-export function settleChanges(options: SettleOptions): Settle {
-  let candidate: string | undefined;
+export function settleChanges<T = string>(options: SettleOptions<T>): Settle {
+  const same = options.same ?? ((a: T, b: T) => a === b);
+  let candidate: T | undefined;
   let timer: TimerHandle | undefined;
   let generation = 0;
   let closed = false;
@@ -48,7 +51,7 @@ export function settleChanges(options: SettleOptions): Settle {
     const now = await options.read();
     // a change reported during the read restarted the quiet time; that timer reads again
     if (closed || seen !== generation) return;
-    if (now !== candidate) {
+    if (candidate === undefined || !same(now, candidate)) {
       candidate = now;
       arm();
       options.candidate?.(now);

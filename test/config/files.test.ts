@@ -1,7 +1,7 @@
 // What a config watch listens to (issue 15 item 9) and when two reads of the config are the same.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { configSnapshot, watchTargets } from "../../runtime/config/files.ts";
+import { configSnapshot, readConfigFiles, readFromFiles, sameFiles, watchTargets } from "../../runtime/config/files.ts";
 import { memoryIO } from "./memory-io.ts";
 
 const io = memoryIO({ "mesh/a.yaml": "a", "mesh/b.json": "{}", "solo/gateway.yaml": "g", "solo/other.yaml": "o" });
@@ -42,6 +42,28 @@ test("snapshots: equal for the same bytes, different for an edit, a new file or 
   files["m/b.yaml"] = "";
   assert.is.not(await configSnapshot(["m"], fs), edited, "a new empty file is a change");
   assert.is.not(await configSnapshot(["m/gone.yaml"], fs), await configSnapshot(["m/a.yaml"], fs));
+});
+
+test("reads kept as texts: the same for the same bytes, different for an edit, a new file, a missing one; loads answer from them", async () => {
+  const files: Record<string, string> = { "m/a.yaml": "a", "m/log.txt": "1" };
+  const fs = memoryIO(files);
+  const first = await readConfigFiles(["m"], fs);
+  files["m/log.txt"] = "2";
+  assert.ok(sameFiles(await readConfigFiles(["m"], fs), first), "a file that is not config changed the read");
+  files["m/a.yaml"] = "a2";
+  const edited = await readConfigFiles(["m"], fs);
+  assert.not.ok(sameFiles(edited, first));
+  files["m/b.yaml"] = "";
+  assert.not.ok(sameFiles(await readConfigFiles(["m"], fs), edited), "a new empty file is a change");
+  assert.not.ok(sameFiles(await readConfigFiles(["m/gone.yaml"], fs), await readConfigFiles(["m/a.yaml"], fs)));
+  assert.ok(sameFiles(await readConfigFiles(["m/gone.yaml"], fs), await readConfigFiles(["m/gone.yaml"], fs)), "the same missing file twice");
+
+  files["m/a.yaml"] = "a3"; // written after the read: a load through the read still sees what was read
+  const through = readFromFiles(edited, fs);
+  assert.is(await through.readTextFile("m/a.yaml"), "a2");
+  assert.is(await through.readTextFile("m/b.yaml"), "", "a file the read did not have comes from the disk");
+  const missing = readFromFiles(await readConfigFiles(["m/gone.yaml"], fs), fs);
+  await missing.readTextFile("m/gone.yaml").then(() => assert.unreachable("a failed read fails again"), (e: Error) => assert.match(e.message, /ENOENT/));
 });
 
 test.run();
