@@ -2,6 +2,7 @@
 // each stream becomes an H2ServerStream (head, body as a web stream with backpressure, trailers),
 // and the answer goes back with its trailers. stop() sends GOAWAY on every connection, lets the
 // streams in flight finish, and resolves once all connections are closed (force: at once).
+// http2Handoff serves the same way connections another listener accepted and recognised as h2c.
 import * as http2 from "node:http2";
 import { Duplex } from "node:stream";
 import type { Socket } from "node:net";
