@@ -61,7 +61,7 @@ export function onDemandRouteConfig(input: OnDemandInput, previous?: RouteConfig
     const before = old?.get(host);
     if (before && reusable(before, vss)) {
       for (const [name, cluster] of before.clusters) if (!input.clusters.has(name)) input.clusters.set(name, cluster);
-      return { ...before, why: `${before.why}; shared with the previous table` };
+      return { ...before, why: `${why}; shared with the previous table` };
     }
     const clusters = new Map<string, Cluster>();
     const rules = new Map<string, unknown>();
@@ -126,6 +126,7 @@ export function onDemandRouteConfig(input: OnDemandInput, previous?: RouteConfig
   if (old) {
     for (const [host, before] of old) {
       if (input.now() - before.lastUsed > input.idleMs) continue;
+      // the reason it was first compiled (build says again whether it is shared this time)
       const compiled = build(host, before.why.replace(/; shared with the previous table$/, ""));
       if (compiled) cache.set(host, { ...compiled, lastUsed: before.lastUsed });
     }

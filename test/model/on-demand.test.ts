@@ -133,6 +133,9 @@ test("a reload carries used hosts over: shared when unchanged, compiled again wh
   assert.ok(now0 !== vh0, "changed VirtualService: compiled again");
   assert.equal(seen(next, "svc-0"), seen(table(config), "svc-0"));
 
+  const again = table(config, { onDemandAbove: 0, previous: next, version: 3 });
+  assert.is(again.outbound.onDemand!.compiled().find((c) => c.host.startsWith("svc-4"))!.why, "first request for svc-4; shared with the previous table", "said once, however many reloads");
+
   const idle = table(config, { onDemandAbove: 0, previous: next, version: 3, onDemandIdleMs: -1 });
   assert.equal(idle.outbound.onDemand!.compiled().map((c) => c.host), ["*.example.com"], "idle hosts stay behind");
 });
