@@ -31,7 +31,7 @@ export const gatewaySpec: CommandSpec = {
     { name: "bind", kind: "list", value: "PORT=HOST:PORT", help: "serve Gateway server port PORT on HOST:PORT (unbound ports listen on 0.0.0.0:PORT)" },
     { name: "admin", kind: "string", value: "HOST:PORT", default: "127.0.0.1:15000", help: "admin listener: /ready, /config_dump, /clusters, /dashboard" },
     { name: "dashboard-peer", kind: "list", value: "HOST:PORT", help: "another proxy's admin listener whose traffic /dashboard also draws (its /dashboard/reading.json)" },
-    { name: "labels", kind: "string", value: "k=v,...", default: "istio=ingressgateway", help: "this gateway's labels, matched against Gateway selectors" },
+    { name: "labels", kind: "string", value: "k=v,...", default: "app=istio-ingressgateway,istio=ingressgateway", help: "this gateway's labels, matched against Gateway selectors; app (and version) name its workload in the metrics, as Istio's ingress gateway's do" },
     { name: "registry", kind: "list", value: "SOURCE", help: "service discovery: static (ServiceEntry/WorkloadEntry in --config), consul[=URL] or kubernetes[=NAMESPACE] (also Istio config); several merge, the first listed wins a host (default static)" },
     { name: "kubeconfig", kind: "string", value: "FILE", help: "with --registry kubernetes: the cluster to watch (default: the pod's own cluster, else $KUBECONFIG)" },
     { name: "otlp-endpoint", kind: "string", value: "URL", help: "export sampled spans as OTLP/HTTP JSON to URL/v1/traces" },

@@ -11,6 +11,7 @@ import { configureLogging, createLogger, logFlags } from "./log.ts";
 import { registerWithConsul, type ConsulRegistration } from "./consul-register.ts";
 import { drainFlag } from "./lifecycle.ts";
 import { createObserver } from "../telemetry/observe.ts";
+import { localServiceLookup } from "../telemetry/local-service.ts";
 import { identityFlags } from "./identity-setup.ts";
 import { appMetricsScraper } from "../telemetry/app-metrics.ts";
 import { serveInbound } from "./inbound-setup.ts";
@@ -129,7 +130,12 @@ export async function runSidecar(argv: string[]): Promise<void> {
     const inbound = inboundHandler({
       app,
       deps,
-      observer: createObserver({ reporter: "destination", metrics: telemetry.metrics, accessLog: telemetry.accessLog }),
+      observer: createObserver({
+        reporter: "destination",
+        metrics: telemetry.metrics,
+        accessLog: telemetry.accessLog,
+        localServiceFor: localServiceLookup({ snapshot: () => watch.table.current.snapshot, namespace, labels, inboundAddresses: () => (inboundServer ? [`${inboundServer.hostname}:${inboundServer.port}`] : []) }),
+      }),
       localId: identity && (() => identity.spiffeId.toString()),
       security,
       appPort,

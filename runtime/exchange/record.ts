@@ -24,6 +24,10 @@ export class RequestRecord {
   attempts = 0;
   /** inbound: the caller, from its mTLS certificate and peer metadata */
   peer?: WorkloadInfo;
+  /** inbound: the caller is a mesh proxy that sent its metadata, so the answer carries ours */
+  peerAsked = false;
+  /** outbound: the upstream workload, from the metadata its proxy answered with over mTLS */
+  upstreamPeer?: WorkloadInfo;
 
   constructor(readonly startMs: number) {}
 

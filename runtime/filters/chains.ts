@@ -22,7 +22,7 @@ import { requestChecksFilter } from "./request-checks.ts";
 import { routeFilter } from "./route.ts";
 import { toAppTerminal } from "./to-app.ts";
 import { xfccFilter } from "./xfcc.ts";
-import { peerMetadataFilter } from "./peer-metadata.ts";
+import { answerPeerMetadata, peerMetadataFilter } from "./peer-metadata.ts";
 import { corsFilter } from "./cors.ts";
 
 export interface RoutedListenerOptions {
@@ -130,5 +130,6 @@ export function inboundHandler(options: InboundListenerOptions): DataHandler {
       port: options.appPort,
     };
   };
-  return edgeHandler({ chain: compileChain(filters, options.terminal ?? toAppTerminal(options.app, deps)), facts, observer: options.observer, log: deps.log });
+  const terminal = answerPeerMetadata(options.terminal ?? toAppTerminal(options.app, deps), deps.peerMetadata);
+  return edgeHandler({ chain: compileChain(filters, terminal), facts, observer: options.observer, log: deps.log });
 }

@@ -11,6 +11,7 @@ import type { HttpRequest } from "../exchange/types.ts";
 import { parseListenAddress } from "../exchange/listener.ts";
 import { authorityPort } from "../model/hosts.ts";
 import { createObserver } from "../telemetry/observe.ts";
+import { localServiceLookup } from "../telemetry/local-service.ts";
 import { compileWorkloadSecurity, createJwksCache } from "../security/policy/index.ts";
 import { systemClock } from "../lib/clock.ts";
 import type { MeshConfig } from "../config/types.ts";
@@ -95,7 +96,12 @@ export async function createMesh(options: MeshOptions): Promise<Mesh> {
   const { deps, identity, telemetry, watch } = core;
   const security = () => core.security()!;
   const outbound = outboundHandler({ table: watch.table, select: (t) => t.outbound, port: (authority) => authorityPort(authority) ?? 80, deps });
-  const destination = createObserver({ reporter: "destination", metrics: telemetry.metrics, accessLog: telemetry.accessLog });
+  const destination = createObserver({
+    reporter: "destination",
+    metrics: telemetry.metrics,
+    accessLog: telemetry.accessLog,
+    localServiceFor: localServiceLookup({ snapshot: () => watch.table.current.snapshot, namespace, labels }),
+  });
   const listeners: Server[] = [];
   let closed = false;
 

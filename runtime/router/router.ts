@@ -14,7 +14,7 @@ import { pickHost, sendTry, type TryResult } from "./attempt.ts";
 import { EXPIRED, RETRY, RetryState } from "./retry-state.ts";
 import type { HttpResponse } from "../exchange/types.ts";
 import { inMesh } from "../upstream/upstream-tls.ts";
-import { PEER_METADATA_HEADER } from "../telemetry/peer-metadata.ts";
+import { PEER_METADATA_HEADER, peerFromMetadata } from "../telemetry/peer-metadata.ts";
 import { isGrpc } from "../exchange/http2/fields.ts";
 import { requestTimeout } from "./grpc-timeout.ts";
 
@@ -113,6 +113,14 @@ async function forward(action: ForwardAction, exchange: Exchange, deps: Pipeline
       }
       const downstream = downstreamResponse(result.response);
       const out = downstream.headers;
+      // the answering workload, from its proxy's metadata over mTLS (an identity checked at the
+      // handshake); the header never reaches the app, from a mesh peer or from anyone else
+      const peerHeader = out.get(PEER_METADATA_HEADER);
+      if (peerHeader !== null) {
+        out.delete(PEER_METADATA_HEADER);
+        const identity = host.endpoint.identity;
+        if (identity && inMesh(host)) record.upstreamPeer = peerFromMetadata(identity, peerHeader);
+      }
       target.responseHeaders?.(out);
       out.set(ATTEMPTS_HEADER, attempts[ATTEMPTS_HEADER]);
       record.details = "via_upstream";

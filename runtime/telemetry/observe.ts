@@ -37,6 +37,8 @@ export function createObserver(options: {
   metrics: IstioMetrics;
   /** for the destination reporter: the service this workload serves, when known */
   localService?: ServiceInfo;
+  /** for the destination reporter: the registry's service the request's Host names (local-service.ts) */
+  localServiceFor?: (authority: string) => ServiceInfo | undefined;
   accessLog?: () => AccessLogWriter | undefined;
   /** sampled spans go here (OTLP/HTTP), when an endpoint is configured */
   spans?: OtlpExporter;
@@ -63,8 +65,8 @@ export function createObserver(options: {
     const end = now();
     // what this hop did, from its record (never a flags header an upstream sent)
     const flags = record.flagText;
-    const service = record.cluster ? serviceInfo(record.cluster.service) : (options.localService ?? UNKNOWN_SERVICE);
-    const peer = options.reporter === "source" ? (record.host ? peerFromEndpoint(record.host.endpoint) : UNKNOWN_PEER) : (record.peer ?? UNKNOWN_PEER);
+    const service = record.cluster ? serviceInfo(record.cluster.service) : (options.localServiceFor?.(request.headers.get("host") ?? "") ?? options.localService ?? UNKNOWN_SERVICE);
+    const peer = options.reporter === "source" ? (record.upstreamPeer ?? (record.host ? peerFromEndpoint(record.host.endpoint) : UNKNOWN_PEER)) : (record.peer ?? UNKNOWN_PEER);
     const grpc = grpcStatus !== undefined;
     const requestBytes = contentLength(request.headers);
     const responseBytes = contentLength(response.headers);

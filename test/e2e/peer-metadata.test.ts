@@ -1,8 +1,10 @@
 // End to end, Istio's peer metadata exchange over the mTLS hop: sidecar A (app=a, version=v1,
 // service account a) calls B's inbound side; B's istio_requests_total (reporter="destination")
 // names the caller — source_principal from A's certificate, source_workload, source_app and
-// source_version from A's metadata header — and the header never reaches an app, nor does one a
-// client forged.
+// source_version from A's metadata header — and B answers with its own, so A's source-side metrics
+// name the workload that answered (destination_workload, _app, _version); B names the service it
+// serves (destination_service) from its registry. The header never reaches an app or a client, nor
+// does one a client forged.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
@@ -18,7 +20,9 @@ let work: string;
 test.before(async () => {
   work = await platform.makeTempDir("dietmesh-peer-");
   await must("dietmesh", ["ca", "init", "--dir", `${work}/ca`]);
-  b = await startSidecar(await tempConfig({}), ["--app", app.address, "--inbound", "127.0.0.1:0", "--ca-dir", `${work}/ca`, "--service-account", "b", "--labels", "app=b,version=v2"]);
+  // B's registry knows the service it backs by its endpoint's labels (its own: app=b)
+  const bConfig = await tempConfig({ "b.yaml": serviceEntry("b", "b.default.svc.cluster.local", [{ address: "127.0.0.1:9", labels: { app: "b" } }]) });
+  b = await startSidecar(bConfig, ["--app", app.address, "--inbound", "127.0.0.1:0", "--ca-dir", `${work}/ca`, "--service-account", "b", "--labels", "app=b,version=v2"]);
   const aConfig = await tempConfig({
     "b.yaml": serviceEntry("b", "b.default.svc.cluster.local", [{ address: b.inbound!, serviceAccount: "b" }]),
     "outside.yaml": serviceEntry("outside", "outside.example", [{ address: outside.address }]),
@@ -45,7 +49,22 @@ test("B's destination-side metrics name the caller: principal from its certifica
     assert.ok(line!.includes(label), `${label} in ${line}`);
   }
   assert.not.ok(line!.includes("admin"), "the client's forged metadata was not taken");
+  for (const label of ['destination_service="b.default.svc.cluster.local"', 'destination_service_name="b"', 'destination_service_namespace="default"', 'destination_workload="b-v2"']) {
+    assert.ok(line!.includes(label), `${label} in ${line}`);
+  }
   assert.match(metrics, /^istio_build\{component="proxy",tag="dietmesh-\d+\.\d+\.\d+"\} 1$/m, "istio_build names the proxy's version");
+});
+
+test("A's source-side metrics name the workload that answered, from B's metadata; the client never sees it", async () => {
+  const r = await curl(["-H", "Host: b:8080", `http://${a.outbound}/answer`]);
+  assert.is(r.status, 200, r.body);
+  assert.is(r.headers[PEER_METADATA_HEADER], undefined, "B's answer metadata stops at A");
+  const metrics = (await curl([`http://${a.admin}/stats/prometheus`])).body;
+  const line = metrics.split("\n").find((l) => l.startsWith("istio_requests_total{") && l.includes('reporter="source"') && l.includes('destination_service="b.default.svc.cluster.local"'));
+  assert.ok(line, metrics);
+  for (const label of ['source_workload="a-v1"', 'destination_workload="b-v2"', 'destination_app="b"', 'destination_version="v2"', 'destination_principal="spiffe://cluster.local/ns/default/sa/b"']) {
+    assert.ok(line!.includes(label), `${label} in ${line}`);
+  }
 });
 
 test("outside the mesh: no metadata header is sent, and a client-forged one is removed", async () => {
