@@ -2,7 +2,9 @@
 // server with protocol TCP (or MONGO, REDIS, MYSQL), each connection handed to the L4 proxy
 // (l4/tcp-proxy.ts) with the routes of the table in force when it arrives. Listeners follow config
 // changes like the HTTP ones in gateway.ts; a port changing between HTTP and TCP waits for the
-// other kind's listener to let go of it.
+// other kind's listener to let go of it. TLS passthrough ports (tls.mode PASSTHROUGH,
+// AUTO_PASSTHROUGH) are such ports too: the ClientHello is read first (l4/hello-sniffer.ts) and its
+// SNI chooses the `tls` route.
 import type { Server } from "../platform/index.ts";
 import { connectTcp, serveTcp } from "../platform/tcp.ts";
 import type { ListenAddress } from "../exchange/listener.ts";
@@ -12,6 +14,10 @@ import { createTcpProxy } from "../l4/tcp-proxy.ts";
 import { createIstioTcpMetrics } from "../telemetry/tcp-metrics.ts";
 import type { ProxyTelemetry } from "./telemetry-setup.ts";
 import { systemClock } from "../lib/clock.ts";
+import { sniffClientHello } from "../l4/hello-sniffer.ts";
+
+/** how long a passthrough port waits for the ClientHello (Envoy's listener_filters_timeout) */
+export const CLIENT_HELLO_TIMEOUT_MS = 15_000;
 
 export interface TcpPorts {
   /** closes the listeners of ports no longer TCP; the promises settle once each has let go */
@@ -47,7 +53,15 @@ export function startTcpPorts(options: {
 
   function open(port: number, entry: { server?: Server; closed: boolean }): void {
     const addr = options.binds.get(port) ?? { hostname: "0.0.0.0", port };
-    serveTcp({ ...addr, onConnection: (channel, conn) => proxy.handle(channel, { ...conn, port, sourceIp: conn.remoteAddress, destinationIp: conn.localAddress }) }).then(
+    const onConnection: Parameters<typeof serveTcp>[0]["onConnection"] = (channel, conn) => {
+      const facts = { ...conn, port, sourceIp: conn.remoteAddress, destinationIp: conn.localAddress };
+      const routes = table.current.gatewayTcp.get(port);
+      if (!routes?.sni) return proxy.handle(channel, facts, routes);
+      void sniffClientHello(channel, systemClock, CLIENT_HELLO_TIMEOUT_MS).then((sniffed) => {
+        if (sniffed) proxy.handle(sniffed.channel, { ...facts, sni: sniffed.serverName }, routes);
+      });
+    };
+    serveTcp({ ...addr, onConnection }).then(
       (server) => {
         if (entry.closed || listeners.get(port) !== entry) return void server.stop(true);
         entry.server = server;
@@ -83,6 +97,7 @@ export function startTcpPorts(options: {
       }
     },
     servers: () => [...listeners.values()].flatMap((e) => (e.server ? [e.server] : [])),
-    describe: () => [...listeners].flatMap(([port, e]) => (e.server ? [[port, `${e.server.hostname}:${e.server.port} tcp`] as [number, string]] : [])),
+    describe: () =>
+      [...listeners].flatMap(([port, e]) => (e.server ? [[port, `${e.server.hostname}:${e.server.port} ${table.current.gatewayTcp.get(port)?.sni ? "tls-passthrough" : "tcp"}`] as [number, string]] : [])),
   };
 }

@@ -2,8 +2,11 @@
 // OPTIONAL_MUTUAL, ISTIO_MUTUAL; config validation refuses the rest) of the Gateways that select
 // this proxy, grouped by port. A port serves HTTPS or plaintext HTTP, not both: a port where both
 // are declared is served as HTTPS and the plaintext servers' hosts are refused with a log line, as
-// Envoy cannot tell them apart on one listener without TLS inspection either.
+// Envoy cannot tell them apart on one listener without TLS inspection either. HTTPS servers with
+// tls.mode PASSTHROUGH are not here: their bytes are routed by SNI (gateway-tcp.ts), and a port
+// cannot mix them with terminated servers (config/l4-honesty.ts refuses it).
 import { gatewaysFor, type ProxyIdentity } from "../model/compile.ts";
+import { isPassthroughServer } from "../model/compile-tcp.ts";
 import type { MeshConfig } from "../config/types.ts";
 import type { GatewayTlsMode, TlsServerConfig } from "../security/server-certificates.ts";
 
@@ -27,6 +30,7 @@ export function httpsServersByPort(config: MeshConfig, proxy: ProxyIdentity): Ma
   for (const gateway of gatewaysFor(config, proxy)) {
     for (const server of gateway.spec.servers) {
       if (server.port.protocol.toUpperCase() !== "HTTPS" || !server.tls) continue;
+      if (isPassthroughServer(server)) continue; // not terminated: a byte-stream port (gateway-tcp.ts)
       const tls = server.tls as unknown as HttpsTls;
       const list = out.get(server.port.number) ?? [];
       const entry: TlsServerConfig = {

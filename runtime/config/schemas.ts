@@ -94,7 +94,8 @@ function serverTlsHonesty(server: { port: { protocol: string }; tls?: Record<str
   if (protocol === "HTTPS") {
     const mode = tls?.mode as string | undefined;
     if (mode === undefined) return fail(["tls"], "an HTTPS server needs tls with a mode (SIMPLE, MUTUAL, OPTIONAL_MUTUAL or ISTIO_MUTUAL) and its certificate");
-    if (!TERMINATING.includes(mode)) return fail(["tls", "mode"], `tls.mode ${mode} is not supported by dietmesh's gateway yet (TLS passthrough); HTTPS servers take SIMPLE, MUTUAL, OPTIONAL_MUTUAL or ISTIO_MUTUAL`);
+    if (mode === "PASSTHROUGH" || mode === "AUTO_PASSTHROUGH") return; // not terminated: judged with the L4 servers (l4-honesty.ts)
+    if (!TERMINATING.includes(mode)) return fail(["tls", "mode"], `tls.mode ${mode} is not supported by dietmesh's gateway; HTTPS servers take SIMPLE, MUTUAL, OPTIONAL_MUTUAL, ISTIO_MUTUAL or PASSTHROUGH`);
     const t = tls!;
     for (const field of TLS_NOT_BUILT) {
       if (t[field] !== undefined) fail(["tls", field], `tls.${field} is not supported by dietmesh's gateway yet; use serverCertificate, privateKey and caCertificates files or credentialName`);

@@ -8,10 +8,15 @@
 // MYSQL) gets a byte tunnel (tcpTunnels, in front of the chain on the sidecar's outbound listener):
 // the L4 proxy picks the destination by the mesh-bound `tcp` routes, connects (over mTLS through
 // the peer's sidecar when the endpoint is in the mesh), and the answer is 200 once it is connected
-// — a failure is a 503 (404 without a route) and nothing is sent. Ports of other protocols (HTTPS,
-// TLS, GRPC, …, and unnamed ports: no sniffing) are refused with the reason, never served as HTTP.
+// — a failure is a 503 (404 without a route) and nothing is sent. A port declared TLS or HTTPS
+// carries the app's own TLS as bytes the same way (`tls` routes bound to `mesh`); when a tls route
+// names the host, the tunnel is answered 200 first and the ClientHello read inside it chooses the
+// route by SNI (l4/sni-tunnel.ts), else the CONNECT authority decides as for TCP. Ports of other
+// protocols (GRPC, …, and unnamed ports: no sniffing) are refused with the reason, never served as HTTP.
 import { findVirtualHost, type RouteConfig, type RouteTable, type TableRef } from "../model/route-table.ts";
 import { isTcpProtocol, type TcpPortRoutes } from "../model/compile-tcp.ts";
+import { isTlsProtocol } from "../model/compile-tls.ts";
+import { SniTunnel } from "../l4/sni-tunnel.ts";
 import { parseIp } from "../security/policy/ip-block.ts";
 import type { TcpProxy } from "../l4/tcp-proxy.ts";
 import type { DataHandler } from "../exchange/types.ts";
@@ -44,14 +49,14 @@ export function connectFilter(table: TableRef, select: (table: RouteTable) => Ro
     const port = service?.ports.find((p) => p.number === authorityPort(authority));
     if (!port) return localReply(new ProxyError("no-route", `CONNECT ${authority}: no service port`), exchange.record);
     if (!HTTP_PROTOCOLS.has(port.protocol.toUpperCase())) {
-      return localReply(new ProxyError("upgrade-refused", `CONNECT ${authority}: port protocol ${port.protocol} is neither HTTP nor TCP; declare the port TCP to tunnel its bytes`), exchange.record);
+      return localReply(new ProxyError("upgrade-refused", `CONNECT ${authority}: port protocol ${port.protocol} is neither HTTP, TCP nor TLS; declare the port TCP (or TLS) to tunnel its bytes`), exchange.record);
     }
     exchange.record.details = "connect_terminated";
     return new MeshResponse(200, "Connection established", new Headers(), null);
   };
 }
 
-/** the TCP routes for a CONNECT authority ("svc:9000", "svc.ns.svc.cluster.local:9000"), when its port is declared TCP */
+/** the TCP routes for a CONNECT authority ("svc:9000", "svc.ns.svc.cluster.local:9000"), when its port is declared TCP, TLS or HTTPS */
 export function tcpDestination(table: RouteTable, select: (table: RouteTable) => RouteConfig | undefined, authority: string): TcpPortRoutes | undefined {
   const port = authorityPort(authority);
   if (port === undefined) return undefined;
@@ -60,7 +65,7 @@ export function tcpDestination(table: RouteTable, select: (table: RouteTable) =>
   const name = (routes && findVirtualHost(routes, host)?.name) ?? host;
   const found = table.meshTcp.get(`${name}:${port}`);
   const declared = table.snapshot.services.get(name)?.ports.find((p) => p.number === port);
-  return found && declared && isTcpProtocol(declared.protocol) ? found : undefined;
+  return found && declared && (isTcpProtocol(declared.protocol) || isTlsProtocol(declared.protocol)) ? found : undefined;
 }
 
 /** status and text of the answer to a CONNECT whose tunnel could not be opened, by Envoy flag */
@@ -74,11 +79,12 @@ export function tcpTunnels(next: DataHandler, options: { table: TableRef; select
     const routes = tcpDestination(options.table.current, options.select, authority);
     if (!routes) return next(request, conn);
     const host = authorityHost(authority).replace(/^\[|\]$/g, "");
-    const result = await options.proxy.tunnel(
-      { port: routes.port, remoteAddress: conn.remoteAddress, remotePort: conn.remotePort, localAddress: "", localPort: 0, sourceIp: conn.remoteAddress, destinationIp: parseIp(host) ? host : "" },
-      routes,
-      authority,
-    );
+    const facts = { port: routes.port, remoteAddress: conn.remoteAddress, remotePort: conn.remotePort, localAddress: "", localPort: 0, sourceIp: conn.remoteAddress, destinationIp: parseIp(host) ? host : "" };
+    if (routes.sni) {
+      const channel = new SniTunnel((sni) => options.proxy.tunnel({ ...facts, sni }, routes, authority));
+      return new MeshResponse(200, "Connection established", new Headers(), null, undefined, channel);
+    }
+    const result = await options.proxy.tunnel(facts, routes, authority);
     if ("channel" in result) return new MeshResponse(200, "Connection established", new Headers(), null, undefined, result.channel);
     const [status, text] = REFUSALS[result.flags] ?? [503, "Service Unavailable"];
     return new MeshResponse(status, text, new Headers({ "content-length": "0" }), null);

@@ -9,6 +9,9 @@
 // A sidecar uses the same proxy for the app's TCP connections (tunnel(): CONNECT on the outbound
 // listener, or an --outbound-tcp listener); an endpoint that takes mesh mTLS is reached through
 // its sidecar's inbound port by deps.meshTunnel (l4/mesh-tunnel.ts), which a gateway has not.
+// TLS passed through by SNI (conn.sni, read by l4/hello-sniffer.ts) takes a `tls` route the same
+// way; its bytes are the client's own TLS, so they are never wrapped in origination TLS, nor in
+// mesh mTLS at a gateway (Istio's AUTO_PASSTHROUGH relies on the client's mTLS going end to end).
 import type { ByteChannel } from "../exchange/types.ts";
 import { MeteredChannel } from "./metered-channel.ts";
 import type { TlsTarget } from "../upstream/http1/index.ts";
@@ -63,6 +66,12 @@ export interface TcpProxy {
   active(): number;
 }
 
+/** a DestinationRule that makes the proxy originate TLS to the cluster (not for bytes already TLS) */
+function originates(cluster: Cluster): boolean {
+  const mode = cluster.policy.tls?.mode;
+  return mode === "SIMPLE" || mode === "MUTUAL";
+}
+
 const NO_SERVICE: ServiceInfo = Object.freeze({ host: "", name: "", namespace: "" });
 
 /** what a connection ended as, for metrics and the access log */
@@ -112,6 +121,7 @@ export function createTcpProxy(deps: TcpProxyDeps): TcpProxy {
       downstreamLocalAddress: addressKey(conn.localAddress, conn.localPort),
       downstreamRemoteAddress: addressKey(conn.remoteAddress, conn.remotePort),
       routeName: outcome.routeName,
+      requestedServerName: conn.sni,
     });
   }
 
@@ -144,7 +154,8 @@ export function createTcpProxy(deps: TcpProxyDeps): TcpProxy {
     const host = cluster.balancer.pick({});
     if (!host) return { ...base, flags: "UH", details: "no_healthy_upstream" };
     const address = host.endpoint.address.replace(/^\[|\]$/g, "");
-    const target = state.tls.get(addressKey(address, host.port));
+    let target = state.tls.get(addressKey(address, host.port));
+    if (target && route.passthrough && (!deps.meshTunnel || originates(cluster))) target = undefined;
     if (target && !deps.meshTunnel) {
       // the endpoint expects mesh mTLS from its sidecar: plain bytes would be refused there
       if (!warnedMtls) deps.log(`TCP to ${cluster.name}: its endpoints take mesh mTLS, which the gateway's TCP proxy does not speak yet; closing such connections (UF)`, "warn");

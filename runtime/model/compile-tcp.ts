@@ -5,6 +5,8 @@
 // that matches, VirtualServices in creation order as for HTTP. A sidecar's outbound gets the same
 // for each service port declared TCP (compileMeshTcp): the `tcp` routes bound to `mesh` for that
 // host and port, else the port's own cluster (Envoy's default TCP route for a service port).
+// TLS that is not terminated takes the same path with `tls` routes chosen by SNI (compile-tls.ts):
+// gateway servers with tls.mode PASSTHROUGH / AUTO_PASSTHROUGH, and a sidecar's TLS/HTTPS ports.
 import type { Destination, MeshConfig, VirtualService } from "../config/types.ts";
 import type { RegistrySnapshot } from "./types.ts";
 import type { Cluster } from "./route-table.ts";
@@ -13,6 +15,7 @@ import { expandHost, hostMatches, normalizeHost } from "./hosts.ts";
 import { byCreation } from "./destination-rules.ts";
 import { compileWeighted } from "../routing/weighted.ts";
 import { resolveGatewayName } from "../routing/match.ts";
+import { autoPassthroughRoutes, compileVsTls, isTlsProtocol, sniCandidates } from "./compile-tls.ts";
 import { ipInBlock, parseIp, parseIpBlock, type IpBlock } from "../security/policy/ip-block.ts";
 
 /** Istio's protocols a gateway carries as plain TCP (no protocol filter for the last three) */
@@ -22,12 +25,27 @@ export function isTcpProtocol(protocol: string): boolean {
   return TCP_PROTOCOLS.has(protocol.toUpperCase());
 }
 
+/** a Gateway server whose TLS is passed through by SNI, not terminated */
+export function isPassthroughServer(server: { port: { protocol: string }; tls?: Record<string, unknown> }): boolean {
+  const mode = server.tls?.mode;
+  return (mode === "PASSTHROUGH" || mode === "AUTO_PASSTHROUGH") && isTlsProtocol(server.port.protocol);
+}
+
+/** a Gateway server carried as a byte stream (TCP family or TLS passthrough): never an HTTP listener */
+export function isL4Server(server: { port: { protocol: string }; tls?: Record<string, unknown> }): boolean {
+  return isTcpProtocol(server.port.protocol) || isPassthroughServer(server);
+}
+
 /** what a route can match a connection on */
 export interface ConnectionFacts {
   /** the client's address */
   sourceIp: string;
   /** the address the client connected to (the gateway's own) */
   destinationIp: string;
+  /** the server name of the TLS ClientHello, on ports routed by SNI */
+  sni?: string;
+  /** set by findTcpRoute while it tries a tls route: the sniHosts pattern the name matched */
+  sniPattern?: string;
 }
 
 export interface TcpRoute {
@@ -36,12 +54,20 @@ export interface TcpRoute {
   readonly matches: (facts: ConnectionFacts) => boolean;
   readonly pick: () => Cluster;
   readonly clusters: readonly Cluster[];
+  /** a tls route: the server names it answers for (exact or "*.suffix"), most specific match wins */
+  readonly sniHosts?: readonly string[];
+  /** the client's own TLS goes through untouched: never wrapped in mesh mTLS or origination at a gateway */
+  readonly passthrough?: boolean;
 }
 
 /** the routes of one gateway port, first match wins */
 export interface TcpPortRoutes {
   readonly port: number;
   readonly routes: readonly TcpRoute[];
+  /** read the ClientHello's SNI before routing (a passthrough port, or a sidecar TLS port with tls routes) */
+  readonly sni?: boolean;
+  /** AUTO_PASSTHROUGH: routes by Istio's cluster-name SNI, tried when no tls route matched */
+  readonly auto?: ReadonlyMap<string, TcpRoute>;
 }
 
 /** the `tcp` block entries, which config/types.ts keeps as unknown[] (the schema has their shape) */
@@ -62,33 +88,53 @@ export interface TcpCompileContext {
   clusters(host: string, port: number | undefined, subset: string | undefined): Cluster;
 }
 
-/** gateway port → its TCP routes, for the ports where a Gateway selecting this proxy has a TCP-family server */
-export function compileGatewayTcp(config: MeshConfig, proxy: ProxyIdentity, ctx: TcpCompileContext): Map<number, TcpPortRoutes> {
+/**
+ * gateway port → its TCP routes, for the ports where a Gateway selecting this proxy has a
+ * TCP-family server, or a TLS passthrough one (`tls` routes by SNI; AUTO_PASSTHROUGH by the SNI's
+ * cluster name, which needs the registry: snapshot)
+ */
+export function compileGatewayTcp(config: MeshConfig, proxy: ProxyIdentity, ctx: TcpCompileContext, snapshot?: RegistrySnapshot): Map<number, TcpPortRoutes> {
   const out = new Map<number, TcpPortRoutes>();
   const gateways = gatewaysFor(config, proxy);
   const names = new Set(gateways.map((g) => `${g.metadata.namespace}/${g.metadata.name}`));
-  const vss = [...config.virtualServices].filter((vs) => vs.spec.tcp?.length).sort(byCreation);
-  const perPort = new Map<number, { routes: TcpRoute[]; seen: Set<VirtualService> }>();
+  const vss = [...config.virtualServices].filter((vs) => vs.spec.tcp?.length || vs.spec.tls?.length).sort(byCreation);
+  const perPort = new Map<number, { routes: TcpRoute[]; seen: Set<VirtualService>; sni: boolean; autoHosts: string[] }>();
   for (const gateway of gateways) {
     const gwName = `${gateway.metadata.namespace}/${gateway.metadata.name}`;
     for (const server of gateway.spec.servers) {
-      if (!isTcpProtocol(server.port.protocol)) continue;
+      const passthrough = isPassthroughServer(server);
+      if (!passthrough && !isTcpProtocol(server.port.protocol)) continue;
       const port = server.port.number;
-      const entry = perPort.get(port) ?? { routes: [], seen: new Set<VirtualService>() };
+      const entry = perPort.get(port) ?? { routes: [], seen: new Set<VirtualService>(), sni: false, autoHosts: [] };
       perPort.set(port, entry);
+      if (passthrough) entry.sni = true;
       const serverHosts = server.hosts.map((h) => normalizeHost(h.includes("/") ? h.split("/")[1] : h));
+      if (server.tls?.mode === "AUTO_PASSTHROUGH") {
+        // Istio's AUTO_PASSTHROUGH takes no VirtualService: the SNI names the cluster
+        entry.autoHosts.push(...serverHosts);
+        continue;
+      }
       for (const vs of vss) {
         if (entry.seen.has(vs)) continue;
         if (!vs.spec.hosts.some((h) => serverHosts.some((s) => hostMatches(s, normalizeHost(h)) || hostMatches(normalizeHost(h), s)))) continue;
-        const routes = compileVsTcp(vs, gwName, names, port, proxy, ctx);
+        const routes = passthrough ? compileVsTls(vs, gwName, port, proxy, ctx).map((r) => withinServer(r, serverHosts)) : compileVsTcp(vs, gwName, names, port, proxy, ctx);
         if (!routes.length) continue;
         entry.seen.add(vs);
         entry.routes.push(...routes);
       }
     }
   }
-  for (const [port, { routes }] of perPort) out.set(port, { port, routes });
+  for (const [port, e] of perPort) {
+    const auto = e.autoHosts.length && snapshot ? autoPassthroughRoutes(config, snapshot, e.autoHosts, ctx) : undefined;
+    out.set(port, { port, routes: e.routes, ...(e.sni ? { sni: true } : {}), ...(auto ? { auto } : {}) });
+  }
   return out;
+}
+
+/** a passthrough server's tls route answers only the names the server itself takes (its hosts) */
+function withinServer(route: TcpRoute, serverHosts: readonly string[]): TcpRoute {
+  if (serverHosts.includes("*")) return route;
+  return { ...route, matches: (f) => f.sni !== undefined && serverHosts.some((s) => hostMatches(s, f.sni!)) && route.matches(f) };
 }
 
 /**
@@ -99,18 +145,22 @@ export function compileGatewayTcp(config: MeshConfig, proxy: ProxyIdentity, ctx:
 export function compileMeshTcp(config: MeshConfig, snapshot: RegistrySnapshot, proxy: ProxyIdentity, ctx: TcpCompileContext): Map<string, TcpPortRoutes> {
   const out = new Map<string, TcpPortRoutes>();
   const vss = [...config.virtualServices].filter((vs) => vs.spec.tcp?.length).sort(byCreation);
+  const tlsVss = [...config.virtualServices].filter((vs) => vs.spec.tls?.length).sort(byCreation);
   for (const service of snapshot.services.values()) {
     for (const port of service.ports) {
-      if (!isTcpProtocol(port.protocol)) continue;
+      const tls = isTlsProtocol(port.protocol);
+      if (!tls && !isTcpProtocol(port.protocol)) continue;
       const routes: TcpRoute[] = [];
-      for (const vs of vss) {
+      for (const vs of tls ? tlsVss : vss) {
         const ns = vs.metadata.namespace;
         if (!vs.spec.hosts.some((h) => hostMatches(normalizeHost(expandHost(h, ns)), service.hostname))) continue;
-        routes.push(...compileVsTcp(vs, "mesh", new Set(["mesh"]), port.number, proxy, ctx));
+        routes.push(...(tls ? compileVsTls(vs, "mesh", port.number, proxy, ctx) : compileVsTcp(vs, "mesh", new Set(["mesh"]), port.number, proxy, ctx)));
       }
+      // SNI is read inside the tunnel only when a tls route may use it; else the CONNECT authority decides
+      const sni = routes.length > 0 && tls;
       const own = ctx.clusters(service.hostname, port.number, undefined);
-      routes.push({ name: `${service.hostname}:${port.number}`, matches: ALWAYS, pick: () => own, clusters: [own] });
-      out.set(`${service.hostname}:${port.number}`, { port: port.number, routes });
+      routes.push({ name: `${service.hostname}:${port.number}`, matches: ALWAYS, pick: () => own, clusters: [own], ...(tls ? { passthrough: true } : {}) });
+      out.set(`${service.hostname}:${port.number}`, { port: port.number, routes, ...(sni ? { sni } : {}) });
     }
   }
   return out;
@@ -151,7 +201,7 @@ function compileVsTcp(vs: VirtualService, gwName: string, names: ReadonlySet<str
 
 const ALWAYS = () => true;
 
-function connectionPredicate(destinationSubnets: string[] | undefined, sourceSubnet: string | undefined): (f: ConnectionFacts) => boolean {
+export function connectionPredicate(destinationSubnets: string[] | undefined, sourceSubnet: string | undefined): (f: ConnectionFacts) => boolean {
   const destinations = (destinationSubnets ?? []).map(toBlock);
   const source = sourceSubnet ? toBlock(sourceSubnet) : undefined;
   if (!destinations.length && !source) return ALWAYS;
@@ -175,16 +225,28 @@ function toBlock(text: string): IpBlock {
   return block;
 }
 
-/** the route for a connection on a port, or undefined (Envoy closes it: no route) */
+/**
+ * The route for a connection on a port, or undefined (Envoy closes it: no route). tls routes go by
+ * their most specific server name matching facts.sni, then AUTO_PASSTHROUGH's cluster names, then
+ * the routes without names (`tcp` routes, a sidecar port's own cluster) in order.
+ */
 export function findTcpRoute(routes: TcpPortRoutes | undefined, facts: ConnectionFacts): TcpRoute | undefined {
   if (!routes) return undefined;
-  for (const route of routes.routes) if (route.matches(facts)) return route;
+  if (facts.sni !== undefined) {
+    for (const pattern of sniCandidates(facts.sni)) {
+      const tried = { ...facts, sniPattern: pattern };
+      for (const route of routes.routes) if (route.sniHosts?.includes(pattern) && route.matches(tried)) return route;
+    }
+    const auto = routes.auto?.get(facts.sni);
+    if (auto) return auto;
+  }
+  for (const route of routes.routes) if (!route.sniHosts && route.matches(facts)) return route;
   return undefined;
 }
 
 /** the gateway ports this proxy serves as TCP (a listener opens for each, routes or not) */
 export function tcpGatewayPorts(config: MeshConfig, proxy: ProxyIdentity): Set<number> {
   const ports = new Set<number>();
-  for (const gateway of gatewaysFor(config, proxy)) for (const server of gateway.spec.servers) if (isTcpProtocol(server.port.protocol)) ports.add(server.port.number);
+  for (const gateway of gatewaysFor(config, proxy)) for (const server of gateway.spec.servers) if (isL4Server(server)) ports.add(server.port.number);
   return ports;
 }

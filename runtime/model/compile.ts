@@ -11,7 +11,7 @@ import type { ProxySelector } from "../routing/match.ts";
 import { compileRetryPolicy } from "../resilience/retry-policy.ts";
 import { compileRedirect } from "../routing/redirect.ts";
 import { onDemandRouteConfig } from "./on-demand.ts";
-import { compileGatewayTcp, compileMeshTcp, isTcpProtocol, type TcpPortRoutes } from "./compile-tcp.ts";
+import { compileGatewayTcp, compileMeshTcp, isL4Server, type TcpPortRoutes } from "./compile-tcp.ts";
 
 /** Istio's default retry policy, for routes no VirtualService describes */
 const defaultRetry = compileRetryPolicy(undefined);
@@ -223,7 +223,7 @@ function compileGateway(config: MeshConfig, proxy: ProxyIdentity, ctx: RouteCont
   for (const gateway of gateways) {
     const gwName = `${gateway.metadata.namespace}/${gateway.metadata.name}`;
     for (const server of gateway.spec.servers) {
-      if (isTcpProtocol(server.port.protocol)) continue; // a byte-stream port: compile-tcp.ts
+      if (isL4Server(server)) continue; // a byte-stream port (TCP, TLS passthrough): compile-tcp.ts
       const perHost = byPort.get(server.port.number) ?? new Map();
       byPort.set(server.port.number, perHost);
       const serverHosts = server.hosts.map((h) => normalizeHost(h.includes("/") ? h.split("/")[1] : h));
@@ -283,7 +283,7 @@ export function compile(config: MeshConfig, snapshot: RegistrySnapshot, proxy: P
   const parts: OnDemandParts = { rules, clusters: clusters.all, track: (t) => void (track = t), previous: options.previous, limit: options.onDemandLimit ?? 1000, idleMs: options.onDemandIdleMs ?? 600_000 };
   const outbound = proxy.kind !== "sidecar" ? toRouteConfig(new Map()) : onDemand ? onDemandOutbound(config, snapshot, proxy, ctx, parts) : compileOutbound(config, snapshot, proxy, ctx);
   const gatewayPorts = proxy.kind === "gateway" ? compileGateway(config, proxy, ctx) : new Map<number, RouteConfig>();
-  const gatewayTcp = proxy.kind === "gateway" ? compileGatewayTcp(config, proxy, ctx) : new Map<number, TcpPortRoutes>();
+  const gatewayTcp = proxy.kind === "gateway" ? compileGatewayTcp(config, proxy, ctx, snapshot) : new Map<number, TcpPortRoutes>();
   const meshTcp = proxy.kind === "sidecar" ? compileMeshTcp(config, snapshot, proxy, ctx) : new Map<string, TcpPortRoutes>();
   return Object.freeze({
     version: options.version,

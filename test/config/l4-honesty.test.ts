@@ -38,14 +38,24 @@ ${vs(`  hosts: ["*"]
 `)}`), []);
 });
 
-test("tls routes are refused with their path", async () => {
+test("tls routes load: sniHosts among the hosts (exact or under a wildcard), bound to a gateway or the mesh", async () => {
+  assert.equal(await errors(vs(`  hosts: [db.example, "*.wild.example"]
+  gateways: [edge, mesh]
+  tls:
+  - match: [{ sniHosts: [db.example, a.wild.example, "*.wild.example"], port: 443, destinationSubnets: [10.0.0.0/8] }]
+    route: [{ destination: { host: db.example }, weight: 60 }, { destination: { host: db2.example }, weight: 40 }]
+`)), []);
+});
+
+test("a tls route naming an SNI its VirtualService does not claim, without destinations, or with a bad subnet, is refused", async () => {
   assert.equal(await errors(vs(`  hosts: [db.example]
   gateways: [edge]
   tls:
-  - match: [{ sniHosts: [db.example] }]
-    route: [{ destination: { host: db.example } }]
+  - match: [{ sniHosts: [db.example, other.example], destinationSubnets: [10.0.0.0/40] }]
 `)), [
-    "Error [schema] VirtualService default/db (l4.yaml, document 1, line 7) spec.tls: tls routes (routing by SNI, TLS passthrough) are not supported by dietmesh yet; terminate TLS at a Gateway server with protocol HTTPS and route with http, or carry the bytes with a TCP server and tcp routes",
+    "Error [schema] VirtualService default/db (l4.yaml, document 1, line 8) spec.tls[0].route: a tls route needs route with at least one destination",
+    'Error [schema] VirtualService default/db (l4.yaml, document 1, line 8) spec.tls[0].match[0].sniHosts[1]: sniHost "other.example" is not one of the VirtualService\'s hosts (db.example)',
+    'Error [schema] VirtualService default/db (l4.yaml, document 1, line 8) spec.tls[0].match[0].destinationSubnets[0]: expected an IP address or CIDR block such as "10.0.0.0/8" or "2001:db8::/32", got "10.0.0.0/40"',
   ]);
 });
 
@@ -70,34 +80,51 @@ test("a tcp route without destinations and a subnet that is not one are refused"
   ]);
 });
 
-test("Gateway servers with protocol TLS or UDP, and a port both HTTP and TCP, are refused", async () => {
+test("Gateway servers with protocol TLS but not passthrough, UDP, and a port both HTTP and TCP, are refused", async () => {
   const out = await errors(`apiVersion: networking.istio.io/v1
 kind: Gateway
 metadata: { name: edge, namespace: default }
 spec:
   servers:
-  - { port: { number: 443, name: tls, protocol: TLS }, hosts: ["*"], tls: { mode: PASSTHROUGH } }
+  - { port: { number: 443, name: tls, protocol: TLS }, hosts: ["*"], tls: { mode: SIMPLE, serverCertificate: /a.crt, privateKey: /a.key } }
   - { port: { number: 53, name: dns, protocol: UDP }, hosts: ["*"] }
   - { port: { number: 8080, name: http, protocol: HTTP }, hosts: ["*"] }
   - { port: { number: 8080, name: tcp, protocol: TCP }, hosts: ["*"] }
 `);
   assert.equal(out, [
-    "Error [schema] Gateway default/edge (l4.yaml, document 1, line 6) spec.servers[0].port.protocol: protocol TLS (SNI passthrough or TLS-terminated TCP) is not supported by dietmesh's gateway yet; HTTPS with tls.mode SIMPLE is, and TCP",
+    "Error [schema] Gateway default/edge (l4.yaml, document 1, line 6) spec.servers[0].tls.mode: tls.mode SIMPLE on a TLS server (TLS terminated, then TCP) is not supported by dietmesh's gateway yet; PASSTHROUGH and AUTO_PASSTHROUGH are, and HTTPS servers terminate TLS for HTTP",
     "Error [schema] Gateway default/edge (l4.yaml, document 1, line 7) spec.servers[1].port.protocol: protocol UDP is not supported (Istio's gateways do not proxy UDP either)",
-    "Error [schema] Gateway default/edge (l4.yaml, document 1, line 9) spec.servers[3].port.protocol: port 8080 is already served as HTTP by servers[2]; one port carries either HTTP or TCP",
+    "Error [schema] Gateway default/edge (l4.yaml, document 1, line 9) spec.servers[3].port.protocol: port 8080 is already served as HTTP by servers[2]; one port carries HTTP (and terminated HTTPS), TCP or TLS passthrough, not a mix",
   ]);
 });
 
-test("HTTPS passthrough stays refused by the server tls rule (before the L4 pass)", async () => {
+test("passthrough servers load (TLS and HTTPS, PASSTHROUGH and AUTO_PASSTHROUGH, several on one port)", async () => {
+  assert.equal(await errors(`apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: edge, namespace: default }
+spec:
+  servers:
+  - { port: { number: 443, name: tls-a, protocol: TLS }, hosts: [a.example], tls: { mode: PASSTHROUGH } }
+  - { port: { number: 443, name: https-b, protocol: HTTPS }, hosts: [b.example], tls: { mode: PASSTHROUGH } }
+  - { port: { number: 15443, name: tls, protocol: TLS }, hosts: ["*.local"], tls: { mode: AUTO_PASSTHROUGH } }
+`), []);
+});
+
+test("passthrough and terminated HTTPS on one port, a TLS server without a mode, certificates on a passthrough server: refused", async () => {
   const out = await errors(`apiVersion: networking.istio.io/v1
 kind: Gateway
 metadata: { name: edge, namespace: default }
 spec:
   servers:
-  - { port: { number: 443, name: https, protocol: HTTPS }, hosts: ["*"], tls: { mode: PASSTHROUGH } }
+  - { port: { number: 443, name: https-a, protocol: HTTPS }, hosts: [a.example], tls: { mode: SIMPLE, serverCertificate: /a.crt, privateKey: /a.key } }
+  - { port: { number: 443, name: tls-b, protocol: TLS }, hosts: [b.example], tls: { mode: PASSTHROUGH, serverCertificate: /b.crt } }
+  - { port: { number: 9443, name: tls-c, protocol: TLS }, hosts: [c.example] }
 `);
-  assert.is(out.length, 1);
-  assert.match(out[0], /spec\.servers\[0\]\.tls\.mode: tls\.mode PASSTHROUGH is not supported by dietmesh's gateway yet/);
+  assert.equal(out, [
+    "Error [schema] Gateway default/edge (l4.yaml, document 1, line 7) spec.servers[1].tls.serverCertificate: tls.serverCertificate has no use with tls.mode PASSTHROUGH: the TLS is not terminated by the gateway",
+    "Error [schema] Gateway default/edge (l4.yaml, document 1, line 7) spec.servers[1].port.protocol: port 443 is already served as HTTP by servers[0]; one port carries HTTP (and terminated HTTPS), TCP or TLS passthrough, not a mix",
+    "Error [schema] Gateway default/edge (l4.yaml, document 1, line 8) spec.servers[2].tls: a TLS server needs tls.mode PASSTHROUGH or AUTO_PASSTHROUGH",
+  ]);
 });
 
 test.run();

@@ -204,7 +204,9 @@ spec:
   assert.match(out, /spec\.servers\[2\]\.tls\.verifyCertificateHash\[0\]: expected a hex SHA-256/);
   assert.match(out, /spec\.servers\[2\]\.tls\.caCrl: tls\.caCrl is not supported/);
   assert.match(out, /spec\.servers\[3\]\.tls\.caCertificates: tls\.mode MUTUAL needs caCertificates/);
-  assert.match(out, /spec\.servers\[4\]\.tls\.mode: tls\.mode PASSTHROUGH is not supported by dietmesh's gateway yet/);
+  // PASSTHROUGH is built now (tls-passthrough.test.ts); mixed with terminated servers on one port it
+  // is refused by the L4 pass, which runs once the schema errors above are fixed (l4-honesty.test.ts)
+  assert.not.match(out, /PASSTHROUGH is not supported/);
 });
 
 test.run();
