@@ -127,6 +127,8 @@ export async function runSidecar(argv: string[]): Promise<void> {
   let inboundServer: Server | undefined;
   if (app && inboundAddr) {
     const appPort = parseListenAddress(app)!.port;
+    // the service this workload serves, for the destination side's metrics (HTTP and TCP alike)
+    const localService = localServiceLookup({ snapshot: () => watch.table.current.snapshot, namespace, labels, inboundAddresses: () => (inboundServer ? [`${inboundServer.hostname}:${inboundServer.port}`] : []) });
     const inbound = inboundHandler({
       app,
       deps,
@@ -134,7 +136,7 @@ export async function runSidecar(argv: string[]): Promise<void> {
         reporter: "destination",
         metrics: telemetry.metrics,
         accessLog: telemetry.accessLog,
-        localServiceFor: localServiceLookup({ snapshot: () => watch.table.current.snapshot, namespace, labels, inboundAddresses: () => (inboundServer ? [`${inboundServer.hostname}:${inboundServer.port}`] : []) }),
+        localServiceFor: localService,
       }),
       localId: identity && (() => identity.spiffeId.toString()),
       security,
@@ -148,6 +150,7 @@ export async function runSidecar(argv: string[]): Promise<void> {
       security,
       connect: connectTcp,
       metrics: tcpMetrics,
+      serviceFor: localService,
       onDecision: (decision) => telemetry.dietmesh.authz(decision),
       log,
     });

@@ -10,7 +10,7 @@ import type { ConnInfo } from "../platform/types.ts";
 import { MeshResponse } from "../exchange/response.ts";
 import type { AuthzDecision, WorkloadSecurity } from "../security/policy/index.ts";
 import type { IstioTcpMetrics } from "../telemetry/tcp-metrics.ts";
-import type { WorkloadInfo } from "../telemetry/workload-info.ts";
+import type { ServiceInfo, WorkloadInfo } from "../telemetry/workload-info.ts";
 import { MeteredChannel } from "./metered-channel.ts";
 
 const SPIFFE = "spiffe://";
@@ -24,6 +24,8 @@ export interface InboundTunnelOptions {
   security(): WorkloadSecurity;
   connect(host: string, port: number, timeoutMs: number): Promise<ByteChannel>;
   metrics: IstioTcpMetrics;
+  /** the service this workload serves that the CONNECT authority names (telemetry/local-service.ts) */
+  serviceFor?(authority: string): ServiceInfo | undefined;
   onDecision?(decision: AuthzDecision): void;
   log(message: string): void;
 }
@@ -43,7 +45,8 @@ async function tunnel(request: HttpRequest, conn: ConnInfo, options: InboundTunn
   const principal = uri?.startsWith(SPIFFE) ? uri : undefined;
   const peer: WorkloadInfo = { principal, namespace: principal ? /\/ns\/([^/]+)\//.exec(principal)?.[1] : undefined };
   const security = conn.secure ? "mutual_tls" : "none";
-  const series = (flags: string) => options.metrics.seriesFor({ reporter: "destination", peer, service: NO_SERVICE, flags, security });
+  const service = options.serviceFor?.(request.headers.get("host") ?? "") ?? NO_SERVICE;
+  const series = (flags: string) => options.metrics.seriesFor({ reporter: "destination", peer, service, flags, security });
   const current = options.security();
   if (current.authorizes) {
     const decision = current.authorizeTcp({
