@@ -109,7 +109,7 @@ export async function runSidecar(argv: string[]): Promise<void> {
     accessLog: telemetry.accessLog,
     clock: systemClock,
     connect: connectTcp,
-    meshTunnel: (host, port, target, authority, timeoutMs) => openMeshTunnel(openTls, systemClock, host, port, target, authority, timeoutMs),
+    meshTunnel: (host, port, target, authority, timeoutMs) => openMeshTunnel(openTls, systemClock, host, port, target, authority, timeoutMs, deps.peerMetadata),
     log: (m, level) => log(`outbound TCP: ${m}`, level),
   });
   const outbound = tcpTunnels(

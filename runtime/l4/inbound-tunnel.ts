@@ -12,6 +12,7 @@ import type { AuthzDecision, WorkloadSecurity } from "../security/policy/index.t
 import type { IstioTcpMetrics } from "../telemetry/tcp-metrics.ts";
 import type { ServiceInfo, WorkloadInfo } from "../telemetry/workload-info.ts";
 import { MeteredChannel } from "./metered-channel.ts";
+import { PEER_METADATA_HEADER, peerFromMetadata } from "../telemetry/peer-metadata.ts";
 
 const SPIFFE = "spiffe://";
 const NO_HEADERS = new Headers();
@@ -43,7 +44,8 @@ const answer = (status: number, text: string) => new MeshResponse(status, text, 
 async function tunnel(request: HttpRequest, conn: ConnInfo, options: InboundTunnelOptions): Promise<HttpResponse> {
   const uri = conn.peer?.uris.length === 1 ? conn.peer.uris[0] : undefined;
   const principal = uri?.startsWith(SPIFFE) ? uri : undefined;
-  const peer: WorkloadInfo = { principal, namespace: principal ? /\/ns\/([^/]+)\//.exec(principal)?.[1] : undefined };
+  // the caller's workload from its proxy's metadata, believed only with a verified certificate
+  const peer: WorkloadInfo = principal ? peerFromMetadata(principal, request.headers.get(PEER_METADATA_HEADER)) : {};
   const security = conn.secure ? "mutual_tls" : "none";
   const service = options.serviceFor?.(request.headers.get("host") ?? "") ?? NO_SERVICE;
   const series = (flags: string) => options.metrics.seriesFor({ reporter: "destination", peer, service, flags, security });

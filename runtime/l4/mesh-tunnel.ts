@@ -8,6 +8,7 @@ import type { ByteChannel } from "../exchange/types.ts";
 import { TransportChannel } from "../exchange/transport-channel.ts";
 import type { Connect, TlsTarget, Transport, TransportHandler } from "../upstream/http1/index.ts";
 import type { Clock } from "../lib/clock.ts";
+import { PEER_METADATA_HEADER } from "../telemetry/peer-metadata.ts";
 
 export type TunnelFailure = "connect" | "connect-timeout" | "refused";
 
@@ -21,8 +22,13 @@ export class MeshTunnelError extends Error {
 const MAX_HEAD = 8 * 1024;
 const encoder = new TextEncoder();
 
-/** connect: an mTLS Connect (upstream/http1 meshConnect) that reaches host:port with target */
-export function openMeshTunnel(connect: (host: string, port: number, handler: TransportHandler, target: TlsTarget) => Transport, clock: Clock, host: string, port: number, target: TlsTarget, authority: string, timeoutMs: number): Promise<ByteChannel> {
+/**
+ * connect: an mTLS Connect (upstream/http1 meshConnect) that reaches host:port with target.
+ * peerMetadata: this proxy's (telemetry/peer-metadata.ts), sent on the CONNECT so the destination's
+ * TCP metrics name the calling workload, as for HTTP.
+ */
+export function openMeshTunnel(connect: (host: string, port: number, handler: TransportHandler, target: TlsTarget) => Transport, clock: Clock, host: string, port: number, target: TlsTarget, authority: string, timeoutMs: number, peerMetadata?: string): Promise<ByteChannel> {
+  const metadata = peerMetadata ? `${PEER_METADATA_HEADER}: ${peerMetadata}\r\n` : "";
   return new Promise((resolve, reject) => {
     let head = "";
     let channel: TransportChannel | undefined;
@@ -37,7 +43,7 @@ export function openMeshTunnel(connect: (host: string, port: number, handler: Tr
     const timer = clock.setTimeout(() => fail("connect-timeout", `tunnel to ${host}:${port} not established within ${timeoutMs}ms`), timeoutMs);
     const handler: TransportHandler = {
       onOpen() {
-        transport.write(encoder.encode(`CONNECT ${authority} HTTP/1.1\r\nhost: ${authority}\r\n\r\n`));
+        transport.write(encoder.encode(`CONNECT ${authority} HTTP/1.1\r\nhost: ${authority}\r\n${metadata}\r\n`));
       },
       onData(chunk) {
         if (channel) return channel.data(chunk);

@@ -211,6 +211,8 @@ test("Istio Service Dashboard, client workloads row: by source workload and resp
   const tcpFrom = `${rep}, connection_security_policy="mutual_tls", ${svc(TCP_SERVICE)}, source_workload=~"tcp-client-v1", source_workload_namespace=~"${NS}"`;
   const received = await panel("bytes received from incoming TCP connections", `round(sum(irate(istio_tcp_received_bytes_total{${tcpFrom}}${R})) by (source_workload, source_workload_namespace), 0.001)`);
   assert.is(received[0].metric.source_workload, "tcp-client-v1");
+  // the destination side knows the caller's workload too (its metadata rides on the tunnel's CONNECT)
+  await panel("bytes received from incoming TCP connections, server side", `sum(irate(istio_tcp_received_bytes_total{reporter="destination", ${svc(TCP_SERVICE)}, source_workload="tcp-client-v1", source_app="tcp-client"}${R})) by (source_workload)`);
   await panel("bytes sent to incoming TCP connections", `round(sum(irate(istio_tcp_sent_bytes_total{${tcpFrom}}${R})) by (source_workload, source_workload_namespace), 0.001)`);
 });
 
