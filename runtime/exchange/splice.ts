@@ -94,6 +94,10 @@ class SpliceState implements Splice {
     else if (!other.closed) {
       other.closed = true;
       direction.to.destroy();
+    } else {
+      // the other side had finished sending (its FIN) but is still open for writing: nothing more
+      // can reach it, and an owner counting the channel (l4/metered-channel.ts) learns it is over
+      direction.to.destroy();
     }
     if (other.closed) this.finish();
   }

@@ -87,6 +87,18 @@ test("an error on one side destroys the other", async () => {
   assert.is((await s.done).reason, "error");
 });
 
+test("an error after the other side's FIN still destroys that side (it was open for writing)", async () => {
+  const clock = createFakeClock();
+  const a = new MemoryChannel();
+  const b = new MemoryChannel();
+  const s = splice(a, b, { clock, idleTimeoutMs: 0 });
+  b.sink!.onClose(null); // b sent its FIN: a is ended, b still writable
+  assert.ok(a.ended);
+  a.sink!.onClose(new Error("reset by peer"));
+  assert.ok(b.destroyed);
+  assert.is((await s.done).reason, "error");
+});
+
 test("idle timeout: quiet for the whole period closes both; traffic within a period keeps it open", async () => {
   const clock = createFakeClock();
   const a = new MemoryChannel();
