@@ -10,7 +10,7 @@ export const DEFAULT_CA_ADDRESS = "https://dietmesh-ca.dietmesh-system.svc:15012
 /** admin stays on the pod's loopback; status (probes, merged metrics) is what the kubelet and Prometheus reach */
 export const PORTS = { inbound: 15006, outbound: 15001, admin: 15000, status: 15020 } as const;
 /** container port names are IANA service names: at most 15 characters */
-export const PORT_NAMES = { inbound: "dietmesh-in", status: "dietmesh-status" } as const;
+export const PORT_NAMES = { inbound: "dietmesh-in", status: "http-envoy-prom" } as const;
 
 /** Prometheus' scrape annotations, rewritten to the status port as Istio's metrics merging does */
 export const PROMETHEUS = { scrape: "prometheus.io/scrape", port: "prometheus.io/port", path: "prometheus.io/path", defaultPath: "/metrics" } as const;

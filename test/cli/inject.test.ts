@@ -53,7 +53,7 @@ test("Deployment: the sidecar is a native sidecar ahead of the other init contai
   assert.equal(sidecar.env[0], { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } });
   assert.equal(sidecar.ports, [
     { name: "dietmesh-in", containerPort: 15006, protocol: "TCP" },
-    { name: "dietmesh-status", containerPort: 15020, protocol: "TCP" },
+    { name: "http-envoy-prom", containerPort: 15020, protocol: "TCP" },
   ]);
   for (const p of sidecar.ports) assert.ok(p.name.length <= 15, `${p.name}: port names are IANA service names (15 characters at most)`);
   assert.equal(sidecar.resources, { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "1", memory: "512Mi" } });
