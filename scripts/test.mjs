@@ -2,7 +2,8 @@
 // each file in its own process, two at a time (the machine has two cores). Ends with the line
 // "N passed, N failed" that CI reads, since uvu prints only per-process totals.
 import { spawn, spawnSync } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -38,14 +39,28 @@ if (!only.length) {
 }
 
 function command(runtime, file) {
-  if (runtime === "bun") return [bin("bun"), [file]];
+  // "exe": the test itself on Bun, every dietmesh it starts the single executable (see below)
+  if (runtime === "bun" || runtime === "exe") return [bin("bun"), [file]];
   return [bin("deno"), ["run", "-A", "--quiet", file]];
+}
+
+// The executable pass (issue 14): `npm run build`'s single executable, built into a temp folder,
+// runs a subset of the end-to-end suites in place of the TypeScript CLI (test/support/mesh.ts
+// `dietmesh()`): sidecar, gateway, mTLS with the CA, HTTPS, resilience. Skipped when files are named.
+const EXECUTABLE_SUITES = ["test/e2e/sidecar.test.ts", "test/e2e/mtls.test.ts", "test/e2e/peer-metadata.test.ts", "test/e2e/gateway-https.test.ts", "test/e2e/resilience.test.ts"];
+let executable;
+if (!only.length && process.env.DIETMESH_TEST_EXECUTABLE_PASS !== "0") {
+  const dir = mkdtempSync(join(tmpdir(), "dietmesh-exe-"));
+  const build = spawnSync(bin("bun"), ["build", "--compile", "runtime/cli/main.ts", "--outfile", join(dir, "dietmesh")], { cwd: root, encoding: "utf8" });
+  if (build.status === 0) { executable = join(dir, "dietmesh"); passed++; console.log("ok   build the single executable"); }
+  else { failed++; failures.push("build the single executable"); console.log("FAIL build the single executable\n" + build.stdout + build.stderr); }
 }
 
 function runOne(runtime, file) {
   return new Promise((resolve) => {
     const [cmd, argv] = command(runtime, file);
-    const child = spawn(cmd, argv, { cwd: root, env: { ...process.env, DIETMESH_RUNTIME: runtime } });
+    const exe = runtime === "exe" ? { DIETMESH_TEST_EXECUTABLE: executable } : {};
+    const child = spawn(cmd, argv, { cwd: root, env: { ...process.env, DIETMESH_RUNTIME: runtime === "exe" ? "bun" : runtime, ...exe } });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (out += d));
@@ -67,6 +82,7 @@ function runOne(runtime, file) {
 const exclusive = (file) => /soak/.test(file);
 const jobs = [];
 for (const runtime of runtimes) for (const file of files) if (!exclusive(file)) jobs.push([runtime, file]);
+if (executable) for (const suite of EXECUTABLE_SUITES) jobs.push(["exe", join(root, suite)]);
 const alone = [];
 for (const runtime of runtimes) for (const file of files) if (exclusive(file)) alone.push([runtime, file]);
 const concurrency = Number(process.env.DIETMESH_TEST_CONCURRENCY ?? 2);

@@ -15,6 +15,16 @@ export const showcase = (file: string) => {
   return new URL(`../../demo/${folder}/istio/${name ?? ""}`, import.meta.url).pathname;
 };
 
+/**
+ * `dietmesh ARGS` as the tests start it: the TypeScript CLI on the runtime under test, or, when
+ * DIETMESH_TEST_EXECUTABLE names one (scripts/test.mjs sets it for its executable pass), the single
+ * executable that `npm run build` makes — so the same end-to-end tests check what operators ship.
+ */
+export function dietmesh(args: string[]): Child {
+  const exe = process.env.DIETMESH_TEST_EXECUTABLE;
+  return exe ? runCommand(exe, args) : runScript(cli, args);
+}
+
 const started: Child[] = [];
 export function stopAll(): void {
   for (const c of started.splice(0)) c.kill("SIGKILL");
@@ -28,7 +38,7 @@ export interface Sidecar {
 }
 
 export async function startSidecar(configDir: string, extra: string[] = []): Promise<Sidecar> {
-  const child = runScript(cli, ["sidecar", "--config", configDir, "--outbound", "127.0.0.1:0", "--admin", "127.0.0.1:0", ...extra]);
+  const child = dietmesh(["sidecar", "--config", configDir, "--outbound", "127.0.0.1:0", "--admin", "127.0.0.1:0", ...extra]);
   started.push(child);
   const [line] = await child.waitFor(/ready on .*/);
   return {
@@ -46,7 +56,7 @@ export interface Gateway {
 }
 
 export async function startGateway(configDir: string, extra: string[] = []): Promise<Gateway> {
-  const child = runScript(cli, ["gateway", "--config", configDir, "--bind", "80=127.0.0.1:0", "--admin", "127.0.0.1:0", ...extra]);
+  const child = dietmesh(["gateway", "--config", configDir, "--bind", "80=127.0.0.1:0", "--admin", "127.0.0.1:0", ...extra]);
   started.push(child);
   const [, port80] = await child.waitFor(/gateway port 80 listening on (\S+)/);
   const [, admin] = await child.waitFor(/ready on \S+ admin (\S+)/);
@@ -104,7 +114,7 @@ ${eps}
 
 /** runs a command (or `dietmesh` on the current runtime) to its end: exit code and output */
 export async function run(command: string, args: string[]): Promise<{ code: number; out: string }> {
-  const child = command === "dietmesh" ? runScript(cli, args) : runCommand(command, args);
+  const child = command === "dietmesh" ? dietmesh(args) : runCommand(command, args);
   const code = (await child.exited) ?? -1;
   return { code, out: child.lines.join("\n") };
 }
