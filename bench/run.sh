@@ -2,8 +2,10 @@
 # npm run bench: dietmesh (on Bun and on Deno) against nginx doing the same job, and against the
 # upstream called directly, in four shapes: one sidecar (plaintext outbound), one gateway with a routed
 # VirtualService, an mTLS mesh hop (sidecar A -> mTLS -> sidecar B, STRICT -> app) against two nginx
-# with client certificates, and each runtime's floors (bare socket server, its own HTTP server, a
-# naive serve + fetch proxy; bench/floors/). See docs/performance.md.
+# with client certificates (and its floor on Bun: two mTLS byte pipes), a gateway's TCP server against
+# nginx's stream module (tcp-*: 64-byte echoes over long-lived connections, bench/tcp-load.ts), and
+# each runtime's floors (bare socket server, its own HTTP server, a naive serve + fetch proxy, a pipe;
+# bench/floors/). See docs/performance.md.
 #
 # Per target: start it and time exec -> serving; a fixed-rate latency run (bench/load.ts, open loop)
 # after a short warm-up at the same rate; peak RSS so far; a one-connection wrk run (wrk -t1 -c1: mean
@@ -18,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ALL_TARGETS="direct nginx dietmesh-bun dietmesh-deno gateway-nginx gateway-bun gateway-deno
-  mesh-nginx mesh-bun mesh-deno floor-meshpipe-bun floor-socket-bun floor-serve-bun floor-proxy-bun floor-pipe-bun
+  mesh-nginx mesh-bun mesh-deno floor-meshpipe-bun tcp-nginx tcp-bun tcp-deno floor-socket-bun floor-serve-bun floor-proxy-bun floor-pipe-bun
   floor-socket-deno floor-serve-deno floor-proxy-deno floor-pipe-deno"
 DURATION=${BENCH_SECONDS:-8}
 WARMUP=${BENCH_WARMUP:-2}
@@ -84,9 +86,15 @@ probe() { # port path: true when GET answers 200. bash's /dev/tcp, so polling co
   [[ $line == HTTP/1.?\ 200* ]]
 }
 
-wait_ready() { # pid port path: polls without pause until 200; prints ms since T0; fails on exit/deadline
+tcp_probe() { # port: true when a line sent comes back (the TCP rows' echo through the proxy)
+  local line=""
+  { printf 'ready\n' >&9 && IFS= read -r -t 2 line <&9; } 2>/dev/null 9<>"/dev/tcp/127.0.0.1/$1" || return 1
+  [[ $line == ready ]]
+}
+
+wait_ready() { # pid port path: polls without pause until 200 (path "=tcp": until an echo); prints ms since T0; fails on exit/deadline
   local deadline=$((${EPOCHREALTIME/./} + READY_TIMEOUT * 1000000))
-  until probe "$2" "$3"; do
+  until if [ "$3" = "=tcp" ]; then tcp_probe "$2"; else probe "$2" "$3"; fi; do
     kill -0 "$1" 2>/dev/null || { echo "exited before serving" >&2; return 1; }
     [ "${EPOCHREALTIME/./}" -lt "$deadline" ] || { echo "not serving after ${READY_TIMEOUT}s" >&2; return 1; }
   done
@@ -145,7 +153,7 @@ na() { # name reason
 }
 
 # What the current target is asked for and compared with; set per target before measure.
-T_HOST=$HOST T_PATH=/ T_HEADER="" T_REF=nginx T_MISS=""
+T_HOST=$HOST T_PATH=/ T_HEADER="" T_REF=nginx T_MISS="" T_KIND=http
 
 measure() { # name port start_ms pid...: the runs against a serving target (pids: one, or a pair)
   local name=$1 port=$2 start_ms=$3; shift 3
@@ -186,6 +194,26 @@ measure() { # name port start_ms pid...: the runs against a serving target (pids
     "$(wrk_ms "$c1_out" '^ +99%' 2)" "$rss_rate" "$rss_peak" "$steal_c1" "$cpu_us" >>"$ROWS"
   echo "  $name: $rps req/s, p99 $(json_num p99_ms "$lat") ms at $RATE req/s, one connection" \
     "$(wrk_ms "$c1_out" '^ +Latency ' 2) ms mean, RSS $rss_peak MB, start $start_ms ms" >&2
+}
+
+measure_tcp() { # name port start_ms pid...: the TCP rows: closed-loop 64-byte echoes (bench/tcp-load.ts)
+  local name=$1 port=$2 start_ms=$3; shift 3
+  local pids=("$@") out rss t0 t1 s0 w0 steal cpu cpu_us per_s p
+  t0=$(cpu_ticks "${pids[@]}") s0=$(steal_ticks) w0=${EPOCHREALTIME/./}
+  out=$($PIN_LOAD $BUN bench/tcp-load.ts --target "127.0.0.1:$port" --connections "$CONNS" --seconds "$DURATION" \
+    --warmup "$WARMUP") || { na "$name" "tcp load failed"; return 0; }
+  for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || { na "$name" "exited during the run"; return 0; }; done
+  t1=$(cpu_ticks "${pids[@]}") steal=$(steal_pct "$s0" "$w0")
+  rss=$(rss_each "${pids[@]}")
+  per_s=$(json_num per_s "$out")
+  # CPU over the whole load run, warm-up included: per message, over both phases at the measured rate
+  cpu=$(awk -v d=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v s="$((DURATION + WARMUP))" 'BEGIN { printf "%.0f", 100 * d / hz / s }')
+  cpu_us=$(awk -v d=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v s="$((DURATION + WARMUP))" -v r="$per_s" 'BEGIN { printf "%.0f", (r > 0 ? 1e6 * d / hz / (r * s) : 0) }')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t{}\tn/a\t%s\t\t%s\tn/a\tn/a\t%s\t%s\tn/a\t%s\n' "$name" "$per_s" \
+    "$(json_num p50_ms "$out")" "$(json_num p90_ms "$out")" "$(json_num p99_ms "$out")" \
+    "$(tr / '\n' <<<"$rss" | awk '{ s += $1 } END { printf "%.1f", s }')" "$(tr / '\n' <<<"$rss" | awk '{ s += $1 } END { printf "%.1f", s }')" \
+    "$start_ms" "$cpu" "$(json_num errors "$out")" "$steal" "$T_REF" "$rss" "$rss" "$cpu_us" >>"$ROWS"
+  echo "  $name: $per_s messages/s (64-byte echoes, $CONNS connections), p99 $(json_num p99_ms "$out") ms, RSS $rss MB" >&2
 }
 
 service_entry() { # name host port address endpoint-port [serviceAccount]: a STATIC ServiceEntry
@@ -286,6 +314,65 @@ nginx_upstream() { # name port
   echo "  upstream $1 { server 127.0.0.1:$2; keepalive 64; keepalive_requests 1000000; }"
 }
 
+nginx_stream_config() { # dir echo-port listen-port: nginx's stream module relaying TCP, one worker
+  mkdir -p "$1/logs"
+  cat >"$1/nginx.conf" <<EOF
+load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+worker_processes 1;
+daemon off;
+pid $1/nginx.pid;
+error_log $1/logs/error.log warn;
+events { worker_connections 1024; }
+stream {
+  upstream echo { server 127.0.0.1:$2; }
+  server { listen 127.0.0.1:$3; proxy_pass echo; tcp_nodelay on; }
+}
+EOF
+}
+
+tcp_gateway_config() { # dir echo-port: a Gateway TCP server on 31400 and a tcp route to the echo service
+  mkdir -p "$1"
+  cat >"$1/tcp.yaml" <<EOF
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: tcp-echo, namespace: default }
+spec:
+  hosts: [tcp-echo.default.svc.cluster.local]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{ number: 9000, name: tcp, protocol: TCP }]
+  endpoints: [{ address: 127.0.0.1, ports: { tcp: $2 } }]
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: tcp-gateway, namespace: default }
+spec:
+  selector: { istio: ingressgateway }
+  servers: [{ port: { number: 31400, name: tcp, protocol: TCP }, hosts: ["*"] }]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: tcp-echo, namespace: default }
+spec:
+  hosts: ["*"]
+  gateways: [tcp-gateway]
+  tcp:
+  - match: [{ port: 31400 }]
+    route: [{ destination: { host: tcp-echo.default.svc.cluster.local, port: { number: 9000 } } }]
+EOF
+}
+
+ECHO_PORT=""
+echo_upstream() { # the TCP rows' echo server, started once (on the load core, as the HTTP upstream)
+  [ -n "$ECHO_PORT" ] && return 0
+  bash scripts/ensure-tools.sh nginx-stream >&2 || true
+  launch tcp-echo $PIN_LOAD $BUN bench/tcp-echo.ts --port 0
+  local deadline=$((${EPOCHREALTIME/./} + READY_TIMEOUT * 1000000))
+  until ECHO_PORT=$(grep -m1 -x '[0-9][0-9]*' "$TMP/tcp-echo.log" 2>/dev/null); do
+    [ "${EPOCHREALTIME/./}" -lt "$deadline" ] || { echo "the TCP echo upstream did not start" >&2; return 1; }
+  done
+}
+
 LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
 awk -v l="$LOAD_BEFORE" 'BEGIN { exit !(l > 0.5) }' &&
   echo "warning: the machine is not idle (load average $LOAD_BEFORE); expect noisy numbers" >&2
@@ -304,7 +391,7 @@ UP_START=$(wait_ready "$UPSTREAM_PID" "$UP_PORT" /)
 EXPECTED=$(curl -sf "http://127.0.0.1:$UP_PORT/")
 
 for target in $TARGETS; do
-  PID="" T_HOST=$HOST T_PATH=/ T_HEADER="" T_REF=nginx T_MISS=""
+  PID="" T_HOST=$HOST T_PATH=/ T_HEADER="" T_REF=nginx T_MISS="" T_KIND=http
   ready=() # pid port path, per process that must serve before the target is measured
   case "$target" in
     direct)
@@ -394,6 +481,20 @@ for target in $TARGETS; do
         --outbound "127.0.0.1:${PORTS[0]}" --admin "127.0.0.1:${PORTS[4]}" --ca-dir "$TMP/ca" --service-account a
       T0=$b_t0 port=${PORTS[0]}
       ready=("$PID" "${PORTS[4]}" /ready "$b_pid" "${PORTS[3]}" /ready) ;; # A first: RSS prints as A/B
+    tcp-nginx) # nginx's stream module relaying to the echo server
+      T_REF=tcp-nginx T_KIND=tcp
+      echo_upstream || { na "$target" "no echo upstream"; continue; }
+      nginx_stream_config "$TMP/tcp-nginx" "$ECHO_PORT" "${PORTS[0]}"
+      launch "$target" $PIN_PROXY nginx -p "$TMP/tcp-nginx" -c "$TMP/tcp-nginx/nginx.conf" -e "$TMP/tcp-nginx/logs/error.log"
+      port=${PORTS[0]} ready=("$PID" "${PORTS[0]}" =tcp) ;;
+    tcp-bun | tcp-deno) # a gateway's TCP server with a tcp route (issue 12's TCP row)
+      T_REF=tcp-nginx T_KIND=tcp
+      echo_upstream || { na "$target" "no echo upstream"; continue; }
+      tcp_gateway_config "$TMP/tcp-gateway" "$ECHO_PORT"
+      if [ "$target" = tcp-bun ]; then run=("$BUN"); else run=("$DENO" run -A --quiet); fi
+      launch "$target" $PIN_PROXY "${run[@]}" runtime/cli/main.ts gateway --config "$TMP/tcp-gateway" \
+        --bind "31400=127.0.0.1:${PORTS[0]}" --admin "127.0.0.1:${PORTS[1]}"
+      port=${PORTS[0]} ready=("$PID" "${PORTS[0]}" =tcp) ;;
     floor-meshpipe-bun) # the mesh row's floor: two byte pipes with mTLS between them (bench/floors/bun-tls-pipe.ts)
       T_HOST=$MESH_HOST T_REF=mesh-nginx
       mesh_identities || { na "$target" "could not make the mesh identities"; continue; }
@@ -424,7 +525,9 @@ for target in $TARGETS; do
       err=$(cat "$TMP/ready.err"); break
     fi
   done
-  if [ -z "$err" ]; then
+  if [ -z "$err" ] && [ "$T_KIND" = tcp ]; then
+    measure_tcp "$target" "$port" "$start_ms" "${pids[@]}"
+  elif [ -z "$err" ]; then
     measure "$target" "$port" "$start_ms" "${pids[@]}"
   else
     na "$target" "$err"
@@ -455,7 +558,8 @@ awk -F'\t' -v out="$OUT" -v date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -v nproc="$NPR
     printf fmt, "target", "req/s", "ratio", "p50", "p90", "p99", "+p99", "c1 mean", "c1 p99", "c1 +", "RSS MB", "peak MB", "start", "CPU%", "µs/req"
     printf "%s\n", "(ms; p50-p99 at " rate " req/s, +p99 over direct; c1 = wrk -c1 -t1 latency, c1 + = its mean over the reference nginx;"
     printf "%s\n", " ratio = req/s over the reference: nginx, gateway-nginx for gateway-*, mesh-nginx for mesh-*; RSS of a pair: A/B;"
-    printf "%s\n", " µs/req = CPU time of the proxy (both of a pair) per request in the wrk run: the steadiest figure on a shared host)"
+    printf "%s\n", " µs/req = CPU time of the proxy (both of a pair) per request in the wrk run: the steadiest figure on a shared host;"
+    printf "%s\n", " tcp-*: 64-byte echoes per second over long-lived connections, p50-p99 their round trips, ratio to tcp-nginx)"
     printf "{\n  \"date\": %s,\n  \"machine\": { \"nproc\": %s, \"cpu\": %s, \"kernel\": %s, \"load_average_before_after\": %s },\n", q(date), nproc, q(cpu), q(kernel), q(load) > out
     printf "  \"commit\": %s,\n", q(commit) > out
     printf "  \"tools\": { \"bun\": %s, \"deno\": %s, \"nginx\": %s, \"wrk\": %s },\n", q(bunv), q(denov), q(nginxv), q(wrkv) > out
@@ -466,7 +570,7 @@ awk -F'\t' -v out="$OUT" -v date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -v nproc="$NPR
       ratio = ok && rps[ref] ? sprintf("%.2f", f[r, 2] / rps[ref]) : "n/a"
       ratio_ng = ok && rps["nginx"] ? sprintf("%.2f", f[r, 2] / rps["nginx"]) : "n/a"
       added = ok && dp99 != "" && dp99 != "n/a" ? sprintf("%.3f", f[r, 5] - dp99) : "n/a"
-      c1added = ok && (ref in c1) && c1[ref] != "" ? sprintf("%.3f", f[r, 16] - c1[ref]) : "n/a"
+      c1added = ok && (ref in c1) && c1[ref] != "" && c1[ref] != "n/a" && f[r, 16] != "n/a" ? sprintf("%.3f", f[r, 16] - c1[ref]) : "n/a"
       printf fmt, f[r, 1], f[r, 2], ratio, ms(f[r, 3]), ms(f[r, 4]), ms(f[r, 5]), ms(added), ms(f[r, 16]), ms(f[r, 17]), ms(c1added), f[r, 18], f[r, 19], f[r, 8], f[r, 9], f[r, 21]
       printf "    { \"target\": %s, \"requests_per_s\": %s, \"reference\": %s, \"ratio_to_reference\": %s, \"ratio_to_nginx\": %s, \"p50_ms\": %s, \"p90_ms\": %s, \"p99_ms\": %s, \"added_p99_ms\": %s, ", \
         q(f[r, 1]), num(f[r, 2]), q(ref), num(ratio), num(ratio_ng), num(f[r, 3]), num(f[r, 4]), num(f[r, 5]), num(added) > out

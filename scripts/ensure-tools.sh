@@ -5,6 +5,11 @@
 set -euo pipefail
 missing=()
 for cmd in "$@"; do
+  # nginx's stream module (the bench's TCP rows) is a file, not a command
+  if [ "$cmd" = nginx-stream ]; then
+    [ -f /usr/lib/nginx/modules/ngx_stream_module.so ] || missing+=(libnginx-mod-stream)
+    continue
+  fi
   command -v "$cmd" >/dev/null 2>&1 && continue
   case "$cmd" in
     ps) missing+=(procps) ;;
