@@ -8,7 +8,7 @@ const server = Bun.listen({
   hostname: "127.0.0.1",
   port: Number(values.port),
   socket: {
-    open: (socket) => socket.setNoDelay(true),
+    open: (socket) => void socket.setNoDelay(true),
     // a 64-byte message fits any socket buffer: a short write does not happen at this size
     data: (socket, bytes) => void socket.write(bytes),
   },

@@ -1,11 +1,15 @@
-// Plain TCP for the L4 proxy (gateway servers with protocol TCP): a listener whose accepted
-// connections, and an outgoing connection, are ByteChannels that splice() joins. Built on node:net,
-// which Bun and Deno both implement, because a TCP proxy needs half-close: the client's FIN must
-// reach the upstream while the upstream's reply still flows back (allowHalfOpen), and the HTTP
-// transports (http1/) treat a FIN as the end of the connection.
+// Plain TCP for the L4 proxy (gateway servers with protocol TCP, passthrough, tunnels): a listener
+// whose accepted connections, and an outgoing connection, are ByteChannels that splice() joins, with
+// half-close: the client's FIN must reach the upstream while the upstream's reply still flows back
+// (the HTTP transports in http1/ treat a FIN as the end of the connection). On Bun, its native
+// sockets (bun-tcp.ts: measured, node:net's stream layer cost as much as the relay); on Deno,
+// node:net (allowHalfOpen), which Deno implements.
 import * as net from "node:net";
 import type { ByteChannel, ByteSink } from "../exchange/types.ts";
 import type { ConnInfo, SocketServer } from "./types.ts";
+import { bunConnectTcp, bunServeTcp } from "./bun-tcp.ts";
+
+const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 
 /** what the L4 proxy knows of an accepted connection: both ends' addresses */
 export interface TcpConnInfo extends ConnInfo {
@@ -70,11 +74,12 @@ export class NetChannel implements ByteChannel {
 export interface TcpServeOptions {
   hostname: string;
   port: number; // 0 = let the OS choose
-  onConnection(channel: NetChannel, conn: TcpConnInfo): void;
+  onConnection(channel: ByteChannel, conn: TcpConnInfo): void;
 }
 
 /** listens; resolves once bound (rejects when the port cannot be bound) */
 export function serveTcp(options: TcpServeOptions): Promise<SocketServer> {
+  if (isBun) return bunServeTcp(options);
   const sockets = new Set<net.Socket>();
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => {
     sockets.add(socket);
@@ -116,7 +121,8 @@ export class TcpConnectError extends Error {
 }
 
 /** connects to host:port (no brackets); the channel is returned once the handshake completed */
-export function connectTcp(host: string, port: number, timeoutMs: number): Promise<NetChannel> {
+export function connectTcp(host: string, port: number, timeoutMs: number): Promise<ByteChannel> {
+  if (isBun) return bunConnectTcp(host, port, timeoutMs);
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port, allowHalfOpen: true } as net.NetConnectOpts);
     socket.pause();
