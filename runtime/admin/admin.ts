@@ -81,6 +81,9 @@ export function configDump(table: RouteTable, states?: ClusterStates) {
     // a large mesh's sidecar compiles hosts on first use (model/on-demand.ts): routes.outbound and
     // clusters then list only those, and this says so, with how many hosts there are and why each is compiled
     ...(table.outbound.onDemand ? { onDemand: { hosts: table.outbound.onDemand.hosts, compiled: table.outbound.onDemand.compiled() } } : {}),
+    // a sidecar: the Sidecar resource in effect, its egress hosts, how much of the mesh they let in
+    // and what an unknown host gets (model/sidecar-scope.ts, unknown-host.ts)
+    ...(table.outbound.scope ? { sidecarScope: table.outbound.scope } : {}),
     clusters: [...table.clusters.values()].map((c) => clusterJson(c, states)),
   };
 }

@@ -125,7 +125,7 @@ export async function startProxyCore(options: ProxyCoreOptions): Promise<ProxyCo
     paths: flags.lists.config,
     namespace,
     registries: flags.lists.registry.map((value) => parseRegistrySpec(value, { kubeconfig: flags.strings.kubeconfig }) ?? badRegistry(value)),
-    proxy: { kind: options.kind, namespace, labels },
+    proxy: { kind: options.kind, namespace, labels, outboundTrafficPolicy: outboundTrafficPolicyFlag(flags.strings["outbound-traffic-policy"]) },
     log,
     onSwap: (table) => {
       accepted(table);
@@ -177,4 +177,10 @@ export async function startProxyCore(options: ProxyCoreOptions): Promise<ProxyCo
   }
 
   return { identity, deps, telemetry: t, watch, security: () => security, serve };
+}
+
+/** a sidecar's --outbound-traffic-policy (Istio's meshConfig.outboundTrafficPolicy.mode); unset: 404 NR for unknown hosts */
+function outboundTrafficPolicyFlag(value: string | undefined): "ALLOW_ANY" | "REGISTRY_ONLY" | undefined {
+  if (value === undefined || value === "ALLOW_ANY" || value === "REGISTRY_ONLY") return value;
+  throw new UsageError(`--outbound-traffic-policy: expected ALLOW_ANY or REGISTRY_ONLY, got "${value}"`);
 }

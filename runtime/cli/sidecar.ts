@@ -49,6 +49,7 @@ export const sidecarSpec: CommandSpec = {
     { name: "namespace", kind: "string", value: "NS", default: "default", help: "the workload's namespace; also the namespace of resources that name none" },
     { name: "service-account", kind: "string", value: "SA", default: "default", help: "the workload's service account (its identity)" },
     { name: "labels", kind: "string", value: "k=v,...", default: "", help: "the workload's labels (for sourceLabels matches)" },
+    { name: "outbound-traffic-policy", kind: "string", value: "MODE", help: "meshConfig outboundTrafficPolicy.mode where no Sidecar resource sets one: ALLOW_ANY (Istio's default: unknown hosts passed through) or REGISTRY_ONLY (502); unset: 404 NR" },
     ...identityFlags,
     ...headLimitFlags,
     ...logFlags,

@@ -20,7 +20,7 @@ export interface LoadResult {
   /** undefined when there is any error */
   config?: MeshConfig;
   errors: ConfigError[];
-  /** warnings and info: skipped kinds, kinds kept unvalidated, Istio fields dietmesh ignores */
+  /** warnings and info: skipped kinds, Telemetry kept as written, Istio fields dietmesh ignores */
   notices: ConfigError[];
   skipped: SkippedResource[];
 }
@@ -35,11 +35,11 @@ export type Subject = Pick<ConfigError, "file" | "document" | "kind" | "name" | 
 export type FileEntry =
   | { error: ConfigError }
   | { notice: ConfigError }
-  /** an Istio resource: validated (a kind dietmesh checks) or kept as it came (an Istio kind it does not check yet) */
+  /** an Istio resource: validated (a kind dietmesh checks) or kept as it came (Telemetry, which telemetry-resource.ts reads) */
   | { resource: Resource<string, unknown>; group: string; who: Subject; validated: boolean }
   | { skipped: SkippedResource; group: string; who: Subject };
 
-const KINDS: readonly IstioKind[] = ["Gateway", "VirtualService", "DestinationRule", "ServiceEntry", "WorkloadEntry", "PeerAuthentication", "AuthorizationPolicy", "RequestAuthentication"];
+const KINDS: readonly IstioKind[] = ["Gateway", "VirtualService", "DestinationRule", "ServiceEntry", "WorkloadEntry", "Sidecar", "PeerAuthentication", "AuthorizationPolicy", "RequestAuthentication"];
 
 /**
  * Replays the files' entries in order: duplicates across files are errors (the first stays), and
@@ -82,7 +82,7 @@ export function assembleConfig(collected: { errors: ConfigError[]; notices: Conf
       } else if (entry.validated) {
         if (unique(entry.group, entry.who)) lists[entry.resource.kind as IstioKind].push(entry.resource);
       } else {
-        countKind(entry.group, "unvalidated-kind", "an Istio kind dietmesh keeps but does not check or enforce yet", entry.who);
+        countKind(entry.group, "unvalidated-kind", "kept as written: only its access logging is read (telemetry/telemetry-resource.ts)", entry.who);
         if (unique(entry.group, entry.who)) other.push(entry.resource);
       }
     }
@@ -99,6 +99,7 @@ export function assembleConfig(collected: { errors: ConfigError[]; notices: Conf
         destinationRules: lists.DestinationRule,
         serviceEntries: lists.ServiceEntry,
         workloadEntries: lists.WorkloadEntry,
+        sidecars: lists.Sidecar,
         peerAuthentications: lists.PeerAuthentication,
         authorizationPolicies: lists.AuthorizationPolicy,
         requestAuthentications: lists.RequestAuthentication,

@@ -32,6 +32,7 @@ export const MESSAGE_CODES: Record<ConfigErrorCode, string> = {
   "unknown-gateway": "DM0009",
   "unknown-host": "DM0010",
   "zero-weight": "DM0011",
+  "unbuilt-kind": "DM0012",
 };
 
 /** istioctl analyze's exit codes (istioctl/pkg/cmd): issues at or above the threshold, unreadable input */

@@ -9,7 +9,8 @@ export type ConfigErrorCode =
   | "schema" // a resource does not have the shape Istio requires
   | "duplicate" // the same kind/namespace/name defined twice
   | "skipped-kind" // not an Istio kind (Service, Deployment, ...): ignored
-  | "unvalidated-kind" // an Istio kind dietmesh keeps but does not check yet (Sidecar, Telemetry, ...)
+  | "unvalidated-kind" // Telemetry: kept as written, telemetry-resource.ts reads its access logging
+  | "unbuilt-kind" // an Istio kind dietmesh does not build (EnvoyFilter, WasmPlugin, ...): refused
   | "unsupported-field" // a valid Istio field dietmesh accepts but does not act on
   | "unknown-subset" // a route names a subset no DestinationRule defines
   | "unknown-gateway" // a VirtualService names a Gateway that does not exist

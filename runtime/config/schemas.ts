@@ -5,7 +5,7 @@
 import { z } from "zod";
 import type {
   AuthorizationPolicySpec, DestinationRuleSpec, GatewaySpec, PeerAuthenticationSpec, RequestAuthenticationSpec, ServiceEntrySpec,
-  VirtualServiceSpec, WorkloadEntrySpec,
+  SidecarSpec, VirtualServiceSpec, WorkloadEntrySpec,
 } from "./types.ts";
 import {
   bool, dnsLabel, exportTo, int32, metadata, obj, rejected, rule, port, str, stringList, stringMap,
@@ -14,6 +14,7 @@ import { virtualServiceSpec } from "./schema-virtual-service.ts";
 import { isCertificateHash, isSpkiHash } from "../security/client-certificates.ts";
 import { destinationRuleSpec } from "./schema-destination-rule.ts";
 import { securitySpecSchemas } from "./schema-security.ts";
+import { sidecarSpec } from "./schema-sidecar.ts";
 
 export { virtualServiceSpec, destinationRuleSpec };
 
@@ -205,6 +206,7 @@ export interface SpecOf {
   DestinationRule: DestinationRuleSpec;
   ServiceEntry: ServiceEntrySpec;
   WorkloadEntry: WorkloadEntrySpec;
+  Sidecar: SidecarSpec;
   PeerAuthentication: PeerAuthenticationSpec;
   AuthorizationPolicy: AuthorizationPolicySpec;
   RequestAuthentication: RequestAuthenticationSpec;
@@ -220,6 +222,7 @@ export const specSchemas: { [K in IstioKind]: z.ZodType<SpecOf[K]> } = {
   DestinationRule: destinationRuleSpec,
   ServiceEntry: serviceEntrySpec,
   WorkloadEntry: workloadEntrySpec,
+  Sidecar: sidecarSpec,
   ...securitySpecSchemas,
 };
 
@@ -229,6 +232,7 @@ const GROUP_OF: { [K in IstioKind]: string } = {
   DestinationRule: NETWORKING_GROUP,
   ServiceEntry: NETWORKING_GROUP,
   WorkloadEntry: NETWORKING_GROUP,
+  Sidecar: NETWORKING_GROUP,
   PeerAuthentication: SECURITY_GROUP,
   AuthorizationPolicy: SECURITY_GROUP,
   RequestAuthentication: SECURITY_GROUP,

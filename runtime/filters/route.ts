@@ -1,7 +1,9 @@
 // The route filter: finds the virtual host for the request's authority and its first matching
 // route in the listener's route config, and puts it on the exchange for the filters after it
 // (fault) and the router. The route table is read once per request: a reload mid-request changes
-// nothing for it. No route: 404 NR.
+// nothing for it. A host no virtual host serves takes the route config's unknownHost route when it
+// has one (a sidecar's outbound traffic policy: block_all or allow_any); else, and when no route of
+// the virtual host matches: 404 NR.
 import { findVirtualHost, type RouteConfig, type RouteTable, type TableRef } from "../model/route-table.ts";
 import { authorityHost } from "../model/hosts.ts";
 import { ProxyError } from "../exchange/errors.ts";
@@ -12,7 +14,7 @@ export function routeFilter(table: TableRef, select: (table: RouteTable) => Rout
   return function route(exchange) {
     const routes = select(table.current);
     const vhost = routes && findVirtualHost(routes, authorityHost(exchange.facts.authority));
-    const chosen = vhost?.routes.find((r) => r.matches(exchange.facts));
+    const chosen = vhost ? vhost.routes.find((r) => r.matches(exchange.facts)) : routes?.unknownHost?.(exchange.facts);
     if (!chosen) return localReply(new ProxyError("no-route"), exchange.record);
     exchange.route = chosen;
     exchange.record.routeName = chosen.name;

@@ -12,6 +12,8 @@ import { compileRetryPolicy } from "../resilience/retry-policy.ts";
 import { compileRedirect } from "../routing/redirect.ts";
 import { onDemandRouteConfig } from "./on-demand.ts";
 import { compileGatewayTcp, compileMeshTcp, isL4Server, type TcpPortRoutes } from "./compile-tcp.ts";
+import { sidecarFor, sidecarScope, type OutboundTrafficPolicy } from "./sidecar-scope.ts";
+import { unknownHostRoute } from "./unknown-host.ts";
 
 /** Istio's default retry policy, for routes no VirtualService describes */
 const defaultRetry = compileRetryPolicy(undefined);
@@ -20,6 +22,8 @@ export interface ProxyIdentity {
   kind: "sidecar" | "gateway";
   namespace: string;
   labels: Record<string, string>;
+  /** a sidecar's --outbound-traffic-policy: the mesh default where no Sidecar sets one (CompileOptions says more) */
+  outboundTrafficPolicy?: OutboundTrafficPolicy;
 }
 
 export interface CompileOptions {
@@ -36,6 +40,14 @@ export interface CompileOptions {
   onDemandLimit?: number;
   /** on demand: a host idle this long is not carried into the next table (default 10 min) */
   onDemandIdleMs?: number;
+  /**
+   * the mesh default for a host the outbound side does not know, where no Sidecar sets
+   * outboundTrafficPolicy (Istio's meshConfig.outboundTrafficPolicy, --outbound-traffic-policy);
+   * unset: 404 NR (dietmesh's behaviour before Sidecar support)
+   */
+  outboundTrafficPolicy?: OutboundTrafficPolicy;
+  /** Istio's meshConfig.rootNamespace: its selector-less Sidecar applies mesh-wide (default istio-system) */
+  rootNamespace?: string;
 }
 
 /** meshes larger than this compile a sidecar's outbound hosts on first use (issue 11) */
@@ -264,6 +276,12 @@ function httpsRedirectRoute(host: string): Route {
 }
 
 export function compile(config: MeshConfig, snapshot: RegistrySnapshot, proxy: ProxyIdentity, options: CompileOptions): RouteTable {
+  const full = { config, snapshot };
+  // a sidecar's outbound side sees only what its Sidecar resource lets in (sidecar-scope.ts)
+  const sidecar = proxy.kind === "sidecar" ? sidecarFor(config.sidecars, proxy, options.rootNamespace) : undefined;
+  const scope = sidecar && sidecarScope(sidecar, proxy);
+  const cut = scope?.cut(config, snapshot);
+  if (cut) ({ config, snapshot } = cut);
   const rules = indexDestinationRules(config.destinationRules);
   const clusters = new ClusterCache(snapshot, rules, options.random);
   let track: ((cluster: Cluster) => void) | undefined;
@@ -281,15 +299,29 @@ export function compile(config: MeshConfig, snapshot: RegistrySnapshot, proxy: P
   // demand: what the sidecar has called, /config_dump says so)
   if (!onDemand) for (const service of snapshot.services.values()) for (const port of service.ports) clusters.get(service.hostname, port.number, undefined);
   const parts: OnDemandParts = { rules, clusters: clusters.all, track: (t) => void (track = t), previous: options.previous, limit: options.onDemandLimit ?? 1000, idleMs: options.onDemandIdleMs ?? 600_000 };
-  const outbound = proxy.kind !== "sidecar" ? toRouteConfig(new Map()) : onDemand ? onDemandOutbound(config, snapshot, proxy, ctx, parts) : compileOutbound(config, snapshot, proxy, ctx);
+  let outbound = proxy.kind !== "sidecar" ? toRouteConfig(new Map()) : onDemand ? onDemandOutbound(config, snapshot, proxy, ctx, parts) : compileOutbound(config, snapshot, proxy, ctx);
+  if (proxy.kind === "sidecar") {
+    const policy = scope?.outboundTrafficPolicy ?? options.outboundTrafficPolicy ?? proxy.outboundTrafficPolicy;
+    outbound = {
+      ...outbound,
+      unknownHost: unknownHostRoute(policy, ctx.forwardTo, options.random),
+      scope: {
+        sidecar: sidecar && `${sidecar.metadata.namespace}/${sidecar.metadata.name}`,
+        hosts: scope?.hosts ?? ["*/*"],
+        outboundTrafficPolicy: policy,
+        services: { inScope: snapshot.services.size, total: full.snapshot.services.size },
+        virtualServices: { inScope: config.virtualServices.length, total: full.config.virtualServices.length },
+      },
+    };
+  }
   const gatewayPorts = proxy.kind === "gateway" ? compileGateway(config, proxy, ctx) : new Map<number, RouteConfig>();
   const gatewayTcp = proxy.kind === "gateway" ? compileGatewayTcp(config, proxy, ctx, snapshot) : new Map<number, TcpPortRoutes>();
   const meshTcp = proxy.kind === "sidecar" ? compileMeshTcp(config, snapshot, proxy, ctx) : new Map<string, TcpPortRoutes>();
   return Object.freeze({
     version: options.version,
     builtAt: new Date().toISOString(),
-    config,
-    snapshot,
+    config: full.config,
+    snapshot: full.snapshot,
     clusters: clusters.all,
     outbound,
     gatewayPorts,

@@ -93,6 +93,25 @@ export interface RouteConfig {
    * lists only compiled hosts, and this says how many there are in all and why each was compiled
    */
   readonly onDemand?: OnDemand;
+  /**
+   * a sidecar's outbound: the route for a host no virtual host serves, by the outbound traffic
+   * policy (unknown-host.ts: block_all 502, or allow_any to PassthroughCluster); unset: 404 NR
+   */
+  readonly unknownHost?: (facts: RequestFacts) => Route;
+  /** a sidecar's outbound: the Sidecar resource in effect and what it lets in (/config_dump) */
+  readonly scope?: OutboundScope;
+}
+
+export interface OutboundScope {
+  /** "namespace/name" of the Sidecar in effect, or undefined when none applies */
+  readonly sidecar?: string;
+  /** its egress hosts, "." resolved (every namespace and host when it has none or there is no Sidecar) */
+  readonly hosts: readonly string[];
+  /** the policy in force: the Sidecar's, else the mesh default (--outbound-traffic-policy), else undefined (404 NR) */
+  readonly outboundTrafficPolicy?: "ALLOW_ANY" | "REGISTRY_ONLY";
+  /** services and VirtualServices in scope, of how many */
+  readonly services: { inScope: number; total: number };
+  readonly virtualServices: { inScope: number; total: number };
 }
 
 export interface OnDemand {

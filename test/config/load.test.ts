@@ -73,12 +73,20 @@ test("kubectl's List wrapper is unpacked, with item paths in errors", async () =
   assert.equal(result.errors.map((e) => [e.name, e.path]), [["y", "items[1].spec.host"]]);
 });
 
-test("Istio kinds dietmesh does not validate are kept in `other`, one notice per kind", async () => {
+test("Istio kinds dietmesh does not build are refused with file, resource and kind; Telemetry is kept in `other`", async () => {
   const wp = (name: string) => `apiVersion: extensions.istio.io/v1alpha1\nkind: WasmPlugin\nmetadata:\n  name: ${name}\nspec:\n  url: oci://x\n`;
-  const { config, notices } = await load({ "s.yaml": `${wp("a")}---\n${wp("b")}---\napiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata:\n  name: s\nspec: {}\n` });
-  assert.equal(config!.other.map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`), ["WasmPlugin/default/a", "WasmPlugin/default/b", "Sidecar/default/s"]);
-  assert.equal(config!.other[0].spec, { url: "oci://x" });
-  assert.equal(notices.map((n) => [n.code, n.severity, n.kind]), [["unvalidated-kind", "info", "WasmPlugin"], ["unvalidated-kind", "info", "Sidecar"]]);
+  const ef = "apiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFilter\nmetadata:\n  name: ef\n  namespace: istio-system\nspec: {}\n";
+  const { config, errors } = await load({ "s.yaml": `${wp("a")}---\n${ef}` });
+  assert.is(config, undefined);
+  assert.equal(errors.map((e) => [e.code, e.file, e.document, e.kind, e.namespace, e.name, e.path, e.line]), [
+    ["unbuilt-kind", "s.yaml", 0, "WasmPlugin", "default", "a", "kind", 2],
+    ["unbuilt-kind", "s.yaml", 1, "EnvoyFilter", "istio-system", "ef", "kind", 9],
+  ]);
+  assert.match(errors[1].message, /networking\.istio\.io EnvoyFilter is an Istio kind dietmesh does not build/);
+  const kept = await load({ "t.yaml": "apiVersion: telemetry.istio.io/v1\nkind: Telemetry\nmetadata:\n  name: t\nspec:\n  accessLogging:\n  - providers:\n    - name: envoy\n" });
+  assert.equal(kept.errors, []);
+  assert.equal(kept.config!.other.map((o) => `${o.kind}/${o.metadata.name}`), ["Telemetry/t"]);
+  assert.equal(kept.notices.map((n) => [n.code, n.severity, n.kind]), [["unvalidated-kind", "info", "Telemetry"]]);
 });
 
 test("a Kubernetes Gateway API Gateway is skipped, not read as an Istio Gateway", async () => {
