@@ -1,7 +1,10 @@
 // RequestAuthentication (Envoy's jwt_authn filter): a token that fails verification → 401; no
 // token → the request goes on without a request principal (AuthorizationPolicy decides). On
 // success the token may be removed and claims copied to headers (outputClaimToHeaders), and the
-// principal and claims are kept on the exchange for the authorization filter.
+// principal and claims are kept on the exchange for the authorization filter. A CORS preflight
+// (OPTIONS with Origin and Access-Control-Request-Method) is not checked, as Istio configures
+// Envoy's filter (bypass_cors_preflight): a browser sends no credentials with it, and
+// AuthorizationPolicy still decides whether it passes.
 import type { WorkloadSecurity } from "../security/policy/index.ts";
 import { parseCookies } from "../security/policy/index.ts";
 import { ProxyError } from "../exchange/errors.ts";
@@ -46,6 +49,8 @@ export function jwtAuthnFilter(security: () => WorkloadSecurity | undefined): Fi
   return function jwtAuthn(exchange) {
     const current = security();
     if (!current?.authenticates) return undefined;
+    const facts = exchange.facts;
+    if (facts.method === "OPTIONS" && facts.headers.has("origin") && facts.headers.has("access-control-request-method")) return undefined;
     return authenticate(current, exchange);
   };
 }

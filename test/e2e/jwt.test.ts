@@ -218,6 +218,14 @@ test("tokens that must not verify → 401, even on open paths", async () => {
   ok(await call("/open/x", bearer(await token({ exp: now() - 30 }))), "expired 30 s ago");
 });
 
+test("a CORS preflight is not checked by RequestAuthentication (Istio's bypass_cors_preflight); a plain OPTIONS is", async () => {
+  const preflight = ["-X", "OPTIONS", "-H", "Origin: https://app.example", "-H", "Access-Control-Request-Method: POST"];
+  // a token that cannot verify does not make the preflight 401: the filter does not look at it
+  ok(await call("/open/x", [...preflight, ...bearer("abc.def.ghi")]), "preflight with a broken token");
+  // the same OPTIONS without the preflight's headers is an ordinary request and is checked
+  unauthorized(await call("/open/x", ["-X", "OPTIONS", ...bearer("abc.def.ghi")]), "plain OPTIONS with a broken token");
+});
+
 test("fromParams: access_token works, is removed from what the app gets (other parameters kept), and is checked", async () => {
   const seen = ok(await call(`/secure/x?keep=1&access_token=${await token()}&also=2`), "access_token");
   assert.is(seen.target, "/secure/x?keep=1&also=2");
