@@ -51,6 +51,16 @@ test("warnings alone pass", async () => {
 });
 
 
+test("an Istio kind dietmesh does not build (EnvoyFilter): refused with DM0012, its file, resource and kind", async () => {
+  const io = memoryIO({ "ef.yaml": "apiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFilter\nmetadata:\n  name: lua\n  namespace: istio-system\nspec:\n  configPatches: []\n" });
+  const lines: string[] = [];
+  const code = await checkPaths(["ef.yaml"], io as Parameters<typeof checkPaths>[1], (l) => lines.push(l), { output: "json" });
+  assert.is(code, EXIT_ISSUES_FOUND);
+  const [message] = JSON.parse(lines.join("\n"));
+  assert.equal({ ...message, message: undefined }, { code: "DM0012", name: "unbuilt-kind", level: "Error", origin: "EnvoyFilter istio-system/lua", file: "ef.yaml", document: 1, line: 2, path: "kind", message: undefined });
+  assert.match(message.message, /EnvoyFilter is an Istio kind dietmesh does not build/);
+});
+
 test("-o json: every problem with its stable code, level, origin, file, document and path; the same exit code", async () => {
   const lines: string[] = [];
   const code = await checkPaths([seed("hello-istio", "hello-istio-v2.yaml")], platform as Parameters<typeof checkPaths>[1], (l) => lines.push(l), { output: "json" });
