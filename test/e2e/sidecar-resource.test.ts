@@ -7,7 +7,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
-import { curl, eventually, startEcho, startSidecar, stopAll, tempConfig, type Sidecar } from "../support/mesh.ts";
+import { curl, eventually, run, startEcho, startSidecar, stopAll, tempConfig, type Sidecar } from "../support/mesh.ts";
 
 const cart = startEcho("cart");
 const catalog = startEcho("catalog");
@@ -116,6 +116,16 @@ test("a changed Sidecar is applied on reload: widening cart's hosts brings catal
   }, 8000, "catalog reachable after the Sidecar change");
   assert.is(r.headers["x-echo"], "catalog");
   assert.is((await dump(cartProxy)).sidecarScope.services.inScope, 2);
+});
+
+test("no Sidecar applies (namespace web, none in istio-system): --outbound-traffic-policy is the mesh default; a bad value is a usage error", async () => {
+  const web = await startSidecar(dir, ["--namespace", "web", "--outbound-traffic-policy", "REGISTRY_ONLY"]);
+  assert.is((await via(web, "http://catalog:8080/f")).status, 200);
+  assert.is((await via(web, `http://${outside.address}/g`)).status, 502);
+  assert.equal((await dump(web)).sidecarScope, { hosts: ["*/*"], outboundTrafficPolicy: "REGISTRY_ONLY", services: { inScope: 2, total: 2 }, virtualServices: { inScope: 0, total: 0 } });
+  const bad = await run("dietmesh", ["sidecar", "--config", dir, "--outbound", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--outbound-traffic-policy", "allow_any"]);
+  assert.is(bad.code, 2);
+  assert.match(bad.out, /--outbound-traffic-policy: expected ALLOW_ANY or REGISTRY_ONLY, got "allow_any"/);
 });
 
 test.run();
