@@ -21,6 +21,8 @@ export interface KubeService {
   namespace: string;
   type: string;
   externalName?: string;
+  /** spec.selector; absent when empty (a Service whose slices are written by hand) */
+  selector?: Readonly<Record<string, string>>;
   ports: KubeServicePort[];
 }
 

@@ -31,6 +31,15 @@ export interface KubeOptions extends KubeConnection {
   pageSize?: number;
   /** each watch asks the server to end it after a random time in this range (default 300-600 s) */
   watchTimeoutSeconds?: { min: number; max: number };
+  /**
+   * above this many Services (counted when a run lists them), EndpointSlices and Pods are watched
+   * only for the services a proxy uses, by label selector (default 200, the on-demand compile's size)
+   */
+  endpointsOnDemandAbove?: number;
+  /** a service's endpoint watches stop after it has been unused this long (default 600 s) */
+  endpointIdleMs?: number;
+  /** how long a first request waits for its service's first endpoint lists (default 5 s) */
+  firstListMs?: number;
   /** restart delays of the whole watch after a failed list (registry-recover) */
   backoff?: BackoffOptions;
   /** delays between attempts to resume a broken watch from its resourceVersion */

@@ -22,6 +22,8 @@ export function projectService(raw: unknown): Projected<KubeService> | undefined
       namespace: metadata.namespace ?? "default",
       type: spec?.type ?? "ClusterIP",
       ...(spec?.externalName ? { externalName: spec.externalName } : {}),
+      // which Pods back it: watched by this selector when endpoints are watched per service
+      ...(spec?.selector && Object.keys(spec.selector).length ? { selector: spec.selector } : {}),
       ports: (spec?.ports ?? []).map((p) => ({
         name: p.name ?? "",
         port: p.port,

@@ -14,6 +14,8 @@ export interface ReflectorOptions<T> {
   client: KubeClient;
   /** the collection's path: "/api/v1/services", "/apis/networking.istio.io/v1/namespaces/ns/virtualservices" */
   path: string;
+  /** a labelSelector ("kubernetes.io/service-name=reviews") for the list and the watch */
+  labelSelector?: string;
   /** for logs: "services" */
   name: string;
   /** the projection of one item; undefined skips it (it did not fit the schema) */
@@ -51,6 +53,7 @@ async function list<T>(o: ReflectorOptions<T>): Promise<string> {
   let restarted = false;
   for (;;) {
     const query: Record<string, string> = { limit: String(o.pageSize) };
+    if (o.labelSelector) query.labelSelector = o.labelSelector;
     if (token) query.continue = token;
     let page;
     try {
@@ -83,7 +86,8 @@ async function watchFrom<T>(o: ReflectorOptions<T>, version: string): Promise<"r
   let failures = 0;
   while (!o.signal.aborted) {
     const timeout = o.watchTimeoutSeconds();
-    const query = { resourceVersion: version, allowWatchBookmarks: "true", timeoutSeconds: String(timeout) };
+    const query: Record<string, string> = { resourceVersion: version, allowWatchBookmarks: "true", timeoutSeconds: String(timeout) };
+    if (o.labelSelector) query.labelSelector = o.labelSelector;
     const started = o.clock.now();
     let events = 0;
     try {

@@ -51,6 +51,7 @@ export const serviceSchema = z.object({
     type: z.string().optional(),
     clusterIP: z.string().optional(),
     externalName: z.string().optional(),
+    selector: z.record(z.string(), z.string()).nullish(),
     ports: z.array(z.object({
       name: z.string().nullish(),
       port: z.number(),

@@ -3,11 +3,15 @@
 // once (the first snapshot is complete); after that every change emits, changes that arrive
 // together folding into one snapshot. A reflector whose list fails fails the whole run, and
 // registry-recover starts it over; broken watches and 410s are handled inside each reflector.
+// Above endpointsOnDemandAbove Services (chosen when a run lists them), EndpointSlices and Pods
+// are not watched cluster-wide: each Service in the snapshot carries use(), and only the services
+// a proxy uses get their slices and pods watched (endpoint-watches.ts).
 import { freezeSnapshot, type RegistrySource } from "../../runtime/model/registry.ts";
 import type { RegistryResource, Service } from "../../runtime/model/types.ts";
 import { systemClock, type TimerHandle } from "../../runtime/lib/clock.ts";
 import { kubeClient } from "./client.ts";
 import { kubeService, type KubePod, type KubeService, type KubeSlice } from "./convert.ts";
+import { endpointWatches, type EndpointWatches } from "./endpoint-watches.ts";
 import { discoverIstioKinds, type WatchedKind } from "./istio.ts";
 import type { KubeOptions } from "./options.ts";
 import { projectIstio, projectPod, projectService, projectSlice, type Projected } from "./project.ts";
@@ -34,6 +38,27 @@ export function kubeSource(options: KubeOptions): RegistrySource {
   const timeout = options.watchTimeoutSeconds ?? { min: 300, max: 600 };
   let reportedMissing = "";
   const skipped = new Set<string>();
+  const threshold = options.endpointsOnDemandAbove ?? ENDPOINTS_ON_DEMAND_ABOVE;
+  const idleMs = options.endpointIdleMs ?? 600_000;
+  // services in use, by "ns/name" → last use: outlives a run, so a restarted run watches them again
+  const inUse = new Map<string, number>();
+  // the run in service's per-service watches (undefined: every slice and pod is watched)
+  let perService: { watches: EndpointWatches; services: Map<string, KubeService> } | undefined;
+  // one use() per service key for the source's life: snapshots differ, the function does not
+  const uses = new Map<string, () => Promise<void> | undefined>();
+  const useOf = (key: string) => {
+    let use = uses.get(key);
+    if (!use) {
+      use = () => {
+        inUse.set(key, clock.now());
+        const run = perService;
+        const svc = run?.services.get(key);
+        return svc ? run!.watches.use(svc) : undefined;
+      };
+      uses.set(key, use);
+    }
+    return use;
+  };
 
   return async (emit, signal) => {
     const { kinds, missing } = await discoverIstioKinds(client, signal);
@@ -44,30 +69,93 @@ export function kubeSource(options: KubeOptions): RegistrySource {
     const services = new Map<string, KubeService>();
     const slices = new Map<string, KubeSlice>();
     const pods = new Map<string, KubePod>();
-    const specs: Spec<unknown>[] = [
-      { name: "services", path: `/api/v1${scope}/services`, project: projectService, table: services, dirties: "services" },
+    const servicesSpec: Spec<KubeService> = { name: "services", path: `/api/v1${scope}/services`, project: projectService, table: services, dirties: "services" };
+    const endpointSpecs = [
       { name: "endpointslices", path: `/apis/discovery.k8s.io/v1${scope}/endpointslices`, project: projectSlice, table: slices, dirties: "services" },
       { name: "pods", path: `/api/v1${scope}/pods`, project: projectPod, table: pods, dirties: "services" },
-      ...kinds.map((k): Spec<unknown> => istioSpec(k, scope)),
     ] as Spec<unknown>[];
+    const specs: Spec<unknown>[] = [servicesSpec, ...kinds.map((k): Spec<unknown> => istioSpec(k, scope))] as Spec<unknown>[];
     const listed = new Set<string>();
     const dirty = { services: true, resources: true };
     let built: [string, Service][] = [];
+    // per-service mode: each service's model entry, rebuilt only when its own objects changed
+    const byKey = new Map<string, [string, Service]>();
+    const stale = new Set<string>();
+    let watches: EndpointWatches | undefined;
     let resources: readonly RegistryResource[] = Object.freeze([]);
     let timer: TimerHandle | undefined;
+    let sweeper: TimerHandle | undefined;
 
     const publish = () => {
       timer = undefined;
       if (signal.aborted || listed.size < specs.length || (!dirty.services && !dirty.resources)) return;
-      if (dirty.services) built = buildServices(services, slices, pods, options.domainSuffix);
+      if (dirty.services) built = watches ? buildInUse() : buildServices(services, slices, pods, options.domainSuffix);
       if (dirty.resources) resources = buildResources(specs);
       dirty.services = dirty.resources = false;
       emit(freezeSnapshot(built, resources));
+      watches?.published();
+    };
+    const schedule = () => {
+      if (timer === undefined) timer = clock.setTimeout(publish, 0);
     };
     const changed = (spec: Spec<unknown>) => {
       dirty[spec.dirties] = true;
-      if (timer === undefined) timer = clock.setTimeout(publish, 0);
+      schedule();
     };
+    const serviceChanged = (key: string) => {
+      stale.add(key);
+      dirty.services = true;
+      schedule();
+    };
+
+    function buildInUse(): [string, Service][] {
+      for (const key of stale) {
+        const svc = services.get(key);
+        const held = watches!.get(key);
+        if (!svc) {
+          byKey.delete(key);
+          watches!.stop(key);
+          continue;
+        }
+        const service = kubeService(svc, held ? [...held.slices.values()] : [], { pods: held?.pods ?? NO_PODS, domainSuffix: options.domainSuffix });
+        byKey.set(key, [service.hostname, Object.freeze({ ...service, use: useOf(key) })]);
+      }
+      stale.clear();
+      return [...byKey.values()];
+    }
+
+    /** the first list of Services decides: every slice and pod, or those of the services in use */
+    function chooseMode(): void {
+      if (services.size <= threshold) {
+        perService = undefined;
+        for (const spec of endpointSpecs) launch(spec);
+        specs.push(...endpointSpecs);
+        return;
+      }
+      watches = endpointWatches({
+        reflector: common, clock, firstListMs: options.firstListMs ?? 5000, signal: run.signal,
+        changed: serviceChanged, failed: (error) => fail(error),
+      });
+      perService = { watches, services };
+      for (const key of services.keys()) stale.add(key);
+      // services used before this run (a restart, a relist) are watched again at once
+      for (const key of inUse.keys()) {
+        const svc = services.get(key);
+        if (svc) watches.use(svc);
+      }
+      sweep();
+    }
+    /** watches of services idle for idleMs stop; their endpoints leave the snapshot */
+    function sweep(): void {
+      sweeper = clock.setTimeout(sweep, Math.max(1000, idleMs / 4));
+      const now = clock.now();
+      for (const key of [...watches!.keys()]) {
+        if (now - (inUse.get(key) ?? 0) <= idleMs) continue;
+        inUse.delete(key);
+        watches!.stop(key);
+        serviceChanged(key);
+      }
+    }
     const parse = (spec: Spec<unknown>) => (raw: unknown) => {
       const projected = spec.project(raw);
       if (!projected) {
@@ -82,42 +170,65 @@ export function kubeSource(options: KubeOptions): RegistrySource {
     const run = new AbortController();
     const stop = () => run.abort();
     signal.addEventListener("abort", stop, { once: true });
+    const common = {
+      client,
+      pageSize: options.pageSize ?? 500,
+      watchTimeoutSeconds: () => Math.round(timeout.min + (timeout.max - timeout.min) * random()),
+      watchBackoff: options.watchBackoff ?? options.backoff ?? {},
+      clock, random, log,
+    };
+    let fail!: (error: unknown) => void;
+    const failed = new Promise<never>((_, reject) => (fail = (error) => {
+      reject(error); // before the abort below, which ends the wait on the run's signal
+      run.abort(); // one failed list ends the run: the others stop too
+    }));
+    const stopped = new Promise<void>((resolve) => run.signal.addEventListener("abort", () => resolve(), { once: true }));
+    function launch(spec: Spec<unknown>): void {
+      const isServices = spec === servicesSpec;
+      void reflect<Projected<unknown>>({
+        ...common, path: spec.path, name: spec.name, parse: parse(spec), key: (p) => p.key, signal: run.signal,
+        replace(items) {
+          spec.table.clear();
+          for (const [key, p] of items) spec.table.set(key, p.value);
+          const first = !listed.has(spec.name);
+          listed.add(spec.name);
+          if (isServices && first) chooseMode();
+          else if (isServices && watches) for (const key of new Set([...byKey.keys(), ...services.keys()])) stale.add(key);
+          changed(spec);
+        },
+        change(type, key, p) {
+          if (type === "DELETED") {
+            if (!spec.table.delete(key)) return;
+          } else {
+            // a Pod's status churns; what the model uses (labels, service account) rarely does
+            const before = spec.table.get(key);
+            if (JSON.stringify(before) === JSON.stringify(p.value)) return;
+            spec.table.set(key, p.value);
+            // another selector means other Pods: the next use() watches them
+            if (isServices && watches && JSON.stringify((before as KubeService | undefined)?.selector) !== JSON.stringify((p.value as KubeService).selector)) watches.stop(key);
+          }
+          if (isServices && watches) stale.add(key);
+          changed(spec);
+        },
+      }).catch((error) => fail(error));
+    }
     try {
-      await Promise.all(specs.map((spec) =>
-        reflect<Projected<unknown>>({
-          client, path: spec.path, name: spec.name, parse: parse(spec), key: (p) => p.key,
-          replace(items) {
-            spec.table.clear();
-            for (const [key, p] of items) spec.table.set(key, p.value);
-            listed.add(spec.name);
-            changed(spec);
-          },
-          change(type, key, p) {
-            if (type === "DELETED") {
-              if (!spec.table.delete(key)) return;
-            } else {
-              // a Pod's status churns; what the model uses (labels, service account) rarely does
-              if (JSON.stringify(spec.table.get(key)) === JSON.stringify(p.value)) return;
-              spec.table.set(key, p.value);
-            }
-            changed(spec);
-          },
-          pageSize: options.pageSize ?? 500,
-          watchTimeoutSeconds: () => Math.round(timeout.min + (timeout.max - timeout.min) * random()),
-          watchBackoff: options.watchBackoff ?? options.backoff ?? {},
-          clock, random, signal: run.signal, log,
-        }).catch((error) => {
-          run.abort(); // one failed list ends the run: the others stop too
-          throw error;
-        })
-      ));
+      for (const spec of [...specs]) launch(spec);
+      await Promise.race([failed, stopped]);
     } finally {
       signal.removeEventListener("abort", stop);
       run.abort();
+      if (perService?.services === services) perService = undefined;
       if (timer !== undefined) clock.clearTimeout(timer);
+      if (sweeper !== undefined) clock.clearTimeout(sweeper);
     }
   };
 }
+
+/** the on-demand compile's threshold (model/compile.ts ON_DEMAND_ABOVE): below it a sidecar compiles, and so uses, everything */
+export const ENDPOINTS_ON_DEMAND_ABOVE = 200;
+
+const NO_PODS: ReadonlyMap<string, KubePod> = new Map();
 
 function istioSpec(k: WatchedKind, scope: string): Spec<Record<string, unknown>> {
   const apiVersion = `${k.group}/${k.version}`;

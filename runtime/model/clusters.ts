@@ -26,6 +26,8 @@ export function buildCluster(
   rule: DestinationRule | undefined,
   random: () => number,
 ): Cluster {
+  // a registry fetching endpoints on first use learns this service is used (model/types.ts)
+  service.use?.();
   const subset = findSubset(rule, subsetName);
   const policy = policyFor(rule, port.number, subset);
   const hosts: UpstreamHost[] = [];

@@ -30,6 +30,12 @@ export interface Service {
   resolution: "NONE" | "STATIC" | "DNS" | "DNS_ROUND_ROBIN";
   /** where the registry learned it, for /config_dump */
   source: string;
+  /**
+   * Set by a registry that fetches endpoints only for services in use (Kubernetes, large
+   * clusters): tells it this service is used; while its endpoints' first list runs, a promise
+   * that settles (bounded) once a snapshot holding them is out.
+   */
+  readonly use?: () => Promise<void> | undefined;
 }
 
 /**
