@@ -89,8 +89,11 @@ export function kubeSource(options: KubeOptions): RegistrySource {
     const publish = () => {
       timer = undefined;
       if (signal.aborted || listed.size < specs.length || (!dirty.services && !dirty.resources)) return;
-      if (dirty.services) built = watches ? buildInUse() : buildServices(services, slices, pods, options.domainSuffix);
+      // per service: nothing to emit while a watch has only part of its first lists in
+      const rebuilt = !dirty.services || !watches || buildInUse();
+      if (dirty.services && !watches) built = buildServices(services, slices, pods, options.domainSuffix);
       if (dirty.resources) resources = buildResources(specs);
+      if (!rebuilt && !dirty.resources) return;
       dirty.services = dirty.resources = false;
       emit(freezeSnapshot(built, resources));
       watches?.published();
@@ -108,10 +111,18 @@ export function kubeSource(options: KubeOptions): RegistrySource {
       schedule();
     };
 
-    function buildInUse(): [string, Service][] {
+    /** rebuilds the stale entries into `built`; false when none could be (first lists still running) */
+    function buildInUse(): boolean {
+      let any = false;
       for (const key of stale) {
         const svc = services.get(key);
-        const held = watches!.get(key);
+        let held = watches!.get(key);
+        if (held && !held.listed && svc) {
+          // stays stale until both lists are in; meanwhile a new service is there without endpoints
+          if (byKey.has(key)) continue;
+          held = undefined;
+        } else stale.delete(key);
+        any = true;
         if (!svc) {
           byKey.delete(key);
           watches!.stop(key);
@@ -120,8 +131,8 @@ export function kubeSource(options: KubeOptions): RegistrySource {
         const service = kubeService(svc, held ? [...held.slices.values()] : [], { pods: held?.pods ?? NO_PODS, domainSuffix: options.domainSuffix });
         byKey.set(key, [service.hostname, Object.freeze({ ...service, use: useOf(key) })]);
       }
-      stale.clear();
-      return [...byKey.values()];
+      if (any) built = [...byKey.values()];
+      return any;
     }
 
     /** the first list of Services decides: every slice and pod, or those of the services in use */

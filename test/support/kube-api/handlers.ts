@@ -133,7 +133,7 @@ export function createHandlers(ctx: HandlerContext): (call: Call) => Promise<Rep
       if (!(await waitForRevision(rv))) throw tooLarge(rv, store.revision());
       if (params.get("resourceVersionMatch") === "Exact") revision = rv;
     }
-    const all = store.list(t, revision).filter(({ object }) => (!call.namespace || object.metadata.namespace === call.namespace) && labels(object) && fields(object));
+    const all = store.list(t, revision, (object) => (!call.namespace || object.metadata.namespace === call.namespace) && labels(object) && fields(object));
     const rest = all.filter(({ key }) => key >= start);
     const page = limit > 0 ? rest.slice(0, limit) : rest;
     const meta: Obj = { resourceVersion: String(revision) };

@@ -79,8 +79,11 @@ export class KubeStore {
     return found && structuredClone(found);
   }
 
-  /** every object of the type at `revision` (the latest by default), ordered by key as etcd lists them */
-  list(t: ResourceType, revision = this.current): { key: string; object: KubeObject }[] {
+  /**
+   * every object of the type at `revision` (the latest by default) that `keep` accepts, ordered by
+   * key as etcd lists them (copies only of those: a selective list of a large table stays cheap)
+   */
+  list(t: ResourceType, revision = this.current, keep: (object: KubeObject) => boolean = () => true): { key: string; object: KubeObject }[] {
     if (revision < this.compactedAt) throw expired(`too old resource version: ${revision} (${this.compactedAt})`);
     const state = new Map(this.table(t));
     const id = typeId(t);
@@ -90,7 +93,7 @@ export class KubeStore {
       if (e.type === "ADDED") state.delete(e.key);
       else state.set(e.key, e.previous!);
     }
-    return [...state].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([key, object]) => ({ key, object: structuredClone(object) }));
+    return [...state].filter(([, object]) => keep(object)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([key, object]) => ({ key, object: structuredClone(object) }));
   }
 
   /** the changes to the type after `revision`, oldest first; 410 Expired when they were compacted */
