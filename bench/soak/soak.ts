@@ -100,6 +100,25 @@ const elapsed = () => (Date.now() - started) / 1000;
 log(`${mesh.procs.length} processes up; ${rate} req/s for ${seconds} s through ${mesh.gateway}, a switch every ${switchEvery} s, warm-up ${warmup} s`);
 const load = startLoad({ address: mesh.gateway, targets, rate, connections: Number(values.connections), timeoutMs: 10_000 });
 
+// DIETMESH_DEBUG_GC=1 (inherited by the proxies, Deno's started with --expose-gc): every 30 s after
+// warm-up, each proxy's RSS and heap after a forced GC; at the end, the object types whose live
+// count grew most since the first (Bun). A leak shows as a heap that keeps rising.
+interface Heap { collected: boolean; rss: number; heapUsed: number; objects?: Record<string, number> }
+const debugGc = process.env.DIETMESH_DEBUG_GC === "1";
+const heapSeries = new Map<Proc, Heap[]>(mesh.proxies.map((p) => [p, []]));
+const takeHeaps = () => Promise.all(mesh.proxies.map(async (p) => {
+  try {
+    heapSeries.get(p)!.push((await (await fetch(`http://${p.admin}/debug/gc`, { method: "POST", signal: AbortSignal.timeout(10_000) })).json()) as Heap);
+  } catch {
+    // the proxy is busy or gone: a gap in its series
+  }
+}));
+let heapTimer: ReturnType<typeof setInterval> | undefined;
+const heapStart = debugGc ? setTimeout(() => {
+  void takeHeaps();
+  heapTimer = setInterval(() => void takeHeaps(), 30_000);
+}, warmup * 1000) : undefined;
+
 const sampler = setInterval(() => {
   const at = Date.now() - started;
   if (at < warmup * 1000) return;
@@ -138,9 +157,23 @@ await new Promise((r) => setTimeout(r, seconds * 1000));
 clearInterval(switcher);
 clearInterval(progress);
 clearInterval(sampler);
+clearTimeout(heapStart);
+clearInterval(heapTimer);
+if (debugGc) await takeHeaps();
 await load.stop();
 await switching;
 const wall = elapsed();
+if (debugGc) {
+  const mb = (b: number) => (b / 1048576).toFixed(1);
+  for (const p of mesh.proxies) {
+    const series = heapSeries.get(p)!;
+    if (series.length < 2) continue;
+    const a = series[0], b = series[series.length - 1];
+    const grew = Object.entries(b.objects ?? {}).map(([type, n]) => [type, n - (a.objects?.[type] ?? 0)] as const)
+      .filter(([, d]) => d > 0).sort((x, y) => y[1] - x[1]).slice(0, 6);
+    log(`after GC, ${p.name}: heap MB ${series.map((h) => mb(h.heapUsed)).join(" ")}; rss MB ${series.map((h) => mb(h.rss)).join(" ")}${b.collected ? "" : " (no forced GC)"}${grew.length ? `; grew: ${grew.map(([t, d]) => `${t} +${d}`).join(", ")}` : ""}`);
+  }
+}
 
 // a proxy renews at 40–60 % of its certificate's life: at least this many renewals in the run
 const expectedRenewals = Math.floor((seconds * 1000) / (0.6 * certTtlMs));

@@ -6,6 +6,7 @@ import type { Cluster, RouteConfig, RouteTable, TableRef } from "../model/route-
 import type { ClusterStates } from "../upstream/cluster-state.ts";
 import { mountDashboard } from "./dashboard-routes.ts";
 import type { AppHealth } from "./app-health.ts";
+import { platform } from "../platform/index.ts";
 
 export interface AdminOptions {
   table: TableRef;
@@ -98,6 +99,8 @@ export function createAdminApp(options: AdminOptions): Hono {
   app.get("/stats/prometheus", () => options.prometheus?.() ?? new Response("no metrics\n", { status: 404 }));
   app.get("/app-health/*", async (c) => (options.appHealth ? options.appHealth(c.req.path, c.req.raw) : c.text("no app probes (--app-probes)\n", 404)));
   mountDashboard(app, { table: options.table, clusters: options.clusters, prometheus: options.prometheus, describe: options.describe, peers: options.dashboardPeers });
+  // leak hunting only (docs/performance.md "Soak"): a full GC, then RSS, heap and live objects by type
+  if (platform.env("DIETMESH_DEBUG_GC") === "1") app.post("/debug/gc", async (c) => c.json(await platform.collectGarbage()));
   app.post("/quitquitquit", (c) => {
     setTimeout(options.quit, 10);
     return c.text("OK\n");

@@ -87,5 +87,12 @@ export const platform: Platform = {
   exit: (code) => process.exit(code),
   onSignal: (signal, handler) => void process.on(signal, handler),
   memoryRss: () => process.memoryUsage.rss(),
+  async collectGarbage() {
+    Bun.gc(true);
+    // loaded on demand: only a process asked for a heap report needs JSC's counters
+    const { heapStats } = await import("bun:jsc");
+    const stats = heapStats();
+    return { collected: true, rss: process.memoryUsage.rss(), heapUsed: stats.heapSize, objects: stats.objectTypeCounts };
+  },
   fetchClient: bunUpstream,
 };

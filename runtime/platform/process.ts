@@ -23,7 +23,9 @@ export interface Child {
 function runtimeCommand(): { cmd: string; pre: string[] } {
   const g = globalThis as { Bun?: unknown; Deno?: { execPath(): string } };
   if (g.Bun) return { cmd: process.execPath, pre: [] };
-  return { cmd: g.Deno!.execPath(), pre: ["run", "-A", "--quiet"] };
+  // leak hunting (DIETMESH_DEBUG_GC, admin.ts): V8 forces a collection only when asked to expose it
+  const gc = process.env.DIETMESH_DEBUG_GC === "1" ? ["--v8-flags=--expose-gc"] : [];
+  return { cmd: g.Deno!.execPath(), pre: ["run", "-A", "--quiet", ...gc] };
 }
 
 function wrap(child: ChildProcess, options: ChildOptions): Child {

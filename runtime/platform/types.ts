@@ -169,10 +169,24 @@ export interface Platform {
   /** resident set size in bytes, for /stats */
   memoryRss(): number;
   /**
+   * a full garbage collection, then what survived it: for DIETMESH_DEBUG_GC's POST /debug/gc (leak
+   * hunting, docs/performance.md "Soak"). Bun counts live objects by type; Deno collects only when
+   * started with --v8-flags=--expose-gc (collected: false otherwise) and gives no counts.
+   */
+  collectGarbage(): Promise<HeapReport>;
+  /**
    * the runtime's fetch as an UpstreamClient (streams both ways, never decompresses), for what
    * dietmesh's own HTTP/1.1 client does not speak (https:// URLs); see upstream/default-client.ts
    */
   fetchClient: UpstreamClient;
+}
+
+export interface HeapReport {
+  collected: boolean;
+  rss: number;
+  heapUsed: number;
+  /** live objects by type (Bun only) */
+  objects?: Record<string, number>;
 }
 
 /** One request to an upstream, as the proxy hands it to the runtime's HTTP client. */
