@@ -3,13 +3,19 @@
 // PeerAuthentication mode for the app's port allows, plaintext: STRICT → mTLS only, PERMISSIVE →
 // both, DISABLE → plaintext only. The mode is asked for every new connection (or, on Bun's native
 // TLS listener, within RECHECK_MS), so a policy change applies to new connections; open ones keep
-// what they were admitted with, as in Envoy.
+// what they were admitted with, as in Envoy. mTLS connections may choose HTTP/2 by ALPN ("h2",
+// else "http/1.1"): their streams go through the same handler (filter chain), the peer's identity
+// on each. A client that offers no ALPN (dietmesh's HTTP/1.1 client) is served HTTP/1.1 as before.
 import { platform, type Server } from "../platform/index.ts";
 import { listenData, listenMeshData, type ListenAddress } from "../exchange/listener.ts";
 import type { DataHandler } from "../exchange/types.ts";
 import type { WorkloadIdentity } from "../security/workload-identity.ts";
 import { systemClock } from "../lib/clock.ts";
 import type { HeadLimits } from "../exchange/http1/request-head.ts";
+import { streamHandler } from "../exchange/http2/listen.ts";
+import { localReply } from "../exchange/local-reply.ts";
+import { ProxyError } from "../exchange/errors.ts";
+import type { H2StreamHandler, MeshTlsOptions } from "../platform/http2-alpn.ts";
 
 export type MtlsMode = "STRICT" | "PERMISSIVE" | "DISABLE";
 
@@ -32,7 +38,8 @@ export async function serveInbound(setup: InboundSetup): Promise<Server> {
   if (!identity) return listenData(setup.address, setup.handler, log, { limits: setup.limits });
   const { createPeerVerifier } = await import("../security/peer-verifier.ts");
   const verifyPeer = createPeerVerifier(identity.current, systemClock);
-  if (platform.nativeMtlsListener) return serveNativeMesh(setup, identity, verifyPeer);
+  const http2 = h2Streams(setup);
+  if (platform.nativeMtlsListener) return serveNativeMesh(setup, identity, verifyPeer, http2);
   return listenMeshData(setup.address, setup.handler, log, {
     limits: setup.limits,
     credentials: identity.current,
@@ -40,8 +47,16 @@ export async function serveInbound(setup: InboundSetup): Promise<Server> {
     onRefused: (reason, remote) => log(`inbound: refused ${remote}: ${reason}`),
     accept() {
       const mode = setup.mode(setup.appPort);
-      return { plaintext: mode !== "STRICT", tls: mode !== "DISABLE", clientCertificate: true };
+      return { plaintext: mode !== "STRICT", tls: mode !== "DISABLE", clientCertificate: true, http2 };
     },
+  });
+}
+
+/** the streams of mTLS connections that negotiated h2: the inbound handler, as for HTTP/1.1 */
+function h2Streams(setup: InboundSetup): H2StreamHandler {
+  return streamHandler(setup.handler, (error) => {
+    setup.log(`inbound h2: ${(error as Error)?.stack ?? error}`);
+    return localReply(new ProxyError("internal"));
   });
 }
 
@@ -56,7 +71,7 @@ const RECHECK_MS = 250;
  * change starts a successor on the same port (SO_REUSEPORT) and then drains the old one: open
  * connections finish, new ones go to the new listener.
  */
-async function serveNativeMesh(setup: InboundSetup, identity: WorkloadIdentity, verifyPeer: PeerVerifier): Promise<Server> {
+async function serveNativeMesh(setup: InboundSetup, identity: WorkloadIdentity, verifyPeer: PeerVerifier, http2: H2StreamHandler): Promise<Server> {
   const { log } = setup;
   type Kind = "tls" | "plain" | "sniff";
   const kindNow = (): Kind => {
@@ -73,11 +88,12 @@ async function serveNativeMesh(setup: InboundSetup, identity: WorkloadIdentity, 
         onRefused,
         reusePort: true,
         limits: setup.limits,
-        accept: () => ({ plaintext: true, tls: true, clientCertificate: true }),
+        accept: () => ({ plaintext: true, tls: true, clientCertificate: true, http2 }),
       });
     }
+    const tls: MeshTlsOptions = { credentials: identity.current()!, clientCertificate: true, http2 };
     return listenData(address, setup.handler, log, {
-      tls: kind === "tls" ? { credentials: identity.current(), clientCertificate: true } : undefined,
+      tls: kind === "tls" ? tls : undefined,
       verifyPeer,
       onRefused,
       reusePort: true,

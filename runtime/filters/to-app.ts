@@ -1,6 +1,9 @@
 // The last step of the inbound chain: the request, as the filters left it (normalized target,
 // XFCC, claim headers), goes to the local app; the app's answer comes back without hop-by-hop
 // headers. A failure is answered as Envoy would, through the one classifier and local reply.
+// A request that arrived as HTTP/2 (h2 inside the mesh mTLS, which callers use only for ports
+// declared HTTP2/GRPC) goes to the app over h2c, trailers both ways; the rest over HTTP/1.1, as
+// Istio's inbound clusters use the downstream protocol. The h2c pool is made on first use.
 import { ProxyError } from "../exchange/errors.ts";
 import { downstreamResponse } from "../exchange/headers.ts";
 import { localReply } from "../exchange/local-reply.ts";
@@ -8,13 +11,21 @@ import type { PipelineDeps } from "../router/pipeline-deps.ts";
 import { classifyFailure } from "../router/classify.ts";
 import type { Exchange, Terminal } from "./chain.ts";
 import type { HttpResponse } from "../exchange/types.ts";
+import type { ConnectionPool } from "../upstream/pool-types.ts";
+import { createHttp2Pool } from "../upstream/http2/index.ts";
+import { DEFAULT_POOL_LIMITS } from "../upstream/http1/index.ts";
+import { platform } from "../platform/index.ts";
 
-export function toAppTerminal(app: string, deps: PipelineDeps): Terminal {
+/** makePool: the app's h2c pool (tests inject one) */
+export function toAppTerminal(app: string, deps: PipelineDeps, makePool: () => ConnectionPool = appH2Pool): Terminal {
+  let h2: ConnectionPool | undefined;
   async function send(exchange: Exchange): Promise<HttpResponse> {
-    const { facts, record } = exchange;
+    const { facts, record, request } = exchange;
     const target = facts.query ? `${facts.path}?${facts.query}` : facts.path;
     try {
-      const response = await deps.upstream.send({ url: `http://${app}${target}`, method: facts.method, headers: facts.headers, body: exchange.request.body });
+      const upstream = { url: `http://${app}${target}`, method: facts.method, headers: facts.headers, body: request.body };
+      const response =
+        request.protocol === "h2" ? await (h2 ??= makePool()).send(app, { ...upstream, trailers: request.trailers }) : await deps.upstream.send(upstream);
       record.details = "via_upstream";
       return downstreamResponse(response);
     } catch (error) {
@@ -23,4 +34,8 @@ export function toAppTerminal(app: string, deps: PipelineDeps): Terminal {
     }
   }
   return send;
+}
+
+function appH2Pool(): ConnectionPool {
+  return createHttp2Pool(DEFAULT_POOL_LIMITS, { connect: platform.connectHttp2 });
 }

@@ -5,12 +5,15 @@
 //
 // TLS is terminated natively: client certificates are requested, verified against the trust
 // bundle by the TLS library (rejectUnauthorized), and checked once per connection again by
-// verifyPeer (the SPIFFE rules), before the first byte reaches the handler.
+// verifyPeer (the SPIFFE rules), before the first byte reaches the handler. With tls.http2 (see
+// http2-alpn.ts) h2 is offered by ALPN as well: a connection that negotiates it is handed, with its
+// peer, to node:http2 over the same native TLS socket; the others go to the handler as before.
 import type { Socket, SocketHandler, TCPSocketListener } from "bun";
 import type { Transport, TransportHandler } from "./http1/transport.ts";
 import { BunWriteQueue } from "./http1/bun-write-queue.ts";
 import type { SocketServeOptions, SocketServer } from "./types.ts";
 import { uriSans } from "./uri-sans.ts";
+import { H2, MESH_ALPN, serveH2Connection, type H2Connection, type MeshTlsOptions } from "./http2-alpn.ts";
 
 type BunSocket = Socket<ServerSocket> & { pause(): void; resume(): void };
 
@@ -98,6 +101,7 @@ class ServerSocket implements Transport {
 
 class BunSocketServer {
   readonly sockets = new Set<ServerSocket>();
+  readonly h2Connections = new Set<H2Connection>();
   draining = false;
   listener!: TCPSocketListener<ServerSocket>;
 
@@ -132,6 +136,12 @@ class BunSocketServer {
   }
 
   admit(s: ServerSocket, conn: Parameters<SocketServeOptions["onConnection"]>[1]): void {
+    const http2 = (this.options.tls as MeshTlsOptions | undefined)?.http2;
+    if (http2 && (s.socket as unknown as { alpnProtocol?: string | false | null }).alpnProtocol === H2) {
+      const h2: H2Connection = serveH2Connection(http2, s, (handler) => s.attach(handler), conn, () => this.h2Connections.delete(h2));
+      this.h2Connections.add(h2);
+      return;
+    }
     s.attach(this.options.onConnection(s, conn));
   }
 
@@ -140,6 +150,19 @@ class BunSocketServer {
     s.destroy();
   }
 }
+
+/** Bun.listen takes ALPN protocols in their wire form only (each name after its length byte), not a list */
+const MESH_ALPN_WIRE = (() => {
+  const names = MESH_ALPN.map((name) => new TextEncoder().encode(name));
+  const wire = new Uint8Array(names.reduce((n, name) => n + 1 + name.byteLength, 0));
+  let at = 0;
+  for (const name of names) {
+    wire[at++] = name.byteLength;
+    wire.set(name, at);
+    at += name.byteLength;
+  }
+  return wire.buffer;
+})();
 
 function remotePortOf(socket: BunSocket): number {
   return (socket as unknown as { remotePort?: number }).remotePort ?? 0;
@@ -181,6 +204,7 @@ export function bunServeSockets(options: SocketServeOptions): SocketServer {
         ca: credentials.rootCertsPem,
         requestCert: options.tls!.clientCertificate,
         rejectUnauthorized: options.tls!.clientCertificate,
+        ...((options.tls as MeshTlsOptions).http2 ? { ALPNProtocols: MESH_ALPN_WIRE } : {}),
       }
     : undefined;
   // every socket's data starts as { server } and becomes its ServerSocket in open()
@@ -200,6 +224,7 @@ export function bunServeSockets(options: SocketServeOptions): SocketServer {
     async stop(force = false) {
       server.draining = true;
       server.listener.stop(false);
+      for (const h2 of server.h2Connections) h2.stop(); // GOAWAY: streams in flight finish
       if (force) for (const s of [...server.sockets]) s.destroy();
     },
   };

@@ -2,6 +2,7 @@
 // chunks written as they come, waiting for "drain" when the stream's buffer is full, so a slow
 // reader slows the writer instead of growing memory; trailers as a trailing HEADERS frame.
 import type { Http2Stream } from "node:http2";
+import { setImmediate } from "node:timers";
 import type { H2Head } from "./types.ts";
 
 /**
@@ -13,13 +14,27 @@ export async function sendBody(stream: Http2Stream, body: ReadableStream<Uint8Ar
   const reader = body?.getReader();
   const gone = () => void reader?.cancel().catch(() => {});
   stream.once("close", gone);
+  // With trailers to follow, a chunk is held while the body may end in the same turn, so the last
+  // one goes out with end(): Bun's node:http2 (waitForTrailers) otherwise adds an empty DATA frame
+  // without END_STREAM, which Node's peers (grpc-js) count as an invalid frame (an empty-frame
+  // flood guard) and, after 1000 on one connection, answer with GOAWAY. A chunk followed by more,
+  // or by nothing yet (a streaming call waiting on the other side), is written at once.
+  let held: Uint8Array | undefined;
   try {
     if (reader) {
       for (;;) {
-        const { done, value } = await reader.read();
+        const next = reader.read();
+        if (held && !(await endsThisTurn(next))) {
+          if (!stream.write(held)) await drained(stream);
+          held = undefined;
+        }
+        const { done, value } = await next;
         if (done) break;
         if (stream.destroyed || stream.closed) return;
-        if (!stream.write(value)) await drained(stream);
+        if (held && !stream.write(held)) await drained(stream);
+        held = undefined;
+        if (trailers) held = value;
+        else if (!stream.write(value)) await drained(stream);
       }
     }
     if (stream.destroyed || stream.closed) return;
@@ -33,13 +48,19 @@ export async function sendBody(stream: Http2Stream, body: ReadableStream<Uint8Ar
         }
       });
     }
-    stream.end();
+    if (held) stream.end(held);
+    else stream.end();
   } catch {
     // the body's source failed midway: the peer must not take a cut body for a whole one
     if (!stream.destroyed) stream.close(0x2 /* INTERNAL_ERROR */);
   } finally {
     stream.off("close", gone);
   }
+}
+
+/** whether read settles as the body's end before the event loop's next turn */
+function endsThisTurn(read: Promise<{ done: boolean }>): Promise<boolean> {
+  return Promise.race([read.then((r) => r.done, () => false), new Promise<boolean>((resolve) => setImmediate(() => resolve(false)))]);
 }
 
 function drained(stream: Http2Stream): Promise<void> {
@@ -52,4 +73,43 @@ function drained(stream: Http2Stream): Promise<void> {
     stream.on("drain", done);
     stream.on("close", done);
   });
+}
+
+/**
+ * An HTTP/2 stream's incoming body as a web stream, with backpressure (the node stream paused while
+ * the web stream's queue is full). Settled once: under load Bun's node:http2 can emit "data" after
+ * the stream was reset or ended, which must not reach a closed controller (an uncaught throw there
+ * ends the process); a stream closed without "end" is an abort, so the reader never hangs.
+ */
+export function h2BodyStream(source: Http2Stream, onAborted: () => Error): ReadableStream<Uint8Array> {
+  let settled = false;
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      const fail = (error: Error) => {
+        if (settled) return;
+        settled = true;
+        controller.error(error);
+      };
+      source.on("data", (chunk: Uint8Array) => {
+        if (settled) return;
+        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        if ((controller.desiredSize ?? 1) <= 0) source.pause();
+      });
+      source.on("end", () => {
+        if (settled) return;
+        settled = true;
+        controller.close();
+      });
+      source.on("error", fail);
+      source.on("aborted", () => fail(onAborted()));
+      source.on("close", () => fail(onAborted()));
+    },
+    pull() {
+      source.resume();
+    },
+    cancel() {
+      settled = true;
+      source.destroy();
+    },
+  }, { highWaterMark: 8 });
 }

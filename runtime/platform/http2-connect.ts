@@ -2,17 +2,32 @@
 // H2ClientSession: streams opened on it carry a web body and trailers out and bring the response
 // head, body (with backpressure) and trailers back. Failures come back as UpstreamError kinds, as
 // the HTTP/1.1 client's do: connect, connect-timeout, reset (the stream or connection went before
-// the response head), aborted (the caller's signal).
+// the response head), aborted (the caller's signal). With a mesh TlsTarget the connection is mTLS
+// to the peer sidecar instead, asking for h2 by ALPN, the server's SPIFFE ID checked as the
+// HTTP/1.1 mTLS client does; a peer that does not choose h2 fails the connect (never h2 spoken to
+// an HTTP/1.1 server).
 import * as http2 from "node:http2";
+import { connect as tlsConnect, type TLSSocket } from "node:tls";
+import { contextFor, type TlsTarget } from "./http1/tls-transport.ts";
+import { uriSans } from "./uri-sans.ts";
+import { H2 } from "./http2-alpn.ts";
 import { UpstreamError, type H2ClientResponse, type H2ClientSession, type H2Head } from "./types.ts";
-import { webStreamOf } from "./node-stream.ts";
-import { sendBody } from "./http2-body.ts";
+import { h2BodyStream, sendBody } from "./http2-body.ts";
 import { plain } from "./http2-listen.ts";
 
-export function connectHttp2(hostname: string, port: number, connectTimeoutMs: number): Promise<H2ClientSession> {
-  const authority = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
+export function connectHttp2(hostname: string, port: number, connectTimeoutMs: number, tls?: TlsTarget): Promise<H2ClientSession> {
+  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   return new Promise((resolve, reject) => {
-    const session = http2.connect(authority);
+    let session: http2.ClientHttp2Session;
+    if (tls) {
+      const credentials = tls.credentials();
+      if (tls.origination || !credentials) {
+        return reject(new UpstreamError("connect", `connect to ${hostname}:${port}: ${tls.origination ? "HTTP/2 over TLS origination is not built" : "mTLS required but this workload has no certificate"}`));
+      }
+      session = http2.connect(`https://${host}:${port}`, { createConnection: () => meshSocket(hostname, port, tls, credentials) });
+    } else {
+      session = http2.connect(`http://${host}:${port}`);
+    }
     const timer = setTimeout(() => {
       session.destroy();
       reject(new UpstreamError("connect-timeout", `connect to ${hostname}:${port} timed out`));
@@ -28,6 +43,27 @@ export function connectHttp2(hostname: string, port: number, connectTimeoutMs: n
       resolve(new NodeH2Session(session, `${hostname}:${port}`));
     });
   });
+}
+
+/** mTLS to a peer sidecar asking for h2 only; the server's identity and the protocol it chose checked */
+function meshSocket(hostname: string, port: number, tls: TlsTarget, credentials: NonNullable<ReturnType<TlsTarget["credentials"]>>): TLSSocket {
+  const socket = tlsConnect({
+    host: hostname,
+    port,
+    secureContext: contextFor(credentials),
+    ALPNProtocols: [H2],
+    rejectUnauthorized: true,
+    // the SPIFFE ID check stands in for the host-name check (SVIDs carry no DNS name)
+    checkServerIdentity: (_host, cert) => {
+      const problem = tls.verifyPeer(uriSans(cert.subjectaltname));
+      return problem ? new Error(problem) : undefined;
+    },
+  });
+  socket.setNoDelay(true);
+  socket.once("secureConnect", () => {
+    if (socket.alpnProtocol !== H2) socket.destroy(new Error(`the peer did not choose h2 by ALPN (${socket.alpnProtocol || "none"})`));
+  });
+  return socket;
 }
 
 class NodeH2Session implements H2ClientSession {
@@ -102,7 +138,7 @@ class NodeH2Session implements H2ClientSession {
         const ended = stream.endAfterHeaders;
         resolve({
           head: plain(headers),
-          body: ended ? null : webStreamOf(stream, () => new UpstreamError("reset", `${address}: stream reset during the response body`)),
+          body: ended ? null : h2BodyStream(stream, () => new UpstreamError("reset", `${address}: stream reset during the response body`)),
           trailers: ended ? Promise.resolve(undefined) : new Promise((done) => {
             stream.once("end", () => done(responseTrailers));
             stream.once("close", () => done(responseTrailers));

@@ -8,8 +8,7 @@ import { Duplex } from "node:stream";
 import type { Socket } from "node:net";
 import type { ConnInfo, H2Head, H2ServeOptions, SocketServer } from "./types.ts";
 import type { ByteChannel } from "../exchange/types.ts";
-import { webStreamOf } from "./node-stream.ts";
-import { sendBody } from "./http2-body.ts";
+import { h2BodyStream, sendBody } from "./http2-body.ts";
 
 export function serveHttp2(options: H2ServeOptions): Promise<SocketServer> {
   const { server, sessions } = h2Server(options.onStream);
@@ -65,7 +64,7 @@ function h2Server(onStream: H2ServeOptions["onStream"]) {
     onStream(
       {
         head: plain(headers),
-        body: ended ? null : webStreamOf(stream, () => new Error("stream reset by the client")),
+        body: ended ? null : h2BodyStream(stream, () => new Error("stream reset by the client")),
         trailers: requestTrailers,
         respond(head, body, responseTrailers) {
           if (answered || stream.destroyed || stream.closed) return void body?.cancel().catch(() => {});

@@ -5,7 +5,9 @@
 // server TLSSocket that requests the client certificate and verifies it against the trust bundle;
 // verifyPeer checks it again once per connection (Deno's node:tls lets an untrusted client
 // certificate through its handshake). Each admitted connection is handed, as a Transport, to a
-// runtime-neutral handler: dietmesh's own HTTP/1.1 server, as on every other listener.
+// runtime-neutral handler: dietmesh's own HTTP/1.1 server, as on every other listener. With
+// Acceptance.http2, mesh TLS offers h2 by ALPN too (http2-alpn.ts): a connection that negotiates it
+// goes to node:http2 instead, its peer identity on every stream.
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import { createSecureContext, TLSSocket, type SecureContext } from "node:tls";
 import { createPrivateKey, X509Certificate } from "node:crypto";
@@ -13,6 +15,7 @@ import type { ConnInfo, SocketServer } from "./types.ts";
 import type { Transport, TransportHandler } from "./http1/transport.ts";
 import { NodeSocketTransport } from "./node-socket.ts";
 import { uriSans } from "./uri-sans.ts";
+import { H2, MESH_ALPN, serveH2Connection, type H2Connection, type H2StreamHandler } from "./http2-alpn.ts";
 
 /** PEM texts of a workload identity: its chain (leaf first), key, and the roots it trusts */
 export interface TlsCredentials {
@@ -49,6 +52,8 @@ export interface Acceptance {
   tls: boolean;
   /** TLS connections must present a certificate that chains to rootCertsPem */
   clientCertificate: boolean;
+  /** mesh TLS offers h2 by ALPN as well as http/1.1; streams of h2 connections go here */
+  http2?: H2StreamHandler;
 }
 
 export interface MeshServeOptions {
@@ -130,6 +135,7 @@ export function serveMesh(options: MeshServeOptions): Promise<SocketServer> {
   };
 
   const sockets = new Set<Socket>();
+  const h2Connections = new Set<H2Connection>();
   let draining = false;
 
   const refuse = (socket: Socket, reason: string) => {
@@ -163,7 +169,7 @@ export function serveMesh(options: MeshServeOptions): Promise<SocketServer> {
       if (options.serverTls) return helloThen(socket, first, (record) => terminate(socket, record, options.serverTls!(record), remoteAddress, remotePort));
       const credentials = options.credentials();
       if (!credentials) return refuse(socket, "TLS on a port that takes plaintext only");
-      terminate(socket, first, { certChainPem: credentials.certChainPem, keyPem: credentials.keyPem, caPem: credentials.rootCertsPem, clientCertificate: accept.clientCertificate }, remoteAddress, remotePort, secureContext(credentials));
+      terminate(socket, first, { certChainPem: credentials.certChainPem, keyPem: credentials.keyPem, caPem: credentials.rootCertsPem, clientCertificate: accept.clientCertificate }, remoteAddress, remotePort, secureContext(credentials), accept.http2);
     });
   });
 
@@ -192,8 +198,15 @@ export function serveMesh(options: MeshServeOptions): Promise<SocketServer> {
     check();
   };
 
-  /** TLS on socket with what was chosen for it; first: the bytes already read, put back */
-  const terminate = (socket: Socket, first: Uint8Array, chosen: ServerTls | string, remoteAddress: string, remotePort: number, context?: SecureContext) => {
+  /** a TLS connection that negotiated h2, served by node:http2 until it closes or the listener drains */
+  const admitH2 = (tls: TLSSocket, conn: ConnInfo, onStream: H2StreamHandler) => {
+    const transport = new NodeSocketTransport(tls);
+    const h2: H2Connection = serveH2Connection(onStream, transport, (handler) => transport.attach(handler, null), conn, () => h2Connections.delete(h2));
+    h2Connections.add(h2);
+  };
+
+  /** TLS on socket with what was chosen for it; first: the bytes already read, put back; http2: offer h2 by ALPN */
+  const terminate = (socket: Socket, first: Uint8Array, chosen: ServerTls | string, remoteAddress: string, remotePort: number, context?: SecureContext, http2?: H2StreamHandler) => {
     if (typeof chosen === "string") return refuse(socket, chosen);
     socket.unshift(first);
     const tls = new TLSSocket(socket, {
@@ -201,6 +214,7 @@ export function serveMesh(options: MeshServeOptions): Promise<SocketServer> {
       secureContext: context ?? serverContext(chosen),
       requestCert: chosen.clientCertificate || chosen.optionalClientCertificate === true,
       rejectUnauthorized: chosen.clientCertificate,
+      ...(http2 ? { ALPNProtocols: MESH_ALPN } : {}),
     });
     tls.setTimeout(HANDSHAKE_TIMEOUT_MS, () => tls.destroy());
     tls.on("error", (error: Error) => {
@@ -225,6 +239,7 @@ export function serveMesh(options: MeshServeOptions): Promise<SocketServer> {
         }
       }
       if (tls.destroyed) return;
+      if (http2 && tls.alpnProtocol === H2) return admitH2(tls, conn, http2);
       admit(tls, conn, null);
     });
   };
@@ -241,6 +256,8 @@ export function serveMesh(options: MeshServeOptions): Promise<SocketServer> {
         async stop(force = false) {
           draining = true;
           net.close();
+          // GOAWAY: streams in flight finish, no new ones
+          for (const h2 of h2Connections) h2.stop();
           if (force) for (const s of sockets) s.destroy();
         },
       });

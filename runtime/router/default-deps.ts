@@ -6,6 +6,7 @@ import { createClusterStates } from "../upstream/cluster-state.ts";
 import { createConnectionPool, defaultConnect, meshConnect } from "../upstream/http1/index.ts";
 import { createHttp2Pool, speaksHttp2 } from "../upstream/http2/index.ts";
 import { refuseTlsForHttp2 } from "../upstream/http2/refusal.ts";
+import { connectHttp2 } from "../platform/http2-connect.ts";
 import { createLogger } from "../cli/log.ts";
 import type { MeshTls } from "../upstream/upstream-tls.ts";
 import { systemClock } from "../lib/clock.ts";
@@ -15,13 +16,13 @@ import { upstreamClient } from "../upstream/default-client.ts";
 /** the clusters' pools and state, on their own: telemetry reads them before the deps exist */
 export function defaultClusters(mesh?: MeshTls): ClusterStates {
   // each cluster owns its connections, so connectionPool limits hold on the wire
-  // a port declared HTTP2/GRPC gets HTTP/2 (never HTTP/1.1); the rest dietmesh's HTTP/1.1 pool
+  // a port declared HTTP2/GRPC gets HTTP/2 (h2c, or h2 inside mesh mTLS; never HTTP/1.1); the rest dietmesh's HTTP/1.1 pool
   const log = createLogger("http2");
   const warn = (message: string) => log(message, "warn");
   return createClusterStates(
     (limits, tlsFor, protocol) =>
       speaksHttp2(protocol)
-        ? createHttp2Pool(limits, { connect: platform.connectHttp2, refuse: refuseTlsForHttp2(tlsFor, protocol, warn) })
+        ? createHttp2Pool(limits, { connect: connectHttp2, tlsFor, refuse: refuseTlsForHttp2(tlsFor, protocol, warn) })
         : createConnectionPool(limits, { connect: meshConnect(defaultConnect, tlsFor) }),
     systemClock,
     mesh,

@@ -1,7 +1,8 @@
-// End to end, a sidecar's outbound side to ports declared HTTP2 (issue 12, first slice): an
-// HTTP/1.1 client's request to a plaintext endpoint goes upstream as HTTP/2 (h2c), never as
-// HTTP/1.1; an endpoint the sidecar must reach over mesh mTLS is refused (503 UF) rather than
-// reached over HTTP/1.1 or without TLS, since HTTP/2 inside the mesh's mTLS is not built yet.
+// End to end, a sidecar's outbound side to ports declared HTTP2 (issue 12): an HTTP/1.1 client's
+// request to a plaintext endpoint goes upstream as HTTP/2 (h2c), never as HTTP/1.1; an endpoint
+// the sidecar must reach over mesh mTLS gets mTLS (here a plaintext server, so the connection
+// fails: 503 UF, never h2c in the clear); one behind TLS origination (DestinationRule SIMPLE) is
+// refused, as HTTP/2 over origination is not built. h2 inside mTLS: http2-mtls.test.ts.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import * as http2 from "node:http2";
@@ -38,7 +39,18 @@ test.before(async () => {
   upstreamPort = (upstream.address() as { port: number }).port;
   work = await platform.makeTempDir("dietmesh-h2-");
   await must("dietmesh", ["ca", "init", "--dir", `${work}/ca`]);
-  const config = await tempConfig({ "plain.yaml": entry("plain", upstreamPort), "meshy.yaml": entry("meshy", upstreamPort, "reviews") });
+  const config = await tempConfig({
+    "plain.yaml": entry("plain", upstreamPort),
+    "meshy.yaml": entry("meshy", upstreamPort, "reviews"),
+    "outside.yaml": `${entry("outside", upstreamPort)}---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: outside, namespace: default }
+spec:
+  host: outside.example
+  trafficPolicy: { tls: { mode: SIMPLE } }
+`,
+  });
   sidecar = await startSidecar(config, ["--ca-dir", `${work}/ca`, "--service-account", "productpage"]);
 });
 
@@ -56,15 +68,22 @@ test("HTTP/1.1 in, HTTP/2 out: a plaintext HTTP2 port is reached over h2c", asyn
   assert.equal(seen.at(-1), { path: "/hello?x=1", authority: "plain.example:9000" });
 });
 
-test("an HTTP2 port behind mesh mTLS: refused (503 UF), nothing sent upstream", async () => {
+test("an HTTP2 port behind mesh mTLS is reached over mTLS only: a plaintext server fails the connect (503 UF)", async () => {
   const before = seen.length;
   const r = await curl(["-x", `http://${sidecar.outbound}`, "http://meshy.example:9000/hello"]);
   assert.is(r.status, 503);
   // a connection failure (UF) to the retry policy as well: Istio's default retries it (URX)
   assert.match(r.headers["x-dietmesh-response-flags"], /(^|,)UF$/);
   assert.is(seen.length, before);
-  // the reason is in the log
-  await sidecar.child.waitFor(/127\.0\.0\.1:\d+ is a HTTP2 port reached over mesh mTLS: HTTP\/2 over TLS is not built yet/);
+});
+
+test("an HTTP2 port behind TLS origination: refused (503 UF), nothing sent upstream, the reason logged", async () => {
+  const before = seen.length;
+  const r = await curl(["-x", `http://${sidecar.outbound}`, "http://outside.example:9000/hello"]);
+  assert.is(r.status, 503);
+  assert.match(r.headers["x-dietmesh-response-flags"], /(^|,)UF$/);
+  assert.is(seen.length, before);
+  await sidecar.child.waitFor(/127\.0\.0\.1:\d+ is a HTTP2 port reached over TLS origination: HTTP\/2 over TLS origination is not built yet/);
 });
 
 test.run();

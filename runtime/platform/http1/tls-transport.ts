@@ -61,7 +61,8 @@ async function originationOptions(host: string, port: number, tls: OriginationTl
 }
 
 const contexts = new WeakMap<TlsCredentials, SecureContext>();
-function contextFor(credentials: TlsCredentials): SecureContext {
+/** one SecureContext per credentials object (a renewal hands a new one); shared with the HTTP/2 client */
+export function contextFor(credentials: TlsCredentials): SecureContext {
   let context = contexts.get(credentials);
   if (!context) {
     context = createSecureContext({ cert: credentials.certChainPem, key: credentials.keyPem, ca: credentials.rootCertsPem });

@@ -34,7 +34,9 @@ export function toH2Request(request: UpstreamRequest, address: string): H2Reques
   h2Fields(request.headers, head);
   // the proxy drops TE as hop-by-hop; gRPC servers may insist on "te: trailers" (gRPC over HTTP/2)
   if (isGrpc(request.headers)) head.te = "trailers";
-  const trailers = request.trailers?.then((t) => (t ? h2Fields(t, {}) : undefined));
+  // no body, no trailers: the HEADERS frame ends the stream (an HTTP/2 request that ended with its
+  // head has none to forward)
+  const trailers = request.body ? request.trailers?.then((t) => (t ? h2Fields(t, {}) : undefined)) : undefined;
   return { head, body: request.body, trailers };
 }
 

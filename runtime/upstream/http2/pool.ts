@@ -1,4 +1,5 @@
-// The HTTP/2 connection pool of one cluster: one h2c session per upstream address, streams
+// The HTTP/2 connection pool of one cluster: one session per upstream address (h2c, or h2 inside
+// mesh mTLS for the addresses tlsFor names: one connection per peer sidecar), streams
 // multiplexed on it, a second session only when the first is at the peer's
 // SETTINGS_MAX_CONCURRENT_STREAMS (or at maxRequestsPerConnection, after which a session is retired
 // with GOAWAY and its streams finish). maxConnections counts sessions of the whole cluster, opening
@@ -11,12 +12,15 @@ import type { ConnectionPool, PoolLimits, PoolStats } from "../pool-types.ts";
 import type { HttpResponse } from "../../exchange/types.ts";
 import { unrefTimer } from "../../platform/http1/timers.ts";
 import { parseAddress, toH2Request, toResponse } from "./messages.ts";
+import type { TlsTarget } from "../http1/index.ts";
 
-/** opens an h2c session to hostname:port (the platform's by default; tests inject one) */
-export type H2Connect = (hostname: string, port: number, connectTimeoutMs: number) => Promise<H2ClientSession>;
+/** opens a session to hostname:port, over mTLS when tls is given (the platform's by default; tests inject one) */
+export type H2Connect = (hostname: string, port: number, connectTimeoutMs: number, tls?: TlsTarget) => Promise<H2ClientSession>;
 
 export interface H2PoolOptions {
   connect: H2Connect;
+  /** how an address is reached over TLS (mesh mTLS, origination); null: plaintext (h2c) */
+  tlsFor?(hostname: string, port: number): TlsTarget | null;
   /** a reason this address must not be reached over h2c (it needs TLS, not built yet); undefined: go */
   refuse?(hostname: string, port: number): string | undefined;
 }
@@ -100,7 +104,7 @@ class Http2Pool implements ConnectionPool {
     this.connecting.set(address, waiters);
     this.total++;
     this.opened++;
-    this.options.connect(hostname, port, this.limits.connectTimeoutMs).then(
+    this.options.connect(hostname, port, this.limits.connectTimeoutMs, this.options.tlsFor?.(hostname, port) ?? undefined).then(
       (session) => {
         this.connecting.delete(address);
         if (this.closed) {
