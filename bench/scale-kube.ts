@@ -5,7 +5,7 @@
 // endpoints are listed on that first use, adapters/kubernetes/endpoint-watches.ts), RSS after
 // traffic, the time from `kubectl apply` of an EndpointSlice change for a called service to the
 // first request routed by it, and what the sidecar asked of the API server (lists, watches).
-//   bun bench/scale-kube.ts [--services 2000] [--dietmesh DIR]   (npm run bench:scale-kube;
+//   bun bench/scale-kube.ts [--services 2000] [--dietmesh DIR]   (
 //   `deno run -A` for Deno's figures; --dietmesh runs another checkout's sidecar, for a before/after)
 import { platform } from "../runtime/platform/index.ts";
 import { runCommand, runScript } from "../runtime/platform/process.ts";

@@ -21,6 +21,15 @@ export interface ConsulOptions {
   waitMs?: number;
   /** per watch: this many queries at once, then one per intervalMs (default burst 2, 1 s) */
   rateLimit?: { burst: number; intervalMs: number };
+  /**
+   * above this many catalog services (counted at a watch's first answer), instances are queried
+   * only for the services a proxy uses (default 200, the on-demand compile's size)
+   */
+  endpointsOnDemandAbove?: number;
+  /** a used service's health query stops after it has been unused this long (default 600 s) */
+  endpointIdleMs?: number;
+  /** how long a first request waits for its service's first health answer (default 5 s) */
+  firstAnswerMs?: number;
   /** restart delays after a failure (registry-recover) */
   backoff?: BackoffOptions;
   clock?: Clock;
