@@ -1,9 +1,11 @@
 // The last step of the inbound chain: the request, as the filters left it (normalized target,
 // XFCC, claim headers), goes to the local app; the app's answer comes back without hop-by-hop
 // headers. A failure is answered as Envoy would, through the one classifier and local reply.
-// A request that arrived as HTTP/2 (h2 inside the mesh mTLS, which callers use only for ports
-// declared HTTP2/GRPC) goes to the app over h2c, trailers both ways; the rest over HTTP/1.1, as
-// Istio's inbound clusters use the downstream protocol. The h2c pool is made on first use.
+// A gRPC call that arrived as HTTP/2 goes to the app over h2c, trailers both ways (gRPC has no
+// HTTP/1.1 form); every other request over HTTP/1.1, translated from HTTP/2 when it came so (curl
+// offers h2 by ALPN to any HTTP app). The sidecar knows its app only as --app HOST:PORT, not the
+// port's declared protocol, so a non-gRPC app that speaks h2c only is not reachable this way.
+// The h2c pool is made on first use.
 import { ProxyError } from "../exchange/errors.ts";
 import { downstreamResponse } from "../exchange/headers.ts";
 import { localReply } from "../exchange/local-reply.ts";
@@ -15,6 +17,7 @@ import type { ConnectionPool } from "../upstream/pool-types.ts";
 import { createHttp2Pool } from "../upstream/http2/index.ts";
 import { DEFAULT_POOL_LIMITS } from "../upstream/http1/index.ts";
 import { platform } from "../platform/index.ts";
+import { isGrpc } from "../exchange/http2/fields.ts";
 
 /** makePool: the app's h2c pool (tests inject one) */
 export function toAppTerminal(app: string, deps: PipelineDeps, makePool: () => ConnectionPool = appH2Pool): Terminal {
@@ -25,7 +28,7 @@ export function toAppTerminal(app: string, deps: PipelineDeps, makePool: () => C
     try {
       const upstream = { url: `http://${app}${target}`, method: facts.method, headers: facts.headers, body: request.body };
       const response =
-        request.protocol === "h2" ? await (h2 ??= makePool()).send(app, { ...upstream, trailers: request.trailers }) : await deps.upstream.send(upstream);
+        request.protocol === "h2" && isGrpc(request.headers) ? await (h2 ??= makePool()).send(app, { ...upstream, trailers: request.trailers }) : await deps.upstream.send(upstream);
       record.details = "via_upstream";
       return downstreamResponse(response);
     } catch (error) {
