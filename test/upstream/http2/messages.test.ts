@@ -3,7 +3,7 @@
 // so a gRPC client does not read its head as initial metadata and then miss the status.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { toResponse } from "../../../runtime/upstream/http2/messages.ts";
+import { toH2Request, toResponse } from "../../../runtime/upstream/http2/messages.ts";
 
 const empty = () => new ReadableStream<Uint8Array>({ start: (c) => c.close() });
 
@@ -26,6 +26,14 @@ test("a normal gRPC answer keeps its body and trailers", async () => {
   const r = toResponse({ head: { ":status": "200", "content-type": "application/grpc" }, body: empty(), trailers: Promise.resolve({ "grpc-status": "0" }) });
   assert.ok(r.body);
   assert.is((await r.trailers)?.get("grpc-status"), "0");
+});
+
+test("a request with a body forwards its trailers; one without a body has none to wait for", async () => {
+  const base = { url: "http://10.0.0.1:9000/dm.Echo/Unary", method: "POST", headers: new Headers({ host: "echo" }), trailers: Promise.resolve(new Headers({ "x-t": "1", connection: "x" })) };
+  const withBody = toH2Request({ ...base, body: empty() }, "10.0.0.1:9000");
+  assert.equal(await withBody.trailers, { "x-t": "1" });
+  const without = toH2Request({ ...base, body: null }, "10.0.0.1:9000");
+  assert.is(without.trailers, undefined);
 });
 
 test.run();

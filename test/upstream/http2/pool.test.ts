@@ -135,6 +135,22 @@ test("a refused address (needs TLS) fails as a connect failure without connectin
   assert.is(f.sessions.length, 0);
 });
 
+test("mesh peers: tlsFor's target goes to connect, one session per peer carries every stream; plaintext addresses get none", async () => {
+  const targets: unknown[] = [];
+  const f = fakeConnect();
+  const connect: H2Connect = (host, port, timeout, tls) => {
+    targets.push(tls);
+    return f.connect(host, port, timeout, tls);
+  };
+  const mesh = { credentials: () => null, verifyPeer: () => null };
+  const pool = createHttp2Pool(LIMITS, { connect, tlsFor: (_host, port) => (port === 15006 ? mesh : null) });
+  await Promise.all([1, 2, 3, 4].map(() => pool.send("10.0.0.2:15006", request())));
+  await pool.send("10.0.0.1:9000", request());
+  assert.equal(targets, [mesh, undefined]);
+  assert.is(f.sessions[0].heads.length, 4);
+  assert.is(pool.stats().connections, 2);
+});
+
 test("maxRequestsPerConnection: the session is retired after its last request, the next opens another", async () => {
   const f = fakeConnect();
   const pool = createHttp2Pool({ ...LIMITS, maxRequestsPerConnection: 1 }, { connect: f.connect });
