@@ -3,7 +3,10 @@
 // kubernetes.io/service-name=<name> from the first time this proxy uses the service, and its Pods
 // (labels for subsets, the service account for the identity) by the Service's own selector. A
 // watch stops when its service has been idle for idleMs or is deleted. The API server's watch
-// cache does the fan-out: a sidecar calling 5 services holds 5 services' slices and pods.
+// cache does the fan-out: a sidecar calling 5 services holds 5 services' slices and pods. Watches
+// asked for together (a compile builds many clusters at once) start together after the current
+// task, unless they would make more than `max`: then tooMany() is called instead (the source
+// falls back to watching every slice and pod, cheaper than two watches per service).
 import type { Clock, TimerHandle } from "../../runtime/lib/clock.ts";
 import type { KubePod, KubeService, KubeSlice } from "./convert.ts";
 import { projectPod, projectSlice, type Projected } from "./project.ts";
@@ -39,6 +42,9 @@ export interface EndpointWatchOptions {
   changed(key: string): void;
   /** a watch failed to list: the run fails (registry-recover starts it over) */
   failed(error: unknown): void;
+  /** the most services watched one by one */
+  max: number;
+  tooMany(): void;
 }
 
 export interface EndpointWatches {
@@ -57,6 +63,16 @@ const selectorText = (labels: Readonly<Record<string, string>>) =>
 
 export function endpointWatches(o: EndpointWatchOptions): EndpointWatches {
   const watches = new Map<string, Watch>();
+  let waiting: (() => void)[] = [];
+  let flush: TimerHandle | undefined;
+  o.signal.addEventListener("abort", () => flush !== undefined && o.clock.clearTimeout(flush), { once: true });
+  const launchAll = () => {
+    flush = undefined;
+    const launch = waiting;
+    waiting = [];
+    if (watches.size > o.max) o.tooMany();
+    else for (const go of launch) go();
+  };
 
   function start(svc: KubeService): Watch {
     const key = `${svc.namespace}/${svc.name}`;
@@ -101,9 +117,13 @@ export function endpointWatches(o: EndpointWatchOptions): EndpointWatches {
       }).catch((error) => {
         if (!stop.signal.aborted) o.failed(error);
       });
-    void one("endpointslices", `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`, `kubernetes.io/service-name=${svc.name}`, projectSlice, watch.slices);
-    // without a selector nothing says which Pods back it: endpoints then carry no labels or identity
-    if (svc.selector) void one("pods", `/api/v1/namespaces/${ns}/pods`, selectorText(svc.selector), projectPod, watch.pods);
+    waiting.push(() => {
+      if (stop.signal.aborted) return;
+      void one("endpointslices", `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`, `kubernetes.io/service-name=${svc.name}`, projectSlice, watch.slices);
+      // without a selector nothing says which Pods back it: endpoints then carry no labels or identity
+      if (svc.selector) void one("pods", `/api/v1/namespaces/${ns}/pods`, selectorText(svc.selector), projectPod, watch.pods);
+    });
+    if (flush === undefined) flush = o.clock.setTimeout(launchAll, 0);
     watches.set(key, watch);
     return watch;
   }

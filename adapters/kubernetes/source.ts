@@ -82,6 +82,8 @@ export function kubeSource(options: KubeOptions): RegistrySource {
     const byKey = new Map<string, [string, Service]>();
     const stale = new Set<string>();
     let watches: EndpointWatches | undefined;
+    // too many services in use: every slice and pod is being listed; these go once that is out
+    let retiring: EndpointWatches | undefined;
     let resources: readonly RegistryResource[] = Object.freeze([]);
     let timer: TimerHandle | undefined;
     let sweeper: TimerHandle | undefined;
@@ -97,6 +99,8 @@ export function kubeSource(options: KubeOptions): RegistrySource {
       dirty.services = dirty.resources = false;
       emit(freezeSnapshot(built, resources));
       watches?.published();
+      if (retiring) for (const key of [...retiring.keys()]) retiring.stop(key);
+      retiring = undefined;
     };
     const schedule = () => {
       if (timer === undefined) timer = clock.setTimeout(publish, 0);
@@ -146,6 +150,7 @@ export function kubeSource(options: KubeOptions): RegistrySource {
       watches = endpointWatches({
         reflector: common, clock, firstListMs: options.firstListMs ?? 5000, signal: run.signal,
         changed: serviceChanged, failed: (error) => fail(error),
+        max: threshold, tooMany: everything,
       });
       perService = { watches, services };
       for (const key of services.keys()) stale.add(key);
@@ -156,8 +161,16 @@ export function kubeSource(options: KubeOptions): RegistrySource {
       }
       sweep();
     }
+    /** more services in use than the threshold (a gateway builds every cluster): watch it all */
+    function everything(): void {
+      if (specs.includes(endpointSpecs[0])) return;
+      log(`registry kubernetes: more than ${threshold} services in use; watching every EndpointSlice and Pod instead`);
+      for (const spec of endpointSpecs) launch(spec);
+      specs.push(...endpointSpecs); // nothing is published until both have listed
+    }
     /** watches of services idle for idleMs stop; their endpoints leave the snapshot */
     function sweep(): void {
+      if (!watches) return;
       sweeper = clock.setTimeout(sweep, Math.max(1000, idleMs / 4));
       const now = clock.now();
       for (const key of [...watches!.keys()]) {
@@ -204,6 +217,12 @@ export function kubeSource(options: KubeOptions): RegistrySource {
           const first = !listed.has(spec.name);
           listed.add(spec.name);
           if (isServices && first) chooseMode();
+          // the fallback's lists are in: the next snapshot is built from them
+          if (watches && endpointSpecs.every((e) => listed.has(e.name))) {
+            retiring = watches;
+            watches = undefined;
+            perService = undefined;
+          }
           else if (isServices && watches) for (const key of new Set([...byKey.keys(), ...services.keys()])) stale.add(key);
           changed(spec);
         },

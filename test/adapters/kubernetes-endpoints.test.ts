@@ -119,6 +119,18 @@ test("at or below the threshold: every slice and Pod cluster-wide, as before", a
   assert.ok(collection(api, "endpointslices").some((q) => q.path === "/apis/discovery.k8s.io/v1/endpointslices" && !q.query.labelSelector));
 });
 
+test("more services in use than the threshold at once (a gateway builds every cluster): every slice and Pod is watched instead", async () => {
+  const { api } = await cluster(3);
+  const r = run(api);
+  const first = await r.until("synced", (s) => s.services.size === 3);
+  await Promise.all([0, 1, 2].map((i) => first.services.get(host(i))!.use!()));
+  const s = r.updates.at(-1)!;
+  for (let i = 0; i < 3; i++) assert.is(s.services.get(host(i))!.endpoints.length, 1, `svc-${i}'s endpoints in the snapshot out when use() settles`);
+  assert.ok(collection(api, "endpointslices").some((q) => q.path === "/apis/discovery.k8s.io/v1/endpointslices" && !q.query.labelSelector), "the cluster-wide list");
+  assert.equal(collection(api, "endpointslices").filter((q) => q.query.labelSelector), [], "no per-service list was started");
+  assert.ok(r.logs.some((l) => l.includes("more than 2 services in use")), r.logs.join("\n"));
+});
+
 test("an idle service's watches stop and its endpoints leave; a later use watches again", async () => {
   const { api } = await cluster(3);
   const r = run(api, { endpointIdleMs: 300 });

@@ -6,7 +6,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
-import { curl, eventually, startSidecar, stopAll, tempConfig } from "../support/mesh.ts";
+import { curl, eventually, startGateway, startSidecar, stopAll, tempConfig } from "../support/mesh.ts";
 import { kubeClient, startKubeApi, type KubeApi } from "../support/kube-api.ts";
 
 const SERVICES = 210;
@@ -37,6 +37,8 @@ test.before(async () => {
   const host = "svc-7.default.svc.cluster.local";
   await k.create({ apiVersion: "networking.istio.io/v1", kind: "DestinationRule", metadata: { name: "svc-7", namespace: "default" }, spec: { host, subsets: [{ name: "v1", labels: { version: "v1" } }, { name: "v2", labels: { version: "v2" } }] } });
   await k.create({ apiVersion: "networking.istio.io/v1", kind: "VirtualService", metadata: { name: "svc-7", namespace: "default" }, spec: { hosts: [host], http: [{ route: [{ destination: { host, subset: "v2" } }] }] } });
+  await k.create({ apiVersion: "networking.istio.io/v1", kind: "Gateway", metadata: { name: "edge", namespace: "default" }, spec: { selector: { istio: "ingressgateway" }, servers: [{ port: { number: 80, name: "http", protocol: "HTTP" }, hosts: ["svc7.example"] }] } });
+  await k.create({ apiVersion: "networking.istio.io/v1", kind: "VirtualService", metadata: { name: "edge", namespace: "default" }, spec: { hosts: ["svc7.example"], gateways: ["edge"], http: [{ route: [{ destination: { host, subset: "v2" } }] }] } });
   kubeconfig = await api.kubeconfig(`${await platform.makeTempDir("dietmesh-kube-scale-")}/kubeconfig`);
 });
 
@@ -72,6 +74,19 @@ test("endpoints of called services only, listed on first use; subsets by the Pod
 
   assert.is(await call("nowhere.example"), "404 NR", "an unknown host is still 404");
   sidecar.child.kill();
+});
+
+test("a gateway, which builds a cluster per Service, falls back to watching every slice and Pod and routes", async () => {
+  const seen = api.requests.length;
+  const gateway = await startGateway(await tempConfig({}), ["--registry", "kubernetes", "--kubeconfig", kubeconfig]);
+  await eventually(async () => {
+    const r = await curl(["-H", "Host: svc7.example", `http://${gateway.port80}/`]);
+    return r.status === 200 && r.body === "v2";
+  }, 10_000, "the gateway routes to svc-7's v2 Pod");
+  const mine = api.requests.slice(seen).filter((r) => r.path.endsWith("/endpointslices"));
+  assert.ok(mine.some((r) => r.path === "/apis/discovery.k8s.io/v1/endpointslices" && !r.query.labelSelector), "one cluster-wide slice list");
+  assert.ok(mine.filter((r) => r.query.labelSelector).length === 0, "not one watch per Service");
+  gateway.child.kill();
 });
 
 test.run();
