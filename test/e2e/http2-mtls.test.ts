@@ -1,11 +1,12 @@
 // End to end, HTTP/2 inside the mTLS between sidecars (issue 12 item 1): a grpc-js client speaks h2c
 // (by the preface) to sidecar A's outbound port; A reaches sidecar B over mTLS with ALPN h2, one
-// connection carrying the streams; B serves them into its inbound chain and forwards them to its
-// app over h2c. Calls of every kind with trailers, NOT_FOUND with its message, a metadata header
-// choosing a subset, retryOn unavailable moving to a healthy host, h2load's 100 streams on one
-// connection, HTTP/1.1 still carried over the same pair, STRICT refusing plaintext (h2c included),
-// and the caller's principal in the destination's metrics. B "v1" and "down" are STRICT (Bun's
-// native TLS listener there), B "v2" is PERMISSIVE (the sniffing node:tls listener).
+// connection carrying the streams; B serves them into its inbound chain and forwards the gRPC calls
+// to its app over h2c (other requests over HTTP/1.1). Calls of every kind with trailers, NOT_FOUND
+// with its message, a metadata header choosing a subset, retryOn unavailable moving to a healthy
+// host, h2load's 100 streams on one connection, HTTP/1.1 still carried over the same pair, STRICT
+// refusing plaintext (h2c included), and the caller's principal in the destination's metrics. B
+// "v1" and "down" are STRICT (Bun's native TLS listener there), B "v2" is PERMISSIVE (the sniffing
+// node:tls listener).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
@@ -132,8 +133,7 @@ async function echoPool(): Promise<{ opened: number; connections: number }> {
   return cluster.stats.pool;
 }
 
-test.before(async () => { try { await setup(); } catch (e) { console.error("SETUP", e); throw e; } });
-async function setup() {
+test.before(async () => {
   work = await platform.makeTempDir("dietmesh-h2mtls-");
   await must("dietmesh", ["ca", "init", "--dir", `${work}/ca`]);
   await must("dietmesh", ["ca", "issue", "--dir", `${work}/ca`, "--namespace", "default", "--service-account", "curl", "--out", `${work}/curl`]);
@@ -145,7 +145,7 @@ async function setup() {
   ]);
   const aConfig = await tempConfig({ "mesh.yaml": mesh() });
   a = await startSidecar(aConfig, ["--ca-dir", `${work}/ca`, "--service-account", "a"]);
-}
+});
 
 test.after(async () => {
   stopAll();
