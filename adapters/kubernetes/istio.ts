@@ -17,6 +17,7 @@ export const ISTIO_KINDS: readonly IstioKind[] = [
   { group: "networking.istio.io", kind: "DestinationRule", resource: "destinationrules" },
   { group: "networking.istio.io", kind: "ServiceEntry", resource: "serviceentries" },
   { group: "networking.istio.io", kind: "WorkloadEntry", resource: "workloadentries" },
+  { group: "networking.istio.io", kind: "Sidecar", resource: "sidecars" },
   { group: "security.istio.io", kind: "PeerAuthentication", resource: "peerauthentications" },
   { group: "security.istio.io", kind: "AuthorizationPolicy", resource: "authorizationpolicies" },
   { group: "security.istio.io", kind: "RequestAuthentication", resource: "requestauthentications" },

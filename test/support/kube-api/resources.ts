@@ -63,6 +63,7 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   istio("networking.istio.io", NETWORKING, "gateways", "Gateway", ["gw"]),
   istio("networking.istio.io", NETWORKING, "serviceentries", "ServiceEntry", ["se"]),
   istio("networking.istio.io", NETWORKING, "workloadentries", "WorkloadEntry", ["we"]),
+  istio("networking.istio.io", NETWORKING, "sidecars", "Sidecar", []),
   istio("security.istio.io", SECURITY, "peerauthentications", "PeerAuthentication", ["pa"]),
   istio("security.istio.io", SECURITY, "authorizationpolicies", "AuthorizationPolicy", ["ap"]),
   istio("security.istio.io", SECURITY, "requestauthentications", "RequestAuthentication", ["ra"]),
