@@ -7,6 +7,7 @@
 // Modes: reload (a routing file rewritten, each reload awaited), renew (4-s certificates, renewed
 // every ~2 s), renew+traffic (requests all along), traffic (200 requests per round, one at a time).
 import { parseArgs } from "node:util";
+import { request } from "node:http";
 import { runScript, type Child } from "../../runtime/platform/process.ts";
 import { platform } from "../../runtime/platform/index.ts";
 import { applyScenarios, defaultScenarios, writeFixedFiles } from "../../runtime/cli/demo-scenarios.ts";
@@ -22,7 +23,7 @@ const root = new URL("../../", import.meta.url).pathname;
 const cli = `${root}runtime/cli/main.ts`;
 const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
 
-interface Heap { collected: boolean; rss: number; heapUsed: number; objects?: Record<string, number> }
+interface Heap { collected: boolean; rss: number; heapUsed: number; heapTotal?: number; external?: number; objects?: Record<string, number> }
 
 const children: Child[] = [];
 const work = await platform.makeTempDir("dietmesh-retention-");
@@ -65,11 +66,18 @@ spec:
 `);
   while ((await configVersion(admin)) === v0) await new Promise((r) => setTimeout(r, 20));
   const gc = async (): Promise<Heap> => (await (await fetch(`http://${admin}/debug/gc`, { method: "POST" })).json()) as Heap;
+  // node:http, not fetch: Deno's fetch does not send the Host header given
+  const get = () => new Promise<number>((resolve, reject) => {
+    const [hostname, port] = outbound.split(":");
+    request({ hostname, port: Number(port), path: "/api/hello", headers: { host: "hello-istio.default.svc.cluster.local:8080" } }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    }).on("error", reject).end();
+  });
   const traffic = async (n: number) => {
     for (let i = 0; i < n; i++) {
-      const r = await fetch(`http://${outbound}/api/hello`, { headers: { host: "hello-istio.default.svc.cluster.local:8080" } });
-      await r.arrayBuffer();
-      if (r.status !== 200) throw new Error(`traffic: ${r.status}`);
+      const status = await get();
+      if (status !== 200) throw new Error(`traffic: ${status}`);
     }
   };
   const churn = async (i: number) => {
@@ -99,7 +107,10 @@ spec:
   const rss: string[] = [];
   for (let i = 0; i < count; i++) {
     await churn(i);
-    if ((i + 1) % Math.ceil(count / 5) === 0) rss.push(((await gc()).rss / 1048576).toFixed(1));
+    if ((i + 1) % Math.ceil(count / 5) === 0) {
+      const h = await gc();
+      rss.push(`${(h.rss / 1048576).toFixed(1)}${h.heapTotal ? ` (heap total ${(h.heapTotal / 1048576).toFixed(1)}, external ${(h.external! / 1048576).toFixed(1)})` : ""}`);
+    }
   }
   console.log(`rss after GC along the run (MB): ${rss.join(", ")}`);
   await traffic(20);

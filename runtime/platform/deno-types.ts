@@ -31,5 +31,5 @@ export interface DenoNamespace {
   env: { get(name: string): string | undefined };
   exit(code: number): never;
   addSignalListener(signal: string, handler: () => void): void;
-  memoryUsage(): { rss: number; heapUsed: number };
+  memoryUsage(): { rss: number; heapUsed: number; heapTotal: number; external: number };
 }

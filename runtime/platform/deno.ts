@@ -103,7 +103,7 @@ export const platform: Platform = {
     const gc = (globalThis as { gc?: () => void }).gc;
     gc?.();
     const usage = D.memoryUsage();
-    return { collected: gc !== undefined, rss: usage.rss, heapUsed: usage.heapUsed };
+    return { collected: gc !== undefined, rss: usage.rss, heapUsed: usage.heapUsed, heapTotal: usage.heapTotal, external: usage.external };
   },
   fetchClient: denoUpstream,
 };

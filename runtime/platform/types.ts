@@ -185,6 +185,9 @@ export interface HeapReport {
   collected: boolean;
   rss: number;
   heapUsed: number;
+  /** V8's committed heap and memory held outside it by JS objects (Deno only) */
+  heapTotal?: number;
+  external?: number;
   /** live objects by type (Bun only) */
   objects?: Record<string, number>;
 }

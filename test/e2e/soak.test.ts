@@ -2,7 +2,7 @@
 // 500 req/s through the gateway and its mTLS hops, a routing switch every 10 s, certificates that
 // live 20 s (every proxy renews three times or more). Asserts what is not timing: no failed request,
 // every switch in service on every proxy, every proxy renewed, no process exited, and no growth of
-// open fds or of RSS (over 10 %) after warm-up.
+// open fds or of RSS (over 20 % here, see below) after warm-up.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { runScript } from "../../runtime/platform/process.ts";
@@ -11,6 +11,14 @@ import { root } from "../support/mesh.ts";
 // npm test runs this file on Bun and on Deno at the same time, beside other suites, on 2 cores:
 // two meshes of 15 processes at 500 req/s each make the 1,000 req/s of `npm run soak`
 const RATE = 500;
+// RSS growth allowed between 20 s and 60 s (`npm run soak` keeps 10 % over 10 min). Measured
+// (docs/performance.md, "Soak"): a 60-s run still warms up — Bun's sidecars grew up to +10.5 % as
+// each routing scenario's code is compiled on its first switch (heap after a forced GC: compiled
+// code and strings up, then flat; over 240 s the heap was flat and RSS grew ≤ 3.5 %), and a Deno
+// proxy's V8 young generation can grow ~25 MB in one step under load (bounded; not a leak). At 20 %
+// this catches gross growth (about 1 KB kept per request, or 2 MB per reload or renewal); slow
+// retention is for `npm run soak`'s 10 minutes and for the WeakRef tests (test/model/table-retention).
+const MAX_RSS_GROWTH = 20;
 
 interface Report {
   requests: number;
@@ -30,7 +38,7 @@ let summary = "";
 let code: number | null | "late";
 
 test.before(async () => {
-  const soak = runScript(`${root}bench/soak/soak.ts`, ["--seconds", "60", "--rate", String(RATE), "--switch-every", "10", "--cert-ttl", "20s", "--warmup", "20", "--sample-every", "2", "--json"]);
+  const soak = runScript(`${root}bench/soak/soak.ts`, ["--seconds", "60", "--rate", String(RATE), "--switch-every", "10", "--cert-ttl", "20s", "--warmup", "20", "--sample-every", "2", "--max-rss-growth", String(MAX_RSS_GROWTH), "--json"]);
   // deadlines, cleared once the soak has ended (a pending timer would keep this file running)
   let timer: ReturnType<typeof setTimeout> | undefined;
   code = await Promise.race([soak.exited, new Promise<"late">((r) => (timer = setTimeout(() => r("late"), 210_000)))]);
@@ -62,11 +70,9 @@ test(`60 s at ${RATE} req/s with config switches and certificate rotation: zero 
   assert.equal(report.problems.filter((p) => !/ RSS /.test(p)), [], summary);
 });
 
-// Skipped until fixed (issue 15, open): proxies' RSS grows 10–20 % between 20 s and 60 s of load
-// with a reload every 10 s and a renewal every 20 s — on Bun in every run, on Deno in some (one
-// sidecar +13 % in CI). It follows reloads and renewals, not traffic (docs/performance.md, "Soak");
-// the report keeps printing the figures, and `npm run soak` fails on it.
-test.skip("no process's RSS grows 10 % or more after warm-up", () => {
+// issue 15: the growth once seen here (10–20 % between 20 s and 60 s) followed reloads and renewals;
+// the forced-GC heap is flat over reloads and renewals now (bench/soak/retention.ts, test/model/table-retention)
+test(`no process's RSS grows ${MAX_RSS_GROWTH} % or more after warm-up`, () => {
   assert.ok(report, summary);
   if (!report) return;
   for (const p of report.processes) assert.ok(p.rssOk, `${p.name}: RSS ${p.rssStartMb} → ${p.rssEndMb} MB\n${summary}`);
