@@ -10,8 +10,8 @@
 //
 // Passes (exit 0) when: no request failed; every config switch was in service on every proxy
 // within 10 s; every proxy renewed its certificate as often as its TTL implies; no process exited;
-// after warm-up, no process's RSS grew by --max-rss-growth % or more and no process's fd count grew
-// (beyond a pool's high-water mark: sampler.ts).
+// after warm-up, no process's RSS grew by --max-rss-growth % or more, no process's fds other than
+// established connections grew, and none held more connections than the load can explain (sampler.ts).
 //
 // Usage: bun bench/soak/soak.ts [--seconds 600] [--rate 1000] [--switch-every 30] [--cert-ttl 2m]
 //        [--warmup S] [--sample-every 5] [--connections 32] [--max-rss-growth 10] [--json]
@@ -22,7 +22,7 @@ import { parseDuration } from "../../runtime/config/duration.ts";
 import { switchScenarios } from "../../runtime/cli/demo-scenarios.ts";
 import { killAll, startMesh, type Proc } from "./topology.ts";
 import { probe, startLoad, type Target } from "./load.ts";
-import { sample, verdict, type Sample, type Verdict } from "./sampler.ts";
+import { establishedSockets, sample, verdict, type Sample, type Verdict } from "./sampler.ts";
 
 const { values } = parseArgs({
   options: {
@@ -98,6 +98,10 @@ const samples = new Map<Proc, Sample[]>(mesh.procs.map((p) => [p, []]));
 const started = Date.now();
 const elapsed = () => (Date.now() - started) / 1000;
 log(`${mesh.procs.length} processes up; ${rate} req/s for ${seconds} s through ${mesh.gateway}, a switch every ${switchEvery} s, warm-up ${warmup} s`);
+// the load keeps at most --connections requests in flight: a process holds at most that many inbound,
+// and a pool of up to as many (idle ones kept) to each cluster it calls — the gateway calls hello-istio
+// v1, v2 and spelling, a sidecar its app and mesh peers — plus admin and probes
+const connectionBound = 6 * Number(values.connections) + 16;
 const load = startLoad({ address: mesh.gateway, targets, rate, connections: Number(values.connections), timeoutMs: 10_000 });
 
 // DIETMESH_DEBUG_GC=1 (inherited by the proxies, Deno's started with --expose-gc): every 30 s after
@@ -122,8 +126,9 @@ const heapStart = debugGc ? setTimeout(() => {
 const sampler = setInterval(() => {
   const at = Date.now() - started;
   if (at < warmup * 1000) return;
+  const established = establishedSockets();
   for (const p of mesh.procs) {
-    const s = sample(p.child.pid, at);
+    const s = sample(p.child.pid, at, established);
     if (s) samples.get(p)!.push(s);
   }
 }, sampleEvery * 1000);
@@ -179,10 +184,11 @@ if (debugGc) {
 const expectedRenewals = Math.floor((seconds * 1000) / (0.6 * certTtlMs));
 const rotation = mesh.proxies.map((p) => ({ name: p.name, renewals: renewals(p) - renewedBefore.get(p)! }));
 for (const r of rotation) if (r.renewals < expectedRenewals) problems.push(`${r.name} renewed its certificate ${r.renewals} times, expected ≥ ${expectedRenewals}`);
-const verdicts: Verdict[] = mesh.procs.map((p) => verdict(p.name, p.child.pid, samples.get(p)!, maxRssGrowth));
+const verdicts: Verdict[] = mesh.procs.map((p) => verdict(p.name, p.child.pid, samples.get(p)!, maxRssGrowth, connectionBound));
 for (const v of verdicts) {
   if (!v.rssOk) problems.push(`${v.name}: RSS ${v.rssStartMb} → ${v.rssEndMb} MB after warm-up (${v.rssGrowthPct} %, limit ${maxRssGrowth} %; ${v.samples} samples)`);
-  if (!v.fdsOk) problems.push(`${v.name}: open fds ${v.fdsStart} → ${v.fdsEnd} after warm-up`);
+  if (!v.fdsOk) problems.push(`${v.name}: open fds other than connections ${v.fdsStart} → ${v.fdsEnd} after warm-up`);
+  if (!v.connectionsOk) problems.push(`${v.name}: ${v.maxConnections} established connections, bound ${connectionBound}`);
 }
 // the spelling sidecar's access log: each call it did not answer with 200, by code, flags, details
 const hopFailures: Record<string, number> = {};
@@ -211,14 +217,14 @@ const report = {
   reqPerSec: Math.round(s.sent / wall), okPerSec: Math.round(s.ok / wall),
   switches: switches.length, switchesOk: switches.filter((x) => x.ok).length, certTtl: values["cert-ttl"], expectedRenewals, rotation,
   hopFailures, warmupSeconds: warmup, processes: verdicts,
-  // each process's samples after warm-up: [seconds since the load started, RSS MB, open fds]
-  series: Object.fromEntries(mesh.procs.map((p) => [p.name, samples.get(p)!.map((x) => [Math.round(x.atMs / 1000), Math.round(x.rssKb / 102.4) / 10, x.fds])])), problems, pass: problems.length === 0,
+  // each process's samples after warm-up: [seconds since the load started, RSS MB, open fds, established connections]
+  series: Object.fromEntries(mesh.procs.map((p) => [p.name, samples.get(p)!.map((x) => [Math.round(x.atMs / 1000), Math.round(x.rssKb / 102.4) / 10, x.fds, x.connections])])), problems, pass: problems.length === 0,
 };
 console.log(`
 soak on ${runtime}: ${report.requests} requests in ${report.wallSeconds} s (${report.reqPerSec} req/s sent, ${report.okPerSec} ok/s), ${report.failed} failed
 config switches: ${report.switchesOk}/${report.switches} in service on every proxy; certificate renewals per proxy (TTL ${report.certTtl}, expected ≥ ${expectedRenewals}): ${rotation.map((r) => r.renewals).join(" ")}
-after ${warmup} s warm-up, per process (RSS start → end, max; open fds start → end):
-${verdicts.map((v) => `  ${v.name.padEnd(32)} ${String(v.rssStartMb).padStart(6)} → ${String(v.rssEndMb).padStart(6)} MB (${v.rssGrowthPct >= 0 ? "+" : ""}${v.rssGrowthPct} %), max ${v.rssMaxMb} MB   fds ${v.fdsStart} → ${v.fdsEnd}`).join("\n")}
+after ${warmup} s warm-up, per process (RSS start → end, max; fds other than connections start → end; most connections):
+${verdicts.map((v) => `  ${v.name.padEnd(32)} ${String(v.rssStartMb).padStart(6)} → ${String(v.rssEndMb).padStart(6)} MB (${v.rssGrowthPct >= 0 ? "+" : ""}${v.rssGrowthPct} %), max ${v.rssMaxMb} MB   fds ${v.fdsStart} → ${v.fdsEnd}, conns ≤ ${v.maxConnections}`).join("\n")}
 ${Object.keys(hopFailures).length ? `calls that failed inside the mesh (access log):\n${Object.entries(hopFailures).map(([k, n]) => `  ${n} × ${k}`).join("\n")}\n` : ""}${report.pass ? "PASS" : `FAIL\n  ${problems.join("\n  ")}`}`);
 if (values.json) console.log(JSON.stringify(report));
 process.exit(report.pass ? 0 : 1);

@@ -28,7 +28,7 @@ interface Report {
   switchesOk: number;
   expectedRenewals: number;
   rotation: { name: string; renewals: number }[];
-  processes: { name: string; rssOk: boolean; fdsOk: boolean; rssStartMb: number; rssEndMb: number; fdsStart: number; fdsEnd: number }[];
+  processes: { name: string; rssOk: boolean; fdsOk: boolean; connectionsOk: boolean; maxConnections: number; rssStartMb: number; rssEndMb: number; fdsStart: number; fdsEnd: number }[];
   problems: string[];
   pass: boolean;
 }
@@ -66,7 +66,8 @@ test(`60 s at ${RATE} req/s with config switches and certificate rotation: zero 
   assert.is(report.rotation.length, 8);
   for (const r of report.rotation) assert.ok(r.renewals >= report.expectedRenewals && r.renewals >= 2, `${r.name}: ${r.renewals} renewals\n${summary}`);
   assert.is(report.processes.length, 15);
-  for (const p of report.processes) assert.ok(p.fdsOk, `${p.name}: fds ${p.fdsStart} → ${p.fdsEnd}\n${summary}`);
+  for (const p of report.processes) assert.ok(p.fdsOk, `${p.name}: fds other than connections ${p.fdsStart} → ${p.fdsEnd}\n${summary}`);
+  for (const p of report.processes) assert.ok(p.connectionsOk, `${p.name}: ${p.maxConnections} connections\n${summary}`);
   assert.equal(report.problems.filter((p) => !/ RSS /.test(p)), [], summary);
 });
 
