@@ -4,7 +4,8 @@
 // "ready", RSS when ready, the first request's latency to each service (above 200 Services its
 // endpoints are listed on that first use, adapters/kubernetes/endpoint-watches.ts), RSS after
 // traffic, the time from `kubectl apply` of an EndpointSlice change for a called service to the
-// first request routed by it, and what the sidecar asked of the API server (lists, watches).
+// first request routed by it, and what the sidecar asked of the API server (lists, watches). RSS is
+// also read 1 s after a full GC, with its anonymous part (heaps and allocator, not mapped code).
 //   bun bench/scale-kube.ts [--services 2000] [--dietmesh DIR]   (
 //   `deno run -A` for Deno's figures; --dietmesh runs another checkout's sidecar, for a before/after)
 import { platform } from "../runtime/platform/index.ts";
@@ -80,6 +81,11 @@ const rssTraffic = await rssMb(pid);
 // what stays after a full GC (admin /debug/gc, the soak's leak-hunting hook): the state, not the garbage
 const gc = await upstreamClient.send({ url: `http://${admin}/debug/gc`, method: "POST", headers: new Headers({ host: admin }), body: null });
 const after = gc.status === 200 ? ((await gc.json()) as { rss: number; heapUsed: number }) : undefined;
+// and a second later: Bun's allocator returns freed pages to the OS in the background, not at once
+await new Promise((resolve) => setTimeout(resolve, 1000));
+const rssLater = await rssMb(pid);
+// of that, what is the process's own (anonymous: heaps, allocator) rather than the runtime's mapped code
+const anonLater = Number(/^Anonymous:\s+(\d+)/m.exec(await platform.readTextFile(`/proc/${pid}/smaps_rollup`))![1]) / 1024;
 const afterGc = after ? `${f1(after.rss / 2 ** 20)} MB after a full GC (heap ${f1(after.heapUsed / 2 ** 20)} MB)` : `no /debug/gc (${gc.status})`;
 
 // kubectl apply moves svc-1's endpoints to the "moved" upstream: the time to the first request it routes
@@ -105,4 +111,4 @@ child.kill("SIGTERM");
 await child.exited;
 await Promise.all([upstream.stop(true), moved.stop(true), api.stop()]);
 await platform.remove(dir);
-console.log(`${runtime}, ${services} Services / ${services} EndpointSlices / ${services * PER_SLICE} Pods (filled in ${f1(fillMs / 1000)} s): ready ${f1(readyMs)} ms after exec, RSS ${f1(rssReady)} MB ready, ${f1(rssTraffic)} MB after 250 requests to 5 services, ${afterGc}; first request per service ${firsts.map(f1).join(" / ")} ms; EndpointSlice change routed ${f1(changeMs)} ms after kubectl apply returned (${f1(applied - kubectlStarted)} ms for kubectl itself); API requests: ${load}`);
+console.log(`${runtime}, ${services} Services / ${services} EndpointSlices / ${services * PER_SLICE} Pods (filled in ${f1(fillMs / 1000)} s): ready ${f1(readyMs)} ms after exec, RSS ${f1(rssReady)} MB ready, ${f1(rssTraffic)} MB after 250 requests to 5 services, ${afterGc}, ${f1(rssLater)} MB 1 s later (${f1(anonLater)} MB anonymous); first request per service ${firsts.map(f1).join(" / ")} ms; EndpointSlice change routed ${f1(changeMs)} ms after kubectl apply returned (${f1(applied - kubectlStarted)} ms for kubectl itself); API requests: ${load}`);

@@ -30,7 +30,8 @@ export function snapshotFromConfig(
     const resolution = se.spec.resolution ?? "NONE";
     const ports = Object.freeze((se.spec.ports ?? []).map(toPort));
     const listed = listedEndpoints(se, workloadEntries);
-    // Istio: a DNS entry with neither endpoints nor a workloadSelector sends to its own host name.
+    // Istio: a DNS entry with neither endpoints nor a workloadSelector sends to its own host name
+    // (resolved by the proxy into addresses: model/dns-registry.ts).
     const hostIsEndpoint = listed.length === 0 && !se.spec.workloadSelector && (resolution === "DNS" || resolution === "DNS_ROUND_ROBIN");
     for (const raw of se.spec.hosts) {
       const hostname = normalizeHost(raw);

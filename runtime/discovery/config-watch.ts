@@ -5,7 +5,7 @@
 import { platform } from "../platform/index.ts";
 import { incrementalConfigLoader } from "./config-worker.ts";
 import { formatConfigError } from "../config/errors.ts";
-import { readConfigFiles, sameFiles, watchTargets, type FilesRead } from "../config/files.ts";
+import { readConfigFiles, replacedWhole, sameFiles, watchTargets, type FilesRead } from "../config/files.ts";
 import { systemClock, type Clock } from "../lib/clock.ts";
 import { settleChanges } from "./settle.ts";
 import { analyzeConfig } from "../config/analyze.ts";
@@ -14,6 +14,7 @@ import { snapshotFromConfig } from "../../adapters/static/from-config.ts";
 import { compile, type ProxyIdentity } from "../model/compile.ts";
 import { staticRegistry, type Registry } from "../model/registry.ts";
 import { mergeRegistries } from "../model/registry-merge.ts";
+import { dnsRegistry, type DnsAnswer, type ResolvedName } from "../model/dns-registry.ts";
 import { loadWithResources } from "../model/registry-resources.ts";
 import { emptySnapshot, type RegistryResource, type RegistrySnapshot } from "../model/types.ts";
 import type { RouteTable, TableRef } from "../model/route-table.ts";
@@ -68,14 +69,32 @@ export interface ConfigWatchOptions {
   onReject?: () => void;
   /**
    * a file change is applied once the files read the same twice this far apart with no write in
-   * between (default 300 ms: a writer pausing under 600 ms is never applied half-way)
+   * between (default 300 ms: a writer pausing under 600 ms is never applied half-way); a change
+   * that only replaced files whole (renames, a ConfigMap's symlink swap) after quickMs of quiet
    */
   settleMs?: number;
+  /** the quiet time before a change made by renames is applied (default 40 ms: folds a burst of renames) */
+  quickMs?: number;
   /** for the settle time (tests pass a fake one) */
   clock?: Clock;
+  /** resolves the names of DNS ServiceEntries (model/dns-registry.ts); absent: the OS resolves them at connect */
+  dns?: (name: string) => Promise<DnsAnswer>;
 }
 
 export const DEFAULT_SETTLE_MS = 300;
+export const DEFAULT_QUICK_MS = 40;
+
+/**
+ * A full collection (where the platform has one) once the task running now has ended. A load
+ * continues in promise jobs of the config worker's answer, and Bun keeps the MessageEvent being
+ * dispatched — the answer and its serialized copy, ~27 MB at 10,000 services — alive until that
+ * task ends: a collection within it frees none of that (measured: 150 → 118 MB RSS at start).
+ */
+async function collectAfterTask(): Promise<void> {
+  if (!platform.collectNow) return;
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  platform.collectNow();
+}
 
 export interface ConfigWatch {
   table: TableRef;
@@ -83,9 +102,11 @@ export interface ConfigWatch {
   /** reloads the files now; resolves true when the new config was accepted */
   reload(): Promise<boolean>;
   close(): void;
+  /** the names DNS services resolve to, for /config_dump (empty without options.dns) */
+  dnsNames(): ResolvedName[];
 }
 
-const io = { readTextFile: platform.readTextFile, readDir: platform.readDir, isDirectory: platform.isDirectory };
+const io = { readTextFile: platform.readTextFile, readDir: platform.readDir, isDirectory: platform.isDirectory, readTextFileWithIdentity: platform.readTextFileWithIdentity };
 
 /** Throws with every error when the first load fails: there is no last good config to keep. */
 export async function startConfigWatch(options: ConfigWatchOptions): Promise<ConfigWatch> {
@@ -93,7 +114,9 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
   const specs = options.registries?.length ? options.registries : [{ kind: "static" } as RegistrySpec];
   if (!specs.some((s) => s.kind === "static")) specs.push({ kind: "static" }); // ServiceEntries in files always count
   const members = await Promise.all(specs.map((s) => registryFor(s, files, options.log)));
-  const registry = members.length === 1 ? files : mergeRegistries(members, { log: options.log });
+  const merged = members.length === 1 ? files : mergeRegistries(members, { log: options.log });
+  const dns = options.dns && dnsRegistry(merged, { resolve: options.dns, clock: options.clock ?? systemClock, log: options.log });
+  const registry = dns ?? merged;
 
   let version = 0;
   let config: MeshConfig | undefined;
@@ -162,6 +185,10 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
   // a file may name a Gateway or subset that the Kubernetes API (or Consul KV) defines: check
   // references, and load that config, once the registry synced
   const registryConfig = specs.some(carriesConfig);
+  // the first load reads the files here, so that which files the config in service came from is
+  // known: a later change that only replaced them whole needs no settle time
+  confirmed = await readConfigFiles(options.paths, io);
+  let loadedFrom = confirmed.identities;
   const firstErrors = await loadFiles(!registryConfig);
   if (firstErrors.length) throw new Error(`config rejected:\n  ${firstErrors.join("\n  ")}`);
   registry.start((snapshot) => {
@@ -180,6 +207,7 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
     }
   }
   swap();
+  await collectAfterTask(); // the first load's garbage (parsing, the worker's answer) too
 
   let running: Promise<boolean> | undefined;
   let filesChanged = false;
@@ -189,7 +217,9 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
     if (!filesChanged && !resourcesChanged && !registryChanged) return true;
     if (filesChanged || resourcesChanged) {
       filesChanged = resourcesChanged = false;
-      const errors = await loadFiles();
+      // a loader that throws (a bug, or input deeper than a parser's stack) rejects the change
+      // like any invalid config: the version in service stays, and nothing is left unhandled
+      const errors = await loadFiles().catch((e: unknown) => [`the config could not be loaded: ${e instanceof Error ? e.message : String(e)}`]);
       if (errors.length) {
         options.log(`config change rejected, keeping version ${version}:\n  ${errors.join("\n  ")}`);
         options.onReject?.();
@@ -197,6 +227,9 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
       }
     }
     swap();
+    // a reload's garbage is the size of the mesh (docs/performance.md, issue 11): collect it now,
+    // before saying so (the new table already serves)
+    await collectAfterTask();
     options.log(`config version ${version} in service`);
     options.onSwap?.(table.current);
     return true;
@@ -228,10 +261,13 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
     // write that began after the confirmation)
     apply: (read) => {
       confirmed = read;
+      loadedFrom = read.identities; // identities only: the texts go with the load
       void reload();
     },
     // parse what changed while the settle time runs: the reload then finds it parsed
     candidate: (read) => void loader.warm(options.paths, read),
+    complete: (read) => replacedWhole(loadedFrom, read),
+    quickMs: options.quickMs ?? DEFAULT_QUICK_MS,
   });
   const watchers = (await watchTargets(options.paths, io)).map((target) =>
     platform.watchDir(target.dir, (name) => {
@@ -243,6 +279,7 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
     table,
     registry,
     reload: () => reload(),
+    dnsNames: () => dns?.names() ?? [],
     close: () => {
       settle.close();
       for (const w of watchers) w.close();

@@ -6,7 +6,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { loadConfig } from "../../runtime/config/load.ts";
 import { loadConfigInWorker } from "../../runtime/discovery/config-worker.ts";
-import { clonable } from "../../runtime/discovery/config-load-task.ts";
+import { clonable, runParse } from "../../runtime/discovery/config-load-task.ts";
+import { incrementalConfigLoader } from "../../runtime/discovery/config-worker.ts";
 import { resourceIO } from "../../runtime/model/registry-resources.ts";
 import { inProcessFallbacks } from "../../runtime/lib/worker-call.ts";
 import { platform } from "../../runtime/platform/index.ts";
@@ -73,6 +74,24 @@ test("clonable: symbol values dropped like the schemas' UNSUPPORTED, functions r
   const marker = Symbol("unsupported");
   assert.equal(clonable({ a: 1, b: marker, c: [{ d: marker, e: "x" }] }), { a: 1, c: [{ e: "x" }] });
   assert.throws(() => clonable({ a: { f: () => 1 } }), /config\.a\.f: a function cannot leave the config worker/);
+});
+
+test("parsed files leave the worker as JSON only when JSON carries them exactly", async () => {
+  const plain = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: { name: a }\nspec: { hosts: [a], http: [{ route: [{ destination: { host: a } }] }] }\n";
+  // kept as written (Telemetry): values JSON would change (Infinity, NaN, -0)
+  const odd = "apiVersion: telemetry.istio.io/v1\nkind: Telemetry\nmetadata: { name: t }\nspec: { x: .inf, y: -0, z: .nan, w: [1] }\n";
+  const [p, o] = runParse({ defaultNamespace: "default", files: [["p.yaml", plain], ["o.yaml", odd]] }, true);
+  assert.ok(!Array.isArray(p) && typeof p.json === "string", "a plain file goes as JSON");
+  assert.ok(Array.isArray(o), "a file with Infinity, NaN or -0 goes as objects");
+  await platform.mkdir(`${dir}/json`);
+  await platform.writeTextFile(`${dir}/json/p.yaml`, plain);
+  await platform.writeTextFile(`${dir}/json/o.yaml`, odd);
+  const inWorker = await incrementalConfigLoader({ defaultNamespace: "default", worker: true }).load([`${dir}/json`]);
+  const inProcess = await loadConfig([`${dir}/json`], { defaultNamespace: "default", ...io });
+  assert.equal(inWorker, inProcess);
+  const spec = inWorker.config!.other.find((r) => r.kind === "Telemetry")!.spec as Record<string, unknown>;
+  assert.ok(spec.x === Infinity && Number.isNaN(spec.z) && Object.is(spec.y, -0), "exact after the worker");
+  assert.is(inProcessFallbacks(), 0);
 });
 
 test.after(() => platform.remove(dir));

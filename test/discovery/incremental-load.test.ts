@@ -70,6 +70,36 @@ test("a one-file change parses that file only; unchanged resources are the same 
   assert.equal(third, second);
 });
 
+test("in a changed file, the resources the change did not touch stay the same objects", async () => {
+  await platform.writeTextFile(`${dir}/m.yaml`, `${se("m1")}---\n${se("m2")}---\n${vs("m", "m1.example.com")}`);
+  const loader = incrementalConfigLoader({ defaultNamespace: "default", worker: true });
+  const first = await loader.load([`${dir}/m.yaml`]);
+  const names = (r: typeof first) => [...r.config!.serviceEntries, ...r.config!.virtualServices];
+
+  // a comment: parsed again, every resource kept
+  await platform.writeTextFile(`${dir}/m.yaml`, `${se("m1")}---\n${se("m2")}---\n${vs("m", "m1.example.com")}# a comment\n`);
+  const commented = await loader.load([`${dir}/m.yaml`]);
+  assert.equal(loader.last, { parsed: 1, reused: 0 });
+  assert.equal(commented, await fresh([`${dir}/m.yaml`]));
+  names(commented).forEach((r, i) => assert.ok(r === names(first)[i], `${r.metadata.name} kept`));
+
+  // one ServiceEntry changed: it alone is new
+  await platform.writeTextFile(`${dir}/m.yaml`, `${se("m1")}---\n${se("m2", "\n  location: MESH_INTERNAL")}---\n${vs("m", "m1.example.com")}`);
+  const changed = await loader.load([`${dir}/m.yaml`]);
+  assert.equal(changed, await fresh([`${dir}/m.yaml`]));
+  const [m1, m2, v] = names(changed);
+  assert.ok(m1 === names(first)[0] && v === names(first)[2], "the untouched ones kept");
+  assert.ok(m2 !== names(first)[1]);
+  assert.is((m2 as { spec: { location?: string } }).spec.location, "MESH_INTERNAL");
+
+  // a document moved: its origin changed, so it is new (errors and notices name documents)
+  await platform.writeTextFile(`${dir}/m.yaml`, `${vs("m", "m1.example.com")}---\n${se("m1")}---\n${se("m2", "\n  location: MESH_INTERNAL")}`);
+  const moved = await loader.load([`${dir}/m.yaml`]);
+  assert.equal(moved, await fresh([`${dir}/m.yaml`]));
+  assert.ok(names(moved).every((r) => !names(changed).includes(r)), "every origin moved");
+  await platform.remove(`${dir}/m.yaml`); // the other tests load the whole folder
+});
+
 test("across files: a duplicate made by a change, a bad file, a removed file — as loadConfig says", async () => {
   const loader = incrementalConfigLoader({ defaultNamespace: "default", worker: true });
   await platform.writeTextFile(`${dir}/a.yaml`, se("a"));

@@ -12,7 +12,7 @@ export interface CheckRequest {
 
 export type CheckReply = { id: number; code: number; lines: string[] } | { id: number; thrown: string };
 
-const scope = globalThis as unknown as { onmessage: ((e: MessageEvent<CheckRequest>) => void) | null; postMessage(m: CheckReply): void };
+const scope = globalThis as unknown as { onmessage: ((e: MessageEvent<CheckRequest>) => void) | null; postMessage(m: CheckReply | { ready: true }): void };
 scope.onmessage = async (event) => {
   const { id, files, paths } = event.data;
   try {
@@ -23,3 +23,5 @@ scope.onmessage = async (event) => {
     scope.postMessage({ id, thrown: (error as Error)?.stack ?? String(error) });
   }
 };
+// requests are posted only after this (see checker.ts)
+scope.postMessage({ ready: true });

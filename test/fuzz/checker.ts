@@ -14,12 +14,27 @@ export interface Checker {
 
 export function createChecker(): Checker {
   let worker: Worker | undefined;
+  let workerReady: Promise<void> | undefined;
   let nextId = 1;
-  const start = () => new Worker(new URL("./check-worker.ts", import.meta.url).href, { type: "module" });
+  // a request posted while the worker's modules still load is not reliably delivered on Bun, so
+  // each request waits for the worker's "ready" (the same handshake as runtime/lib/worker-call.ts)
+  const start = () => {
+    const w = new Worker(new URL("./check-worker.ts", import.meta.url).href, { type: "module" });
+    workerReady = new Promise<void>((resolve) => {
+      const onReady = (e: MessageEvent) => {
+        if (e.data?.ready !== true) return;
+        w.removeEventListener("message", onReady);
+        resolve();
+      };
+      w.addEventListener("message", onReady);
+    });
+    return w;
+  };
   return {
     check(files, paths, timeoutMs) {
       worker ??= start();
       const w = worker;
+      const ready = workerReady!;
       const id = nextId++;
       return new Promise<Outcome>((resolve) => {
         const done = (outcome: Outcome) => {
@@ -47,7 +62,8 @@ export function createChecker(): Checker {
         }, timeoutMs);
         w.addEventListener("message", onMessage);
         w.addEventListener("error", onError);
-        w.postMessage({ id, files, paths } satisfies CheckRequest);
+        // the time bound covers the worker's start too: a worker that never gets ready is a hang
+        void ready.then(() => w.postMessage({ id, files, paths } satisfies CheckRequest));
       });
     },
     close() {
