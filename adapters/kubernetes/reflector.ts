@@ -16,6 +16,8 @@ export interface ReflectorOptions<T> {
   path: string;
   /** a labelSelector ("kubernetes.io/service-name=reviews") for the list and the watch */
   labelSelector?: string;
+  /** a fieldSelector ("metadata.name=gw-cert": one Secret, never the namespace's others) */
+  fieldSelector?: string;
   /** for logs: "services" */
   name: string;
   /** the projection of one item; undefined skips it (it did not fit the schema) */
@@ -54,6 +56,7 @@ async function list<T>(o: ReflectorOptions<T>): Promise<string> {
   for (;;) {
     const query: Record<string, string> = { limit: String(o.pageSize) };
     if (o.labelSelector) query.labelSelector = o.labelSelector;
+    if (o.fieldSelector) query.fieldSelector = o.fieldSelector;
     if (token) query.continue = token;
     let page;
     try {
@@ -88,6 +91,7 @@ async function watchFrom<T>(o: ReflectorOptions<T>, version: string): Promise<"r
     const timeout = o.watchTimeoutSeconds();
     const query: Record<string, string> = { resourceVersion: version, allowWatchBookmarks: "true", timeoutSeconds: String(timeout) };
     if (o.labelSelector) query.labelSelector = o.labelSelector;
+    if (o.fieldSelector) query.fieldSelector = o.fieldSelector;
     const started = o.clock.now();
     let events = 0;
     try {

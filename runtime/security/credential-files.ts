@@ -4,6 +4,7 @@
 // (or the generic-secret keys cert and key), and the client CA in DIR/<name>/ca.crt (or cacert), else
 // in DIR/<name>-cacert/ — Istio's convention for keeping the CA in its own Secret.
 import { platform } from "../platform/index.ts";
+import { CACERT_SUFFIX, checkCredentialName, materialOf, type CredentialSource } from "./credential-source.ts";
 
 /** each role's candidate paths, first readable wins */
 export interface CredentialFiles {
@@ -21,9 +22,6 @@ export interface CredentialTexts {
   caPem?: string;
 }
 
-/** a credentialName as a folder name: a Kubernetes Secret name (no "/", no "..") */
-const SECRET_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-
 export function filesOf(tls: { serverCertificate?: string; privateKey?: string; caCertificates?: string }, wantCa: boolean): CredentialFiles {
   const cert = [tls.serverCertificate!];
   const key = [tls.privateKey!];
@@ -33,9 +31,9 @@ export function filesOf(tls: { serverCertificate?: string; privateKey?: string; 
 
 /** DIR/<name>/…; throws for a name that is not a Secret name */
 export function credentialFiles(dir: string, name: string, wantCa: boolean): CredentialFiles {
-  if (!SECRET_NAME.test(name) || name.includes("..")) throw new Error(`credentialName ${JSON.stringify(name)} is not a Secret name`);
+  checkCredentialName(name);
   const own = `${dir}/${name}`;
-  const separate = `${dir}/${name}-cacert`;
+  const separate = `${dir}/${name}${CACERT_SUFFIX}`;
   return {
     cert: [`${own}/tls.crt`, `${own}/cert`],
     key: [`${own}/tls.key`, `${own}/key`],
@@ -63,4 +61,28 @@ async function readFirst(paths: readonly string[], what: string): Promise<string
 export function dirOf(path: string): string {
   const at = path.lastIndexOf("/");
   return at <= 0 ? (at === 0 ? "/" : ".") : path.slice(0, at);
+}
+
+/**
+ * --credentials-dir as a credential source, for DestinationRule origination: every read goes to the
+ * files (one per connection), so a replaced file is used by the next connection without a watch.
+ */
+export function folderCredentials(dir: string): CredentialSource {
+  const keysOf = async (folder: string, keys: readonly string[]): Promise<Record<string, string>> => {
+    const texts = await Promise.all(keys.map((key) => platform.readTextFile(`${folder}/${key}`).catch(() => undefined)));
+    return Object.fromEntries(keys.flatMap((key, i) => (texts[i] === undefined ? [] : [[key, texts[i]!]])));
+  };
+  return {
+    origin: `folder ${dir}`,
+    async read(name, want) {
+      checkCredentialName(name);
+      const caKeys = want.ca === "none" ? [] : ["ca.crt", "cacert"];
+      const [own, separate] = await Promise.all([
+        keysOf(`${dir}/${name}`, [...(want.pair ? ["tls.crt", "tls.key", "cert", "key"] : []), ...caKeys]),
+        caKeys.length ? keysOf(`${dir}/${name}${CACERT_SUFFIX}`, caKeys) : Promise.resolve(undefined),
+      ]);
+      return materialOf(name, own, separate, want, `in ${dir}`);
+    },
+    close() {},
+  };
 }

@@ -1,6 +1,7 @@
 // The certificates a gateway port serves to TLS clients (Gateway servers with protocol HTTPS and
 // tls.mode SIMPLE, MUTUAL, OPTIONAL_MUTUAL or ISTIO_MUTUAL): loaded from the PEM files each server
-// names or from its credentialName's folder (credential-files.ts), or, for ISTIO_MUTUAL, the
+// names or from its credentialName's folder (credential-files.ts) or Secret (a CredentialSource,
+// credential-source.ts: watched by name, an update served to new connections), or, for ISTIO_MUTUAL, the
 // gateway's own workload certificate with the mesh root as the client CA; chosen per connection by
 // the ClientHello's server name as Envoy chooses a filter chain (an exact host first, then the
 // longest "*." wildcard, then a server for "*"), and kept current: the folders of the files are
@@ -14,6 +15,7 @@ import { normalizeHost } from "../model/hosts.ts";
 import { systemClock } from "../lib/clock.ts";
 import { clientCertificateVerifier } from "./client-certificates.ts";
 import { credentialFiles, filesOf, readCredentials, type CredentialFiles } from "./credential-files.ts";
+import type { CredentialSource } from "./credential-source.ts";
 
 export type GatewayTlsMode = "SIMPLE" | "MUTUAL" | "OPTIONAL_MUTUAL" | "ISTIO_MUTUAL";
 
@@ -40,7 +42,9 @@ export interface CertificateSources {
   identity?: { current(): TlsCredentials; spiffeId: { toString(): string } };
   /** --credentials-dir: credentialName's folder of PEM files */
   credentialsDir?: string;
-  /** why credentialName cannot be served, when credentialsDir is absent */
+  /** credentialName from elsewhere (Kubernetes Secrets), when credentialsDir is absent */
+  credentials?: CredentialSource;
+  /** why credentialName cannot be served, when neither is given */
   noCredentials?: string;
 }
 
@@ -63,10 +67,12 @@ class Served {
   texts = "";
   constructor(
     readonly config: TlsServerConfig,
-    /** null for ISTIO_MUTUAL (the identity) or a credentialName that cannot be resolved */
+    /** null for ISTIO_MUTUAL (the identity), a credential from a source, or a credentialName that cannot be resolved */
     readonly files: CredentialFiles | null,
+    /** the credential's source when it is not a folder */
+    readonly source?: CredentialSource,
   ) {}
-  get source(): string {
+  get origin(): string {
     return this.config.credentialName ? `credential ${this.config.credentialName}` : this.config.mode === "ISTIO_MUTUAL" ? "the workload certificate" : (this.config.serverCertificate ?? "");
   }
 }
@@ -76,6 +82,7 @@ export function serverCertificates(servers: readonly TlsServerConfig[], log: (me
     const wantCa = config.mode === "MUTUAL" || config.mode === "OPTIONAL_MUTUAL";
     if (config.mode === "ISTIO_MUTUAL") return new Served(config, null);
     if (config.credentialName === undefined) return new Served(config, filesOf(config, wantCa));
+    if (!sources.credentialsDir && sources.credentials) return new Served(config, null, sources.credentials);
     if (!sources.credentialsDir) {
       const s = new Served(config, null);
       s.problem = sources.noCredentials ?? "credentialName needs --credentials-dir DIR (DIR/<name>/tls.crt, tls.key, ca.crt)";
@@ -136,22 +143,28 @@ export function serverCertificates(servers: readonly TlsServerConfig[], log: (me
   }
 
   async function load(s: Served): Promise<void> {
-    if (!s.files) return;
+    if (!s.files && !s.source) return;
     let texts;
     try {
-      texts = await readCredentials(s.files);
+      texts = s.files ? await readCredentials(s.files) : await readSource(s);
     } catch (error) {
       return keepPrevious(s, (error as Error).message);
     }
     const key = `${texts.certChainPem}\0${texts.keyPem}\0${texts.caPem ?? ""}`;
     if (s.current && s.texts === key) return;
     const next = build(s, texts.certChainPem, texts.keyPem, texts.caPem);
-    if (typeof next === "string") return keepPrevious(s, `${s.source}: ${next}`);
+    if (typeof next === "string") return keepPrevious(s, `${s.origin}: ${next}`);
     const first = s.current === null;
     s.current = next;
     s.texts = key;
     s.problem = undefined;
-    log(`TLS for ${s.config.hosts.join(", ")}: ${first ? "serving" : "now serving the new"} certificate from ${s.source}${s.config.mode === "SIMPLE" ? "" : ` (${s.config.mode})`}`);
+    log(`TLS for ${s.config.hosts.join(", ")}: ${first ? "serving" : "now serving the new"} certificate from ${s.origin}${s.config.mode === "SIMPLE" ? "" : ` (${s.config.mode})`}`);
+  }
+
+  async function readSource(s: Served): Promise<{ certChainPem: string; keyPem: string; caPem?: string }> {
+    const wantCa = s.config.mode === "MUTUAL" || s.config.mode === "OPTIONAL_MUTUAL";
+    const m = await s.source!.read(s.config.credentialName!, { pair: true, ca: wantCa ? "required" : "none" });
+    return { certChainPem: m.certChainPem!, keyPem: m.keyPem!, caPem: m.caPem };
   }
 
   function keepPrevious(s: Served, problem: string): void {
@@ -178,7 +191,7 @@ export function serverCertificates(servers: readonly TlsServerConfig[], log: (me
     const tls = identityTls(s);
     if (typeof tls === "string") s.problem = tls;
   }
-  for (const s of served) if (s.problem && !s.files) log(`TLS for ${s.config.hosts.join(", ")}: ${s.problem} (its hosts are refused)`, "error");
+  for (const s of served) if (s.problem && !s.files && !s.source) log(`TLS for ${s.config.hosts.join(", ")}: ${s.problem} (its hosts are refused)`, "error");
 
   const ready = Promise.all(served.map(load)).then(() => {});
   const watches: FileWatch[] = [];
@@ -210,6 +223,8 @@ export function serverCertificates(servers: readonly TlsServerConfig[], log: (me
   };
   let closed = false;
   for (const [dir, set] of dirs) watch(dir, set);
+  // a Secret's change (kubectl replace, a renewal by cert-manager) reloads the servers that name it
+  const unwatchSources = served.flatMap((s) => (s.source && s.source.watch ? [s.source.watch(s.config.credentialName!, s.config.mode !== "SIMPLE", () => void ready.then(() => (closed ? undefined : load(s))))] : []));
 
   return {
     ready,
@@ -224,11 +239,12 @@ export function serverCertificates(servers: readonly TlsServerConfig[], log: (me
     describe: () =>
       served.map((s) => {
         const loaded = s.config.mode === "ISTIO_MUTUAL" ? typeof identityTls(s) !== "string" : s.current !== null;
-        return { hosts: s.config.hosts, mode: s.config.mode, certificate: s.source, loaded, ...(s.problem ? { problem: s.problem } : {}) };
+        return { hosts: s.config.hosts, mode: s.config.mode, certificate: s.origin, loaded, ...(s.problem ? { problem: s.problem } : {}) };
       }),
     close() {
       closed = true;
       for (const w of watches.splice(0)) w.close();
+      for (const stop of unwatchSources.splice(0)) stop();
     },
   };
 }

@@ -3,14 +3,20 @@
 // DISABLE → plaintext; no mode → auto mTLS: mTLS to hosts that are in the mesh (a workload identity
 // is known for them, or they carry Istio's label security.istio.io/tlsMode=istio) and plaintext to
 // the rest. SIMPLE and MUTUAL: TLS origination to every host, with the DestinationRule's files
-// (read when a connection opens, so renewed files reach new connections). For mesh mTLS the server must present a certificate chaining to our roots whose SPIFFE ID is
+// (read when a connection opens, so renewed files reach new connections), or with its credentialName's
+// material from the proxy's credential source (security/credential-source.ts: --credentials-dir or
+// Secrets), also read per connection: SIMPLE takes the credential's CA, MUTUAL its client pair and
+// CA (the runtime's roots when it has none). For mesh mTLS the server must present a certificate chaining to our roots whose SPIFFE ID is
 // one the destination may have: the endpoint's identity, or tls.subjectAltNames when given; with
-// neither, any identity of our trust domain.
+// neither, any identity of our trust domain. tls.sni is the SNI mesh connections send (Istio's
+// egress gateway picks its server by it); without it the runtime's default stays: the host when it
+// is a name, none for an IP address.
 import { platform, type TlsCredentials } from "../platform/index.ts";
 import type { ClientTLSSettings } from "../config/types.ts";
 import type { TlsTarget } from "./http1/index.ts";
 import type { Cluster } from "../model/route-table.ts";
 import type { UpstreamHost } from "../resilience/balancers/host-set.ts";
+import type { CredentialSource } from "../security/credential-source.ts";
 
 export const TLS_MODE_LABEL = "security.istio.io/tlsMode";
 
@@ -26,12 +32,12 @@ export function inMesh(host: UpstreamHost): boolean {
 }
 
 /** address ("ip:port", IPv6 in brackets) → how to reach it over mTLS; absent = plaintext */
-export function tlsTargets(cluster: Cluster, mesh: MeshTls | undefined): Map<string, TlsTarget> {
+export function tlsTargets(cluster: Cluster, mesh: MeshTls | undefined, credentialSource?: CredentialSource): Map<string, TlsTarget> {
   const targets = new Map<string, TlsTarget>();
   const tls = cluster.policy.tls;
   const mode = tls?.mode;
   if (mode === "SIMPLE" || mode === "MUTUAL") {
-    const target = originationTarget(tls!, cluster.service.hostname);
+    const target = originationTarget(tls!, cluster.service.hostname, credentialSource);
     for (const host of cluster.hosts) targets.set(host.address, target);
     return targets;
   }
@@ -42,7 +48,8 @@ export function tlsTargets(cluster: Cluster, mesh: MeshTls | undefined): Map<str
   for (const host of cluster.hosts) {
     if (mode !== "ISTIO_MUTUAL" && !inMesh(host)) continue;
     const allowed = tls?.subjectAltNames?.length ? tls.subjectAltNames : host.endpoint.identity ? [host.endpoint.identity] : undefined;
-    targets.set(host.address, { credentials, verifyPeer: allowed ? oneOf(allowed) : inTrustDomain(prefix) });
+    const verifyPeer = allowed ? oneOf(allowed) : inTrustDomain(prefix);
+    targets.set(host.address, tls?.sni ? { credentials, verifyPeer, serverName: tls.sni } : { credentials, verifyPeer });
   }
   return targets;
 }
@@ -51,9 +58,16 @@ const NO_MESH_CREDENTIALS = () => null;
 const NOT_MESH = () => "not a mesh connection";
 
 /** SIMPLE/MUTUAL: the CA (or the runtime's roots), the client pair for MUTUAL, SNI and names */
-function originationTarget(tls: ClientTLSSettings, hostname: string): TlsTarget {
+function originationTarget(tls: ClientTLSSettings, hostname: string, credentials: CredentialSource | undefined): TlsTarget {
   const read = (path: string | undefined) => (path ? platform.readTextFile(path) : Promise.resolve(undefined));
   const mutual = tls.mode === "MUTUAL";
+  const name = tls.credentialName;
+  const material = name === undefined ? undefined : async () => {
+    // no source: refused at start (cli/credential-setup.ts); a later config gets a failed connect, never plaintext
+    if (!credentials) throw new Error(`credentialName ${name}: this proxy has no credential source (--credentials-dir DIR or --registry kubernetes)`);
+    const m = await credentials.read(name, mutual ? { pair: true, ca: "optional" } : { pair: false, ca: "required" });
+    return { ca: m.caPem, cert: m.certChainPem, key: m.keyPem };
+  };
   return {
     credentials: NO_MESH_CREDENTIALS,
     verifyPeer: NOT_MESH,
@@ -61,7 +75,7 @@ function originationTarget(tls: ClientTLSSettings, hostname: string): TlsTarget 
       serverName: tls.sni || hostname,
       subjectAltNames: tls.subjectAltNames,
       insecureSkipVerify: tls.insecureSkipVerify === true,
-      async material() {
+      material: material ?? async function files() {
         const [ca, cert, key] = await Promise.all([read(tls.caCertificates), read(mutual ? tls.clientCertificate : undefined), read(mutual ? tls.privateKey : undefined)]);
         return { ca, cert, key };
       },

@@ -79,11 +79,12 @@ test.after(async () => {
 const port = () => https.split(":")[1];
 
 /** curl over HTTPS to host, verifying the gateway's certificate against the test CA */
-async function httpsGet(host: string, path = "/"): Promise<{ code: number; status: string; body: string }> {
-  const child = runCommand("curl", ["-s", "--max-time", "10", "--cacert", `${work}/ca.crt`, "--resolve", `${host}:${port()}:127.0.0.1`, "-w", "\n%{http_code}", `https://${host}:${port()}${path}`]);
+async function httpsGet(host: string, path = "/", extra: string[] = []): Promise<{ code: number; status: string; body: string; version: string }> {
+  const child = runCommand("curl", ["-s", "--max-time", "10", ...extra, "--cacert", `${work}/ca.crt`, "--resolve", `${host}:${port()}:127.0.0.1`, "-w", "\n%{http_version} %{http_code}", `https://${host}:${port()}${path}`]);
   const code = (await child.exited) ?? -1;
   const lines = child.lines;
-  return { code, status: lines[lines.length - 1] ?? "", body: lines.slice(0, -1).join("\n") };
+  const [version, status] = (lines[lines.length - 1] ?? "").split(" ");
+  return { code, status: status ?? "", version: version ?? "", body: lines.slice(0, -1).join("\n") };
 }
 
 /** the subject CN of the certificate the gateway serves for servername */
@@ -104,6 +105,22 @@ test("each host gets its own certificate by SNI, verified by curl against the CA
   assert.is(b.status, "200", "the wildcard server's certificate verifies for shop.b.example");
   assert.is(await servedCn("a.example"), "a-first");
   assert.is(await servedCn("shop.b.example"), "b-wildcard");
+});
+
+test("HTTP/2 by ALPN, as an Istio gateway's HTTPS listener offers it: curl --http2 gets h2 through the same routes; --http1.1 stays HTTP/1.1", async () => {
+  const h2 = await httpsGet("a.example", "/over-h2", ["--http2"]);
+  assert.is(h2.code, 0, h2.body);
+  assert.is(h2.version, "2", "ALPN chose h2");
+  assert.is(h2.status, "200");
+  const seen = JSON.parse(h2.body);
+  assert.is(seen.headers["x-forwarded-proto"], "https");
+  assert.ok(String(seen.url).endsWith("/over-h2"), seen.url);
+  const h1 = await httpsGet("a.example", "/over-h1", ["--http1.1"]);
+  assert.is(h1.version, "1.1");
+  assert.is(h1.status, "200");
+  const wildcard = await httpsGet("shop.b.example", "/", ["--http2"]);
+  assert.is(wildcard.version, "2");
+  assert.is(wildcard.status, "200", "the SNI-chosen certificate serves h2 too");
 });
 
 test("httpsRedirect: plain HTTP to a.example is answered 301 with the https URL (port 80 dropped, path and query kept); other hosts on port 80 are served", async () => {

@@ -150,7 +150,7 @@ export function startKubeApi(options: KubeApiOptions = {}): KubeApi {
           if (decoded) return decoded;
         }
         if (type.includes("protobuf") || type.includes("cbor")) {
-          throw failure(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: application/json (protobuf only for Namespace and ServiceAccount in this test server)`);
+          throw failure(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: application/json (protobuf only for Namespace, ServiceAccount and Secret in this test server)`);
         }
         const text = await request.text();
         if (!text.trim()) return undefined;

@@ -78,6 +78,9 @@ export function onCreate(t: ResourceType, o: KubeObject, ctx: KindContext): void
   const obj = o as Obj;
   const causes: StatusCause[] = [];
   switch (t.kind) {
+    case "Secret":
+      causes.push(...secretProblems(obj));
+      break;
     case "Namespace":
       obj.spec = { finalizers: ["kubernetes"], ...obj.spec };
       obj.status = { phase: "Active" };
@@ -186,6 +189,11 @@ export function onUpdate(t: ResourceType, old: KubeObject, next: KubeObject): vo
   const after = next as Obj;
   const causes: StatusCause[] = [];
   switch (t.kind) {
+    case "Secret":
+      causes.push(...secretProblems(after));
+      if (after.type !== before.type) causes.push(badValue("type", after.type, "field is immutable"));
+      if (before.immutable === true && JSON.stringify(after.data) !== JSON.stringify(before.data)) causes.push(badValue("data", "<secret contents redacted>", "field is immutable when `immutable` is set"));
+      break;
     case "Service": {
       const spec = (after.spec ??= {});
       spec.type ??= "ClusterIP";
@@ -237,4 +245,28 @@ export function onUpdate(t: ResourceType, old: KubeObject, next: KubeObject): vo
       break;
   }
   if (causes.length) throw invalid(t, after.metadata.name, causes);
+}
+
+/**
+ * A Secret as the API server stores it: stringData folded into data (base64, stringData wins) and
+ * dropped, type Opaque by default, data keys checked, kubernetes.io/tls needing tls.crt and tls.key.
+ */
+function secretProblems(obj: Obj): StatusCause[] {
+  const causes: StatusCause[] = [];
+  obj.type ||= "Opaque";
+  if (obj.stringData) {
+    obj.data = { ...obj.data };
+    for (const [key, value] of Object.entries(obj.stringData as Record<string, string>)) {
+      obj.data[key] = btoa(Array.from(new TextEncoder().encode(String(value)), (b) => String.fromCharCode(b)).join(""));
+    }
+    delete obj.stringData;
+  }
+  for (const [key, value] of Object.entries((obj.data ?? {}) as Record<string, unknown>)) {
+    if (!/^[-._a-zA-Z0-9]+$/.test(key)) causes.push(badValue(`data[${key}]`, key, "a valid config key must consist of alphanumeric characters, '-', '_' or '.'"));
+    if (typeof value !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(value)) causes.push(badValue(`data[${key}]`, "<secret contents redacted>", "illegal base64 data"));
+  }
+  if (obj.type === "kubernetes.io/tls") {
+    for (const key of ["tls.crt", "tls.key"]) if (obj.data?.[key] === undefined) causes.push(required(`data[${key}]`));
+  }
+  return causes;
 }

@@ -136,6 +136,7 @@ export const SMP_SCHEMAS: Record<string, SmpNode> = {
   Pod: { fields: { metadata, spec: podSpec, status: conditions } },
   ServiceAccount: { fields: { metadata, secrets: list("name") } },
   EndpointSlice: { fields: { metadata } },
+  Secret: { fields: { metadata } },
   Deployment: { fields: { metadata, spec: { fields: { template } }, status: conditions } },
   Job: { fields: { metadata, spec: { fields: { template } } } },
 };

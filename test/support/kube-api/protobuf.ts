@@ -1,7 +1,8 @@
-// kubectl's typed clients (`kubectl create namespace NAME`, `kubectl create serviceaccount NAME`)
-// send protobuf, not JSON. This decodes just enough of Kubernetes' protobuf envelope to accept
-// those two kinds — whose objects are little more than ObjectMeta — so the everyday commands
-// work; any other protobuf body is answered 415, which kubectl reports as is. Answers are JSON,
+// kubectl's typed clients (`kubectl create namespace NAME`, `kubectl create serviceaccount NAME`,
+// `kubectl create secret tls|generic NAME`) send protobuf, not JSON. This decodes just enough of
+// Kubernetes' protobuf envelope to accept those kinds — ObjectMeta, and a Secret's data, type,
+// stringData and immutable — so the everyday commands work; any other protobuf body is answered
+// 415, which kubectl reports as is. Answers are JSON,
 // which typed clients accept.
 
 /** the four bytes that start every Kubernetes protobuf body */
@@ -81,7 +82,29 @@ export function decodeProtobuf(body: Uint8Array): Record<string, unknown> | unde
       }
     } else if (f.number === 2) raw = bytesOf(f.value);
   }
-  if (apiVersion !== "v1" || (kind !== "Namespace" && kind !== "ServiceAccount")) return undefined;
+  if (apiVersion !== "v1" || (kind !== "Namespace" && kind !== "ServiceAccount" && kind !== "Secret")) return undefined;
   const metadata = fields(raw).find((f) => f.number === 1);
-  return { apiVersion, kind, metadata: metadata ? objectMeta(bytesOf(metadata.value)) : {} };
+  const out: Record<string, unknown> = { apiVersion, kind, metadata: metadata ? objectMeta(bytesOf(metadata.value)) : {} };
+  if (kind === "Secret") Object.assign(out, secretFields(raw));
+  return out;
+}
+
+/** Secret: data 2 (map<string, bytes>, base64 in JSON), type 3, stringData 4, immutable 5 */
+function secretFields(raw: Uint8Array): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const entry = (v: number | Uint8Array) => {
+    const kv = fields(bytesOf(v));
+    return [text(kv.find((f) => f.number === 1)?.value ?? new Uint8Array()), bytesOf(kv.find((f) => f.number === 2)?.value ?? new Uint8Array())] as const;
+  };
+  for (const f of fields(raw)) {
+    if (f.number === 2) {
+      const [key, value] = entry(f.value);
+      out.data = { ...(out.data as object), [key]: btoa(Array.from(value, (b) => String.fromCharCode(b)).join("")) };
+    } else if (f.number === 3) out.type = text(f.value);
+    else if (f.number === 4) {
+      const [key, value] = entry(f.value);
+      out.stringData = { ...(out.stringData as object), [key]: new TextDecoder().decode(value) };
+    } else if (f.number === 5) out.immutable = f.value === 1;
+  }
+  return out;
 }

@@ -55,6 +55,8 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   builtin("", "v1", "services", "Service", { shortNames: ["svc"], categories: ["all"], status: true }),
   builtin("", "v1", "pods", "Pod", { shortNames: ["po"], categories: ["all"], status: true }),
   builtin("", "v1", "serviceaccounts", "ServiceAccount", { shortNames: ["sa"], fields: ["secrets", "imagePullSecrets", "automountServiceAccountToken"] }),
+  // Secrets keep data (base64) and type; stringData is folded into data on write, as the API server does (objects.ts)
+  builtin("", "v1", "secrets", "Secret", { fields: ["data", "stringData", "type", "immutable"] }),
   builtin("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", { fields: ["addressType", "endpoints", "ports"] }),
   builtin("apps", "v1", "deployments", "Deployment", { shortNames: ["deploy"], categories: ["all"], status: true, generation: true }),
   builtin("batch", "v1", "jobs", "Job", { categories: ["all"], status: true, generation: true }),

@@ -65,6 +65,7 @@ const FIELDS: Record<string, Record<string, (o: KubeObject) => unknown>> = {
   Namespace: { "status.phase": (o) => (o.status as { phase?: string })?.phase ?? "" },
   Service: { "spec.clusterIP": (o) => (o.spec as { clusterIP?: string })?.clusterIP ?? "", "spec.type": (o) => (o.spec as { type?: string })?.type ?? "" },
   EndpointSlice: { addressType: (o) => o.addressType ?? "" },
+  Secret: { type: (o) => o.type ?? "" },
 };
 
 export function fieldMatcher(t: ResourceType, selector: string | null): Matcher {
