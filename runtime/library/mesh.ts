@@ -3,12 +3,15 @@
 // the sidecar itself minus its sockets: the same proxy core (identity, telemetry, config and
 // registry watches, built from the same flags through the sidecar's own flag table), the same
 // outbound chain behind mesh.fetch, and the same inbound chain in front of the app's handler
-// (mesh.serve for a server the app already runs, mesh.listen for an mTLS-capable listener of its own).
+// (mesh.serve for a server the app already runs, mesh.listen for an mTLS-capable listener of its own),
+// and, when asked, the sidecar's admin listener (mesh.listenAdmin) for tools that read proxies:
+// /ready, /config_dump, /stats/prometheus and the dashboard's reading, which a gateway merges.
 import { inboundHandler, outboundHandler } from "../filters/chains.ts";
 import { toHandlerTerminal, type AppHandler } from "../filters/to-handler.ts";
 import { toWebResponse } from "../exchange/web-request.ts";
 import type { HttpRequest } from "../exchange/types.ts";
-import { parseListenAddress } from "../exchange/listener.ts";
+import { listen as listenPlain, parseListenAddress } from "../exchange/listener.ts";
+import { platform } from "../platform/index.ts";
 import { authorityPort } from "../model/hosts.ts";
 import { createObserver } from "../telemetry/observe.ts";
 import { localServiceLookup } from "../telemetry/local-service.ts";
@@ -22,12 +25,19 @@ import { sidecarSpec } from "../cli/sidecar.ts";
 import { headLimits, startProxyCore } from "../cli/proxy-core.ts";
 import { fetchJwks } from "../cli/security-setup.ts";
 import { serveInbound } from "../cli/inbound-setup.ts";
+import { MeshConfigError, startResourceWatch, type ResourceWatch } from "./resource-watch.ts";
 
 export type { AppHandler, CallerInfo } from "../filters/to-handler.ts";
 
 export interface MeshOptions {
   /** Istio YAML files or folders, watched for changes (as the sidecar's --config) */
   config?: string[];
+  /**
+   * … or Istio resources as parsed objects (what a YAML or JSON parser gives), for a runtime with no
+   * file system: validated as files are; their ServiceEntries and WorkloadEntries are the static
+   * registry. Replaced whole by mesh.reload(resources).
+   */
+  resources?: readonly unknown[];
   /** service discovery, as the sidecar's --registry: "static", "consul=URL", "kubernetes[=NS]" */
   registry?: string[];
   namespace?: string;
@@ -54,6 +64,18 @@ export interface Mesh {
   serve(app: AppHandler): (request: Request, caller?: { remoteAddress?: string }) => Promise<Response>;
   /** the inbound side on a listener of its own: mTLS with the workload's identity as a sidecar's inbound port */
   listen(options: { address: string; app: AppHandler }): Promise<Server>;
+  /**
+   * The sidecar's admin listener (plaintext; keep it on loopback): /ready, /config_dump, /clusters,
+   * /stats/prometheus and /dashboard with /dashboard/reading.json, which a gateway started with
+   * `--dashboard-peer HOST:PORT` draws in the mesh's graph. POST /quitquitquit closes the mesh.
+   */
+  listenAdmin(options: { address: string }): Promise<Server>;
+  /**
+   * Replaces the config of a mesh made with `resources`: in service when this resolves. A set with
+   * any error rejects with a MeshConfigError (each error naming resources[i], kind, name and field
+   * path) and the last good config stays in service.
+   */
+  reload(resources: readonly unknown[]): Promise<void>;
   /** Prometheus text with Istio's metrics, as a sidecar's /stats/prometheus */
   metrics(): Promise<string>;
   /** stops watching, closes connections and listeners; nothing of the mesh keeps the process alive after it */
@@ -77,14 +99,29 @@ function argvFor(options: MeshOptions): string[] {
 
 const LOCAL_CALLER: ConnInfo = Object.freeze({ remoteAddress: "127.0.0.1", remotePort: 0 });
 
+/** what `resources` allows beside it; throws the TypeError a mistake deserves */
+function checkResources(options: MeshOptions): void {
+  if (!options.resources) return;
+  if (!Array.isArray(options.resources)) throw new TypeError("createMesh: resources must be an array of Istio resources (parsed objects)");
+  if (options.config?.length) throw new TypeError("createMesh: config (files) and resources (objects) are two ways to give the config; give one");
+  // the objects' ServiceEntries are the static registry; Consul's catalog (HTTP) may join them, but
+  // not a registry that carries Istio config (Kubernetes, Consul ?kv=): the objects are the config
+  const other = (options.registry ?? []).find((r) => !(r === "static" || ((r === "consul" || r.startsWith("consul=")) && !/[?&]kv=/.test(r))));
+  if (other) throw new TypeError(`createMesh: with resources, the registry is the objects' own ServiceEntries and WorkloadEntries ("static"), and Consul's catalog beside them; "${other}" is not supported (it carries config, or reads files)`);
+}
+
 export async function createMesh(options: MeshOptions): Promise<Mesh> {
+  checkResources(options);
   const flags = parseFlags(sidecarSpec, argvFor(options));
   const namespace = flags.strings.namespace ?? "default";
   const labels = options.labels ?? {};
   const serviceAccount = flags.strings["service-account"] ?? "default";
   const log = options.log ?? ((message: string) => console.error(`${new Date().toISOString()} dietmesh mesh: ${message}`));
   const jwksCache = createJwksCache({ clock: systemClock, fetchJwks });
+  let fromObjects: ResourceWatch | undefined;
+  const startWatch = options.resources && (async (watchOptions: Parameters<typeof startResourceWatch>[1]) => (fromObjects = await startResourceWatch(options.resources!, watchOptions)));
   const core = await startProxyCore({
+    startWatch,
     kind: "sidecar",
     flags,
     namespace,
@@ -103,6 +140,8 @@ export async function createMesh(options: MeshOptions): Promise<Mesh> {
     localServiceFor: localServiceLookup({ snapshot: () => watch.table.current.snapshot, namespace, labels }),
   });
   const listeners: Server[] = [];
+  const adminServers: Server[] = [];
+  const closing = new AbortController();
   let closed = false;
 
   function inbound(app: AppHandler, appPort: number) {
@@ -118,7 +157,7 @@ export async function createMesh(options: MeshOptions): Promise<Mesh> {
     });
   }
 
-  return {
+  const mesh: Mesh = {
     async fetch(input, init) {
       if (closed) throw new TypeError("mesh.fetch after mesh.close()");
       const request = input instanceof Request && init === undefined ? input : new Request(input, init);
@@ -146,16 +185,50 @@ export async function createMesh(options: MeshOptions): Promise<Mesh> {
       listeners.push(server);
       return server;
     },
+    async listenAdmin({ address }) {
+      const parsed = parseListenAddress(address);
+      if (!parsed) throw new TypeError(`mesh.listenAdmin: expected HOST:PORT, got "${address}"`);
+      if (closed) throw new TypeError("mesh.listenAdmin after mesh.close()");
+      // loaded on demand, as the sidecar does: Hono and the dashboard are no part of a cold start
+      const { createAdminApp } = await import("../admin/admin.ts");
+      const admin = createAdminApp({
+        table: watch.table,
+        ready: () => !closed && watch.registry.synced(),
+        describe: () => ({
+          kind: "library", namespace, serviceAccount, labels, runtime: platform.name,
+          listeners: listeners.map((s) => `${s.hostname}:${s.port}`), identity: identity?.info(), dns: watch.dnsNames(),
+        }),
+        quit: () => void mesh.close(),
+        clusters: deps.clusters,
+        prometheus: telemetry.prometheus,
+      });
+      // an open dashboard's event stream ends with the mesh (Deno's forced stop leaves it running)
+      const server = listenPlain(parsed, (request) => admin.fetch(new Request(request, { signal: AbortSignal.any([request.signal, closing.signal]) })), log);
+      adminServers.push(server);
+      return server;
+    },
+    async reload(resources) {
+      if (closed) throw new TypeError("mesh.reload after mesh.close()");
+      if (!fromObjects) throw new TypeError("mesh.reload(resources): this mesh reads its config from files (and reloads them itself when they change)");
+      if (!Array.isArray(resources)) throw new TypeError("mesh.reload: expected an array of Istio resources (parsed objects)");
+      const errors = await fromObjects.replace(resources);
+      if (errors.length) throw new MeshConfigError(errors, "config change rejected, the last good config stays in service");
+    },
     async metrics() {
       return telemetry.registry.expose();
     },
     async close() {
       if (closed) return;
       closed = true;
+      closing.abort();
       watch.close();
       identity?.stop();
-      await Promise.all(listeners.map((server) => server.stop()));
-      for (const state of deps.clusters.all()) state.pool.close();
+      core.credentials?.close();
+      // an open dashboard holds an endless event stream: the admin listener does not wait for it
+      await Promise.all([...listeners.map((server) => server.stop()), ...adminServers.map((server) => server.stop(true))]);
+      // every pool, those a config change retired too (their 30-s grace timers would hold the process)
+      deps.clusters.close();
     },
   };
+  return mesh;
 }

@@ -35,6 +35,8 @@ export function poolLimits(policy: TrafficPolicy): PoolLimits {
     maxRequestsPerConnection: http?.maxRequestsPerConnection ?? 0,
     idleTimeoutMs: http?.idleTimeout || 3_600_000,
     connectTimeoutMs: tcp?.connectTimeout || 10_000,
+    maxConcurrentStreams: http?.maxConcurrentStreams || UNLIMITED,
+    h2Upgrade: http?.h2UpgradePolicy === "UPGRADE",
   };
 }
 

@@ -4,10 +4,11 @@
 import type { TrafficPolicy } from "../config/types.ts";
 import type { Cluster, RouteTable } from "../model/route-table.ts";
 import type { ConnectionPool, PoolLimits } from "./pool-types.ts";
-import type { Clock } from "../lib/clock.ts";
+import type { Clock, TimerHandle } from "../lib/clock.ts";
 import { createOutlierDetector, type OutlierDetector } from "../resilience/outlier-detector.ts";
 import { createCircuitBreaker, poolLimits, type CircuitBreaker } from "../resilience/circuit-breaker.ts";
 import { addressKey, tlsTargets, type MeshTls } from "./upstream-tls.ts";
+import type { CredentialSource } from "../security/credential-source.ts";
 import type { TlsTarget } from "./http1/index.ts";
 
 export interface ClusterCounters {
@@ -49,10 +50,21 @@ export interface ClusterStates {
   /** after a table swap: update every cluster's limits and hosts, retire clusters gone from it */
   sync(table: RouteTable): void;
   all(): Iterable<ClusterState>;
+  /** the process is done with them (mesh.close()): every pool closed now, retiring ones too, no timer left */
+  close(): void;
 }
 
-export function createClusterStates(createPool: PoolFactory, clock: Clock, mesh?: MeshTls): ClusterStates {
+export function createClusterStates(createPool: PoolFactory, clock: Clock, mesh?: MeshTls, credentials?: CredentialSource): ClusterStates {
   const states = new Map<string, ClusterState>();
+  // pools replaced or dropped, kept 30 s for requests still on them; close() must not wait for that
+  const retiring = new Map<TimerHandle, ConnectionPool>();
+  function retire(pool: ConnectionPool) {
+    const handle = clock.setTimeout(() => {
+      retiring.delete(handle);
+      pool.close();
+    }, 30_000);
+    retiring.set(handle, pool);
+  }
 
   function update(state: ClusterState, cluster: Cluster) {
     const policy = cluster.policy;
@@ -66,13 +78,13 @@ export function createClusterStates(createPool: PoolFactory, clock: Clock, mesh?
       state.outlier.start();
     }
     state.outlier.setHosts(cluster.hosts);
-    state.tls = tlsTargets(cluster, mesh);
+    state.tls = tlsTargets(cluster, mesh, credentials);
     if (cluster.port.protocol !== state.protocol) {
       // another wire protocol: a new pool; requests already sent finish on the old one
       const old = state.pool;
       state.protocol = cluster.port.protocol;
       state.pool = makePool(state, cluster);
-      clock.setTimeout(() => old.close(), 30_000);
+      retire(old);
     }
   }
 
@@ -112,9 +124,20 @@ export function createClusterStates(createPool: PoolFactory, clock: Clock, mesh?
         states.delete(name);
         state.outlier.stop();
         // requests that started on the old table may still be using the pool
-        clock.setTimeout(() => state.pool.close(), 30_000);
+        retire(state.pool);
       }
     },
     all: () => states.values(),
+    close() {
+      for (const [handle, pool] of retiring) {
+        clock.clearTimeout(handle);
+        pool.close();
+      }
+      retiring.clear();
+      for (const state of states.values()) {
+        state.outlier.stop();
+        state.pool.close();
+      }
+    },
   };
 }

@@ -3,11 +3,13 @@
 // package root: mesh.fetch splits 80/20 by a VirtualService within ±10 points over 300 calls, retries
 // away from an endpoint that refuses connections with no failed call, mesh.serve answers 403 for a
 // path an AuthorizationPolicy denies and passes the rest to the app, mesh.metrics() holds Istio's
-// metrics for both sides, and after mesh.close() the process ends on its own. On Deno the package
+// metrics for both sides, and after mesh.close() the process ends on its own — with the config from
+// files, and again as parsed objects (`resources`, where a bad reload is refused by name). On Deno the package
 // resolves, through its "deno" export condition, to the JavaScript build (`npm run build:lib`, made by
 // `prepack` for the published package: Deno refuses TypeScript inside node_modules), so the test
 // builds it first and the script runs on what a Deno consumer of the npm package gets.
 import { test } from "uvu";
+import { parseAllDocuments } from "yaml";
 import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
 import { runCommand } from "../../runtime/platform/process.ts";
@@ -87,10 +89,10 @@ test.after(async () => {
   await platform.remove(project);
 });
 
-test("a scratch project's script: 80/20 split, retries without a failed call, a denied path, metrics, and a clean exit", async () => {
-  const config = await tempConfig({ "mesh.yaml": CONFIG(await closedPort()) });
+/** runs the script with these arguments; its one JSON line once it ended by itself */
+async function runScript(args: string[]) {
   const runtime = platform.name === "bun" ? [`${root}node_modules/.bin/bun`, "script.mjs"] : [`${root}node_modules/.bin/deno`, "run", "-A", "--quiet", "script.mjs"];
-  const child = runCommand(runtime[0], [...runtime.slice(1), config], { cwd: project });
+  const child = runCommand(runtime[0], [...runtime.slice(1), ...args], { cwd: project });
   // the script ends by itself after mesh.close(); a mesh that kept it alive fails here
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<"alive">((resolve) => (timer = setTimeout(() => resolve("alive"), 60_000)));
@@ -98,7 +100,10 @@ test("a scratch project's script: 80/20 split, retries without a failed call, a 
   clearTimeout(timer);
   if (code === "alive") child.kill("SIGKILL");
   assert.is(code, 0, child.lines.join("\n"));
-  const result = JSON.parse(child.lines.find((l) => l.startsWith("{"))!);
+  return JSON.parse(child.lines.find((l) => l.startsWith("{"))!);
+}
+
+function assertMeshWorked(result: any) {
   const share = (result.counts["reviews-v1"] ?? 0) / 300;
   assert.ok(share >= 0.7 && share <= 0.9, `v1 share ${share} (${JSON.stringify(result.counts)})`);
   assert.is((result.counts["reviews-v1"] ?? 0) + (result.counts["reviews-v2"] ?? 0), 300);
@@ -108,7 +113,21 @@ test("a scratch project's script: 80/20 split, retries without a failed call, a 
   assert.is(result.allowedBody, "app saw /hello from 10.1.2.3");
   assert.ok(result.sourceSeries > 0, "source-side istio_requests_total for reviews");
   assert.ok(result.destinationSeries > 0, "destination-side istio_requests_total with the 403");
+}
+
+test("a scratch project's script: 80/20 split, retries without a failed call, a denied path, metrics, and a clean exit", async () => {
+  const config = await tempConfig({ "mesh.yaml": CONFIG(await closedPort()) });
+  assertMeshWorked(await runScript([config]));
   await platform.remove(config);
+});
+
+test("the same with the config passed as objects (resources, no file read), and a bad reload refused by name", async () => {
+  const resources = parseAllDocuments(CONFIG(await closedPort())).map((doc) => doc.toJS());
+  const result = await runScript(["--resources", JSON.stringify(resources)]);
+  assertMeshWorked(result);
+  assert.is(result.rejected.file, `resources[${result.rejected.index}]`);
+  assert.is(result.rejected.path, "spec.http[0].route[0].weight");
+  assert.is(result.rejected.statusAfter, 200, "the last good config still routes");
 });
 
 test.run();

@@ -1,10 +1,13 @@
 // A user's script in a scratch project that depends on dietmesh (test/library/mesh.test.ts sets the
 // project up and runs this on Bun or Deno). It only uses the package's public API.
 //   <runtime> scratch-script.mjs CONFIG_DIR
-import { createMesh } from "dietmesh";
+//   <runtime> scratch-script.mjs --resources JSON   (the config as parsed objects: no file read)
+import { createMesh, MeshConfigError } from "dietmesh";
 
-const [configDir] = (globalThis.Deno ? Deno.args : process.argv.slice(2));
-const mesh = await createMesh({ config: [configDir], namespace: "default", serviceAccount: "web", labels: { app: "web", version: "v1" } });
+const args = globalThis.Deno ? Deno.args : process.argv.slice(2);
+const resources = args[0] === "--resources" ? JSON.parse(args[1]) : undefined;
+const where = resources ? { resources } : { config: [args[0]] };
+const mesh = await createMesh({ ...where, namespace: "default", serviceAccount: "web", labels: { app: "web", version: "v1" } });
 
 // 80/20 by the VirtualService's weights
 const counts = {};
@@ -27,10 +30,27 @@ const handler = mesh.serve(async (request, caller) => new Response(`app saw ${ne
 const denied = await handler(new Request("http://web.default.svc.cluster.local/admin"));
 const allowed = await handler(new Request("http://web.default.svc.cluster.local/hello"), { remoteAddress: "10.1.2.3" });
 
+// with objects, a bad set is refused naming the object and field; the last good config serves on
+let rejected;
+if (resources) {
+  const bad = structuredClone(resources);
+  const vs = bad.findIndex((r) => r.kind === "VirtualService");
+  bad[vs].spec.http[0].route[0].weight = "eighty";
+  try {
+    await mesh.reload(bad);
+  } catch (e) {
+    if (!(e instanceof MeshConfigError)) throw e;
+    const r = await mesh.fetch("http://reviews:8080/after-rejection");
+    rejected = { index: vs, file: e.errors[0].file, path: e.errors[0].path, statusAfter: r.status };
+    await r.arrayBuffer();
+  }
+}
+
 const metrics = await mesh.metrics();
 console.log(JSON.stringify({
   counts,
   failed,
+  rejected,
   denied: denied.status,
   allowed: allowed.status,
   allowedBody: await allowed.text(),
