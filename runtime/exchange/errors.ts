@@ -6,6 +6,7 @@ export type ProxyErrorCode =
   | "no-healthy-upstream" // UH: the cluster has no host to send to
   | "upstream-connect" // UF: connecting to the upstream failed
   | "upstream-reset" // UC: the upstream closed or reset before a response
+  | "upstream-protocol" // UPE: the upstream's answer is no valid response (bad head or framing)
   | "upstream-timeout" // UT: the route or per-try timeout fired
   | "overflow" // UO: a connection-pool limit (circuit breaker) was hit
   | "fault-abort" // FI: fault injection aborted the request

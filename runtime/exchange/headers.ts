@@ -3,6 +3,7 @@
 // being forged by a client.
 import type { HttpResponse } from "./types.ts";
 import { withHeaders } from "./response.ts";
+import { HeaderList } from "./header-list.ts";
 
 const HOP_BY_HOP = [
   "connection",
@@ -16,8 +17,38 @@ const HOP_BY_HOP = [
   "upgrade",
 ];
 
+/**
+ * One of the fixed hop-by-hop names, by length first: a HeaderList's single pass asks this of every
+ * field, and a Set lookup would hash each freshly parsed name (measured: 3 % of an inbound sidecar)
+ */
+function isHopByHop(name: string): boolean {
+  switch (name.length) {
+    case 2:
+      return name === "te";
+    case 7:
+      return name === "upgrade" || name === "trailer";
+    case 10:
+      return name === "connection" || name === "keep-alive";
+    case 16:
+      return name === "proxy-connection";
+    case 17:
+      return name === "transfer-encoding";
+    case 18:
+      return name === "proxy-authenticate";
+    case 19:
+      return name === "proxy-authorization";
+    default:
+      return false;
+  }
+}
+
 /** removes hop-by-hop headers in place; cheap when Connection is absent (the common case) */
 export function stripHopByHop(headers: Headers): void {
+  if (headers instanceof HeaderList && headers.get("connection") === null) {
+    // one pass over the fields instead of nine deletes
+    headers.removeWhere(isHopByHop);
+    return;
+  }
   const connection = headers.get("connection");
   if (connection) {
     for (const name of connection.split(",")) {

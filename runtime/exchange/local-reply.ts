@@ -33,6 +33,13 @@ const replies: Record<ProxyErrorCode, Reply> = {
     body: "upstream connect error or disconnect/reset before headers. reset reason: connection termination",
     details: "upstream_reset_before_response_started{connection_termination}",
   },
+  // Envoy answers a protocol error 502, every other reset 503; the details name the reset reason
+  "upstream-protocol": {
+    status: 502,
+    flag: "UPE",
+    body: "upstream connect error or disconnect/reset before headers. reset reason: protocol error",
+    details: "upstream_reset_before_response_started{protocol_error}",
+  },
   "upstream-timeout": { status: 504, flag: "UT", body: "upstream request timeout", details: "upstream_response_timeout" },
   overflow: {
     status: 503,

@@ -1,6 +1,7 @@
 // The Web Request and Response at the rim: handlers written against fetch's Request (the CA's Hono API) served
 // by dietmesh's own HTTP/1.1 server, which hands the lighter HttpRequest. Off the request path.
 import type { HttpRequest, HttpResponse } from "./types.ts";
+import { knownBody } from "./known-body.ts";
 
 export function toWebRequest(request: HttpRequest): Request {
   if (request instanceof Request) return request;
@@ -21,5 +22,6 @@ export function toWebRequest(request: HttpRequest): Request {
 export function toWebResponse(response: HttpResponse): Response {
   if (response instanceof Response) return response;
   if (response.upgrade) throw new TypeError("an upgraded (101) response has no Web Response form");
-  return new Response(response.body, { status: response.status, statusText: response.statusText, headers: response.headers });
+  const body = knownBody(response) ?? response.body;
+  return new Response(body as BodyInit | null, { status: response.status, statusText: response.statusText, headers: response.headers });
 }

@@ -17,6 +17,9 @@ const OVERFLOW: FailureClass = Object.freeze<FailureClass>({ outcome: { kind: "o
 const CONNECT: FailureClass = Object.freeze<FailureClass>({ outcome: { kind: "connect-failure" }, local: "connect-failure", code: "upstream-connect" });
 const TIMEOUT: FailureClass = Object.freeze<FailureClass>({ outcome: { kind: "timeout" }, local: "timeout", code: "upstream-timeout" });
 const RESET: FailureClass = Object.freeze<FailureClass>({ outcome: { kind: "reset" }, local: "reset", code: "upstream-reset" });
+// Envoy retries a protocol error as any reset (retryOn reset, 5xx, gateway-error) and records it
+// for outlier detection as a local-origin failure like a reset: a 5xx and a gateway failure
+const PROTOCOL: FailureClass = Object.freeze<FailureClass>({ outcome: { kind: "reset" }, local: "reset", code: "upstream-protocol" });
 
 /** rethrows what is not an UpstreamError: a bug is not an upstream failure */
 export function classifyFailure(error: unknown): FailureClass {
@@ -29,6 +32,8 @@ export function classifyFailure(error: unknown): FailureClass {
       return CONNECT;
     case "aborted":
       return TIMEOUT;
+    case "protocol":
+      return PROTOCOL;
     default:
       return RESET;
   }

@@ -2,7 +2,7 @@
 // and the copy goes to "<authority>-shadow" as Envoy sends it. A request body is split with tee(),
 // so the main request is never held back by the mirror beyond the stream's own buffering.
 import type { Mirror } from "../model/route-table.ts";
-import type { UpstreamClient } from "../platform/types.ts";
+import type { HttpClient } from "../platform/types.ts";
 
 /** starts mirrored copies; returns the body the main request should now send */
 export type MirrorSender = (
@@ -14,7 +14,7 @@ export type MirrorSender = (
   body: ReadableStream<Uint8Array> | null,
 ) => ReadableStream<Uint8Array> | null;
 
-export function createMirrorSender(upstream: UpstreamClient, random: () => number): MirrorSender {
+export function createMirrorSender(upstream: HttpClient, random: () => number): MirrorSender {
   return function mirror(mirrors, method, path, authority, headers, body) {
     let mainBody = body;
     for (const m of mirrors) {

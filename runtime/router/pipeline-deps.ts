@@ -1,7 +1,7 @@
 // What the request pipeline is given rather than reaching for: the upstream client, randomness,
 // request ids, the mirror sender and the observer. Built once, complete, before any listener
 // opens (runtime/cli/proxy-core.ts); never changed afterwards. Tests pass their own.
-import type { UpstreamClient } from "../platform/types.ts";
+import type { HttpClient } from "../platform/types.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { ClusterStates } from "../upstream/cluster-state.ts";
 import type { Observer } from "../telemetry/observe.ts";
@@ -10,7 +10,7 @@ import type { Tracer } from "../telemetry/trace-context.ts";
 
 export interface PipelineDeps {
   /** for mirrors and the inbound side; forwarding goes through each cluster's pool */
-  readonly upstream: UpstreamClient;
+  readonly upstream: HttpClient;
   readonly clusters: ClusterStates;
   readonly clock: Clock;
   readonly random: () => number;

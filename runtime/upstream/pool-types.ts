@@ -14,6 +14,10 @@ export interface PoolLimits {
   idleTimeoutMs: number;
   /** tcp.connectTimeout, default 10 s */
   connectTimeoutMs: number;
+  /** streams at once on one HTTP/2 connection, below the peer's own limit; unset = the peer's (http.maxConcurrentStreams) */
+  maxConcurrentStreams?: number;
+  /** HTTP/1.1 requests go out as HTTP/2 (http.h2UpgradePolicy UPGRADE; upstream/http2/upgrade.ts) */
+  h2Upgrade?: boolean;
 }
 
 export interface PoolStats {

@@ -221,11 +221,12 @@ test("h2load: 100 concurrent streams on one h2c connection to the HTTP port", as
 });
 
 test("through one sidecar's outbound port: h2c prior knowledge, Host naming the service", async () => {
-  const r = await calls(sidecar.outbound, "echo.default.svc.cluster.local:9000", "unary", "server-stream", "bidi");
+  const r = await calls(sidecar.outbound, "echo.default.svc.cluster.local:9000", "unary", "server-stream", "client-stream", "bidi");
   assert.is(r.unary.reply.name, "healthy");
   assert.is(r.unary.reply.metadata["x-hello"], "world");
   assert.is(r.unary.trailerBin, "000102ff");
   assert.equal(r["server-stream"].got, [0, 1, 2, 3, 4]);
+  assert.equal(r["client-stream"].reply, { name: "healthy", count: 10, sum: 55 });
   assert.equal(r.bidi.got, [1, 2, 3, 4, 5]);
 });
 

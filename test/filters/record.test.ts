@@ -117,6 +117,7 @@ test("one flag per failure: a connect failure is UF, a reset UC, and every code 
     "no-healthy-upstream": "UH",
     "upstream-connect": "UF",
     "upstream-reset": "UC",
+    "upstream-protocol": "UPE",
     "upstream-timeout": "UT",
     overflow: "UO",
     "fault-abort": "FI",
@@ -132,6 +133,7 @@ test("one flag per failure: a connect failure is UF, a reset UC, and every code 
     assert.ok(detailsFor(code).length > 0, `${code} has details`);
   }
   assert.is(detailsFor("no-route"), "route_not_found");
+  assert.is(detailsFor("upstream-protocol"), "upstream_reset_before_response_started{protocol_error}");
 });
 
 test("joinFlags joins two flag lists, either of which may be empty", () => {

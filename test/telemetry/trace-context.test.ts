@@ -2,8 +2,9 @@
 // spans that keep the trace id and sampling, tracestate pass-through, sampling of new traces.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { createTracer, parseB3Multi, parseB3Single, parseTraceparent, validTracestate, type FillRandom } from "../../runtime/telemetry/trace-context.ts";
+import { createTracer, parseB3Multi, parseB3Single, parseTraceparent, pooledCryptoFill, validTracestate, type FillRandom } from "../../runtime/telemetry/trace-context.ts";
 import { seededRandom } from "../resilience/seeded-random.ts";
+import { HeaderList } from "../../runtime/exchange/header-list.ts";
 
 const TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
 const SPAN = "00f067aa0ba902b7";
@@ -168,6 +169,55 @@ test("sampling of new traces follows the percentage (seeded), 0 and 100 are exac
   assert.ok(one > 60 && one < 140, `1 % of 10 000 ≈ 100, got ${one}`);
   const ten = count(10);
   assert.ok(ten > 880 && ten < 1120, `10 % ≈ 1000, got ${ten}`);
+});
+
+test("the pooled system randomness hands each byte out once: draws across a refill differ, a draw larger than the pool is still filled", () => {
+  const fill = pooledCryptoFill(64);
+  const seen = new Set<string>();
+  for (let i = 0; i < 50; i++) {
+    const bytes = new Uint8Array(28);
+    fill(bytes);
+    seen.add(Array.from(bytes).join(","));
+  }
+  assert.is(seen.size, 50); // 28 random bytes repeating would be a reuse of the pool
+  const big = new Uint8Array(100);
+  fill(big);
+  assert.ok(big.some((b) => b !== 0));
+});
+
+test("ids written by the default tracer are lower-case hex of the right lengths", () => {
+  const tracer = createTracer({ now: () => 0 });
+  for (let i = 0; i < 20; i++) {
+    const headers = new Headers();
+    const span = tracer.propagate(headers);
+    assert.match(span.traceId, /^[0-9a-f]{32}$/);
+    assert.match(span.spanId, /^[0-9a-f]{16}$/);
+    assert.is(headers.get("traceparent"), `00-${span.traceId}-${span.spanId}-${span.sampled ? "01" : "00"}`);
+  }
+});
+
+test("a header list with no context (the quick path) gets the fields, order and span the general path gives", () => {
+  for (const [percent, init] of [[100, { host: "a" }], [0, { host: "a", "x-request-id": "mine" }], [100, { host: "a", "x-request-id": "" }]] as const) {
+    const list = new HeaderList(init);
+    // the same request through the general path: a Headers (sorted on reading)
+    const plain = new Headers(init);
+    const fast = tracer(percent).propagate(list);
+    const general = tracer(percent).propagate(plain);
+    assert.equal(fast, general);
+    assert.equal([...list], [...plain]);
+    assert.is(list.getAll("x-request-id").length, 1, "an empty x-request-id is replaced, not added to");
+  }
+  const list = new HeaderList({ host: "a" });
+  tracer(100).propagate(list);
+  assert.equal(list.fieldNames, ["host", "x-request-id", "traceparent", "x-b3-traceid", "x-b3-spanid", "x-b3-sampled"]);
+  // a header list with context takes the general path: the parent is kept
+  for (const init of [{ traceparent: valid }, { "x-b3-traceid": TRACE, "x-b3-spanid": SPAN }, { b3: `${TRACE}-${SPAN}-1` }] as Record<string, string>[]) {
+    assert.is(tracer().propagate(new HeaderList(init)).parentSpanId, SPAN);
+  }
+  const stale = new HeaderList({ tracestate: "a=b", "x-b3-flags": "0" });
+  tracer().propagate(stale);
+  assert.is(stale.get("tracestate"), null, "tracestate without traceparent is dropped");
+  assert.is(stale.get("x-b3-flags"), null);
 });
 
 test.run();

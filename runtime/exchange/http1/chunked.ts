@@ -83,7 +83,12 @@ export class ChunkedDecoder {
         case SIZE_OR_EXT: {
           const h = hex(c);
           if (h >= 0) {
-            if (++this.digits > MAX_SIZE_DIGITS) return this.fail("chunk size too large");
+            // leading zeros are still one size (llhttp and Envoy read "0000000000000005" as 5):
+            // only digits from the first non-zero one count against the limit, the zeros against
+            // the line budget
+            if (h !== 0 || this.size !== 0) {
+              if (++this.digits > MAX_SIZE_DIGITS) return this.fail("chunk size too large");
+            } else if (++this.lineBytes > MAX_LINE) return this.fail("chunk size too long");
             this.size = this.size * 16 + h;
             this.state = SIZE_OR_EXT;
           } else if (state === SIZE) return this.fail("invalid chunk size");

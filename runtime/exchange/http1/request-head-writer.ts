@@ -3,6 +3,7 @@
 // value, method or target is refused with a TypeError, as fetch does: a header we build must never
 // split into two.
 import { isToken } from "./response-head.ts";
+import { HeaderList } from "../header-list.ts";
 
 const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"]);
 
@@ -36,7 +37,7 @@ function contentLength(value: string): number {
 }
 
 export function requestHead(method: string, target: string, headers: Headers, hasBody: boolean, out: BodyFraming): string {
-  if (!KNOWN_METHODS.has(method) && !isToken(method)) throw new TypeError(`invalid method ${JSON.stringify(method)}`);
+  if (method !== "GET" && !KNOWN_METHODS.has(method) && !isToken(method)) throw new TypeError(`invalid method ${JSON.stringify(method)}`);
   if (target.length === 0 || target.indexOf(" ") >= 0 || target.indexOf("\r") >= 0 || target.indexOf("\n") >= 0) {
     throw new TypeError(`invalid request target ${JSON.stringify(target)}`);
   }
@@ -44,7 +45,21 @@ export function requestHead(method: string, target: string, headers: Headers, ha
   builder.contentLength = -1;
   builder.transferEncoding = false;
   builder.bad = "";
-  headers.forEach(appendHeader as (value: string, name: string) => void, builder);
+  if (headers instanceof HeaderList) {
+    // the fields in the order they came (HeaderList's arrays): no sorting, no native calls, and no
+    // search for CR or LF: a header list holds none (its names are tokens, its values refused them)
+    const names = headers.fieldNames;
+    const values = headers.fieldValues;
+    let text = builder.text;
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i];
+      const value = values[i];
+      if (name.length === 14 && name === "content-length") builder.contentLength = contentLength(value);
+      else if (name.length === 17 && name === "transfer-encoding") builder.transferEncoding = true;
+      text += name + ": " + value + "\r\n";
+    }
+    builder.text = text;
+  } else headers.forEach(appendHeader as (value: string, name: string) => void, builder);
   const text = builder.text;
   builder.text = "";
   if (builder.bad) throw new TypeError(`CR or LF in header ${JSON.stringify(builder.bad)}`);

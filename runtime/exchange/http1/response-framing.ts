@@ -37,7 +37,7 @@ export function frame(head: ResponseHead, isHead: boolean, out: Framing): void {
       out.keepAlive = false;
       return;
     }
-    if (head.contentLength >= 0) out.keepAlive = false; // both given: close afterwards
+    if (head.contentLength >= 0) out.keepAlive = false; // both given (HeadReader refuses it in 1.1): never reuse
     if (head.chunked) {
       out.mode = CHUNKED;
       return;

@@ -1,7 +1,7 @@
 // Collects a response head that may arrive in pieces, skips interim (1xx) responses, and parses
 // the final head. The common case — the whole head in one chunk — copies nothing.
 import { findHeadEnd, latin1 } from "../../platform/http1/bytes.ts";
-import { MAX_HEAD_BYTES, parseHead, type ResponseHead } from "./response-head.ts";
+import { isToken, MAX_HEAD_BYTES, parseHead, type ResponseHead } from "./response-head.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -59,6 +59,14 @@ export class HeadReader {
       if (error) return this.fail(`invalid upstream response: ${error}`);
       const status = head.status;
       if (status >= 200) {
+        // as Envoy: in HTTP/1.1 "chunked" alone, no other coding, no second line (llhttp reads "gzip,
+        // chunked" as chunked), and never beside a Content-Length (Envoy and llhttp refuse it: two
+        // framings are a smuggling sign, RFC 9112 §6.3 lets us call it an error). An HTTP/1.0
+        // response's Transfer-Encoding is faulty framing, read until close (response-framing.ts)
+        if (head.minor === 1 && head.transferEncoding) {
+          if (head.otherCoding) return this.fail("invalid upstream response: unsupported transfer encoding");
+          if (head.contentLength >= 0) return this.fail("invalid upstream response: both content-length and transfer-encoding");
+        }
         this.buf = null;
         this.data = len === buf.byteLength ? buf : buf.subarray(0, len);
         return end;
@@ -69,7 +77,17 @@ export class HeadReader {
         this.data = len === buf.byteLength ? buf : buf.subarray(0, len);
         return end;
       }
-      start = from = end; // an interim response (100 Continue, 103 Early Hints): skip it
+      // an interim response (100 Continue, 103 Early Hints) is skipped, but its fields are checked as
+      // a final head's are when the Response is built: a bad one is a bad upstream
+      for (let i = 0; i < head.count; i++) {
+        const value = head.values[i];
+        if (!isToken(head.names[i]) || value.indexOf("\r") >= 0 || value.indexOf("\n") >= 0) return this.fail("invalid upstream response: invalid interim header");
+      }
+      // the next head's end is searched from 3 bytes into it: the CRLFCRLF must lie inside it, not
+      // borrow the interim head's last CRLF (a lone CRLF after an interim head would end a
+      // "head" in one chunk and not in two)
+      start = end;
+      from = end + 3;
     }
   }
 

@@ -17,6 +17,13 @@ export function isToken(text: string): boolean {
   return true;
 }
 
+/**
+ * A control character other than HTAB (DEL too), or a CR or LF that is not part of a CRLF: never in
+ * a field (RFC 9110 §5.5, RFC 9112 §2.2; HeaderList.append would quietly trim a value's trailing
+ * bare CR). One native scan per head, from the end of the status line.
+ */
+const CONTROL = /[\0-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/g;
+
 export const MAX_HEAD_BYTES = 60 * 1024;
 export const MAX_HEADERS = 100;
 
@@ -33,6 +40,8 @@ export class ResponseHead {
   transferEncoding = false;
   /** the last transfer coding is chunked */
   chunked = false;
+  /** Transfer-Encoding is anything but one "chunked" (another coding, or a second line) */
+  otherCoding = false;
   connectionClose = false;
   connectionKeepAlive = false;
 
@@ -41,6 +50,7 @@ export class ResponseHead {
     this.contentLength = -1;
     this.transferEncoding = false;
     this.chunked = false;
+    this.otherCoding = false;
     this.connectionClose = false;
     this.connectionKeepAlive = false;
   }
@@ -62,7 +72,7 @@ export function parseHead(text: string, out: ResponseHead): string | null {
   // status line: HTTP/1.x SP 3DIGIT [SP reason]
   if (!text.startsWith("HTTP/1.")) return "malformed status line";
   const minor = digit(text.charCodeAt(7));
-  if (minor < 0 || text.charCodeAt(8) !== 32) return "malformed status line";
+  if (minor < 0 || minor > 1 || text.charCodeAt(8) !== 32) return "malformed status line";
   const d1 = digit(text.charCodeAt(9));
   const d2 = digit(text.charCodeAt(10));
   const d3 = digit(text.charCodeAt(11));
@@ -74,6 +84,10 @@ export function parseHead(text: string, out: ResponseHead): string | null {
   const after = text.charCodeAt(12);
   if (lineEnd > 12 && after !== 32) return "malformed status line";
   out.statusText = lineEnd > 13 ? text.slice(13, lineEnd) : "";
+  // a bare CR or LF is no line end (RFC 9112 §2.2): "200 OK\rX: y" or "\nX: y" hides a field
+  if (lineEnd > 13 && (out.statusText.indexOf("\r") >= 0 || out.statusText.indexOf("\n") >= 0)) return "malformed status line";
+  CONTROL.lastIndex = lineEnd;
+  if (CONTROL.test(text)) return "control character in a header";
 
   let pos = lineEnd + 2;
   const names = out.names;
@@ -120,6 +134,8 @@ function special(name: string, value: string, out: ResponseHead): string | null 
     }
     case 17: {
       if (first !== 116 /* t */ || name.toLowerCase() !== "transfer-encoding") return null;
+      // Envoy refuses any coding but chunked (the fuzz against llhttp found these passed on)
+      if (out.transferEncoding || value.length !== 7 || value.toLowerCase() !== "chunked") out.otherCoding = true;
       out.transferEncoding = true;
       // the last coding of the last line decides (RFC 9112 §6.3)
       const comma = value.lastIndexOf(",");
@@ -147,7 +163,14 @@ function parseLength(value: string): number {
     const first = parseLength(value.slice(0, comma).trim());
     return first >= 0 && parseLength(value.slice(comma + 1).trim()) === first ? first : -1;
   }
-  if (value.length === 0 || value.length > 15) return -1;
+  if (value.length > 15) {
+    // leading zeros are still one number (llhttp and Envoy take "000…05"); the rest must fit in 2^53
+    let zeros = 0;
+    while (zeros < value.length - 1 && value.charCodeAt(zeros) === 48) zeros++;
+    if (value.length - zeros > 15) return -1;
+    value = value.slice(zeros);
+  }
+  if (value.length === 0) return -1;
   let n = 0;
   for (let i = 0; i < value.length; i++) {
     const d = digit(value.charCodeAt(i));

@@ -4,6 +4,7 @@
 // (Connection, Keep-Alive, Transfer-Encoding) are always ours; a Content-Length given is kept.
 import { latin1Bytes } from "../../platform/http1/bytes.ts";
 import { knownBody } from "../known-body.ts";
+import { HeaderList } from "../header-list.ts";
 import type { HttpResponse } from "../types.ts";
 
 export interface ResponseSink {
@@ -41,6 +42,25 @@ function appendHeader(this: typeof head, value: string, name: string): void {
   this.text += name + ": " + value + "\r\n";
 }
 
+/**
+ * The fields onto head.text: a HeaderList's in the order they came (each set-cookie on its own
+ * line, as every field), a Headers' through forEach (sorted, combined) and its cookies after.
+ */
+function appendHeaders(headers: Headers): void {
+  if (headers instanceof HeaderList) {
+    const names = headers.fieldNames;
+    const values = headers.fieldValues;
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i];
+      if (name === "set-cookie") head.text += "set-cookie: " + values[i] + "\r\n";
+      else appendHeader.call(head, values[i], name);
+    }
+    return;
+  }
+  headers.forEach(appendHeader as (value: string, name: string) => void, head);
+  for (const cookie of headers.getSetCookie()) head.text += "set-cookie: " + cookie + "\r\n";
+}
+
 const COALESCE_BELOW = 16 * 1024;
 const LAST_CHUNK = new Uint8Array([48, 13, 10, 13, 10]);
 
@@ -53,19 +73,17 @@ export function writeResponse(sink: ResponseSink, response: HttpResponse, isHead
   const status = response.status;
   head.text = "HTTP/1.1 " + status + " " + (response.statusText || REASONS[status] || "Unknown") + "\r\n";
   head.length = -1;
-  const headers = response.headers;
-  headers.forEach(appendHeader as (value: string, name: string) => void, head);
+  appendHeaders(response.headers);
   let text = head.text;
   let length = head.length;
   head.text = "";
-  for (const cookie of headers.getSetCookie()) text += "set-cookie: " + cookie + "\r\n";
   const bodiless = isHead || status === 204 || status === 304 || status < 200;
   const known = bodiless ? undefined : knownBody(response);
   if (known !== undefined) {
     if (length < 0) text += "content-length: " + known.byteLength + "\r\n";
     if (!keepAlive) text += "connection: close\r\n";
     else if (minor === 0) text += "connection: keep-alive\r\n";
-    sink.write(known.byteLength ? join(latin1Bytes(text + "\r\n"), known) : latin1Bytes(text + "\r\n"));
+    sink.write(latin1Bytes(text + "\r\n", known)); // head and body: one array, one write
     return keepAlive;
   }
   const body = bodiless ? null : response.body;
@@ -97,7 +115,7 @@ export function writeResponse(sink: ResponseSink, response: HttpResponse, isHead
 export function writeSwitchingProtocols(response: HttpResponse): Uint8Array {
   head.text = "HTTP/1.1 101 " + (response.statusText || "Switching Protocols") + "\r\n";
   head.length = -1;
-  response.headers.forEach(appendHeader as (value: string, name: string) => void, head);
+  appendHeaders(response.headers);
   const text = head.text;
   head.text = "";
   return latin1Bytes(text + "connection: upgrade\r\n\r\n");

@@ -23,6 +23,7 @@ import { DEFAULT_HEAD_LIMITS, newRequestHead, RequestHeadReader, type HeadError,
 import { requestUrl } from "./request-url.ts";
 import { writeResponse, writeSwitchingProtocols, type ResponseSink } from "./response-writer.ts";
 import { TransportChannel } from "../transport-channel.ts";
+import { HeaderList } from "../header-list.ts";
 import { splice, type Splice } from "../splice.ts";
 import { systemClock, type Clock } from "../../lib/clock.ts";
 import { IS_PREFACE, NOT_PREFACE, prefaceMatch } from "../http2/preface.ts";
@@ -72,7 +73,7 @@ class ServerRequest implements HttpRequest {
   constructor(
     readonly method: string,
     readonly url: string,
-    readonly headers: Headers,
+    readonly headers: HeaderList,
     readonly body: ReadableStream<Uint8Array> | null,
     readonly upgrade: string | undefined,
   ) {}
@@ -200,7 +201,8 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
       this.state = WAIT;
       return this.refuse(resolved);
     }
-    const headers = new Headers();
+    // the parser has checked every name (a lowercase token) and value: they go in as they are
+    const headers = new HeaderList();
     const names = head.names;
     const values = head.values;
     // Content-Length repeated with one value (two lines, or "5, 5": RFC 9112 §6.3) goes on as one
@@ -211,9 +213,9 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
       const name = names[i];
       if (name.length === 14 && name === "content-length") {
         const value = values[i];
-        if (length) headers.append(name, value.indexOf(",") < 0 && (value.length === 1 || value.charCodeAt(0) !== 48) ? value : String(head.contentLength));
+        if (length) headers.add(name, value.indexOf(",") < 0 && (value.length === 1 || value.charCodeAt(0) !== 48) ? value : String(head.contentLength));
         length = false;
-      } else if (!(expect && name.length === 6 && name === "expect")) headers.append(name, values[i]);
+      } else if (!(expect && name.length === 6 && name === "expect")) headers.add(name, values[i]);
     }
     // Envoy's default (proxy_100_continue off): the proxy says 100 Continue itself and strips Expect,
     // so a client that waits for it sends its body at once, and the upstream never sends a 1xx of

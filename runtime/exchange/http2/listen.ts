@@ -38,7 +38,7 @@ export async function listenHttp2(options: Http2ListenOptions): Promise<Server> 
  */
 export function streamHandler(handler: DataHandler, failed: (error: unknown) => HttpResponse): (stream: H2ServerStream, conn: ConnInfo) => void {
   return (stream, conn) => {
-    const request = toRequest(stream);
+    const request = toRequest(stream, conn.secure ? "https" : "http");
     if (!request) return stream.respond({ ":status": "400" }, null);
     const grpc = isGrpc(request.headers);
     let response: HttpResponse | Promise<HttpResponse>;
@@ -54,14 +54,15 @@ export function streamHandler(handler: DataHandler, failed: (error: unknown) => 
 }
 
 /** the stream as an HttpRequest; undefined when its head is malformed (no method, path or authority) */
-function toRequest(stream: H2ServerStream): HttpRequest | undefined {
+function toRequest(stream: H2ServerStream, scheme: string): HttpRequest | undefined {
   const head = stream.head;
   const method = head[":method"];
   const path = head[":path"];
   const authority = head[":authority"] ?? head.host;
   if (typeof method !== "string" || typeof path !== "string" || typeof authority !== "string" || method === "CONNECT") return undefined;
-  // the same URL rules as HTTP/1.1 (normalized path, valid authority), so routes match alike
-  const url = requestUrl({ method, target: path, host: authority } as RequestHead, "http");
+  // the same URL rules as HTTP/1.1 (normalized path, valid authority), so routes match alike; the
+  // scheme is the connection's (TLS or not), as Envoy sets x-forwarded-proto, not the client's :scheme
+  const url = requestUrl({ method, target: path, host: authority } as RequestHead, scheme);
   if (typeof url !== "string") return undefined;
   const headers = headersOfHead(head);
   headers.set("host", authority);

@@ -1,7 +1,8 @@
 // An UpstreamClient over one ConnectionPool: the address is the URL's authority, the pool does the
 // rest. Only http:// goes through the pool; anything else goes to the fallback client, if any.
-import { UpstreamError, type UpstreamClient, type UpstreamRequest } from "../../platform/types.ts";
+import { UpstreamError, type HttpClient, type UpstreamRequest } from "../../platform/types.ts";
 import type { ConnectionPool } from "../pool-types.ts";
+import type { HttpResponse } from "../../exchange/types.ts";
 
 /** "10.0.0.1:8080" from "http://10.0.0.1:8080/path?q", or null when the URL is not http:// */
 export function httpAddress(url: string): string | null {
@@ -13,16 +14,14 @@ export function httpAddress(url: string): string | null {
   return url.slice(7, end);
 }
 
-export function createPoolClient(pool: ConnectionPool, fallback?: UpstreamClient): UpstreamClient {
+export function createPoolClient(pool: ConnectionPool, fallback?: HttpClient): HttpClient {
   return {
-    send(request: UpstreamRequest): Promise<Response> {
+    send(request: UpstreamRequest): Promise<HttpResponse> {
       const address = httpAddress(request.url);
       if (address !== null) {
         // HTTP/1.1 requires Host (RFC 9112 §3.2); the proxy always sets it, other callers may not
         if (!request.headers.has("host")) request.headers.set("host", address);
-        // the pool answers with a non-Web response only to an upgrade request, which the tools and
-        // health checks that use this client never send
-        return pool.send(address, request) as Promise<Response>;
+        return pool.send(address, request);
       }
       if (fallback) return fallback.send(request);
       return Promise.reject(new UpstreamError("connect", `unsupported URL scheme: ${request.url.slice(0, 8)}`));

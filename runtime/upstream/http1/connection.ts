@@ -12,8 +12,10 @@ import { HeadReader } from "../../exchange/http1/response-head-reader.ts";
 import { ResponseHead } from "../../exchange/http1/response-head.ts";
 import type { Transport, TransportHandler } from "../../platform/http1/transport.ts";
 import { unrefTimer } from "../../platform/http1/timers.ts";
-import { responseOfBytes } from "../../exchange/known-body.ts";
+import { BytesResponse } from "../../exchange/known-body.ts";
+import { HeaderList } from "../../exchange/header-list.ts";
 import { MeshResponse } from "../../exchange/response.ts";
+import type { HttpResponse } from "../../exchange/types.ts";
 import { TransportChannel } from "../../exchange/transport-channel.ts";
 
 export const CONNECTING = 0;
@@ -222,7 +224,8 @@ export class Connection implements TransportHandler, BodyOwner, Framing {
     const reader = this.headReader;
     const start = reader.read(chunk, this.head);
     if (start < 0) {
-      if (reader.error) this.fail(new UpstreamError("reset", reader.error));
+      // bytes that are no response head: Envoy's protocol error (502 UPE), not a reset
+      if (reader.error) this.fail(new UpstreamError("protocol", reader.error));
       return -1;
     }
     frame(this.head, this.exchange!.isHead, this);
@@ -252,7 +255,7 @@ export class Connection implements TransportHandler, BodyOwner, Framing {
       const decoder = this.chunked!;
       const used = decoder.decode(data, start, end, this);
       if (used < 0) {
-        this.fail(new UpstreamError("reset", `invalid upstream chunked body: ${decoder.error}`));
+        this.fail(new UpstreamError("protocol", `invalid upstream chunked body: ${decoder.error}`));
         return;
       }
       if (decoder.state === CHUNKED_DONE) {
@@ -306,15 +309,16 @@ export class Connection implements TransportHandler, BodyOwner, Framing {
       }
     } else if (this.piecesBytes > 0) body = concat(this.pieces, this.piecesBytes) as Uint8Array<ArrayBuffer>;
     this.pieces.length = 0;
-    let response: Response;
+    let response: HttpResponse;
     try {
-      response = newResponse(body, head.status, head.statusText);
-      const headers = response.headers;
+      const headers = new HeaderList();
       const names = head.names;
       const values = head.values;
+      // append checks each name is a token and each value clean, as a Headers would
       for (let i = 0; i < head.count; i++) headers.append(names[i], values[i]);
+      response = newResponse(body, head.status, head.statusText, headers);
     } catch (error) {
-      this.fail(new UpstreamError("reset", `invalid upstream response: ${(error as Error).message}`));
+      this.fail(new UpstreamError("protocol", `invalid upstream response: ${(error as Error).message}`));
       return;
     }
     exchange.succeed(response, false);
@@ -336,7 +340,7 @@ export class Connection implements TransportHandler, BodyOwner, Framing {
       this.state = CLOSED;
       this.owner.connectionClosed(this, null);
     });
-    const headers = new Headers();
+    const headers = new HeaderList();
     for (let i = 0; i < head.count; i++) headers.append(head.names[i], head.values[i]);
     exchange.succeed(new MeshResponse(101, head.statusText, headers, null, undefined, this.channel), true);
   }
@@ -442,15 +446,25 @@ export class Connection implements TransportHandler, BodyOwner, Framing {
   }
 }
 
-function newResponse(body: BodyInit | null, status: number, statusText: string): Response {
-  if (status > 599) throw new Error(`status ${status}`);
-  const init: ResponseInit = { status, statusText };
-  try {
-    return body instanceof Uint8Array ? responseOfBytes(body, init) : new Response(body, init);
-  } catch {
-    // a reason phrase the runtime will not take; the status is what matters
-    return body instanceof Uint8Array ? responseOfBytes(body, { status }) : new Response(body, { status });
+/**
+ * The response as the proxy passes it on: the bytes themselves when the body came whole, else the
+ * body's stream. The statuses and reason phrases a Web Response would refuse are refused or
+ * dropped the same way (a reason phrase is only text; the status is what matters).
+ */
+function newResponse(body: BodyInit | null, status: number, statusText: string, headers: HeaderList): HttpResponse {
+  if (status < 200 || status > 599) throw new Error(`status ${status}`);
+  const reason = validReason(statusText) ? statusText : "";
+  if (body === null || body instanceof Uint8Array) return new BytesResponse(status, reason, headers, body);
+  return new MeshResponse(status, reason, headers, body as ReadableStream<Uint8Array>);
+}
+
+/** RFC 9112 §4: reason-phrase = 1*( HTAB / SP / VCHAR / obs-text ) */
+function validReason(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c < 32 && c !== 9) || c === 127 || c > 255) return false;
   }
+  return true;
 }
 
 function describe(error: Error | null): string {

@@ -1,7 +1,8 @@
 // The HTTP/2 connection pool of one cluster: one session per upstream address (h2c, or h2 inside
 // mesh mTLS for the addresses tlsFor names: one connection per peer sidecar), streams
 // multiplexed on it, a second session only when the first is at the peer's
-// SETTINGS_MAX_CONCURRENT_STREAMS (or at maxRequestsPerConnection, after which a session is retired
+// SETTINGS_MAX_CONCURRENT_STREAMS or the DestinationRule's maxConcurrentStreams, the lower of the
+// two (or at maxRequestsPerConnection, after which a session is retired
 // with GOAWAY and its streams finish). maxConnections counts sessions of the whole cluster, opening
 // ones included; a request that finds every session full with the cluster at that limit waits in
 // one FIFO queue, bounded by maxPendingRequests (beyond it: overflow at once). Sessions with no
@@ -30,6 +31,8 @@ interface Entry {
   readonly address: string;
   /** streams started on it, for maxRequestsPerConnection */
   used: number;
+  /** at maxRequestsPerConnection: no new streams, closed once its last stream has its answer */
+  retired?: boolean;
   idleTimer?: ReturnType<typeof setTimeout>;
 }
 
@@ -84,7 +87,10 @@ class Http2Pool implements ConnectionPool {
   private free(address: string): Entry | undefined {
     const list = this.sessions.get(address);
     if (!list) return undefined;
-    for (const entry of list) if (!entry.session.gone && entry.session.active < entry.session.maxStreams) return entry;
+    const cap = this.limits.maxConcurrentStreams ?? Number.POSITIVE_INFINITY;
+    for (const entry of list) {
+      if (!entry.retired && !entry.session.gone && entry.session.active < Math.min(entry.session.maxStreams, cap)) return entry;
+    }
     return undefined;
   }
 
@@ -95,7 +101,14 @@ class Http2Pool implements ConnectionPool {
     const { head, body, trailers } = toH2Request(request, entry.address);
     const response = entry.session.request(head, body, trailers, request.signal);
     const max = this.limits.maxRequestsPerConnection;
-    if (max > 0 && entry.used >= max) entry.session.close(); // retired: streams in flight finish
+    if (max > 0 && entry.used >= max) {
+      // retired: GOAWAY only once this stream has its answer (or failed), as Deno's node:http2
+      // refuses (REFUSED_STREAM) a stream whose HEADERS were not yet sent when the session closes;
+      // streams in flight finish either way
+      entry.retired = true;
+      const retire = () => entry.session.close();
+      response.then(retire, retire);
+    }
     return response.then(toResponse);
   }
 

@@ -4,6 +4,7 @@ import * as assert from "uvu/assert";
 import { parseHead, ResponseHead } from "../../../runtime/exchange/http1/response-head.ts";
 import { CHUNKED_DONE, ChunkedDecoder } from "../../../runtime/exchange/http1/chunked.ts";
 import { requestHead } from "../../../runtime/exchange/http1/request-head-writer.ts";
+import { HeaderList } from "../../../runtime/exchange/header-list.ts";
 import { latin1Bytes } from "../../../runtime/platform/http1/bytes.ts";
 
 function head(text: string): ResponseHead | string {
@@ -90,8 +91,48 @@ test("request head: as given, chunked only when a body has no length", () => {
   assert.throws(() => requestHead("GET", "/\r\nx: 1", new Headers(), false, out), TypeError);
 });
 
+test("request head from a header list: the fields in the order they came, its framing fields read, CR and LF never in it", () => {
+  const out = { contentLength: -1 };
+  const h = new HeaderList([["x-b", "2"], ["host", "a.b"], ["x-a", "1"], ["x-a", "0"]]);
+  assert.is(requestHead("GET", "/p", h, false, out), "GET /p HTTP/1.1\r\nx-b: 2\r\nhost: a.b\r\nx-a: 1\r\nx-a: 0\r\n\r\n");
+  assert.is(out.contentLength, -1);
+  assert.is(requestHead("PUT", "/", h, true, out), "PUT / HTTP/1.1\r\nx-b: 2\r\nhost: a.b\r\nx-a: 1\r\nx-a: 0\r\ntransfer-encoding: chunked\r\n\r\n");
+  h.append("content-length", "7");
+  assert.is(requestHead("PUT", "/", h, true, out), "PUT / HTTP/1.1\r\nx-b: 2\r\nhost: a.b\r\nx-a: 1\r\nx-a: 0\r\ncontent-length: 7\r\n\r\n");
+  assert.is(out.contentLength, 7);
+  h.set("content-length", "x");
+  assert.throws(() => requestHead("PUT", "/", h, true, out), /invalid content-length/);
+  h.delete("content-length");
+  h.append("transfer-encoding", "chunked");
+  assert.is(requestHead("PUT", "/", h, true, out), "PUT / HTTP/1.1\r\nx-b: 2\r\nhost: a.b\r\nx-a: 1\r\nx-a: 0\r\ntransfer-encoding: chunked\r\n\r\n");
+  // what the writer no longer searches for cannot get in: the list refuses it
+  assert.throws(() => h.set("x-c", "a\r\nx-d: 1"), TypeError);
+  assert.throws(() => h.append("x-c\r\nx-d", "1"), TypeError);
+  assert.throws(() => requestHead("GET", "/a\r\nx: 1", h, false, out), TypeError);
+  assert.throws(() => requestHead("G T", "/", h, false, out), TypeError);
+});
+
 test("latin1 both ways: obs-text bytes keep their value", () => {
   assert.equal([...latin1Bytes("caf\u00e9")], [99, 97, 102, 0xe9]);
+  assert.equal([...latin1Bytes("\u00ff\u0080a", new Uint8Array([1, 2]))], [0xff, 0x80, 97, 1, 2]);
+});
+
+test("latin1Bytes: a head and its tail in one array; arrays handed out never share bytes", () => {
+  assert.equal([...latin1Bytes("ab", new Uint8Array([0, 255]))], [97, 98, 0, 255]);
+  assert.equal([...latin1Bytes("")], []);
+  // many small heads (past any pooled slab's end) and a large one: each keeps its own bytes
+  const kept: [Uint8Array, number][] = [];
+  for (let i = 0; i < 3000; i++) kept.push([latin1Bytes(`HTTP/1.1 200 OK\r\nx-n: ${i}\r\n\r\n`, new Uint8Array([i & 255])), i]);
+  const big = "x".repeat(40_000);
+  const large = latin1Bytes(big, new Uint8Array([7]));
+  assert.is(large.byteLength, 40_001);
+  assert.is(large[40_000], 7);
+  for (const [bytes, i] of kept) {
+    const text = `HTTP/1.1 200 OK\r\nx-n: ${i}\r\n\r\n`;
+    assert.is(String.fromCharCode(...bytes.subarray(0, text.length)), text);
+    assert.is(bytes[text.length], i & 255);
+    assert.is(bytes.byteLength, text.length + 1);
+  }
 });
 
 test.run();

@@ -3,6 +3,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { closedPort, startTestServer, type TestSocket } from "../../../runtime/platform/http1/test-server.ts";
 import type { Connect, Transport } from "../../../runtime/upstream/http1/index.ts";
+import { UpstreamError } from "../../../runtime/platform/types.ts";
 import { closePools, get, outcome, pool, streamOf, waitFor } from "./support.ts";
 
 test.after.each(closePools);
@@ -33,20 +34,42 @@ test("a connection goes back only once its body is read, and not after Connectio
   await server.close();
 });
 
-test("not reused: HTTP/1.0 without keep-alive, Content-Length with Transfer-Encoding, stray bytes", async () => {
+test("not reused: HTTP/1.0 without keep-alive, stray bytes", async () => {
   const server = await startTestServer((req, s) => {
     if (req.target === "/1.0") return s.write("HTTP/1.0 200 OK\r\ncontent-length: 2\r\n\r\nok");
-    if (req.target === "/both") return s.write("HTTP/1.1 200 OK\r\ncontent-length: 99\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n");
     return s.write("HTTP/1.1 204 No Content\r\n\r\nstray");
   });
   const p = pool();
-  for (const target of ["/1.0", "/both", "/stray"]) {
+  for (const target of ["/1.0", "/stray"]) {
     const r = await p.send(server.address, get(server.address, target));
     assert.is(await r.text(), target === "/stray" ? "" : "ok", target);
     await waitFor(() => p.stats().connections === 0, `the ${target} connection to be dropped`);
   }
-  assert.is(server.accepted, 3);
+  assert.is(server.accepted, 2);
   await server.close();
+});
+
+test("Content-Length beside Transfer-Encoding: chunked in HTTP/1.1 is refused (Envoy's upstream protocol error), the connection dropped", async () => {
+  const server = await startTestServer((req, s) => {
+    if (req.target === "/both") return s.write("HTTP/1.1 200 OK\r\ncontent-length: 99\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n");
+    return s.respond(200, [], "fine");
+  });
+  try {
+    const p = pool();
+    const refused = await p.send(server.address, get(server.address, "/both")).then(
+      async (r) => void (await r.text()),
+      (error: unknown) => error,
+    );
+    assert.instance(refused, UpstreamError);
+    assert.is((refused as UpstreamError).failure, "protocol");
+    assert.match((refused as UpstreamError).message, "both content-length and transfer-encoding");
+    await waitFor(() => p.stats().connections === 0, "the refused connection to be dropped");
+    // the pool is not poisoned: the next request opens a new connection and succeeds
+    assert.is(await (await p.send(server.address, get(server.address, "/next"))).text(), "fine");
+    assert.is(server.accepted, 2);
+  } finally {
+    await server.close();
+  }
 });
 
 test("an idle connection the server closes leaves the pool", async () => {
