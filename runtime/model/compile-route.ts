@@ -47,8 +47,14 @@ function action(vs: VirtualService, http: HTTPRoute, block: HTTPMatchRequest | u
   if (http.redirect) return { kind: "respond", respond: compileRedirect(http.redirect), responseHeaders };
   if (http.directResponse) return { kind: "respond", respond: compileDirectResponse(http.directResponse), responseHeaders };
   if (!http.route?.length) return undefined;
-  const targets = http.route.map((d) => target(vs, http, d, ctx));
-  const weights = http.route.map((d) => d.weight);
+  // loops, not callbacks: a callback naming ctx would put ctx in this scope, which the pick closure
+  // below keeps for as long as the route lives — and ctx leads to the whole registry snapshot
+  const targets: Target[] = [];
+  const weights: (number | undefined)[] = [];
+  for (const d of http.route) {
+    targets.push(target(vs, http, d, ctx));
+    weights.push(d.weight);
+  }
   const pickIndex = compileWeighted(weights, ctx.random);
   const forward: ForwardAction = {
     kind: "forward",

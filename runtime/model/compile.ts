@@ -1,13 +1,14 @@
 // compile(config, registry snapshot, proxy) → RouteTable. Runs off the request path on every
 // config or discovery change; the result is immutable and replaces the old table whole.
 import type { Gateway, HTTPRoute, MeshConfig, VirtualService } from "../config/types.ts";
-import type { Cluster, Route, RouteConfig, RouteTable, VirtualHost } from "./route-table.ts";
+import type { Cluster, ForwardAction, Route, RouteConfig, RouteTable, VirtualHost } from "./route-table.ts";
 import type { RegistrySnapshot, Service } from "./types.ts";
 import { indexDestinationRules, byCreation, type DestinationRuleIndex } from "./destination-rules.ts";
 import { buildCluster } from "./clusters.ts";
 import { expandHost, hostAliases, hostMatches, normalizeHost } from "./hosts.ts";
 import { compileHttpRoute, type RouteContext } from "./compile-route.ts";
 import type { ProxySelector } from "../routing/match.ts";
+import type { RequestFacts } from "../routing/request-facts.ts";
 import { compileRetryPolicy } from "../resilience/retry-policy.ts";
 import { compileRedirect } from "../routing/redirect.ts";
 import { onDemandRouteConfig } from "./on-demand.ts";
@@ -213,17 +214,26 @@ interface OnDemandParts {
 
 /** a service without a VirtualService: one route per port, chosen by the request's port */
 function defaultRoutes(service: Service, ctx: RouteContext): Route[] {
-  const routes: Route[] = service.ports.map((port) => ({
-    name: `default|${port.number}|${service.hostname}`,
-    matches: (facts) => facts.port === port.number,
-    catchAll: false,
-    action: ctx.forwardTo(ctx.clusters(service.hostname, port.number, undefined)),
-  }));
+  // no closure made here may see ctx: a route outlives its table when carried to the next one
+  // (on-demand.ts), and ctx leads to the table's whole registry snapshot (docs/performance.md)
+  const routes: Route[] = [];
+  for (const port of service.ports) {
+    routes.push({ name: `default|${port.number}|${service.hostname}`, matches: portIs(port.number), catchAll: false, action: forwardTo(ctx.clusters(service.hostname, port.number, undefined)) });
+  }
   if (service.ports[0]) {
-    routes.push({ name: `default|*|${service.hostname}`, matches: () => true, catchAll: true, action: ctx.forwardTo(ctx.clusters(service.hostname, service.ports[0].number, undefined)) });
+    routes.push({ name: `default|*|${service.hostname}`, matches: always, catchAll: true, action: forwardTo(ctx.clusters(service.hostname, service.ports[0].number, undefined)) });
   }
   return routes;
 }
+
+// Module-level, so that the closures they return hold only their arguments. A closure made inside
+// compile() would keep compile's scope, and with it the ClusterCache and the registry snapshot, for
+// as long as the route lives.
+function forwardTo(cluster: Cluster): ForwardAction {
+  return { kind: "forward", pick: () => ({ cluster }), targets: [{ cluster }], mirrors: [], retry: defaultRetry };
+}
+const portIs = (port: number) => (facts: RequestFacts) => facts.port === port;
+const always = () => true;
 
 function compileGateway(config: MeshConfig, proxy: ProxyIdentity, ctx: RouteContext): Map<number, RouteConfig> {
   const gateways = gatewaysFor(config, proxy);
@@ -292,7 +302,7 @@ export function compile(config: MeshConfig, snapshot: RegistrySnapshot, proxy: P
       track?.(cluster);
       return cluster;
     },
-    forwardTo: (cluster) => ({ kind: "forward", pick: () => ({ cluster }), targets: [{ cluster }], mirrors: [], retry: defaultRetry }),
+    forwardTo,
   };
   const onDemand = proxy.kind === "sidecar" && snapshot.services.size > (options.onDemandAbove ?? ON_DEMAND_ABOVE);
   // every service port gets its default cluster, so /clusters shows what discovery knows (on

@@ -1,0 +1,41 @@
+// Name resolution for DNS ServiceEntries (Envoy's dns_resolvers): the addresses of a name and how
+// long they may be kept. node:dns is the one API that works alike on Bun and Deno here and gives
+// TTLs (Deno.resolveDns does not): with `--dns-server HOST:PORT` a Resolver asks that server for A
+// and AAAA records with their TTLs; without it, the system's getaddrinfo (lookup), which also reads
+// /etc/hosts as Envoy's c-ares resolver does but carries no TTL.
+import { promises as dns } from "node:dns";
+
+export interface DnsAnswer {
+  /** IPv4 first, then IPv6, each in the server's order */
+  addresses: string[];
+  /** seconds, the smallest record TTL; undefined when the resolver does not say */
+  ttl?: number;
+}
+
+/** rejects when the name has no address or the server does not answer */
+export type DnsResolve = (name: string) => Promise<DnsAnswer>;
+
+/** servers: "IP" or "IP:PORT" ("[IPv6]:PORT"); none → the system resolver */
+export function createDnsResolver(servers: readonly string[] = []): DnsResolve {
+  if (servers.length === 0) {
+    return async (name) => {
+      const found = await dns.lookup(name, { all: true, verbatim: true });
+      const v4 = found.filter((a) => a.family === 4).map((a) => a.address);
+      const v6 = found.filter((a) => a.family === 6).map((a) => a.address);
+      return { addresses: [...v4, ...v6] };
+    };
+  }
+  return async (name) => {
+    // a fresh Resolver per question: Bun's keeps a cache of its own for the records' TTL, and a
+    // re-resolution due at the TTL must reach the server
+    const resolver = new dns.Resolver({ timeout: 2000, tries: 2 });
+    resolver.setServers([...servers]);
+    const settled = await Promise.allSettled([resolver.resolve4(name, { ttl: true }), resolver.resolve6(name, { ttl: true })]);
+    const records = settled.flatMap((s) => (s.status === "fulfilled" ? s.value : []));
+    if (records.length === 0) {
+      const failure = settled.find((s) => s.status === "rejected") as PromiseRejectedResult | undefined;
+      throw failure?.reason ?? new Error(`${name}: no A or AAAA records`);
+    }
+    return { addresses: records.map((r) => r.address), ttl: Math.min(...records.map((r) => r.ttl)) };
+  };
+}
