@@ -11,6 +11,7 @@
 import type { Socket, SocketHandler, TCPSocketListener } from "bun";
 import type { Transport, TransportHandler } from "./http1/transport.ts";
 import { BunWriteQueue } from "./http1/bun-write-queue.ts";
+import { noteRead } from "./read-garbage.ts";
 import type { SocketServeOptions, SocketServer } from "./types.ts";
 import { uriSans } from "./uri-sans.ts";
 import { H2, MESH_ALPN, serveH2Connection, type H2Connection, type MeshTlsOptions } from "./http2-alpn.ts";
@@ -178,6 +179,7 @@ const handlers: SocketHandler<ServerSocket> = {
     void s.owner.handshaken(s, success, error);
   },
   data(socket, chunk) {
+    noteRead(chunk.byteLength);
     socket.data.data(chunk);
   },
   drain(socket) {

@@ -19,6 +19,7 @@ export interface DenoNamespace {
   upgradeWebSocket(request: Request): { socket: WebSocket; response: Response };
   stat(path: string): Promise<{ isDirectory: boolean }>;
   readTextFile(path: string): Promise<string>;
+  open(path: string, options: { read: true }): Promise<DenoFile>;
   writeTextFile(path: string, text: string, options?: { mode?: number }): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   mkdir(path: string, options: { recursive: boolean }): Promise<void>;
@@ -32,4 +33,11 @@ export interface DenoNamespace {
   exit(code: number): never;
   addSignalListener(signal: string, handler: () => void): void;
   memoryUsage(): { rss: number; heapUsed: number; heapTotal: number; external: number };
+}
+
+export interface DenoFile {
+  stat(): Promise<{ dev: number; ino: number | null; size: number; mtime: Date | null; ctime: Date | null }>;
+  /** bytes read, null at the end */
+  read(into: Uint8Array): Promise<number | null>;
+  close(): void;
 }

@@ -53,6 +53,32 @@ async function isDirectory(path: string): Promise<boolean> {
 }
 
 
+/** the text and the identity from one open file: a rename between two calls cannot mix them */
+async function readTextFileWithIdentity(path: string) {
+  const file = await D.open(path, { read: true });
+  try {
+    const s = await file.stat();
+    // sized by the stat, grown if the file grew since (one read for a file that did not)
+    let bytes = new Uint8Array(s.size + 1);
+    let length = 0;
+    for (;;) {
+      if (length === bytes.length) {
+        const larger = new Uint8Array(bytes.length * 2);
+        larger.set(bytes);
+        bytes = larger;
+      }
+      const n = await file.read(bytes.subarray(length));
+      if (n === null) break;
+      length += n;
+    }
+    // as Deno.readTextFile: a byte-order mark stays in the text
+    const text = new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes.subarray(0, length));
+    const time = (d: Date | null) => d?.getTime() ?? "";
+    return { text, identity: { id: `${s.dev}:${s.ino}`, stamp: `${time(s.mtime)}:${time(s.ctime)}:${s.size}` } };
+  } finally {
+    file.close();
+  }
+}
 
 export const platform: Platform = {
   name: "deno",
@@ -63,6 +89,7 @@ export const platform: Platform = {
   connectHttp2,
   nativeMtlsListener: false,
   readTextFile: (path) => D.readTextFile(path),
+  readTextFileWithIdentity,
   async writeTextFile(path, text, options) {
     const tmp = `${path}.${D.pid}.tmp`;
     await D.writeTextFile(tmp, text, { mode: options?.mode });

@@ -6,19 +6,20 @@
 // to the peer sidecar instead, asking for h2 by ALPN, the server's SPIFFE ID checked as the
 // HTTP/1.1 mTLS client does; a peer that does not choose h2 fails the connect (never h2 spoken to
 // an HTTP/1.1 server).
-import * as http2 from "node:http2";
+import type * as NodeHttp2 from "node:http2";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { contextFor, type TlsTarget } from "./http1/tls-transport.ts";
 import { uriSans } from "./uri-sans.ts";
 import { H2 } from "./http2-alpn.ts";
 import { UpstreamError, type H2ClientResponse, type H2ClientSession, type H2Head } from "./types.ts";
 import { h2BodyStream, sendBody } from "./http2-body.ts";
-import { plain } from "./http2-listen.ts";
+import { loadHttp2, plain } from "./http2-listen.ts";
 
-export function connectHttp2(hostname: string, port: number, connectTimeoutMs: number, tls?: TlsTarget): Promise<H2ClientSession> {
+export async function connectHttp2(hostname: string, port: number, connectTimeoutMs: number, tls?: TlsTarget): Promise<H2ClientSession> {
+  const http2 = await loadHttp2(); // on first use (http2-listen.ts says why)
   const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   return new Promise((resolve, reject) => {
-    let session: http2.ClientHttp2Session;
+    let session: NodeHttp2.ClientHttp2Session;
     if (tls) {
       const credentials = tls.credentials();
       if (tls.origination || !credentials) {
@@ -51,6 +52,7 @@ function meshSocket(hostname: string, port: number, tls: TlsTarget, credentials:
     host: hostname,
     port,
     secureContext: contextFor(credentials),
+    ...(tls.serverName ? { servername: tls.serverName } : {}),
     ALPNProtocols: [H2],
     rejectUnauthorized: true,
     // the SPIFFE ID check stands in for the host-name check (SVIDs carry no DNS name)
@@ -68,16 +70,21 @@ function meshSocket(hostname: string, port: number, tls: TlsTarget, credentials:
 
 class NodeH2Session implements H2ClientSession {
   active = 0;
+  /** no new streams: GOAWAY either way, closed, failed, or retired by close() */
   gone = false;
+  /** the callbacks ran: kept apart from gone, so a session retired by close() still reports its
+   * end (the pool counts it as a connection until then, and frees its slot at that moment) */
+  private reported = false;
   private readonly goneCallbacks: (() => void)[] = [];
   private readonly streamCallbacks: (() => void)[] = [];
 
   constructor(
-    private readonly session: http2.ClientHttp2Session,
+    private readonly session: NodeHttp2.ClientHttp2Session,
     private readonly address: string,
   ) {
     const markGone = () => {
-      if (this.gone) return;
+      if (this.reported) return;
+      this.reported = true;
       this.gone = true;
       for (const callback of this.goneCallbacks) callback();
     };
@@ -106,7 +113,7 @@ class NodeH2Session implements H2ClientSession {
   request(head: H2Head, body: ReadableStream<Uint8Array> | null, trailers: Promise<H2Head | undefined> | undefined, signal?: AbortSignal): Promise<H2ClientResponse> {
     const address = this.address;
     if (signal?.aborted) return Promise.reject(new UpstreamError("aborted", `request to ${address} aborted`));
-    let stream: http2.ClientHttp2Stream;
+    let stream: NodeHttp2.ClientHttp2Stream;
     try {
       stream = this.session.request(head, { endStream: !body && !trailers, waitForTrailers: !!trailers });
     } catch (error) {

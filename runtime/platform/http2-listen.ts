@@ -3,15 +3,22 @@
 // and the answer goes back with its trailers. stop() sends GOAWAY on every connection, lets the
 // streams in flight finish, and resolves once all connections are closed (force: at once).
 // http2Handoff serves the same way connections another listener accepted and recognised as h2c.
-import * as http2 from "node:http2";
+import type * as NodeHttp2 from "node:http2";
 import { Duplex } from "node:stream";
 import type { Socket } from "node:net";
 import type { ConnInfo, H2Head, H2ServeOptions, SocketServer } from "./types.ts";
 import type { ByteChannel } from "../exchange/types.ts";
 import { h2BodyStream, sendBody } from "./http2-body.ts";
 
-export function serveHttp2(options: H2ServeOptions): Promise<SocketServer> {
-  const { server, sessions } = h2Server(options.onStream);
+// node:http2 loads on first use, not with the platform: it is ~11 ms of the library's cold start on
+// Bun (docs/performance.md, "The mesh in process"), where a mesh may never speak HTTP/2
+let loaded: typeof NodeHttp2 | undefined;
+export async function loadHttp2(): Promise<typeof NodeHttp2> {
+  return (loaded ??= await import("node:http2"));
+}
+
+export async function serveHttp2(options: H2ServeOptions): Promise<SocketServer> {
+  const { server, sessions } = h2Server(await loadHttp2(), options.onStream);
   const listening: SocketServer = {
     hostname: options.hostname,
     port: options.port,
@@ -34,8 +41,8 @@ export function serveHttp2(options: H2ServeOptions): Promise<SocketServer> {
 }
 
 /** a node:http2 server (no socket of its own needed) whose streams go to onStream */
-function h2Server(onStream: H2ServeOptions["onStream"]) {
-  const sessions = new Set<http2.ServerHttp2Session>();
+function h2Server(http2: typeof NodeHttp2, onStream: H2ServeOptions["onStream"]) {
+  const sessions = new Set<NodeHttp2.ServerHttp2Session>();
   // no limit of its own on header list size beyond node's default; streams per connection as Envoy's default
   const server = http2.createServer({ settings: { maxConcurrentStreams: 2147483647 } });
   server.on("session", (session) => {
@@ -44,7 +51,7 @@ function h2Server(onStream: H2ServeOptions["onStream"]) {
     session.on("error", () => {}); // a broken connection ends its streams; nothing to report here
     (session.socket as unknown as Handed | undefined)?.[ON_SESSION]?.(session);
   });
-  server.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
+  server.on("stream", (stream: NodeHttp2.ServerHttp2Stream, headers: NodeHttp2.IncomingHttpHeaders) => {
     stream.on("error", () => {}); // a reset by the client: the response body is cancelled (sendBody)
     const socket = stream.session?.socket as (Socket & Handed) | undefined;
     // a handed-over connection carries the listener's ConnInfo; a socket of our own has its address
@@ -92,7 +99,7 @@ const CONN = "dietmeshConn";
 const ON_SESSION = "dietmeshOnSession";
 interface Handed {
   [CONN]?: ConnInfo;
-  [ON_SESSION]?: (session: http2.ServerHttp2Session) => void;
+  [ON_SESSION]?: (session: NodeHttp2.ServerHttp2Session) => void;
 }
 
 /**
@@ -102,18 +109,22 @@ interface Handed {
  * session through a Duplex; stop() on one sends GOAWAY and lets its streams finish.
  */
 export function http2Handoff(onStream: H2ServeOptions["onStream"]): { accept(channel: ByteChannel, conn: ConnInfo): { stop(): void } } {
-  const { server } = h2Server(onStream);
+  // the module is loading from the listener's creation on; a connection handed over before it is
+  // in (only right after start) waits for it
+  let server: NodeHttp2.Http2Server | undefined;
+  const ready = loadHttp2().then((http2) => (server = h2Server(http2, onStream).server));
   return {
     accept(channel, conn) {
       const duplex = duplexOf(channel) as Duplex & Handed;
-      let session: http2.ServerHttp2Session | undefined;
+      let session: NodeHttp2.ServerHttp2Session | undefined;
       let stopped = false;
       duplex[CONN] = conn;
       duplex[ON_SESSION] = (s) => {
         session = s;
         if (stopped) s.close();
       };
-      server.emit("connection", duplex);
+      if (server) server.emit("connection", duplex);
+      else void ready.then((s) => s.emit("connection", duplex));
       return {
         stop() {
           stopped = true;
@@ -162,7 +173,7 @@ function duplexOf(channel: ByteChannel): Duplex {
 }
 
 /** node's header object without its symbol-keyed extras */
-export function plain(headers: http2.IncomingHttpHeaders): H2Head {
+export function plain(headers: NodeHttp2.IncomingHttpHeaders): H2Head {
   const out: H2Head = {};
   for (const name of Object.keys(headers)) {
     const value = headers[name];

@@ -166,7 +166,7 @@ export function serveMesh(options: MeshServeOptions): Promise<SocketServer> {
         return admit(socket, { remoteAddress, remotePort }, new Uint8Array(first.buffer, first.byteOffset, first.byteLength));
       }
       if (!accept.tls) return refuse(socket, "TLS on a port that takes plaintext only");
-      if (options.serverTls) return helloThen(socket, first, (record) => terminate(socket, record, options.serverTls!(record), remoteAddress, remotePort));
+      if (options.serverTls) return helloThen(socket, first, (record) => terminate(socket, record, options.serverTls!(record), remoteAddress, remotePort, undefined, accept.http2));
       const credentials = options.credentials();
       if (!credentials) return refuse(socket, "TLS on a port that takes plaintext only");
       terminate(socket, first, { certChainPem: credentials.certChainPem, keyPem: credentials.keyPem, caPem: credentials.rootCertsPem, clientCertificate: accept.clientCertificate }, remoteAddress, remotePort, secureContext(credentials), accept.http2);

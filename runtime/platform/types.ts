@@ -1,5 +1,6 @@
 // The contract every runtime adapter (bun.ts, deno.ts) fulfils. Only runtime/platform/ may touch
 // Bun.*, Deno.* or node:*; the rest of dietmesh speaks Web standards plus these few calls.
+import type { HttpResponse } from "../exchange/types.ts";
 
 export interface ConnInfo {
   remoteAddress: string;
@@ -130,6 +131,18 @@ export interface FileWatch {
   close(): void;
 }
 
+/**
+ * Which file a read came from, taken from the open file itself (through symlinks): a file replaced
+ * by a rename — or a Kubernetes ConfigMap volume's `..data` symlink swap — has a new `id`; a write
+ * in place keeps `id` and changes `stamp`.
+ */
+export interface FileIdentity {
+  /** device and inode */
+  readonly id: string;
+  /** modification and change times and size */
+  readonly stamp: string;
+}
+
 export interface Platform {
   readonly name: "bun" | "deno";
   /** the runtime's own version, e.g. "1.4.5" */
@@ -144,6 +157,8 @@ export interface Platform {
   /** whether serveSockets can terminate TLS with client certificates */
   readonly nativeMtlsListener: boolean;
   readTextFile(path: string): Promise<string>;
+  /** readTextFile, and the identity of the file it read (one open: the two always match) */
+  readTextFileWithIdentity(path: string): Promise<{ text: string; identity: FileIdentity }>;
   /**
    * writes via a temporary file and a rename, so a watcher never reads half a file; `mode` (0o600
    * for private keys) is set when the temporary file is created, so the bytes are never exposed
@@ -179,6 +194,18 @@ export interface Platform {
    * dietmesh's own HTTP/1.1 client does not speak (https:// URLs); see upstream/default-client.ts
    */
   fetchClient: UpstreamClient;
+  /**
+   * the runtime's own YAML parser where it has one (Bun.YAML; Deno: none): one document's text →
+   * its value, throwing on any error. Its semantics differ from the `yaml` package's in places
+   * (merge keys, duplicate keys, tags, signed hex): runtime/config/yaml-fast.ts decides when to use it
+   */
+  parseYaml?: (text: string) => unknown;
+  /**
+   * a full garbage collection now, where the runtime offers one without flags (Bun; 20–50 ms on a
+   * 60 MB heap): called after a config swap, whose garbage (the old table, a config worker's heap,
+   * the files' texts) otherwise holds RSS at twice the live size until the collector gets to it
+   */
+  collectNow?: () => void;
 }
 
 export interface HeapReport {
@@ -205,8 +232,12 @@ export interface UpstreamRequest {
   signal?: AbortSignal;
 }
 
-/** Why an upstream call failed, in the terms the proxy maps to response flags. */
-export type UpstreamFailure = "connect" | "connect-timeout" | "reset" | "aborted" | "overflow";
+/**
+ * Why an upstream call failed, in the terms the proxy maps to response flags. "protocol": the
+ * upstream answered bytes that are no valid response (Envoy's protocol error, 502 UPE), apart from
+ * "reset" (it closed or reset without one, 503 UC).
+ */
+export type UpstreamFailure = "connect" | "connect-timeout" | "reset" | "protocol" | "aborted" | "overflow";
 
 export class UpstreamError extends Error {
   constructor(readonly failure: UpstreamFailure, message: string) {
@@ -214,6 +245,16 @@ export class UpstreamError extends Error {
   }
 }
 
+/** Sends one request upstream and answers with a Web Response: for tools, probes and scrapes. */
 export interface UpstreamClient {
   send(request: UpstreamRequest): Promise<Response>;
+}
+
+/**
+ * The proxy's own upstream client: the answer is an HttpResponse (exchange/types.ts) — a Web
+ * Response from a runtime's fetch, or the lighter response of dietmesh's HTTP/1.1 client, which
+ * the server writes without building Web objects. Every UpstreamClient is one too.
+ */
+export interface HttpClient {
+  send(request: UpstreamRequest): Promise<HttpResponse>;
 }

@@ -4,7 +4,9 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import * as http2 from "node:http2";
+import { EventEmitter } from "node:events";
 import { connectHttp2 } from "../../runtime/platform/http2-connect.ts";
+import { h2BodyStream } from "../../runtime/platform/http2-body.ts";
 import { eventually } from "../support/mesh.ts";
 
 let server: http2.Http2Server;
@@ -64,6 +66,30 @@ test("with trailers: the whole body, then the trailers", async () => {
   assert.ok(got, JSON.stringify(received));
   assert.is(got!.trailers["x-t"], "1");
   session.close();
+});
+
+/** what h2BodyStream uses of a node:http2 stream */
+function fakeStream() {
+  return Object.assign(new EventEmitter(), { pause() {}, resume() {}, destroy() {} }) as unknown as http2.Http2Stream;
+}
+
+test("h2BodyStream: a body that ended builds no abort error when its stream closes; one closed early does", async () => {
+  let built = 0;
+  const onAborted = () => (built++, new Error("reset"));
+  const whole = fakeStream();
+  const body = h2BodyStream(whole, onAborted);
+  whole.emit("data", new TextEncoder().encode("ok"));
+  whole.emit("end");
+  whole.emit("close");
+  assert.is(await new Response(body).text(), "ok");
+  assert.is(built, 0);
+  const cut = fakeStream();
+  const cutBody = h2BodyStream(cut, onAborted);
+  cut.emit("data", new TextEncoder().encode("part"));
+  cut.emit("close");
+  const error = await new Response(cutBody).text().then(() => undefined, (e: Error) => e);
+  assert.is(error?.message, "reset");
+  assert.is(built, 1);
 });
 
 test.run();

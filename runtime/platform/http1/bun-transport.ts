@@ -7,6 +7,7 @@ import type { TlsCredentials } from "../mesh-listener.ts";
 import type { TlsTarget } from "./tls-transport.ts";
 import type { Connect, Transport, TransportHandler } from "./transport.ts";
 import { BunWriteQueue } from "./bun-write-queue.ts";
+import { noteRead } from "../read-garbage.ts";
 import { uriSans } from "../uri-sans.ts";
 
 // pause/resume exist on Bun's sockets but are missing from bun-types
@@ -18,6 +19,7 @@ const handlers: SocketHandler<BunTransport> = {
     socket.data.opened(socket as BunSocket);
   },
   data(socket, chunk) {
+    noteRead(chunk.byteLength);
     socket.data.handler.onData(chunk);
   },
   drain(socket) {
@@ -173,7 +175,9 @@ export function bunConnectTls(host: string, port: number, handler: TransportHand
     queueMicrotask(() => transport.closed(new Error("mTLS required but this workload has no certificate")));
     return transport;
   }
-  Bun.connect<BunTransport>({ hostname: host, port, tls: tlsFor(credentials) as never, socket: tlsHandlers, data: transport }).catch(
+  // a DestinationRule's sni: the shared options object copied only for a cluster that sets one
+  const tls = target.serverName ? { ...tlsFor(credentials), serverName: target.serverName } : tlsFor(credentials);
+  Bun.connect<BunTransport>({ hostname: host, port, tls: tls as never, socket: tlsHandlers, data: transport }).catch(
     (error: Error) => transport.closed(error),
   );
   return transport;

@@ -3,6 +3,7 @@
 import { Buffer } from "node:buffer";
 
 const latin1Slice = Buffer.prototype.latin1Slice as (this: Uint8Array, start: number, end: number) => string;
+const hexSlice = Buffer.prototype.hexSlice as (this: Uint8Array, start: number, end: number) => string;
 const encoder = new TextEncoder();
 
 /** bytes [start, end) as a latin1 string (native: measured 4x faster than String.fromCharCode) */
@@ -10,13 +11,56 @@ export function latin1(bytes: Uint8Array, start: number, end: number): string {
   return latin1Slice.call(bytes, start, end);
 }
 
-/** a latin1 string as bytes; ASCII (the usual case) goes through the native UTF-8 encoder */
-export function latin1Bytes(text: string): Uint8Array {
-  const bytes = encoder.encode(text);
-  if (bytes.byteLength === text.length) return bytes;
-  const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+/** bytes [start, end) as lower-case hex (native: 3x faster than number-to-text on Bun, 4x on Deno) */
+export function hex(bytes: Uint8Array, start: number, end: number): string {
+  return hexSlice.call(bytes, start, end);
+}
+
+const latin1Write = Buffer.prototype.latin1Write as (this: Uint8Array, text: string, offset: number, length: number) => number;
+const ON_BUN = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+const NO_TAIL = new Uint8Array(0);
+
+/**
+ * A latin1 string (a head) as bytes, followed by tail (the body, when it goes in the same write):
+ * one array the caller may keep. Every head on the data path passes here, so each runtime gets its
+ * cheapest way, measured with a 160-byte head built by concatenation and a 39-byte body:
+ * - Bun: latin1Write into a new array (native on any Uint8Array, one byte per character), 0.18 µs
+ *   against 0.26 for TextEncoder.encode and a second array to join the body to;
+ * - Deno: encodeInto a view of a 64 KiB slab handed out piece by piece, 0.24 µs against 5.9: on V8
+ *   each small ArrayBuffer is an off-heap allocation, and encode + join made two per head.
+ *   A piece is never handed out twice (a full slab is left to the pieces still held and a new
+ *   one begun), so a write still queued keeps its bytes.
+ */
+export function latin1Bytes(text: string, tail: Uint8Array = NO_TAIL): Uint8Array {
+  const length = text.length;
+  const size = length + tail.byteLength;
+  let out: Uint8Array;
+  if (ON_BUN) {
+    out = new Uint8Array(size);
+    latin1Write.call(out, text, 0, length);
+  } else {
+    out = slabPiece(size);
+    const done = encoder.encodeInto(text, out);
+    // a character beyond ASCII is two bytes in UTF-8: write it again, a byte per character
+    if (done.read !== length || done.written !== length) for (let i = 0; i < length; i++) out[i] = text.charCodeAt(i);
+  }
+  if (tail.byteLength) out.set(tail, length);
   return out;
+}
+
+const SLAB = 64 * 1024;
+let slab = new Uint8Array(0);
+let slabAt = 0;
+
+function slabPiece(size: number): Uint8Array {
+  if (size > SLAB / 4) return new Uint8Array(size);
+  if (slabAt + size > slab.byteLength) {
+    slab = new Uint8Array(SLAB);
+    slabAt = 0;
+  }
+  const piece = slab.subarray(slabAt, slabAt + size);
+  slabAt += size;
+  return piece;
 }
 
 /** index just past the first CRLFCRLF at or after from, or -1 */

@@ -1,6 +1,7 @@
 // Transport on Deno.connect: Deno's own TCP ops (its node:net is a JS layer over the same ops).
 // One read at a time, not re-armed while paused; writes go out one queued chunk at a time.
 import { WRITE_HIGH_WATER, type Connect, type Transport, type TransportHandler } from "./transport.ts";
+import { noteRead } from "../read-garbage.ts";
 
 interface DenoTcpConn {
   read(buffer: Uint8Array): Promise<number | null>;
@@ -65,6 +66,7 @@ export class DenoTransport implements Transport {
       this.closed(null);
       return;
     }
+    noteRead(n);
     this.handler.onData(this.buffer.slice(0, n));
     if (!this.paused && !this.done && !this.reading) this.read();
   };

@@ -16,6 +16,9 @@ export interface TlsTarget {
   credentials(): TlsCredentials | null;
   /** null when the server's URI SANs are acceptable, else why not */
   verifyPeer(uris: string[]): string | null;
+  /** mesh mTLS: the SNI to send (a DestinationRule's tls.sni); absent: the runtime's default
+   * (the host when it is a name, none for an IP) */
+  serverName?: string;
   /** TLS origination instead of mesh mTLS (then credentials and verifyPeer are not used) */
   origination?: OriginationTls;
 }
@@ -101,6 +104,7 @@ class TlsTransport implements Transport {
       host,
       port,
       ...(credentials ? { secureContext: contextFor(credentials) } : { ca: [] as string[] }),
+      ...(target.serverName ? { servername: target.serverName } : {}),
       rejectUnauthorized: true,
       // the SPIFFE ID check below stands in for the host-name check
       checkServerIdentity: (_host, cert) => {

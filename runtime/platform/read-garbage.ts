@@ -1,0 +1,83 @@
+// Collects what socket reads leave behind once it shows in the process's memory. Every read hands
+// the proxy a new byte array and a streamed body makes one per read for as long as it lasts; the
+// arrays die young (a piece is written on and dropped within a few turns), but the runtimes free
+// them late: V8 at its next scavenge, which its 16 MB new space postpones by hundreds of MB of
+// arrays (only the 64 MB external-memory limit stops them), Bun when its heuristics say so.
+// Measured: a 1 GiB body through a gateway peaked at 1.7-2.1x idle RSS on Deno, 1.6-1.7x on Bun, while
+// the proxy itself held under 1 MB (backpressure bounds that: test/e2e/stream-backpressure.test.ts).
+// So the transports count what they read; every CHECK_BYTES the RSS is read (~25 µs), and once it
+// is GROWTH above where it was after the last collection, the runtime collects: V8 a scavenge (the
+// arrays are young), Bun a full collection (its eden collection measured no effect). Small
+// requests scavenge their own arrays (their many small objects fill the new space) and their RSS
+// climbs once to a plateau, so they pay a counter, an RSS read per CHECK_BYTES and a collection per
+// GROWTH of that climb (none measured under wrk at 10-19 k req/s); a fast stream, or a big heap whose collection is slow,
+// spends at most about 1/(SHARE + 1) of its main thread's time here (the next collection waits
+// SHARE times as long as the last one took). The price: a GiB streamed at 96 MiB/s costs 0.3-2.4 s
+// more CPU on Deno and 2-2.5 s on Bun (docs/performance.md, "Streaming memory (issue 15)").
+import v8 from "node:v8";
+import vm from "node:vm";
+import process from "node:process";
+
+/** bytes read between two looks at the RSS */
+export const CHECK_BYTES = 2 * 1024 * 1024;
+/** RSS growth since the last collection that makes the next one */
+export const GROWTH = 6 * 1024 * 1024;
+/** at most one collection this often, whatever the growth */
+export const MIN_GAP_MS = 100;
+/** a collection that took t ms allows the next one SHARE × t ms later */
+export const SHARE = 5;
+
+export interface ReadGarbageOptions {
+  /** the process's resident set size in bytes */
+  rss(): number;
+  /** milliseconds, monotonic */
+  now(): number;
+  /** the runtime's collection */
+  collect(): void;
+}
+
+/** a noteRead over the given RSS, clock and collection (tests pass fakes) */
+export function readGarbage(options: ReadGarbageOptions): (n: number) => void {
+  let sinceCheck = 0;
+  /** RSS after the last collection (or the lowest seen); -1: read it at the next check */
+  let floor = -1;
+  let nextAllowed = 0;
+  return (n) => {
+    sinceCheck += n;
+    if (sinceCheck < CHECK_BYTES) return;
+    sinceCheck = 0;
+    const rss = options.rss();
+    if (floor < 0 || rss < floor) floor = rss;
+    if (rss < floor + GROWTH) return;
+    const start = options.now();
+    if (start < nextAllowed) return;
+    floor = -1;
+    options.collect();
+    const end = options.now();
+    nextAllowed = end + Math.max(MIN_GAP_MS, (end - start) * SHARE);
+  };
+}
+
+/** the runtime's collection of young garbage */
+function collector(): () => void {
+  const bun = (globalThis as { Bun?: { gc(sync: boolean): void } }).Bun;
+  if (bun) return () => bun.gc(true);
+  // V8 hands its gc function only to contexts made after --expose-gc is set: one new context, once
+  try {
+    v8.setFlagsFromString("--expose-gc");
+    const gc = vm.runInNewContext("gc") as (options: { type: "minor" }) => void;
+    if (typeof gc === "function") return () => gc({ type: "minor" });
+  } catch {
+    // no way to ask: the runtime collects on its own schedule
+  }
+  return () => {};
+}
+
+let collect: (() => void) | null = null;
+
+/** a transport read n bytes (the collection is found on first use: most processes never need it) */
+export const noteRead = readGarbage({
+  rss: () => process.memoryUsage.rss(),
+  now: () => performance.now(),
+  collect: () => (collect ??= collector())(),
+});

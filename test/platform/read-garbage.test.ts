@@ -1,0 +1,72 @@
+// The read-garbage collector on a fake RSS and clock: when it collects, and how often it may.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { CHECK_BYTES, GROWTH, MIN_GAP_MS, SHARE, readGarbage } from "../../runtime/platform/read-garbage.ts";
+
+const MB = 1024 * 1024;
+
+function harness(collectMs = 0) {
+  const state = { rss: 60 * MB, now: 1000, collections: 0, rssReads: 0 };
+  const note = readGarbage({
+    rss: () => (state.rssReads++, state.rss),
+    now: () => state.now,
+    collect: () => {
+      state.collections++;
+      state.now += collectMs;
+      state.rss -= 2 * GROWTH; // the garbage goes
+    },
+  });
+  return { state, note };
+}
+
+test("reads the RSS once per CHECK_BYTES, not per read", () => {
+  const { state, note } = harness();
+  for (let i = 0; i < CHECK_BYTES / 1024 - 1; i++) note(1024);
+  assert.is(state.rssReads, 0);
+  note(1024);
+  assert.is(state.rssReads, 1);
+});
+
+test("collects once the RSS is GROWTH above its floor, not before", () => {
+  const { state, note } = harness();
+  note(CHECK_BYTES); // floor 60 MB
+  state.rss += GROWTH - 1;
+  note(CHECK_BYTES);
+  assert.is(state.collections, 0);
+  state.rss += 1;
+  note(CHECK_BYTES);
+  assert.is(state.collections, 1);
+});
+
+test("a flat RSS under traffic never collects; a plateau after growth collects once, then rebases", () => {
+  const { state, note } = harness();
+  for (let i = 0; i < 100; i++) note(CHECK_BYTES);
+  assert.is(state.collections, 0);
+  state.rss += 40 * MB; // load grows the heap for good: the collection frees only the garbage
+  note(CHECK_BYTES);
+  assert.is(state.collections, 1);
+  for (let i = 0; i < 100; i++) {
+    state.now += 1000;
+    note(CHECK_BYTES); // rebased on the RSS after the collection: no storm
+  }
+  assert.is(state.collections, 1);
+});
+
+test("waits MIN_GAP_MS, or SHARE times the last collection's duration, before the next", () => {
+  const { state, note } = harness(50); // a 50 ms collection: the next after 50 * SHARE ms
+  const gap = Math.max(MIN_GAP_MS, 50 * SHARE);
+  note(CHECK_BYTES);
+  state.rss += GROWTH;
+  note(CHECK_BYTES);
+  assert.is(state.collections, 1);
+  note(CHECK_BYTES); // the new floor
+  state.rss += 10 * GROWTH;
+  state.now += gap - 1;
+  note(CHECK_BYTES);
+  assert.is(state.collections, 1);
+  state.now += 1;
+  note(CHECK_BYTES);
+  assert.is(state.collections, 2);
+});
+
+test.run();
