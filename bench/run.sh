@@ -4,26 +4,36 @@
 # VirtualService, an mTLS mesh hop (sidecar A -> mTLS -> sidecar B, STRICT -> app) against two nginx
 # with client certificates (and its floor on Bun: two mTLS byte pipes), a gateway's TCP server against
 # nginx's stream module (tcp-*: 64-byte echoes over long-lived connections, bench/tcp-load.ts), and
-# each runtime's floors (bare socket server, its own HTTP server, a naive serve + fetch proxy, a pipe;
-# bench/floors/). See docs/performance.md.
+# each runtime's floors (bare socket server, its own HTTP server, a naive serve + fetch proxy, a pipe,
+# the least HTTP-aware proxy on raw sockets; bench/floors/). See docs/performance.md.
 #
-# Per target: start it and time exec -> serving; a fixed-rate latency run (bench/load.ts, open loop)
+# Per target: start it and time exec -> serving; BENCH_WARM_LOAD seconds of wrk load; a fixed-rate latency run (bench/load.ts, open loop)
 # after a short warm-up at the same rate; peak RSS so far; a one-connection wrk run (wrk -t1 -c1: mean
 # and p99 latency); a wrk throughput run (keep-alive, small GET); peak RSS again. Prints a table and
 # writes bench/results/<timestamp>.json.
 #
 # Layout on a 2-core machine (taskset): CPU 1 = the proxy (both proxies of a mesh pair) alone;
 # CPU 0 = load generator + upstream.
-# Env: BENCH_SECONDS (8, each measured run), BENCH_WARMUP (2), BENCH_RATE (1000), BENCH_CONNECTIONS
-# (50, wrk), BENCH_READY_TIMEOUT (10 s), BENCH_TARGETS (all of ALL_TARGETS below).
+# Env: BENCH_SECONDS (8, each measured run), BENCH_WARM_LOAD (3: seconds of wrk load before a row's
+# measured runs), BENCH_WARMUP (2), BENCH_RATE (1000), BENCH_CONNECTIONS
+# (50, wrk), BENCH_READY_TIMEOUT (10 s), BENCH_TARGETS (all of ALL_TARGETS below), BENCH_GRPC_CONNECTIONS
+# (10) and BENCH_GRPC_STREAMS (10 per connection) for the gRPC rows.
+# gRPC rows (grpc-*, mesh-grpc-*): unary calls driven by h2load (one small message as the request
+# body, content-type application/grpc, te: trailers) through the mTLS pair — two nginx with grpc_pass
+# and client certificates, or two sidecars on a port declared GRPC (h2c in, h2 over mTLS, h2c to the
+# app) — to bench/grpc-upstream.mjs on Node; grpc-direct is that upstream alone, grpc-direct-bun/-deno
+# the same server on Bun/Deno (the runtime's own http2 server: the floor under the runtime's rows).
+# Their p50-p99 columns are n/a: h2load reports a mean per request (in the note).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ALL_TARGETS="direct nginx dietmesh-bun dietmesh-deno gateway-nginx gateway-bun gateway-deno
   mesh-nginx mesh-bun mesh-deno floor-meshpipe-bun tcp-nginx tcp-bun tcp-deno floor-socket-bun floor-serve-bun floor-proxy-bun floor-pipe-bun
-  floor-socket-deno floor-serve-deno floor-proxy-deno floor-pipe-deno"
+  floor-http-bun floor-socket-deno floor-serve-deno floor-proxy-deno floor-pipe-deno floor-http-deno
+  grpc-direct grpc-direct-bun grpc-direct-deno mesh-grpc-nginx mesh-grpc-bun mesh-grpc-deno"
 DURATION=${BENCH_SECONDS:-8}
 WARMUP=${BENCH_WARMUP:-2}
+WARM_LOAD=${BENCH_WARM_LOAD:-3}
 RATE=${BENCH_RATE:-1000}
 CONNS=${BENCH_CONNECTIONS:-50}
 READY_TIMEOUT=${BENCH_READY_TIMEOUT:-10}
@@ -31,6 +41,7 @@ TARGETS=${BENCH_TARGETS:-$ALL_TARGETS}
 HOST=bench-upstream.default.svc.cluster.local:8080 # the sidecar rows' service
 MESH_HOST=b.default.svc.cluster.local:8080          # the mesh rows' service: sidecar B's workload
 GATEWAY_HOST=bench.example                          # the gateway rows' virtual host
+GRPC_HOST=$MESH_HOST                                # the gRPC rows' :authority (b, its port declared GRPC)
 BUN=./node_modules/.bin/bun
 DENO=./node_modules/.bin/deno
 
@@ -94,7 +105,7 @@ tcp_probe() { # port: true when a line sent comes back (the TCP rows' echo throu
 
 wait_ready() { # pid port path: polls without pause until 200 (path "=tcp": until an echo); prints ms since T0; fails on exit/deadline
   local deadline=$((${EPOCHREALTIME/./} + READY_TIMEOUT * 1000000))
-  until if [ "$3" = "=tcp" ]; then tcp_probe "$2"; else probe "$2" "$3"; fi; do
+  until if [ "$3" = "=tcp" ]; then tcp_probe "$2"; elif [ "$3" = "=grpc" ]; then [ "$(grpc_call "$2")" = 0 ]; else probe "$2" "$3"; fi; do
     kill -0 "$1" 2>/dev/null || { echo "exited before serving" >&2; return 1; }
     [ "${EPOCHREALTIME/./}" -lt "$deadline" ] || { echo "not serving after ${READY_TIMEOUT}s" >&2; return 1; }
   done
@@ -167,6 +178,11 @@ measure() { # name port start_ms pid...: the runs against a serving target (pids
     miss=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: $T_HOST" "$url")
     [ "$miss" = "$T_MISS" ] || { na "$name" "without '$T_HEADER' it answered $miss, not $T_MISS"; return 0; }
   fi
+  # Every row gets the same full-load warm-up first: a JIT runtime reaches its steady state only
+  # after tens of thousands of requests (on one pinned core, its optimizing compiler's threads stall
+  # the first ones by milliseconds: docs/performance.md "Warm-up"); nginx gains nothing from it.
+  [ "$WARM_LOAD" -gt 0 ] && { $PIN_LOAD wrk -t"$WRK_THREADS" -c"$CONNS" -d"${WARM_LOAD}s" "${hdr[@]}" "$url" >/dev/null ||
+    { na "$name" "warm-up wrk failed"; return 0; }; }
   s0=$(steal_ticks) w0=${EPOCHREALTIME/./}
   lat=$($PIN_LOAD $BUN bench/load.ts --url "$url" --host "$T_HOST" ${lhdr[@]+"${lhdr[@]}"} --rate "$RATE" \
     --seconds "$DURATION" --warmup "$WARMUP") || { na "$name" "latency run failed"; return 0; }
@@ -373,11 +389,63 @@ echo_upstream() { # the TCP rows' echo server, started once (on the load core, a
   done
 }
 
+grpc_upstream() { # the gRPC rows' upstream (bench/grpc-upstream.mjs on Node), started once, on the load core
+  [ -n "$GRPC_PORT" ] && return 0
+  command -v h2load >/dev/null 2>&1 || bash scripts/ensure-tools.sh nghttp2-client >&2 || return 1
+  printf '\0\0\0\0\7\n\5hello' >"$TMP/grpc-request.bin" # one length-prefixed message: field 1 = "hello"
+  launch grpc-upstream $PIN_LOAD node bench/grpc-upstream.mjs --port 0
+  GRPC_PID=$PID
+  local deadline=$((${EPOCHREALTIME/./} + READY_TIMEOUT * 1000000))
+  until GRPC_PORT=$(grep -m1 -x '[0-9][0-9]*' "$TMP/grpc-upstream.log" 2>/dev/null); do
+    kill -0 "$GRPC_PID" 2>/dev/null && [ "${EPOCHREALTIME/./}" -lt "$deadline" ] || { echo "the gRPC upstream did not start" >&2; return 1; }
+  done
+  GRPC_START=$(awk -v a="$T0" -v b="${EPOCHREALTIME/./}" 'BEGIN { printf "%.0f", (b - a) / 1000 }')
+}
+
+grpc_call() { # port: the grpc-status of one unary call through it (curl over h2c), or nothing
+  curl -s --max-time 5 --http2-prior-knowledge -H "content-type: application/grpc" -H "te: trailers" \
+    -H "Host: $T_HOST" --data-binary @"$TMP/grpc-request.bin" -D - -o /dev/null \
+    "http://127.0.0.1:$1/bench.Echo/Unary" | tr -d '\r' | sed -n 's/^grpc-status: //p'
+}
+
+measure_grpc() { # name port start_ms pid...: h2load, unary calls, BENCH_GRPC_CONNECTIONS x BENCH_GRPC_STREAMS
+  local name=$1 port=$2 start_ms=$3; shift 3
+  local pids=("$@") out rss t0 t1 s0 w0 steal cpu cpu_us rps ok errs mean status p
+  local conns=${BENCH_GRPC_CONNECTIONS:-10} streams=${BENCH_GRPC_STREAMS:-10}
+  status=$(grpc_call "$port")
+  [ "$status" = 0 ] || { na "$name" "a unary call through it did not end with grpc-status 0 (got '${status:-none}')"; return 0; }
+  t0=$(cpu_ticks "${pids[@]}") s0=$(steal_ticks) w0=${EPOCHREALTIME/./}
+  out=$($PIN_LOAD h2load -D "$DURATION" --warm-up-time="$WARMUP" -c "$conns" -m "$streams" -d "$TMP/grpc-request.bin" \
+    -H "content-type: application/grpc" -H "te: trailers" -H ":authority: $T_HOST" "http://127.0.0.1:$port/bench.Echo/Unary") ||
+    { na "$name" "h2load failed"; return 0; }
+  for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || { na "$name" "exited during the run"; return 0; }; done
+  t1=$(cpu_ticks "${pids[@]}") steal=$(steal_pct "$s0" "$w0")
+  rss=$(rss_each "${pids[@]}")
+  rps=$(awk '/^finished in/ { gsub(/,/, ""); printf "%.0f", $4 }' <<<"$out")
+  ok=$(awk '/^requests:/ { print $8 }' <<<"$out")
+  errs=$(awk '/^requests:/ { print $10 + $12 + $14 }' <<<"$out")
+  mean=$(awk '/^time for request:/ { print $6 }' <<<"$out")
+  # h2load counts any 2xx as success; a gRPC error is a 200 too, so the call above checked the status
+  [ -n "$rps" ] && [ "${ok:-0}" -gt 0 ] || { na "$name" "h2load: no request succeeded"; return 0; }
+  # the whole h2load run (warm-up included) is in the CPU ticks: per request at the measured rate
+  cpu=$(awk -v d=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v s="$((DURATION + WARMUP))" 'BEGIN { printf "%.0f", 100 * d / hz / s }')
+  cpu_us=$(awk -v d=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v s="$((DURATION + WARMUP))" -v r="$rps" 'BEGIN { printf "%.0f", (r > 0 ? 1e6 * d / hz / (r * s) : 0) }')
+  printf '%s\t%s\tn/a\tn/a\tn/a\t%s\t%s\t%s\t%s\t%s\t{}\tn/a\t%s\t%s\t%s\tn/a\tn/a\t%s\t%s\tn/a\t%s\n' "$name" "$rps" \
+    "$(tr / '\n' <<<"$rss" | awk '{ s += $1 } END { printf "%.1f", s }')" "$(tr / '\n' <<<"$rss" | awk '{ s += $1 } END { printf "%.1f", s }')" \
+    "$start_ms" "$cpu" "$errs" "$steal" "h2load -c $conns -m $streams: mean $mean per call" "$T_REF" "$rss" "$rss" "$cpu_us" >>"$ROWS"
+  echo "  $name: $rps unary calls/s (h2load -c $conns -m $streams, mean $mean), $cpu_us µs CPU/call, RSS $rss MB" >&2
+  if [ "${errs:-0}" != 0 ]; then
+    grep -E '^(requests|status codes):' <<<"$out" | sed "s|^|    h2load |" >&2
+    for p in "$TMP/$name"*/logs/error.log; do [ -f "$p" ] && tail -n 2 "$p" | sed "s|^|    ${p#"$TMP/"} |" >&2; done
+  fi
+}
+
 LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
 awk -v l="$LOAD_BEFORE" 'BEGIN { exit !(l > 0.5) }' &&
   echo "warning: the machine is not idle (load average $LOAD_BEFORE); expect noisy numbers" >&2
 echo "dietmesh bench: ${DURATION}s runs, $RATE req/s latency runs, $CONNS wrk connections; $LAYOUT" >&2
 mapfile -t PORTS < <($BUN bench/free-ports.ts 6)
+GRPC_PORT="" GRPC_PID="" GRPC_START=0
 
 # The upstream serves every target; its start time and memory fill the "direct" row.
 PID=""
@@ -495,6 +563,64 @@ for target in $TARGETS; do
       launch "$target" $PIN_PROXY "${run[@]}" runtime/cli/main.ts gateway --config "$TMP/tcp-gateway" \
         --bind "31400=127.0.0.1:${PORTS[0]}" --admin "127.0.0.1:${PORTS[1]}"
       port=${PORTS[0]} ready=("$PID" "${PORTS[0]}" =tcp) ;;
+    grpc-direct) # the gRPC rows' upstream (Node's http2 server) answering h2load
+      T_HOST=$GRPC_HOST T_REF=mesh-grpc-nginx T_KIND=grpc
+      grpc_upstream || { na "$target" "no gRPC upstream (or no h2load)"; continue; }
+      # not stopped after its row: the mesh-grpc rows use it
+      measure_grpc "$target" "$GRPC_PORT" "$GRPC_START" "$GRPC_PID"
+      continue ;;
+    grpc-direct-bun | grpc-direct-deno) # the runtime's own http2 server answering h2load: the floor
+      # of what a proxy on that runtime's node:http2 can do (pinned where the proxies run)
+      T_HOST=$GRPC_HOST T_REF=mesh-grpc-nginx T_KIND=grpc
+      grpc_upstream || { na "$target" "no gRPC upstream (or no h2load)"; continue; }
+      if [ "$target" = grpc-direct-bun ]; then run=("$BUN"); else run=("$DENO" run -A --quiet); fi
+      launch "$target" $PIN_PROXY "${run[@]}" bench/grpc-upstream.mjs --port "${PORTS[0]}"
+      port=${PORTS[0]} ready=("$PID" "${PORTS[0]}" =grpc) ;;
+    mesh-grpc-nginx) # nginx A (h2c in) -> grpc_pass over TLS with a client certificate, B verified ->
+      # nginx B (h2 by ALPN, client certificate required) -> grpc_pass h2c to the app
+      T_HOST=$GRPC_HOST T_REF=mesh-grpc-nginx T_KIND=grpc
+      grpc_upstream || { na "$target" "no gRPC upstream (or no h2load)"; continue; }
+      mesh_identities || { na "$target" "could not make the mesh identities"; continue; }
+      nginx_config "$TMP/mesh-grpc-nginx-b" "  upstream app { server 127.0.0.1:$GRPC_PORT; keepalive 64; }
+  server {
+    listen 127.0.0.1:${PORTS[1]} ssl http2;
+    ssl_certificate $TMP/nginx-b-id/cert.pem; ssl_certificate_key $TMP/nginx-b-id/key.pem;
+    ssl_client_certificate $TMP/ca/root-cert.pem; ssl_verify_client on;
+    location / { grpc_pass grpc://app; }
+  }"
+      nginx_config "$TMP/mesh-grpc-nginx-a" "  upstream mesh_b { server 127.0.0.1:${PORTS[1]}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${PORTS[0]} http2;
+    location / {
+      grpc_pass grpcs://mesh_b;
+      grpc_ssl_certificate $TMP/nginx-a-id/cert-chain.pem; grpc_ssl_certificate_key $TMP/nginx-a-id/key.pem;
+      grpc_ssl_trusted_certificate $TMP/ca/root-cert.pem; grpc_ssl_verify on; grpc_ssl_name nginx-b.bench;
+      grpc_ssl_session_reuse on;
+    }
+  }
+  server { listen 127.0.0.1:${PORTS[5]}; location = /nginx-ready { return 200; } }"
+      launch mesh-grpc-nginx-b $PIN_PROXY nginx -p "$TMP/mesh-grpc-nginx-b" -c "$TMP/mesh-grpc-nginx-b/nginx.conf" \
+        -e "$TMP/mesh-grpc-nginx-b/logs/error.log"
+      b_pid=$PID b_t0=$T0
+      launch mesh-grpc-nginx-a $PIN_PROXY nginx -p "$TMP/mesh-grpc-nginx-a" -c "$TMP/mesh-grpc-nginx-a/nginx.conf" \
+        -e "$TMP/mesh-grpc-nginx-a/logs/error.log"
+      T0=$b_t0 port=${PORTS[0]}
+      ready=("$PID" "${PORTS[5]}" /nginx-ready "$b_pid" - -) ;; # A first: RSS prints as A/B
+    mesh-grpc-bun | mesh-grpc-deno) # the mesh pair as mesh-bun, b's port declared GRPC
+      T_HOST=$GRPC_HOST T_REF=mesh-grpc-nginx T_KIND=grpc
+      grpc_upstream || { na "$target" "no gRPC upstream (or no h2load)"; continue; }
+      mesh_identities || { na "$target" "could not make the mesh identities"; continue; }
+      mesh_config "$TMP/$target-a" "$TMP/$target-b" "${PORTS[1]}"
+      sed -i 's/name: http, protocol: HTTP/name: grpc, protocol: GRPC/; s/ports: { http: /ports: { grpc: /' "$TMP/$target-a/b.yaml"
+      if [ "$target" = mesh-grpc-bun ]; then run=("$BUN"); else run=("$DENO" run -A --quiet); fi
+      launch "$target-b" $PIN_PROXY "${run[@]}" runtime/cli/main.ts sidecar --config "$TMP/$target-b" \
+        --app "127.0.0.1:$GRPC_PORT" --inbound "127.0.0.1:${PORTS[1]}" --outbound "127.0.0.1:${PORTS[2]}" \
+        --admin "127.0.0.1:${PORTS[3]}" --ca-dir "$TMP/ca" --service-account b --labels app=b
+      b_pid=$PID b_t0=$T0
+      launch "$target-a" $PIN_PROXY "${run[@]}" runtime/cli/main.ts sidecar --config "$TMP/$target-a" \
+        --outbound "127.0.0.1:${PORTS[0]}" --admin "127.0.0.1:${PORTS[4]}" --ca-dir "$TMP/ca" --service-account a
+      T0=$b_t0 port=${PORTS[0]}
+      ready=("$PID" "${PORTS[4]}" /ready "$b_pid" "${PORTS[3]}" /ready) ;; # A first: RSS prints as A/B
     floor-meshpipe-bun) # the mesh row's floor: two byte pipes with mTLS between them (bench/floors/bun-tls-pipe.ts)
       T_HOST=$MESH_HOST T_REF=mesh-nginx
       mesh_identities || { na "$target" "could not make the mesh identities"; continue; }
@@ -506,10 +632,11 @@ for target in $TARGETS; do
         --ca "$TMP/ca/root-cert.pem" --servername nginx-b.bench
       T0=$b_t0 port=${PORTS[0]}
       ready=("$PID" "${PORTS[0]}" / "$b_pid" - -) ;; # A first: RSS prints as A/B
-    floor-socket-bun | floor-serve-bun | floor-proxy-bun | floor-pipe-bun | floor-socket-deno | floor-serve-deno | floor-proxy-deno | floor-pipe-deno)
+    floor-socket-bun | floor-serve-bun | floor-proxy-bun | floor-pipe-bun | floor-http-bun | floor-socket-deno | floor-serve-deno | floor-proxy-deno | floor-pipe-deno | floor-http-deno)
       kind=${target#floor-} kind=${kind%-*} rt=${target##*-}
       if [ "$rt" = bun ]; then run=("$BUN"); else run=("$DENO" run -A --quiet); fi
-      args=(--port "${PORTS[0]}"); [ "$kind" = proxy ] || [ "$kind" = pipe ] && args+=(--upstream "127.0.0.1:$UP_PORT")
+      args=(--port "${PORTS[0]}"); [ "$kind" = proxy ] || [ "$kind" = pipe ] || [ "$kind" = http ] && args+=(--upstream "127.0.0.1:$UP_PORT")
+      [ "$kind" = http ] && args+=(--host "$HOST") # its one-entry route map: the Host the bench sends
       launch "$target" $PIN_PROXY "${run[@]}" "bench/floors/$rt-$kind.ts" "${args[@]}"
       port=${PORTS[0]} ready=("$PID" "${PORTS[0]}" /) ;;
     *) echo "unknown target $target" >&2; exit 2 ;;
@@ -527,6 +654,8 @@ for target in $TARGETS; do
   done
   if [ -z "$err" ] && [ "$T_KIND" = tcp ]; then
     measure_tcp "$target" "$port" "$start_ms" "${pids[@]}"
+  elif [ -z "$err" ] && [ "$T_KIND" = grpc ]; then
+    measure_grpc "$target" "$port" "$start_ms" "${pids[@]}"
   elif [ -z "$err" ]; then
     measure "$target" "$port" "$start_ms" "${pids[@]}"
   else
@@ -569,7 +698,7 @@ awk -F'\t' -v out="$OUT" -v date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -v nproc="$NPR
       ok = f[r, 2] != "n/a"; ref = f[r, 15]
       ratio = ok && rps[ref] ? sprintf("%.2f", f[r, 2] / rps[ref]) : "n/a"
       ratio_ng = ok && rps["nginx"] ? sprintf("%.2f", f[r, 2] / rps["nginx"]) : "n/a"
-      added = ok && dp99 != "" && dp99 != "n/a" ? sprintf("%.3f", f[r, 5] - dp99) : "n/a"
+      added = ok && dp99 != "" && dp99 != "n/a" && f[r, 5] != "n/a" ? sprintf("%.3f", f[r, 5] - dp99) : "n/a"
       c1added = ok && (ref in c1) && c1[ref] != "" && c1[ref] != "n/a" && f[r, 16] != "n/a" ? sprintf("%.3f", f[r, 16] - c1[ref]) : "n/a"
       printf fmt, f[r, 1], f[r, 2], ratio, ms(f[r, 3]), ms(f[r, 4]), ms(f[r, 5]), ms(added), ms(f[r, 16]), ms(f[r, 17]), ms(c1added), f[r, 18], f[r, 19], f[r, 8], f[r, 9], f[r, 21]
       printf "    { \"target\": %s, \"requests_per_s\": %s, \"reference\": %s, \"ratio_to_reference\": %s, \"ratio_to_nginx\": %s, \"p50_ms\": %s, \"p90_ms\": %s, \"p99_ms\": %s, \"added_p99_ms\": %s, ", \

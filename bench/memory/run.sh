@@ -10,7 +10,8 @@
 # Layout as bench/run.sh: proxies on CPU 1, wrk and the upstream on CPU 0.
 # Env: MEM_MODES (default "bun deno"), MEM_SECONDS (wrk run, 8), MEM_CONNS (50), MEM_REPEAT (1),
 #      MEM_SNAPSHOT=1 (a heap snapshot at the mid-load sample), MEM_HOLD=0 (skip the idle-connection part),
-#      MEM_SCENARIOS (default "plain mtls").
+#      MEM_SCENARIOS (default "plain mtls"), MEM_MAIN (the CLI entry the proxies run; default
+#      runtime/cli/main.ts, or a bundle's cli/main.js: see docs/performance.md "Sidecar RSS").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -23,6 +24,7 @@ OUT=${MEM_OUT:-/tmp/dietmesh-memory-$(date -u +%Y%m%dT%H%M%SZ)}
 BUN=$PWD/node_modules/.bin/bun
 DENO=$PWD/node_modules/.bin/deno
 PROBE=$PWD/bench/memory/probe.ts
+MAIN=${MEM_MAIN:-runtime/cli/main.ts}
 UPHOST=bench-upstream.default.svc.cluster.local:8080
 BHOST=b.default.svc.cluster.local:8080
 mkdir -p "$OUT"
@@ -58,7 +60,7 @@ start_proxy() { # name mode args... : starts runtime/cli/main.ts; sets PROXY_PID
   local mem=$OUT/$name.mem
   rm -f "$mem" "$mem".*
   # shellcheck disable=SC2046
-  DIETMESH_MEM_OUT=$mem $PIN_PROXY $(mode_cmd "$mode") runtime/cli/main.ts "$@" >"$OUT/$name.log" 2>&1 &
+  DIETMESH_MEM_OUT=$mem $PIN_PROXY $(mode_cmd "$mode") "$MAIN" "$@" >"$OUT/$name.log" 2>&1 &
   PIDS+=($!)
   local i
   for ((i = 0; i < 400; i++)); do [ -s "$mem.pid" ] && break; sleep 0.05; done

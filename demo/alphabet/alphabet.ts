@@ -2,9 +2,11 @@
 // the spelling-alphabet word for one character — the NATO alphabet, or DIN 5009 when the caller's
 // preferred language (Accept-Language) is German. The demo runs it four times: as alphabet-service
 // and as a-, b- and c-service (like the original, where all four ran one image).
-// Usage: alphabet.ts --port N [--host 127.0.0.1] [--name alphabet-service] [--delay-ms N]
-// (--delay-ms answers slowly, to show the seed's 1 s timeouts at work)
+// Usage: alphabet.ts --port N [--host 127.0.0.1] [--name alphabet-service] [--delay-ms N] [--grpc]
+// (--delay-ms answers slowly, to show the seed's 1 s timeouts at work; --grpc also answers
+// alphabet.Alphabet/Spell over h2c on the same port: alphabet-grpc.ts)
 import { platform } from "../../runtime/platform/index.ts";
+import { listenBoth } from "./alphabet-grpc.ts";
 
 function flag(name: string, fallback: string): string {
   const args = platform.args();
@@ -59,9 +61,12 @@ const text = { "content-type": "text/plain; charset=utf-8" };
 
 const delayMs = Number(flag("delay-ms", "0"));
 
+const grpc = platform.args().includes("--grpc");
+const host = flag("host", "127.0.0.1");
 const server = platform.serve({
-  hostname: flag("host", "127.0.0.1"),
-  port: Number(flag("port", "0")),
+  hostname: host,
+  // with --grpc, HTTP/1.1 is served on an internal port behind the two-protocol listener
+  port: grpc ? 0 : Number(flag("port", "0")),
   async handler(request) {
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     const path = new URL(request.url).pathname;
@@ -85,4 +90,13 @@ const server = platform.serve({
     return new Response("Not Found\n", { status: 404 });
   },
 });
-console.log(`${name} listening on ${server.hostname}:${server.port}`);
+if (grpc) {
+  const both = await listenBoth(host, Number(flag("port", "0")), server.port, (character, language, requestId) => {
+    const word = spell(character, language);
+    console.log(`${name}: ${character} → ${word ?? "(none)"} over gRPC (language ${language || "-"}, x-request-id ${requestId})`);
+    return word;
+  });
+  console.log(`${name} listening on ${host}:${both.port}, HTTP/1.1 and gRPC (h2c)`);
+} else {
+  console.log(`${name} listening on ${server.hostname}:${server.port}`);
+}

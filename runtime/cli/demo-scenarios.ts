@@ -59,6 +59,10 @@ export const fixedFiles = [
   "demo/security/alphabet-service-authz.yaml",
 ];
 
+/** copied beside them: alphabet-service's gRPC side at the gateway (alphabet.cloud: Gateway,
+ * VirtualService, and the gateway allowed to call Spell); kept apart from the seed's routing */
+export const grpcFiles = [`${ownDir}/alphabet-grpc.yaml`];
+
 export interface Choice {
   /** the service whose VirtualService the scenario sets; the live file is active-<slot>.yaml */
   slot: string;
@@ -164,7 +168,7 @@ export async function switchScenarios(dir: string, names: string[], timeoutMs = 
 /** Copies the fixed files into a (new or existing) live folder. */
 export async function writeFixedFiles(dir: string): Promise<void> {
   await platform.mkdir(dir);
-  for (const source of fixedFiles) {
+  for (const source of [...fixedFiles, ...grpcFiles]) {
     await platform.writeTextFile(`${dir}/${source.slice(source.lastIndexOf("/") + 1)}`, await platform.readTextFile(`${root}${source}`));
   }
 }

@@ -41,6 +41,8 @@ interface Workload {
   args: string[];
   /** the app calls other services: it gets HTTP_PROXY pointing at its sidecar's outbound listener */
   callsOut?: boolean;
+  /** the app also answers gRPC on its port: the service gets a GRPC port 9090 to the same endpoint */
+  grpc?: boolean;
 }
 
 interface Running {
@@ -51,6 +53,8 @@ interface Running {
   inbound: string;
   outbound: string;
   admin: string;
+  /** the mesh in process (createMesh): no sidecar, `sidecar` is the app itself */
+  library?: boolean;
 }
 
 function workloads(originalDelays: boolean): Workload[] {
@@ -61,16 +65,23 @@ function workloads(originalDelays: boolean): Workload[] {
     { service: "hello-istio", version: "v2", script: hello, args: ["--version", "2.0.1", "--delay-ms", originalDelays ? "500" : "0"] },
     { service: "spelling-service", version: "v1", script: `${root}demo/alphabet/spelling.ts`, args: [], callsOut: true },
     // one app, run four times, as the original ran one image as four Deployments
-    ...["alphabet-service", "a-service", "b-service", "c-service"].map((service) => ({ service, version: "v1", script: alphabet, args: ["--name", service] })),
+    // alphabet-service also answers gRPC on its one port (alphabet.proto), as the GRPC port 9090
+    ...["alphabet-service", "a-service", "b-service", "c-service"].map((service) => ({
+      service, version: "v1", script: alphabet, args: ["--name", service, ...(service === "alphabet-service" ? ["--grpc"] : [])], grpc: service === "alphabet-service",
+    })),
   ];
 }
 
 /** One ServiceEntry per service, its endpoints the sidecars' inbound listeners. */
-function registryYaml(services: string[], running: Running[]): string {
+function registryYaml(services: string[], running: Running[], grpcServices: string[]): string {
   const docs = services.map((service) => {
+    const grpc = grpcServices.includes(service);
     const eps = running
       .filter((r) => r.workload.service === service)
-      .map((r) => `  - address: 127.0.0.1\n    ports: { http: ${r.inbound.slice(r.inbound.lastIndexOf(":") + 1)} }\n    labels: { app: ${service}, version: ${r.workload.version} }\n    serviceAccount: ${service}`);
+      .map((r) => {
+        const port = r.inbound.slice(r.inbound.lastIndexOf(":") + 1);
+        return `  - address: 127.0.0.1\n    ports: { http: ${port}${grpc ? `, grpc: ${port}` : ""} }\n    labels: { app: ${service}, version: ${r.workload.version} }\n    serviceAccount: ${service}`;
+      });
     return `apiVersion: networking.istio.io/v1beta1
 kind: ServiceEntry
 metadata:
@@ -81,7 +92,7 @@ spec:
   location: MESH_INTERNAL
   resolution: STATIC
   ports:
-  - { number: 8080, name: http, protocol: HTTP }
+  - { number: 8080, name: http, protocol: HTTP }${grpc ? "\n  - { number: 9090, name: grpc, protocol: GRPC }" : ""}
   endpoints:${eps.length ? `\n${eps.join("\n")}` : " []"}
 `;
   });
@@ -143,6 +154,7 @@ async function launch(flags: ReturnType<typeof parseFlags>): Promise<number> {
 
   const all = workloads(flags.booleans["original-delays"]);
   const services = [...new Set(all.map((w) => w.service))];
+  const grpcServices = [...new Set(all.filter((w) => w.grpc).map((w) => w.service))];
 
   // the app first (the sidecar forwards to it), then its sidecar; a calling app learns its
   // sidecar's outbound port up front, so that port is chosen before either starts (and chosen
@@ -181,12 +193,12 @@ async function launch(flags: ReturnType<typeof parseFlags>): Promise<number> {
     }
   }
 
-  /** the spelling service as one process with the mesh inside it: no sidecar, no admin listener */
+  /** the spelling service as one process with the mesh inside it: no sidecar; its admin listener is the library's (mesh.listenAdmin) */
   async function startLibrary(w: Workload): Promise<Running> {
-    const child = runScript(`${root}demo/alphabet/spelling-library.ts`, ["--config", dir, "--ca-dir", caDir], { echo: `[library ${label(w)}] ` });
+    const child = runScript(`${root}demo/alphabet/spelling-library.ts`, ["--config", dir, "--ca-dir", caDir, "--admin", "127.0.0.1:0"], { echo: `[library ${label(w)}] ` });
     children.push(child);
-    const [, inbound] = await child.waitFor(/ready: inbound (\S+) /, 30_000);
-    return { workload: w, app: child, appAddr: inbound, sidecar: child, inbound, outbound: "(mesh.fetch)", admin: "" };
+    const [, inbound, admin] = await child.waitFor(/ready: inbound (\S+) admin (\S+)/, 30_000);
+    return { workload: w, app: child, appAddr: inbound, sidecar: child, inbound, outbound: "(mesh.fetch)", admin, library: true };
   }
 
   const library = flags.strings.library;
@@ -197,15 +209,15 @@ async function launch(flags: ReturnType<typeof parseFlags>): Promise<number> {
     await writeFixedFiles(dir);
     await applyScenarios(dir, [...defaultScenarios, ...flags.lists.scenario]);
     // the sidecars load the config before their inbound ports (the endpoints) are known
-    await platform.writeTextFile(`${dir}/registry.yaml`, registryYaml(services, []));
+    await platform.writeTextFile(`${dir}/registry.yaml`, registryYaml(services, [], grpcServices));
     const running = await Promise.all(all.map(start));
 
     // publish the endpoints, and wait until every sidecar routes with them
-    const sidecars = running.map((r) => ({ name: `${r.admin ? "sidecar" : "library"} ${label(r.workload)}`, child: r.sidecar, admin: r.admin }));
-    await publish(sidecars, () => platform.writeTextFile(`${dir}/registry.yaml`, registryYaml(services, running)));
+    const sidecars = running.map((r) => ({ name: `${r.library ? "library" : "sidecar"} ${label(r.workload)}`, child: r.sidecar, admin: r.admin }));
+    await publish(sidecars, () => platform.writeTextFile(`${dir}/registry.yaml`, registryYaml(services, running, grpcServices)));
 
-    // the gateway's /dashboard also reads the sidecars' counters, to draw the calls between them
-    const peers = running.filter((r) => r.admin).flatMap((r) => ["--dashboard-peer", r.admin]);
+    // the gateway's /dashboard also reads the sidecars' counters (and the library's), to draw the calls between them
+    const peers = running.flatMap((r) => ["--dashboard-peer", r.admin]);
     const gatewayChild = runScript(cli, ["gateway", "--config", dir, "--bind", `80=${flags.strings.gateway}`, "--admin", flags.strings.admin!, "--ca-dir", caDir, ...peers], { echo: "[gateway] " });
     children.push(gatewayChild);
     const [, gatewayAddr] = await gatewayChild.waitFor(/gateway port 80 listening on (\S+)/);
@@ -213,15 +225,14 @@ async function launch(flags: ReturnType<typeof parseFlags>): Promise<number> {
     // tell `demo switch` where the proxies' admin listeners are (it waits for their reload); a
     // proxy watches its config before it says it is ready, and only config files (never this one)
     const proxies = [{ name: "gateway", child: gatewayChild, admin: gatewayAdmin }, ...sidecars];
-    // (a library workload has no admin listener for `demo switch` to wait on)
-    const state: DemoState = { proxies: proxies.filter((p) => p.admin).map(({ name, admin }) => ({ name, admin })) };
+    const state: DemoState = { proxies: proxies.map(({ name, admin }) => ({ name, admin })) };
     await platform.writeTextFile(`${dir}/${stateFile}`, JSON.stringify(state, null, 2) + "\n");
 
     const width = Math.max(...running.map((r) => label(r.workload).length));
     const rows = running.map((r) =>
-      r.admin
-        ? `  ${label(r.workload).padEnd(width)}  app ${r.appAddr} (pid ${r.app.pid})  sidecar inbound ${r.inbound}  outbound ${r.outbound}  admin ${r.admin}`
-        : `  ${label(r.workload).padEnd(width)}  mesh in process (pid ${r.app.pid}, no sidecar)  inbound ${r.inbound} (mTLS)  calls with mesh.fetch`);
+      r.library
+        ? `  ${label(r.workload).padEnd(width)}  mesh in process (pid ${r.app.pid}, no sidecar)  inbound ${r.inbound} (mTLS)  calls with mesh.fetch  admin ${r.admin}`
+        : `  ${label(r.workload).padEnd(width)}  app ${r.appAddr} (pid ${r.app.pid})  sidecar inbound ${r.inbound}  outbound ${r.outbound}  admin ${r.admin}`);
     const pid = (service: string) => running.find((r) => r.workload.service === service)!.app.pid;
     const dirFlag = dir === `${root}.demo/mesh` ? "" : ` --dir ${dir}`;
     const spell = (extra: string, word: string) => `  curl -H 'Host: spelling.cloud'${extra} 'http://${gatewayAddr}/api/spelling?word=${word}'`;
@@ -238,10 +249,11 @@ hello-istio:
   curl -H 'Host: hello-istio.cloud' http://${gatewayAddr}/api/hello
   curl -H 'Host: hello-istio.cloud' -A 'Mozilla/5.0 Chrome/120' http://${gatewayAddr}/api/hello
   curl -H 'Host: hello-istio.cloud' -b 'user=leander' http://${gatewayAddr}/api/hello
-alphabet/spelling (spelling-service calls the others through its sidecar):
+alphabet/spelling (spelling-service calls the others ${library ? "with mesh.fetch, mTLS from the library" : "through its sidecar"}):
 ${spell("", "abc")}                       # a-, b- and c-service
 ${spell(" -H 'Accept-Language: de'", "abc")}
 ${spell("", "istio")}                     # alphabet-service, once per letter
+  node demo/alphabet/grpc-spell.mjs --authority alphabet.cloud ${gatewayAddr} q   # alphabet-service over gRPC (alphabet.proto)
   kill ${pid("a-service")}        # stops a-service's app: word=abc answers "?" for a
   npm run demo:load -- --concurrency 2 --requests 50 --host spelling.cloud --gateway ${gatewayAddr}
 Switch the routing live (now: ${[...defaultScenarios, ...flags.lists.scenario].join(" ")}; the proxies watch ${dir}):

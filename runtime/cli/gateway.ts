@@ -12,13 +12,16 @@ import { parseFlags, parseLabels, UsageError, type CommandSpec } from "./args.ts
 import { configureLogging, createLogger, logFlags } from "./log.ts";
 import { drainFlag } from "./lifecycle.ts";
 import { identityFlags } from "./identity-setup.ts";
-import { address, headLimitFlags, headLimits, startProxyCore } from "./proxy-core.ts";
+import { address, dnsFlags, headLimitFlags, headLimits, startProxyCore } from "./proxy-core.ts";
+import { credentialsDirFlag } from "./credential-setup.ts";
 import { compileWorkloadSecurity, createJwksCache } from "../security/policy/index.ts";
 import { fetchJwks } from "./security-setup.ts";
 import { systemClock } from "../lib/clock.ts";
 import type { MeshConfig } from "../config/types.ts";
 import { h2cPorts } from "./gateway-h2c.ts";
-import { listenHttp2 } from "../exchange/http2/listen.ts";
+import { listenHttp2, streamHandler } from "../exchange/http2/listen.ts";
+import { localReply } from "../exchange/local-reply.ts";
+import { ProxyError } from "../exchange/errors.ts";
 import { startTcpPorts } from "./gateway-tcp.ts";
 import { gatewayXfccFilter } from "../filters/gateway-xfcc.ts";
 
@@ -40,9 +43,10 @@ export const gatewaySpec: CommandSpec = {
     { name: "access-log", kind: "string", value: "FORMAT", default: "off", help: "access log on stdout: off, text (Istio's format) or json; an Istio Telemetry resource can also turn it on" },
     { name: "namespace", kind: "string", value: "NS", default: "default", help: "namespace of resources that name none; also the gateway's own (its identity)" },
     { name: "service-account", kind: "string", value: "SA", default: "istio-ingressgateway-service-account", help: "the gateway's service account (its identity, with --ca-dir or --ca)" },
-    { name: "credentials-dir", kind: "string", value: "DIR", help: "where HTTPS servers' credentialName is read: DIR/<name>/tls.crt, tls.key, ca.crt (or DIR/<name>-cacert/ca.crt); watched" },
+    credentialsDirFlag,
     ...identityFlags,
     ...headLimitFlags,
+    ...dnsFlags,
     ...logFlags,
     { name: "status", kind: "string", value: "HOST:PORT", help: "status listener for probes and Prometheus (Istio's 15020/15021): /healthz/ready and /stats/prometheus only, so the admin API can stay on loopback" },
   ],
@@ -101,7 +105,9 @@ export async function runGateway(argv: string[]): Promise<void> {
   });
   const { deps, identity, telemetry, watch } = core;
   // ports whose Gateway servers say TCP (MONGO, REDIS, MYSQL): byte streams, not HTTP (gateway-tcp.ts)
-  const certificateSources = { identity, credentialsDir: flags.strings["credentials-dir"], noCredentials: credentialsRefusal(flags.lists.registry) };
+  // credentialName: the folder (watched by server-certificates.ts itself), else the Secrets' source
+  const credentialsDir = flags.strings["credentials-dir"];
+  const certificateSources = { identity, credentialsDir, credentials: credentialsDir ? undefined : core.credentials, noCredentials: CREDENTIALS_REFUSAL };
   const tcp = startTcpPorts({ binds, table: watch.table, clusters: deps.clusters, telemetry, log });
 
   function open(port: number, entry: PortListener): void {
@@ -123,8 +129,13 @@ export async function runGateway(argv: string[]): Promise<void> {
       return;
     }
     // TLS only, the certificate chosen by SNI; open once the files have been read, so the first
-    // clients are not refused for a certificate still loading
-    const tlsOnly = { plaintext: false, tls: true, clientCertificate: false };
+    // clients are not refused for a certificate still loading. ALPN offers h2 and http/1.1, as an
+    // Istio gateway's HTTPS listener does: h2 streams go through the same gateway chain.
+    const h2 = streamHandler(handler, (error) => {
+      log(`gateway port ${port} h2: ${(error as Error)?.stack ?? error}`, "error");
+      return localReply(new ProxyError("internal"));
+    });
+    const tlsOnly = { plaintext: false, tls: true, clientCertificate: false, http2: h2 };
     void entry.certs.ready
       .then(() => listenMeshData(addr, handler, log, { credentials: () => null, accept: () => tlsOnly, serverTls: (record) => entry.certs!.select(record), limits }))
       .then((server) => opened(server, " (HTTPS)"), failed);
@@ -186,12 +197,8 @@ export async function runGateway(argv: string[]): Promise<void> {
   });
 }
 
-/** why credentialName cannot be served without --credentials-dir */
-function credentialsRefusal(registries: string[]): string {
-  return registries.some((r) => r.startsWith("kubernetes"))
-    ? "credentialName from a Kubernetes Secret is not supported by dietmesh yet; mount the Secret and pass --credentials-dir DIR (DIR/<name>/tls.crt, tls.key, ca.crt)"
-    : "credentialName needs --credentials-dir DIR (DIR/<name>/tls.crt, tls.key, ca.crt, or DIR/<name>-cacert/ca.crt)";
-}
+/** why credentialName cannot be served with neither --credentials-dir nor --registry kubernetes */
+const CREDENTIALS_REFUSAL = "credentialName needs --credentials-dir DIR (DIR/<name>/tls.crt, tls.key, ca.crt, or DIR/<name>-cacert/ca.crt) or --registry kubernetes (the Secret in the gateway's namespace)";
 
 function badPeer(value: string): never {
   throw new UsageError(`--dashboard-peer: expected HOST:PORT, got "${value}"`);

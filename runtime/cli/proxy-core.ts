@@ -4,12 +4,10 @@
 // opened its data listeners — the admin and status listeners and the drain on SIGTERM.
 import { platform, type Server } from "../platform/index.ts";
 import { listen, parseListenAddress, type ListenAddress } from "../exchange/listener.ts";
-import { parseRegistrySpec, startConfigWatch, type ConfigWatch } from "../discovery/config-watch.ts";
+import { parseRegistrySpec, startConfigWatch, type ConfigWatch, type ConfigWatchOptions } from "../discovery/config-watch.ts";
 import { defaultClusters, defaultDeps } from "../router/default-deps.ts";
 import type { PipelineDeps } from "../router/pipeline-deps.ts";
 import { createObserver } from "../telemetry/observe.ts";
-import { createAdminApp } from "../admin/admin.ts";
-import { createStatusApp } from "../admin/status.ts";
 import type { AppHealth } from "../admin/app-health.ts";
 import type { RouteTable } from "../model/route-table.ts";
 import type { MeshConfig } from "../config/types.ts";
@@ -21,6 +19,10 @@ import { setupIdentity } from "./identity-setup.ts";
 import { setupTelemetry, type ProxyTelemetry } from "./telemetry-setup.ts";
 import { encodePeerMetadata } from "../telemetry/peer-metadata.ts";
 import { drainMs, onTermination, type Lifecycle } from "./lifecycle.ts";
+import { createDnsResolver } from "../platform/dns.ts";
+import { credentialNameErrors, formatCredentialErrors, setupCredentials } from "./credential-setup.ts";
+import { formatConfigError } from "../config/errors.ts";
+import type { CredentialSource } from "../security/credential-source.ts";
 
 export interface ProxyCoreOptions {
   kind: "sidecar" | "gateway";
@@ -33,10 +35,14 @@ export interface ProxyCoreOptions {
   securityFor(config: MeshConfig): WorkloadSecurity | undefined;
   /** after the shared work of an accepted config (the gateway opens and closes ports here) */
   onSwap?(table: RouteTable): void;
+  /** the config from somewhere else than files (the library's `resources`); default: the file watch */
+  startWatch?(options: ConfigWatchOptions): Promise<ConfigWatch>;
 }
 
 export interface ProxyCore {
   readonly identity: WorkloadIdentity | undefined;
+  /** credentialName's material (--credentials-dir, or Secrets with --registry kubernetes); undefined: none */
+  readonly credentials: CredentialSource | undefined;
   readonly deps: PipelineDeps;
   readonly telemetry: ProxyTelemetry;
   readonly watch: ConfigWatch;
@@ -69,6 +75,11 @@ export const headLimitFlags: FlagSpec[] = [
   { name: "max-request-headers", kind: "string", value: "N", default: "100", help: "most request headers a data listener takes (Envoy's max_headers_count); more → 431" },
 ];
 
+/** Envoy's dns_resolvers: where the names of DNS ServiceEntries are resolved */
+export const dnsFlags: FlagSpec[] = [
+  { name: "dns-server", kind: "list", value: "IP[:PORT]", help: "resolve DNS and DNS_ROUND_ROBIN ServiceEntries with this DNS server (A/AAAA, re-resolved on the records' TTL) instead of the system resolver (getaddrinfo, every 5 s)" },
+];
+
 export function headLimits(flags: ParsedFlags): HeadLimits {
   const kb = Number(flags.strings["max-request-headers-kb"] ?? "60");
   const count = Number(flags.strings["max-request-headers"] ?? "100");
@@ -92,7 +103,8 @@ export async function startProxyCore(options: ProxyCoreOptions): Promise<ProxyCo
   const { flags, namespace, labels, log } = options;
   let telemetry: ProxyTelemetry | undefined;
   const identity = await setupIdentity(flags, { namespace, serviceAccount: options.serviceAccount }, log, (info) => telemetry?.dietmesh.certificateExpiry("workload", info.notAfter));
-  const clusters = defaultClusters(identity && { credentials: identity.current, trustDomain: identity.spiffeId.trustDomain });
+  const credentials = await setupCredentials(flags, namespace, log);
+  const clusters = defaultClusters(identity && { credentials: identity.current, trustDomain: identity.spiffeId.trustDomain }, credentials);
   const newRequestId = () => crypto.randomUUID();
   telemetry = setupTelemetry({
     namespace,
@@ -121,19 +133,32 @@ export async function startProxyCore(options: ProxyCoreOptions): Promise<ProxyCo
     clusters.sync(table);
     t.onSwap(table);
   };
-  const watch = await startConfigWatch({
+  const watch = await (options.startWatch ?? startConfigWatch)({
     paths: flags.lists.config,
     namespace,
     registries: flags.lists.registry.map((value) => parseRegistrySpec(value, { kubeconfig: flags.strings.kubeconfig }) ?? badRegistry(value)),
     proxy: { kind: options.kind, namespace, labels, outboundTrafficPolicy: outboundTrafficPolicyFlag(flags.strings["outbound-traffic-policy"]) },
     log,
+    dns: createDnsResolver(flags.lists["dns-server"] ?? []),
     onSwap: (table) => {
+      // a reload cannot be refused from here: its origination connections fail (503 UF) instead
+      if (!credentials) for (const e of credentialNameErrors(table.config)) log(formatConfigError(e));
       accepted(table);
       t.dietmesh.configReload("accepted", Date.now());
       options.onSwap?.(table);
     },
     onReject: () => t.dietmesh.configReload("rejected", Date.now()),
+  }).catch((error: unknown) => {
+    // a refused first config: the renewal timer must not keep a library's process alive
+    identity?.stop();
+    throw error;
   });
+  const refused = credentials ? [] : credentialNameErrors(watch.table.current.config);
+  if (refused.length) {
+    watch.close();
+    identity?.stop();
+    throw new Error(formatCredentialErrors(refused));
+  }
   accepted(watch.table.current);
 
   async function serve(serve: ServeOptions): Promise<Lifecycle> {
@@ -146,15 +171,19 @@ export async function startProxyCore(options: ProxyCoreOptions): Promise<ProxyCo
       close: async () => {
         watch.close();
         identity?.stop();
+        credentials?.close();
         await serve.close?.();
       },
       log,
     });
     const isReady = () => ready && !lifecycle.draining() && watch.registry.synced();
+    // loaded here, not with the module: the library (runtime/library) shares this core and opens
+    // no admin listener, and Hono with the admin and dashboard is ~7 ms of its cold start
+    const [{ createAdminApp }, { createStatusApp }] = await Promise.all([import("../admin/admin.ts"), import("../admin/status.ts")]);
     const admin = createAdminApp({
       table: watch.table,
       ready: isReady,
-      describe: serve.describe,
+      describe: () => ({ ...serve.describe(), dns: watch.dnsNames() }),
       quit: () => void lifecycle.shutdown(),
       clusters,
       prometheus: t.prometheus,
@@ -176,7 +205,7 @@ export async function startProxyCore(options: ProxyCoreOptions): Promise<ProxyCo
     return lifecycle;
   }
 
-  return { identity, deps, telemetry: t, watch, security: () => security, serve };
+  return { identity, credentials, deps, telemetry: t, watch, security: () => security, serve };
 }
 
 /** a sidecar's --outbound-traffic-policy (Istio's meshConfig.outboundTrafficPolicy.mode); unset: 404 NR for unknown hosts */

@@ -15,7 +15,8 @@ import { localServiceLookup } from "../telemetry/local-service.ts";
 import { identityFlags } from "./identity-setup.ts";
 import { appMetricsScraper } from "../telemetry/app-metrics.ts";
 import { serveInbound } from "./inbound-setup.ts";
-import { address, headLimitFlags, headLimits, startProxyCore } from "./proxy-core.ts";
+import { address, dnsFlags, headLimitFlags, headLimits, startProxyCore } from "./proxy-core.ts";
+import { credentialsDirFlag } from "./credential-setup.ts";
 import { compileWorkloadSecurity, createJwksCache } from "../security/policy/index.ts";
 import { fetchJwks, pathNormalizationFlag } from "./security-setup.ts";
 import { systemClock } from "../lib/clock.ts";
@@ -50,8 +51,10 @@ export const sidecarSpec: CommandSpec = {
     { name: "service-account", kind: "string", value: "SA", default: "default", help: "the workload's service account (its identity)" },
     { name: "labels", kind: "string", value: "k=v,...", default: "", help: "the workload's labels (for sourceLabels matches)" },
     { name: "outbound-traffic-policy", kind: "string", value: "MODE", help: "meshConfig outboundTrafficPolicy.mode where no Sidecar resource sets one: ALLOW_ANY (Istio's default: unknown hosts passed through) or REGISTRY_ONLY (502); unset: 404 NR" },
+    credentialsDirFlag,
     ...identityFlags,
     ...headLimitFlags,
+    ...dnsFlags,
     ...logFlags,
     { name: "path-normalization", kind: "string", value: "MODE", default: "BASE", help: "meshConfig pathNormalization for inbound requests: NONE, BASE, MERGE_SLASHES or DECODE_AND_MERGE_SLASHES" },
     { name: "status", kind: "string", value: "HOST:PORT", help: "status listener for the kubelet and Prometheus (Istio's 15020/15021): /healthz/ready, /app-health/..., /stats/prometheus with --app-metrics merged; nothing else" },

@@ -94,6 +94,31 @@ test("a blank word is a bad request", async () => {
   assert.is((await spelling("")).status, 400);
 });
 
+/** the README's gRPC call: demo/alphabet/grpc-spell.mjs (@grpc/grpc-js, on Node) through the gateway */
+async function grpcSpell(args: string[]): Promise<{ code: number | null; out: string }> {
+  const child = runCommand("node", [`${root}demo/alphabet/grpc-spell.mjs`, ...args]);
+  const code = await child.exited;
+  return { code, out: child.lines.join("\n") };
+}
+
+test("gRPC: alphabet.Alphabet/Spell through the gateway (alphabet.cloud, h2c) to alphabet-service's sidecar and app", async () => {
+  const q = await grpcSpell(["--authority", "alphabet.cloud", "--request-id", "e2e-grpc", gateway, "q"]);
+  assert.is(q.code, 0, q.out);
+  assert.is(q.out, "Quebec");
+  // the app answered it over gRPC (h2c from its sidecar), with the caller's x-request-id
+  await eventually(async () => appLines("e2e-grpc").length === 1, 5000, "the app's log line");
+  assert.match(appLines("e2e-grpc")[0], /^\[app alphabet-service v1\] alphabet-service: q → Quebec over gRPC /);
+  // the request message's language field; and again, as the demo's DestinationRule retires each
+  // connection after one request (maxRequestsPerConnection 1, maxConnections 1)
+  assert.is((await grpcSpell(["--language", "de", gateway, "q"])).out, "Quelle");
+  // a server's NOT_FOUND with its message reaches the client
+  const missing = await grpcSpell([gateway, "%"]);
+  assert.is(missing.code, 1, missing.out);
+  assert.is(missing.out, 'ERROR: NOT_FOUND (5): no word for "%"');
+  // HTTP/1.1 on the same app port still answers through the mesh (spelled via spelling-service)
+  assert.equal(await spell("q"), ["Quebec"]);
+});
+
 test("hello-istio answers on the same gateway, and hello:NAME switches it like the bare name", async () => {
   assert.is(await helloVersion(), "1.0.1");
   await switchTo("hello:v2");

@@ -1,0 +1,218 @@
+// Memory under streaming (issue 15 item 12): a gateway on the runtime running this script, an
+// upstream and a client in this process on loopback. After a warm request the gateway's idle RSS is
+// read; then a large request body goes up (the upstream reads slowly) and a large response body
+// comes down (the client reads slowly), both generated from one reused chunk, while the gateway's
+// VmRSS is sampled every 100 ms. Prints idle, max and max/idle per direction. Backpressure working
+// means the proxy stops reading the fast side while the slow side's socket is full, so the peak
+// does not depend on the body's size.
+// Usage: bun|deno run -A bench/memory/stream-rss.ts [--mib 1024] [--rate-mib 96] [--mode up,down]
+//   [--flags "--smol"] (runtime flags for the gateway process, e.g. Deno's "--v8-flags=...")
+import { createServer, connect, type Socket } from "node:net";
+import { readFileSync } from "node:fs";
+import { cli, startGateway, stopAll, tempConfig, serviceEntry } from "../../test/support/mesh.ts";
+import { runCommand } from "../../runtime/platform/process.ts";
+
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? fallback : process.argv[i + 1];
+};
+const MIB = 1024 * 1024;
+const bodyBytes = Number(arg("mib", "1024")) * MIB;
+const rate = Number(arg("rate-mib", "96")) * MIB; // the slow reader's bytes per second
+const modes = arg("mode", "up,down").split(",");
+const chunk = new Uint8Array(64 * 1024).fill(0x61);
+
+/** keeps a socket's reading to about `perSecond`: pauses for the rest of each 50 ms window */
+export function throttle(socket: Socket, perSecond: number, onBytes: (n: number) => void): void {
+  const perWindow = perSecond / 20;
+  let windowStart = Date.now();
+  let used = 0;
+  socket.on("data", (data: Uint8Array) => {
+    onBytes(data.byteLength);
+    used += data.byteLength;
+    if (used < perWindow) return;
+    socket.pause();
+    const wait = Math.max(0, windowStart + 50 - Date.now());
+    setTimeout(() => {
+      windowStart = Date.now();
+      used = 0;
+      socket.resume();
+    }, wait);
+  });
+}
+
+/** writes `total` bytes of the reused chunk, waiting for drain whenever write says so */
+export function pump(socket: Socket, total: number, done: () => void): void {
+  let left = total;
+  const more = () => {
+    while (left > 0) {
+      const n = Math.min(left, chunk.byteLength);
+      left -= n;
+      if (!socket.write(n === chunk.byteLength ? chunk : chunk.subarray(0, n))) return void socket.once("drain", more);
+    }
+    done();
+  };
+  more();
+}
+
+/** reads one head off a socket, then hands later bytes to `body` */
+function onHead(socket: Socket, head: (text: string, rest: Uint8Array) => void): void {
+  let seen = new Uint8Array(0);
+  const listener = (data: Uint8Array) => {
+    const joined = new Uint8Array(seen.byteLength + data.byteLength);
+    joined.set(seen);
+    joined.set(data, seen.byteLength);
+    const text = new TextDecoder("latin1").decode(joined);
+    const end = text.indexOf("\r\n\r\n");
+    if (end === -1) return void (seen = joined);
+    socket.off("data", listener);
+    head(text.slice(0, end), joined.subarray(end + 4));
+  };
+  socket.on("data", listener);
+}
+
+/** The upstream: POST /up is read slowly and answered "ok"; GET /down?bytes=N sends N bytes fast. */
+export function startUpstream(perSecond: number): Promise<{ port: number; close(): void; received(): number }> {
+  let received = 0;
+  const server = createServer((socket) => {
+    const serve = () =>
+      onHead(socket, (head, rest) => {
+        const [method, target] = head.split(" ");
+        if (method === "GET") {
+          const bytes = Number(/bytes=(\d+)/.exec(target)?.[1] ?? "0");
+          // one write for a small answer: two small writes meet Nagle and delayed ACKs (40 ms)
+          if (!target.includes("bytes=")) socket.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+          else {
+            socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${bytes}\r\n\r\n`);
+            pump(socket, bytes, () => {});
+          }
+          serve();
+          return;
+        }
+        const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? "0");
+        let got = rest.byteLength;
+        received += got;
+        const finish = () => {
+          socket.removeAllListeners("data");
+          socket.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+          serve();
+        };
+        if (got >= length) return finish();
+        throttle(socket, perSecond, (n) => {
+          got += n;
+          received += n;
+          if (got >= length) finish();
+        });
+      });
+    serve();
+    socket.on("error", () => {});
+  });
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () =>
+      resolve({ port: (server.address() as { port: number }).port, close: () => server.close(), received: () => received }),
+    ),
+  );
+}
+
+/** the tiny config: one Gateway on port 80 for stream.example, routed to the upstream */
+export function gatewayConfig(upstreamPort: number): Promise<string> {
+  return tempConfig({
+    "stream.yaml": `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: stream-gateway }
+spec:
+  selector: { istio: ingressgateway }
+  servers: [{ port: { number: 80, name: http, protocol: HTTP }, hosts: ["stream.example"] }]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: stream }
+spec:
+  hosts: ["stream.example"]
+  gateways: [stream-gateway]
+  http: [{ route: [{ destination: { host: stream.default.svc.cluster.local, port: { number: 8080 } } }] }]
+---
+${serviceEntry("stream", "stream.default.svc.cluster.local", [{ address: `127.0.0.1:${upstreamPort}` }])}`,
+  });
+}
+
+/** one request through the gateway; resolves with the response's status line and body byte count */
+export function exchange(address: string, head: string, upload: number, perSecond: number): Promise<{ status: string; bytes: number }> {
+  const [host, port] = address.split(":");
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), host, () => {
+      socket.write(head);
+      if (upload > 0) pump(socket, upload, () => {});
+    });
+    socket.on("error", reject);
+    onHead(socket, (text, rest) => {
+      const status = text.split("\r\n")[0];
+      const length = Number(/content-length: *(\d+)/i.exec(text)?.[1] ?? "0");
+      let bytes = rest.byteLength;
+      const end = () => {
+        socket.destroy();
+        resolve({ status, bytes });
+      };
+      if (bytes >= length) return end();
+      throttle(socket, perSecond, (n) => {
+        bytes += n;
+        if (bytes >= length) end();
+      });
+    });
+  });
+}
+
+/** user + system CPU seconds the process has used (clock ticks of /proc/PID/stat, 100 per second) */
+export function cpuOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+export function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+/** the gateway as startGateway starts it, with runtime flags before the script */
+async function startWithFlags(config: string, runtime: string, flags: string[]) {
+  const pre = runtime === "bun" ? flags : ["run", "-A", "--quiet", ...flags];
+  const child = runCommand(process.execPath, [...pre, cli, "gateway", "--config", config, "--bind", "80=127.0.0.1:0", "--admin", "127.0.0.1:0"]);
+  const [, port80] = await child.waitFor(/gateway port 80 listening on (\S+)/);
+  await child.waitFor(/ready on /);
+  return { child, port80 };
+}
+
+if (import.meta.main) {
+  const runtime = "Bun" in globalThis ? "bun" : "deno";
+  const upstream = await startUpstream(rate);
+  const config = await gatewayConfig(upstream.port);
+  const flags = arg("flags", "").split(" ").filter(Boolean);
+  const gateway = flags.length ? await startWithFlags(config, runtime, flags) : await startGateway(config);
+  const pid = gateway.child.pid;
+  const host = "Host: stream.example\r\n";
+  const warm = await exchange(gateway.port80, `GET /warm HTTP/1.1\r\n${host}\r\n`, 0, rate);
+  if (!warm.status.includes(" 200")) throw new Error(`warm request: ${warm.status}`);
+  await new Promise((r) => setTimeout(r, 500));
+  const idle = rssOf(pid);
+  const mb = (n: number) => (n / 1e6).toFixed(1);
+  console.log(`${runtime}: idle RSS ${mb(idle)} MB; body ${bodyBytes / MIB} MiB, slow reader ${rate / MIB} MiB/s`);
+  for (const mode of modes) {
+    let max = 0;
+    const sampler = setInterval(() => (max = Math.max(max, rssOf(pid))), 100);
+    const started = Date.now();
+    const cpu = cpuOf(pid);
+    const result =
+      mode === "up"
+        ? await exchange(gateway.port80, `POST /up HTTP/1.1\r\n${host}Content-Length: ${bodyBytes}\r\n\r\n`, bodyBytes, rate)
+        : await exchange(gateway.port80, `GET /down?bytes=${bodyBytes} HTTP/1.1\r\n${host}\r\n`, 0, rate);
+    clearInterval(sampler);
+    max = Math.max(max, rssOf(pid));
+    const got = mode === "up" ? upstream.received() : result.bytes;
+    const seconds = (Date.now() - started) / 1000;
+    console.log(`${runtime} ${mode}: ${result.status}, ${got} bytes in ${seconds.toFixed(1)} s; max RSS ${mb(max)} MB = ${(max / idle).toFixed(2)} x idle; gateway CPU ${(cpuOf(pid) - cpu).toFixed(2)} s`);
+  }
+  stopAll();
+  gateway.child.kill("SIGKILL");
+  upstream.close();
+  process.exit(0);
+}
