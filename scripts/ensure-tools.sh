@@ -15,6 +15,7 @@ for cmd in "$@"; do
     ps) missing+=(procps) ;;
     promtool) missing+=(prometheus) ;;
     kubectl) missing+=(kubernetes-client) ;;
+    h2load | nghttp) missing+=(nghttp2-client) ;;
     # /usr/bin/chromium, driven by playwright-core (test/e2e/dashboard.test.ts); never a downloaded browser
     chromium) missing+=(chromium) ;;
     *) missing+=("$cmd") ;;
