@@ -76,22 +76,29 @@ async function crossOriginPut(pageOrigin: string): Promise<FetchResult> {
 
 const seenBy = (origin: string) => api.requests.filter((r) => r.headers.origin === origin).map((r) => r.method);
 
+// uvu drops an error thrown in a before hook (its runner returns from a finally): print it, so a
+// failed set-up says why instead of failing every test with no message
 test.before(async () => {
-  const tools = runCommand("bash", [`${root}scripts/ensure-tools.sh`, "chromium"]);
-  assert.is(await tools.exited, 0, `ensure-tools.sh chromium:\n${tools.lines.join("\n")}`);
-  pages = platform.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    handler: () => new Response("<!doctype html><title>cors page</title><p>cors</p>", { headers: { "content-type": "text/html" } }),
-  });
-  pagePort = pages.port;
-  dir = await tempConfig({
-    "gateway.yaml": GATEWAY,
-    "vs.yaml": VS,
-    "registry.yaml": serviceEntry("api", "api.default.svc.cluster.local", [{ address: api.address }]),
-  });
-  gateway = await startGateway(dir);
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS, timeout: 20_000 });
+  try {
+    const tools = runCommand("bash", [`${root}scripts/ensure-tools.sh`, "chromium"]);
+    assert.is(await tools.exited, 0, `ensure-tools.sh chromium:\n${tools.lines.join("\n")}`);
+    pages = platform.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      handler: () => new Response("<!doctype html><title>cors page</title><p>cors</p>", { headers: { "content-type": "text/html" } }),
+    });
+    pagePort = pages.port;
+    dir = await tempConfig({
+      "gateway.yaml": GATEWAY,
+      "vs.yaml": VS,
+      "registry.yaml": serviceEntry("api", "api.default.svc.cluster.local", [{ address: api.address }]),
+    });
+    gateway = await startGateway(dir);
+    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS, timeout: 20_000 });
+  } catch (error) {
+    console.error("set-up failed:", error);
+    throw error;
+  }
 });
 
 test.after(async () => {

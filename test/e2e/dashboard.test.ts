@@ -53,18 +53,25 @@ async function traffic(hello: number, words: number): Promise<void> {
 
 const numberIn = (id: string) => page.$eval(`#${id}`, (e) => Number(e.getAttribute("data-value")));
 
+// uvu drops an error thrown in a before hook (its runner returns from a finally): print it, so a
+// failed set-up says why instead of failing every test with no message
 test.before(async () => {
-  const tools = runCommand("bash", [`${root}scripts/ensure-tools.sh`, "chromium"]);
-  assert.is(await tools.exited, 0, `ensure-tools.sh chromium:\n${tools.lines.join("\n")}`);
-  dir = await platform.makeTempDir("dietmesh-dashboard-");
-  demo = runScript(cli, ["demo", "--gateway", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--dir", `${dir}/mesh`, "--ca-dir", `${dir}/ca`, "--scenario", "50-50"]);
-  [, gateway] = await demo.waitFor(/DEMO READY (\S+)/, 40_000);
-  [, admin] = await demo.waitFor(/^\s*gateway\s+port 80 on \S+\s+admin (\S+)/, 1000);
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS, timeout: 20_000 });
-  page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  page.on("pageerror", (e) => pageProblems.push(`page error: ${e.message}`));
-  page.on("console", (m) => m.type() === "error" && pageProblems.push(`console: ${m.text()}`));
-  page.on("request", (r) => void (r.url().startsWith(`http://${admin}/`) || foreignRequests.push(r.url())));
+  try {
+    const tools = runCommand("bash", [`${root}scripts/ensure-tools.sh`, "chromium"]);
+    assert.is(await tools.exited, 0, `ensure-tools.sh chromium:\n${tools.lines.join("\n")}`);
+    dir = await platform.makeTempDir("dietmesh-dashboard-");
+    demo = runScript(cli, ["demo", "--gateway", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--dir", `${dir}/mesh`, "--ca-dir", `${dir}/ca`, "--scenario", "50-50"]);
+    [, gateway] = await demo.waitFor(/DEMO READY (\S+)/, 40_000);
+    [, admin] = await demo.waitFor(/^\s*gateway\s+port 80 on \S+\s+admin (\S+)/, 1000);
+    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS, timeout: 20_000 });
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.on("pageerror", (e) => pageProblems.push(`page error: ${e.message}`));
+    page.on("console", (m) => m.type() === "error" && pageProblems.push(`console: ${m.text()}`));
+    page.on("request", (r) => void (r.url().startsWith(`http://${admin}/`) || foreignRequests.push(r.url())));
+  } catch (error) {
+    console.error("set-up failed:", error);
+    throw error;
+  }
 });
 
 test.after(async () => {
