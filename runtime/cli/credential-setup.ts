@@ -1,13 +1,15 @@
 // Where a proxy's credentialName material comes from (security/credential-source.ts): the folder of
 // --credentials-dir, else, with --registry kubernetes, the Secrets of the proxy's namespace (the
-// cluster of --kubeconfig or the pod's own), else none — and then every DestinationRule that names
-// a credential is refused at start with its file, resource and field, never sent in plaintext.
+// cluster of --kubeconfig or the pod's own), else none — and then every DestinationRule or Gateway
+// server of this proxy that names a credential is refused, at start and on reload, with its file,
+// resource and field: never served or sent without the TLS it asks for.
 import { platform } from "../platform/index.ts";
 import type { FlagSpec, ParsedFlags } from "./args.ts";
-import type { MeshConfig } from "../config/types.ts";
-import { formatConfigError, type ConfigError } from "../config/errors.ts";
+import type { MeshConfig, Resource } from "../config/types.ts";
+import type { ConfigError } from "../config/errors.ts";
 import { folderCredentials } from "../security/credential-files.ts";
 import type { CredentialSource } from "../security/credential-source.ts";
+import { gatewaysFor, type ProxyIdentity } from "../model/compile.ts";
 
 export const credentialsDirFlag: FlagSpec = {
   name: "credentials-dir",
@@ -32,9 +34,21 @@ export async function setupCredentials(flags: ParsedFlags, namespace: string, lo
   return secretCredentialsFrom(options, namespace);
 }
 
-/** every DestinationRule TLS block naming a credentialName, as load errors (for a proxy with no source) */
-export function credentialNameErrors(config: MeshConfig): ConfigError[] {
+const NO_SOURCE = "credentialName needs a credential source: --credentials-dir DIR (DIR/<name>/tls.crt, tls.key, ca.crt) or --registry kubernetes (the Secret in the proxy's namespace); refused rather than sent without TLS";
+
+/**
+ * every credentialName this proxy would use, as load errors (for a proxy with no credential
+ * source): DestinationRule TLS blocks, and the HTTPS servers of the Gateways that select it. The
+ * config watch rejects a config with any, at start and on reload, so the last good one stays.
+ */
+export function credentialNameErrors(config: MeshConfig, proxy?: ProxyIdentity): ConfigError[] {
   const out: ConfigError[] = [];
+  const refuse = (resource: Resource<string, unknown>, path: string) =>
+    out.push({
+      code: "schema", severity: "error", file: resource.origin.file, document: resource.origin.document, kind: resource.kind, name: resource.metadata.name, namespace: resource.metadata.namespace,
+      path: `${path}.tls.credentialName`,
+      message: NO_SOURCE,
+    });
   for (const dr of config.destinationRules) {
     const policies: [string, { tls?: { credentialName?: string } } | undefined][] = [["spec.trafficPolicy", dr.spec.trafficPolicy]];
     dr.spec.trafficPolicy?.portLevelSettings?.forEach((p, i) => policies.push([`spec.trafficPolicy.portLevelSettings[${i}]`, p]));
@@ -42,16 +56,13 @@ export function credentialNameErrors(config: MeshConfig): ConfigError[] {
       policies.push([`spec.subsets[${i}].trafficPolicy`, s.trafficPolicy]);
       s.trafficPolicy?.portLevelSettings?.forEach((p, j) => policies.push([`spec.subsets[${i}].trafficPolicy.portLevelSettings[${j}]`, p]));
     });
-    for (const [path, policy] of policies) {
-      if (policy?.tls?.credentialName === undefined) continue;
-      out.push({
-        code: "schema", severity: "error", file: dr.origin.file, document: dr.origin.document, kind: "DestinationRule", name: dr.metadata.name, namespace: dr.metadata.namespace,
-        path: `${path}.tls.credentialName`,
-        message: "credentialName needs a credential source: --credentials-dir DIR (DIR/<name>/tls.crt, tls.key, ca.crt) or --registry kubernetes (the Secret in the proxy's namespace); refused rather than sent without TLS",
-      });
-    }
+    for (const [path, policy] of policies) if (policy?.tls?.credentialName !== undefined) refuse(dr, path);
+  }
+  for (const gateway of proxy ? gatewaysFor(config, proxy) : []) {
+    gateway.spec.servers.forEach((server, i) => {
+      if ((server.tls as { credentialName?: string } | undefined)?.credentialName !== undefined) refuse(gateway, `spec.servers[${i}]`);
+    });
   }
   return out;
 }
 
-export const formatCredentialErrors = (errors: ConfigError[]) => errors.map(formatConfigError).join("\n");

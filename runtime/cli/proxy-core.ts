@@ -20,8 +20,7 @@ import { setupTelemetry, type ProxyTelemetry } from "./telemetry-setup.ts";
 import { encodePeerMetadata } from "../telemetry/peer-metadata.ts";
 import { drainMs, onTermination, type Lifecycle } from "./lifecycle.ts";
 import { createDnsResolver } from "../platform/dns.ts";
-import { credentialNameErrors, formatCredentialErrors, setupCredentials } from "./credential-setup.ts";
-import { formatConfigError } from "../config/errors.ts";
+import { credentialNameErrors, setupCredentials } from "./credential-setup.ts";
 import type { CredentialSource } from "../security/credential-source.ts";
 
 export interface ProxyCoreOptions {
@@ -133,16 +132,18 @@ export async function startProxyCore(options: ProxyCoreOptions): Promise<ProxyCo
     clusters.sync(table);
     t.onSwap(table);
   };
+  const proxy = { kind: options.kind, namespace, labels, outboundTrafficPolicy: outboundTrafficPolicyFlag(flags.strings["outbound-traffic-policy"]) };
   const watch = await (options.startWatch ?? startConfigWatch)({
     paths: flags.lists.config,
     namespace,
     registries: flags.lists.registry.map((value) => parseRegistrySpec(value, { kubeconfig: flags.strings.kubeconfig }) ?? badRegistry(value)),
-    proxy: { kind: options.kind, namespace, labels, outboundTrafficPolicy: outboundTrafficPolicyFlag(flags.strings["outbound-traffic-policy"]) },
+    proxy,
     log,
     dns: createDnsResolver(flags.lists["dns-server"] ?? []),
+    // a credentialName with no source to read it from is refused like any load error, at start
+    // and on reload (the last good config stays): never served without its TLS
+    check: credentials ? undefined : (config) => credentialNameErrors(config, proxy),
     onSwap: (table) => {
-      // a reload cannot be refused from here: its origination connections fail (503 UF) instead
-      if (!credentials) for (const e of credentialNameErrors(table.config)) log(formatConfigError(e));
       accepted(table);
       t.dietmesh.configReload("accepted", Date.now());
       options.onSwap?.(table);
@@ -153,12 +154,6 @@ export async function startProxyCore(options: ProxyCoreOptions): Promise<ProxyCo
     identity?.stop();
     throw error;
   });
-  const refused = credentials ? [] : credentialNameErrors(watch.table.current.config);
-  if (refused.length) {
-    watch.close();
-    identity?.stop();
-    throw new Error(formatCredentialErrors(refused));
-  }
   accepted(watch.table.current);
 
   async function serve(serve: ServeOptions): Promise<Lifecycle> {

@@ -4,7 +4,7 @@
 // last state (its recover wrapper reconnects), so traffic goes on.
 import { platform } from "../platform/index.ts";
 import { incrementalConfigLoader } from "./config-worker.ts";
-import { formatConfigError } from "../config/errors.ts";
+import { formatConfigError, type ConfigError } from "../config/errors.ts";
 import { readConfigFiles, replacedWhole, sameFiles, watchTargets, type FilesRead } from "../config/files.ts";
 import { systemClock, type Clock } from "../lib/clock.ts";
 import { settleChanges } from "./settle.ts";
@@ -67,6 +67,11 @@ export interface ConfigWatchOptions {
   onSwap?: (table: RouteTable) => void;
   /** called when a change is rejected (the last good table stays) */
   onReject?: () => void;
+  /**
+   * what this proxy cannot honour in a config that is valid in itself (a credentialName with no
+   * credential source): rejects it like a load error, at start and on every reload
+   */
+  check?: (config: MeshConfig) => ConfigError[];
   /**
    * a file change is applied once the files read the same twice this far apart with no write in
    * between (default 300 ms: a writer pausing under 600 ms is never applied half-way); a change
@@ -159,6 +164,7 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
       // what `dietmesh check` calls an error (an unknown subset or Gateway, weights adding up to 0)
       // is rejected too: it would send traffic nowhere
       const broken = analyze ? analyzeConfig(result.config, { knownHosts: known }).filter((e) => e.severity === "error") : [];
+      broken.push(...(options.check?.(result.config) ?? []));
       return { problems: broken, value: { config: result.config, fromFiles } };
     });
     const rejections = outcome.rejected.map((r) => `${formatConfigError(r.error)} (${r.fallback === "left out" ? "left out" : "its last accepted version stays"})`).join("\n  ");

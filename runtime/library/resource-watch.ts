@@ -64,6 +64,7 @@ export async function startResourceWatch(resources: readonly unknown[], options:
     // what `dietmesh check` calls an error (an unknown subset or Gateway, weights adding up to 0)
     // is refused too, as the file watch refuses it: it would send traffic nowhere
     const broken = analyzeConfig(result.config, { knownHosts: new Set([...services.services.keys(), ...discovered.services.keys()]) }).filter((e) => e.severity === "error");
+    broken.push(...(options.check?.(result.config) ?? []));
     if (broken.length) return broken;
     config = result.config;
     publishing = true;

@@ -4,7 +4,8 @@
 // `openssl s_server`, which answers only TLS; one requires a client certificate. A replaced CA
 // file is used by the next connection; a wrong SAN or a missing credential is 503 UF, never
 // plaintext; an egress gateway originates with the credential as a sidecar does; and a proxy with
-// no credential source refuses such a rule at start, naming it (a reload adding one: logged, 503 UF).
+// no credential source refuses such a rule (and a gateway such an HTTPS server) at start and on
+// reload, naming file, resource and field; a rejected reload leaves the last good config in service.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
@@ -138,14 +139,56 @@ test("with no credential source, the sidecar refuses the rule at start, naming f
   assert.not.match(r.out, /ready on/);
 });
 
-test("with no credential source, a reload that adds such a rule is logged and its calls fail 503 UF, never plaintext", async () => {
+const version = async (admin: string) => JSON.parse((await curl([`http://${admin}/config_dump`])).body).version as number;
+
+test("with no credential source, a reload that adds such a rule is rejected: the last good config stays, the error names file, resource and field", async () => {
   const dir = await tempConfig({ "svc.yaml": serviceEntry("mtls", "mtls.example", [{ address: `127.0.0.1:${mutualPort}` }], 80) });
   const plain = await startSidecar(dir);
+  const before = await version(plain.admin);
   await platform.writeTextFile(`${dir}/dr.yaml`, rule("mtls", "mtls.example", "{ mode: MUTUAL, credentialName: client, sni: api.example }"));
-  await plain.child.waitFor(/DestinationRule default\/mtls .*spec\.trafficPolicy\.tls\.credentialName: credentialName needs a credential source/);
-  const r = await curl(["-H", "Host: mtls.example", `http://${plain.outbound}/`]);
-  assert.is(r.status, 503, r.body);
-  assert.match(r.headers[FLAGS_HEADER], /UF/);
+  const [, kept] = await plain.child.waitFor(/config change rejected, keeping version (\d+):/);
+  assert.is(Number(kept), before);
+  await plain.child.waitFor(/DestinationRule default\/mtls \(\S*dr\.yaml, document 1\) spec\.trafficPolicy\.tls\.credentialName: credentialName needs a credential source/);
+  assert.is(await version(plain.admin), before, "the rejected change is not in service");
+  // the watch goes on: the same rule without credentialName is accepted
+  await platform.writeTextFile(`${dir}/dr.yaml`, rule("mtls", "mtls.example", "{ mode: DISABLE }"));
+  await plain.child.waitFor(new RegExp(`config version ${before + 1} in service`));
+});
+
+const httpsGateway = (server: string) => `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: edge }
+spec:
+  selector: { istio: ingressgateway }
+  servers:
+  - port: { number: 80, name: http, protocol: HTTP }
+    hosts: [api.example]
+${server}`;
+const credentialServer = `  - port: { number: 443, name: https, protocol: HTTPS }
+    hosts: [api.example]
+    tls: { mode: SIMPLE, credentialName: api }
+`;
+
+test("with no credential source, a gateway refuses an HTTPS server's credentialName at start, naming file, resource and field", async () => {
+  const dir = await tempConfig({ "gateway.yaml": httpsGateway(credentialServer) });
+  const r = await run("dietmesh", ["gateway", "--config", dir, "--labels", "istio=ingressgateway", "--bind", "80=127.0.0.1:0", "--bind", "443=127.0.0.1:0", "--admin", "127.0.0.1:0"]);
+  assert.is(r.code, 1, r.out);
+  assert.match(r.out, /Gateway default\/edge \(\S*gateway\.yaml, document 1\) spec\.servers\[1\]\.tls\.credentialName: credentialName needs a credential source/);
+  assert.not.match(r.out, /ready on/);
+});
+
+test("with no credential source, a gateway reload that adds an HTTPS server with credentialName is rejected and the ports in service stay", async () => {
+  const dir = await tempConfig({ "gateway.yaml": httpsGateway("") });
+  const edge = await startGateway(dir, ["--labels", "istio=ingressgateway", "--bind", "443=127.0.0.1:0"]);
+  const before = await version(edge.admin);
+  await platform.writeTextFile(`${dir}/gateway.yaml`, httpsGateway(credentialServer));
+  await edge.child.waitFor(/config change rejected, keeping version \d+:/);
+  await edge.child.waitFor(/Gateway default\/edge \(\S*gateway\.yaml, document 1\) spec\.servers\[1\]\.tls\.credentialName: credentialName needs a credential source/);
+  assert.is(await version(edge.admin), before);
+  assert.not.ok(edge.child.lines.some((l) => /gateway port 443/.test(l)), "no listener for the rejected server");
+  // port 80 still serves the version in service (no route for the host: Envoy's 404)
+  const r = await curl(["-H", "Host: api.example", `http://${edge.port80}/`]);
+  assert.is(r.status, 404, r.body);
 });
 
 test.run();
