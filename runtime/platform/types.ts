@@ -223,6 +223,8 @@ export interface HeapReport {
 export interface UpstreamRequest {
   /** "http://10.0.0.1:8080/path?query" — the address to connect to and the request target */
   url: string;
+  /** the origin-form target ("/path?query") when the caller has it apart: url is then not parsed back for it */
+  target?: string;
   method: string;
   /** sent as given, Host included; hop-by-hop headers are already removed */
   headers: Headers;

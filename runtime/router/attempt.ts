@@ -19,56 +19,86 @@ export interface TryRequest {
   trailers?: Promise<Headers | undefined>;
 }
 
-export interface TryResult {
-  host: UpstreamHost;
-  outcome: AttemptOutcome;
-  response?: HttpResponse;
-  failure?: FailureClass;
-  message?: string;
-  /** stop listening to the route's abort: call once this try's response is not what is returned */
-  release(): void;
-}
-
 /** the host to try, or undefined when the cluster has none healthy (UH) */
 export function pickHost(cluster: Cluster, hashKey: string | undefined, exclude: Set<UpstreamHost> | undefined): UpstreamHost | undefined {
   return cluster.balancer.pick({ hashKey, exclude });
 }
 
-const NOTHING = () => {};
+/**
+ * One try, awaited by the router itself (no async frame of its own between the router and the
+ * pool): `send` starts it, then exactly one of `responded`/`failed` says how it ended. The abort
+ * machinery exists only when a timeout can fire: most requests need none.
+ */
+export class UpstreamTry {
+  response: HttpResponse | undefined = undefined;
+  failure: FailureClass | undefined = undefined;
+  message: string | undefined = undefined;
+  outcome!: AttemptOutcome;
+  private readonly abort: AbortController | undefined;
+  private readonly perTry: unknown;
+  private open = true;
 
-export async function sendTry(
-  state: ClusterState,
-  host: UpstreamHost,
-  request: TryRequest,
-  perTryTimeoutMs: number | undefined,
-  route: AbortSignal | undefined,
-  clock: Clock,
-): Promise<TryResult> {
-  // abort machinery only when a timeout can fire: most requests need none
-  const abort = route || perTryTimeoutMs ? new AbortController() : undefined;
-  const onRouteAbort = abort && (() => abort.abort());
-  if (route) route.addEventListener("abort", onRouteAbort!);
-  const perTry = perTryTimeoutMs ? clock.setTimeout(() => abort!.abort(), perTryTimeoutMs) : undefined;
-  const release = route ? () => route.removeEventListener("abort", onRouteAbort!) : NOTHING;
-  host.active++;
-  try {
-    const response = await state.pool.send(host.address, {
-      url: `http://${host.address}${request.path}`,
+  constructor(
+    readonly state: ClusterState,
+    readonly host: UpstreamHost,
+    perTryTimeoutMs: number | undefined,
+    private readonly route: AbortSignal | undefined,
+    private readonly clock: Clock,
+  ) {
+    if (route || perTryTimeoutMs) {
+      const abort = (this.abort = new AbortController());
+      // the controller itself listens (handleEvent below): no closure per try
+      if (route) route.addEventListener("abort", this);
+      if (perTryTimeoutMs) this.perTry = clock.setTimeout(() => abort.abort(), perTryTimeoutMs);
+    }
+  }
+
+  /** the route's abort fired */
+  handleEvent(): void {
+    this.abort!.abort();
+  }
+
+  send(request: TryRequest): Promise<HttpResponse> {
+    const address = this.host.address;
+    this.host.active++;
+    return this.state.pool.send(address, {
+      url: `http://${address}${request.path}`,
+      // the target as it is: the HTTP/1.1 pool does not parse it back out of the URL
+      target: request.path.charCodeAt(0) === 47 /* "/" */ ? request.path : undefined,
       method: request.method,
       headers: request.headers,
       body: request.body,
       trailers: request.trailers,
-      signal: abort?.signal,
+      signal: this.abort?.signal,
     });
-    state.outlier.record(host, { status: response.status });
-    return { host, response, outcome: { kind: "response", status: response.status, grpcStatus: response.headers.get("grpc-status") ?? undefined }, release };
-  } catch (error) {
-    const failure = classifyFailure(error);
-    if (failure.local) state.outlier.record(host, { localOrigin: failure.local });
-    if (failure.code === "overflow") state.counters.overflows++;
-    return { host, failure, outcome: failure.outcome, message: (error as Error).message, release };
-  } finally {
-    host.active--;
-    if (perTry) clock.clearTimeout(perTry);
+  }
+
+  responded(response: HttpResponse): void {
+    this.settled();
+    this.state.outlier.record(this.host, { status: response.status });
+    this.response = response;
+    this.outcome = { kind: "response", status: response.status, grpcStatus: response.headers.get("grpc-status") ?? undefined };
+  }
+
+  failed(error: unknown): void {
+    this.settled();
+    const failure = (this.failure = classifyFailure(error));
+    if (failure.local) this.state.outlier.record(this.host, { localOrigin: failure.local });
+    if (failure.code === "overflow") this.state.counters.overflows++;
+    this.message = (error as Error).message;
+    this.outcome = failure.outcome;
+  }
+
+  /** stop listening to the route's abort: call once this try's response is not what is returned */
+  release(): void {
+    this.route?.removeEventListener("abort", this);
+  }
+
+  /** once, even when the outlier detector threw in responded and failed follows */
+  private settled(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.host.active--;
+    if (this.perTry) this.clock.clearTimeout(this.perTry as never);
   }
 }

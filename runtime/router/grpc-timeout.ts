@@ -29,9 +29,12 @@ export interface RequestTimeout {
   deadline: boolean;
 }
 
+/** the common case, shared: no route timeout and no gRPC deadline */
+const NO_TIMEOUT: RequestTimeout = Object.freeze({ ms: undefined, deadline: false });
+
 /** the timeout for one request: the route's, or a gRPC request's deadline capped by it */
 export function requestTimeout(routeMs: number | undefined, grpc: boolean, headers: Headers): RequestTimeout {
-  if (!grpc) return { ms: routeMs, deadline: false };
+  if (!grpc) return routeMs === undefined ? NO_TIMEOUT : { ms: routeMs, deadline: false };
   const header = parseGrpcTimeout(headers.get("grpc-timeout"));
   if (header === undefined || (routeMs !== undefined && routeMs < header)) return { ms: routeMs, deadline: false };
   return { ms: header, deadline: true };

@@ -10,13 +10,15 @@ import { upstreamRequestHeaders, downstreamResponse } from "../exchange/headers.
 import { ProxyError } from "../exchange/errors.ts";
 import { localReply } from "../exchange/local-reply.ts";
 import type { PipelineDeps } from "./pipeline-deps.ts";
-import { pickHost, sendTry, type TryResult } from "./attempt.ts";
+import { pickHost, UpstreamTry } from "./attempt.ts";
 import { EXPIRED, RETRY, RetryState } from "./retry-state.ts";
 import type { HttpResponse } from "../exchange/types.ts";
 import { inMesh } from "../upstream/upstream-tls.ts";
 import { PEER_METADATA_HEADER, peerFromMetadata } from "../telemetry/peer-metadata.ts";
 import { isGrpc } from "../exchange/http2/fields.ts";
 import { requestTimeout } from "./grpc-timeout.ts";
+import type { ClusterCounters } from "../upstream/cluster-state.ts";
+import type { Clock } from "../lib/clock.ts";
 
 export const ATTEMPTS_HEADER = "x-dietmesh-attempts";
 
@@ -71,39 +73,44 @@ async function forward(action: ForwardAction, exchange: Exchange, deps: Pipeline
   const timeout = requestTimeout(action.timeoutMs, isGrpc(request.headers), request.headers);
   const route = timeout.ms ? new AbortController() : undefined;
   let expired = false;
-  const routeExpired = () => expired;
   const routeTimer = timeout.ms ? clock.setTimeout(() => { expired = true; route!.abort(); }, timeout.ms) : undefined;
   try {
     for (;;) {
       const host = pickHost(cluster, hashKey, retries.exclude);
       if (!host) {
         if (retries.tries > 0) record.addFlag("URX");
-        return fail(exchange, new ProxyError("no-healthy-upstream"), state.counters, routeTimer);
+        return fail(exchange, new ProxyError("no-healthy-upstream"), state.counters, clock, routeTimer);
       }
       record.host = host;
       retries.tries++;
       // who is calling, for the destination's metrics — to mesh workloads only, never passed on from the client
       if (deps.peerMetadata && inMesh(host)) headers.set(PEER_METADATA_HEADER, deps.peerMetadata);
       else headers.delete(PEER_METADATA_HEADER);
-      const result: TryResult = await sendTry(state, host, { method: request.method, path, headers, body: replay ? replay.stream() : body, trailers: request.trailers }, policy.perTryTimeoutMs, route?.signal, clock);
+      // the pool's promise is awaited here: no async step between the router and the pool
+      const result = new UpstreamTry(state, host, policy.perTryTimeoutMs, route?.signal, clock);
+      try {
+        result.responded(await result.send({ method: request.method, path, headers, body: replay ? replay.stream() : body, trailers: request.trailers }));
+      } catch (error) {
+        result.failed(error);
+      }
       let next = retries.decide(result.outcome, expired);
       if (next === RETRY) {
         // this try's response is not the answer
         result.release();
         await result.response?.body?.cancel();
-        next = await retries.backoff(host, routeExpired);
+        next = await retries.backoff(host, () => expired);
         if (next === RETRY) continue;
       }
       record.attempts = retries.tries;
       if (retries.exhausted) record.addFlag("URX");
-      const attempts = { [ATTEMPTS_HEADER]: String(retries.tries) };
       if (next === EXPIRED || !result.response) {
+        const attempts = { [ATTEMPTS_HEADER]: String(retries.tries) };
         result.release();
         const code = expired ? "upstream-timeout" : result.failure!.code;
         const message = next === EXPIRED ? "route timeout during backoff" : result.message;
         // the caller's own deadline passed: DEADLINE_EXCEEDED in the gRPC reply
         const extra = expired && timeout.deadline ? { ...attempts, "grpc-status": "4" } : attempts;
-        return fail(exchange, new ProxyError(code, message, undefined, "", extra), state.counters, routeTimer);
+        return fail(exchange, new ProxyError(code, message, undefined, "", extra), state.counters, clock, routeTimer);
       }
       // the route timer stays armed: it also bounds the response body (firing after its end does
       // nothing). A 101 has no body: from here the tunnel's idle timeout governs (exchange/splice.ts)
@@ -122,7 +129,7 @@ async function forward(action: ForwardAction, exchange: Exchange, deps: Pipeline
         if (identity && inMesh(host)) record.upstreamPeer = peerFromMetadata(identity, peerHeader);
       }
       target.responseHeaders?.(out);
-      out.set(ATTEMPTS_HEADER, attempts[ATTEMPTS_HEADER]);
+      out.set(ATTEMPTS_HEADER, String(retries.tries));
       record.details = "via_upstream";
       return downstream;
     }
@@ -130,11 +137,13 @@ async function forward(action: ForwardAction, exchange: Exchange, deps: Pipeline
     state.breaker.releaseRequest();
   }
 
-  function fail(exchange: Exchange, error: ProxyError, counters: typeof state.counters, timer?: unknown): HttpResponse {
-    if (timer) clock.clearTimeout(timer as never);
-    const reply = localReply(error, exchange.record);
-    const flag = exchange.record.flags?.[exchange.record.flags.length - 1];
-    if (flag) counters.flags[flag] = (counters.flags[flag] ?? 0) + 1;
-    return reply;
-  }
+}
+
+/** a local reply from the router: the route timer stopped, the flag counted for the cluster (module level: no closure per request) */
+function fail(exchange: Exchange, error: ProxyError, counters: ClusterCounters, clock: Clock, timer?: unknown): HttpResponse {
+  if (timer) clock.clearTimeout(timer as never);
+  const reply = localReply(error, exchange.record);
+  const flag = exchange.record.flags?.[exchange.record.flags.length - 1];
+  if (flag) counters.flags[flag] = (counters.flags[flag] ?? 0) + 1;
+  return reply;
 }

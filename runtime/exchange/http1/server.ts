@@ -106,6 +106,13 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
   sniffed: Uint8Array | null = null;
   /** the HTTP/2 session this connection was handed to */
   http2: { stop(): void } | null = null;
+  /** the current request is a HEAD (one request is handled at a time: later ones wait in `buffered`) */
+  isHead = false;
+  // The handler's and the writer's promises settle through these, made once per connection, not
+  // per request.
+  readonly onResponse = (response: HttpResponse): void => this.respond(response, this.isHead);
+  readonly onHandlerError = (error: unknown): void => this.respond(this.options.onError(error), this.isHead);
+  readonly onWritten = (ok: boolean): void => this.written(ok);
 
   constructor(
     readonly socket: Transport,
@@ -234,9 +241,9 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
     } catch (error) {
       response = this.options.onError(error);
     }
-    const isHead = head.method === "HEAD";
+    const isHead = (this.isHead = head.method === "HEAD");
     if (!(response instanceof Promise)) this.respond(response, isHead);
-    else response.then((r) => this.respond(r, isHead), (error) => this.respond(this.options.onError(error), isHead));
+    else response.then(this.onResponse, this.onHandlerError);
   }
 
   /** request body bytes from bytes[offset..]; returns where the next request starts */
@@ -314,7 +321,7 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
     }
     this.writing = true;
     const written = writeResponse(this, response, isHead, this.head.minor, this.keepAlive);
-    if (written instanceof Promise) written.then((ok) => this.written(ok));
+    if (written instanceof Promise) written.then(this.onWritten);
     else this.written(written);
   }
 

@@ -53,7 +53,7 @@ export class Exchange implements BodyFraming {
     readonly request: UpstreamRequest,
   ) {
     // throws TypeError on CR/LF or a bad method/target: before any connection is touched
-    this.head = latin1Bytes(requestHead(request.method, targetOf(request.url), request.headers, request.body !== null, this));
+    this.head = latin1Bytes(requestHead(request.method, request.target ?? targetOf(request.url), request.headers, request.body !== null, this));
     this.isHead = request.method === "HEAD";
     this.upgrade = request.headers.has("upgrade");
   }

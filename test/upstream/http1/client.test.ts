@@ -25,6 +25,17 @@ test("GET: head written as given, Host included; Content-Length body back", asyn
   await server.close();
 });
 
+test("target: sent as the request line's target when given; else the URL's path and query", async () => {
+  const server = await startTestServer((req, s) => s.respond(200, [], req.target));
+  const p = pool();
+  const url = `http://${server.address}/from-url?u=1`;
+  const given = await p.send(server.address, { url, target: "/from-target?t=2", method: "GET", headers: new Headers({ host: "h" }), body: null });
+  assert.is(await given.text(), "/from-target?t=2");
+  const parsed = await p.send(server.address, { url, method: "GET", headers: new Headers({ host: "h" }), body: null });
+  assert.is(await parsed.text(), "/from-url?u=1");
+  await server.close();
+});
+
 test("POST: a 2 MiB streamed body goes out chunked and comes back chunked, byte for byte", async () => {
   const server = await startTestServer(async (req, s) => {
     await s.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n");
