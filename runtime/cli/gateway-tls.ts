@@ -8,7 +8,9 @@
 import { gatewaysFor, type ProxyIdentity } from "../model/compile.ts";
 import { isPassthroughServer } from "../model/compile-tcp.ts";
 import type { MeshConfig } from "../config/types.ts";
-import type { GatewayTlsMode, TlsServerConfig } from "../security/server-certificates.ts";
+import { TLS_VERSIONS, type GatewayTlsMode, type TlsServerConfig } from "../security/server-certificates.ts";
+import { serverTlsUnsupported } from "../platform/mesh-listener.ts";
+import type { ConfigError } from "../config/errors.ts";
 
 interface HttpsTls {
   mode: GatewayTlsMode;
@@ -58,4 +60,33 @@ export function httpsServersByPort(config: MeshConfig, proxy: ProxyIdentity): Ma
 /** a stable key for a port's TLS config: a listener is rebuilt only when it changes */
 export function tlsConfigKey(servers: readonly TlsServerConfig[] | undefined): string {
   return servers ? JSON.stringify(servers) : "";
+}
+
+const FIELDS = { minVersion: "minProtocolVersion", maxVersion: "maxProtocolVersion", ciphers: "cipherSuites" } as const;
+
+/**
+ * The HTTPS servers' TLS settings this runtime cannot serve exactly (Deno: TLS 1.0/1.1, cipher
+ * lists), as load errors: refused with file, resource and field, never served differently.
+ */
+export function gatewayTlsErrors(config: MeshConfig, proxy: ProxyIdentity): ConfigError[] {
+  const out: ConfigError[] = [];
+  for (const gateway of gatewaysFor(config, proxy)) {
+    gateway.spec.servers.forEach((server, i) => {
+      if (server.port.protocol.toUpperCase() !== "HTTPS" || !server.tls || isPassthroughServer(server)) return;
+      const tls = server.tls as unknown as HttpsTls;
+      const unsupported = serverTlsUnsupported({
+        minVersion: tls.minProtocolVersion && TLS_VERSIONS[tls.minProtocolVersion],
+        maxVersion: tls.maxProtocolVersion && TLS_VERSIONS[tls.maxProtocolVersion],
+        ciphers: tls.cipherSuites?.length ? tls.cipherSuites.join(":") : undefined,
+      });
+      for (const { field, reason } of unsupported) {
+        out.push({
+          code: "schema", severity: "error", file: gateway.origin.file, document: gateway.origin.document, kind: gateway.kind, name: gateway.metadata.name, namespace: gateway.metadata.namespace,
+          path: `spec.servers[${i}].tls.${FIELDS[field]}`,
+          message: reason,
+        });
+      }
+    });
+  }
+  return out;
 }

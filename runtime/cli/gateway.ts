@@ -6,7 +6,7 @@ import { platform, type Server } from "../platform/index.ts";
 import { gatewayHandler } from "../filters/chains.ts";
 import { listenData, listenMeshData, parseListenAddress, type ListenAddress } from "../exchange/listener.ts";
 import { serverCertificates, type ServerCertificates } from "../security/server-certificates.ts";
-import { httpsServersByPort, tlsConfigKey } from "./gateway-tls.ts";
+import { gatewayTlsErrors, httpsServersByPort, tlsConfigKey } from "./gateway-tls.ts";
 import type { RouteTable } from "../model/route-table.ts";
 import { parseFlags, parseLabels, UsageError, type CommandSpec } from "./args.ts";
 import { configureLogging, createLogger, logFlags } from "./log.ts";
@@ -102,6 +102,7 @@ export async function runGateway(argv: string[]): Promise<void> {
         ? compileWorkloadSecurity(config, { namespace, labels }, { clock: systemClock, jwksCache })
         : undefined,
     onSwap: (table) => reconcile(table),
+    check: (config) => gatewayTlsErrors(config, proxy),
   });
   const { deps, identity, telemetry, watch } = core;
   // ports whose Gateway servers say TCP (MONGO, REDIS, MYSQL): byte streams, not HTTP (gateway-tcp.ts)

@@ -11,6 +11,7 @@ import { createObserver } from "../telemetry/observe.ts";
 import type { AppHealth } from "../admin/app-health.ts";
 import type { RouteTable } from "../model/route-table.ts";
 import type { MeshConfig } from "../config/types.ts";
+import type { ConfigError } from "../config/errors.ts";
 import type { WorkloadSecurity } from "../security/policy/index.ts";
 import type { WorkloadIdentity } from "../security/workload-identity.ts";
 import { UsageError, type FlagSpec, type ParsedFlags } from "./args.ts";
@@ -34,6 +35,8 @@ export interface ProxyCoreOptions {
   securityFor(config: MeshConfig): WorkloadSecurity | undefined;
   /** after the shared work of an accepted config (the gateway opens and closes ports here) */
   onSwap?(table: RouteTable): void;
+  /** what this proxy cannot serve in a valid config (the gateway's TLS on this runtime): refused like a load error */
+  check?(config: MeshConfig): ConfigError[];
   /** the config from somewhere else than files (the library's `resources`); default: the file watch */
   startWatch?(options: ConfigWatchOptions): Promise<ConfigWatch>;
 }
@@ -142,7 +145,7 @@ export async function startProxyCore(options: ProxyCoreOptions): Promise<ProxyCo
     dns: createDnsResolver(flags.lists["dns-server"] ?? []),
     // a credentialName with no source to read it from is refused like any load error, at start
     // and on reload (the last good config stays): never served without its TLS
-    check: credentials ? undefined : (config) => credentialNameErrors(config, proxy),
+    check: (config) => [...(credentials ? [] : credentialNameErrors(config, proxy)), ...(options.check?.(config) ?? [])],
     onSwap: (table) => {
       accepted(table);
       t.dietmesh.configReload("accepted", Date.now());

@@ -80,6 +80,23 @@ export interface MeshServeOptions {
   onConnection(socket: Transport, conn: ConnInfo): TransportHandler;
 }
 
+const ON_DENO = "Deno" in globalThis;
+
+/**
+ * Why this runtime's node:tls cannot serve these settings exactly (undefined: it can). Deno's
+ * (rustls) speaks TLS 1.2 and 1.3 only, and does not apply `ciphers` (measured 2026-12-05, Deno
+ * 2.9.6: a server given one TLS 1.2 suite negotiated another with openssl s_client). The config is
+ * refused at load with these reasons rather than served differently.
+ */
+export function serverTlsUnsupported(tls: Pick<ServerTls, "minVersion" | "maxVersion" | "ciphers">): { field: "minVersion" | "maxVersion" | "ciphers"; reason: string }[] {
+  if (!ON_DENO) return [];
+  const out: { field: "minVersion" | "maxVersion" | "ciphers"; reason: string }[] = [];
+  const OLD = "TLS 1.0 and 1.1 cannot be served on Deno (its TLS library speaks 1.2 and 1.3 only); run this gateway on Bun, or ask for TLSV1_2 or later";
+  for (const field of ["minVersion", "maxVersion"] as const) if (tls[field] === "TLSv1" || tls[field] === "TLSv1.1") out.push({ field, reason: OLD });
+  if (tls.ciphers) out.push({ field: "ciphers", reason: "cipherSuites cannot be honoured on Deno (its node:tls does not apply a cipher list); run this gateway on Bun, or leave cipherSuites out" });
+  return out;
+}
+
 /** the TLS record header says how long the ClientHello's record is; more than this is refused */
 const MAX_HELLO_RECORD = 5 + 16 * 1024;
 

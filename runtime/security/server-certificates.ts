@@ -58,7 +58,8 @@ export interface ServerCertificates {
   close(): void;
 }
 
-const TLS_VERSIONS: Record<string, string | undefined> = { TLS_AUTO: undefined, TLSV1_0: "TLSv1", TLSV1_1: "TLSv1.1", TLSV1_2: "TLSv1.2", TLSV1_3: "TLSv1.3" };
+/** Istio's protocol version names → node:tls's */
+export const TLS_VERSIONS: Record<string, string | undefined> = { TLS_AUTO: undefined, TLSV1_0: "TLSv1", TLSV1_1: "TLSv1.1", TLSV1_2: "TLSv1.2", TLSV1_3: "TLSv1.3" };
 
 class Served {
   current: ServerTls | null = null;
