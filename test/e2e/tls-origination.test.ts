@@ -10,7 +10,9 @@ import { platform } from "../../runtime/platform/index.ts";
 import { runCommand, type Child } from "../../runtime/platform/process.ts";
 import { closedPort } from "../../runtime/platform/http1/test-server.ts";
 import { FLAGS_HEADER } from "../../runtime/exchange/local-reply.ts";
-import { curl, must, serviceEntry, startSidecar, stopAll, tempConfig, type Sidecar } from "../support/mesh.ts";
+import { curl, must, serviceEntry, startEcho, startSidecar, stopAll, tempConfig, type Sidecar } from "../support/mesh.ts";
+
+const plainApp = startEcho("plain");
 
 let work: string;
 let sidecar: Sidecar;
@@ -48,6 +50,33 @@ test.before(async () => {
     "wrong-name.yaml": serviceEntry("wrong", "wrong.example", [{ address: `127.0.0.1:${simple}` }], 80) + "---\n" + rule("wrong", "wrong.example", `{ mode: SIMPLE, caCertificates: ${work}/ca.crt, sni: api.example, subjectAltNames: [billing.example] }`),
     "no-name.yaml": serviceEntry("other", "other.example", [{ address: `127.0.0.1:${simple}` }], 80) + "---\n" + rule("other", "other.example", `{ mode: SIMPLE, caCertificates: ${work}/ca.crt }`),
     "mutual.yaml": serviceEntry("mtls", "mtls.example", [{ address: `127.0.0.1:${mutual}` }], 80) + "---\n" + rule("mtls", "mtls.example", `{ mode: MUTUAL, sni: api.example, caCertificates: ${work}/ca.crt, clientCertificate: ${work}/client.crt, privateKey: ${work}/client.key }`),
+    // insecureSkipVerify: no CA and a name the certificate does not carry, still TLS
+    "skip.yaml": serviceEntry("skip", "skip.example", [{ address: `127.0.0.1:${simple}` }], 80) + "---\n" + rule("skip", "skip.example", "{ mode: SIMPLE, insecureSkipVerify: true }"),
+    // no caCertificates: the runtime's roots, which do not hold the test CA
+    "roots.yaml": serviceEntry("roots", "roots.example", [{ address: `127.0.0.1:${simple}` }], 80) + "---\n" + rule("roots", "roots.example", "{ mode: SIMPLE, sni: api.example }"),
+    // per-port settings: port 80 originates TLS, port 81 of the same service stays plaintext
+    "ports.yaml": `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: ports }
+spec:
+  hosts: [ports.example]
+  location: MESH_EXTERNAL
+  resolution: STATIC
+  ports: [{ number: 80, name: http-tls, protocol: HTTP }, { number: 81, name: http-plain, protocol: HTTP }]
+  endpoints: [{ address: 127.0.0.1, ports: { http-tls: ${simple}, http-plain: ${plainApp.address.split(":")[1]} } }]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: ports }
+spec:
+  host: ports.example
+  trafficPolicy:
+    portLevelSettings:
+    - port: { number: 80 }
+      tls: { mode: SIMPLE, caCertificates: ${work}/ca.crt, sni: api.example }
+    - port: { number: 81 }
+      tls: { mode: DISABLE }
+`,
     "mutual-without.yaml": serviceEntry("nocert", "nocert.example", [{ address: `127.0.0.1:${mutual}` }], 80) + "---\n" + rule("nocert", "nocert.example", `{ mode: SIMPLE, sni: api.example, caCertificates: ${work}/ca.crt }`),
   });
   sidecar = await startSidecar(config);
@@ -55,6 +84,7 @@ test.before(async () => {
 
 test.after(async () => {
   stopAll();
+  await plainApp.server.stop(true);
   for (const s of servers) s.kill("SIGKILL");
   await platform.remove(work);
 });
@@ -82,6 +112,27 @@ test("MUTUAL: the configured client certificate is presented to a server that re
   assert.match(r.body, /s_server/);
   const without = await call("nocert.example");
   assert.is(without.status, 503, without.body);
+});
+
+test("insecureSkipVerify: neither the chain nor the name is checked, and the call still goes over TLS", async () => {
+  const r = await call("skip.example");
+  assert.is(r.status, 200, r.body);
+  assert.match(r.body, /s_server/, "the TLS-only server answered");
+});
+
+test("no caCertificates: the runtime's roots judge the server (a private CA is refused, 503 UF)", async () => {
+  const r = await call("roots.example");
+  assert.is(r.status, 503, r.body);
+  assert.match(r.headers[FLAGS_HEADER], /UF/);
+});
+
+test("portLevelSettings: port 80 originates TLS, port 81 of the same service stays plaintext", async () => {
+  const tls = await call("ports.example");
+  assert.is(tls.status, 200, tls.body);
+  assert.match(tls.body, /s_server/);
+  const plain = await call("ports.example:81");
+  assert.is(plain.status, 200, plain.body);
+  assert.match(plain.body, /"url"/, "the plaintext echo answered");
 });
 
 test.run();
