@@ -18,15 +18,11 @@ interface DenoConnect {
 }
 
 const D = (globalThis as unknown as { Deno: DenoConnect }).Deno;
-// Each connection reads into a slab of its own (a pending read holds its part, so connections
-// cannot share one) and hands out the bytes read as a view of it, not a copy: the next read goes
-// into the slab after them, and a new slab is made when less than MIN_READ is left. So a small
-// request or response costs no array of its own (issue 10: the per-read `slice` was one off-heap
-// ArrayBuffer per read), and a slab is freed once nothing holds a view of it. 16 KiB holds any
+// Each connection keeps one read buffer for its whole life (a pending read holds it, so connections
+// cannot share one). Every read is copied out, so the size only bounds one read: 16 KiB holds any
 // usual request or response head, and measured 64 KiB cost ~40 KB of memory per idle connection
 // (docs/memory-findings.md).
 const READ_SIZE = 16 * 1024;
-export const MIN_READ = 2 * 1024;
 
 export class DenoTransport implements Transport {
   conn: DenoTcpConn | null = null;
@@ -38,11 +34,7 @@ export class DenoTransport implements Transport {
   wasFull = false;
   queue: Uint8Array[] = [];
   queued = 0;
-  /** the slab reads go into, and where in it the next read starts (views before it are handed out) */
   buffer = new Uint8Array(READ_SIZE);
-  offset = 0;
-  /** the part of the slab the pending read fills */
-  readingInto: Uint8Array = this.buffer;
   readonly connecting = new AbortController();
 
   /** end() was called while writes were queued: FIN once they are out */
@@ -64,12 +56,7 @@ export class DenoTransport implements Transport {
   // Reads and writes chain through these per-connection callbacks: no async frames per request.
   private read(): void {
     this.reading = true;
-    if (READ_SIZE - this.offset < MIN_READ) {
-      this.buffer = new Uint8Array(READ_SIZE);
-      this.offset = 0;
-    }
-    const into = (this.readingInto = this.offset === 0 ? this.buffer : this.buffer.subarray(this.offset));
-    this.conn!.read(into).then(this.onRead, this.onError);
+    this.conn!.read(this.buffer).then(this.onRead, this.onError);
   }
 
   private readonly onRead = (n: number | null): void => {
@@ -80,10 +67,7 @@ export class DenoTransport implements Transport {
       return;
     }
     noteRead(n);
-    // a view, never written again: the next read goes after it, or into a new slab
-    const chunk = this.readingInto.subarray(0, n);
-    this.offset += n;
-    this.handler.onData(chunk);
+    this.handler.onData(this.buffer.slice(0, n));
     if (!this.paused && !this.done && !this.reading) this.read();
   };
 
