@@ -54,6 +54,7 @@ function clusterJson(c: Cluster, states?: ClusterStates) {
         weight: h.endpoint.weight ?? 1,
         healthy: h.healthy,
         activeRequests: h.active,
+        lastConnectFailure: h.lastConnectFailure ?? null,
         outlier: o ? { ejected: o.ejected, ejectionCount: o.ejectionCount, ejectedUntil: o.ejectedUntil ?? null, consecutive5xx: o.consecutive5xx, consecutiveGateway: o.consecutiveGateway } : null,
       };
     }),

@@ -16,6 +16,8 @@ export class RequestRecord {
   cluster?: Cluster;
   host?: UpstreamHost;
   routeName?: string;
+  /** Envoy's %UPSTREAM_TRANSPORT_FAILURE_REASON%: why the connection to the last host tried failed (UF) */
+  transportFailureReason?: string;
   /** the x-request-id sent upstream (made by the proxy when the client sent none) */
   requestId?: string;
   /** this hop's span, when trace propagation is on */

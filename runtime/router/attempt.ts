@@ -86,6 +86,7 @@ export class UpstreamTry {
     if (failure.local) this.state.outlier.record(this.host, { localOrigin: failure.local });
     if (failure.code === "overflow") this.state.counters.overflows++;
     this.message = (error as Error).message;
+    if (failure.code === "upstream-connect") this.host.lastConnectFailure = this.message;
     this.outcome = failure.outcome;
   }
 

@@ -108,6 +108,7 @@ async function forward(action: ForwardAction, exchange: Exchange, deps: Pipeline
         result.release();
         const code = expired ? "upstream-timeout" : result.failure!.code;
         const message = next === EXPIRED ? "route timeout during backoff" : result.message;
+        if (code === "upstream-connect") record.transportFailureReason = message;
         // the caller's own deadline passed: DEADLINE_EXCEEDED in the gRPC reply
         const extra = expired && timeout.deadline ? { ...attempts, "grpc-status": "4" } : attempts;
         return fail(exchange, new ProxyError(code, message, undefined, "", extra), state.counters, clock, routeTimer);

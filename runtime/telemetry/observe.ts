@@ -101,6 +101,7 @@ export function createObserver(options: {
       grpcStatus,
       responseFlags: flags,
       responseCodeDetails: record.details || "via_upstream",
+      upstreamTransportFailureReason: record.transportFailureReason,
       bytesReceived: requestBytes,
       bytesSent: responseBytes,
       durationMs: end - startMs,

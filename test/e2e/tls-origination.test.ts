@@ -3,7 +3,7 @@
 // server — `openssl s_server`, which answers only TLS — verifying its certificate against
 // caCertificates and its name against the SNI (or subjectAltNames); MUTUAL presents the configured
 // client certificate to a server that requires one. A certificate that does not match is a connect
-// failure (503, UF), never a plaintext fallback.
+// failure (503, UF), never a plaintext fallback, with the reason in the access log and /clusters.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
@@ -79,7 +79,7 @@ spec:
 `,
     "mutual-without.yaml": serviceEntry("nocert", "nocert.example", [{ address: `127.0.0.1:${mutual}` }], 80) + "---\n" + rule("nocert", "nocert.example", `{ mode: SIMPLE, sni: api.example, caCertificates: ${work}/ca.crt }`),
   });
-  sidecar = await startSidecar(config);
+  sidecar = await startSidecar(config, ["--access-log", "json"]);
 });
 
 test.after(async () => {
@@ -101,6 +101,17 @@ test("a certificate that does not carry the expected name is a connect failure (
   const bySan = await call("wrong.example");
   assert.is(bySan.status, 503, bySan.body);
   assert.match(bySan.headers[FLAGS_HEADER], /UF/);
+  // the reason, as Envoy gives it: %UPSTREAM_TRANSPORT_FAILURE_REASON% in the access log, and /clusters
+  const logged = /"upstream_cluster":"outbound\|80\|\|wrong\.example"/;
+  await sidecar.child.waitFor(logged);
+  const line = sidecar.child.lines.find((l) => logged.test(l))!;
+  const entry = JSON.parse(line.slice(line.indexOf("{")));
+  assert.match(entry.response_flags, /\bUF\b/);
+  assert.match(String(entry.upstream_transport_failure_reason), /server certificate SANs api\.example include none of billing\.example/, line);
+  const clusters = JSON.parse((await curl([`http://${sidecar.admin}/clusters`])).body) as { name: string; endpoints: { lastConnectFailure: string | null }[] }[];
+  const wrong = clusters.find((c) => c.name === "outbound|80||wrong.example");
+  assert.match(String(wrong?.endpoints[0].lastConnectFailure), /server certificate SANs api\.example include none of billing\.example/);
+  assert.is(clusters.find((c) => c.name === "outbound|80||api.example")?.endpoints[0].lastConnectFailure, null, "a host that connected has none");
   const byHost = await call("other.example");
   assert.is(byHost.status, 503, "SNI other.example: the certificate names api.example only");
   assert.match(byHost.headers[FLAGS_HEADER], /UF/);

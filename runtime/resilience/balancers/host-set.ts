@@ -11,6 +11,8 @@ export interface UpstreamHost {
   active: number;
   /** false while the outlier detector has the host ejected; balancers skip it */
   healthy: boolean;
+  /** why the last connection to it failed (refused, TLS verification), for /clusters; undefined: none yet */
+  lastConnectFailure: string | undefined;
 }
 
 /** formats the address once, so the request path never builds strings */
@@ -18,5 +20,5 @@ export function createHost(endpoint: Endpoint, port: number): UpstreamHost {
   const a = endpoint.address;
   // A bare IPv6 literal has colons; brackets keep "ip:port" unambiguous (RFC 3986 authority).
   const host = a.includes(":") && !a.startsWith("[") ? `[${a}]` : a;
-  return { endpoint, address: `${host}:${port}`, port, active: 0, healthy: true };
+  return { endpoint, address: `${host}:${port}`, port, active: 0, healthy: true, lastConnectFailure: undefined };
 }
