@@ -195,9 +195,12 @@ test("httpsRedirect: plain HTTP to a.example is answered 301 with the https URL 
   assert.is(plain.status, 200, plain.body);
 });
 
-test("an SNI no server names is refused in the handshake; plaintext HTTP on the HTTPS port too", async () => {
+test("an SNI no server names is refused in the handshake, and no SNI when no server is \"*\" (Envoy finds no filter chain); plaintext HTTP on the HTTPS port too", async () => {
   const r = await httpsGet("c.example");
   assert.is.not(r.code, 0, "curl's handshake failed");
+  const noSni = runCommand("sh", ["-c", `openssl s_client -connect ${https} -noservername </dev/null 2>&1`]);
+  await noSni.exited;
+  assert.not.match(noSni.lines.join("\n"), /New, TLSv1\.\d, Cipher is [A-Z]/, "no handshake without SNI");
   const plain = runCommand("curl", ["-s", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_code}", `http://${https}/`]);
   await plain.exited;
   assert.is.not(plain.lines.join(""), "200");
