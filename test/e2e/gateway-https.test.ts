@@ -148,6 +148,38 @@ test("minProtocolVersion and maxProtocolVersion are honoured per server (chosen 
   assert.match(await negotiated("a.example", ["-tls1_2"]), /^TLSv1\.2 /);
 });
 
+test("a server for \"*\" takes clients without SNI and names no other server claims; a named server keeps its own", async () => {
+  const config = await tempConfig({
+    "app.yaml": serviceEntry("app", "app.default.svc.cluster.local", [{ address: app.address }]),
+    "gateway.yaml": `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: any }
+spec:
+  selector: { istio: ingressgateway }
+  servers:
+  - port: { number: 443, name: https-a, protocol: HTTPS }
+    hosts: [a.example]
+    tls: { mode: SIMPLE, serverCertificate: ${work}/a/tls.crt, privateKey: ${work}/a/tls.key }
+  - port: { number: 443, name: https-any, protocol: HTTPS }
+    hosts: ["*"]
+    tls: { mode: SIMPLE, serverCertificate: ${work}/b/tls.crt, privateKey: ${work}/b/tls.key }
+  - port: { number: 80, name: http, protocol: HTTP }
+    hosts: [a.example]
+`,
+  });
+  const any = await startGateway(config, ["--bind", "443=127.0.0.1:0"]);
+  const [, address] = await any.child.waitFor(/gateway port 443 listening on (\S+) \(HTTPS\)/);
+  const cn = async (options: string) => {
+    const child = runCommand("sh", ["-c", `openssl s_client -connect ${address} ${options} </dev/null 2>/dev/null | openssl x509 -noout -subject`]);
+    await child.exited;
+    return /CN\s*=\s*(\S+)/.exec(child.lines.join(" "))?.[1] ?? "(none)";
+  };
+  assert.is(await cn("-noservername"), "b-wildcard", "no SNI: the * server");
+  assert.is(await cn("-servername elsewhere.test"), "b-wildcard", "an SNI nobody names: the * server");
+  assert.match(await cn("-servername a.example"), /^a-(first|second)$/, "the named server keeps its own certificate");
+  any.child.kill();
+});
+
 const suitesYaml = (dir: string) => `apiVersion: networking.istio.io/v1
 kind: Gateway
 metadata: { name: suites }
