@@ -5,9 +5,10 @@
 //   2. Gateway + DestinationRules + VirtualService applied: 200 as the only response, the request
 //      having gone sidecar → egress gateway (its access log shows it) → TLS the gateway originated
 //      to the local HTTPS server (which saw SNI edition.cnn.com).
-// edition.cnn.com resolves through the test DNS server in both proxies. Two differences from a
+// edition.cnn.com resolves through the test DNS server in both proxies. One difference from a
 // cluster: the egress gateway's own Service is a ServiceEntry the test writes (Kubernetes makes
-// it there), and sidecar → gateway is plaintext (no mesh CA here, so auto mTLS has no identities).
+// it there). Sidecar → gateway is plaintext, as in Istio with this YAML (a plain HTTP Gateway
+// server; istio/istio#23910).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import * as http from "node:http";
