@@ -37,8 +37,8 @@ export interface ResourceWatch extends ConfigWatch {
 
 /** Rejects with the errors when the first set is bad: there is no last good config to keep. */
 export async function startResourceWatch(resources: readonly unknown[], options: ConfigWatchOptions): Promise<ResourceWatch> {
-  // zod, yaml and the schemas load with the first set of resources, not with the library
-  const { loadResources } = await import("../config/load.ts");
+  // zod and the schemas load with the first set of resources, not with the library; no YAML parser
+  const { loadResources } = await import("../config/load-resources.ts");
   const fromObjects = staticRegistry(undefined, "static");
   const specs = options.registries?.length ? options.registries : [{ kind: "static" } as RegistrySpec];
   if (!specs.some((s) => s.kind === "static")) specs.push({ kind: "static" }); // the objects' ServiceEntries always count
