@@ -10,6 +10,7 @@ import type { ConfigError } from "../config/errors.ts";
 import { folderCredentials } from "../security/credential-files.ts";
 import type { CredentialSource } from "../security/credential-source.ts";
 import { gatewaysFor, type ProxyIdentity } from "../model/compile.ts";
+import { ruleApplies } from "../model/destination-rules.ts";
 
 export const credentialsDirFlag: FlagSpec = {
   name: "credentials-dir",
@@ -50,6 +51,7 @@ export function credentialNameErrors(config: MeshConfig, proxy?: ProxyIdentity):
       message: NO_SOURCE,
     });
   for (const dr of config.destinationRules) {
+    if (!ruleApplies(dr, proxy)) continue; // a workloadSelector that picks other proxies
     const policies: [string, { tls?: { credentialName?: string } } | undefined][] = [["spec.trafficPolicy", dr.spec.trafficPolicy]];
     dr.spec.trafficPolicy?.portLevelSettings?.forEach((p, i) => policies.push([`spec.trafficPolicy.portLevelSettings[${i}]`, p]));
     dr.spec.subsets?.forEach((s, i) => {

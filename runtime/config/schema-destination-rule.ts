@@ -154,7 +154,8 @@ export const destinationRuleSpec = obj({
   trafficPolicy: trafficPolicy.optional(),
   subsets: z.array(subset).optional(),
   exportTo,
-  workloadSelector: rejected("workloadSelector is not supported by dietmesh yet (the rule would apply to every workload)"),
+  // Istio's WorkloadSelector: the proxies of the rule's namespace whose labels include these
+  workloadSelector: obj({ matchLabels: stringMap.optional() }).optional(),
 }).check(rule((ctx) => {
   // two subsets with one name would make routes to it ambiguous
   const seen = new Set<string>();

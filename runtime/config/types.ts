@@ -265,7 +265,8 @@ export interface DestinationRuleSpec {
   trafficPolicy?: TrafficPolicy;
   subsets?: Subset[];
   exportTo?: string[];
-  workloadSelector?: unknown; // refused at load
+  /** the rule applies only to the proxies of its namespace with these labels (model/destination-rules.ts) */
+  workloadSelector?: { matchLabels?: Record<string, string> };
 }
 
 // ---------- ServiceEntry / WorkloadEntry ----------

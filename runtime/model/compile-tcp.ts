@@ -125,7 +125,7 @@ export function compileGatewayTcp(config: MeshConfig, proxy: ProxyIdentity, ctx:
     }
   }
   for (const [port, e] of perPort) {
-    const auto = e.autoHosts.length && snapshot ? autoPassthroughRoutes(config, snapshot, e.autoHosts, ctx) : undefined;
+    const auto = e.autoHosts.length && snapshot ? autoPassthroughRoutes(config, snapshot, e.autoHosts, ctx, proxy) : undefined;
     out.set(port, { port, routes: e.routes, ...(e.sni ? { sni: true } : {}), ...(auto ? { auto } : {}) });
   }
   return out;

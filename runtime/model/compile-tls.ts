@@ -9,7 +9,7 @@ import type { MeshConfig, VirtualService } from "../config/types.ts";
 import type { RegistrySnapshot } from "./types.ts";
 import { vsGateways, type ProxyIdentity } from "./compile.ts";
 import { expandHost, hostMatches, normalizeHost } from "./hosts.ts";
-import { indexDestinationRules } from "./destination-rules.ts";
+import { indexDestinationRules, type RuleProxy } from "./destination-rules.ts";
 import { compileWeighted } from "../routing/weighted.ts";
 import { resolveGatewayName } from "../routing/match.ts";
 import { connectionPredicate, type ConnectionFacts, type TcpCompileContext, type TcpRoute } from "./compile-tcp.ts";
@@ -93,8 +93,8 @@ export function autoPassthroughSni(host: string, port: number, subset: string | 
  * AUTO_PASSTHROUGH: every service port the gateway knows, with and without each subset its
  * DestinationRule declares, by the SNI naming it, for the hosts of the port's AUTO_PASSTHROUGH servers.
  */
-export function autoPassthroughRoutes(config: MeshConfig, snapshot: RegistrySnapshot, serverHosts: readonly string[], ctx: TcpCompileContext): Map<string, TcpRoute> {
-  const rules = indexDestinationRules(config.destinationRules);
+export function autoPassthroughRoutes(config: MeshConfig, snapshot: RegistrySnapshot, serverHosts: readonly string[], ctx: TcpCompileContext, proxy?: RuleProxy): Map<string, TcpRoute> {
+  const rules = indexDestinationRules(config.destinationRules, proxy);
   const out = new Map<string, TcpRoute>();
   for (const service of snapshot.services.values()) {
     // the servers' hosts say which services the port exposes, as Istio builds its filter chains

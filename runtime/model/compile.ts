@@ -292,7 +292,7 @@ export function compile(config: MeshConfig, snapshot: RegistrySnapshot, proxy: P
   const scope = sidecar && sidecarScope(sidecar, proxy);
   const cut = scope?.cut(config, snapshot);
   if (cut) ({ config, snapshot } = cut);
-  const rules = indexDestinationRules(config.destinationRules);
+  const rules = indexDestinationRules(config.destinationRules, proxy);
   const clusters = new ClusterCache(snapshot, rules, options.random);
   let track: ((cluster: Cluster) => void) | undefined;
   const ctx: RouteContext = {

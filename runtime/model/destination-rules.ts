@@ -8,9 +8,32 @@ export interface DestinationRuleIndex {
   find(host: string): DestinationRule | undefined;
 }
 
-/** oldest first wins, as Istio picks among rules for one host; exact hosts before wildcards */
-export function indexDestinationRules(rules: readonly DestinationRule[]): DestinationRuleIndex {
-  const ordered = [...rules].sort(byCreation);
+/** the proxy a rule's workloadSelector is matched against */
+export interface RuleProxy {
+  namespace: string;
+  labels: Readonly<Record<string, string>>;
+}
+
+/**
+ * Whether a rule applies to proxy: one without workloadSelector applies to every proxy; one with
+ * it only to the proxies of its own namespace whose labels include matchLabels (Istio: "workload
+ * selectors do not apply across namespace boundaries"), and never without a proxy to match.
+ */
+export function ruleApplies(rule: DestinationRule, proxy: RuleProxy | undefined): boolean {
+  const selector = rule.spec.workloadSelector;
+  if (!selector) return true;
+  if (!proxy || proxy.namespace !== rule.metadata.namespace) return false;
+  return Object.entries(selector.matchLabels ?? {}).every(([k, v]) => proxy.labels[k] === v);
+}
+
+/**
+ * Oldest first wins, as Istio picks among rules for one host; exact hosts before wildcards. A rule
+ * whose workloadSelector selects the proxy comes before those without one (Istio's
+ * SidecarScope.DestinationRule returns the selecting rule first); one that does not select it is left out.
+ */
+export function indexDestinationRules(rules: readonly DestinationRule[], proxy?: RuleProxy): DestinationRuleIndex {
+  const selected = (r: DestinationRule) => (r.spec.workloadSelector ? 0 : 1);
+  const ordered = rules.filter((r) => ruleApplies(r, proxy)).sort((a, b) => selected(a) - selected(b) || byCreation(a, b));
   const exact = new Map<string, DestinationRule>();
   const wildcard: { pattern: string; rule: DestinationRule }[] = [];
   for (const rule of ordered) {
