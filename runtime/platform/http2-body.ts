@@ -75,14 +75,21 @@ function drained(stream: Http2Stream): Promise<void> {
   });
 }
 
+/** a content-length the body must match (RFC 9113 §8.1.1): Bun's node:http2 does not check it */
+export interface DeclaredLength {
+  length: number;
+  mismatch(received: number): Error;
+}
+
 /**
  * An HTTP/2 stream's incoming body as a web stream, with backpressure (the node stream paused while
  * the web stream's queue is full). Settled once: under load Bun's node:http2 can emit "data" after
  * the stream was reset or ended, which must not reach a closed controller (an uncaught throw there
  * ends the process); a stream closed without "end" is an abort, so the reader never hangs.
  */
-export function h2BodyStream(source: Http2Stream, onAborted: () => Error): ReadableStream<Uint8Array> {
+export function h2BodyStream(source: Http2Stream, onAborted: () => Error, declared?: DeclaredLength): ReadableStream<Uint8Array> {
   let settled = false;
+  let received = 0;
   return new ReadableStream<Uint8Array>({
     start(controller) {
       const fail = (error: Error) => {
@@ -92,11 +99,17 @@ export function h2BodyStream(source: Http2Stream, onAborted: () => Error): Reada
       };
       source.on("data", (chunk: Uint8Array) => {
         if (settled) return;
+        received += chunk.byteLength;
+        if (declared && received > declared.length) {
+          source.close(0x1 /* PROTOCOL_ERROR */);
+          return fail(declared.mismatch(received));
+        }
         controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
         if ((controller.desiredSize ?? 1) <= 0) source.pause();
       });
       source.on("end", () => {
         if (settled) return;
+        if (declared && received !== declared.length) return fail(declared.mismatch(received));
         settled = true;
         controller.close();
       });

@@ -2,7 +2,8 @@
 // H2ClientSession: streams opened on it carry a web body and trailers out and bring the response
 // head, body (with backpressure) and trailers back. Failures come back as UpstreamError kinds, as
 // the HTTP/1.1 client's do: connect, connect-timeout, reset (the stream or connection went before
-// the response head), aborted (the caller's signal). With a mesh TlsTarget the connection is mTLS
+// the response head), protocol (the answer is no valid response: http2-response-check.ts), aborted
+// (the caller's signal). With a mesh TlsTarget the connection is mTLS
 // to the peer sidecar instead, asking for h2 by ALPN, the server's SPIFFE ID checked as the
 // HTTP/1.1 mTLS client does; a peer that does not choose h2 fails the connect (never h2 spoken to
 // an HTTP/1.1 server).
@@ -14,6 +15,7 @@ import { H2 } from "./http2-alpn.ts";
 import { UpstreamError, type H2ClientResponse, type H2ClientSession, type H2Head } from "./types.ts";
 import { h2BodyStream, sendBody } from "./http2-body.ts";
 import { loadHttp2, plain } from "./http2-listen.ts";
+import { closedByProtocolError, declaredLength, headProblem } from "./http2-response-check.ts";
 
 export async function connectHttp2(hostname: string, port: number, connectTimeoutMs: number, tls?: TlsTarget): Promise<H2ClientSession> {
   const http2 = await loadHttp2(); // on first use (http2-listen.ts says why)
@@ -70,8 +72,7 @@ function meshSocket(hostname: string, port: number, tls: TlsTarget, credentials:
 
 class NodeH2Session implements H2ClientSession {
   active = 0;
-  /** no new streams: GOAWAY either way, closed, failed, or retired by close() */
-  gone = false;
+  private ended = false;
   /** the callbacks ran: kept apart from gone, so a session retired by close() still reports its
    * end (the pool counts it as a connection until then, and frees its slot at that moment) */
   private reported = false;
@@ -85,12 +86,18 @@ class NodeH2Session implements H2ClientSession {
     const markGone = () => {
       if (this.reported) return;
       this.reported = true;
-      this.gone = true;
+      this.ended = true;
       for (const callback of this.goneCallbacks) callback();
     };
     session.on("goaway", markGone);
     session.on("close", markGone);
     session.on("error", markGone);
+  }
+
+  /** no new streams: GOAWAY either way, closed, failed, or retired by close(); or destroyed with
+   * its "close" still to come (Deno destroys a session on a protocol error and reports it later) */
+  get gone(): boolean {
+    return this.ended || this.session.destroyed;
   }
 
   get maxStreams(): number {
@@ -106,7 +113,7 @@ class NodeH2Session implements H2ClientSession {
   }
 
   close(): void {
-    this.gone = true;
+    this.ended = true;
     if (!this.session.closed) this.session.close();
   }
 
@@ -133,19 +140,35 @@ class NodeH2Session implements H2ClientSession {
         if (!answered) reject(new UpstreamError("aborted", `request to ${address} aborted`));
       };
       signal?.addEventListener("abort", onAbort, { once: true });
+      let streamError: Error | undefined;
       stream.once("close", () => {
         signal?.removeEventListener("abort", onAbort);
-        if (!answered && !aborted) reject(new UpstreamError("reset", `${address}: stream closed before the response head (code ${stream.rstCode ?? "?"})`));
+        if (answered || aborted) return;
+        const code = stream.rstCode;
+        if (closedByProtocolError(code, /protocol error/i.test(streamError?.message ?? ""))) {
+          reject(new UpstreamError("protocol", `${address}: protocol error before the response head (code ${code ?? "?"})`));
+        } else reject(new UpstreamError("reset", `${address}: stream closed before the response head (code ${code ?? "?"})`));
       });
-      stream.on("error", () => {}); // reported through "close" (before the head) or the body stream (after)
+      // reported through "close" (before the head) or the body stream (after)
+      stream.on("error", (error: Error) => (streamError ??= error));
       let responseTrailers: H2Head | undefined;
       stream.once("trailers", (t) => (responseTrailers = plain(t)));
+      const method = String(head[":method"]);
       stream.once("response", (headers) => {
         answered = true;
         const ended = stream.endAfterHeaders;
+        const problem = headProblem(headers, ended, method);
+        if (problem) {
+          stream.close(0x1 /* PROTOCOL_ERROR */);
+          return reject(new UpstreamError("protocol", `${address}: ${problem}`));
+        }
+        const length = ended ? undefined : declaredLength(headers, method);
         resolve({
           head: plain(headers),
-          body: ended ? null : h2BodyStream(stream, () => new UpstreamError("reset", `${address}: stream reset during the response body`)),
+          body: ended ? null : h2BodyStream(stream, () => new UpstreamError("reset", `${address}: stream reset during the response body`), length === undefined ? undefined : {
+            length,
+            mismatch: (received) => new UpstreamError("protocol", `${address}: response body of ${received} bytes, content-length ${length}`),
+          }),
           trailers: ended ? Promise.resolve(undefined) : new Promise((done) => {
             stream.once("end", () => done(responseTrailers));
             stream.once("close", () => done(responseTrailers));
