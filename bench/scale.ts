@@ -11,6 +11,7 @@
 // mesh of more than 200 services, model/on-demand.ts) and clusters.
 // `--heap` (memory hunting): the sidecar runs with DIETMESH_DEBUG_GC=1, and after ready and after
 // the reloads the bench collects through /debug/gc and prints RSS, heap and the object types that grew.
+// `--reloads N` (default 10); `--idle-rss S` prints RSS S seconds after the change as well.
 //   bun bench/scale.ts [--services 1000]    (npm run bench:scale; `deno run -A` for Deno's figures:
 //   the sidecar runs on the runtime the bench runs on)
 import { writeFile } from "node:fs/promises";
@@ -165,6 +166,11 @@ while (!seen.endsWith(" two")) {
   seen = await call(PROBE);
 }
 const changeMs = performance.now() - changed;
+// `--idle-rss S`: RSS S seconds after the change, once a worker started ahead for the next change
+// (config-worker.ts, 30 s) has been ended unused
+const idleS = Number(flag("idle-rss", "0"));
+if (idleS > 0) await new Promise((resolve) => setTimeout(resolve, idleS * 1000));
+const rssIdle = idleS > 0 ? await rssMb(pid) : undefined;
 
 const dumpRes = await upstreamClient.send({ url: `http://${admin}/config_dump`, method: "GET", headers: new Headers({ host: admin }), body: null });
 const dump = (await dumpRes.json()) as { clusters: unknown[]; onDemand?: { hosts: number; compiled: { host: string }[] } };
@@ -175,4 +181,4 @@ await child.exited;
 await upstream.stop(true);
 await platform.remove(dir);
 const f1 = (n: number) => n.toFixed(1);
-console.log(`${runtime}, ${services} services / ${services * 5} endpoints / ${Math.ceil(services / 10)} VirtualServices: ready ${f1(readyMs)} ms after exec, RSS ${f1(rssReady)} MB ready, ${f1(rssReloads)} MB after ${reloads} reloads (${reloadChange}) with traffic to 5 services (${f1(rssSettled)} MB 0.5 s later), a one-line change (${changeWrite}) in service ${f1(changeMs)} ms after the write (probe answered "${before}" before); ${compiled}, ${dump.clusters.length} clusters`);
+console.log(`${runtime}, ${services} services / ${services * 5} endpoints / ${Math.ceil(services / 10)} VirtualServices: ready ${f1(readyMs)} ms after exec, RSS ${f1(rssReady)} MB ready, ${f1(rssReloads)} MB after ${reloads} reloads (${reloadChange}) with traffic to 5 services (${f1(rssSettled)} MB 0.5 s later), a one-line change (${changeWrite}) in service ${f1(changeMs)} ms after the write (probe answered "${before}" before); ${compiled}, ${dump.clusters.length} clusters${rssIdle === undefined ? "" : `; RSS ${f1(rssIdle)} MB ${idleS} s after the change`}`);

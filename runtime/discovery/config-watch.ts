@@ -217,6 +217,8 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
 
   let running: Promise<boolean> | undefined;
   let filesChanged = false;
+  /** a file change was loaded: start the worker for the next one when this reload is done */
+  let spareAfter = false;
   async function reloadOnce(): Promise<boolean> {
     // the files' own ServiceEntries, published while they load, arrive as a registry change that
     // the swap below already includes: no second version for one change
@@ -226,6 +228,9 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
       // a loader that throws (a bug, or input deeper than a parser's stack) rejects the change
       // like any invalid config: the version in service stays, and nothing is left unhandled
       const errors = await loadFiles().catch((e: unknown) => [`the config could not be loaded: ${e instanceof Error ? e.message : String(e)}`]);
+      // a change came: the next one (a burst, the fix of a rejected edit) finds a worker ready,
+      // started once this one is in service (config-worker.ts, ended if unused after 30 s)
+      spareAfter = true;
       if (errors.length) {
         options.log(`config change rejected, keeping version ${version}:\n  ${errors.join("\n  ")}`);
         options.onReject?.();
@@ -250,6 +255,8 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
     }
     running = reloadOnce().finally(() => {
       running = undefined;
+      if (spareAfter) loader.prestart();
+      spareAfter = false;
       if (again) {
         again = false;
         void reload(false);
@@ -288,6 +295,7 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
     dnsNames: () => dns?.names() ?? [],
     close: () => {
       settle.close();
+      loader.close();
       for (const w of watchers) w.close();
       registry.stop();
     },

@@ -9,8 +9,9 @@
 // incrementalConfigLoader is what config watching uses (issue 11): it keeps each file's entries and
 // sends only the files whose text changed to the worker, so a one-file change in a mesh of 10,000
 // services parses one file, and unchanged resources stay the same objects from one config to the next.
-import { callWorker } from "../lib/worker-call.ts";
+import { callWorker, startWorker, type StartedWorker } from "../lib/worker-call.ts";
 import { platform } from "../platform/index.ts";
+import { systemClock, type Clock, type TimerHandle } from "../lib/clock.ts";
 import { assembleConfig, deepFreeze, readFailure, type FileEntry, type LoadResult } from "../config/assemble.ts";
 import { collectFiles, readFromFiles, type FilesRead } from "../config/files.ts";
 import { resourceIO } from "../model/registry-resources.ts";
@@ -36,12 +37,14 @@ export async function loadConfigInWorker(paths: string[], options: WorkerLoadOpt
   return deepFreeze(await callWorker<LoadRequest, LoadResult>(ENTRY, request, inProcess));
 }
 
-/** files' texts → their entries, in the worker (or in process, as above) */
-async function parseFiles(request: ParseRequest, worker: boolean | undefined): Promise<FileEntry[][]> {
+type ParseWorker = StartedWorker<ParseRequest, ParsedFile[] | FileEntry[][]>;
+
+/** files' texts → their entries, in the worker (`started` if one was started ahead, else a new one; or in process, as above) */
+async function parseFiles(request: ParseRequest, worker: boolean | undefined, started?: ParseWorker): Promise<FileEntry[][]> {
   const inProcess = async (r: ParseRequest) => (await import("./config-load-task.ts")).runParse(r);
   if (!useWorker(worker)) return inProcess(request);
   // the worker answers mostly JSON texts (config-load-task.ts ParsedFile); decoding is cheaper than cloning objects
-  const answer = await callWorker<ParseRequest, ParsedFile[] | FileEntry[][]>(ENTRY, request, inProcess);
+  const answer = await (started ?? startWorker<ParseRequest, ParsedFile[] | FileEntry[][]>(ENTRY)).call(request, inProcess);
   // (decoded here, not by importing config-load-task.ts: that would load zod and yaml in the proxy)
   return answer.map((f) => ("json" in f ? (JSON.parse(f.json) as FileEntry[]) : f));
 }
@@ -70,9 +73,26 @@ export interface IncrementalLoader {
    * a change, while it waits to see the files settle): that load then finds them parsed
    */
   warm(paths: string[], read?: FilesRead): Promise<void>;
+  /**
+   * starts the worker the next parse will use, if none waits yet (config-watch calls this after
+   * each file change, so the next change in a burst does not wait for a worker's imports); it is
+   * ended if no parse took it within spareMs. Nothing where parsing runs in process.
+   */
+  prestart(): void;
+  /** whether a worker started ahead waits for the next parse */
+  spareWaiting(): boolean;
+  /** ends a worker started ahead; prestart does nothing after this */
+  close(): void;
   /** what the last load did: files parsed anew, files whose kept entries were reused */
   readonly last: { parsed: number; reused: number };
 }
+
+/**
+ * how long a worker started after a change waits for the next change before it is ended: changes
+ * within that time do not wait for a worker's imports (~220 ms of Bun's ~400 ms worker start at
+ * 10,000 services). Its memory (~7–10 MB RSS measured, docs/performance.md) lasts that long.
+ */
+export const DEFAULT_SPARE_MS = 30_000;
 
 /** what a load keeps of each file: a digest of its text (the text itself would be the config's size again) and its entries */
 type Kept = Map<string, { digest: string; entries: readonly FileEntry[] }>;
@@ -98,9 +118,31 @@ export function textDigest(text: string): string {
  * kept, then assembles all of them (duplicates across files, per-kind notices) in this process.
  * Loads and warms run one at a time, so each sees the texts and entries it read.
  */
-export function incrementalConfigLoader(options: { defaultNamespace: string; worker?: boolean }): IncrementalLoader {
+export function incrementalConfigLoader(options: { defaultNamespace: string; worker?: boolean; spareMs?: number; clock?: Clock }): IncrementalLoader {
   let kept: Kept = new Map();
   const last = { parsed: 0, reused: 0 };
+  const spareMs = options.spareMs ?? DEFAULT_SPARE_MS;
+  const clock = options.clock ?? systemClock;
+  let spare: { worker: ParseWorker; timer: TimerHandle } | undefined;
+  let closed = false;
+  function prestart() {
+    if (closed || !useWorker(options.worker) || spareMs <= 0) return;
+    if (spare) clock.clearTimeout(spare.timer);
+    const worker = spare?.worker ?? startWorker<ParseRequest, ParsedFile[] | FileEntry[][]>(ENTRY);
+    const timer = clock.setTimeout(() => {
+      if (spare?.worker !== worker) return;
+      spare = undefined;
+      worker.end();
+    }, spareMs);
+    spare = { worker, timer };
+  }
+  /** the worker started ahead, now taken by a parse */
+  function takeSpare(): ParseWorker | undefined {
+    const taken = spare;
+    spare = undefined;
+    if (taken) clock.clearTimeout(taken.timer);
+    return taken?.worker;
+  }
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T>(task: () => Promise<T>): Promise<T> => {
     const run = queue.then(task, task);
@@ -121,7 +163,7 @@ export function incrementalConfigLoader(options: { defaultNamespace: string; wor
       const read = texts[i];
       if ("text" in read && kept.get(file)?.digest !== digests[i]) changed.push([file, read.text]);
     });
-    const parsed = changed.length ? await parseFiles({ defaultNamespace: options.defaultNamespace, files: changed }, options.worker) : [];
+    const parsed = changed.length ? await parseFiles({ defaultNamespace: options.defaultNamespace, files: changed }, options.worker, takeSpare()) : [];
     const fresh = new Map(changed.map(([file], i) => [file, deepFreeze(keepUnchanged(kept.get(file)?.entries, parsed[i]))] as const));
     const perFile = collected.files.map((file, i) => {
       const read = texts[i];
@@ -133,6 +175,12 @@ export function incrementalConfigLoader(options: { defaultNamespace: string; wor
 
   return {
     last,
+    prestart,
+    spareWaiting: () => spare !== undefined,
+    close() {
+      closed = true;
+      takeSpare()?.end();
+    },
     warm: (paths, read) =>
       serial(async () => {
         const { perFile } = await refresh(paths, new Map(), read);

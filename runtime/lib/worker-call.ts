@@ -26,42 +26,85 @@ let fallbacks = 0;
 export const inProcessFallbacks = () => fallbacks;
 
 /**
- * Posts `request` to a new worker running `entry`, resolves with its answer, ends the worker.
- * When no worker can be started from `entry` (a single-file executable that did not embed it),
- * `inProcess` answers instead: same code, same answer, only without the memory saving.
+ * A worker started ahead of its one request: its modules load while the caller still gathers the
+ * request (config-worker.ts starts one at a watcher's event, before the files are read).
  */
-export async function callWorker<Req, Res>(entry: URL, request: Req, inProcess: (request: Req) => Promise<Res>): Promise<Res> {
-  const outcome = await new Promise<{ started: true; value: Res } | { started: false }>((resolve, reject) => {
-    let worker: Worker;
-    try {
-      worker = new Worker(entry.href, { type: "module" });
-    } catch {
-      return resolve({ started: false });
-    }
-    let ready = false;
-    const end = () => worker.terminate();
+export interface StartedWorker<Req, Res> {
+  /**
+   * posts the request once the worker is ready, resolves with its answer and ends the worker; when
+   * the worker could not start, `inProcess` answers. One call per worker.
+   */
+  call(request: Req, inProcess: (request: Req) => Promise<Res>): Promise<Res>;
+  /** ends the worker unused (no effect once called) */
+  end(): void;
+}
+
+export function startWorker<Req, Res>(entry: URL): StartedWorker<Req, Res> {
+  let worker: Worker | undefined;
+  let used = false;
+  /** resolves true at "ready", false if the module failed to load (or the worker was ended unused) */
+  let readied: (ok: boolean) => void = () => undefined;
+  const ready = new Promise<boolean>((resolve) => (readied = resolve));
+  let answered: ((reply: WorkerReply<Res>) => void) | undefined;
+  let crashed: ((error: Error) => void) | undefined;
+  try {
+    worker = new Worker(entry.href, { type: "module" });
+  } catch {
+    readied(false);
+  }
+  const end = () => worker?.terminate();
+  if (worker) {
+    let isReady = false;
     worker.onmessage = (event: MessageEvent<WorkerReply<Res>>) => {
       const reply = event.data;
       if ("ready" in reply) {
-        ready = true;
-        worker.postMessage(request);
-        return;
+        isReady = true;
+        return readied(true);
       }
       end();
-      if (reply.ok) resolve({ started: true, value: reply.value });
-      else reject(new WorkerError(reply.error.name, reply.error.message, reply.error.code));
+      answered?.(reply);
     };
     // the module failed to load (before "ready"), or threw outside the handler (after it)
     worker.onerror = (event: ErrorEvent) => {
       event.preventDefault?.();
       end();
-      if (!ready) resolve({ started: false });
-      else reject(new Error(`worker ${entry.pathname.split("/").pop()} failed: ${event.message || "unknown error"}`));
+      if (!isReady) readied(false);
+      else crashed?.(new Error(`worker ${entry.pathname.split("/").pop()} failed: ${event.message || "unknown error"}`));
     };
-  });
-  if (outcome.started) return outcome.value;
-  fallbacks++;
-  return inProcess(request);
+  }
+  return {
+    async call(request, inProcess) {
+      if (used) throw new Error("a started worker answers one request");
+      used = true;
+      if (!(await ready)) {
+        fallbacks++;
+        return inProcess(request);
+      }
+      const reply = await new Promise<WorkerReply<Res>>((resolve, reject) => {
+        answered = resolve;
+        crashed = reject;
+        worker!.postMessage(request);
+      });
+      if ("ready" in reply) throw new Error("unexpected second ready"); // never: ready comes once
+      if (reply.ok) return reply.value;
+      throw new WorkerError(reply.error.name, reply.error.message, reply.error.code);
+    },
+    end() {
+      if (used) return;
+      used = true;
+      end();
+      readied(false);
+    },
+  };
+}
+
+/**
+ * Posts `request` to a new worker running `entry`, resolves with its answer, ends the worker.
+ * When no worker can be started from `entry` (a single-file executable that did not embed it),
+ * `inProcess` answers instead: same code, same answer, only without the memory saving.
+ */
+export function callWorker<Req, Res>(entry: URL, request: Req, inProcess: (request: Req) => Promise<Res>): Promise<Res> {
+  return startWorker<Req, Res>(entry).call(request, inProcess);
 }
 
 /** the worker's side: answers each request with `handler`'s result or its error */

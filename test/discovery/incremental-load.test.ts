@@ -7,7 +7,8 @@ import * as assert from "uvu/assert";
 import { loadConfig } from "../../runtime/config/load.ts";
 import { incrementalConfigLoader } from "../../runtime/discovery/config-worker.ts";
 import { resourceIO } from "../../runtime/model/registry-resources.ts";
-import { inProcessFallbacks } from "../../runtime/lib/worker-call.ts";
+import { inProcessFallbacks, startWorker } from "../../runtime/lib/worker-call.ts";
+import { createFakeClock } from "../../runtime/lib/clock.ts";
 import { platform } from "../../runtime/platform/index.ts";
 
 const io = { readTextFile: platform.readTextFile, readDir: platform.readDir, isDirectory: platform.isDirectory };
@@ -152,6 +153,59 @@ test("warm parses a change ahead of the load, which then parses nothing; a chang
   const after = await loader.load([dir]);
   assert.equal(loader.last, { parsed: 1, reused: 1 });
   assert.equal(after, await fresh([dir]));
+});
+
+test("a worker started ahead (prestart) parses the next change, errors included, and is ended when unused", async () => {
+  const clock = createFakeClock();
+  await platform.writeTextFile(`${dir}/ahead.yaml`, se("ahead"));
+  const loader = incrementalConfigLoader({ defaultNamespace: "default", worker: true, spareMs: 30_000, clock });
+  const fallbacks = inProcessFallbacks();
+  loader.prestart();
+  assert.ok(loader.spareWaiting());
+  assert.equal(await loader.load([`${dir}/ahead.yaml`]), await fresh([`${dir}/ahead.yaml`]));
+  assert.equal(loader.last, { parsed: 1, reused: 0 });
+  assert.not.ok(loader.spareWaiting(), "the parse took it");
+
+  // a broken change parsed by a worker started ahead: the same errors as loadConfig's
+  await platform.writeTextFile(`${dir}/ahead.yaml`, se("ahead", "\n  location: SOMEWHERE"));
+  loader.prestart();
+  loader.prestart(); // one worker waits, however many events came
+  const broken = await loader.load([`${dir}/ahead.yaml`]);
+  assert.not.ok(broken.config);
+  assert.equal(broken, await fresh([`${dir}/ahead.yaml`]));
+  assert.is(inProcessFallbacks(), fallbacks, "every parse ran in a worker");
+
+  loader.prestart();
+  clock.advance(29_999);
+  assert.ok(loader.spareWaiting());
+  clock.advance(1);
+  assert.not.ok(loader.spareWaiting(), "ended after spareMs unused");
+  assert.is(clock.pending(), 0);
+
+  loader.prestart();
+  loader.close();
+  assert.not.ok(loader.spareWaiting());
+  assert.is(clock.pending(), 0, "close clears its timer");
+  loader.prestart();
+  assert.not.ok(loader.spareWaiting(), "nothing starts after close");
+});
+
+test("in process (worker: false), prestart starts nothing", () => {
+  const loader = incrementalConfigLoader({ defaultNamespace: "default", worker: false });
+  loader.prestart();
+  assert.not.ok(loader.spareWaiting());
+});
+
+test("startWorker: one request per worker; ended unused, it answers none; a worker that cannot start answers in process", async () => {
+  const entry = new URL("../../runtime/discovery/config-worker-main.ts", import.meta.url);
+  const ended = startWorker<unknown, unknown>(entry);
+  ended.end();
+  const refused = await ended.call({ defaultNamespace: "default", files: [] }, async () => "in process").then(() => "answered", (e: Error) => e.message);
+  assert.is(refused, "a started worker answers one request");
+  const fallbacks = inProcessFallbacks();
+  const missing = startWorker<unknown, string>(new URL("./no-such-worker.ts", import.meta.url));
+  assert.is(await missing.call({}, async () => "in process"), "in process");
+  assert.is(inProcessFallbacks(), fallbacks + 1);
 });
 
 test.after(() => platform.remove(dir));
