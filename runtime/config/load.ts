@@ -1,7 +1,9 @@
 // Files and folders of Istio YAML → one validated, deeply frozen MeshConfig, or every reason why not.
 // A change with any error is rejected whole (config undefined) so the last good config stays in
 // service. File I/O is passed in: this module never names a runtime.
+import { RE2JS } from "re2js";
 import { parseYamlDocuments } from "./yaml-docs.ts";
+import { installRegexEngine } from "../routing/regex.ts";
 import { collectFiles, type ConfigIO } from "./files.ts";
 import { FileLoader } from "./load-resources.ts";
 import { assembleConfig, deepFreeze, readFailure, type FileEntry, type LoadResult } from "./assemble.ts";
@@ -11,6 +13,10 @@ export type { LoadResult, SkippedResource } from "./assemble.ts";
 export { deepFreeze } from "./assemble.ts";
 // objects (the library's `resources`) are validated by load-resources.ts, which loads no YAML parser
 export { loadResources } from "./load-resources.ts";
+
+// file loading (a short-lived worker on Bun) holds the YAML parser and the schemas anyway: the RE2
+// engine that validates regexes comes with it rather than per file (objects: load-engines.ts)
+installRegexEngine(RE2JS);
 
 export interface LoadOptions extends ConfigIO {
   /** namespace for resources whose metadata has none (kubectl's -n) */

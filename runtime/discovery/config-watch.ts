@@ -18,6 +18,7 @@ import { dnsRegistry, type DnsAnswer, type ResolvedName } from "../model/dns-reg
 import { loadWithResources } from "../model/registry-resources.ts";
 import { emptySnapshot, type RegistryResource, type RegistrySnapshot } from "../model/types.ts";
 import type { RouteTable, TableRef } from "../model/route-table.ts";
+import { loadEnginesFor } from "../config/load-engines.ts";
 
 /**
  * `--registry static` (ServiceEntry/WorkloadEntry in --config), `--registry consul[=URL]` or
@@ -174,6 +175,7 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
     }
     if (!outcome.value) return outcome.errors.map(formatConfigError);
     acceptedResources = outcome.accepted;
+    await loadEnginesFor(outcome.value.config); // re2js, jose: only when this config has a regex, a RequestAuthentication
     config = outcome.value.config;
     files.publish(outcome.value.fromFiles); // calls back at once: `discovered` now includes them
     return [];

@@ -38,7 +38,7 @@ export interface ResourceWatch extends ConfigWatch {
 /** Rejects with the errors when the first set is bad: there is no last good config to keep. */
 export async function startResourceWatch(resources: readonly unknown[], options: ConfigWatchOptions): Promise<ResourceWatch> {
   // zod and the schemas load with the first set of resources, not with the library; no YAML parser
-  const { loadResources } = await import("../config/load-resources.ts");
+  const [{ loadResources }, { loadEnginesFor }] = await Promise.all([import("../config/load-resources.ts"), import("../config/load-engines.ts")]);
   const fromObjects = staticRegistry(undefined, "static");
   const specs = options.registries?.length ? options.registries : [{ kind: "static" } as RegistrySpec];
   if (!specs.some((s) => s.kind === "static")) specs.push({ kind: "static" }); // the objects' ServiceEntries always count
@@ -84,6 +84,7 @@ export async function startResourceWatch(resources: readonly unknown[], options:
     }
   });
 
+  await loadEnginesFor(resources); // re2js, jose: only for a config that has a regex, a RequestAuthentication
   const firstErrors = load(resources);
   if (firstErrors.length) {
     registry.stop();
@@ -100,7 +101,8 @@ export async function startResourceWatch(resources: readonly unknown[], options:
     // nothing to re-read: the objects are the config
     reload: async () => true,
     replace(objects) {
-      const run = queue.then(() => {
+      const run = queue.then(async () => {
+        await loadEnginesFor(objects);
         const errors = load(objects);
         if (errors.length) {
           options.log(`config change rejected, keeping version ${version}:\n  ${errors.map(formatConfigError).join("\n  ")}`);

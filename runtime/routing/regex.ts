@@ -5,7 +5,29 @@
 // safe_regex), which has no look-arounds or back-references and guarantees linear time; re2js is a
 // faithful port. It costs ~1.5 µs a match against ~100 ns for a string method, so patterns that
 // are provably plain (`LIT`, `LIT.*`, `.*LIT`, `.*LIT.*`, optionally `^…$`) skip the engine.
-import { RE2JS } from "re2js";
+//
+// The engine is loaded only for a config that has a regex (issue 16 cold start, issue 10 sidecar
+// RSS: ~9 ms of import and ~2–3 MB): config load awaits loadRegexEngine when it finds one
+// (config/load-engines.ts), before the synchronous validation and compile that use it.
+import type { RE2JS } from "re2js";
+
+let engine: typeof RE2JS | undefined;
+
+/** loads re2js once; resolves at once when it is loaded */
+export async function loadRegexEngine(): Promise<void> {
+  engine ??= (await import("re2js")).RE2JS;
+}
+
+/** for a module that imports re2js statically anyway (file loading, which holds the YAML parser too) */
+export function installRegexEngine(re2: typeof RE2JS): void {
+  engine ??= re2;
+}
+
+/** the engine; a config with a regex reached validation or compile without loadRegexEngine: a bug, not a config error */
+export function regexEngine(): typeof RE2JS {
+  if (!engine) throw new Error("dietmesh: the RE2 engine was not loaded before a regex was compiled (await loadRegexEngine() at config load)");
+  return engine;
+}
 
 export type StringPredicate = (s: string) => boolean;
 
@@ -73,8 +95,9 @@ function fastPath(shape: Plain): StringPredicate {
 
 /** Why the pattern is not a valid RE2 regex, or undefined when it is. */
 export function regexError(pattern: string): string | undefined {
+  const re2 = regexEngine(); // outside the try: not loaded is a bug, not an invalid regex
   try {
-    RE2JS.compile(pattern);
+    re2.compile(pattern);
     return undefined;
   } catch (err) {
     return `invalid RE2 regex ${JSON.stringify(pattern)}: ${(err as Error).message}`;
@@ -88,11 +111,11 @@ export function regexError(pattern: string): string | undefined {
 export function compileRegex(pattern: string): StringPredicate {
   const shape = plainShape(pattern);
   if (shape) return fastPath(shape);
-  const re = RE2JS.compile(pattern);
+  const re = regexEngine().compile(pattern);
   return (s) => re.matches(s);
 }
 
 /** The compiled RE2 object for callers that need captures (uriRegexRewrite). */
 export function compileRe2(pattern: string): RE2JS {
-  return RE2JS.compile(pattern);
+  return regexEngine().compile(pattern);
 }

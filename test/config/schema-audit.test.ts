@@ -17,6 +17,10 @@ import * as assert from "uvu/assert";
 import { specSchemas } from "../../runtime/config/schemas.ts";
 import { REJECTED_FIELDS, UNSUPPORTED_FIELDS } from "../../runtime/config/schema-common.ts";
 import { platform } from "../../runtime/platform/index.ts";
+import { loadRegexEngine } from "../../runtime/routing/regex.ts";
+
+// the RE2 engine loads with a config that has a regex (config/load-engines.ts); here, once for all
+await loadRegexEngine();
 
 const root = new URL("../../", import.meta.url).pathname;
 

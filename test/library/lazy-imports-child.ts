@@ -1,22 +1,45 @@
 // A fresh process for test/library/lazy-imports.test.ts: creates a mesh from objects (`resources`),
-// makes one mesh.fetch, and prints which of the heavy packages got loaded. Bun lists every loaded
-// module, ES modules too, in require.cache; Deno has no such registry, so there the test maps the
-// packages to a module that throws when loaded (an import map) and this process simply has to work.
-//   <runtime> test/library/lazy-imports-child.ts PORT
+// makes its first calls, and prints what they answered and which packages got loaded. Bun lists
+// every loaded module, ES modules too, in its require.cache; Deno has no such registry, so there the
+// test maps the packages that must stay unloaded to a module that throws (an import map).
+//   <runtime> test/library/lazy-imports-child.ts PORT plain|regex|jwt [JWKS TOKEN]
+//   plain: a ServiceEntry and a prefix route; regex: a regex route; jwt: plus a RequestAuthentication
+//   (inline JWKS) in front of mesh.serve, asked once with TOKEN and once with a forged one
 import { createMesh } from "../../runtime/library/index.ts";
 
-const port = Number((globalThis as any).Deno ? (globalThis as any).Deno.args[0] : process.argv[2]);
-const resources = [
+const args: string[] = (globalThis as any).Deno ? (globalThis as any).Deno.args : process.argv.slice(2);
+const [port, mode, jwks, token] = args;
+const match = mode === "regex" ? { uri: { regex: "/x[0-9]+" } } : { uri: { prefix: "/x" } };
+const resources: unknown[] = [
   {
     apiVersion: "networking.istio.io/v1", kind: "ServiceEntry", metadata: { name: "svc", namespace: "default" },
-    spec: { hosts: ["svc.default.svc.cluster.local"], location: "MESH_INTERNAL", resolution: "STATIC", ports: [{ number: 8080, name: "http", protocol: "HTTP" }], endpoints: [{ address: "127.0.0.1", ports: { http: port } }] },
+    spec: { hosts: ["svc.default.svc.cluster.local"], location: "MESH_INTERNAL", resolution: "STATIC", ports: [{ number: 8080, name: "http", protocol: "HTTP" }], endpoints: [{ address: "127.0.0.1", ports: { http: Number(port) } }] },
   },
-  { apiVersion: "networking.istio.io/v1", kind: "VirtualService", metadata: { name: "svc", namespace: "default" }, spec: { hosts: ["svc"], http: [{ match: [{ uri: { prefix: "/" } }], route: [{ destination: { host: "svc" } }] }] } },
+  { apiVersion: "networking.istio.io/v1", kind: "VirtualService", metadata: { name: "svc", namespace: "default" }, spec: { hosts: ["svc"], http: [{ match: [match], route: [{ destination: { host: "svc" } }] }] } },
 ];
+if (mode === "jwt") {
+  resources.push({
+    apiVersion: "security.istio.io/v1", kind: "RequestAuthentication", metadata: { name: "jwt", namespace: "default" },
+    spec: { selector: { matchLabels: { app: "lazy" } }, jwtRules: [{ issuer: "https://idp.example", jwks, audiences: ["web"] }] },
+  });
+}
 const mesh = await createMesh({ resources, labels: { app: "lazy" }, log: () => {} });
-const response = await mesh.fetch("http://svc:8080/x");
-const body = await response.text();
+const statuses: number[] = [];
+for (const path of ["/x1", "/y"]) {
+  const response = await mesh.fetch(`http://svc:8080${path}`);
+  await response.text();
+  statuses.push(response.status);
+}
+if (mode === "jwt") {
+  const handler = mesh.serve(() => new Response("app"));
+  const [head, body] = token.split(".");
+  for (const bearer of [token, `${head}.${body}.AAAA`]) {
+    const response = await handler(new Request("http://web.local/", { headers: { authorization: `Bearer ${bearer}` } }));
+    await response.text();
+    statuses.push(response.status);
+  }
+}
 await mesh.close();
 const registry = (import.meta as any).require?.cache as Record<string, unknown> | undefined;
 const packages = registry ? [...new Set(Object.keys(registry).map((path) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path)?.[1]).filter(Boolean))].sort() : null;
-console.log(JSON.stringify({ status: response.status, body, packages }));
+console.log(JSON.stringify({ statuses, packages }));

@@ -1,44 +1,60 @@
-// Issue 16 cold start: a mesh made from objects (`resources`) with no RequestAuthentication and no
-// regex match must not load the packages it does not use — a regression here costs tens of ms of
-// every serverless cold start (docs/performance.md "Cold start, part by part"). Each check runs in
-// a fresh process (test/library/lazy-imports-child.ts): on Bun the child reports the packages in
-// the module registry; on Deno, which has none, an import map points each package at a module that
-// throws when loaded, so loading one fails the child.
+// Issue 16 cold start (and issue 10's sidecar RSS): a mesh made from objects (`resources`) loads no
+// YAML parser, and loads re2js and jose only for a config with a regex or a RequestAuthentication —
+// a regression costs tens of ms of every serverless cold start (docs/performance.md "Cold start,
+// part by part"). Each case runs in a fresh process (test/library/lazy-imports-child.ts): on Bun the
+// child reports the packages in the module registry; on Deno, which has none, an import map points
+// each package that must stay unloaded at a module that throws, so loading one fails the child.
+// With a regex or a RequestAuthentication, the first request is served right, without a wait.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { SignJWT, exportJWK, generateKeyPair } from "jose";
 import { platform } from "../../runtime/platform/index.ts";
 import { runCommand } from "../../runtime/platform/process.ts";
 
 const here = new URL("./", import.meta.url).pathname;
 const bin = (name: string) => new URL(`../../node_modules/.bin/${name}`, import.meta.url).pathname;
-/** what objects with no file, no RequestAuthentication and no regex must not load */
-const LAZY = ["yaml"];
 const upstream = platform.serve({ hostname: "127.0.0.1", port: 0, handler: () => new Response("ok") });
 
-async function child(): Promise<{ status: number; body: string; packages: string[] | null }> {
+async function child(mode: string, unloaded: string[], extra: string[] = []): Promise<{ statuses: number[]; packages: string[] | null }> {
+  const args = [`${here}lazy-imports-child.ts`, String(upstream.port), mode, ...extra];
   let run;
-  if (platform.name === "bun") run = runCommand(bin("bun"), [`${here}lazy-imports-child.ts`, String(upstream.port)]);
+  if (platform.name === "bun") run = runCommand(bin("bun"), args);
   else {
     const dir = await platform.makeTempDir("dietmesh-lazy-");
     await platform.writeTextFile(`${dir}/poison.js`, 'throw new Error("a package that should load lazily was loaded");\n');
-    await platform.writeTextFile(`${dir}/map.json`, JSON.stringify({ imports: Object.fromEntries(LAZY.map((p) => [p, `${dir}/poison.js`])) }));
-    run = runCommand(bin("deno"), ["run", "-A", "--quiet", `--import-map=${dir}/map.json`, `${here}lazy-imports-child.ts`, String(upstream.port)]);
+    await platform.writeTextFile(`${dir}/map.json`, JSON.stringify({ imports: Object.fromEntries(unloaded.map((p) => [p, `${dir}/poison.js`])) }));
+    run = runCommand(bin("deno"), ["run", "-A", "--quiet", `--import-map=${dir}/map.json`, ...args]);
   }
   const code = await run.exited;
   const line = run.lines.find((l) => l.startsWith("{"));
   assert.is(code, 0, run.lines.join("\n"));
   assert.ok(line, run.lines.join("\n"));
-  return JSON.parse(line!);
+  const result = JSON.parse(line!);
+  if (platform.name === "bun") {
+    assert.ok(result.packages.includes("zod"), `the registry listing looks wrong: ${result.packages}`);
+    for (const p of unloaded) assert.not.ok(result.packages.includes(p), `${p} was loaded: ${result.packages}`);
+  }
+  return result;
 }
 
-test("a mesh from objects with no RequestAuthentication and no regex loads no YAML parser", async () => {
-  const result = await child();
-  assert.is(result.status, 200);
-  assert.is(result.body, "ok");
-  if (platform.name === "bun") {
-    assert.ok(result.packages!.includes("zod"), `the registry listing looks wrong: ${result.packages}`);
-    for (const p of LAZY) assert.not.ok(result.packages!.includes(p), `${p} was loaded: ${result.packages}`);
-  }
+test("objects with no RequestAuthentication and no regex load no yaml, jose or re2js", async () => {
+  const { statuses } = await child("plain", ["yaml", "jose", "re2js"]);
+  assert.equal(statuses, [200, 404]);
+});
+
+test("a regex route loads re2js (and routes by it on the first call), not jose or yaml", async () => {
+  const { statuses, packages } = await child("regex", ["yaml", "jose"]);
+  assert.equal(statuses, [200, 404]);
+  if (packages) assert.ok(packages.includes("re2js"), `${packages}`);
+});
+
+test("a RequestAuthentication loads jose, and its first request is checked: a valid token 200, a forged one 401", async () => {
+  const { privateKey, publicKey } = await generateKeyPair("ES256");
+  const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256" };
+  const token = await new SignJWT({ sub: "alice" }).setProtectedHeader({ alg: "ES256", kid: "k1" }).setIssuer("https://idp.example").setAudience("web").setExpirationTime("10m").sign(privateKey);
+  const { statuses, packages } = await child("jwt", ["yaml", "re2js"], [JSON.stringify({ keys: [jwk] }), token]);
+  assert.equal(statuses, [200, 404, 200, 401]);
+  if (packages) assert.ok(packages.includes("jose"), `${packages}`);
 });
 
 test.after(() => upstream.stop(true));

@@ -3,6 +3,10 @@ import * as assert from "uvu/assert";
 import type { HTTPMatchRequest } from "../../runtime/config/types.ts";
 import { compileMatchBlocks, compileMatches, resolveGatewayName, type ProxySelector } from "../../runtime/routing/match.ts";
 import type { RequestFacts } from "../../runtime/routing/request-facts.ts";
+import { loadRegexEngine } from "../../runtime/routing/regex.ts";
+
+// the RE2 engine loads with a config that has a regex (config/load-engines.ts); here, once for all
+await loadRegexEngine();
 
 const sidecar: ProxySelector = {
   gateways: new Set(["mesh"]),

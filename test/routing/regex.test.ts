@@ -1,7 +1,10 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { RE2JS } from "re2js";
-import { compileRegex, regexError } from "../../runtime/routing/regex.ts";
+import { compileRegex, loadRegexEngine, regexError } from "../../runtime/routing/regex.ts";
+
+// the RE2 engine loads with a config that has a regex (config/load-engines.ts); here, once for all
+await loadRegexEngine();
 
 test("seed user-agent regex .*Chrome.* is a whole-value match", () => {
   const m = compileRegex(".*Chrome.*");

@@ -2,6 +2,10 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { RequestFacts } from "../../runtime/routing/request-facts.ts";
 import { compileRewrite, rewriteAuthority, rewriteError } from "../../runtime/routing/rewrite.ts";
+import { loadRegexEngine } from "../../runtime/routing/regex.ts";
+
+// the RE2 engine loads with a config that has a regex (config/load-engines.ts); here, once for all
+await loadRegexEngine();
 
 const facts = (path: string, query = ""): RequestFacts => ({
   method: "GET", scheme: "http", authority: "reviews", path, query, headers: new Headers(), port: 80,

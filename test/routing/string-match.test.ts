@@ -1,6 +1,10 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { compileStringMatch, isPresentMatch, stringMatchError } from "../../runtime/routing/string-match.ts";
+import { loadRegexEngine } from "../../runtime/routing/regex.ts";
+
+// the RE2 engine loads with a config that has a regex (config/load-engines.ts); here, once for all
+await loadRegexEngine();
 
 test("exact matches the whole value, case-sensitively", () => {
   const m = compileStringMatch({ exact: "/api/hello" })!;

@@ -5,7 +5,8 @@
 // (`fetchJwks`), and time comes from the injected clock, so tests need no network and no sleeps.
 // Keys are reduced to their public part and each set carries the algorithms its key types allow:
 // never "none", never an HMAC algorithm (so a public key cannot be used as an HMAC secret).
-import { createLocalJWKSet, type JSONWebKeySet, type JWK, type JWTVerifyGetKey } from "jose";
+import type { JSONWebKeySet, JWK, JWTVerifyGetKey } from "jose";
+import { jose } from "./jose.ts";
 import type { Clock } from "../../lib/clock.ts";
 
 export type FetchJwks = (uri: string, options: { timeoutMs: number }) => Promise<JSONWebKeySet>;
@@ -57,8 +58,10 @@ export function keySetFrom(jwks: JSONWebKeySet): KeySet {
     for (const a of raw.alg ? [raw.alg] : allowed) algorithms.add(a);
     keys.push(Object.fromEntries(PUBLIC_MEMBERS.filter((m) => m in raw).map((m) => [m, raw[m as keyof JWK]])) as JWK);
   }
+  let local: JWTVerifyGetKey | undefined;
   return {
-    getKey: createLocalJWKSet({ keys }),
+    // jose is loaded with the config that has a RequestAuthentication (jose.ts); built on first use
+    getKey: async (header, token) => (local ??= (await jose()).createLocalJWKSet({ keys }))(header, token),
     algorithms: [...algorithms],
     kids: new Set(keys.map((k) => k.kid).filter((k): k is string => typeof k === "string")),
   };

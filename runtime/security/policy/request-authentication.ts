@@ -7,7 +7,8 @@
 // AuthorizationPolicy sees them, the token stripped unless forwardOriginalToken, and
 // outputClaimToHeaders / outputPayloadToHeader set — after every header a rule outputs has been
 // removed from the incoming request, so a client can never supply them itself.
-import { decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyOptions, type CryptoKey } from "jose";
+import type { JWTPayload, JWTVerifyOptions, CryptoKey } from "jose";
+import { jose } from "./jose.ts";
 import type { JWTRule, RequestAuthentication } from "../../config/types.ts";
 import type { Clock } from "../../lib/clock.ts";
 import { DEFAULT_JWKS_TIMEOUT_MS, keySetFrom, type JwksCache, type KeySet } from "./jwks-cache.ts";
@@ -72,7 +73,7 @@ function compileRule(rule: JWTRule, cache: JwksCache): CompiledRule {
 }
 
 /** jose's reasons in the words Envoy's jwt_authn uses */
-function describe(e: unknown): string {
+function describe(e: unknown, { errors }: Awaited<ReturnType<typeof jose>>): string {
   if (e instanceof AuthnError) return e.message;
   if (e instanceof errors.JWTExpired) return "Jwt is expired";
   if (e instanceof errors.JWTClaimValidationFailed) {
@@ -88,6 +89,7 @@ function describe(e: unknown): string {
 }
 
 async function verifyWith(token: string, set: KeySet, options: JWTVerifyOptions): Promise<JWTPayload> {
+  const { errors, jwtVerify } = await jose();
   const opts = { ...options, algorithms: set.algorithms };
   try {
     return (await jwtVerify(token, set.getKey, opts)).payload;
@@ -106,6 +108,7 @@ async function verifyWith(token: string, set: KeySet, options: JWTVerifyOptions)
 }
 
 async function verifyRule(token: string, r: CompiledRule, clock: Pick<Clock, "now">): Promise<JWTPayload> {
+  const { errors } = await jose();
   const options: JWTVerifyOptions = {
     clockTolerance: CLOCK_TOLERANCE_S,
     currentDate: new Date(clock.now()),
@@ -159,11 +162,12 @@ export function compileRequestAuthentication(
   const needsCookies = locationList.some((l) => l.kind === "cookie");
 
   async function verifyToken(found: FoundToken): Promise<{ payload: JWTPayload; rule: CompiledRule }> {
+    const lib = await jose();
     let iss: unknown;
     try {
-      iss = decodeJwt(found.token).iss;
+      iss = lib.decodeJwt(found.token).iss;
     } catch (e) {
-      throw new AuthnError(describe(e));
+      throw new AuthnError(describe(e, lib));
     }
     const key = locationKey(found.location);
     const candidates = rules.filter((r) => r.locations.has(key) && (!r.rule.issuer || r.rule.issuer === iss));
@@ -176,7 +180,7 @@ export function compileRequestAuthentication(
         first ??= e;
       }
     }
-    throw new AuthnError(describe(first));
+    throw new AuthnError(describe(first, lib));
   }
 
   const authenticate = async (headers: Headers, params?: URLSearchParams, cookies?: ReadonlyMap<string, string>): Promise<AuthnResult> => {
@@ -193,7 +197,7 @@ export function compileRequestAuthentication(
         if (!verified.has(f.token)) verified.set(f.token, verifyToken(f));
         result = await verified.get(f.token)!;
       } catch (e) {
-        return { ok: false, status: 401, message: describe(e) };
+        return { ok: false, status: 401, message: describe(e, await jose()) };
       }
       const principal = (p: JWTPayload) => `${p.iss}/${p.sub}`;
       if (chosen && principal(chosen.payload) !== principal(result.payload)) {
