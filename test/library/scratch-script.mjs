@@ -48,6 +48,7 @@ if (resources) {
 
 const metrics = await mesh.metrics();
 console.log(JSON.stringify({
+  resolved: import.meta.resolve("dietmesh"),
   counts,
   failed,
   rejected,
