@@ -7,8 +7,11 @@
 // does not depend on the body's size.
 // Usage: bun|deno run -A bench/memory/stream-rss.ts [--mib 1024] [--rate-mib 96] [--mode up,down]
 //   [--flags "--smol"] (runtime flags for the gateway process, e.g. Deno's "--v8-flags=...")
+//   [--tls] (the client speaks HTTPS to a Gateway port 443 server, SIMPLE, a throwaway certificate)
 import { createServer, connect, type Socket } from "node:net";
-import { readFileSync } from "node:fs";
+import { connect as tlsConnect } from "node:tls";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { cli, startGateway, stopAll, tempConfig, serviceEntry } from "../../test/support/mesh.ts";
 import { runCommand } from "../../runtime/platform/process.ts";
 
@@ -21,6 +24,7 @@ const bodyBytes = Number(arg("mib", "1024")) * MIB;
 const rate = Number(arg("rate-mib", "96")) * MIB; // the slow reader's bytes per second
 const modes = arg("mode", "up,down").split(",");
 const chunk = new Uint8Array(64 * 1024).fill(0x61);
+const useTls = process.argv.includes("--tls");
 
 /** keeps a socket's reading to about `perSecond`: pauses for the rest of each 50 ms window */
 export function throttle(socket: Socket, perSecond: number, onBytes: (n: number) => void): void {
@@ -115,14 +119,18 @@ export function startUpstream(perSecond: number): Promise<{ port: number; close(
 }
 
 /** the tiny config: one Gateway on port 80 for stream.example, routed to the upstream */
-export function gatewayConfig(upstreamPort: number): Promise<string> {
+export function gatewayConfig(upstreamPort: number, tlsDir?: string): Promise<string> {
   return tempConfig({
     "stream.yaml": `apiVersion: networking.istio.io/v1
 kind: Gateway
 metadata: { name: stream-gateway }
 spec:
   selector: { istio: ingressgateway }
-  servers: [{ port: { number: 80, name: http, protocol: HTTP }, hosts: ["stream.example"] }]
+  servers:
+  - { port: { number: 80, name: http, protocol: HTTP }, hosts: ["stream.example"] }${tlsDir ? `
+  - port: { number: 443, name: https, protocol: HTTPS }
+    hosts: ["stream.example"]
+    tls: { mode: SIMPLE, serverCertificate: ${tlsDir}/tls.crt, privateKey: ${tlsDir}/tls.key }` : ""}
 ---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -137,13 +145,16 @@ ${serviceEntry("stream", "stream.default.svc.cluster.local", [{ address: `127.0.
 }
 
 /** one request through the gateway; resolves with the response's status line and body byte count */
-export function exchange(address: string, head: string, upload: number, perSecond: number): Promise<{ status: string; bytes: number }> {
+export function exchange(address: string, head: string, upload: number, perSecond: number, tls = false): Promise<{ status: string; bytes: number }> {
   const [host, port] = address.split(":");
   return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), host, () => {
+    const start = () => {
       socket.write(head);
       if (upload > 0) pump(socket, upload, () => {});
-    });
+    };
+    const socket: Socket = tls
+      ? tlsConnect({ host, port: Number(port), servername: "stream.example", rejectUnauthorized: false }, start)
+      : connect(Number(port), host, start);
     socket.on("error", reject);
     onHead(socket, (text, rest) => {
       const status = text.split("\r\n")[0];
@@ -174,28 +185,38 @@ export function rssOf(pid: number): number {
 }
 
 /** the gateway as startGateway starts it, with runtime flags before the script */
-async function startWithFlags(config: string, runtime: string, flags: string[]) {
+async function startWithFlags(config: string, runtime: string, flags: string[], extra: string[]) {
   const pre = runtime === "bun" ? flags : ["run", "-A", "--quiet", ...flags];
-  const child = runCommand(process.execPath, [...pre, cli, "gateway", "--config", config, "--bind", "80=127.0.0.1:0", "--admin", "127.0.0.1:0"]);
+  const child = runCommand(process.execPath, [...pre, cli, "gateway", "--config", config, "--bind", "80=127.0.0.1:0", "--admin", "127.0.0.1:0", ...extra]);
   const [, port80] = await child.waitFor(/gateway port 80 listening on (\S+)/);
   await child.waitFor(/ready on /);
   return { child, port80 };
 }
 
+/** a throwaway self-signed certificate for stream.example (openssl), in a new temp folder */
+async function throwawayCert(): Promise<string> {
+  const dir = mkdtempSync(`${tmpdir()}/stream-rss-`);
+  const child = runCommand("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=stream.example", "-addext", "subjectAltName=DNS:stream.example", "-keyout", `${dir}/tls.key`, "-out", `${dir}/tls.crt`]);
+  if ((await child.exited) !== 0) throw new Error("openssl failed");
+  return dir;
+}
+
 if (import.meta.main) {
   const runtime = "Bun" in globalThis ? "bun" : "deno";
   const upstream = await startUpstream(rate);
-  const config = await gatewayConfig(upstream.port);
+  const config = await gatewayConfig(upstream.port, useTls ? await throwawayCert() : undefined);
   const flags = arg("flags", "").split(" ").filter(Boolean);
-  const gateway = flags.length ? await startWithFlags(config, runtime, flags) : await startGateway(config);
+  const extra = useTls ? ["--bind", "443=127.0.0.1:0"] : [];
+  const gateway = flags.length ? await startWithFlags(config, runtime, flags, extra) : await startGateway(config, extra);
   const pid = gateway.child.pid;
+  const target = useTls ? (await gateway.child.waitFor(/gateway port 443 listening on (\S+) \(HTTPS\)/))[1] : gateway.port80;
   const host = "Host: stream.example\r\n";
-  const warm = await exchange(gateway.port80, `GET /warm HTTP/1.1\r\n${host}\r\n`, 0, rate);
+  const warm = await exchange(target, `GET /warm HTTP/1.1\r\n${host}\r\n`, 0, rate, useTls);
   if (!warm.status.includes(" 200")) throw new Error(`warm request: ${warm.status}`);
   await new Promise((r) => setTimeout(r, 500));
   const idle = rssOf(pid);
   const mb = (n: number) => (n / 1e6).toFixed(1);
-  console.log(`${runtime}: idle RSS ${mb(idle)} MB; body ${bodyBytes / MIB} MiB, slow reader ${rate / MIB} MiB/s`);
+  console.log(`${runtime}${useTls ? " (HTTPS)" : ""}: idle RSS ${mb(idle)} MB; body ${bodyBytes / MIB} MiB, slow reader ${rate / MIB} MiB/s`);
   for (const mode of modes) {
     let max = 0;
     const sampler = setInterval(() => (max = Math.max(max, rssOf(pid))), 100);
@@ -203,8 +224,8 @@ if (import.meta.main) {
     const cpu = cpuOf(pid);
     const result =
       mode === "up"
-        ? await exchange(gateway.port80, `POST /up HTTP/1.1\r\n${host}Content-Length: ${bodyBytes}\r\n\r\n`, bodyBytes, rate)
-        : await exchange(gateway.port80, `GET /down?bytes=${bodyBytes} HTTP/1.1\r\n${host}\r\n`, 0, rate);
+        ? await exchange(target, `POST /up HTTP/1.1\r\n${host}Content-Length: ${bodyBytes}\r\n\r\n`, bodyBytes, rate, useTls)
+        : await exchange(target, `GET /down?bytes=${bodyBytes} HTTP/1.1\r\n${host}\r\n`, 0, rate, useTls);
     clearInterval(sampler);
     max = Math.max(max, rssOf(pid));
     const got = mode === "up" ? upstream.received() : result.bytes;

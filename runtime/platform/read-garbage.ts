@@ -75,9 +75,20 @@ function collector(): () => void {
 
 let collect: (() => void) | null = null;
 
-/** a transport read n bytes (the collection is found on first use: most processes never need it) */
-export const noteRead = readGarbage({
+const note = readGarbage({
   rss: () => process.memoryUsage.rss(),
   now: () => performance.now(),
   collect: () => (collect ??= collector())(),
 });
+let noted = 0;
+
+/** a transport read n bytes (the collection is found on first use: most processes never need it) */
+export function noteRead(n: number): void {
+  noted += n;
+  note(n);
+}
+
+/** bytes noted so far, by every transport: tests check that a transport reports its reads */
+export function bytesNoted(): number {
+  return noted;
+}

@@ -4,12 +4,14 @@
 // host-name based). SVIDs carry a SPIFFE URI SAN and no DNS name, so for mesh mTLS the host-name
 // check is replaced by the caller's check of the server's SPIFFE ID (verifyPeer); the chain itself
 // is verified against the trust bundle by the TLS library (rejectUnauthorized). For origination the
-// chain goes to the configured CA (or the runtime's roots) and the name to the SNI or the
-// configured subjectAltNames.
-import { checkServerIdentity, connect as tlsConnect, createSecureContext, type ConnectionOptions, type PeerCertificate, type SecureContext, type TLSSocket } from "node:tls";
+// chain goes to the configured CA (or the runtime's roots) and the name check is
+// security/server-identity.ts's, called from node:tls's checkServerIdentity hook.
+import { checkServerIdentity, connect as tlsConnect, createSecureContext, type ConnectionOptions, type SecureContext, type TLSSocket } from "node:tls";
 import type { TlsCredentials } from "../mesh-listener.ts";
 import { WRITE_HIGH_WATER, type Connect, type Transport, type TransportHandler } from "./transport.ts";
 import { uriSans } from "../uri-sans.ts";
+import { originationNameProblem } from "../../security/server-identity.ts";
+import { noteRead } from "../read-garbage.ts";
 
 export interface TlsTarget {
   /** this workload's current certificate; null when it has none yet (the connection then fails) */
@@ -28,23 +30,16 @@ export interface OriginationTls {
   /** SNI, and the name the server's certificate must carry unless subjectAltNames are given */
   serverName: string;
   /** PEM texts, read when a connection opens (so renewed files are used by new connections) */
-  material(): Promise<{ ca?: string; cert?: string; key?: string }>;
+  material(): Promise<{ caPem?: string; certChainPem?: string; keyPem?: string }>;
   /** names (DNS or URI SANs) any one of which the server's certificate must carry */
   subjectAltNames?: readonly string[];
   /** no chain or name check at all (Istio's insecureSkipVerify) */
   insecureSkipVerify: boolean;
 }
 
-/** null when cert carries one of the names as a DNS or URI SAN */
-function sanProblem(cert: PeerCertificate, names: readonly string[]): string | null {
-  const sans = (cert.subjectaltname ?? "").split(",").map((s) => s.trim().replace(/^(DNS|URI):/, ""));
-  return names.some((name) => sans.includes(name)) ? null : `server certificate SANs ${sans.join(", ") || "(none)"} include none of ${names.join(", ")}`;
-}
-
 /** the node:tls options for an origination connection */
 async function originationOptions(host: string, port: number, tls: OriginationTls): Promise<ConnectionOptions> {
-  const { ca, cert, key } = await tls.material();
-  const names = tls.subjectAltNames?.length ? tls.subjectAltNames : undefined;
+  const { caPem: ca, certChainPem: cert, keyPem: key } = await tls.material();
   return {
     host,
     port,
@@ -52,14 +47,7 @@ async function originationOptions(host: string, port: number, tls: OriginationTl
     ...(ca ? { ca } : {}),
     ...(cert && key ? { cert, key } : {}),
     rejectUnauthorized: !tls.insecureSkipVerify,
-    checkServerIdentity: (_host, peer) => {
-      if (tls.insecureSkipVerify) return undefined;
-      if (names) {
-        const problem = sanProblem(peer, names);
-        return problem ? new Error(problem) : undefined;
-      }
-      return checkServerIdentity(tls.serverName, peer);
-    },
+    checkServerIdentity: (_host, peer) => originationNameProblem(tls, peer.subjectaltname, (name) => checkServerIdentity(name, peer)),
   };
 }
 
@@ -129,7 +117,9 @@ class TlsTransport implements Transport {
       this.handler.onOpen();
     });
     socket.on("data", (chunk: Uint8Array) => {
-      if (!this.done) this.handler.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      if (this.done) return;
+      noteRead(chunk.byteLength); // a streamed body's reads are garbage the runtime frees late (read-garbage.ts)
+      this.handler.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     });
     socket.on("drain", () => {
       this.queued = 0;
