@@ -10,7 +10,7 @@ const [mode, port, library = "../runtime/library/index.ts"] = (globalThis as any
 /** heavy parts first, then what pulls them in, then the library: each row is what it adds */
 const PARTS = [
   "node:net", "node:tls", "node:http2", "yaml", "zod", "re2js", "jose", "hono",
-  "../runtime/platform/index.ts", "../runtime/exchange/web-request.ts", "../runtime/config/load.ts",
+  "../runtime/platform/index.ts", "../runtime/exchange/web-request.ts", "../runtime/config/load-resources.ts", "../runtime/config/load.ts",
   "../runtime/routing/regex.ts", "../runtime/telemetry/observe.ts", "../runtime/cli/telemetry-setup.ts",
   "../runtime/security/policy/index.ts", "../runtime/router/default-deps.ts", "../runtime/filters/chains.ts",
   "../runtime/model/compile.ts", "../runtime/discovery/config-watch.ts", "../runtime/admin/admin.ts",

@@ -3,7 +3,8 @@
 // ServiceEntry, one VirtualService) and making its first mesh.fetch to a local upstream
 // (bench/cold-start-child.ts); prints median, min and max of each phase, and once the import
 // graph's heavy parts, each timed on top of the ones before it. A run takes a few seconds.
-//   bun bench/cold-start.ts [RUNS] [LIBRARY]      (LIBRARY: a build's index.js instead of the sources)
+//   bun bench/cold-start.ts [RUNS] [LIBRARY]      (LIBRARY: a build's index.js instead of the sources,
+//   such as the package's own Bun build: `npm run build:bun`, then dist/bun/library/index.js as an absolute path)
 import { platform } from "../runtime/platform/index.ts";
 import { runCommand } from "../runtime/platform/process.ts";
 

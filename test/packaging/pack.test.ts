@@ -18,8 +18,8 @@ test.before(async () => {
 
 test("the CLI, its wrapper and the package metadata are in; tests, bench and dist (but the library's build) are not", () => {
   for (const path of ["package.json", "README.md", "bin/dietmesh.js", "runtime/cli/main.ts", "runtime/platform/bun.ts", "runtime/platform/deno.ts", "scripts/image.mjs"]) assert.ok(files.has(path), path);
-  // dist/lib/ (the library's JavaScript build for Deno, made by prepack) is the one part of dist/ shipped
-  const stray = [...files].filter((p) => (/^(test|bench|dist|node_modules)\//.test(p) && !p.startsWith("dist/lib/")) || p.endsWith(".test.ts"));
+  // dist/lib/ and dist/bun/ (the library's builds for Deno and for Bun, made by prepack) are the parts of dist/ shipped
+  const stray = [...files].filter((p) => (/^(test|bench|dist|node_modules)\//.test(p) && !/^dist\/(lib|bun)\//.test(p)) || p.endsWith(".test.ts"));
   assert.equal(stray, []);
 });
 
