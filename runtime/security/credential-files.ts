@@ -1,10 +1,11 @@
-// Where a Gateway server's certificate, key and CA come from on disk: the files its tls block names
-// (serverCertificate, privateKey, caCertificates), or, for credentialName, a folder of credentials
+// Where a Gateway server's certificate, key and CA, and a DestinationRule's origination CA and client
+// pair, come from on disk: the files a tls block names (serverCertificate, privateKey, caCertificates;
+// clientCertificate, privateKey, caCertificates), or, for credentialName, a folder of credentials
 // laid out as Kubernetes mounts Secrets (--credentials-dir DIR): DIR/<name>/tls.crt and tls.key
 // (or the generic-secret keys cert and key), and the client CA in DIR/<name>/ca.crt (or cacert), else
 // in DIR/<name>-cacert/ — Istio's convention for keeping the CA in its own Secret.
 import { platform } from "../platform/index.ts";
-import { CACERT_SUFFIX, checkCredentialName, materialOf, type CredentialSource } from "./credential-source.ts";
+import { CACERT_SUFFIX, checkCredentialName, materialOf, type CredentialMaterial, type CredentialSource } from "./credential-source.ts";
 
 /** each role's candidate paths, first readable wins */
 export interface CredentialFiles {
@@ -45,6 +46,38 @@ export function credentialFiles(dir: string, name: string, wantCa: boolean): Cre
 export async function readCredentials(files: CredentialFiles): Promise<CredentialTexts> {
   const [certChainPem, keyPem, caPem] = await Promise.all([readFirst(files.cert, "certificate"), readFirst(files.key, "private key"), files.ca ? readFirst(files.ca, "CA certificates") : undefined]);
   return caPem === undefined ? { certChainPem, keyPem } : { certChainPem, keyPem, caPem };
+}
+
+/** a DestinationRule's tls block, SIMPLE or MUTUAL: the fields that say where its material is */
+export interface OriginationFiles {
+  mode?: string;
+  caCertificates?: string;
+  clientCertificate?: string;
+  privateKey?: string;
+  credentialName?: string;
+}
+
+/**
+ * TLS origination's material, read at each call (one per connection, so renewed files and replaced
+ * credentials reach new connections without a watch): the credentialName's from the proxy's source
+ * (SIMPLE: its CA, required; MUTUAL: its client pair, and its CA when it has one), else the named
+ * files (MUTUAL: the client pair too). No CA: the runtime's roots judge the server.
+ */
+export function originationMaterial(tls: OriginationFiles, source: CredentialSource | undefined): () => Promise<CredentialMaterial> {
+  const mutual = tls.mode === "MUTUAL";
+  const name = tls.credentialName;
+  if (name !== undefined) {
+    return async () => {
+      // no source: refused at start (cli/credential-setup.ts); a later config gets a failed connect, never plaintext
+      if (!source) throw new Error(`credentialName ${name}: this proxy has no credential source (--credentials-dir DIR or --registry kubernetes)`);
+      return source.read(name, mutual ? { pair: true, ca: "optional" } : { pair: false, ca: "required" });
+    };
+  }
+  const read = (path: string | undefined) => (path ? platform.readTextFile(path) : Promise.resolve(undefined));
+  return async () => {
+    const [caPem, certChainPem, keyPem] = await Promise.all([read(tls.caCertificates), read(mutual ? tls.clientCertificate : undefined), read(mutual ? tls.privateKey : undefined)]);
+    return { caPem, certChainPem, keyPem };
+  };
 }
 
 async function readFirst(paths: readonly string[], what: string): Promise<string> {

@@ -2,21 +2,21 @@
 // (never per request). Istio's rules: DestinationRule tls.mode ISTIO_MUTUAL → mTLS to every host,
 // DISABLE → plaintext; no mode → auto mTLS: mTLS to hosts that are in the mesh (a workload identity
 // is known for them, or they carry Istio's label security.istio.io/tlsMode=istio) and plaintext to
-// the rest. SIMPLE and MUTUAL: TLS origination to every host, with the DestinationRule's files
-// (read when a connection opens, so renewed files reach new connections), or with its credentialName's
-// material from the proxy's credential source (security/credential-source.ts: --credentials-dir or
-// Secrets), also read per connection: SIMPLE takes the credential's CA, MUTUAL its client pair and
-// CA (the runtime's roots when it has none). For mesh mTLS the server must present a certificate chaining to our roots whose SPIFFE ID is
-// one the destination may have: the endpoint's identity, or tls.subjectAltNames when given; with
-// neither, any identity of our trust domain. tls.sni is the SNI mesh connections send (Istio's
-// egress gateway picks its server by it); without it the runtime's default stays: the host when it
-// is a name, none for an IP address.
-import { platform, type TlsCredentials } from "../platform/index.ts";
+// the rest. SIMPLE and MUTUAL: TLS origination to every host, with the DestinationRule's files or
+// its credentialName, read per connection (security/credential-files.ts originationMaterial). The
+// names the server's certificate must carry are checked by security/server-identity.ts: for mesh
+// mTLS a SPIFFE ID the destination may have (the endpoint's identity, or tls.subjectAltNames when
+// given; with neither, any identity of our trust domain), for origination tls.subjectAltNames or
+// the SNI. tls.sni is the SNI mesh connections send (Istio's egress gateway picks its server by
+// it); without it the runtime's default stays: the host when it is a name, none for an IP address.
+import type { TlsCredentials } from "../platform/index.ts";
 import type { ClientTLSSettings } from "../config/types.ts";
 import type { TlsTarget } from "./http1/index.ts";
 import type { Cluster } from "../model/route-table.ts";
 import type { UpstreamHost } from "../resilience/balancers/host-set.ts";
 import type { CredentialSource } from "../security/credential-source.ts";
+import { originationMaterial } from "../security/credential-files.ts";
+import { inTrustDomain, oneOf } from "../security/server-identity.ts";
 
 export const TLS_MODE_LABEL = "security.istio.io/tlsMode";
 
@@ -57,17 +57,8 @@ export function tlsTargets(cluster: Cluster, mesh: MeshTls | undefined, credenti
 const NO_MESH_CREDENTIALS = () => null;
 const NOT_MESH = () => "not a mesh connection";
 
-/** SIMPLE/MUTUAL: the CA (or the runtime's roots), the client pair for MUTUAL, SNI and names */
+/** SIMPLE/MUTUAL: the material (security/credential-files.ts), SNI and the names to check */
 function originationTarget(tls: ClientTLSSettings, hostname: string, credentials: CredentialSource | undefined): TlsTarget {
-  const read = (path: string | undefined) => (path ? platform.readTextFile(path) : Promise.resolve(undefined));
-  const mutual = tls.mode === "MUTUAL";
-  const name = tls.credentialName;
-  const material = name === undefined ? undefined : async () => {
-    // no source: refused at start (cli/credential-setup.ts); a later config gets a failed connect, never plaintext
-    if (!credentials) throw new Error(`credentialName ${name}: this proxy has no credential source (--credentials-dir DIR or --registry kubernetes)`);
-    const m = await credentials.read(name, mutual ? { pair: true, ca: "optional" } : { pair: false, ca: "required" });
-    return { ca: m.caPem, cert: m.certChainPem, key: m.keyPem };
-  };
   return {
     credentials: NO_MESH_CREDENTIALS,
     verifyPeer: NOT_MESH,
@@ -75,20 +66,9 @@ function originationTarget(tls: ClientTLSSettings, hostname: string, credentials
       serverName: tls.sni || hostname,
       subjectAltNames: tls.subjectAltNames,
       insecureSkipVerify: tls.insecureSkipVerify === true,
-      material: material ?? async function files() {
-        const [ca, cert, key] = await Promise.all([read(tls.caCertificates), read(mutual ? tls.clientCertificate : undefined), read(mutual ? tls.privateKey : undefined)]);
-        return { ca, cert, key };
-      },
+      material: originationMaterial(tls, credentials),
     },
   };
-}
-
-function oneOf(allowed: readonly string[]): TlsTarget["verifyPeer"] {
-  return (uris) => (uris.length === 1 && allowed.includes(uris[0]) ? null : `server identity ${uris.join(",") || "(none)"} is not one of ${allowed.join(", ")}`);
-}
-
-function inTrustDomain(prefix: string): TlsTarget["verifyPeer"] {
-  return (uris) => (uris.length === 1 && uris[0].startsWith(prefix) ? null : `server identity ${uris.join(",") || "(none)"} is not a SPIFFE ID under ${prefix}`);
 }
 
 /** the key tlsTargets() uses, from what a Connect receives */
