@@ -85,6 +85,8 @@ export interface ConfigWatchOptions {
   clock?: Clock;
   /** resolves the names of DNS ServiceEntries (model/dns-registry.ts); absent: the OS resolves them at connect */
   dns?: (name: string) => Promise<DnsAnswer>;
+  /** validate files in a short-lived worker (default: on Bun, config-worker.ts); the library passes false */
+  worker?: boolean;
 }
 
 export const DEFAULT_SETTLE_MS = 300;
@@ -135,7 +137,7 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
   let acceptedResources: ReadonlyMap<string, unknown> = new Map();
   let reportedRejections = "";
   // keeps each file's parsed entries: a reload re-parses (in a short-lived worker) only what changed
-  const loader = incrementalConfigLoader({ defaultNamespace: options.namespace });
+  const loader = incrementalConfigLoader({ defaultNamespace: options.namespace, worker: options.worker });
 
   // the files' services, rebuilt only when a ServiceEntry or WorkloadEntry changed: the incremental
   // loader keeps unchanged resources as the same objects, so a route change costs no rebuild

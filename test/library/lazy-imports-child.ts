@@ -2,10 +2,12 @@
 // makes its first calls, and prints what they answered and which packages got loaded. Bun lists
 // every loaded module, ES modules too, in its require.cache; Deno has no such registry, so there the
 // test maps the packages that must stay unloaded to a module that throws (an import map).
-//   <runtime> test/library/lazy-imports-child.ts PORT plain|regex|jwt [JWKS TOKEN]
+//   <runtime> test/library/lazy-imports-child.ts PORT plain|regex|jwt|files|files-worker [JWKS TOKEN]
 //   plain: a ServiceEntry and a prefix route; regex: a regex route; jwt: plus a RequestAuthentication
-//   (inline JWKS) in front of mesh.serve, asked once with TOKEN and once with a forged one
+//   (inline JWKS) in front of mesh.serve, asked once with TOKEN and once with a forged one; files:
+//   the plain config from a file, loaded in process (the default) or in the config worker
 import { createMesh } from "../../runtime/library/index.ts";
+import { platform } from "../../runtime/platform/index.ts";
 
 const args: string[] = (globalThis as any).Deno ? (globalThis as any).Deno.args : process.argv.slice(2);
 const [port, mode, jwks, token] = args;
@@ -23,7 +25,13 @@ if (mode === "jwt") {
     spec: { selector: { matchLabels: { app: "lazy" } }, jwtRules: [{ issuer: "https://idp.example", jwks, audiences: ["web"] }] },
   });
 }
-const mesh = await createMesh({ resources, labels: { app: "lazy" }, log: () => {} });
+let where: { resources: unknown[] } | { config: string[]; configWorker: boolean } = { resources };
+if (mode.startsWith("files")) {
+  const dir = await platform.makeTempDir("dietmesh-lazy-");
+  await platform.writeTextFile(`${dir}/mesh.json`, JSON.stringify({ apiVersion: "v1", kind: "List", items: resources }));
+  where = { config: [dir], configWorker: mode === "files-worker" };
+}
+const mesh = await createMesh({ ...where, labels: { app: "lazy" }, log: () => {} });
 const statuses: number[] = [];
 for (const path of ["/x1", "/y"]) {
   const response = await mesh.fetch(`http://svc:8080${path}`);

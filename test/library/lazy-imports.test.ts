@@ -57,5 +57,19 @@ test("a RequestAuthentication loads jose, and its first request is checked: a va
   if (packages) assert.ok(packages.includes("jose"), `${packages}`);
 });
 
+test("config files load in process by default (zod in this process), and in the config worker when asked (not on Deno)", async () => {
+  // file loading brings re2js with the YAML parser (config/load.ts), whatever the config
+  const inProcess = await child("files", ["jose"]);
+  assert.equal(inProcess.statuses, [200, 404]);
+  if (inProcess.packages) assert.ok(inProcess.packages.includes("zod"), `${inProcess.packages}`);
+  if (platform.name !== "bun") return;
+  const args = [`${here}lazy-imports-child.ts`, String(upstream.port), "files-worker"];
+  const run = runCommand(bin("bun"), args);
+  assert.is(await run.exited, 0, run.lines.join("\n"));
+  const inWorker = JSON.parse(run.lines.find((l) => l.startsWith("{"))!);
+  assert.equal(inWorker.statuses, [200, 404]);
+  for (const p of ["zod", "yaml", "jose", "re2js"]) assert.not.ok(inWorker.packages.includes(p), `${p} in the serving process: ${inWorker.packages}`);
+});
+
 test.after(() => upstream.stop(true));
 test.run();
