@@ -34,12 +34,27 @@ export function analyzeConfig(config: MeshConfig, options: AnalyzeOptions): Conf
   const entryHosts = config.serviceEntries.flatMap((se) => se.spec.hosts.map(normalizeHost));
   for (const h of entryHosts) known.add(h);
   const wildcards = entryHosts.filter((h) => h.startsWith("*"));
-  const rules = config.destinationRules.map((dr) => ({ dr, host: expandHost(dr.spec.host, dr.metadata.namespace, suffix) }));
+  // the rules by exact host, and the wildcard ones: a lookup per destination instead of a scan of
+  // every rule (1,000 rules × 3,000 destinations at 10,000 services, on every reload; issue 11)
+  const exactRules = new Map<string, { at: number; dr: DestinationRule }[]>();
+  const wildcardRules: { at: number; host: string; dr: DestinationRule }[] = [];
+  config.destinationRules.forEach((dr, at) => {
+    const host = expandHost(dr.spec.host, dr.metadata.namespace, suffix);
+    if (host.startsWith("*")) wildcardRules.push({ at, host, dr });
+    else {
+      const list = exactRules.get(host);
+      if (list) list.push({ at, dr });
+      else exactRules.set(host, [{ at, dr }]);
+    }
+  });
 
   // Istio picks one DestinationRule by namespace visibility; any rule for the host counts here,
-  // so a subset is only reported when no rule anywhere defines it
-  const rulesFor = (host: string): DestinationRule[] =>
-    rules.filter((r) => r.host === host || (r.host.startsWith("*") && hostMatches(r.host, host))).map((r) => r.dr);
+  // so a subset is only reported when no rule anywhere defines it (listed in config order)
+  const rulesFor = (host: string): DestinationRule[] => {
+    const found = [...(exactRules.get(host) ?? []), ...wildcardRules.filter((r) => r.host === host || hostMatches(r.host, host))];
+    if (found.length > 1) found.sort((a, b) => a.at - b.at);
+    return found.map((r) => r.dr);
+  };
 
   for (const vs of config.virtualServices) {
     const ns = vs.metadata.namespace;

@@ -34,6 +34,19 @@ test("an unknown subset names the file, document, VirtualService and field", asy
   assert.is(e.message, 'subset "v3" of reviews.default.svc.cluster.local is not defined by any DestinationRule (DestinationRule default/reviews has v1, v2)');
 });
 
+test("an unknown subset lists every rule for the host, exact and wildcard, in config order", async () => {
+  const wild = doc("DestinationRule", "all", { host: "*.default.svc.cluster.local", subsets: [{ name: "w" }] });
+  const other = doc("DestinationRule", "ratings", { host: "ratings", subsets: [{ name: "r" }] });
+  const second = doc("DestinationRule", "reviews-2", { host: "reviews", subsets: [{ name: "v9" }] });
+  const vs = doc("VirtualService", "r", route({ destination: { host: "reviews", subset: "v3" } }));
+  const [e, ...rest] = await analyze([DR, wild, other, second, vs]);
+  assert.equal(rest, []);
+  assert.is(e.message, 'subset "v3" of reviews.default.svc.cluster.local is not defined by any DestinationRule (DestinationRule default/reviews has v1, v2; DestinationRule default/all has w; DestinationRule default/reviews-2 has v9)');
+  // a subset the wildcard rule defines is found through it
+  const ok = doc("VirtualService", "r", route({ destination: { host: "reviews", subset: "w" } }));
+  assert.equal(await analyze([DR, wild, other, second, ok]), []);
+});
+
 test("short hosts expand against each resource's own namespace", async () => {
   // the rule in "shop" is for reviews.shop, so it does not define subsets for reviews.default
   const vs = doc("VirtualService", "r", route({ destination: { host: "reviews", subset: "v1" } }));
