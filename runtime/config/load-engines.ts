@@ -13,9 +13,11 @@ let joseLoaded = false;
 export function enginesNeeded(value: unknown): { regex: boolean; jose: boolean } {
   const found = { regex: false, jose: false };
   const stack: unknown[] = [value];
+  const seen = new Set<object>(); // the library's objects come from the caller: a cycle must not hang
   while (stack.length && !(found.regex && found.jose)) {
     const v = stack.pop();
-    if (typeof v !== "object" || v === null) continue;
+    if (typeof v !== "object" || v === null || seen.has(v)) continue;
+    seen.add(v);
     if (Array.isArray(v)) {
       for (const item of v) if (typeof item === "object" && item !== null) stack.push(item);
       continue;
