@@ -59,17 +59,34 @@ if (!only.length && process.env.DIETMESH_TEST_EXECUTABLE_PASS !== "0") {
   else { failed++; failures.push("build the single executable"); console.log("FAIL build the single executable\n" + build.stdout + build.stderr); }
 }
 
+// the suites' process groups still running: a runner stopped by a signal stops them too (being
+// detached, they are out of the terminal's foreground group that Ctrl-C reaches)
+const groups = new Set();
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    for (const pid of groups) { try { process.kill(-pid, "SIGKILL"); } catch { /* gone */ } }
+    process.exit(130);
+  });
+}
+
 function runOne(runtime, file) {
   return new Promise((resolve) => {
     const [cmd, argv] = command(runtime, file);
     const exe = runtime === "exe" ? { DIETMESH_TEST_EXECUTABLE: executable } : {};
-    const child = spawn(cmd, argv, { cwd: root, env: { ...process.env, DIETMESH_RUNTIME: runtime === "exe" ? "bun" : runtime, ...exe } });
+    // its own process group: a suite that crashes before its after-hook (a missing tool, a set-up
+    // error) leaves the proxies and peers it started running; they are killed with the group when
+    // the suite ends, so they neither hold CPU nor ports for the suites after it
+    const child = spawn(cmd, argv, { cwd: root, detached: true, env: { ...process.env, DIETMESH_RUNTIME: runtime === "exe" ? "bun" : runtime, ...exe } });
+    groups.add(child.pid);
+    const killGroup = () => { try { process.kill(-child.pid, "SIGKILL"); } catch { /* the group is empty */ } };
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (out += d));
-    const limit = setTimeout(() => { out += "\n(test file timed out after 240 s)"; child.kill("SIGKILL"); }, 240_000);
+    const limit = setTimeout(() => { out += "\n(test file timed out after 240 s)"; killGroup(); }, 240_000);
     child.on("close", (code) => {
       clearTimeout(limit);
+      killGroup();
+      groups.delete(child.pid);
       const total = Number(/Total:\s+(\d+)/.exec(out)?.[1] ?? 0);
       const ok = Number(/Passed:\s+(\d+)/.exec(out)?.[1] ?? 0);
       // uvu's Total counts the tests that ran; skipped ones are reported beside it, not in it
