@@ -10,7 +10,8 @@
 //
 // Passes (exit 0) when: no request failed; every config switch was in service on every proxy
 // within 10 s; every proxy renewed its certificate as often as its TTL implies; no process exited;
-// after warm-up, no process's RSS grew by --max-rss-growth % or more, no process's fds other than
+// after warm-up, no proxy's RSS grew by --max-rss-growth % or more (apps' growth is reported, not
+// judged: see the RSS check below), no process's fds other than
 // established connections grew, and none held more connections than the load can explain (sampler.ts).
 //
 // Usage: bun bench/soak/soak.ts [--seconds 600] [--rate 1000] [--switch-every 30] [--cert-ttl 2m]
@@ -71,6 +72,8 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 log(`starting the demo mesh on ${runtime} (certificates live ${values["cert-ttl"]})`);
 const mesh = await startMesh(values["cert-ttl"]!);
 const problems: string[] = [];
+/** what is reported but does not fail the run */
+const notes: string[] = [];
 let exiting = false;
 
 for (const p of mesh.procs) {
@@ -186,7 +189,13 @@ const rotation = mesh.proxies.map((p) => ({ name: p.name, renewals: renewals(p) 
 for (const r of rotation) if (r.renewals < expectedRenewals) problems.push(`${r.name} renewed its certificate ${r.renewals} times, expected ≥ ${expectedRenewals}`);
 const verdicts: Verdict[] = mesh.procs.map((p) => verdict(p.name, p.child.pid, samples.get(p)!, maxRssGrowth, connectionBound));
 for (const v of verdicts) {
-  if (!v.rssOk) problems.push(`${v.name}: RSS ${v.rssStartMb} → ${v.rssEndMb} MB after warm-up (${v.rssGrowthPct} %, limit ${maxRssGrowth} %; ${v.samples} samples)`);
+  // the RSS criterion is the mesh's: the demo apps are stand-ins for the user's workloads, and
+  // Deno's own fetch and serve grow native memory for minutes before a plateau (measured alone, no
+  // dietmesh: 74 → 122 MB over 36,000 fetches, then flat, 4.7 MB of heap after a GC), which the
+  // spelling app, calling at ~30 fetches/s, reaches only after ~8 minutes. Apps' RSS is reported;
+  // their fds are still judged.
+  if (!v.rssOk && !v.name.startsWith("app ")) problems.push(`${v.name}: RSS ${v.rssStartMb} → ${v.rssEndMb} MB after warm-up (${v.rssGrowthPct} %, limit ${maxRssGrowth} %; ${v.samples} samples)`);
+  else if (!v.rssOk) notes.push(`${v.name} (an app, not judged): RSS ${v.rssStartMb} → ${v.rssEndMb} MB after warm-up (${v.rssGrowthPct} %)`);
   if (!v.fdsOk) problems.push(`${v.name}: open fds other than connections ${v.fdsStart} → ${v.fdsEnd} after warm-up`);
   if (!v.connectionsOk) problems.push(`${v.name}: ${v.maxConnections} established connections, bound ${connectionBound}`);
 }
@@ -218,13 +227,13 @@ const report = {
   switches: switches.length, switchesOk: switches.filter((x) => x.ok).length, certTtl: values["cert-ttl"], expectedRenewals, rotation,
   hopFailures, warmupSeconds: warmup, processes: verdicts,
   // each process's samples after warm-up: [seconds since the load started, RSS MB, open fds, established connections]
-  series: Object.fromEntries(mesh.procs.map((p) => [p.name, samples.get(p)!.map((x) => [Math.round(x.atMs / 1000), Math.round(x.rssKb / 102.4) / 10, x.fds, x.connections])])), problems, pass: problems.length === 0,
+  series: Object.fromEntries(mesh.procs.map((p) => [p.name, samples.get(p)!.map((x) => [Math.round(x.atMs / 1000), Math.round(x.rssKb / 102.4) / 10, x.fds, x.connections])])), problems, notes, pass: problems.length === 0,
 };
 console.log(`
 soak on ${runtime}: ${report.requests} requests in ${report.wallSeconds} s (${report.reqPerSec} req/s sent, ${report.okPerSec} ok/s), ${report.failed} failed
 config switches: ${report.switchesOk}/${report.switches} in service on every proxy; certificate renewals per proxy (TTL ${report.certTtl}, expected ≥ ${expectedRenewals}): ${rotation.map((r) => r.renewals).join(" ")}
 after ${warmup} s warm-up, per process (RSS start → end, max; fds other than connections start → end; most connections):
 ${verdicts.map((v) => `  ${v.name.padEnd(32)} ${String(v.rssStartMb).padStart(6)} → ${String(v.rssEndMb).padStart(6)} MB (${v.rssGrowthPct >= 0 ? "+" : ""}${v.rssGrowthPct} %), max ${v.rssMaxMb} MB   fds ${v.fdsStart} → ${v.fdsEnd}, conns ≤ ${v.maxConnections}`).join("\n")}
-${Object.keys(hopFailures).length ? `calls that failed inside the mesh (access log):\n${Object.entries(hopFailures).map(([k, n]) => `  ${n} × ${k}`).join("\n")}\n` : ""}${report.pass ? "PASS" : `FAIL\n  ${problems.join("\n  ")}`}`);
+${Object.keys(hopFailures).length ? `calls that failed inside the mesh (access log):\n${Object.entries(hopFailures).map(([k, n]) => `  ${n} × ${k}`).join("\n")}\n` : ""}${notes.length ? `notes:\n  ${notes.join("\n  ")}\n` : ""}${report.pass ? "PASS" : `FAIL\n  ${problems.join("\n  ")}`}`);
 if (values.json) console.log(JSON.stringify(report));
 process.exit(report.pass ? 0 : 1);

@@ -73,10 +73,11 @@ test(`60 s at ${RATE} req/s with config switches and certificate rotation: zero 
 
 // issue 15: the growth once seen here (10–20 % between 20 s and 60 s) followed reloads and renewals;
 // the forced-GC heap is flat over reloads and renewals now (bench/soak/retention.ts, test/model/table-retention)
-test(`no process's RSS grows ${MAX_RSS_GROWTH} % or more after warm-up`, () => {
+// apps (the demo's stand-ins for workloads) are reported, not judged: bench/soak/soak.ts says why
+test(`no proxy's RSS grows ${MAX_RSS_GROWTH} % or more after warm-up`, () => {
   assert.ok(report, summary);
   if (!report) return;
-  for (const p of report.processes) assert.ok(p.rssOk, `${p.name}: RSS ${p.rssStartMb} → ${p.rssEndMb} MB\n${summary}`);
+  for (const p of report.processes.filter((p) => !p.name.startsWith("app "))) assert.ok(p.rssOk, `${p.name}: RSS ${p.rssStartMb} → ${p.rssEndMb} MB\n${summary}`);
   assert.ok(report.pass, summary);
   assert.is(code, 0);
 });
