@@ -11,21 +11,19 @@
 // dietmesh sidecar without a credential source refuses it (docs/security.md).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import * as tls from "node:tls";
-import type { AddressInfo } from "node:net";
 import { platform } from "../../runtime/platform/index.ts";
+import { startNginxMutualTls } from "../support/nginx-mutual-tls.ts";
 import type { Child } from "../../runtime/platform/process.ts";
 import { dietmesh, eventually, must, run, startSidecar, stopAll, tempConfig, type Sidecar } from "../support/mesh.ts";
 
 const fixtures = new URL("../fixtures/istio-tasks/egress-gateway-mtls-credential/", import.meta.url).pathname;
 const HOST = "my-nginx.mesh-external.svc.cluster.local";
-const WELCOME = "<!DOCTYPE html>\n<html>\n<head>\n<title>Welcome to nginx!</title>\n</head>\n</html>\n";
 let work: string;
 let sidecarConfig: string;
 let gatewayConfig: string;
 let sidecar: Sidecar;
 let gateway: Child;
-const seen: { sni: string; client: string }[] = [];
+let seen: { sni: string; client: string }[] = [];
 const closers: (() => void)[] = [];
 
 const fixture = (name: string) => platform.readTextFile(`${fixtures}${name}`);
@@ -59,19 +57,10 @@ test.before(async () => {
   await must("dietmesh", ["ca", "init", "--dir", `${work}/mesh-ca`]);
 
   // nginx with ssl_verify_client on: no certificate → 400, as nginx answers
-  const nginx = tls.createServer({ key: await platform.readTextFile(`${work}/server.key`), cert: await platform.readTextFile(`${work}/server.crt`), ca: await platform.readTextFile(`${work}/example.com.crt`), requestCert: true, rejectUnauthorized: false }, (socket) => {
-    socket.on("error", () => {});
-    socket.once("data", () => {
-      const peer = socket.authorized ? socket.getPeerCertificate() : undefined;
-      seen.push({ sni: (socket as unknown as { servername?: string }).servername ?? "", client: (peer?.subject?.CN as string | undefined) ?? "" });
-      const [status, body] = socket.authorized ? ["200 OK", WELCOME] : ["400 Bad Request", "<html>\n<head><title>400 No required SSL certificate was sent</title></head>\n</html>\n"];
-      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/html\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
-    });
-  });
-  nginx.on("tlsClientError", () => {});
-  await new Promise<void>((resolve) => nginx.listen(0, "127.0.0.1", () => resolve()));
+  const nginx = await startNginxMutualTls({ key: await platform.readTextFile(`${work}/server.key`), cert: await platform.readTextFile(`${work}/server.crt`), ca: await platform.readTextFile(`${work}/example.com.crt`) });
+  seen = nginx.seen;
   closers.push(() => nginx.close());
-  const nginxService = service("my-nginx", "mesh-external", HOST, `127.0.0.1:${(nginx.address() as AddressInfo).port}`);
+  const nginxService = service("my-nginx", "mesh-external", HOST, `127.0.0.1:${nginx.port}`);
 
   gatewayConfig = await tempConfig({ "my-nginx.yaml": nginxService, "gateway.yaml": await fixture("gateway.yaml"), "virtual-service.yaml": await fixture("virtual-service.yaml"), "originate-mtls.yaml": await fixture("originate-mtls.yaml") });
   gateway = dietmesh(["gateway", "--config", gatewayConfig, "--bind", "443=127.0.0.1:0", "--admin", "127.0.0.1:0", "--labels", "app=istio-egressgateway,istio=egressgateway", "--namespace", "istio-system", "--service-account", "istio-egressgateway-service-account", "--ca-dir", `${work}/mesh-ca`, "--credentials-dir", `${work}/creds`, "--access-log", "text"]);

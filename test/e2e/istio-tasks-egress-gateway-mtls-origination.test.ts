@@ -12,15 +12,13 @@
 // makes the same roles (a CA, nginx.example.com's server certificate, a client certificate).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import * as tls from "node:tls";
-import type { AddressInfo } from "node:net";
 import { platform } from "../../runtime/platform/index.ts";
+import { startNginxMutualTls } from "../support/nginx-mutual-tls.ts";
 import type { Child } from "../../runtime/platform/process.ts";
 import { dietmesh, eventually, must, run, serviceEntry, startSidecar, stopAll, tempConfig, type Sidecar } from "../support/mesh.ts";
 import { startDnsServer, type DnsServer } from "../support/dns-server.ts";
 
 const fixtures = new URL("../fixtures/istio-tasks/egress-gateway-tls-origination/", import.meta.url).pathname;
-const WELCOME = "<!DOCTYPE html>\n<html>\n<head>\n<title>Welcome to nginx!</title>\n</head>\n</html>\n";
 let work: string;
 let sidecarConfig: string;
 let gatewayConfig: string;
@@ -28,7 +26,7 @@ let dns: DnsServer;
 let sidecar: Sidecar;
 let gateway: Child;
 let nginxPort: number;
-const seen: { sni: string; client: string }[] = [];
+let seen: { sni: string; client: string }[] = [];
 const closers: (() => void)[] = [];
 
 async function fixture(name: string): Promise<string> {
@@ -54,20 +52,10 @@ test.before(async () => {
   await must("dietmesh", ["ca", "init", "--dir", `${work}/mesh-ca`]);
   await must("dietmesh", ["ca", "issue", "--dir", `${work}/mesh-ca`, "--namespace", "istio-system", "--service-account", "istio-egressgateway-service-account", "--out", `${work}/gateway-certs`]);
 
-  // nginx with ssl_verify_client on: a certificate is asked for; none → 400, as nginx answers
-  // (raw TLS with a hand-written HTTP/1.1 answer: Bun's node:https request socket has no getPeerCertificate)
-  const nginx = tls.createServer({ key: await platform.readTextFile(`${work}/server.key`), cert: await platform.readTextFile(`${work}/server.crt`), ca: await platform.readTextFile(`${work}/ca.crt`), requestCert: true, rejectUnauthorized: false }, (socket) => {
-    socket.on("error", () => {});
-    socket.once("data", () => {
-      const peer = socket.authorized ? socket.getPeerCertificate() : undefined;
-      seen.push({ sni: (socket as unknown as { servername?: string }).servername ?? "", client: (peer?.subject?.CN as string | undefined) ?? "" });
-      const [status, body] = socket.authorized ? ["200 OK", WELCOME] : ["400 Bad Request", "<html>\n<head><title>400 No required SSL certificate was sent</title></head>\n</html>\n"];
-      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/html\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
-    });
-  });
-  nginx.on("tlsClientError", () => {});
-  await new Promise<void>((resolve) => nginx.listen(0, "127.0.0.1", () => resolve()));
-  nginxPort = (nginx.address() as AddressInfo).port;
+  // nginx with ssl_verify_client on: no certificate → 400, as nginx answers
+  const nginx = await startNginxMutualTls({ key: await platform.readTextFile(`${work}/server.key`), cert: await platform.readTextFile(`${work}/server.crt`), ca: await platform.readTextFile(`${work}/ca.crt`) });
+  seen = nginx.seen;
+  nginxPort = nginx.port;
   closers.push(() => nginx.close());
   dns = await startDnsServer();
   dns.set("my-nginx.mesh-external.svc.cluster.local", { a: [{ address: "127.0.0.1", ttl: 30 }] });

@@ -8,20 +8,18 @@
 // given the rule: it starts, and its call is not originated.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import * as tls from "node:tls";
-import type { AddressInfo } from "node:net";
 import { platform } from "../../runtime/platform/index.ts";
+import { startNginxMutualTls } from "../support/nginx-mutual-tls.ts";
 import { eventually, must, run, startSidecar, stopAll, tempConfig, type Sidecar } from "../support/mesh.ts";
 import { startDnsServer, type DnsServer } from "../support/dns-server.ts";
 
 const HOST = "my-nginx.mesh-external.svc.cluster.local";
-const WELCOME = "<!DOCTYPE html>\n<html>\n<head>\n<title>Welcome to nginx!</title>\n</head>\n</html>\n";
 let work: string;
 let config: string;
 let dns: DnsServer;
 let sleep: Sidecar;
 let other: Sidecar;
-const seen: { sni: string; client: string }[] = [];
+let seen: { sni: string; client: string }[] = [];
 const closers: (() => void)[] = [];
 
 test.before(async () => {
@@ -36,23 +34,14 @@ test.before(async () => {
   await sh("mkdir -p creds/client-credential && cp client.example.com.key creds/client-credential/tls.key && cp client.example.com.crt creds/client-credential/tls.crt && cp example.com.crt creds/client-credential/ca.crt");
 
   // nginx with ssl_verify_client on: no certificate → 400, as nginx answers
-  const nginx = tls.createServer({ key: await platform.readTextFile(`${work}/${HOST}.key`), cert: await platform.readTextFile(`${work}/${HOST}.crt`), ca: await platform.readTextFile(`${work}/example.com.crt`), requestCert: true, rejectUnauthorized: false }, (socket) => {
-    socket.on("error", () => {});
-    socket.once("data", () => {
-      const peer = socket.authorized ? socket.getPeerCertificate() : undefined;
-      seen.push({ sni: (socket as unknown as { servername?: string }).servername ?? "", client: (peer?.subject?.CN as string | undefined) ?? "" });
-      const [status, body] = socket.authorized ? ["200 OK", WELCOME] : ["400 Bad Request", "<html>\n<head><title>400 No required SSL certificate was sent</title></head>\n</html>\n"];
-      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/html\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
-    });
-  });
-  nginx.on("tlsClientError", () => {});
-  await new Promise<void>((resolve) => nginx.listen(0, "127.0.0.1", () => resolve()));
+  const nginx = await startNginxMutualTls({ key: await platform.readTextFile(`${work}/${HOST}.key`), cert: await platform.readTextFile(`${work}/${HOST}.crt`), ca: await platform.readTextFile(`${work}/example.com.crt`) });
+  seen = nginx.seen;
   closers.push(() => nginx.close());
   dns = await startDnsServer();
   dns.set(HOST, { a: [{ address: "127.0.0.1", ttl: 30 }] });
 
   const fixture = await platform.readTextFile(new URL("../fixtures/istio-tasks/egress-tls-origination/mutual-origination.yaml", import.meta.url).pathname);
-  config = await tempConfig({ "mutual-origination.yaml": fixture.replaceAll("NGINX_PORT", String((nginx.address() as AddressInfo).port)) });
+  config = await tempConfig({ "mutual-origination.yaml": fixture.replaceAll("NGINX_PORT", String(nginx.port)) });
   sleep = await startSidecar(config, ["--labels", "app=sleep", "--credentials-dir", `${work}/creds`, "--dns-server", dns.address, "--access-log", "text"]);
   other = await startSidecar(config, ["--labels", "app=other", "--dns-server", dns.address]);
 });
