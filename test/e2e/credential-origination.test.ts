@@ -9,10 +9,10 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
-import { runCommand, type Child } from "../../runtime/platform/process.ts";
-import { closedPort } from "../../runtime/platform/http1/test-server.ts";
+import type { Child } from "../../runtime/platform/process.ts";
 import { FLAGS_HEADER } from "../../runtime/exchange/local-reply.ts";
 import { curl, must, run, serviceEntry, startGateway, startSidecar, stopAll, tempConfig, type Gateway, type Sidecar } from "../support/mesh.ts";
+import { opensslWww, tlsRule } from "../support/openssl-server.ts";
 
 let work: string;
 let config: string;
@@ -21,22 +21,7 @@ let gateway: Gateway;
 let mutualPort: number;
 const servers: Child[] = [];
 
-async function tlsServer(extra: string[]): Promise<number> {
-  const port = await closedPort();
-  const child = runCommand("openssl", ["s_server", "-accept", `127.0.0.1:${port}`, "-cert", `${work}/server.crt`, "-key", `${work}/server.key`, "-www", ...extra]);
-  servers.push(child);
-  await child.waitFor(/^ACCEPT/);
-  return port;
-}
-
-const rule = (name: string, host: string, tls: string) => `apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: { name: ${name} }
-spec:
-  host: ${host}
-  trafficPolicy:
-    tls: ${tls}
-`;
+const rule = tlsRule;
 
 test.before(async () => {
   work = await platform.makeTempDir("dietmesh-credential-origination-");
@@ -48,8 +33,8 @@ test.before(async () => {
   // SIMPLE: the CA alone, in Istio's NAME-cacert Secret; "rotating" starts with the wrong CA;
   // MUTUAL: the client pair and the CA in one Secret
   await sh("mkdir -p creds/api-cacert creds/rotating-cacert creds/client && cp ca.crt creds/api-cacert/ca.crt && cp other-ca.crt creds/rotating-cacert/ca.crt && cp client.crt creds/client/tls.crt && cp client.key creds/client/tls.key && cp ca.crt creds/client/ca.crt");
-  const simple = await tlsServer([]);
-  const mutual = (mutualPort = await tlsServer(["-Verify", "1", "-CAfile", `${work}/ca.crt`]));
+  const simple = await opensslWww(work, [], servers);
+  const mutual = (mutualPort = await opensslWww(work, ["-Verify", "1", "-CAfile", `${work}/ca.crt`], servers));
   config = await tempConfig({
     "api.yaml": serviceEntry("api", "api.example", [{ address: `127.0.0.1:${simple}` }], 80) + "---\n" + rule("api", "api.example", "{ mode: SIMPLE, credentialName: api }"),
     "wrong-san.yaml": serviceEntry("wrong", "wrong.example", [{ address: `127.0.0.1:${simple}` }], 80) + "---\n" + rule("wrong", "wrong.example", "{ mode: SIMPLE, credentialName: api, sni: api.example, subjectAltNames: [billing.example] }"),

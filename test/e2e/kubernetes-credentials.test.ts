@@ -12,6 +12,7 @@ import { runCommand, type Child } from "../../runtime/platform/process.ts";
 import { closedPort } from "../../runtime/platform/http1/test-server.ts";
 import { FLAGS_HEADER } from "../../runtime/exchange/local-reply.ts";
 import { curl, dietmesh, eventually, must, serviceEntry, startSidecar, stopAll, tempConfig, type Sidecar } from "../support/mesh.ts";
+import { tlsRule } from "../support/openssl-server.ts";
 import { startKubeApi, type KubeApi } from "../support/kube-api.ts";
 import { ensureKubectl, kubectlFor, type Kubectl } from "../support/kube-api-kubectl.ts";
 
@@ -46,14 +47,7 @@ spec:
   - directResponse: { status: 200, body: { string: "hello from the edge" } }
 `;
 
-const rule = (name: string, host: string, tls: string) => `apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: { name: ${name} }
-spec:
-  host: ${host}
-  trafficPolicy:
-    tls: ${tls}
-`;
+const rule = tlsRule;
 
 async function https(host: string, extra: string[]): Promise<{ code: number; status: string; body: string }> {
   const child = runCommand("curl", ["-s", "--max-time", "10", "--resolve", `${host}:${port}:127.0.0.1`, ...extra, "-w", "\n%{http_code}", `https://${host}:${port}/`]);

@@ -7,10 +7,10 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
-import { runCommand, type Child } from "../../runtime/platform/process.ts";
-import { closedPort } from "../../runtime/platform/http1/test-server.ts";
+import type { Child } from "../../runtime/platform/process.ts";
 import { FLAGS_HEADER } from "../../runtime/exchange/local-reply.ts";
 import { curl, must, serviceEntry, startEcho, startSidecar, stopAll, tempConfig, type Sidecar } from "../support/mesh.ts";
+import { opensslWww, tlsRule } from "../support/openssl-server.ts";
 
 const plainApp = startEcho("plain");
 
@@ -18,23 +18,7 @@ let work: string;
 let sidecar: Sidecar;
 const servers: Child[] = [];
 
-/** openssl s_server answering HTTP over TLS (-www) on a free port; extra: e.g. requiring a client certificate */
-async function tlsServer(extra: string[]): Promise<number> {
-  const port = await closedPort();
-  const child = runCommand("openssl", ["s_server", "-accept", `127.0.0.1:${port}`, "-cert", `${work}/server.crt`, "-key", `${work}/server.key`, "-www", ...extra]);
-  servers.push(child);
-  await child.waitFor(/^ACCEPT/);
-  return port;
-}
-
-const rule = (name: string, host: string, tls: string) => `apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: { name: ${name} }
-spec:
-  host: ${host}
-  trafficPolicy:
-    tls: ${tls}
-`;
+const rule = tlsRule;
 
 test.before(async () => {
   work = await platform.makeTempDir("dietmesh-origination-");
@@ -43,8 +27,8 @@ test.before(async () => {
   for (const [name, san] of [["server", "DNS:api.example"], ["client", "URI:spiffe://cluster.local/ns/default/sa/app"]]) {
     await sh(`openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=${name} -keyout ${name}.key -out ${name}.csr 2>/dev/null && printf 'subjectAltName=${san}\\n' > ${name}.ext && openssl x509 -req -in ${name}.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 -extfile ${name}.ext -out ${name}.crt 2>/dev/null`);
   }
-  const simple = await tlsServer([]);
-  const mutual = await tlsServer(["-Verify", "1", "-CAfile", `${work}/ca.crt`]);
+  const simple = await opensslWww(work, [], servers);
+  const mutual = await opensslWww(work, ["-Verify", "1", "-CAfile", `${work}/ca.crt`], servers);
   const config = await tempConfig({
     "api.yaml": serviceEntry("api", "api.example", [{ address: `127.0.0.1:${simple}` }], 80) + "---\n" + rule("api", "api.example", `{ mode: SIMPLE, caCertificates: ${work}/ca.crt }`),
     "wrong-name.yaml": serviceEntry("wrong", "wrong.example", [{ address: `127.0.0.1:${simple}` }], 80) + "---\n" + rule("wrong", "wrong.example", `{ mode: SIMPLE, caCertificates: ${work}/ca.crt, sni: api.example, subjectAltNames: [billing.example] }`),
