@@ -14,6 +14,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { cli, startGateway, stopAll, tempConfig, serviceEntry } from "../../test/support/mesh.ts";
 import { runCommand } from "../../runtime/platform/process.ts";
+import { pauseReads, resumeReads } from "../../runtime/platform/socket-reads.ts";
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -35,12 +36,12 @@ export function throttle(socket: Socket, perSecond: number, onBytes: (n: number)
     onBytes(data.byteLength);
     used += data.byteLength;
     if (used < perWindow) return;
-    socket.pause();
+    pauseReads(socket); // a plain pause() does not stop Deno's TLS socket reading (socket-reads.ts)
     const wait = Math.max(0, windowStart + 50 - Date.now());
     setTimeout(() => {
       windowStart = Date.now();
       used = 0;
-      socket.resume();
+      resumeReads(socket);
     }, wait);
   });
 }

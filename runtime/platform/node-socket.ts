@@ -3,6 +3,8 @@
 // streams buffer what the kernel did not take; write() says "wait for drain" past the high water.
 import type { Socket } from "node:net";
 import type { Transport, TransportHandler } from "./http1/transport.ts";
+import { pauseReads, resumeReads } from "./socket-reads.ts";
+import { noteRead } from "./read-garbage.ts";
 
 export class NodeSocketTransport implements Transport {
   handler: TransportHandler | null = null;
@@ -16,7 +18,9 @@ export class NodeSocketTransport implements Transport {
     this.handler = handler;
     const socket = this.socket;
     socket.on("data", (chunk: Uint8Array) => {
-      if (!this.done) handler.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      if (this.done) return;
+      noteRead(chunk.byteLength); // a streamed body's reads are garbage the runtime frees late (read-garbage.ts)
+      handler.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     });
     socket.on("drain", () => {
       if (this.wantDrain && !this.done) {
@@ -46,11 +50,11 @@ export class NodeSocketTransport implements Transport {
   }
 
   pause(): void {
-    this.socket.pause();
+    pauseReads(this.socket);
   }
 
   resume(): void {
-    this.socket.resume();
+    resumeReads(this.socket);
   }
 
   ref(): void {}

@@ -12,6 +12,7 @@ import { WRITE_HIGH_WATER, type Connect, type Transport, type TransportHandler }
 import { uriSans } from "../uri-sans.ts";
 import { originationNameProblem } from "../../security/server-identity.ts";
 import { noteRead } from "../read-garbage.ts";
+import { pauseReads, resumeReads } from "../socket-reads.ts";
 
 export interface TlsTarget {
   /** this workload's current certificate; null when it has none yet (the connection then fails) */
@@ -151,11 +152,11 @@ class TlsTransport implements Transport {
   }
 
   pause(): void {
-    this.socket?.pause();
+    if (this.socket) pauseReads(this.socket);
   }
 
   resume(): void {
-    this.socket?.resume();
+    if (this.socket) resumeReads(this.socket);
   }
 
   ref(on: boolean): void {
@@ -166,7 +167,7 @@ class TlsTransport implements Transport {
   end(): void {
     if (this.done) return;
     if (!this.socket) return this.destroy();
-    this.socket.resume();
+    resumeReads(this.socket);
     this.socket.end();
   }
 

@@ -1,0 +1,65 @@
+// Watching a writer that a proxy or a paused socket should hold back: how much it handed the
+// kernel, whether it waits for a drain, and what the kernel's loopback queues hold — counts of
+// bytes, not times (test/e2e/stream-backpressure.test.ts, test/platform/tls-read-pause.test.ts).
+import type { Socket } from "node:net";
+import { readFileSync } from "node:fs";
+import { eventually } from "./mesh.ts";
+
+const chunk = new Uint8Array(64 * 1024).fill(0x62);
+
+/** pushes up to `total` bytes; `stuck()` says whether it waits for a drain that has not come */
+export function writer(socket: Socket, total: number) {
+  let pushed = 0;
+  let waiting = false;
+  const more = () => {
+    waiting = false;
+    while (pushed < total) {
+      pushed += chunk.byteLength;
+      if (!socket.write(chunk)) {
+        waiting = true;
+        return void socket.once("drain", more);
+      }
+    }
+  };
+  return { more, stuck: () => waiting, inKernel: () => pushed - socket.writableLength, pushed: () => pushed };
+}
+
+/** tx + rx queue bytes of the established loopback sockets with a local or remote port in `ports` */
+export function kernelQueued(ports: number[]): number {
+  let sum = 0;
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text = "";
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 5 || f[3] !== "01") continue;
+      const local = parseInt(f[1].split(":")[1], 16);
+      const remote = parseInt(f[2].split(":")[1], 16);
+      if (!ports.includes(local) && !ports.includes(remote)) continue;
+      const [tx, rx] = f[4].split(":").map((h) => parseInt(h, 16));
+      sum += tx + rx;
+    }
+  }
+  return sum;
+}
+
+/**
+ * waits until the writer is stuck (or has pushed everything: no backpressure) and the kernel's
+ * queues are the same on two reads in a row (and hold at least minQueued bytes)
+ */
+export async function settled(w: ReturnType<typeof writer>, total: number, ports: number[], minQueued = 0): Promise<number> {
+  let last = -1;
+  return eventually(async () => {
+    if (!w.stuck() && w.pushed() < total) return (last = -1), false;
+    const now = kernelQueued(ports);
+    // a reader that takes everything leaves the queues near empty whenever it looks: not settled
+    if (now < minQueued && w.pushed() < total) return (last = -1), false;
+    const same = now === last;
+    last = now;
+    return same ? now + 1 : false; // +1: a truthy value even when nothing is queued
+  }, 15_000, "the writer to be stuck").then((n) => n - 1);
+}
