@@ -11,6 +11,8 @@ export interface ConfigIO {
   isDirectory(path: string): Promise<boolean>;
   /** readTextFile and which file it read (platform.readTextFileWithIdentity); without it no read knows */
   readTextFileWithIdentity?(path: string): Promise<{ text: string; identity: FileIdentity }>;
+  /** the identity alone, from a stat (platform.fileIdentity): lets a read skip files left alone */
+  fileIdentity?(path: string): Promise<FileIdentity>;
 }
 
 const CONFIG_FILE = /\.(ya?ml|json)$/i;
@@ -126,22 +128,60 @@ export interface FilesRead {
   /** folders that could not be listed */
   readonly failed: readonly string[];
   readonly files: readonly string[];
+  /** what each file held; none for a file in `unchanged` */
   readonly texts: ReadonlyMap<string, string | Error>;
   /** which file each text came from (where the I/O can say) */
   readonly identities?: ReadonlyMap<string, FileIdentity>;
+  /** files not read: their identity says they hold what the `since` read found (readConfigFiles) */
+  readonly unchanged?: ReadonlySet<string>;
+  /** when this read began (ms since the epoch): a later read's reference for what was left alone */
+  readonly startedMs?: number;
+}
+
+/**
+ * A file whose identity — device and inode, modification and change times, size — is what an
+ * earlier read saw, and whose modification time was already this far behind that read's start,
+ * holds what that read found: any write since would have stamped a time after the read began,
+ * even on a file system that rounds times down by up to 2 s (FAT's granularity; ext4 and
+ * overlayfs keep nanoseconds, tmpfs a few ms). git trusts the same stat data to skip unchanged
+ * files, with the same caution for files written just before it looked ("racy" entries).
+ */
+export const LEFT_ALONE_MS = 2_000;
+
+/** an earlier read's identities and start, for readConfigFiles to skip the files left alone since */
+export interface ReadReference {
+  readonly identities?: ReadonlyMap<string, FileIdentity>;
+  readonly startedMs?: number;
 }
 
 /**
  * What configSnapshot compares, kept as the texts themselves: the watcher compares two reads with
  * sameFiles and hands the confirmed one to the loader, which then need not read the files again.
+ * With `since` (the read the config in service came from) and an I/O that can stat, a file left
+ * alone since that read is stat'ed, not read: it goes in `unchanged` with no text (at 10,000
+ * services, a one-file change read 101 files, 7.4 MB, in ~65 ms; now it stats 100 and reads one).
  */
-export async function readConfigFiles(paths: string[], io: ConfigIO): Promise<FilesRead> {
+export async function readConfigFiles(paths: string[], io: ConfigIO, since?: ReadReference): Promise<FilesRead> {
+  const startedMs = Date.now();
   const { files, errors } = await collectFiles(paths, io, false);
   // in the files' order, whichever read ends first
   const texts = new Map<string, string | Error>(files.map((f) => [f, new Error("not read")]));
   const identities = new Map<string, FileIdentity>();
+  const unchanged = new Set<string>();
   const failure = (e: unknown) => (e instanceof Error ? e : new Error(String(e)));
+  const leftAlone = async (file: string): Promise<boolean> => {
+    const known = since?.identities?.get(file);
+    if (!known || since?.startedMs === undefined || !io.fileIdentity) return false;
+    if (known.modifiedMs > since.startedMs - LEFT_ALONE_MS) return false;
+    const now = await io.fileIdentity(file).catch(() => undefined);
+    if (now?.id !== known.id || now.stamp !== known.stamp) return false;
+    texts.delete(file);
+    identities.set(file, now);
+    unchanged.add(file);
+    return true;
+  };
   const readOne = async (file: string) => {
+    if (await leftAlone(file)) return;
     if (!io.readTextFileWithIdentity) {
       texts.set(file, await io.readTextFile(file).catch(failure));
       return;
@@ -161,7 +201,14 @@ export async function readConfigFiles(paths: string[], io: ConfigIO): Promise<Fi
     while (next < files.length) await readOne(files[next++]);
   };
   await Promise.all(Array.from({ length: Math.min(READ_AT_ONCE, files.length) }, reader));
-  return { failed: errors.map((e) => e.file), files, texts, ...(io.readTextFileWithIdentity ? { identities } : {}) };
+  return {
+    failed: errors.map((e) => e.file),
+    files,
+    texts,
+    ...(io.readTextFileWithIdentity ? { identities } : {}),
+    ...(unchanged.size ? { unchanged } : {}),
+    startedMs,
+  };
 }
 
 /**
@@ -183,17 +230,26 @@ export function replacedWhole(before: ReadonlyMap<string, FileIdentity> | undefi
   return replaced;
 }
 
-/** true exactly when a load would read the same bytes from both (as configSnapshot's ===) */
+/**
+ * true exactly when a load would read the same bytes from both (as configSnapshot's ===); a file
+ * left alone in both reads (against the same reference) counts as the same, in one of them only
+ * as different (the settle reads again)
+ */
 export function sameFiles(a: FilesRead, b: FilesRead): boolean {
   const sameList = (x: readonly string[], y: readonly string[]) => x.length === y.length && x.every((v, i) => v === y[i]);
   if (!sameList(a.failed, b.failed) || !sameList(a.files, b.files)) return false;
   return a.files.every((f) => {
+    const [left, right] = [a.unchanged?.has(f) ?? false, b.unchanged?.has(f) ?? false];
+    if (left || right) return left && right;
     const [x, y] = [a.texts.get(f), b.texts.get(f)];
     return typeof x === "string" || typeof y === "string" ? x === y : x?.message === y?.message;
   });
 }
 
-/** file I/O that answers reads from `read` (a confirmed FilesRead) and goes to `io` for the rest */
+/**
+ * file I/O that answers reads from `read` (a confirmed FilesRead) and goes to `io` for the rest
+ * (a file in `read.unchanged` too: a caller that keeps what it parsed asks for none of those)
+ */
 export function readFromFiles(read: FilesRead, io: ConfigIO): ConfigIO {
   return {
     readTextFile: (path) => {

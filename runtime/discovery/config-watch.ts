@@ -5,7 +5,7 @@
 import { platform } from "../platform/index.ts";
 import { incrementalConfigLoader } from "./config-worker.ts";
 import { formatConfigError, type ConfigError } from "../config/errors.ts";
-import { readConfigFiles, replacedWhole, sameFiles, watchTargets, type FilesRead } from "../config/files.ts";
+import { readConfigFiles, replacedWhole, sameFiles, watchTargets, type FilesRead, type ReadReference } from "../config/files.ts";
 import { systemClock, type Clock } from "../lib/clock.ts";
 import { settleChanges } from "./settle.ts";
 import { analyzeConfig } from "../config/analyze.ts";
@@ -114,7 +114,7 @@ export interface ConfigWatch {
   dnsNames(): ResolvedName[];
 }
 
-const io = { readTextFile: platform.readTextFile, readDir: platform.readDir, isDirectory: platform.isDirectory, readTextFileWithIdentity: platform.readTextFileWithIdentity };
+const io = { readTextFile: platform.readTextFile, readDir: platform.readDir, isDirectory: platform.isDirectory, readTextFileWithIdentity: platform.readTextFileWithIdentity, fileIdentity: platform.fileIdentity };
 
 /** Throws with every error when the first load fails: there is no last good config to keep. */
 export async function startConfigWatch(options: ConfigWatchOptions): Promise<ConfigWatch> {
@@ -198,7 +198,9 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
   // the first load reads the files here, so that which files the config in service came from is
   // known: a later change that only replaced them whole needs no settle time
   confirmed = await readConfigFiles(options.paths, io);
-  let loadedFrom = confirmed.identities;
+  // the read the config in service came from: a change is replaced-whole against it, and files
+  // left alone since are not read again (files.ts, LEFT_ALONE_MS)
+  let loadedFrom: ReadReference = { identities: confirmed.identities, startedMs: confirmed.startedMs };
   const firstErrors = await loadFiles(!registryConfig);
   if (firstErrors.length) throw new Error(`config rejected:\n  ${firstErrors.join("\n  ")}`);
   registry.start((snapshot) => {
@@ -272,18 +274,18 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
   const settle = settleChanges<FilesRead>({
     settleMs: options.settleMs ?? DEFAULT_SETTLE_MS,
     clock: options.clock ?? systemClock,
-    read: () => readConfigFiles(options.paths, io),
+    read: () => readConfigFiles(options.paths, io, loadedFrom),
     same: sameFiles,
     // the texts the settle confirmed are the ones loaded (not read a third time, and never a
     // write that began after the confirmation)
     apply: (read) => {
       confirmed = read;
-      loadedFrom = read.identities; // identities only: the texts go with the load
+      loadedFrom = { identities: read.identities, startedMs: read.startedMs }; // not the texts: they go with the load
       void reload();
     },
     // parse what changed while the settle time runs: the reload then finds it parsed
     candidate: (read) => void loader.warm(options.paths, read),
-    complete: (read) => replacedWhole(loadedFrom, read),
+    complete: (read) => replacedWhole(loadedFrom.identities, read),
     quickMs: options.quickMs ?? DEFAULT_QUICK_MS,
   });
   const watchers = (await watchTargets(options.paths, io)).map((target) =>

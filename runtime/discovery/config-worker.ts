@@ -150,25 +150,33 @@ export function incrementalConfigLoader(options: { defaultNamespace: string; wor
     return run;
   };
 
-  /** reads the files, parses the changed ones; returns per file its text and entries, or the read error */
+  /**
+   * reads the files, parses the changed ones; returns per file its text (or, for a file the read
+   * found left alone since, the kept digest) and entries, or the read error
+   */
   async function refresh(paths: string[], extra: ReadonlyMap<string, string>, read: FilesRead | undefined) {
     const fileIO = resourceIO(read ? readFromFiles(read, io) : io, extra);
     const collected = await collectFiles(paths, fileIO, false);
-    const texts = await Promise.all(
-      collected.files.map((file) => fileIO.readTextFile(file).then((text) => ({ text }), (error: unknown) => ({ error }))),
+    type Got = { text: string; digest: string } | { kept: { digest: string; entries: readonly FileEntry[] } } | { error: unknown };
+    const got: Got[] = await Promise.all(
+      collected.files.map((file): Promise<Got> => {
+        const left = read?.unchanged?.has(file) ? kept.get(file) : undefined;
+        if (left) return Promise.resolve({ kept: left });
+        return fileIO.readTextFile(file).then((text) => ({ text, digest: textDigest(text) }), (error: unknown) => ({ error }));
+      }),
     );
     const changed: [string, string][] = [];
-    const digests = texts.map((read) => ("text" in read ? textDigest(read.text) : ""));
     collected.files.forEach((file, i) => {
-      const read = texts[i];
-      if ("text" in read && kept.get(file)?.digest !== digests[i]) changed.push([file, read.text]);
+      const g = got[i];
+      if ("text" in g && kept.get(file)?.digest !== g.digest) changed.push([file, g.text]);
     });
     const parsed = changed.length ? await parseFiles({ defaultNamespace: options.defaultNamespace, files: changed }, options.worker, takeSpare()) : [];
     const fresh = new Map(changed.map(([file], i) => [file, deepFreeze(keepUnchanged(kept.get(file)?.entries, parsed[i]))] as const));
     const perFile = collected.files.map((file, i) => {
-      const read = texts[i];
-      if (!("text" in read)) return { file, failure: read.error };
-      return { file, text: read.text, digest: digests[i], entries: fresh.get(file) ?? kept.get(file)!.entries };
+      const g = got[i];
+      if ("error" in g) return { file, failure: g.error, ok: false as const };
+      if ("kept" in g) return { file, ok: true as const, digest: g.kept.digest, entries: g.kept.entries };
+      return { file, ok: true as const, digest: g.digest, entries: fresh.get(file) ?? kept.get(file)!.entries };
     });
     return { collected, perFile, parsed: changed.length };
   }
@@ -184,17 +192,17 @@ export function incrementalConfigLoader(options: { defaultNamespace: string; wor
     warm: (paths, read) =>
       serial(async () => {
         const { perFile } = await refresh(paths, new Map(), read);
-        for (const f of perFile) if (f.text !== undefined) kept.set(f.file, { digest: f.digest, entries: f.entries });
+        for (const f of perFile) if (f.ok) kept.set(f.file, { digest: f.digest, entries: f.entries });
       }).catch(() => undefined), // only a head start: the load that follows reports any trouble
     load: (paths, extra = new Map(), read) =>
       serial(async () => {
         const { collected, perFile, parsed } = await refresh(paths, extra, read);
         const next: Kept = new Map();
-        for (const f of perFile) if (f.text !== undefined) next.set(f.file, { digest: f.digest, entries: f.entries });
+        for (const f of perFile) if (f.ok) next.set(f.file, { digest: f.digest, entries: f.entries });
         kept = next; // files gone from the config are forgotten
         last.parsed = parsed;
         last.reused = collected.files.length - parsed;
-        return deepFreeze(assembleConfig(collected, perFile.map((f) => (f.text !== undefined ? f.entries : readFailure(f.file, f.failure)))));
+        return deepFreeze(assembleConfig(collected, perFile.map((f) => (f.ok ? f.entries : readFailure(f.file, f.failure)))));
       }),
   };
 }

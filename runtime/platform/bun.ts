@@ -3,7 +3,8 @@ import { mkdir, mkdtemp, open, readFile, readdir, rename, rm, stat, writeFile } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { watch as fsWatch } from "node:fs";
-import type { Platform, ServeOptions, Server } from "./types.ts";
+import type { BigIntStats } from "node:fs";
+import type { FileIdentity, Platform, ServeOptions, Server } from "./types.ts";
 import { isWebSocketUpgrade } from "./websocket-upgrade.ts";
 import { bunUpstream } from "./bun-upstream.ts";
 import { bunServeSockets } from "./bun-listen.ts";
@@ -63,6 +64,10 @@ async function isDirectory(path: string): Promise<boolean> {
 }
 
 /** the text and the identity from one open file: a rename between two calls cannot mix them */
+function identityOf(s: BigIntStats): FileIdentity {
+  return { id: `${s.dev}:${s.ino}`, stamp: `${s.mtimeNs}:${s.ctimeNs}:${s.size}`, modifiedMs: Number(s.mtimeMs) };
+}
+
 async function readTextFileWithIdentity(path: string) {
   const file = await open(path, "r");
   try {
@@ -78,7 +83,7 @@ async function readTextFileWithIdentity(path: string) {
       length += bytesRead;
     }
     const text = bytes.toString("utf8", 0, length);
-    return { text, identity: { id: `${s.dev}:${s.ino}`, stamp: `${s.mtimeNs}:${s.ctimeNs}:${s.size}` } };
+    return { text, identity: identityOf(s) };
   } finally {
     await file.close();
   }
@@ -94,6 +99,7 @@ export const platform: Platform = {
   nativeMtlsListener: true,
   readTextFile: (path) => readFile(path, "utf8"),
   readTextFileWithIdentity,
+  fileIdentity: async (path) => identityOf(await stat(path, { bigint: true })),
   async writeTextFile(path, text, options) {
     const tmp = `${path}.${process.pid}.tmp`;
     await writeFile(tmp, text, { mode: options?.mode });

@@ -17,7 +17,7 @@ export interface DenoNamespace {
     handler: (request: Request, info: DenoServeInfo) => Response | Promise<Response>,
   ): DenoHttpServer;
   upgradeWebSocket(request: Request): { socket: WebSocket; response: Response };
-  stat(path: string): Promise<{ isDirectory: boolean }>;
+  stat(path: string): Promise<DenoFileInfo & { isDirectory: boolean }>;
   readTextFile(path: string): Promise<string>;
   open(path: string, options: { read: true }): Promise<DenoFile>;
   writeTextFile(path: string, text: string, options?: { mode?: number }): Promise<void>;
@@ -35,8 +35,16 @@ export interface DenoNamespace {
   memoryUsage(): { rss: number; heapUsed: number; heapTotal: number; external: number };
 }
 
+export interface DenoFileInfo {
+  dev: number;
+  ino: number | null;
+  size: number;
+  mtime: Date | null;
+  ctime: Date | null;
+}
+
 export interface DenoFile {
-  stat(): Promise<{ dev: number; ino: number | null; size: number; mtime: Date | null; ctime: Date | null }>;
+  stat(): Promise<DenoFileInfo>;
   /** bytes read, null at the end */
   read(into: Uint8Array): Promise<number | null>;
   close(): void;

@@ -1,6 +1,6 @@
 // Platform adapter for Deno.
-import type { Platform, ServeOptions, Server } from "./types.ts";
-import type { DenoNamespace } from "./deno-types.ts";
+import type { FileIdentity, Platform, ServeOptions, Server } from "./types.ts";
+import type { DenoFileInfo, DenoNamespace } from "./deno-types.ts";
 import { denoUpstream } from "./deno-upstream.ts";
 import { isWebSocketUpgrade } from "./websocket-upgrade.ts";
 import { denoServeSockets } from "./deno-listen.ts";
@@ -54,6 +54,11 @@ async function isDirectory(path: string): Promise<boolean> {
 
 
 /** the text and the identity from one open file: a rename between two calls cannot mix them */
+function identityOf(s: DenoFileInfo): FileIdentity {
+  const time = (d: Date | null) => d?.getTime() ?? "";
+  return { id: `${s.dev}:${s.ino}`, stamp: `${time(s.mtime)}:${time(s.ctime)}:${s.size}`, modifiedMs: s.mtime?.getTime() ?? 0 };
+}
+
 async function readTextFileWithIdentity(path: string) {
   const file = await D.open(path, { read: true });
   try {
@@ -73,8 +78,7 @@ async function readTextFileWithIdentity(path: string) {
     }
     // as Deno.readTextFile: a byte-order mark stays in the text
     const text = new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes.subarray(0, length));
-    const time = (d: Date | null) => d?.getTime() ?? "";
-    return { text, identity: { id: `${s.dev}:${s.ino}`, stamp: `${time(s.mtime)}:${time(s.ctime)}:${s.size}` } };
+    return { text, identity: identityOf(s) };
   } finally {
     file.close();
   }
@@ -90,6 +94,7 @@ export const platform: Platform = {
   nativeMtlsListener: false,
   readTextFile: (path) => D.readTextFile(path),
   readTextFileWithIdentity,
+  fileIdentity: async (path) => identityOf(await D.stat(path)),
   async writeTextFile(path, text, options) {
     const tmp = `${path}.${D.pid}.tmp`;
     await D.writeTextFile(tmp, text, { mode: options?.mode });

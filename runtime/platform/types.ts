@@ -141,6 +141,8 @@ export interface FileIdentity {
   readonly id: string;
   /** modification and change times and size */
   readonly stamp: string;
+  /** the modification time in ms (config/files.ts: how long a file has been left alone) */
+  readonly modifiedMs: number;
 }
 
 export interface Platform {
@@ -159,6 +161,8 @@ export interface Platform {
   readTextFile(path: string): Promise<string>;
   /** readTextFile, and the identity of the file it read (one open: the two always match) */
   readTextFileWithIdentity(path: string): Promise<{ text: string; identity: FileIdentity }>;
+  /** the identity readTextFileWithIdentity would give, from a stat alone (symlinks followed) */
+  fileIdentity(path: string): Promise<FileIdentity>;
   /**
    * writes via a temporary file and a rename, so a watcher never reads half a file; `mode` (0o600
    * for private keys) is set when the temporary file is created, so the bytes are never exposed

@@ -3,11 +3,23 @@
 // a write in place, a file added or removed, or nothing changed at all are not.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { appendFile, mkdir, rename, rm, symlink, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, rename, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { platform } from "../../runtime/platform/index.ts";
-import { readConfigFiles, replacedWhole } from "../../runtime/config/files.ts";
+import { LEFT_ALONE_MS, readConfigFiles, replacedWhole, sameFiles } from "../../runtime/config/files.ts";
 
-const io = { readTextFile: platform.readTextFile, readDir: platform.readDir, isDirectory: platform.isDirectory, readTextFileWithIdentity: platform.readTextFileWithIdentity };
+const io = { readTextFile: platform.readTextFile, readDir: platform.readDir, isDirectory: platform.isDirectory, readTextFileWithIdentity: platform.readTextFileWithIdentity, fileIdentity: platform.fileIdentity };
+
+/** the same I/O, counting whole-file reads by path */
+function countingIo() {
+  const reads: string[] = [];
+  return {
+    reads,
+    io: { ...io, readTextFileWithIdentity: (path: string) => (reads.push(path), platform.readTextFileWithIdentity(path)) },
+  };
+}
+
+/** sets a file's modification time this many ms before now (a file left alone that long) */
+const age = (path: string, ms: number) => utimes(path, new Date(Date.now() - ms), new Date(Date.now() - ms));
 
 async function withDir(body: (dir: string) => Promise<void>) {
   const dir = await platform.makeTempDir("dietmesh-identity-");
@@ -53,6 +65,46 @@ test("a file renamed over a config file is replaced whole; the other files untou
     // platform.writeTextFile writes that way too
     await platform.writeTextFile(`${dir}/b.yaml`, "b: 2\n");
     assert.ok(replacedWhole(now.identities, await readConfigFiles([dir], io)));
+  });
+});
+
+test("a file left alone since the reference read is stat'ed, not read; the others are read", async () => {
+  await withDir(async (dir) => {
+    for (const name of ["a", "b", "c"]) await writeFile(`${dir}/${name}.yaml`, `${name}: 1\n`);
+    for (const name of ["a", "b"]) await age(`${dir}/${name}.yaml`, 10 * LEFT_ALONE_MS);
+    const before = await readConfigFiles([dir], io);
+    const { reads, io: counted } = countingIo();
+    // a written in place (same size, so only its times tell), c renamed over
+    await writeFile(`${dir}/a.yaml`, "a: 2\n");
+    await platform.writeTextFile(`${dir}/c.yaml`, "c: 2\n");
+    const now = await readConfigFiles([dir], counted, before);
+    assert.equal(reads.sort(), [`${dir}/a.yaml`, `${dir}/c.yaml`]);
+    assert.equal([...(now.unchanged ?? [])], [`${dir}/b.yaml`]);
+    assert.is(now.texts.get(`${dir}/b.yaml`), undefined);
+    assert.is(now.texts.get(`${dir}/a.yaml`), "a: 2\n");
+    assert.equal(now.identities?.get(`${dir}/b.yaml`), before.identities?.get(`${dir}/b.yaml`));
+    // the same reference twice: b is the same in both reads; read in full, it differs from "left alone"
+    assert.ok(sameFiles(now, await readConfigFiles([dir], io, before)));
+    assert.not.ok(sameFiles(now, await readConfigFiles([dir], io)));
+  });
+});
+
+test("a file written shortly before the reference read is read again, whatever its identity says", async () => {
+  await withDir(async (dir) => {
+    await writeFile(`${dir}/a.yaml`, "a: 1\n");
+    await age(`${dir}/a.yaml`, LEFT_ALONE_MS / 2); // within the time a coarse file system could round a later write to
+    const before = await readConfigFiles([dir], io);
+    const { reads, io: counted } = countingIo();
+    const now = await readConfigFiles([dir], counted, before);
+    assert.equal(reads, [`${dir}/a.yaml`]);
+    assert.is(now.unchanged, undefined);
+    // without a stat in the I/O, or without a reference, every file is read
+    const plain = countingIo();
+    await age(`${dir}/a.yaml`, 10 * LEFT_ALONE_MS);
+    const aged = await readConfigFiles([dir], io);
+    await readConfigFiles([dir], { ...plain.io, fileIdentity: undefined }, aged);
+    await readConfigFiles([dir], plain.io);
+    assert.is(plain.reads.length, 2);
   });
 });
 

@@ -10,6 +10,8 @@ import { resourceIO } from "../../runtime/model/registry-resources.ts";
 import { inProcessFallbacks, startWorker } from "../../runtime/lib/worker-call.ts";
 import { createFakeClock } from "../../runtime/lib/clock.ts";
 import { platform } from "../../runtime/platform/index.ts";
+import { LEFT_ALONE_MS, readConfigFiles } from "../../runtime/config/files.ts";
+import { utimes } from "node:fs/promises";
 
 const io = { readTextFile: platform.readTextFile, readDir: platform.readDir, isDirectory: platform.isDirectory };
 const dir = await platform.makeTempDir("dietmesh-incremental-");
@@ -153,6 +155,26 @@ test("warm parses a change ahead of the load, which then parses nothing; a chang
   const after = await loader.load([dir]);
   assert.equal(loader.last, { parsed: 1, reused: 1 });
   assert.equal(after, await fresh([dir]));
+});
+
+test("files a read found left alone: the load keeps their entries, reads none of them, and gives loadConfig's result", async () => {
+  const sub = `${dir}/left-alone`;
+  await platform.mkdir(sub);
+  await platform.writeTextFile(`${sub}/a.yaml`, se("a"));
+  await platform.writeTextFile(`${sub}/b.yaml`, `${se("b")}---\n${vs("b", "b.example.com")}`);
+  const long = new Date(Date.now() - 10 * LEFT_ALONE_MS);
+  for (const f of ["a", "b"]) await utimes(`${sub}/${f}.yaml`, long, long);
+  const withStat = { ...io, readTextFileWithIdentity: platform.readTextFileWithIdentity, fileIdentity: platform.fileIdentity };
+  const loader = incrementalConfigLoader({ defaultNamespace: "default", worker: true });
+  const reference = await readConfigFiles([sub], withStat);
+  const first = await loader.load([sub], new Map(), reference);
+  await platform.writeTextFile(`${sub}/a.yaml`, se("a", "\n  location: MESH_INTERNAL"));
+  const read = await readConfigFiles([sub], withStat, reference);
+  assert.equal([...(read.unchanged ?? [])], [`${sub}/b.yaml`]);
+  const second = await loader.load([sub], new Map(), read);
+  assert.equal(loader.last, { parsed: 1, reused: 1 });
+  assert.equal(second, await fresh([sub]));
+  assert.is(second.config!.virtualServices[0], first.config!.virtualServices[0], "b's VirtualService is the kept object");
 });
 
 test("a worker started ahead (prestart) parses the next change, errors included, and is ended when unused", async () => {
