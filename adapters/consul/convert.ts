@@ -88,8 +88,8 @@ export function consulServices(name: string, entries: readonly HealthEntry[], op
   const namespace = options.namespace ?? live[0]?.Service.Namespace ?? "default";
   const protocol = consulProtocol(live[0]?.Service.Meta);
   const port: ServicePortModel = Object.freeze({ name: protocol.toLowerCase(), number: 80, protocol });
-  const endpoints = Object.freeze(live.map((e) => toEndpoint(e, port.name, namespace)));
-  const ports = Object.freeze([port]);
+  const endpoints: readonly Endpoint[] = live.map((e) => toEndpoint(e, port.name, namespace));
+  const ports: readonly ServicePortModel[] = [port];
   return consulHosts(name, options.datacenter).map((hostname) =>
     Object.freeze({ hostname, namespace, ports, endpoints, location: "MESH_INTERNAL", resolution: "STATIC", source: "consul" } as const),
   );

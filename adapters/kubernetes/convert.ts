@@ -107,13 +107,13 @@ function endpointsOf(svc: KubeService, slices: readonly KubeSlice[], options: Co
 /** one frozen model Service for one Kubernetes Service and the slices labelled with its name */
 export function kubeService(svc: KubeService, slices: readonly KubeSlice[], options: ConvertOptions): Service {
   const hostname = serviceHost(svc.name, svc.namespace, options.domainSuffix);
-  const ports = Object.freeze(svc.ports.filter((p) => p.protocol !== "UDP" && p.protocol !== "SCTP").map(toPort));
+  const ports: readonly ServicePortModel[] = svc.ports.filter((p) => p.protocol !== "UDP" && p.protocol !== "SCTP").map(toPort);
   if (svc.type === "ExternalName" && svc.externalName) {
     // Istio: an ExternalName Service is a DNS name outside the mesh
     const endpoint: Endpoint = Object.freeze({ address: normalizeHost(svc.externalName), ports: Object.freeze({}), labels: Object.freeze({}), ready: true, namespace: svc.namespace });
-    return Object.freeze({ hostname, namespace: svc.namespace, ports, endpoints: Object.freeze([endpoint]), location: "MESH_EXTERNAL", resolution: "DNS", source: "kubernetes" });
+    return Object.freeze({ hostname, namespace: svc.namespace, ports, endpoints: [endpoint], location: "MESH_EXTERNAL", resolution: "DNS", source: "kubernetes" });
   }
-  const endpoints = Object.freeze(endpointsOf(svc, slices, options));
+  const endpoints: readonly Endpoint[] = endpointsOf(svc, slices, options);
   return Object.freeze({ hostname, namespace: svc.namespace, ports, endpoints, location: "MESH_INTERNAL", resolution: "STATIC", source: "kubernetes" });
 }
 

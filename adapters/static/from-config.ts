@@ -28,7 +28,7 @@ export function snapshotFromConfig(
   for (const se of [...serviceEntries].sort(precedence)) {
     const namespace = se.metadata.namespace;
     const resolution = se.spec.resolution ?? "NONE";
-    const ports = Object.freeze((se.spec.ports ?? []).map(toPort));
+    const ports: readonly ServicePortModel[] = (se.spec.ports ?? []).map(toPort);
     const listed = listedEndpoints(se, workloadEntries);
     // Istio: a DNS entry with neither endpoints nor a workloadSelector sends to its own host name
     // (resolved by the proxy into addresses: model/dns-registry.ts).
@@ -68,7 +68,7 @@ function listedEndpoints(se: ServiceEntry, workloadEntries: readonly WorkloadEnt
       if (includesLabels(we.spec.labels ?? {}, selector.labels ?? {})) out.push(toEndpoint(we.spec, ns));
     }
   }
-  return Object.freeze(out);
+  return out;
 }
 
 function includesLabels(labels: Record<string, string>, selector: Record<string, string>): boolean {
@@ -76,12 +76,20 @@ function includesLabels(labels: Record<string, string>, selector: Record<string,
   return true;
 }
 
+const NONE: Readonly<Record<string, never>> = Object.freeze({});
+
+/** a config map as the endpoint's own: the loaded config's (frozen already) is shared, not copied */
+function frozenCopy<T extends object>(map: T | undefined): Readonly<T> {
+  if (!map) return NONE as Readonly<T>;
+  return Object.isFrozen(map) ? map : Object.freeze({ ...map });
+}
+
 /** Static endpoints are always ready: no health signal exists until outlier detection ejects. */
 function toEndpoint(spec: WorkloadEntrySpec, namespace: string): Endpoint {
   const endpoint: Endpoint = {
     address: spec.address!,
-    ports: Object.freeze({ ...spec.ports }),
-    labels: Object.freeze({ ...spec.labels }),
+    ports: frozenCopy(spec.ports),
+    labels: frozenCopy(spec.labels),
     ready: true,
     namespace,
   };
@@ -92,7 +100,7 @@ function toEndpoint(spec: WorkloadEntrySpec, namespace: string): Endpoint {
 
 /** No per-name ports: endpointPort() then gives targetPort or the service port, as Istio does. */
 function hostEndpoint(hostname: string, namespace: string): readonly Endpoint[] {
-  return Object.freeze([Object.freeze({ address: hostname, ports: Object.freeze({}), labels: Object.freeze({}), ready: true, namespace })]);
+  return [Object.freeze({ address: hostname, ports: NONE, labels: NONE, ready: true, namespace })];
 }
 
 /**

@@ -76,7 +76,7 @@ export function dnsRegistry(inner: Registry, options: DnsRegistryOptions): DnsRe
       }
       const key = service.endpoints.map((e) => (isIp(e.address) ? e.address : `${e.address}=${names.get(e.address)?.addresses?.join(",") ?? ""}`)).join(";");
       const before = expanded.get(host);
-      const out = before && before.from === service && before.key === key ? before.out : Object.freeze({ ...service, endpoints: Object.freeze(service.endpoints.flatMap((e) => expand(service, e))) });
+      const out = before && before.from === service && before.key === key ? before.out : Object.freeze({ ...service, endpoints: service.endpoints.flatMap((e) => expand(service, e)) });
       next.set(host, { from: service, key, out });
       services.push([host, out]);
     }
@@ -129,7 +129,7 @@ export function dnsRegistry(inner: Registry, options: DnsRegistryOptions): DnsRe
       state.failures = 0;
       state.ttl = answer.ttl;
       changed = state.addresses?.join(",") !== answer.addresses.join(",");
-      state.addresses = Object.freeze([...answer.addresses]);
+      state.addresses = [...answer.addresses];
       delay = refreshDelay(answer.ttl);
     } else {
       state.failures++;

@@ -56,7 +56,12 @@ export function staticRegistry(initial?: RegistrySnapshot, name = "static"): Sta
   };
 }
 
-/** A frozen snapshot of the given services (a Map whose mutators throw), keyed by host name. */
+/**
+ * A frozen snapshot of the given services (a Map whose mutators throw), keyed by host name. The
+ * registries freeze each Service, port and endpoint object but not the lists (ports, endpoints):
+ * JavaScriptCore keeps a frozen array in a sparse map, ~2 × its memory (config/assemble.ts
+ * deepFreeze); the lists are `readonly` by type.
+ */
 export function freezeSnapshot(services: Iterable<readonly [string, Service]>, resources?: readonly RegistryResource[]): RegistrySnapshot {
   return Object.freeze(resources ? { services: new FrozenMap(services), resources } : { services: new FrozenMap(services) });
 }

@@ -132,13 +132,13 @@ test("corsPolicy loads (issue 15 item 10); the deprecated allowOrigin becomes ex
   assert.equal(bad.errors.map((e) => e.path), ["spec.http[0].corsPolicy.unmatchedPreflights"]);
 });
 
-test("the result is deeply frozen", async () => {
+test("the result's objects are deeply frozen; its arrays are readonly by type only (assemble.ts deepFreeze says why)", async () => {
   const result = await load({ "a.yaml": vs("a", "  labels:\n    app: a\n") });
   const v = result.config!.virtualServices[0];
-  for (const o of [result, result.config, result.config!.virtualServices, v, v.metadata, v.metadata.labels, v.spec.http[0].route![0].destination, result.notices]) {
+  for (const o of [result, result.config, v, v.metadata, v.metadata.labels, v.spec.http[0].route![0].destination]) {
     assert.ok(Object.isFrozen(o));
   }
-  assert.throws(() => { (v.spec.hosts as string[]).push("x"); });
+  assert.not.ok(Object.isFrozen(v.spec.hosts), "a frozen array costs JSC a sparse map");
   assert.throws(() => { (v.metadata.labels as Record<string, string>).app = "b"; });
 });
 
