@@ -104,6 +104,13 @@ async function collectAfterTask(): Promise<void> {
   platform.collectNow();
 }
 
+/**
+ * how long after start-up the memory its garbage held is given back (platform.shrinkNow): late
+ * enough not to slow the start-up's last steps (measured: ready 0.2-0.6 s later at 10,000
+ * services when done at once), early enough to be done before a sidecar settles into its traffic
+ */
+export const SHRINK_AFTER_START_MS = 1_000;
+
 export interface ConfigWatch {
   table: TableRef;
   registry: Registry;
@@ -220,6 +227,8 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
   }
   swap();
   await collectAfterTask(); // the first load's garbage (parsing, the worker's answer) too
+  // on the system clock, not options.clock: it is about the process's memory, not the config's timing
+  const shrinkTimer = platform.shrinkNow ? systemClock.setTimeout(() => platform.shrinkNow?.(), SHRINK_AFTER_START_MS) : undefined;
 
   let running: Promise<boolean> | undefined;
   let filesChanged = false;
@@ -300,6 +309,7 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
     reload: () => reload(),
     dnsNames: () => dns?.names() ?? [],
     close: () => {
+      if (shrinkTimer) systemClock.clearTimeout(shrinkTimer);
       settle.close();
       loader.close();
       for (const w of watchers) w.close();

@@ -126,4 +126,5 @@ export const platform: Platform = {
   fetchClient: bunUpstream,
   parseYaml: bunParseYaml,
   collectNow: () => Bun.gc(true),
+  shrinkNow: () => Bun.shrink(),
 };
