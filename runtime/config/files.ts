@@ -172,7 +172,8 @@ export async function readConfigFiles(paths: string[], io: ConfigIO, since?: Rea
   const leftAlone = async (file: string): Promise<boolean> => {
     const known = since?.identities?.get(file);
     if (!known || since?.startedMs === undefined || !io.fileIdentity) return false;
-    if (known.modifiedMs > since.startedMs - LEFT_ALONE_MS) return false;
+    // no modification time (a file system that keeps none): only a read can tell
+    if (!(known.modifiedMs > 0) || known.modifiedMs > since.startedMs - LEFT_ALONE_MS) return false;
     const now = await io.fileIdentity(file).catch(() => undefined);
     if (now?.id !== known.id || now.stamp !== known.stamp) return false;
     texts.delete(file);
