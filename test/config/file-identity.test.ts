@@ -98,6 +98,11 @@ test("a file written shortly before the reference read is read again, whatever i
     const now = await readConfigFiles([dir], counted, before);
     assert.equal(reads, [`${dir}/a.yaml`]);
     assert.is(now.unchanged, undefined);
+    // a reference with no modification time (a file system that keeps none) cannot vouch for a file
+    const timeless = new Map([...(before.identities ?? [])].map(([f, id]) => [f, { ...id, modifiedMs: 0 }] as const));
+    const reread = countingIo();
+    await readConfigFiles([dir], reread.io, { identities: timeless, startedMs: Date.now() + 10 * LEFT_ALONE_MS });
+    assert.equal(reread.reads, [`${dir}/a.yaml`]);
     // without a stat in the I/O, or without a reference, every file is read
     const plain = countingIo();
     await age(`${dir}/a.yaml`, 10 * LEFT_ALONE_MS);
