@@ -1,9 +1,9 @@
 // Files and folders of Istio YAML → one validated, deeply frozen MeshConfig, or every reason why not.
 // A change with any error is rejected whole (config undefined) so the last good config stays in
 // service. File I/O is passed in: this module never names a runtime.
-import { RE2JS } from "re2js";
-import { parseYamlDocuments } from "./yaml-docs.ts";
-import { installRegexEngine } from "../routing/regex.ts";
+import { YamlPackageNeeded, loadYamlPackage, parseYamlDocuments } from "./yaml-docs.ts";
+import { loadRegexEngine } from "../routing/regex.ts";
+import { enginesNeeded } from "./load-engines.ts";
 import { collectFiles, type ConfigIO } from "./files.ts";
 import { FileLoader } from "./load-resources.ts";
 import { assembleConfig, deepFreeze, readFailure, type FileEntry, type LoadResult } from "./assemble.ts";
@@ -13,10 +13,6 @@ export type { LoadResult, SkippedResource } from "./assemble.ts";
 export { deepFreeze } from "./assemble.ts";
 // objects (the library's `resources`) are validated by load-resources.ts, which loads no YAML parser
 export { loadResources } from "./load-resources.ts";
-
-// file loading (a short-lived worker on Bun) holds the YAML parser and the schemas anyway: the RE2
-// engine that validates regexes comes with it rather than per file (objects: load-engines.ts)
-installRegexEngine(RE2JS);
 
 export interface LoadOptions extends ConfigIO {
   /** namespace for resources whose metadata has none (kubectl's -n) */
@@ -28,11 +24,23 @@ export interface LoadOptions extends ConfigIO {
 /**
  * One file's text → its entries (resources, errors, notices, skipped kinds, in order), to be put
  * together with the other files' by assembleConfig. A reload re-runs this only for changed files.
+ * What it needs is loaded on the way (issue 16 cold start): re2js when a document has a regex to
+ * validate, the `yaml` package when the fast readers cannot read the text or an error needs the
+ * line of its field — then the file is read again with it.
  */
-export function loadFileEntries(file: string, text: string, defaultNamespace: string): FileEntry[] {
-  const loader = new FileLoader(defaultNamespace);
-  for (const doc of parseYamlDocuments(text)) loader.document(file, doc);
-  return loader.entries;
+export async function loadFileEntries(file: string, text: string, defaultNamespace: string): Promise<FileEntry[]> {
+  for (;;) {
+    try {
+      const docs = parseYamlDocuments(text);
+      if (enginesNeeded(docs.map((d) => d.value)).regex) await loadRegexEngine(); // zod validates regexes synchronously
+      const loader = new FileLoader(defaultNamespace);
+      for (const doc of docs) loader.document(file, doc);
+      return loader.entries;
+    } catch (e) {
+      if (!(e instanceof YamlPackageNeeded)) throw e;
+      await loadYamlPackage(); // once: after it nothing throws this again
+    }
+  }
 }
 
 /**
@@ -50,7 +58,7 @@ export async function loadConfig(paths: string[], options: LoadOptions): Promise
       perFile.push(readFailure(file, e));
       continue;
     }
-    perFile.push(loadFileEntries(file, text, options.defaultNamespace));
+    perFile.push(await loadFileEntries(file, text, options.defaultNamespace));
   }
   return deepFreeze(assembleConfig(collected, perFile));
 }

@@ -2,11 +2,35 @@
 // its syntax errors with line numbers, and a way back from a field path to the line it sits on.
 // Values come from a fast parser when yaml-fast.ts finds the text plain enough — the runtime's own
 // (Bun, ~15x faster) or else yaml-plain.ts's reader of that subset (Deno, ~25x faster) — and lines
-// and every error from the `yaml` package, parsed lazily on the fast path.
-import { LineCounter, isMap, isNode, isScalar, parseAllDocuments, type Document } from "yaml";
+// and every error from the `yaml` package, parsed lazily on the fast path. That package is itself
+// loaded only when needed (loadYamlPackage): a config the fast readers read, with no error to place
+// on a line, never loads it (~30 ms of a cold start on Bun, issue 16).
+import type { Document } from "yaml";
 import { platform } from "../platform/index.ts";
 import { fastDocuments, type NativeYaml } from "./yaml-fast.ts";
 import { parsePlainYaml } from "./yaml-plain.ts";
+
+type YamlPackage = typeof import("yaml");
+let yamlPackage: YamlPackage | undefined;
+
+/** thrown where the `yaml` package is needed and not loaded yet: await loadYamlPackage(), then again */
+export class YamlPackageNeeded extends Error {
+  constructor() {
+    super("the yaml package is not loaded yet (config/yaml-docs.ts loadYamlPackage)");
+  }
+}
+
+export async function loadYamlPackage(): Promise<void> {
+  yamlPackage ??= await import("yaml");
+}
+
+/** whether loadYamlPackage has run (for the tests of what a load loads) */
+export const yamlPackageLoaded = (): boolean => yamlPackage !== undefined;
+
+function yamlApi(): YamlPackage {
+  if (!yamlPackage) throw new YamlPackageNeeded();
+  return yamlPackage;
+}
 
 export interface YamlProblem {
   message: string;
@@ -23,8 +47,12 @@ export interface YamlDocument {
   lineOf(path: readonly PropertyKey[]): number | undefined;
 }
 
-/** where the field at path starts in the text (also used by `dietmesh inject` for its error lines) */
-export function startOf(doc: Document, path: readonly PropertyKey[]): number | undefined {
+/**
+ * where the field at path starts in the text (also used by `dietmesh inject` for its error lines,
+ * which passes the node tests of the yaml package it imported)
+ */
+export function startOf(doc: Document, path: readonly PropertyKey[], y: Pick<YamlPackage, "isMap" | "isNode" | "isScalar"> = yamlApi()): number | undefined {
+  const { isMap, isNode, isScalar } = y;
   // a map key: point at the key itself, since a nested value starts on the next line
   const last = path.at(-1);
   if (typeof last === "string") {
@@ -53,11 +81,12 @@ export function parseYamlDocuments(text: string, native: NativeYaml | undefined 
   return slowDocuments(text);
 }
 
-/** the `yaml` package's reading: values, errors with lines, and lines of fields */
+/** the `yaml` package's reading: values, errors with lines, and lines of fields (throws YamlPackageNeeded before loadYamlPackage) */
 export function slowDocuments(text: string): YamlDocument[] {
-  const lines = new LineCounter();
+  const y = yamlApi();
+  const lines = new y.LineCounter();
   // YAML 1.2 core schema: "yes", "on" stay strings; unique keys, as Kubernetes' decoder wants
-  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const docs = y.parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const lineAt = (offset: number) => lines.linePos(offset).line;
   return Array.from(docs, (doc, index) => {
     const errors = doc.errors.map((e) => ({ message: e.message.split("\n")[0], line: lineAt(e.pos[0]) }));
@@ -75,7 +104,7 @@ export function slowDocuments(text: string): YamlDocument[] {
       errors,
       lineOf(path) {
         for (let n = path.length; n >= 0; n--) {
-          const offset = startOf(doc, path.slice(0, n));
+          const offset = startOf(doc, path.slice(0, n), y);
           if (offset !== undefined) return lineAt(offset);
         }
         return undefined;

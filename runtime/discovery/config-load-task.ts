@@ -35,19 +35,21 @@ export async function runLoad(request: LoadRequest): Promise<LoadResult> {
  */
 export type ParsedFile = FileEntry[] | { json: string };
 
-export function runParse(request: ParseRequest): FileEntry[][];
-export function runParse(request: ParseRequest, encode: true): ParsedFile[];
-export function runParse(request: ParseRequest, encode = false): ParsedFile[] {
-  return request.files.map(([file, text]) => {
+export function runParse(request: ParseRequest): Promise<FileEntry[][]>;
+export function runParse(request: ParseRequest, encode: true): Promise<ParsedFile[]>;
+export async function runParse(request: ParseRequest, encode = false): Promise<ParsedFile[]> {
+  const out: ParsedFile[] = [];
+  for (const [file, text] of request.files) {
     const exact = { json: true };
-    const entries = clonable(loadFileEntries(file, text, request.defaultNamespace), "config", exact) as FileEntry[];
-    return encode && exact.json ? { json: JSON.stringify(entries) } : entries;
-  });
+    const entries = clonable(await loadFileEntries(file, text, request.defaultNamespace), "config", exact) as FileEntry[];
+    out.push(encode && exact.json ? { json: JSON.stringify(entries) } : entries);
+  }
+  return out;
 }
 
 /** the worker's one handler: a parse request names files with their texts, a load request paths */
 export async function runTask(request: LoadRequest | ParseRequest): Promise<LoadResult | ParsedFile[]> {
-  return "files" in request ? runParse(request, true) : await runLoad(request);
+  return "files" in request ? await runParse(request, true) : await runLoad(request);
 }
 
 /**

@@ -2,7 +2,7 @@
 // byte for byte; changed ones are patched node by node, so comments, quoting and field order
 // outside what inject added survive. Read as YAML 1.1, as Kubernetes reads it (`on` and `yes` are
 // booleans there), which also makes every string inject adds quoted where Kubernetes would misread it.
-import { Document, LineCounter, isMap, isSeq, parseAllDocuments } from "yaml";
+import { Document, LineCounter, isMap, isNode, isScalar, isSeq, parseAllDocuments } from "yaml";
 import type { FieldPath } from "./errors.ts";
 import { startOf } from "../config/yaml-docs.ts";
 import { isObject } from "./pod-template.ts";
@@ -72,7 +72,7 @@ export function parseManifest(text: string): ManifestDocument[] {
   const docs = Array.from(parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, version: "1.1" }));
   const lineOf = (doc: Document, path: FieldPath) => {
     for (let n = path.length; n >= 0; n--) {
-      const offset = startOf(doc, path.slice(0, n));
+      const offset = startOf(doc, path.slice(0, n), { isMap, isNode, isScalar });
       if (offset !== undefined) return lines.linePos(offset).line;
     }
     return undefined;

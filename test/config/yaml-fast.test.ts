@@ -7,11 +7,14 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { parseYamlDocuments, slowDocuments } from "../../runtime/config/yaml-docs.ts";
+import { loadYamlPackage, parseYamlDocuments, slowDocuments } from "../../runtime/config/yaml-docs.ts";
 import { fastDocuments, scanDocuments, type NativeYaml } from "../../runtime/config/yaml-fast.ts";
 import { parsePlainYaml } from "../../runtime/config/yaml-plain.ts";
 import { platform } from "../../runtime/platform/index.ts";
 import { seededRandom } from "../resilience/seeded-random.ts";
+
+// the slow path compared against: loaded on demand by the loader (config/load.ts), here up front
+await loadYamlPackage();
 
 const readers: [string, NativeYaml][] = [["plain reader", parsePlainYaml]];
 if (platform.parseYaml) readers.push(["native", platform.parseYaml]);

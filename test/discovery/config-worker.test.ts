@@ -80,7 +80,7 @@ test("parsed files leave the worker as JSON only when JSON carries them exactly"
   const plain = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: { name: a }\nspec: { hosts: [a], http: [{ route: [{ destination: { host: a } }] }] }\n";
   // kept as written (Telemetry): values JSON would change (Infinity, NaN, -0)
   const odd = "apiVersion: telemetry.istio.io/v1\nkind: Telemetry\nmetadata: { name: t }\nspec: { x: .inf, y: -0, z: .nan, w: [1] }\n";
-  const [p, o] = runParse({ defaultNamespace: "default", files: [["p.yaml", plain], ["o.yaml", odd]] }, true);
+  const [p, o] = await runParse({ defaultNamespace: "default", files: [["p.yaml", plain], ["o.yaml", odd]] }, true);
   assert.ok(!Array.isArray(p) && typeof p.json === "string", "a plain file goes as JSON");
   assert.ok(Array.isArray(o), "a file with Infinity, NaN or -0 goes as objects");
   await platform.mkdir(`${dir}/json`);
