@@ -99,7 +99,7 @@ export function duration(options: { allowZero?: boolean } = {}) {
 
 /** why a pattern is not valid RE2 (the syntax Envoy uses), or undefined when it compiles */
 export function re2Problem(pattern: string): string | undefined {
-  // loaded by config/load-engines.ts for a config with a regex, by load.ts for files (outside the
+  // loaded by config/load-engines.ts for objects with a regex, by load.ts for a file with one (outside the
   // try: an engine not loaded is a bug to surface, not an invalid regex)
   const re2 = regexEngine();
   try {
