@@ -45,4 +45,12 @@ test("a file the fast readers cannot read (an anchor and an alias) is read by th
   assert.is(config!.virtualServices[0].spec.http[0].route![0].destination.host, "d");
 });
 
+test("a regex spelled with an escape (JSON's \\u) is still validated by RE2", async () => {
+  const match = '{ "uri": { "r\\u0065gex": "/a(?=b)" } }';
+  const text = `{ "apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": { "name": "e" }, "spec": { "hosts": ["e"], "http": [{ "match": [${match}], "route": [{ "destination": { "host": "e" } }] }] } }`;
+  await platform.writeTextFile(`${dir}/escaped.json`, text);
+  const { errors } = await loadConfig([`${dir}/escaped.json`], { defaultNamespace: "default", ...io });
+  assert.match(errors.map((e) => e.message).join("\n"), /look-ahead and look-behind/);
+});
+
 test.run();
