@@ -18,6 +18,7 @@ import { formatConfigError } from "../../runtime/config/errors.ts";
 import { snapshotFromConfig } from "../../adapters/static/from-config.ts";
 import { compile } from "../../runtime/model/compile.ts";
 import { authorityPort } from "../../runtime/model/hosts.ts";
+import { loadRegexEngine } from "../../runtime/routing/regex.ts";
 import { outboundHandler } from "../../runtime/filters/chains.ts";
 import { createMirrorSender } from "../../runtime/router/mirror.ts";
 import { createClusterStates } from "../../runtime/upstream/cluster-state.ts";
@@ -27,6 +28,9 @@ import type { UpstreamClient } from "../../runtime/platform/types.ts";
 import type { PipelineDeps } from "../../runtime/router/pipeline-deps.ts";
 import { toWebResponse } from "../../runtime/exchange/web-request.ts";
 import { memoryIO } from "../config/memory-io.ts";
+
+// the policies below are compiled directly, not from a loaded config: load RE2 as config load does for a regex
+await loadRegexEngine();
 
 const SPEC: CorsSpec = {
   allowOrigins: [{ exact: "https://app.example" }, { prefix: "https://dev-" }, { regex: "https://[a-z]+\\.partner\\.example" }],
