@@ -137,7 +137,6 @@ async function forward(action: ForwardAction, exchange: Exchange, deps: Pipeline
   } finally {
     state.breaker.releaseRequest();
   }
-
 }
 
 /** a local reply from the router: the route timer stopped, the flag counted for the cluster (module level: no closure per request) */

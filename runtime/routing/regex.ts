@@ -18,11 +18,6 @@ export async function loadRegexEngine(): Promise<void> {
   engine ??= (await import("re2js")).RE2JS;
 }
 
-/** for a module that imports re2js statically anyway (file loading, which holds the YAML parser too) */
-export function installRegexEngine(re2: typeof RE2JS): void {
-  engine ??= re2;
-}
-
 /** the engine; a config with a regex reached validation or compile without loadRegexEngine: a bug, not a config error */
 export function regexEngine(): typeof RE2JS {
   if (!engine) throw new Error("dietmesh: the RE2 engine was not loaded before a regex was compiled (await loadRegexEngine() at config load)");
