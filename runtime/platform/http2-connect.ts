@@ -15,6 +15,7 @@ import { H2 } from "./http2-alpn.ts";
 import { UpstreamError, type H2ClientResponse, type H2ClientSession, type H2Head } from "./types.ts";
 import { h2BodyStream, sendBody } from "./http2-body.ts";
 import { loadHttp2, plain } from "./http2-listen.ts";
+import { closeAfterGoawayFrame } from "./http2-goaway.ts";
 import { closedByProtocolError, declaredLength, headProblem } from "./http2-response-check.ts";
 
 export async function connectHttp2(hostname: string, port: number, connectTimeoutMs: number, tls?: TlsTarget): Promise<H2ClientSession> {
@@ -31,6 +32,7 @@ export async function connectHttp2(hostname: string, port: number, connectTimeou
     } else {
       session = http2.connect(`http://${host}:${port}`);
     }
+    closeAfterGoawayFrame(session); // the upstream's GOAWAY must not crash Deno (http2-goaway.ts)
     const timer = setTimeout(() => {
       session.destroy();
       reject(new UpstreamError("connect-timeout", `connect to ${hostname}:${port} timed out`));

@@ -9,6 +9,7 @@ import type { Socket } from "node:net";
 import type { ConnInfo, H2Head, H2ServeOptions, SocketServer } from "./types.ts";
 import type { ByteChannel } from "../exchange/types.ts";
 import { h2BodyStream, sendBody } from "./http2-body.ts";
+import { closeAfterGoawayFrame } from "./http2-goaway.ts";
 
 // node:http2 loads on first use, not with the platform: it is ~11 ms of the library's cold start on
 // Bun (docs/performance.md, "The mesh in process"), where a mesh may never speak HTTP/2
@@ -49,6 +50,7 @@ function h2Server(http2: typeof NodeHttp2, onStream: H2ServeOptions["onStream"])
     sessions.add(session);
     session.on("close", () => sessions.delete(session));
     session.on("error", () => {}); // a broken connection ends its streams; nothing to report here
+    closeAfterGoawayFrame(session); // a client's GOAWAY must not crash Deno (http2-goaway.ts)
     (session.socket as unknown as Handed | undefined)?.[ON_SESSION]?.(session);
   });
   server.on("stream", (stream: NodeHttp2.ServerHttp2Stream, headers: NodeHttp2.IncomingHttpHeaders) => {

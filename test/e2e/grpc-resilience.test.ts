@@ -168,7 +168,7 @@ test("retryOn unavailable: a call answered UNAVAILABLE moves to the healthy host
 
 test("istio_requests_total: request_protocol grpc and the real grpc_response_status; promtool accepts it", async () => {
   const r = await calls(grpcPort, "echo.example", "notfound", "unary");
-  assert.is(r.notfound.error.code, 5);
+  assert.is(r.notfound.error?.code, 5, `${JSON.stringify(r)}\n${gateway.child.lines.slice(-40).join("\n")}`);
   const series = (text: string, grpcStatus: string, code = "200") =>
     text.split("\n").find((l) => l.startsWith("istio_requests_total{") && l.includes('request_protocol="grpc"') && l.includes(`grpc_response_status="${grpcStatus}"`) && l.includes(`response_code="${code}"`));
   // trailers are recorded when they arrive, after the response head: wait for them
