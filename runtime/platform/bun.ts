@@ -9,7 +9,7 @@ import { isWebSocketUpgrade } from "./websocket-upgrade.ts";
 import { bunUpstream } from "./bun-upstream.ts";
 import { bunServeSockets } from "./bun-listen.ts";
 import { serveHttp2 } from "./http2-listen.ts";
-import { connectHttp2 } from "./http2-connect.ts";
+import { connectHttp2 } from "./on-first-use.ts";
 import { bunParseYaml } from "./bun-yaml.ts";
 
 function serve(options: ServeOptions): Server {

@@ -5,7 +5,7 @@ import { denoUpstream } from "./deno-upstream.ts";
 import { isWebSocketUpgrade } from "./websocket-upgrade.ts";
 import { denoServeSockets } from "./deno-listen.ts";
 import { serveHttp2 } from "./http2-listen.ts";
-import { connectHttp2 } from "./http2-connect.ts";
+import { connectHttp2 } from "./on-first-use.ts";
 
 const D = (globalThis as unknown as { Deno: DenoNamespace }).Deno;
 

@@ -3,7 +3,12 @@
 // TTLs (Deno.resolveDns does not): with `--dns-server HOST:PORT` a Resolver asks that server for A
 // and AAAA records with their TTLs; without it, the system's getaddrinfo (lookup), which also reads
 // /etc/hosts as Envoy's c-ares resolver does but carries no TTL.
-import { promises as dns } from "node:dns";
+import type * as NodeDns from "node:dns";
+
+// on first use: a mesh with no DNS ServiceEntry never resolves a name (node:dns brings node:net
+// with it on Bun, a few ms of cold start)
+let loaded: typeof NodeDns.promises | undefined;
+const loadDns = async () => (loaded ??= (await import("node:dns")).promises);
 
 export interface DnsAnswer {
   /** IPv4 first, then IPv6, each in the server's order */
@@ -19,6 +24,7 @@ export type DnsResolve = (name: string) => Promise<DnsAnswer>;
 export function createDnsResolver(servers: readonly string[] = []): DnsResolve {
   if (servers.length === 0) {
     return async (name) => {
+      const dns = await loadDns();
       const found = await dns.lookup(name, { all: true, verbatim: true });
       const v4 = found.filter((a) => a.family === 4).map((a) => a.address);
       const v6 = found.filter((a) => a.family === 6).map((a) => a.address);
@@ -28,6 +34,7 @@ export function createDnsResolver(servers: readonly string[] = []): DnsResolve {
   return async (name) => {
     // a fresh Resolver per question: Bun's keeps a cache of its own for the records' TTL, and a
     // re-resolution due at the TTL must reach the server
+    const dns = await loadDns();
     const resolver = new dns.Resolver({ timeout: 2000, tries: 2 });
     resolver.setServers([...servers]);
     const settled = await Promise.allSettled([resolver.resolve4(name, { ttl: true }), resolver.resolve6(name, { ttl: true })]);

@@ -4,7 +4,7 @@
 // streams in flight finish, and resolves once all connections are closed (force: at once).
 // http2Handoff serves the same way connections another listener accepted and recognised as h2c.
 import type * as NodeHttp2 from "node:http2";
-import { Duplex } from "node:stream";
+import type { Duplex } from "node:stream";
 import type { Socket } from "node:net";
 import type { ConnInfo, H2Head, H2ServeOptions, SocketServer } from "./types.ts";
 import type { ByteChannel } from "../exchange/types.ts";
@@ -13,8 +13,11 @@ import { closeAfterGoawayFrame } from "./http2-goaway.ts";
 
 // node:http2 loads on first use, not with the platform: it is ~11 ms of the library's cold start on
 // Bun (docs/performance.md, "The mesh in process"), where a mesh may never speak HTTP/2
+// node:stream's Duplex (for handed-over connections) with it: node:http2 needs node's streams anyway
 let loaded: typeof NodeHttp2 | undefined;
+let DuplexClass: typeof Duplex | undefined;
 export async function loadHttp2(): Promise<typeof NodeHttp2> {
+  DuplexClass ??= (await import("node:stream")).Duplex;
   return (loaded ??= await import("node:http2"));
 }
 
@@ -117,16 +120,20 @@ export function http2Handoff(onStream: H2ServeOptions["onStream"]): { accept(cha
   const ready = loadHttp2().then((http2) => (server = h2Server(http2, onStream).server));
   return {
     accept(channel, conn) {
-      const duplex = duplexOf(channel) as Duplex & Handed;
       let session: NodeHttp2.ServerHttp2Session | undefined;
       let stopped = false;
-      duplex[CONN] = conn;
-      duplex[ON_SESSION] = (s) => {
-        session = s;
-        if (stopped) s.close();
+      // the channel keeps what arrives until the Duplex attaches to it
+      const serve = (to: NodeHttp2.Http2Server) => {
+        const duplex = duplexOf(channel) as Duplex & Handed;
+        duplex[CONN] = conn;
+        duplex[ON_SESSION] = (s) => {
+          session = s;
+          if (stopped) s.close();
+        };
+        to.emit("connection", duplex);
       };
-      if (server) server.emit("connection", duplex);
-      else void ready.then((s) => s.emit("connection", duplex));
+      if (server) serve(server);
+      else void ready.then(serve);
       return {
         stop() {
           stopped = true;
@@ -140,7 +147,7 @@ export function http2Handoff(onStream: H2ServeOptions["onStream"]): { accept(cha
 /** a ByteChannel as the node Duplex node:http2 reads and writes, with backpressure both ways */
 function duplexOf(channel: ByteChannel): Duplex {
   let writeDone: (() => void) | null = null;
-  const duplex = new Duplex({
+  const duplex = new DuplexClass!({
     read() {
       channel.resume();
     },

@@ -6,7 +6,9 @@ const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 export const platform: Platform = isBun ? (await import("./bun.ts")).platform : (await import("./deno.ts")).platform;
 
 export type { PeerCertificate } from "./types.ts";
-export { serveMesh, serverTlsProblem, type Acceptance, type MeshServeOptions, type ServerTls, type TlsCredentials } from "./mesh-listener.ts";
+export type { Acceptance, MeshServeOptions, ServerTls, TlsCredentials } from "./mesh-listener.ts";
+
+export { connectHttp2, serveMesh } from "./on-first-use.ts";
 export type { ConnInfo, FetchHandler, Platform, Server, ServeOptions, UpstreamClient, UpstreamRequest } from "./types.ts";
 export { UpstreamError } from "./types.ts";
 export { http2Handoff } from "./http2-listen.ts";

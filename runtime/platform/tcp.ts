@@ -4,7 +4,7 @@
 // (the HTTP transports in http1/ treat a FIN as the end of the connection). On Bun, its native
 // sockets (bun-tcp.ts: measured, node:net's stream layer cost as much as the relay); on Deno,
 // node:net (allowHalfOpen), which Deno implements.
-import * as net from "node:net";
+import type * as NodeNet from "node:net";
 import type { ByteChannel, ByteSink } from "../exchange/types.ts";
 import type { ConnInfo, SocketServer } from "./types.ts";
 import { bunConnectTcp, bunServeTcp } from "./bun-tcp.ts";
@@ -12,6 +12,11 @@ import { bunConnectTcp, bunServeTcp } from "./bun-tcp.ts";
 const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 
 /** what the L4 proxy knows of an accepted connection: both ends' addresses */
+// node:net only where it is used (Deno): on Bun the native sockets of bun-tcp.ts carry TCP, and
+// node:net is a few ms of cold start that a mesh in process need not pay
+let net: typeof NodeNet | undefined;
+const loadNet = async () => (net ??= await import("node:net"));
+
 export interface TcpConnInfo extends ConnInfo {
   /** the address the client connected to (destinationSubnets match on it) */
   localAddress: string;
@@ -23,7 +28,7 @@ export class NetChannel implements ByteChannel {
   private sink: ByteSink | null = null;
   private reported = false;
 
-  constructor(readonly socket: net.Socket) {
+  constructor(readonly socket: NodeNet.Socket) {
     // errors before attach (a reset while the route is chosen) must not be unhandled
     socket.on("error", (error: Error) => this.report(error));
   }
@@ -78,9 +83,10 @@ export interface TcpServeOptions {
 }
 
 /** listens; resolves once bound (rejects when the port cannot be bound) */
-export function serveTcp(options: TcpServeOptions): Promise<SocketServer> {
+export async function serveTcp(options: TcpServeOptions): Promise<SocketServer> {
   if (isBun) return bunServeTcp(options);
-  const sockets = new Set<net.Socket>();
+  const net = await loadNet();
+  const sockets = new Set<NodeNet.Socket>();
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
@@ -96,7 +102,7 @@ export function serveTcp(options: TcpServeOptions): Promise<SocketServer> {
     server.once("error", reject);
     server.listen(options.port, options.hostname, () => {
       server.off("error", reject);
-      const port = (server.address() as net.AddressInfo).port;
+      const port = (server.address() as NodeNet.AddressInfo).port;
       resolve({
         hostname: options.hostname,
         port,
@@ -121,10 +127,11 @@ export class TcpConnectError extends Error {
 }
 
 /** connects to host:port (no brackets); the channel is returned once the handshake completed */
-export function connectTcp(host: string, port: number, timeoutMs: number): Promise<ByteChannel> {
+export async function connectTcp(host: string, port: number, timeoutMs: number): Promise<ByteChannel> {
   if (isBun) return bunConnectTcp(host, port, timeoutMs);
+  const net = await loadNet();
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port, allowHalfOpen: true } as net.NetConnectOpts);
+    const socket = net.connect({ host, port, allowHalfOpen: true } as NodeNet.NetConnectOpts);
     socket.pause();
     const timer = setTimeout(() => {
       socket.destroy();

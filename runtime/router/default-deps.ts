@@ -7,7 +7,7 @@ import { createConnectionPool, defaultConnect, meshConnect } from "../upstream/h
 import { createHttp2Pool, speaksHttp2 } from "../upstream/http2/index.ts";
 import { refuseTlsForHttp2 } from "../upstream/http2/refusal.ts";
 import { createUpgradingPool } from "../upstream/http2/upgrade.ts";
-import { connectHttp2 } from "../platform/http2-connect.ts";
+import { connectHttp2 } from "../platform/index.ts";
 import { createLogger } from "../cli/log.ts";
 import type { MeshTls } from "../upstream/upstream-tls.ts";
 import { systemClock } from "../lib/clock.ts";

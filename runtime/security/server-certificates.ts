@@ -8,7 +8,10 @@
 // watched, and a changed file (certificate, key or CA) is served to the next connection once it
 // loads and the pair belongs together — a half-written or mismatched pair leaves the previous one
 // in service. Client certificates are checked by client-certificates.ts.
-import { platform, serverTlsProblem, type ServerTls, type TlsCredentials } from "../platform/index.ts";
+import { platform, type ServerTls, type TlsCredentials } from "../platform/index.ts";
+// from its own module, not the platform's index (which loads it lazily): only a gateway's TLS
+// servers check certificates, and a gateway listens with the same module anyway
+import { serverTlsProblem } from "../platform/mesh-listener.ts";
 import type { FileWatch } from "../platform/types.ts";
 import { parseClientHello } from "./client-hello.ts";
 import { normalizeHost } from "../model/hosts.ts";

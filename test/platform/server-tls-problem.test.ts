@@ -3,7 +3,8 @@
 // renewal caught between its two files never reaches a client.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { platform, serverTlsProblem } from "../../runtime/platform/index.ts";
+import { platform } from "../../runtime/platform/index.ts";
+import { serverTlsProblem } from "../../runtime/platform/mesh-listener.ts";
 import { must } from "../support/mesh.ts";
 
 test("a matching pair passes, a foreign key or a broken file does not", async () => {

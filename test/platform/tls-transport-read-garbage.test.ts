@@ -7,7 +7,7 @@ import { createServer, type Server } from "node:tls";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { meshConnect } from "../../runtime/platform/http1/tls-transport.ts";
+import { meshConnect } from "../../runtime/platform/http1/mesh-connect.ts";
 import { bytesNoted } from "../../runtime/platform/read-garbage.ts";
 
 const SENT = 3 * 1024 * 1024;

@@ -8,7 +8,7 @@
 // security/server-identity.ts's, called from node:tls's checkServerIdentity hook.
 import { checkServerIdentity, connect as tlsConnect, createSecureContext, type ConnectionOptions, type SecureContext, type TLSSocket } from "node:tls";
 import type { TlsCredentials } from "../mesh-listener.ts";
-import { WRITE_HIGH_WATER, type Connect, type Transport, type TransportHandler } from "./transport.ts";
+import { WRITE_HIGH_WATER, type Transport, type TransportHandler } from "./transport.ts";
 import { uriSans } from "../uri-sans.ts";
 import { originationNameProblem } from "../../security/server-identity.ts";
 import { noteRead } from "../read-garbage.ts";
@@ -178,17 +178,5 @@ class TlsTransport implements Transport {
   }
 }
 
-const nodeConnectTls = (host: string, port: number, handler: TransportHandler, target: TlsTarget): Transport => new TlsTransport(handler, host, port, target);
-
-/** mesh mTLS: node:tls, or on Bun its native TLS sockets (bun-transport.ts); origination: node:tls */
-const meshConnectTls = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? (await import("./bun-transport.ts")).bunConnectTls : nodeConnectTls;
-const connectTls = (host: string, port: number, handler: TransportHandler, target: TlsTarget): Transport =>
-  target.origination ? nodeConnectTls(host, port, handler, target) : meshConnectTls(host, port, handler, target);
-
-/** a Connect that speaks mTLS to the addresses targetFor() names and plaintext (via plain) to the rest */
-export function meshConnect(plain: Connect, targetFor: (host: string, port: number) => TlsTarget | null): Connect {
-  return (host, port, handler) => {
-    const target = targetFor(host, port);
-    return target ? connectTls(host, port, handler, target) : plain(host, port, handler);
-  };
-}
+/** a connection over node:tls (mesh-connect.ts decides when, and loads this module on first use) */
+export const nodeConnectTls = (host: string, port: number, handler: TransportHandler, target: TlsTarget): Transport => new TlsTransport(handler, host, port, target);

@@ -14,7 +14,8 @@ export type { ConnectionPool, PoolLimits, PoolStats } from "../pool-types.ts";
 export { createConnectionPool, type PoolOptions } from "./pool.ts";
 export { createPoolClient, httpAddress } from "./client.ts";
 export { defaultConnect } from "../../platform/http1/default-connect.ts";
-export { meshConnect, type TlsTarget } from "../../platform/http1/tls-transport.ts";
+export { meshConnect } from "../../platform/http1/mesh-connect.ts";
+export type { TlsTarget } from "../../platform/http1/tls-transport.ts";
 export type { Connect, Transport, TransportHandler } from "../../platform/http1/transport.ts";
 
 /** Istio's defaults: no limits, idle connections closed after 1 h, connect timeout 10 s */
