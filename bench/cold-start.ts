@@ -30,10 +30,21 @@ const stats = (xs: number[]) => {
 console.log(`Bun ${platform.runtimeVersion}, ${runs} runs per mode${library ? `, library ${library}` : ", library from the TypeScript sources"}; ms, median (min–max)`);
 console.log("| config | process start → script | import | createMesh | first mesh.fetch | import → first response |");
 console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
-for (const mode of ["resources", "files"]) {
+// the same config checked ahead (`dietmesh check --emit`), for the `checked` mode
+const checkedDir = await platform.makeTempDir("dietmesh-checked-");
+await platform.writeTextFile(`${checkedDir}/mesh.json`, JSON.stringify({ apiVersion: "v1", kind: "List", items: [
+  { apiVersion: "networking.istio.io/v1", kind: "ServiceEntry", metadata: { name: "svc", namespace: "default" }, spec: { hosts: ["svc.default.svc.cluster.local"], location: "MESH_INTERNAL", resolution: "STATIC", ports: [{ number: 8080, name: "http", protocol: "HTTP" }], endpoints: [{ address: "127.0.0.1", ports: { http: upstream.port } }] } },
+  { apiVersion: "networking.istio.io/v1", kind: "VirtualService", metadata: { name: "svc", namespace: "default" }, spec: { hosts: ["svc"], http: [{ retries: { attempts: 2 }, route: [{ destination: { host: "svc" } }] }] } },
+] }));
+const checkedFile = `${checkedDir}/checked.json`;
+const check = runCommand(bun, [new URL("../runtime/cli/main.ts", import.meta.url).pathname, "check", "--emit", checkedFile, `${checkedDir}/mesh.json`]);
+if ((await check.exited) !== 0) throw new Error(`dietmesh check --emit failed:\n${check.lines.join("\n")}`);
+
+for (const mode of ["resources", "files", "checked"]) {
   const results: Record<string, any>[] = [];
   // alternating would be fairer on a busy machine, but each run is its own process anyway
-  for (let i = 0; i < runs; i++) results.push(await once([mode, String(upstream.port), ...(library ? [library] : [])]));
+  const args = mode === "checked" ? [library ?? "../runtime/library/index.ts", checkedFile] : library ? [library] : [];
+  for (let i = 0; i < runs; i++) results.push(await once([mode, String(upstream.port), ...args]));
   const col = (key: string) => stats(results.map((r) => r[key]));
   console.log(`| ${mode} | ${col("boot")} | ${col("import")} | ${col("createMesh")} | ${col("firstFetch")} | ${col("total")} |`);
 }
@@ -47,4 +58,5 @@ if (!library) {
   console.log("\nthe import graph's parts, each on top of those above it (ms, median (min–max)):");
   for (const [name, xs] of Object.entries(parts)) console.log(`  ${name.padEnd(36)} ${stats(xs)}`);
 }
+await platform.remove(checkedDir);
 await upstream.stop(true);

@@ -2,7 +2,9 @@
 // summary, like istioctl analyze — or all of it as JSON or YAML — and answer istioctl's exit code:
 // 79 when an issue reaches the failure threshold (Error unless told otherwise), 65 when a file could
 // not be read or parsed, else 0.
-import { loadConfig, type ConfigIO } from "./load.ts";
+import { loadPerFile, type ConfigIO } from "./load.ts";
+import { assembleConfig, deepFreeze } from "./assemble.ts";
+import { sealChecked, type CheckedConfig } from "./checked.ts";
 import { analyzeConfig } from "./analyze.ts";
 import { bySeverity, formatConfigError, type ConfigError, type ConfigErrorCode } from "./errors.ts";
 import { stringify } from "yaml";
@@ -46,6 +48,8 @@ export interface CheckOptions {
   output?: OutputFormat;
   /** the lowest level that makes the exit code non-zero (istioctl's --failure-threshold; default Error) */
   failureThreshold?: Threshold;
+  /** --emit: what validation produced, sealed (config/checked.ts), handed to write when no problem is an error */
+  emit?: { version: string; write(checked: CheckedConfig): Promise<void> };
 }
 
 const LEVEL: Record<ConfigError["severity"], Threshold> = { error: "Error", warning: "Warning", info: "Info" };
@@ -67,7 +71,10 @@ export function messageOf(p: ConfigError) {
 }
 
 export async function checkPaths(paths: string[], io: CheckIO, out: (line: string) => void, options: CheckOptions = {}): Promise<number> {
-  const loaded = await loadConfig(paths, { ...io, defaultNamespace: io.defaultNamespace ?? "default" });
+  const { collected, perFile } = await loadPerFile(paths, { ...io, defaultNamespace: io.defaultNamespace ?? "default" });
+  // sealed (for --emit) before freezing: what is written is the entries as the loader made them
+  const sealed = options.emit ? await sealChecked(perFile, options.emit.version) : undefined;
+  const loaded = deepFreeze(assembleConfig(collected, perFile));
   const problems: ConfigError[] = [...loaded.errors, ...loaded.notices];
   if (loaded.config) {
     // no registry here: the hosts known are the ServiceEntries' (analyze adds them) and the
@@ -88,6 +95,11 @@ export async function checkPaths(paths: string[], io: CheckIO, out: (line: strin
     if (errors) out(`Error: ${plural(errors, "error")}${warnings ? `, ${plural(warnings, "warning")}` : ""}`);
     else if (warnings) out(`Warning: ${plural(warnings, "warning")}`);
     else out("✔ No validation issues found");
+  }
+  const hasErrors = problems.some((p) => p.severity === "error");
+  if (options.emit && sealed) {
+    if (!hasErrors) await options.emit.write(sealed);
+    else if (output === "log") out("Not written: a config with errors is not sealed for --emit");
   }
   if (problems.some((p) => p.severity === "error" && (p.code === "io" || p.code === "yaml-syntax"))) return EXIT_DATA_ERROR;
   const threshold = RANK[options.failureThreshold ?? "Error"];

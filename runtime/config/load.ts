@@ -52,6 +52,12 @@ export async function loadFileEntries(file: string, text: string, defaultNamespa
  * recursive unless asked) into one MeshConfig. Everything returned is deeply frozen.
  */
 export async function loadConfig(paths: string[], options: LoadOptions): Promise<LoadResult> {
+  const { collected, perFile } = await loadPerFile(paths, options);
+  return deepFreeze(assembleConfig(collected, perFile));
+}
+
+/** the files' entries, each file's apart (what `dietmesh check --emit` seals), and what collecting them found */
+export async function loadPerFile(paths: string[], options: LoadOptions): Promise<{ collected: Awaited<ReturnType<typeof collectFiles>>; perFile: FileEntry[][] }> {
   const collected = await collectFiles(paths, options, options.recursive ?? false);
   const perFile: FileEntry[][] = [];
   for (const file of collected.files) {
@@ -64,5 +70,5 @@ export async function loadConfig(paths: string[], options: LoadOptions): Promise
     }
     perFile.push(await loadFileEntries(file, text, options.defaultNamespace));
   }
-  return deepFreeze(assembleConfig(collected, perFile));
+  return { collected, perFile };
 }

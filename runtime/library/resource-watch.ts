@@ -18,6 +18,9 @@ import { dnsRegistry } from "../model/dns-registry.ts";
 import { systemClock } from "../lib/clock.ts";
 import { emptySnapshot, type RegistrySnapshot } from "../model/types.ts";
 import type { TableRef } from "../model/route-table.ts";
+import { assembleConfig, deepFreeze, type LoadResult } from "../config/assemble.ts";
+import { isCheckedConfig, openChecked } from "../config/checked.ts";
+import { VERSION } from "../cli/version.ts";
 
 /** a set of resources refused: every error, each naming resources[i], its kind, name and field path */
 export class MeshConfigError extends Error {
@@ -37,8 +40,10 @@ export interface ResourceWatch extends ConfigWatch {
 
 /** Rejects with the errors when the first set is bad: there is no last good config to keep. */
 export async function startResourceWatch(resources: readonly unknown[], options: ConfigWatchOptions): Promise<ResourceWatch> {
-  // zod and the schemas load with the first set of resources, not with the library; no YAML parser
-  const [{ loadResources }, { loadEnginesFor }] = await Promise.all([import("../config/load-resources.ts"), import("../config/load-engines.ts")]);
+  // zod and the schemas load with the first set of resources to validate, not with the library
+  // (a CheckedConfig needs neither); no YAML parser
+  const { loadEnginesFor } = await import("../config/load-engines.ts");
+  let validate: typeof import("../config/load-resources.ts").loadResources | undefined;
   const fromObjects = staticRegistry(undefined, "static");
   const specs = options.registries?.length ? options.registries : [{ kind: "static" } as RegistrySpec];
   if (!specs.some((s) => s.kind === "static")) specs.push({ kind: "static" }); // the objects' ServiceEntries always count
@@ -56,9 +61,29 @@ export async function startResourceWatch(resources: readonly unknown[], options:
     table.current = compile(config!, discovered, options.proxy, { random: Math.random, version, previous: table.current });
   }
 
+  /**
+   * a set of objects as one config: validated, or (one CheckedConfig from `dietmesh check --emit`)
+   * assembled as that check left it; re2js and jose loaded when its resources need them
+   */
+  async function loaded(objects: readonly unknown[]): Promise<LoadResult> {
+    if (!objects.some(isCheckedConfig)) {
+      await loadEnginesFor(objects); // before validation: zod checks regexes with re2js
+      validate ??= (await import("../config/load-resources.ts")).loadResources;
+      return validate(objects, options.namespace);
+    }
+    const refuse = (message: string): LoadResult => ({ errors: [{ code: "schema", severity: "error", file: "resources[0]", kind: "CheckedConfig", message }], notices: [], skipped: [] });
+    if (objects.length !== 1) return refuse("a CheckedConfig is the whole config: give it alone in resources");
+    const opened = await openChecked(objects[0] as Record<string, unknown>, VERSION);
+    if ("problem" in opened) return refuse(opened.problem);
+    // a copy, as validation copies: the frozen config never freezes the caller's own objects
+    const files = structuredClone(opened.files);
+    await loadEnginesFor(files.flatMap((entries) => entries.flatMap((e) => ("resource" in e ? [e.resource] : []))));
+    return deepFreeze(assembleConfig({ errors: [], notices: [] }, files));
+  }
+
   /** validates a set; when good, makes it the config and publishes its services */
-  function load(objects: readonly unknown[]): ConfigError[] {
-    const result = loadResources(objects, options.namespace);
+  async function load(objects: readonly unknown[]): Promise<ConfigError[]> {
+    const result = await loaded(objects);
     if (!result.config) return result.errors;
     const services = snapshotFromConfig(result.config.serviceEntries, result.config.workloadEntries);
     // what `dietmesh check` calls an error (an unknown subset or Gateway, weights adding up to 0)
@@ -84,8 +109,7 @@ export async function startResourceWatch(resources: readonly unknown[], options:
     }
   });
 
-  await loadEnginesFor(resources); // re2js, jose: only for a config that has a regex, a RequestAuthentication
-  const firstErrors = load(resources);
+  const firstErrors = await load(resources);
   if (firstErrors.length) {
     registry.stop();
     throw new MeshConfigError(firstErrors);
@@ -102,8 +126,7 @@ export async function startResourceWatch(resources: readonly unknown[], options:
     reload: async () => true,
     replace(objects) {
       const run = queue.then(async () => {
-        await loadEnginesFor(objects);
-        const errors = load(objects);
+        const errors = await load(objects);
         if (errors.length) {
           options.log(`config change rejected, keeping version ${version}:\n  ${errors.map(formatConfigError).join("\n  ")}`);
           options.onReject?.();

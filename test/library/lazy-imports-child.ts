@@ -5,12 +5,14 @@
 //   <runtime> test/library/lazy-imports-child.ts PORT plain|regex|jwt|files|files-worker [JWKS TOKEN]
 //   plain: a ServiceEntry and a prefix route; regex: a regex route; jwt: plus a RequestAuthentication
 //   (inline JWKS) in front of mesh.serve, asked once with TOKEN and once with a forged one; files:
-//   the plain config from a file, loaded in process (the default) or in the config worker
+//   the plain config from a file, loaded in process (the default) or in the config worker;
+//   checked FILE: the plain config as `dietmesh check --emit FILE` sealed it
 import { createMesh } from "../../runtime/library/index.ts";
 import { platform } from "../../runtime/platform/index.ts";
 
 const args: string[] = (globalThis as any).Deno ? (globalThis as any).Deno.args : process.argv.slice(2);
 const [port, mode, jwks, token] = args;
+const checkedFile = jwks;
 const match = mode === "regex" ? { uri: { regex: "/x[0-9]+" } } : { uri: { prefix: "/x" } };
 const resources: unknown[] = [
   {
@@ -26,6 +28,7 @@ if (mode === "jwt") {
   });
 }
 let where: { resources: unknown[] } | { config: string[]; configWorker: boolean } = { resources };
+if (mode === "checked") where = { resources: [JSON.parse(await platform.readTextFile(checkedFile))] };
 if (mode.startsWith("files")) {
   const dir = await platform.makeTempDir("dietmesh-lazy-");
   await platform.writeTextFile(`${dir}/mesh.json`, JSON.stringify({ apiVersion: "v1", kind: "List", items: resources }));

@@ -10,12 +10,13 @@ import * as assert from "uvu/assert";
 import { SignJWT, exportJWK, generateKeyPair } from "jose";
 import { platform } from "../../runtime/platform/index.ts";
 import { runCommand } from "../../runtime/platform/process.ts";
+import { must } from "../support/mesh.ts";
 
 const here = new URL("./", import.meta.url).pathname;
 const bin = (name: string) => new URL(`../../node_modules/.bin/${name}`, import.meta.url).pathname;
 const upstream = platform.serve({ hostname: "127.0.0.1", port: 0, handler: () => new Response("ok") });
 
-async function child(mode: string, unloaded: string[], extra: string[] = []): Promise<{ statuses: number[]; packages: string[] | null }> {
+async function child(mode: string, unloaded: string[], extra: string[] = [], loadsZod = true): Promise<{ statuses: number[]; packages: string[] | null }> {
   const args = [`${here}lazy-imports-child.ts`, String(upstream.port), mode, ...extra];
   let run;
   if (platform.name === "bun") run = runCommand(bin("bun"), args);
@@ -31,7 +32,7 @@ async function child(mode: string, unloaded: string[], extra: string[] = []): Pr
   assert.ok(line, run.lines.join("\n"));
   const result = JSON.parse(line!);
   if (platform.name === "bun") {
-    assert.ok(result.packages.includes("zod"), `the registry listing looks wrong: ${result.packages}`);
+    if (loadsZod) assert.ok(result.packages.includes("zod"), `the registry listing looks wrong: ${result.packages}`);
     for (const p of unloaded) assert.not.ok(result.packages.includes(p), `${p} was loaded: ${result.packages}`);
   }
   return result;
@@ -69,6 +70,19 @@ test("config files load in process by default (zod in this process), and in the 
   const inWorker = JSON.parse(run.lines.find((l) => l.startsWith("{"))!);
   assert.equal(inWorker.statuses, [200, 404]);
   for (const p of ["zod", "yaml", "jose", "re2js"]) assert.not.ok(inWorker.packages.includes(p), `${p} in the serving process: ${inWorker.packages}`);
+});
+
+test("a config checked ahead (`dietmesh check --emit`) starts without zod, yaml, jose or re2js, and routes the same", async () => {
+  const dir = await platform.makeTempDir("dietmesh-checked-");
+  const se = { apiVersion: "networking.istio.io/v1", kind: "ServiceEntry", metadata: { name: "svc", namespace: "default" }, spec: { hosts: ["svc.default.svc.cluster.local"], location: "MESH_INTERNAL", resolution: "STATIC", ports: [{ number: 8080, name: "http", protocol: "HTTP" }], endpoints: [{ address: "127.0.0.1", ports: { http: upstream.port } }] } };
+  const vs = { apiVersion: "networking.istio.io/v1", kind: "VirtualService", metadata: { name: "svc", namespace: "default" }, spec: { hosts: ["svc"], http: [{ match: [{ uri: { prefix: "/x" } }], route: [{ destination: { host: "svc" } }] }] } };
+  await platform.writeTextFile(`${dir}/mesh.json`, JSON.stringify({ apiVersion: "v1", kind: "List", items: [se, vs] }));
+  const out = await must("dietmesh", ["check", "--emit", `${dir}/checked.json`, `${dir}/mesh.json`]);
+  assert.match(out, /No validation issues found/);
+  const { statuses, packages } = await child("checked", ["zod", "yaml", "jose", "re2js"], [`${dir}/checked.json`], false);
+  assert.equal(statuses, [200, 404]);
+  if (packages) assert.not.ok(packages.includes("zod"), `${packages}`);
+  await platform.remove(dir);
 });
 
 test.after(() => upstream.stop(true));

@@ -5,7 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createMesh, MeshConfigError, type Mesh } from "../../runtime/library/index.ts";
-import { must, startEcho } from "../support/mesh.ts";
+import { must, run, startEcho } from "../support/mesh.ts";
 import { startConsulAgent } from "../support/consul-agent.ts";
 import { platform } from "../../runtime/platform/index.ts";
 import { runScript } from "../../runtime/platform/process.ts";
@@ -96,6 +96,54 @@ test("routes by the objects' VirtualService; reload swaps it; a bad set is refus
   } finally {
     await mesh.close();
   }
+});
+
+/** `dietmesh check --emit` (the real CLI) on these objects written as one file: [exit code, the sealed config or null] */
+async function checkedFrom(objects: unknown[]): Promise<[number, Record<string, unknown> | null]> {
+  const dir = await platform.makeTempDir("dietmesh-checked-");
+  try {
+    await platform.writeTextFile(`${dir}/mesh.json`, JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }));
+    const { code } = await run("dietmesh", ["check", "--emit", `${dir}/checked.json`, `${dir}/mesh.json`]);
+    const written = await platform.readTextFile(`${dir}/checked.json`).then((t) => JSON.parse(t), () => null);
+    return [code, written];
+  } finally {
+    await platform.remove(dir);
+  }
+}
+
+test("a config checked ahead routes as its objects do, reloads by a new one, and a changed one is refused", async () => {
+  const [code, checked] = await checkedFrom([serviceEntry(), subsets(), routeTo("v1")]);
+  assert.is(code, 0);
+  assert.is(checked?.kind, "CheckedConfig");
+  const mesh = await createMesh({ resources: [checked], namespace: "default", labels: { app: "web" }, log: quiet });
+  try {
+    assert.is(await who(mesh), "reviews-v1");
+    assert.not.ok(Object.isFrozen(checked), "the caller's object stays theirs");
+    const [, toV2] = await checkedFrom([serviceEntry(), subsets(), routeTo("v2")]);
+    await mesh.reload([toV2]);
+    assert.is(await who(mesh), "reviews-v2");
+    // an edit after sealing (v1 again, by hand): refused, v2 keeps serving
+    const edited = structuredClone(toV2) as { files: { resource?: { kind: string; spec: { http: { route: { weight: number }[] }[] } } }[][] };
+    const vs = edited.files.flat().find((e) => e.resource?.kind === "VirtualService")!.resource!;
+    [vs.spec.http[0].route[0].weight, vs.spec.http[0].route[1].weight] = [0, 100];
+    const changed = await rejection(mesh.reload([edited]));
+    assert.match(changed.message, /changed after `dietmesh check --emit` sealed it/);
+    assert.is(await who(mesh), "reviews-v2");
+    // the whole config: not beside other objects
+    const beside = await rejection(mesh.reload([toV2, serviceEntry()]));
+    assert.match(beside.message, /CheckedConfig is the whole config/);
+  } finally {
+    await mesh.close();
+  }
+  // another version's: refused at createMesh, saying what to do
+  const old = await rejection(createMesh({ resources: [{ ...checked, version: "0.0.1" }], labels: { app: "web" }, log: quiet }));
+  assert.match(old.message, /made by dietmesh "0\.0\.1" cannot be used by dietmesh .*run `dietmesh check --emit` again/);
+});
+
+test("dietmesh check --emit on a config with an error exits 79 and writes nothing", async () => {
+  const [code, written] = await checkedFrom([serviceEntry(), subsets(), routeTo("v1", "eighty")]);
+  assert.is(code, 79);
+  assert.is(written, null);
 });
 
 test("a bad first set: createMesh rejects with every error, each naming its object", async () => {
