@@ -3,8 +3,9 @@
 // policies (recompiled on every accepted config), the config watch, and then — once the caller has
 // opened its data listeners — the admin and status listeners and the drain on SIGTERM.
 import { platform, type Server } from "../platform/index.ts";
-import { listen, parseListenAddress, type ListenAddress } from "../exchange/listener.ts";
-import { parseRegistrySpec, startConfigWatch, type ConfigWatch, type ConfigWatchOptions } from "../discovery/config-watch.ts";
+import { parseListenAddress, type ListenAddress } from "../exchange/listen-address.ts";
+import type { ConfigWatch, ConfigWatchOptions } from "../discovery/config-watch.ts";
+import { parseRegistrySpec } from "../discovery/registry-spec.ts";
 import { defaultClusters, defaultDeps } from "../router/default-deps.ts";
 import type { PipelineDeps } from "../router/pipeline-deps.ts";
 import { createObserver } from "../telemetry/observe.ts";
@@ -136,7 +137,9 @@ export async function startProxyCore(options: ProxyCoreOptions): Promise<ProxyCo
     t.onSwap(table);
   };
   const proxy = { kind: options.kind, namespace, labels, outboundTrafficPolicy: outboundTrafficPolicyFlag(flags.strings["outbound-traffic-policy"]) };
-  const watch = await (options.startWatch ?? startConfigWatch)({
+  // the file watch (its reader and config worker) loads only for a proxy that reads files: the
+  // library with objects brings its own
+  const watch = await (options.startWatch ?? (await import("../discovery/config-watch.ts")).startConfigWatch)({
     paths: flags.lists.config,
     namespace,
     registries: flags.lists.registry.map((value) => parseRegistrySpec(value, { kubeconfig: flags.strings.kubeconfig }) ?? badRegistry(value)),
@@ -177,7 +180,7 @@ export async function startProxyCore(options: ProxyCoreOptions): Promise<ProxyCo
     const isReady = () => ready && !lifecycle.draining() && watch.registry.synced();
     // loaded here, not with the module: the library (runtime/library) shares this core and opens
     // no admin listener, and Hono with the admin and dashboard is ~7 ms of its cold start
-    const [{ createAdminApp }, { createStatusApp }] = await Promise.all([import("../admin/admin.ts"), import("../admin/status.ts")]);
+    const [{ createAdminApp }, { createStatusApp }, { listen }] = await Promise.all([import("../admin/admin.ts"), import("../admin/status.ts"), import("../exchange/listener.ts")]);
     const admin = createAdminApp({
       table: watch.table,
       ready: isReady,

@@ -20,23 +20,8 @@ import { emptySnapshot, type RegistryResource, type RegistrySnapshot } from "../
 import type { RouteTable, TableRef } from "../model/route-table.ts";
 import { loadEnginesFor } from "../config/load-engines.ts";
 
-/**
- * `--registry static` (ServiceEntry/WorkloadEntry in --config), `--registry consul[=URL]` or
- * `--registry kubernetes[=NAMESPACE]` (the API of --kubeconfig FILE, else the cluster the pod runs in;
- * all namespaces unless one is named; Istio config is read from the API too)
- */
-export type RegistrySpec = { kind: "static" } | { kind: "consul"; url?: string } | { kind: "kubernetes"; namespace?: string; kubeconfig?: string };
-
-export function parseRegistrySpec(value: string, context: { kubeconfig?: string } = {}): RegistrySpec | undefined {
-  if (value === "static") return { kind: "static" };
-  if (value === "consul") return { kind: "consul" };
-  if (value.startsWith("consul=")) return { kind: "consul", url: value.slice("consul=".length) };
-  if (value === "kubernetes" || value.startsWith("kubernetes=")) {
-    const namespace = value.slice("kubernetes=".length);
-    return { kind: "kubernetes", ...(namespace ? { namespace } : {}), ...(context.kubeconfig ? { kubeconfig: context.kubeconfig } : {}) };
-  }
-  return undefined;
-}
+export { parseRegistrySpec, type RegistrySpec } from "./registry-spec.ts";
+import type { RegistrySpec } from "./registry-spec.ts";
 
 /** registries that also stream Istio config: Kubernetes, and Consul with ?kv=PREFIX */
 function carriesConfig(spec: RegistrySpec): boolean {

@@ -8,19 +8,8 @@ import type { HeadError } from "./http1/request-head.ts";
 import { localReply } from "./local-reply.ts";
 import { ProxyError } from "./errors.ts";
 
-export interface ListenAddress {
-  hostname: string;
-  port: number;
-}
-
-/** "127.0.0.1:15001", "[::1]:80", ":8080" (all interfaces) or "8080" */
-export function parseListenAddress(value: string): ListenAddress | undefined {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]*)):(\d{1,5})$/.exec(value) ?? /^()()(\d{1,5})$/.exec(value);
-  if (!m) return undefined;
-  const port = Number(m[3]);
-  if (port > 65535) return undefined;
-  return { hostname: m[1] ?? (m[2] || "0.0.0.0"), port };
-}
+export { parseListenAddress, type ListenAddress } from "./listen-address.ts";
+import type { ListenAddress } from "./listen-address.ts";
 
 export function listen(address: ListenAddress, handler: FetchHandler, log: (m: string) => void): Server {
   return platform.serve({

@@ -10,7 +10,6 @@ import { inboundHandler, outboundHandler } from "../filters/chains.ts";
 import { toHandlerTerminal, type AppHandler } from "../filters/to-handler.ts";
 import { toWebResponse } from "../exchange/web-request.ts";
 import type { HttpRequest } from "../exchange/types.ts";
-import { listen as listenPlain, parseListenAddress } from "../exchange/listener.ts";
 import { platform } from "../platform/index.ts";
 import { authorityPort } from "../model/hosts.ts";
 import { createObserver } from "../telemetry/observe.ts";
@@ -21,11 +20,10 @@ import type { MeshConfig } from "../config/types.ts";
 import type { ConnInfo } from "../platform/types.ts";
 import type { Server } from "../platform/index.ts";
 import { parseFlags } from "../cli/args.ts";
-import { sidecarSpec } from "../cli/sidecar.ts";
+import { sidecarSpec } from "../cli/sidecar-spec.ts";
 import { headLimits, startProxyCore } from "../cli/proxy-core.ts";
 import { fetchJwks } from "../cli/security-setup.ts";
-import { serveInbound } from "../cli/inbound-setup.ts";
-import { startConfigWatch } from "../discovery/config-watch.ts";
+import type { startConfigWatch } from "../discovery/config-watch.ts";
 import { MeshConfigError, startResourceWatch, type ResourceWatch } from "./resource-watch.ts";
 
 export type { AppHandler, CallerInfo } from "../filters/to-handler.ts";
@@ -128,7 +126,7 @@ export async function createMesh(options: MeshOptions): Promise<Mesh> {
   let fromObjects: ResourceWatch | undefined;
   const startWatch = options.resources
     ? async (watchOptions: Parameters<typeof startResourceWatch>[1]) => (fromObjects = await startResourceWatch(options.resources!, watchOptions))
-    : (watchOptions: Parameters<typeof startConfigWatch>[0]) => startConfigWatch({ ...watchOptions, worker: options.configWorker ?? false });
+    : async (watchOptions: Parameters<typeof startConfigWatch>[0]) => (await import("../discovery/config-watch.ts")).startConfigWatch({ ...watchOptions, worker: options.configWorker ?? false });
   const core = await startProxyCore({
     startWatch,
     kind: "sidecar",
@@ -188,6 +186,8 @@ export async function createMesh(options: MeshOptions): Promise<Mesh> {
       };
     },
     async listen({ address, app }) {
+      // the listeners load when a mesh first listens: most never do (docs/performance.md)
+      const [{ parseListenAddress }, { serveInbound }] = await Promise.all([import("../exchange/listener.ts"), import("../cli/inbound-setup.ts")]);
       const parsed = parseListenAddress(address);
       if (!parsed) throw new TypeError(`mesh.listen: expected HOST:PORT, got "${address}"`);
       const server = await serveInbound({ address: parsed, handler: inbound(app, parsed.port), identity, appPort: parsed.port, limits: headLimits(flags), mode: (port) => security().peerMode(port), log });
@@ -195,6 +195,7 @@ export async function createMesh(options: MeshOptions): Promise<Mesh> {
       return server;
     },
     async listenAdmin({ address }) {
+      const { listen: listenPlain, parseListenAddress } = await import("../exchange/listener.ts");
       const parsed = parseListenAddress(address);
       if (!parsed) throw new TypeError(`mesh.listenAdmin: expected HOST:PORT, got "${address}"`);
       if (closed) throw new TypeError("mesh.listenAdmin after mesh.close()");
