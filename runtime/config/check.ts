@@ -72,8 +72,6 @@ export function messageOf(p: ConfigError) {
 
 export async function checkPaths(paths: string[], io: CheckIO, out: (line: string) => void, options: CheckOptions = {}): Promise<number> {
   const { collected, perFile } = await loadPerFile(paths, { ...io, defaultNamespace: io.defaultNamespace ?? "default" });
-  // sealed (for --emit) before freezing: what is written is the entries as the loader made them
-  const sealed = options.emit ? await sealChecked(perFile, options.emit.version) : undefined;
   const loaded = deepFreeze(assembleConfig(collected, perFile));
   const problems: ConfigError[] = [...loaded.errors, ...loaded.notices];
   if (loaded.config) {
@@ -97,8 +95,8 @@ export async function checkPaths(paths: string[], io: CheckIO, out: (line: strin
     else out("✔ No validation issues found");
   }
   const hasErrors = problems.some((p) => p.severity === "error");
-  if (options.emit && sealed) {
-    if (!hasErrors) await options.emit.write(sealed);
+  if (options.emit) {
+    if (!hasErrors) await options.emit.write(await sealChecked(perFile, options.emit.version));
     else if (output === "log") out("Not written: a config with errors is not sealed for --emit");
   }
   if (problems.some((p) => p.severity === "error" && (p.code === "io" || p.code === "yaml-syntax"))) return EXIT_DATA_ERROR;

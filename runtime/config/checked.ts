@@ -7,6 +7,7 @@
 // schemas may differ), and so is one changed after it was sealed: the digest catches an edit or
 // a merge; it is no signature — whoever can write the file can write the config anyway.
 import type { FileEntry } from "./assemble.ts";
+import { hex } from "../security/der.ts";
 
 export const CHECKED_API_VERSION = "dietmesh.dev/v1";
 export const CHECKED_KIND = "CheckedConfig";
@@ -50,6 +51,5 @@ export async function openChecked(value: { [key: string]: unknown }, version: st
 
 /** SHA-256 of the JSON text, hex (WebCrypto: native on both runtimes, ~1 ms for 200 KB) */
 async function digestOf(version: string, files: FileEntry[][]): Promise<string> {
-  const bytes = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify([version, files]))));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return hex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify([version, files])))));
 }

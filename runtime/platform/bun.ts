@@ -63,11 +63,12 @@ async function isDirectory(path: string): Promise<boolean> {
   }
 }
 
-/** the text and the identity from one open file: a rename between two calls cannot mix them */
+/** a file's identity (config/files.ts): device and inode, times and size */
 function identityOf(s: BigIntStats): FileIdentity {
   return { id: `${s.dev}:${s.ino}`, stamp: `${s.mtimeNs}:${s.ctimeNs}:${s.size}`, modifiedMs: Number(s.mtimeMs) };
 }
 
+/** the text and the identity from one open file: a rename between two calls cannot mix them */
 async function readTextFileWithIdentity(path: string) {
   const file = await open(path, "r");
   try {

@@ -52,13 +52,13 @@ async function isDirectory(path: string): Promise<boolean> {
   }
 }
 
-
-/** the text and the identity from one open file: a rename between two calls cannot mix them */
+/** a file's identity (config/files.ts): device and inode, times and size */
 function identityOf(s: DenoFileInfo): FileIdentity {
   const time = (d: Date | null) => d?.getTime() ?? "";
   return { id: `${s.dev}:${s.ino}`, stamp: `${time(s.mtime)}:${time(s.ctime)}:${s.size}`, modifiedMs: s.mtime?.getTime() ?? 0 };
 }
 
+/** the text and the identity from one open file: a rename between two calls cannot mix them */
 async function readTextFileWithIdentity(path: string) {
   const file = await D.open(path, { read: true });
   try {

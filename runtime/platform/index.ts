@@ -7,7 +7,6 @@ export const platform: Platform = isBun ? (await import("./bun.ts")).platform : 
 
 export type { PeerCertificate } from "./types.ts";
 export type { Acceptance, MeshServeOptions, ServerTls, TlsCredentials } from "./mesh-listener.ts";
-
 export { connectHttp2, serveMesh } from "./on-first-use.ts";
 export type { ConnInfo, FetchHandler, Platform, Server, ServeOptions, UpstreamClient, UpstreamRequest } from "./types.ts";
 export { UpstreamError } from "./types.ts";

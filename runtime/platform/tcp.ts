@@ -11,12 +11,12 @@ import { bunConnectTcp, bunServeTcp } from "./bun-tcp.ts";
 
 const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 
-/** what the L4 proxy knows of an accepted connection: both ends' addresses */
 // node:net only where it is used (Deno): on Bun the native sockets of bun-tcp.ts carry TCP, and
 // node:net is a few ms of cold start that a mesh in process need not pay
 let net: typeof NodeNet | undefined;
 const loadNet = async () => (net ??= await import("node:net"));
 
+/** what the L4 proxy knows of an accepted connection: both ends' addresses */
 export interface TcpConnInfo extends ConnInfo {
   /** the address the client connected to (destinationSubnets match on it) */
   localAddress: string;
