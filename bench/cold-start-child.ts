@@ -2,11 +2,12 @@
 // import, createMesh with a small config (as objects, or from a file), the first mesh.fetch; or,
 // with `modules`, the import graph's heavy parts imported one after the other, each timed on top
 // of those before it (a part's own cost, less what earlier parts already loaded).
-//   bun bench/cold-start-child.ts resources|files PORT [LIBRARY]   (LIBRARY: a build's index.js) |   bun bench/cold-start-child.ts modules
+//   bun bench/cold-start-child.ts resources PORT [LIBRARY]   (LIBRARY: a build's index.js) |   bun bench/cold-start-child.ts modules
+//   bun bench/cold-start-child.ts files PORT LIBRARY FILE     (the same config from a file)
 //   bun bench/cold-start-child.ts checked PORT LIBRARY FILE   (the same config from `dietmesh check --emit FILE`, read from FILE)
 export {};
 const start = performance.now();
-const [mode, port, library = "../runtime/library/index.ts", checkedFile] = (globalThis as any).Deno ? (globalThis as any).Deno.args : process.argv.slice(2);
+const [mode, port, library = "../runtime/library/index.ts", checkedFile /* or, for files, the config file */] = (globalThis as any).Deno ? (globalThis as any).Deno.args : process.argv.slice(2);
 
 /** heavy parts first, then what pulls them in, then the library: each row is what it adds */
 const PARTS = [
@@ -38,13 +39,11 @@ if (mode === "modules") {
   const route = { apiVersion: "networking.istio.io/v1", kind: "VirtualService", metadata: { name: "svc", namespace: "default" }, spec: { hosts: ["svc"], http: [{ retries: { attempts: 2 }, route: [{ destination: { host: "svc" } }] }] } };
   let where: { resources: unknown[] } | { config: string[] };
   if (mode === "checked") {
-    const { platform } = await import("../runtime/platform/index.ts");
-    where = { resources: [JSON.parse(await platform.readTextFile(checkedFile))] };
+    // as docs/library.md has a function take it: a JSON import (a bundler inlines it), not the
+    // sources' platform adapter, whose import would be counted in the total
+    where = { resources: [(await import(checkedFile, { with: { type: "json" } })).default] };
   } else if (mode === "files") {
-    const { platform } = await import("../runtime/platform/index.ts");
-    const dir = await platform.makeTempDir("dietmesh-cold-");
-    await platform.writeTextFile(`${dir}/mesh.json`, JSON.stringify({ apiVersion: "v1", kind: "List", items: [serviceEntry, route] }));
-    where = { config: [dir] };
+    where = { config: [checkedFile] }; // the same config as a file, written once by bench/cold-start.ts
   } else where = { resources: [serviceEntry, route] };
   const beforeCreate = performance.now();
   const mesh = await createMesh({ ...where, labels: { app: "bench" }, log: () => {} });

@@ -43,7 +43,7 @@ if ((await check.exited) !== 0) throw new Error(`dietmesh check --emit failed:\n
 for (const mode of ["resources", "files", "checked"]) {
   const results: Record<string, any>[] = [];
   // alternating would be fairer on a busy machine, but each run is its own process anyway
-  const args = mode === "checked" ? [library ?? "../runtime/library/index.ts", checkedFile] : library ? [library] : [];
+  const args = mode === "checked" ? [library ?? "../runtime/library/index.ts", checkedFile] : mode === "files" ? [library ?? "../runtime/library/index.ts", `${checkedDir}/mesh.json`] : library ? [library] : [];
   for (let i = 0; i < runs; i++) results.push(await once([mode, String(upstream.port), ...args]));
   const col = (key: string) => stats(results.map((r) => r[key]));
   console.log(`| ${mode} | ${col("boot")} | ${col("import")} | ${col("createMesh")} | ${col("firstFetch")} | ${col("total")} |`);

@@ -2,7 +2,7 @@
 // each file in its own process, two at a time (the machine has two cores). Ends with the line
 // "N passed, N failed" that CI reads, since uvu prints only per-process totals.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 
@@ -76,7 +76,12 @@ function runOne(runtime, file) {
     // its own process group: a suite that crashes before its after-hook (a missing tool, a set-up
     // error) leaves the proxies and peers it started running; they are killed with the group when
     // the suite ends, so they neither hold CPU nor ports for the suites after it
-    const child = spawn(cmd, argv, { cwd: root, detached: true, env: { ...process.env, DIETMESH_RUNTIME: runtime === "exe" ? "bun" : runtime, ...exe } });
+    // its own temp folder (TMPDIR: both runtimes' and the tools' temp files go there), removed when
+    // the suite ends: suites make config folders, certificates and sockets there and many never
+    // remove them, and thousands of entries left in /tmp slowed every later Bun start that resolves
+    // a module from it (~5 ms per cold start, docs/performance.md)
+    const temp = mkdtempSync(join(tmpdir(), "dietmesh-suite-"));
+    const child = spawn(cmd, argv, { cwd: root, detached: true, env: { ...process.env, TMPDIR: temp, DIETMESH_RUNTIME: runtime === "exe" ? "bun" : runtime, ...exe } });
     groups.add(child.pid);
     const killGroup = () => { try { process.kill(-child.pid, "SIGKILL"); } catch { /* the group is empty */ } };
     let out = "";
@@ -87,6 +92,7 @@ function runOne(runtime, file) {
       clearTimeout(limit);
       killGroup();
       groups.delete(child.pid);
+      rmSync(temp, { recursive: true, force: true });
       const total = Number(/Total:\s+(\d+)/.exec(out)?.[1] ?? 0);
       const ok = Number(/Passed:\s+(\d+)/.exec(out)?.[1] ?? 0);
       // uvu's Total counts the tests that ran; skipped ones are reported beside it, not in it
@@ -123,6 +129,7 @@ async function worker(queue = jobs) {
 await Promise.all(Array.from({ length: concurrency }, () => worker()));
 next = 0;
 await worker(alone);
+if (executable) rmSync(join(executable, ".."), { recursive: true, force: true });
 if (failures.length) console.log("\nfailed:\n  " + failures.join("\n  "));
 console.log(`\n${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

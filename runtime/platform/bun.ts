@@ -1,8 +1,4 @@
 // Platform adapter for Bun.
-import { mkdir, mkdtemp, open, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { watch as fsWatch } from "node:fs";
 import type { BigIntStats } from "node:fs";
 import type { FileIdentity, Platform, ServeOptions, Server } from "./types.ts";
 import { isWebSocketUpgrade } from "./websocket-upgrade.ts";
@@ -11,6 +7,13 @@ import { bunServeSockets } from "./bun-listen.ts";
 import { serveHttp2 } from "./http2-listen.ts";
 import { connectHttp2 } from "./on-first-use.ts";
 import { bunParseYaml } from "./bun-yaml.ts";
+
+// node:fs, node:fs/promises, node:os and node:path are loaded on first use: imported at start they
+// cost ~5 ms of every process's start (issue 16: a mesh in process given its config as objects
+// never touches a file).
+type FsPromises = typeof import("node:fs/promises");
+let fsPromises: Promise<FsPromises> | undefined;
+const files = (): Promise<FsPromises> => (fsPromises ??= import("node:fs/promises"));
 
 function serve(options: ServeOptions): Server {
   const webSocket = options.webSocket;
@@ -47,7 +50,7 @@ function serve(options: ServeOptions): Server {
 
 function watchDir(dir: string, onChange: (name: string | undefined) => void) {
   try {
-    const watcher = fsWatch(dir, { persistent: false }, (_event, name) => onChange(name == null ? undefined : String(name)));
+    const watcher = process.getBuiltinModule("node:fs").watch(dir, { persistent: false }, (_event, name) => onChange(name == null ? undefined : String(name)));
     watcher.on("error", () => {}); // the folder went away: nothing more to report
     return { close: () => watcher.close() };
   } catch {
@@ -57,7 +60,7 @@ function watchDir(dir: string, onChange: (name: string | undefined) => void) {
 
 async function isDirectory(path: string): Promise<boolean> {
   try {
-    return (await stat(path)).isDirectory();
+    return (await (await files()).stat(path)).isDirectory();
   } catch {
     return false;
   }
@@ -70,7 +73,7 @@ function identityOf(s: BigIntStats): FileIdentity {
 
 /** the text and the identity from one open file: a rename between two calls cannot mix them */
 async function readTextFileWithIdentity(path: string) {
-  const file = await open(path, "r");
+  const file = await (await files()).open(path, "r");
   try {
     const s = await file.stat({ bigint: true });
     // sized by the stat, grown if the file grew since (one read for a file that did not;
@@ -98,18 +101,22 @@ export const platform: Platform = {
   serveHttp2,
   connectHttp2,
   nativeMtlsListener: true,
-  readTextFile: (path) => readFile(path, "utf8"),
+  readTextFile: async (path) => (await files()).readFile(path, "utf8"),
   readTextFileWithIdentity,
-  fileIdentity: async (path) => identityOf(await stat(path, { bigint: true })),
+  fileIdentity: async (path) => identityOf(await (await files()).stat(path, { bigint: true })),
   async writeTextFile(path, text, options) {
+    const { writeFile, rename } = await files();
     const tmp = `${path}.${process.pid}.tmp`;
     await writeFile(tmp, text, { mode: options?.mode });
     await rename(tmp, path);
   },
-  mkdir: async (path) => void (await mkdir(path, { recursive: true })),
-  makeTempDir: (prefix) => mkdtemp(join(tmpdir(), prefix)),
-  remove: (path) => rm(path, { recursive: true, force: true }),
-  readDir: async (path) => (await readdir(path)).sort(),
+  mkdir: async (path) => void (await (await files()).mkdir(path, { recursive: true })),
+  async makeTempDir(prefix) {
+    const { tmpdir } = await import("node:os");
+    return (await files()).mkdtemp(`${tmpdir().replace(/\/+$/, "")}/${prefix}`);
+  },
+  remove: async (path) => (await files()).rm(path, { recursive: true, force: true }),
+  readDir: async (path) => (await (await files()).readdir(path)).sort(),
   isDirectory,
   watchDir,
   args: () => Bun.argv.slice(2),

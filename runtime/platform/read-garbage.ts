@@ -14,9 +14,17 @@
 // spends at most about 1/(SHARE + 1) of its main thread's time here (the next collection waits
 // SHARE times as long as the last one took). The price: a GiB streamed at 96 MiB/s costs 0.3-2.4 s
 // more CPU on Deno and 2-2.5 s on Bun (docs/performance.md, "Streaming memory (issue 15)").
-import v8 from "node:v8";
-import vm from "node:vm";
-import process from "node:process";
+// node:v8 and node:vm are taken from the runtime only when V8's collector is first needed: a static
+// import of them cost Bun ~5 ms at every start (node:vm alone ~4 ms in a profile of the library's
+// cold start, issue 16), and Bun never needs them.
+
+/** the runtime's node:process (a global on Bun and Deno 2), typed for what is used here */
+const runtimeProcess = (globalThis as unknown as { process: NodeProcess }).process;
+interface NodeProcess {
+  memoryUsage: { rss(): number };
+  getBuiltinModule(id: "node:v8"): { setFlagsFromString(flags: string): void };
+  getBuiltinModule(id: "node:vm"): { runInNewContext(code: string): unknown };
+}
 
 /** bytes read between two looks at the RSS */
 export const CHECK_BYTES = 2 * 1024 * 1024;
@@ -58,14 +66,14 @@ export function readGarbage(options: ReadGarbageOptions): (n: number) => void {
   };
 }
 
-/** the runtime's collection of young garbage */
-function collector(): () => void {
+/** the runtime's collection of young garbage (exported for its test) */
+export function runtimeCollector(): () => void {
   const bun = (globalThis as { Bun?: { gc(sync: boolean): void } }).Bun;
   if (bun) return () => bun.gc(true);
   // V8 hands its gc function only to contexts made after --expose-gc is set: one new context, once
   try {
-    v8.setFlagsFromString("--expose-gc");
-    const gc = vm.runInNewContext("gc") as (options: { type: "minor" }) => void;
+    runtimeProcess.getBuiltinModule("node:v8").setFlagsFromString("--expose-gc");
+    const gc = runtimeProcess.getBuiltinModule("node:vm").runInNewContext("gc") as (options: { type: "minor" }) => void;
     if (typeof gc === "function") return () => gc({ type: "minor" });
   } catch {
     // no way to ask: the runtime collects on its own schedule
@@ -76,9 +84,9 @@ function collector(): () => void {
 let collect: (() => void) | null = null;
 
 const note = readGarbage({
-  rss: () => process.memoryUsage.rss(),
+  rss: () => runtimeProcess.memoryUsage.rss(),
   now: () => performance.now(),
-  collect: () => (collect ??= collector())(),
+  collect: () => (collect ??= runtimeCollector())(),
 });
 let noted = 0;
 

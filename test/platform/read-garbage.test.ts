@@ -1,7 +1,8 @@
-// The read-garbage collector on a fake RSS and clock: when it collects, and how often it may.
+// The read-garbage collector on a fake RSS and clock: when it collects, and how often it may; and the
+// runtime's own collection it calls, for real.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { CHECK_BYTES, GROWTH, MIN_GAP_MS, SHARE, readGarbage } from "../../runtime/platform/read-garbage.ts";
+import { CHECK_BYTES, GROWTH, MIN_GAP_MS, SHARE, readGarbage, runtimeCollector } from "../../runtime/platform/read-garbage.ts";
 
 const MB = 1024 * 1024;
 
@@ -67,6 +68,18 @@ test("waits MIN_GAP_MS, or SHARE times the last collection's duration, before th
   state.now += 1;
   note(CHECK_BYTES);
   assert.is(state.collections, 2);
+});
+
+test("the runtime's collection frees a young object nothing holds (Bun.gc; V8's minor gc, loaded on first use)", async () => {
+  const collect = runtimeCollector();
+  let ref: WeakRef<object> | undefined;
+  (() => {
+    ref = new WeakRef({ young: new Array(100).fill(1) });
+  })();
+  // a WeakRef's target is kept until the current job ends
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  collect();
+  assert.is(ref!.deref(), undefined);
 });
 
 test.run();
