@@ -16,7 +16,7 @@ import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
 import { runCommand } from "../../runtime/platform/process.ts";
 import { closedPort } from "../../runtime/platform/http1/test-server.ts";
-import { root, startEcho, tempConfig } from "../support/mesh.ts";
+import { must, root, startEcho, tempConfig } from "../support/mesh.ts";
 
 const v1 = startEcho("reviews-v1");
 const v2 = startEcho("reviews-v2");
@@ -132,6 +132,13 @@ test("the same with the config passed as objects (resources, no file read), and 
   assert.is(result.rejected.file, `resources[${result.rejected.index}]`);
   assert.is(result.rejected.path, "spec.http[0].route[0].weight");
   assert.is(result.rejected.statusAfter, 200, "the last good config still routes");
+});
+
+test("the same with the config checked ahead (`dietmesh check --emit`, imported as JSON), as a function would start", async () => {
+  const config = await tempConfig({ "mesh.yaml": CONFIG(await closedPort()) });
+  assert.match(await must("dietmesh", ["check", "--emit", `${config}/checked.json`, `${config}/mesh.yaml`]), /No validation issues found/);
+  assertMeshWorked(await runScript(["--checked", `${config}/checked.json`]));
+  await platform.remove(config);
 });
 
 test.run();

@@ -2,11 +2,13 @@
 // project up and runs this on Bun or Deno). It only uses the package's public API.
 //   <runtime> scratch-script.mjs CONFIG_DIR
 //   <runtime> scratch-script.mjs --resources JSON   (the config as parsed objects: no file read)
+//   <runtime> scratch-script.mjs --checked FILE     (`dietmesh check --emit FILE`, imported as JSON as docs/library.md shows)
 import { createMesh, MeshConfigError } from "dietmesh";
 
 const args = globalThis.Deno ? Deno.args : process.argv.slice(2);
 const resources = args[0] === "--resources" ? JSON.parse(args[1]) : undefined;
-const where = resources ? { resources } : { config: [args[0]] };
+const checked = args[0] === "--checked" ? (await import(args[1], { with: { type: "json" } })).default : undefined;
+const where = resources ? { resources } : checked ? { resources: [checked] } : { config: [args[0]] };
 const mesh = await createMesh({ ...where, namespace: "default", serviceAccount: "web", labels: { app: "web", version: "v1" } });
 
 // 80/20 by the VirtualService's weights
