@@ -82,6 +82,20 @@ test("the arrays keep arrival order and case-folded names; a Headers made from t
   assert.equal(copy.getSetCookie(), ["c1", "c2"]);
 });
 
+test("a capitalised name seen before is lowered the same from the names it remembers; bad names still throw", () => {
+  for (let round = 0; round < 3; round++) {
+    const list = new HeaderList();
+    list.append("Content-Type", "text/plain");
+    list.append("CONTENT-TYPE", "x");
+    list.set("X-Request-Id", "r1");
+    assert.equal(list.fieldNames, ["content-type", "content-type", "x-request-id"]);
+    assert.is(list.get("Content-Type"), "text/plain, x");
+    assert.ok(list.has("X-REQUEST-ID"));
+    assert.throws(() => list.append("Content Type", "v"), TypeError);
+    assert.throws(() => list.get("x-réquest"), TypeError);
+  }
+});
+
 test("set replaces the first field in place and drops the others", () => {
   const list = new HeaderList([["a", "1"], ["b", "2"], ["a", "3"], ["c", "4"]]);
   list.set("A", "9");
