@@ -17,7 +17,9 @@
 # Env: BENCH_SECONDS (8, each measured run), BENCH_WARM_LOAD (3: seconds of wrk load before a row's
 # measured runs), BENCH_WARMUP (2), BENCH_RATE (1000), BENCH_CONNECTIONS
 # (50, wrk), BENCH_READY_TIMEOUT (10 s), BENCH_TARGETS (all of ALL_TARGETS below), BENCH_GRPC_CONNECTIONS
-# (10) and BENCH_GRPC_STREAMS (10 per connection) for the gRPC rows.
+# (10) and BENCH_GRPC_STREAMS (10 per connection) for the gRPC rows, BENCH_ROUNDS (1: the target list run
+# this many times in turn; each row then reports the median of its rounds, its ratio the median of the
+# ratios taken within each round, and every round's req/s and µs/req are listed).
 # gRPC rows (grpc-*, mesh-grpc-*): unary calls driven by h2load (one small message as the request
 # body, content-type application/grpc, te: trailers) through the mTLS pair — two nginx with grpc_pass
 # and client certificates, or two sidecars on a port declared GRPC (h2c in, h2 over mTLS, h2c to the
@@ -38,6 +40,7 @@ RATE=${BENCH_RATE:-1000}
 CONNS=${BENCH_CONNECTIONS:-50}
 READY_TIMEOUT=${BENCH_READY_TIMEOUT:-10}
 TARGETS=${BENCH_TARGETS:-$ALL_TARGETS}
+ROUNDS=${BENCH_ROUNDS:-1}
 HOST=bench-upstream.default.svc.cluster.local:8080 # the sidecar rows' service
 MESH_HOST=b.default.svc.cluster.local:8080          # the mesh rows' service: sidecar B's workload
 GATEWAY_HOST=bench.example                          # the gateway rows' virtual host
@@ -458,7 +461,9 @@ done
 UP_START=$(wait_ready "$UPSTREAM_PID" "$UP_PORT" /)
 EXPECTED=$(curl -sf "http://127.0.0.1:$UP_PORT/")
 
+for round in $(seq "$ROUNDS"); do
 for target in $TARGETS; do
+  rows_before=$(wc -l <"$ROWS")
   PID="" T_HOST=$HOST T_PATH=/ T_HEADER="" T_REF=nginx T_MISS="" T_KIND=http
   ready=() # pid port path, per process that must serve before the target is measured
   case "$target" in
@@ -662,7 +667,37 @@ for target in $TARGETS; do
     na "$target" "$err"
   fi
   for p in "${pids[@]}"; do stop "$p"; done
+  # the round this target's row came from (column 22)
+  awk -v b="$rows_before" -v r="$round" 'NR > b { $0 = $0 "\t" r } { print }' "$ROWS" >"$ROWS.tmp" && mv "$ROWS.tmp" "$ROWS"
 done
+done
+
+# With several rounds: one row per target, each figure the median of its rounds (errors and steal the
+# worst); column 22 the median of the ratios to the reference taken within each round (the two ran
+# minutes apart at most, so a slower or faster host moves both), 23-24 each round's req/s and µs/req.
+if [ "$ROUNDS" -gt 1 ]; then
+  awk -F'\t' -v OFS='\t' '
+    function med(list,   k, m, i, j, t, v) { m = split(list, v, " "); if (m == 0) return "n/a"
+      for (i = 2; i <= m; i++) { t = v[i] + 0; for (j = i - 1; j >= 1 && v[j] + 0 > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
+      return m % 2 ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2 }
+    { t = $1; if (!(t in seen)) { seen[t] = 1; order[++n] = t }
+      rows[t] = rows[t] ? rows[t] SUBSEP NR : NR; for (i = 1; i <= 22; i++) f[NR, i] = $i
+      if ($2 != "n/a") rps[t, $22] = $2; ref[t] = $15
+      per_rps[t] = per_rps[t] (per_rps[t] == "" ? "" : "/") $2; per_us[t] = per_us[t] (per_us[t] == "" ? "" : "/") $21 }
+    END { for (k = 1; k <= n; k++) { t = order[k]; c = split(rows[t], idx, SUBSEP)
+        for (i = 1; i <= 21; i++) { list = ""; worst = 0
+          for (j = 1; j <= c; j++) { v = f[idx[j], i]; if (v != "n/a" && v != "") { list = list " " v; if (v + 0 > worst) worst = v + 0 } }
+          if (i == 10 || i == 12 || i == 13 || i == 20) out[i] = list == "" ? "n/a" : worst
+          else if (i ~ /^(2|3|4|5|6|7|8|9|16|17|21)$/) { m = med(list); out[i] = m == "n/a" ? m : (i == 2 || i == 8 || i == 9 || i == 21 ? sprintf("%.0f", m) : sprintf("%.3f", m)) }
+          else out[i] = f[idx[1], i] }
+        # strings (latency JSON, note, per-proxy RSS): the round whose req/s is the median one
+        pick = idx[1]; best = -1
+        for (j = 1; j <= c; j++) if (f[idx[j], 2] != "n/a") { d = f[idx[j], 2] - out[2]; d = d < 0 ? -d : d; if (best < 0 || d < best) { best = d; pick = idx[j] } }
+        out[11] = f[pick, 11]; out[18] = f[pick, 18]; out[19] = f[pick, 19]
+        ratios = ""; for (r = 1; r <= 1000; r++) if ((t, r) in rps && (ref[t], r) in rps && rps[ref[t], r] > 0) ratios = ratios " " rps[t, r] / rps[ref[t], r]
+        out[22] = ratios == "" ? "" : sprintf("%.2f", med(ratios)); out[23] = per_rps[t]; out[24] = per_us[t]
+        line = out[1]; for (i = 2; i <= 24; i++) line = line OFS out[i]; print line } }' "$ROWS" >"$ROWS.tmp" && mv "$ROWS.tmp" "$ROWS"
+fi
 
 # Report: table on stdout, JSON in bench/results/.
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
@@ -673,13 +708,13 @@ NGINX_V=$(nginx -v 2>&1 | sed 's/.*nginx\///')
 WRK_V=$(wrk -v 2>&1 | awk 'NR == 1 { print $2 }' || true)
 awk -F'\t' -v out="$OUT" -v date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -v nproc="$NPROC" -v cpu="$CPU_MODEL" \
   -v kernel="$(uname -r)" -v commit="$(git describe --always --dirty 2>/dev/null || echo unknown)" -v load="$LOAD_BEFORE $(cut -d' ' -f1 /proc/loadavg)" -v layout="$LAYOUT" -v dur="$DURATION" -v warm="$WARMUP" -v rate="$RATE" \
-  -v conns="$CONNS" -v threads="$WRK_THREADS" -v bunv="$($BUN --version)" \
+  -v conns="$CONNS" -v threads="$WRK_THREADS" -v rounds="$ROUNDS" -v bunv="$($BUN --version)" \
   -v denov="$($DENO --version | awk 'NR == 1 { print $2 }')" -v nginxv="$NGINX_V" -v wrkv="$WRK_V" '
   function ms(x) { return x == "n/a" || x == "" ? "n/a" : sprintf("%.2f", x) }
   function num(x) { return x == "n/a" || x == "" ? "null" : x }
   function q(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return "\"" s "\"" }
   function arr(s) { if (s == "n/a" || s == "") return "null"; gsub(/\//, ", ", s); return "[" s "]" }
-  { n++; for (i = 1; i <= 21; i++) f[n, i] = $i
+  { n++; for (i = 1; i <= 24; i++) f[n, i] = $i
     if ($2 != "n/a") { rps[$1] = $2; c1[$1] = $16 }
     if ($1 == "direct") dp99 = $5 }
   END {
@@ -696,7 +731,7 @@ awk -F'\t' -v out="$OUT" -v date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -v nproc="$NPR
     printf "  \"results\": [\n" > out
     for (r = 1; r <= n; r++) {
       ok = f[r, 2] != "n/a"; ref = f[r, 15]
-      ratio = ok && rps[ref] ? sprintf("%.2f", f[r, 2] / rps[ref]) : "n/a"
+      ratio = ok && rounds > 1 && f[r, 22] != "" ? f[r, 22] : ok && rps[ref] ? sprintf("%.2f", f[r, 2] / rps[ref]) : "n/a"
       ratio_ng = ok && rps["nginx"] ? sprintf("%.2f", f[r, 2] / rps["nginx"]) : "n/a"
       added = ok && dp99 != "" && dp99 != "n/a" && f[r, 5] != "n/a" ? sprintf("%.3f", f[r, 5] - dp99) : "n/a"
       c1added = ok && (ref in c1) && c1[ref] != "" && c1[ref] != "n/a" && f[r, 16] != "n/a" ? sprintf("%.3f", f[r, 16] - c1[ref]) : "n/a"
@@ -705,10 +740,12 @@ awk -F'\t' -v out="$OUT" -v date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -v nproc="$NPR
         q(f[r, 1]), num(f[r, 2]), q(ref), num(ratio), num(ratio_ng), num(f[r, 3]), num(f[r, 4]), num(f[r, 5]), num(added) > out
       printf "\"one_connection_mean_ms\": %s, \"one_connection_p99_ms\": %s, \"one_connection_added_mean_ms\": %s, ", num(f[r, 16]), num(f[r, 17]), num(c1added) > out
       printf "\"rss_mb_after_rate_run\": %s, \"rss_mb_peak\": %s, \"rss_mb_after_rate_run_per_proxy\": %s, \"rss_mb_peak_per_proxy\": %s, ", num(f[r, 6]), num(f[r, 7]), arr(f[r, 18]), arr(f[r, 19]) > out
+      if (rounds > 1 && f[r, 23] != "") printf "\"rounds_requests_per_s\": %s, \"rounds_cpu_us_per_request\": %s, ", q(f[r, 23]), q(f[r, 24]) > out
       printf "\"start_ms\": %s, \"proxy_cpu_pct\": %s, \"proxy_cpu_us_per_request\": %s, \"errors\": %s, \"latency_run\": %s, \"steal_pct_latency_run\": %s, \"steal_pct_one_connection_run\": %s, \"steal_pct_wrk_run\": %s, \"note\": %s }%s\n", \
         num(f[r, 8]), num(f[r, 9]), num(f[r, 21]), num(f[r, 10]), f[r, 11], num(f[r, 12]), num(f[r, 20]), num(f[r, 13]), (f[r, 14] == "" ? "null" : q(f[r, 14])), (r < n ? "," : "") > out
     }
     printf "  ]\n}\n" > out
+    for (r = 1; r <= n; r++) if (rounds > 1 && f[r, 23] != "") { if (!head++) printf "%s\n", "each round, in order (req/s; µs/req):"; printf "  %-18s %s; %s\n", f[r, 1], f[r, 23], f[r, 24] }
   }' "$ROWS"
 for row in $(awk -F'\t' '$10 != "n/a" && $10 > 0 { print $1 }' "$ROWS"); do
   echo "warning: $row had failed requests (non-2xx, socket errors or unanswered); see $OUT" >&2
