@@ -11,6 +11,7 @@ import type { RouteTable } from "../model/route-table.ts";
 import { parseFlags, parseLabels, UsageError, type CommandSpec } from "./args.ts";
 import { configureLogging, createLogger, logFlags } from "./log.ts";
 import { drainFlag } from "./lifecycle.ts";
+import { accessLogFlag, configFlag, registryFlags, traceFlags } from "./sidecar-spec.ts";
 import { identityFlags } from "./identity-setup.ts";
 import { address, dnsFlags, headLimitFlags, headLimits, startProxyCore } from "./proxy-core.ts";
 import { credentialsDirFlag } from "./credential-setup.ts";
@@ -30,17 +31,15 @@ export const gatewaySpec: CommandSpec = {
   summary: "Run an ingress gateway for the Gateway resources that select it.",
   usage: "dietmesh gateway --config PATH... [--bind PORT=HOST:PORT ...] [flags]",
   flags: [
-    { name: "config", kind: "list", value: "PATH", help: "Istio YAML file or directory; watched for changes" },
+    configFlag,
     { name: "bind", kind: "list", value: "PORT=HOST:PORT", help: "serve Gateway server port PORT on HOST:PORT (unbound ports listen on 0.0.0.0:PORT)" },
     { name: "admin", kind: "string", value: "HOST:PORT", default: "127.0.0.1:15000", help: "admin listener: /ready, /config_dump, /clusters, /dashboard" },
     { name: "dashboard-peer", kind: "list", value: "HOST:PORT", help: "another proxy's admin listener whose traffic /dashboard also draws (its /dashboard/reading.json)" },
     { name: "labels", kind: "string", value: "k=v,...", default: "app=istio-ingressgateway,istio=ingressgateway", help: "this gateway's labels, matched against Gateway selectors; app (and version) name its workload in the metrics, as Istio's ingress gateway's do" },
-    { name: "registry", kind: "list", value: "SOURCE", help: "service discovery: static (ServiceEntry/WorkloadEntry in --config), consul[=URL] or kubernetes[=NAMESPACE] (also Istio config); several merge, the first listed wins a host (default static)" },
-    { name: "kubeconfig", kind: "string", value: "FILE", help: "with --registry kubernetes: the cluster to watch (default: the pod's own cluster, else $KUBECONFIG)" },
-    { name: "otlp-endpoint", kind: "string", value: "URL", help: "export sampled spans as OTLP/HTTP JSON to URL/v1/traces" },
-    { name: "trace-sampling", kind: "string", value: "PERCENT", default: "1", help: "share of new traces sampled, 0-100 (an incoming decision is always kept)" },
+    ...registryFlags,
+    ...traceFlags,
     drainFlag,
-    { name: "access-log", kind: "string", value: "FORMAT", default: "off", help: "access log on stdout: off, text (Istio's format) or json; an Istio Telemetry resource can also turn it on" },
+    accessLogFlag,
     { name: "namespace", kind: "string", value: "NS", default: "default", help: "namespace of resources that name none; also the gateway's own (its identity)" },
     { name: "service-account", kind: "string", value: "SA", default: "istio-ingressgateway-service-account", help: "the gateway's service account (its identity, with --ca-dir or --ca)" },
     credentialsDirFlag,

@@ -7,23 +7,33 @@ import { identityFlags } from "./identity-setup.ts";
 import { dnsFlags, headLimitFlags } from "./proxy-core.ts";
 import { credentialsDirFlag } from "./credential-setup.ts";
 
+/** flags the sidecar and the gateway share, spelled once (gateway.ts uses them too) */
+export const configFlag = { name: "config", kind: "list", value: "PATH", help: "Istio YAML file or directory; watched for changes" } as const;
+export const registryFlags = [
+  { name: "registry", kind: "list", value: "SOURCE", help: "service discovery: static (ServiceEntry/WorkloadEntry in --config), consul[=URL] or kubernetes[=NAMESPACE] (also Istio config); several merge, the first listed wins a host (default static)" },
+  { name: "kubeconfig", kind: "string", value: "FILE", help: "with --registry kubernetes: the cluster to watch (default: the pod's own cluster, else $KUBECONFIG)" },
+] as const;
+export const traceFlags = [
+  { name: "otlp-endpoint", kind: "string", value: "URL", help: "export sampled spans as OTLP/HTTP JSON to URL/v1/traces" },
+  { name: "trace-sampling", kind: "string", value: "PERCENT", default: "1", help: "share of new traces sampled, 0-100 (an incoming decision is always kept)" },
+] as const;
+export const accessLogFlag = { name: "access-log", kind: "string", value: "FORMAT", default: "off", help: "access log on stdout: off, text (Istio's format) or json; an Istio Telemetry resource can also turn it on" } as const;
+
 export const sidecarSpec: CommandSpec = {
   name: "sidecar",
   summary: "Run the sidecar proxy beside one workload.",
   usage: "dietmesh sidecar --config PATH... [flags]",
   flags: [
-    { name: "config", kind: "list", value: "PATH", help: "Istio YAML file or directory; watched for changes" },
+    configFlag,
     { name: "outbound", kind: "string", value: "HOST:PORT", default: "127.0.0.1:15001", help: "listener for the app's outgoing calls (HTTP_PROXY or Host-routed)" },
     { name: "inbound", kind: "string", value: "HOST:PORT", default: "0.0.0.0:15006", help: "listener for calls to the app (only with --app)" },
     { name: "app", kind: "string", value: "HOST:PORT", help: "the local app that inbound calls are forwarded to" },
     { name: "admin", kind: "string", value: "HOST:PORT", default: "127.0.0.1:15000", help: "admin listener: /ready, /config_dump, /clusters" },
-    { name: "registry", kind: "list", value: "SOURCE", help: "service discovery: static (ServiceEntry/WorkloadEntry in --config), consul[=URL] or kubernetes[=NAMESPACE] (also Istio config); several merge, the first listed wins a host (default static)" },
-    { name: "kubeconfig", kind: "string", value: "FILE", help: "with --registry kubernetes: the cluster to watch (default: the pod's own cluster, else $KUBECONFIG)" },
-    { name: "otlp-endpoint", kind: "string", value: "URL", help: "export sampled spans as OTLP/HTTP JSON to URL/v1/traces" },
-    { name: "trace-sampling", kind: "string", value: "PERCENT", default: "1", help: "share of new traces sampled, 0-100 (an incoming decision is always kept)" },
+    ...registryFlags,
+    ...traceFlags,
     { name: "consul-register", kind: "string", value: "AGENT_URL", help: "register the workload (inbound listener, labels as Meta, a TTL check) with this Consul agent; deregister on drain (needs --app)" },
     drainFlag,
-    { name: "access-log", kind: "string", value: "FORMAT", default: "off", help: "access log on stdout: off, text (Istio's format) or json; an Istio Telemetry resource can also turn it on" },
+    accessLogFlag,
     { name: "namespace", kind: "string", value: "NS", default: "default", help: "the workload's namespace; also the namespace of resources that name none" },
     { name: "service-account", kind: "string", value: "SA", default: "default", help: "the workload's service account (its identity)" },
     { name: "labels", kind: "string", value: "k=v,...", default: "", help: "the workload's labels (for sourceLabels matches)" },
