@@ -24,25 +24,26 @@ export function writer(socket: Socket, total: number) {
   return { more, stuck: () => waiting, inKernel: () => pushed - socket.writableLength, pushed: () => pushed };
 }
 
-/** tx + rx queue bytes of the established loopback sockets with a local or remote port in `ports` */
+/** 127.0.0.1 as /proc/net/tcp spells it */
+const LOOPBACK_V4 = "0100007F";
+
+/**
+ * tx + rx queue bytes of the established sockets between 127.0.0.1 and 127.0.0.1:port for a port
+ * in `ports`. Only IPv4 loopback counts: the listeners here are on 127.0.0.1, which no other
+ * IPv4 socket can share a port with, while a suite running beside this one may hold a ::1 socket
+ * whose ephemeral port has the same number (CI once counted 226 KB of someone else's queue).
+ */
 export function kernelQueued(ports: number[]): number {
   let sum = 0;
-  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    let text = "";
-    try {
-      text = readFileSync(file, "utf8");
-    } catch {
-      continue;
-    }
-    for (const line of text.split("\n").slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f.length < 5 || f[3] !== "01") continue;
-      const local = parseInt(f[1].split(":")[1], 16);
-      const remote = parseInt(f[2].split(":")[1], 16);
-      if (!ports.includes(local) && !ports.includes(remote)) continue;
-      const [tx, rx] = f[4].split(":").map((h) => parseInt(h, 16));
-      sum += tx + rx;
-    }
+  for (const line of readFileSync("/proc/net/tcp", "utf8").split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 5 || f[3] !== "01") continue;
+    const [localAddress, localPort] = f[1].split(":");
+    const [remoteAddress, remotePort] = f[2].split(":");
+    if (localAddress !== LOOPBACK_V4 || remoteAddress !== LOOPBACK_V4) continue;
+    if (!ports.includes(parseInt(localPort, 16)) && !ports.includes(parseInt(remotePort, 16))) continue;
+    const [tx, rx] = f[4].split(":").map((h) => parseInt(h, 16));
+    sum += tx + rx;
   }
   return sum;
 }
