@@ -3,6 +3,7 @@
 // server port opens a listener, a removed one closes. Identity, telemetry, config watch, admin and
 // drain come from the shared proxy core (proxy-core.ts).
 import { platform, type Server } from "../platform/index.ts";
+import { lendReads } from "../platform/read-buffers.ts";
 import { gatewayHandler } from "../filters/chains.ts";
 import { listenData, listenMeshData, parseListenAddress, type ListenAddress } from "../exchange/listener.ts";
 import { serverCertificates, type ServerCertificates } from "../security/server-certificates.ts";
@@ -67,6 +68,7 @@ export async function runGateway(argv: string[]): Promise<void> {
   const flags = parseFlags(gatewaySpec, argv);
   configureLogging(flags);
   const log = createLogger("gateway");
+  lendReads(true); // this process runs no application code that could keep a streamed chunk (read-buffers.ts)
   if (!flags.lists.config.length && !flags.lists.registry.some((r) => r.startsWith("kubernetes"))) throw new UsageError("--config is required (a file or directory of Istio YAML) unless --registry kubernetes reads it from the cluster");
   const binds = parseBinds(flags.lists.bind);
   address("admin", flags.strings.admin);

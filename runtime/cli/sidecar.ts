@@ -2,6 +2,7 @@
 // inbound listener (forwards to the local app), on the shared proxy core (proxy-core.ts: identity,
 // telemetry, config watch, admin, drain).
 import { platform, type Server } from "../platform/index.ts";
+import { lendReads } from "../platform/read-buffers.ts";
 import { inboundHandler, outboundHandler } from "../filters/chains.ts";
 import { createAppHealth, parseAppProbes, type AppHealth } from "../admin/app-health.ts";
 import { listenData, parseListenAddress } from "../exchange/listener.ts";
@@ -34,6 +35,7 @@ export async function runSidecar(argv: string[]): Promise<void> {
   const flags = parseFlags(sidecarSpec, argv);
   configureLogging(flags);
   const log = createLogger("sidecar");
+  lendReads(true); // this process runs no application code that could keep a streamed chunk (read-buffers.ts)
   if (!flags.lists.config.length && !flags.lists.registry.some((r) => r.startsWith("kubernetes"))) throw new UsageError("--config is required (a file or directory of Istio YAML) unless --registry kubernetes reads it from the cluster");
   const outboundAddr = address("outbound", flags.strings.outbound);
   address("admin", flags.strings.admin);

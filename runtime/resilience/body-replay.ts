@@ -2,6 +2,7 @@
 // upstream as it arrives while a copy is kept, up to a limit. Past the limit the copy is dropped
 // and the request can no longer be retried (Envoy's per_request_buffer_limit_bytes, which stops
 // retries the same way); the retry loop asks replayable() before each retry.
+import { keep } from "../platform/read-buffers.ts";
 
 /**
  * 64 KiB: enough for typical JSON and form posts, and small enough that a sidecar with hundreds of
@@ -52,7 +53,10 @@ export function bufferForReplay(
           if (bytes > limitBytes) {
             overLimit = true;
             chunks.length = 0; // nothing can replay now; let the memory go at once
-          } else chunks.push(value);
+          } else {
+            keep(value); // replayed later: its read buffer must not be reused once it is written
+            chunks.push(value);
+          }
         }
         return value;
       },

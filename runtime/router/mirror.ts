@@ -3,6 +3,7 @@
 // so the main request is never held back by the mirror beyond the stream's own buffering.
 import type { Mirror } from "../model/route-table.ts";
 import type { HttpClient } from "../platform/types.ts";
+import { keep } from "../platform/read-buffers.ts";
 
 /** starts mirrored copies; returns the body the main request should now send */
 export type MirrorSender = (
@@ -22,7 +23,7 @@ export function createMirrorSender(upstream: HttpClient, random: () => number): 
       const host = m.cluster.balancer.pick({});
       if (!host) continue;
       let copy: ReadableStream<Uint8Array> | null = null;
-      if (mainBody) [mainBody, copy] = mainBody.tee();
+      if (mainBody) [mainBody, copy] = (mainBody === body ? keptChunks(mainBody) : mainBody).tee();
       const shadowHeaders = new Headers(headers);
       shadowHeaders.set("host", shadowAuthority(authority));
       upstream
@@ -32,6 +33,18 @@ export function createMirrorSender(upstream: HttpClient, random: () => number): 
     }
     return mainBody;
   };
+}
+
+/** tee() hands each chunk to both branches: neither writer may reuse its read buffer (read-buffers.ts) */
+function keptChunks(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        keep(chunk);
+        controller.enqueue(chunk);
+      },
+    }),
+  );
 }
 
 function shadowAuthority(authority: string): string {

@@ -65,11 +65,20 @@ const COALESCE_BELOW = 16 * 1024;
 const LAST_CHUNK = new Uint8Array([48, 13, 10, 13, 10]);
 
 /**
- * Writes response: true when all of it went out and the connection may carry another request (as
- * far as the response is concerned), false when it failed midway. Synchronous when the body is
- * already in memory (knownBody), which is the usual case.
+ * How a response went out. FAILED: not all of it (the connection is broken: drop it). CLOSE: all
+ * of it, and the connection must end after it (the request asked, or the body is delimited by the
+ * close): end it gracefully, after what is still queued, or the client loses the body's tail.
+ * KEEP: all of it, and the connection may carry another request as far as the response is concerned.
  */
-export function writeResponse(sink: ResponseSink, response: HttpResponse, isHead: boolean, minor: number, keepAlive: boolean): boolean | Promise<boolean> {
+export const FAILED = 0;
+export const CLOSE = 1;
+export const KEEP = 2;
+export type Written = typeof FAILED | typeof CLOSE | typeof KEEP;
+
+const ending = (keepAlive: boolean): Written => (keepAlive ? KEEP : CLOSE);
+
+/** Writes response; synchronous when the body is already in memory (knownBody), which is the usual case. */
+export function writeResponse(sink: ResponseSink, response: HttpResponse, isHead: boolean, minor: number, keepAlive: boolean): Written | Promise<Written> {
   const status = response.status;
   head.text = "HTTP/1.1 " + status + " " + (response.statusText || REASONS[status] || "Unknown") + "\r\n";
   head.length = -1;
@@ -84,7 +93,7 @@ export function writeResponse(sink: ResponseSink, response: HttpResponse, isHead
     if (!keepAlive) text += "connection: close\r\n";
     else if (minor === 0) text += "connection: keep-alive\r\n";
     sink.write(latin1Bytes(text + "\r\n", known)); // head and body: one array, one write
-    return keepAlive;
+    return ending(keepAlive);
   }
   const body = bodiless ? null : response.body;
   let chunked = false;
@@ -103,7 +112,7 @@ export function writeResponse(sink: ResponseSink, response: HttpResponse, isHead
   if (body === null) {
     if (!bodiless) void response.body?.cancel().catch(() => {});
     sink.write(headBytes);
-    return keepAlive;
+    return ending(keepAlive);
   }
   return writeStream(sink, body.getReader(), headBytes, chunked, length, keepAlive);
 }
@@ -121,13 +130,13 @@ export function writeSwitchingProtocols(response: HttpResponse): Uint8Array {
   return latin1Bytes(text + "connection: upgrade\r\n\r\n");
 }
 
-async function writeStream(sink: ResponseSink, reader: ReadableStreamDefaultReader<Uint8Array>, headBytes: Uint8Array, chunked: boolean, length: number, keepAlive: boolean): Promise<boolean> {
+async function writeStream(sink: ResponseSink, reader: ReadableStreamDefaultReader<Uint8Array>, headBytes: Uint8Array, chunked: boolean, length: number, keepAlive: boolean): Promise<Written> {
   try {
     let first: ReadResult = await reader.read();
     if (sink.closed) return cancelled(reader);
     if (first.done) {
       sink.write(chunked ? join(headBytes, LAST_CHUNK) : headBytes);
-      return keepAlive;
+      return ending(keepAlive);
     }
     // The head and the first piece go out in one write (one syscall, one packet for a small
     // response); with a known length that may already be the whole body. Nothing waits for a
@@ -136,7 +145,7 @@ async function writeStream(sink: ResponseSink, reader: ReadableStreamDefaultRead
       const whole = !chunked && first.value.byteLength === length;
       if (!sink.write(chunked ? framed(headBytes, first.value, false) : join(headBytes, first.value)) && !whole) await sink.drained();
       // the whole body is out: the stream has nothing more to give (its source already ended)
-      if (whole) return keepAlive;
+      if (whole) return ending(keepAlive);
       first = await reader.read();
     } else if (!sink.write(headBytes)) await sink.drained();
     for (let piece: ReadResult = first; !piece.done; piece = await reader.read()) {
@@ -145,9 +154,9 @@ async function writeStream(sink: ResponseSink, reader: ReadableStreamDefaultRead
       if (bytes.byteLength === 0) continue;
       if (!sink.write(chunked ? framed(EMPTY, bytes, false) : bytes)) await sink.drained();
     }
-    if (sink.closed) return false;
+    if (sink.closed) return FAILED;
     if (chunked) sink.write(LAST_CHUNK);
-    return keepAlive;
+    return ending(keepAlive);
   } catch {
     return cancelled(reader);
   }
@@ -156,9 +165,9 @@ async function writeStream(sink: ResponseSink, reader: ReadableStreamDefaultRead
 const EMPTY = new Uint8Array(0);
 type ReadResult = { done: true; value?: undefined } | { done: false; value: Uint8Array };
 
-async function cancelled(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<boolean> {
+async function cancelled(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<Written> {
   await reader.cancel().catch(() => {});
-  return false;
+  return FAILED;
 }
 
 function join(a: Uint8Array, b: Uint8Array): Uint8Array {

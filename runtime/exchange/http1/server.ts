@@ -21,7 +21,7 @@ import { latin1, piece } from "../../platform/http1/bytes.ts";
 import { CHUNKED_DONE, ChunkedDecoder } from "./chunked.ts";
 import { DEFAULT_HEAD_LIMITS, newRequestHead, RequestHeadReader, type HeadError, type HeadLimits, type RequestHead } from "./request-head.ts";
 import { requestUrl } from "./request-url.ts";
-import { writeResponse, writeSwitchingProtocols, type ResponseSink } from "./response-writer.ts";
+import { FAILED, KEEP, writeResponse, writeSwitchingProtocols, type ResponseSink, type Written } from "./response-writer.ts";
 import { TransportChannel } from "../transport-channel.ts";
 import { HeaderList } from "../header-list.ts";
 import { splice, type Splice } from "../splice.ts";
@@ -112,7 +112,7 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
   // per request.
   readonly onResponse = (response: HttpResponse): void => this.respond(response, this.isHead);
   readonly onHandlerError = (error: unknown): void => this.respond(this.options.onError(error), this.isHead);
-  readonly onWritten = (ok: boolean): void => this.written(ok);
+  readonly onWritten = (outcome: Written): void => this.written(outcome);
 
   constructor(
     readonly socket: Transport,
@@ -339,7 +339,7 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
     if (upstream) return this.tunnel(ESTABLISHED, upstream);
     this.socket.write(ESTABLISHED);
     this.keepAlive = true;
-    this.written(true);
+    this.written(KEEP);
   }
 
   /** writes head, then the connection is a byte pipe to upstream (bytes already received first) */
@@ -370,10 +370,10 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
     this.http2?.stop();
   }
 
-  written(ok: boolean): void {
+  written(outcome: Written): void {
     this.writing = false;
     if (this.state === CLOSED) return;
-    if (!ok || !this.keepAlive || this.options.lifecycle.draining) return this.close(ok);
+    if (outcome !== KEEP || !this.keepAlive || this.options.lifecycle.draining) return this.close(outcome !== FAILED);
     this.next();
   }
 
@@ -438,8 +438,8 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
     this.state = WAIT;
     this.writing = true;
     const written = writeResponse(this, this.options.badRequest(error), false, 1, false);
-    if (written instanceof Promise) written.then((ok) => this.close(ok));
-    else this.close(written);
+    if (written instanceof Promise) written.then((outcome) => this.close(outcome !== FAILED));
+    else this.close(written !== FAILED);
   }
 
   close(graceful: boolean): void {

@@ -2,6 +2,7 @@
 // One read at a time, not re-armed while paused; writes go out one queued chunk at a time.
 import { WRITE_HIGH_WATER, type Connect, type Transport, type TransportHandler } from "./transport.ts";
 import { noteRead } from "../read-garbage.ts";
+import { delivered, isLent, readBuffer, written } from "../read-buffers.ts";
 
 interface DenoTcpConn {
   read(buffer: Uint8Array): Promise<number | null>;
@@ -18,11 +19,10 @@ interface DenoConnect {
 }
 
 const D = (globalThis as unknown as { Deno: DenoConnect }).Deno;
-// Each connection keeps one read buffer for its whole life (a pending read holds it, so connections
-// cannot share one). Every read is copied out, so the size only bounds one read: 16 KiB holds any
-// usual request or response head, and measured 64 KiB cost ~40 KB of memory per idle connection
-// (docs/memory-findings.md).
-const READ_SIZE = 16 * 1024;
+// Each connection holds one read buffer (a pending read holds it, so connections cannot share one).
+// A small read is copied out of it; a large one is handed on in it and the next read takes another
+// (read-buffers.ts), which comes back once written. 16 KiB holds any usual request or response
+// head, and measured 64 KiB cost ~40 KB of memory per idle connection (docs/memory-findings.md).
 
 export class DenoTransport implements Transport {
   conn: DenoTcpConn | null = null;
@@ -32,9 +32,11 @@ export class DenoTransport implements Transport {
   reading = false;
   writing = false;
   wasFull = false;
+  /** arrays as the caller wrote them; the first is out up to `sent` bytes */
   queue: Uint8Array[] = [];
+  sent = 0;
   queued = 0;
-  buffer = new Uint8Array(READ_SIZE);
+  buffer = readBuffer();
   readonly connecting = new AbortController();
 
   /** end() was called while writes were queued: FIN once they are out */
@@ -67,7 +69,9 @@ export class DenoTransport implements Transport {
       return;
     }
     noteRead(n);
-    this.handler.onData(this.buffer.slice(0, n));
+    const chunk = delivered(this.buffer, n);
+    if (isLent(chunk)) this.buffer = readBuffer();
+    this.handler.onData(chunk);
     if (!this.paused && !this.done && !this.reading) this.read();
   };
 
@@ -88,7 +92,8 @@ export class DenoTransport implements Transport {
   private flush(): void {
     this.writing = true;
     if (this.queued >= WRITE_HIGH_WATER) this.wasFull = true;
-    this.conn!.write(this.queue[0]).then(this.onWritten, this.onError);
+    const head = this.queue[0];
+    this.conn!.write(this.sent === 0 ? head : head.subarray(this.sent)).then(this.onWritten, this.onError);
   }
 
   private readonly onWritten = (n: number): void => {
@@ -96,8 +101,12 @@ export class DenoTransport implements Transport {
     if (this.done) return;
     this.queued -= n;
     const head = this.queue[0];
-    if (n < head.byteLength) this.queue[0] = head.subarray(n);
-    else this.queue.shift();
+    this.sent += n;
+    if (this.sent === head.byteLength) {
+      this.queue.shift();
+      this.sent = 0;
+      written(head);
+    }
     if (this.queue.length) this.flush();
     else if (this.ending) this.end();
     else if (this.wasFull) {

@@ -6,7 +6,12 @@
 export interface TransportHandler {
   /** the TCP handshake completed */
   onOpen(): void;
-  /** bytes arrived; the array is the handler's to keep */
+  /**
+   * Bytes arrived; the array is the handler's to keep, with one exception: with lending on
+   * (read-buffers.ts, the proxy's processes) a transport that has written this very array out
+   * reads into its buffer again, so code that keeps it after writing it, or writes it to two
+   * places, calls keep() first.
+   */
   onData(chunk: Uint8Array): void;
   /** everything queued by write() has gone to the kernel */
   onDrain(): void;
@@ -19,7 +24,7 @@ export interface TransportHandler {
 }
 
 export interface Transport {
-  /** queues bytes in order; false when the caller should wait for onDrain before writing more */
+  /** queues bytes in order; false when the caller should wait for onDrain before writing more; tells read-buffers.ts written() once data is out */
   write(data: Uint8Array): boolean;
   /** stop reading from the socket (backpressure); data already read may still arrive */
   pause(): void;
