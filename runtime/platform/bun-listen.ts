@@ -12,6 +12,7 @@ import type { Socket, SocketHandler, TCPSocketListener } from "bun";
 import type { Transport, TransportHandler } from "./http1/transport.ts";
 import { BunWriteQueue } from "./http1/bun-write-queue.ts";
 import { noteRead } from "./read-garbage.ts";
+import { handedOn } from "./read-buffers.ts";
 import type { SocketServeOptions, SocketServer } from "./types.ts";
 import { uriSans } from "./uri-sans.ts";
 import { H2, MESH_ALPN, serveH2Connection, type H2Connection, type MeshTlsOptions } from "./http2-alpn.ts";
@@ -180,7 +181,7 @@ const handlers: SocketHandler<ServerSocket> = {
   },
   data(socket, chunk) {
     noteRead(chunk.byteLength);
-    socket.data.data(chunk);
+    socket.data.data(handedOn(chunk));
   },
   drain(socket) {
     socket.data.drained();

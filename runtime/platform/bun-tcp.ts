@@ -7,6 +7,7 @@
 import type { Socket, TCPSocketConnectOptions, TCPSocketListener, TCPSocketListenOptions } from "bun";
 import type { ByteChannel, ByteSink } from "../exchange/types.ts";
 import { BunWriteQueue } from "./http1/bun-write-queue.ts";
+import { handedOn } from "./read-buffers.ts";
 import type { SocketServer } from "./types.ts";
 import type { TcpConnInfo, TcpServeOptions } from "./tcp.ts";
 import { TcpConnectError } from "./tcp.ts";
@@ -93,7 +94,7 @@ class BunTcpChannel implements ByteChannel {
 }
 
 const handlers = {
-  data: (socket: BunSocket, bytes: Uint8Array) => socket.data.data(bytes),
+  data: (socket: BunSocket, bytes: Uint8Array) => socket.data.data(handedOn(bytes)),
   drain: (socket: BunSocket) => socket.data.drained(),
   end: (socket: BunSocket) => socket.data.report(null),
   close: (socket: BunSocket, error?: Error) => {

@@ -5,6 +5,7 @@ import type { Socket } from "node:net";
 import type { Transport, TransportHandler } from "./http1/transport.ts";
 import { pauseReads, resumeReads } from "./socket-reads.ts";
 import { noteRead } from "./read-garbage.ts";
+import { handedOn, isLent, written } from "./read-buffers.ts";
 
 export class NodeSocketTransport implements Transport {
   handler: TransportHandler | null = null;
@@ -20,7 +21,7 @@ export class NodeSocketTransport implements Transport {
     socket.on("data", (chunk: Uint8Array) => {
       if (this.done) return;
       noteRead(chunk.byteLength); // a streamed body's reads are garbage the runtime frees late (read-garbage.ts)
-      handler.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      handler.onData(handedOn(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
     });
     socket.on("drain", () => {
       if (this.wantDrain && !this.done) {
@@ -35,9 +36,16 @@ export class NodeSocketTransport implements Transport {
     if (!this.done) socket.resume();
   }
 
+  /** lent arrays (read-buffers.ts) written with a callback, in write order: each is given back once out */
+  private readonly lentOut: Uint8Array[] = [];
+  private readonly onLentWritten = (error?: Error | null): void => {
+    const chunk = this.lentOut.shift();
+    if (chunk && !error) written(chunk);
+  };
+
   write(data: Uint8Array): boolean {
     if (this.done) return true;
-    if (this.socket.write(data)) return true;
+    if (isLent(data) ? (this.lentOut.push(data), this.socket.write(data, this.onLentWritten)) : this.socket.write(data)) return true;
     this.wantDrain = true;
     return false;
   }

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { platform } from "../../runtime/platform/index.ts";
 import { defaultConnect } from "../../runtime/upstream/http1/index.ts";
 import type { Transport } from "../../runtime/platform/http1/transport.ts";
-import { buffersReused, delivered, isLent, keep, LEND_AT, lendReads, MAX_FREE, READ_SIZE, readBuffer, written } from "../../runtime/platform/read-buffers.ts";
+import { arraysFreed, buffersReused, delivered, handedOn, isLent, keep, LEND_AT, lendReads, MAX_FREE, READ_SIZE, readBuffer, written } from "../../runtime/platform/read-buffers.ts";
 
 test.after.each(() => lendReads(false));
 
@@ -69,6 +69,34 @@ test("a part of a lent array, a kept array and a copy never give a buffer back",
   assert.not.ok(isLent(kept.chunk));
 });
 
+test("an array the runtime made for a read is lent when large and alone in its buffer; once written, its memory is freed at once", () => {
+  const standalone = new Uint8Array(64 * 1024).fill(1);
+  assert.not.ok(isLent(handedOn(standalone)), "lending is off");
+  lendReads(true);
+  assert.ok(isLent(handedOn(standalone)));
+  const small = new Uint8Array(LEND_AT - 1);
+  assert.not.ok(isLent(handedOn(small)));
+  const view = new Uint8Array(new ArrayBuffer(64 * 1024), 16, 32 * 1024); // a part of a pool the runtime keeps: never ours to free
+  assert.not.ok(isLent(handedOn(view)));
+  const before = arraysFreed();
+  written(standalone);
+  assert.is(arraysFreed(), before + 1);
+  assert.is(standalone.byteLength, 0, "the written array's buffer is detached: its memory is gone");
+  assert.is(view.buffer.byteLength, 64 * 1024);
+  written(view);
+  assert.is(arraysFreed(), before + 1);
+  assert.is(view.byteLength, 32 * 1024);
+});
+
+test("a kept array the runtime made is never freed", () => {
+  lendReads(true);
+  const chunk = handedOn(new Uint8Array(32 * 1024).fill(9));
+  keep(chunk);
+  written(chunk);
+  assert.is(chunk.byteLength, 32 * 1024);
+  assert.is(chunk[100], 9);
+});
+
 test("at most MAX_FREE buffers wait for reads; turning lending off drops them", () => {
   lendReads(true);
   const chunks = Array.from({ length: MAX_FREE + 5 }, () => read(READ_SIZE).chunk);
@@ -85,7 +113,7 @@ test("at most MAX_FREE buffers wait for reads; turning lending off drops them", 
   assert.is(buffersReused(), after);
 });
 
-test("a relay between the runtime's own transports: bytes arrive as sent, and on Deno the relay reads into buffers it wrote out", async () => {
+test("a relay between the runtime's own transports: bytes arrive as sent, and the memory of what it wrote comes back at once", async () => {
   lendReads(true);
   const total = 8 * 1024 * 1024 + 4321;
   const sent = new Uint8Array(total);
@@ -131,14 +159,18 @@ test("a relay between the runtime's own transports: bytes arrive as sent, and on
       };
     },
   });
-  const before = buffersReused();
+  const before = { reused: buffersReused(), freed: arraysFreed() };
   const client = connect(relay.port, "127.0.0.1", () => client.end(sent));
   client.on("error", () => {});
   const hash = await sinkHash;
   assert.is(hash, createHash("sha256").update(sent).digest("hex"), "the sink got other bytes than were sent");
-  const lends = "Deno" in globalThis; // Bun's sockets hand out arrays of their own: nothing to lend
-  if (lends) assert.ok(buffersReused() > before, "the relay never read into a buffer it had written out");
-  else assert.is(buffersReused(), before);
+  // Deno's transport reads into buffers of its own and reuses them; Bun's sockets hand out arrays
+  // of their own, which are freed instead
+  if ("Deno" in globalThis) assert.ok(buffersReused() > before.reused, "the relay never read into a buffer it had written out");
+  else {
+    assert.is(buffersReused(), before.reused);
+    assert.ok(arraysFreed() > before.freed, "the relay freed none of the arrays it wrote out");
+  }
   client.destroy();
   await relay.stop(true);
   sink.close();

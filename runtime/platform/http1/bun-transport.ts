@@ -8,6 +8,7 @@ import type { TlsTarget } from "./tls-transport.ts";
 import type { Connect, Transport, TransportHandler } from "./transport.ts";
 import { BunWriteQueue } from "./bun-write-queue.ts";
 import { noteRead } from "../read-garbage.ts";
+import { handedOn } from "../read-buffers.ts";
 import { uriSans } from "../uri-sans.ts";
 
 // pause/resume exist on Bun's sockets but are missing from bun-types
@@ -20,7 +21,7 @@ const handlers: SocketHandler<BunTransport> = {
   },
   data(socket, chunk) {
     noteRead(chunk.byteLength);
-    socket.data.handler.onData(chunk);
+    socket.data.handler.onData(handedOn(chunk));
   },
   drain(socket) {
     socket.data.drained();

@@ -12,6 +12,7 @@ import { WRITE_HIGH_WATER, type Transport, type TransportHandler } from "./trans
 import { uriSans } from "../uri-sans.ts";
 import { originationNameProblem } from "../../security/server-identity.ts";
 import { noteRead } from "../read-garbage.ts";
+import { handedOn, isLent, written } from "../read-buffers.ts";
 import { pauseReads, resumeReads } from "../socket-reads.ts";
 
 export interface TlsTarget {
@@ -120,7 +121,7 @@ class TlsTransport implements Transport {
     socket.on("data", (chunk: Uint8Array) => {
       if (this.done) return;
       noteRead(chunk.byteLength); // a streamed body's reads are garbage the runtime frees late (read-garbage.ts)
-      this.handler.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      this.handler.onData(handedOn(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
     });
     socket.on("drain", () => {
       this.queued = 0;
@@ -134,9 +135,16 @@ class TlsTransport implements Transport {
     socket.on("error", (error: Error) => this.closed(error));
   }
 
+  /** lent arrays (read-buffers.ts) written with a callback, in write order: each is given back once out */
+  private readonly lentOut: Uint8Array[] = [];
+  private readonly onLentWritten = (error?: Error | null): void => {
+    const chunk = this.lentOut.shift();
+    if (chunk && !error) written(chunk);
+  };
+
   write(data: Uint8Array): boolean {
     if (this.done || !this.socket) return true;
-    const ok = this.socket.write(data);
+    const ok = isLent(data) ? (this.lentOut.push(data), this.socket.write(data, this.onLentWritten)) : this.socket.write(data);
     if (ok) return true;
     this.queued += data.byteLength;
     if (this.queued < WRITE_HIGH_WATER) return true;
