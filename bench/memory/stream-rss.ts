@@ -195,7 +195,7 @@ async function startWithFlags(config: string, runtime: string, flags: string[], 
 }
 
 /** a throwaway self-signed certificate for stream.example (openssl), in a new temp folder */
-async function throwawayCert(): Promise<string> {
+export async function throwawayCert(): Promise<string> {
   const dir = mkdtempSync(`${tmpdir()}/stream-rss-`);
   const child = runCommand("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=stream.example", "-addext", "subjectAltName=DNS:stream.example", "-keyout", `${dir}/tls.key`, "-out", `${dir}/tls.crt`]);
   if ((await child.exited) !== 0) throw new Error("openssl failed");

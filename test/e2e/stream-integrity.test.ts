@@ -4,10 +4,13 @@
 // anything still held its bytes would show here as another stream's bytes in this one. So every
 // stream carries its own position-dependent pattern, several run at once (their reads share the
 // buffers), and the cases that keep a chunk past its write are covered: a retry replaying a body
-// the first attempt already sent, and a mirror sending each chunk to two upstreams.
+// the first attempt already sent, and a mirror sending each chunk to two upstreams; over HTTPS the
+// arrays node:tls (Deno) or Bun's TLS sockets made are freed once written, which the same checks see.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createServer, connect, type Server, type Socket } from "node:net";
+import { connect as tlsConnect } from "node:tls";
+import { throwawayCert } from "../../bench/memory/stream-rss.ts";
 import { createHash } from "node:crypto";
 import { eventually, startGateway, stopAll, tempConfig, serviceEntry } from "../support/mesh.ts";
 
@@ -116,12 +119,13 @@ function upstream(answer: (path: string, attempt: number) => number = () => 200)
  * must then still arrive whole): the status, and the response body's length and hash. An HTTP/1.0
  * request gets a body of unknown length delimited by the close.
  */
-function exchange(port: number, method: string, path: string, upload: { seed: number; bytes: number } | null, version = "1.1"): Promise<{ status: number; bytes: number; hash: string }> {
+function exchange(port: number, method: string, path: string, upload: { seed: number; bytes: number } | null, version = "1.1", tls = false): Promise<{ status: number; bytes: number; hash: string }> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, "127.0.0.1", () => {
+    const start = () => {
       socket.write(`${method} ${path} HTTP/${version}\r\nhost: stream.example\r\ncontent-length: ${upload?.bytes ?? 0}\r\nconnection: close\r\n\r\n`);
       if (upload) pushPattern(socket, upload.seed, upload.bytes);
-    });
+    };
+    const socket: Socket = tls ? tlsConnect({ host: "127.0.0.1", port, servername: "stream.example", rejectUnauthorized: false }, start) : connect(port, "127.0.0.1", start);
     socket.on("error", (e) => reject(new Error(`${method} ${path}: ${e} after ${got} of ${length}, status ${status}`)));
     let buffered = new Uint8Array(0);
     let status = 0;
@@ -155,7 +159,7 @@ function exchange(port: number, method: string, path: string, upload: { seed: nu
   });
 }
 
-function config(mainPort: number, shadowPort: number) {
+function config(mainPort: number, shadowPort: number, tlsDir?: string) {
   return tempConfig({
     "stream.yaml": `apiVersion: networking.istio.io/v1
 kind: Gateway
@@ -163,7 +167,10 @@ metadata: { name: stream-gateway }
 spec:
   selector: { istio: ingressgateway }
   servers:
-  - { port: { number: 80, name: http, protocol: HTTP }, hosts: ["stream.example"] }
+  - { port: { number: 80, name: http, protocol: HTTP }, hosts: ["stream.example"] }${tlsDir ? `
+  - port: { number: 443, name: https, protocol: HTTPS }
+    hosts: ["stream.example"]
+    tls: { mode: SIMPLE, serverCertificate: ${tlsDir}/tls.crt, privateKey: ${tlsDir}/tls.key }` : ""}
 ---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -194,12 +201,14 @@ test.after.each(() => {
   for (const s of servers.splice(0)) s.close();
 });
 
-async function setup(answer?: (path: string, attempt: number) => number) {
+async function setup(answer?: (path: string, attempt: number) => number, https = false) {
   const main = upstream(answer);
   const shadow = upstream();
   servers.push(main.server, shadow.server);
-  const gateway = await startGateway(await config(await main.listening, await shadow.listening));
-  return { main, shadow, port: Number(gateway.port80.split(":")[1]) };
+  const tlsDir = https ? await throwawayCert() : undefined;
+  const gateway = await startGateway(await config(await main.listening, await shadow.listening, tlsDir), https ? ["--bind", "443=127.0.0.1:0"] : []);
+  const port443 = https ? Number((await gateway.child.waitFor(/gateway port 443 listening on (\S+) \(HTTPS\)/))[1].split(":")[1]) : 0;
+  return { main, shadow, port: Number(gateway.port80.split(":")[1]), port443 };
 }
 
 test("uploads and downloads at once, with and without a replay buffer: every body arrives as sent", async () => {
@@ -221,6 +230,21 @@ test("uploads and downloads at once, with and without a replay buffer: every bod
   }
   assert.is(runs[2].hash, patternHash(3, size), "download 3: the client got other bytes than were sent");
   assert.is(runs[3].hash, patternHash(4, size), "download 4: the client got other bytes than were sent");
+});
+
+test("over HTTPS: uploads and downloads at once arrive as sent", async () => {
+  const { main, port443 } = await setup(undefined, true);
+  const size = 12 * MIB + 5;
+  const runs = await Promise.all([
+    exchange(port443, "POST", "/once/41", { seed: 41, bytes: size }, "1.1", true),
+    exchange(port443, "POST", "/retried/42", { seed: 42, bytes: size }, "1.1", true),
+    exchange(port443, "GET", `/down/43/${size}`, null, "1.1", true),
+    exchange(port443, "GET", `/down/44/${size}`, null, "1.1", true),
+  ]);
+  for (const r of runs) assert.is(r.status, 200);
+  for (const seed of [41, 42]) assert.is(main.received.find((r) => r.path.endsWith(`/${seed}`))?.hash, patternHash(seed, size), `upload ${seed}: the upstream got other bytes than were sent`);
+  assert.is(runs[2].hash, patternHash(43, size), "download 43: the client got other bytes than were sent");
+  assert.is(runs[3].hash, patternHash(44, size), "download 44: the client got other bytes than were sent");
 });
 
 test("an HTTP/1.0 client gets a body of unknown length whole, delimited by the close", async () => {
