@@ -12,7 +12,8 @@ import { createServer, connect, type Server, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import { throwawayCert } from "../../bench/memory/stream-rss.ts";
 import { createHash } from "node:crypto";
-import { eventually, startGateway, stopAll, tempConfig, serviceEntry } from "../support/mesh.ts";
+import { eventually, must, startGateway, startSidecar, stopAll, tempConfig, serviceEntry } from "../support/mesh.ts";
+import { platform } from "../../runtime/platform/index.ts";
 
 const MIB = 1024 * 1024;
 const CHUNK = 64 * 1024;
@@ -119,10 +120,10 @@ function upstream(answer: (path: string, attempt: number) => number = () => 200)
  * must then still arrive whole): the status, and the response body's length and hash. An HTTP/1.0
  * request gets a body of unknown length delimited by the close.
  */
-function exchange(port: number, method: string, path: string, upload: { seed: number; bytes: number } | null, version = "1.1", tls = false): Promise<{ status: number; bytes: number; hash: string }> {
+function exchange(port: number, method: string, path: string, upload: { seed: number; bytes: number } | null, version = "1.1", tls = false, host = "stream.example"): Promise<{ status: number; bytes: number; hash: string }> {
   return new Promise((resolve, reject) => {
     const start = () => {
-      socket.write(`${method} ${path} HTTP/${version}\r\nhost: stream.example\r\ncontent-length: ${upload?.bytes ?? 0}\r\nconnection: close\r\n\r\n`);
+      socket.write(`${method} ${path} HTTP/${version}\r\nhost: ${host}\r\ncontent-length: ${upload?.bytes ?? 0}\r\nconnection: close\r\n\r\n`);
       if (upload) pushPattern(socket, upload.seed, upload.bytes);
     };
     const socket: Socket = tls ? tlsConnect({ host: "127.0.0.1", port, servername: "stream.example", rejectUnauthorized: false }, start) : connect(port, "127.0.0.1", start);
@@ -245,6 +246,33 @@ test("over HTTPS: uploads and downloads at once arrive as sent", async () => {
   for (const seed of [41, 42]) assert.is(main.received.find((r) => r.path.endsWith(`/${seed}`))?.hash, patternHash(seed, size), `upload ${seed}: the upstream got other bytes than were sent`);
   assert.is(runs[2].hash, patternHash(43, size), "download 43: the client got other bytes than were sent");
   assert.is(runs[3].hash, patternHash(44, size), "download 44: the client got other bytes than were sent");
+});
+
+test("through a sidecar pair (mTLS between them): uploads and downloads at once arrive as sent", async () => {
+  const main = upstream();
+  servers.push(main.server);
+  const work = await platform.makeTempDir("dietmesh-integrity-");
+  try {
+    await must("dietmesh", ["ca", "init", "--dir", `${work}/ca`]);
+    const b = await startSidecar(await tempConfig({}), ["--app", `127.0.0.1:${await main.listening}`, "--inbound", "127.0.0.1:0", "--ca-dir", `${work}/ca`, "--service-account", "b", "--labels", "app=b"]);
+    const a = await startSidecar(await tempConfig({ "b.yaml": serviceEntry("b", "b.default.svc.cluster.local", [{ address: b.inbound!, serviceAccount: "b" }]) }), ["--ca-dir", `${work}/ca`, "--service-account", "a"]);
+    const port = Number(a.outbound.split(":")[1]);
+    const host = "b.default.svc.cluster.local:8080";
+    const size = 12 * MIB + 9;
+    const runs = await Promise.all([
+      exchange(port, "POST", "/mesh/51", { seed: 51, bytes: size }, "1.1", false, host),
+      exchange(port, "POST", "/mesh/52", { seed: 52, bytes: size }, "1.1", false, host),
+      exchange(port, "GET", `/down/53/${size}`, null, "1.1", false, host),
+      exchange(port, "GET", `/down/54/${size}`, null, "1.1", false, host),
+    ]);
+    for (const r of runs) assert.is(r.status, 200);
+    for (const seed of [51, 52]) assert.is(main.received.find((r) => r.path === `/mesh/${seed}`)?.hash, patternHash(seed, size), `upload ${seed}: the app got other bytes than were sent`);
+    assert.is(runs[2].hash, patternHash(53, size), "download 53: the client got other bytes than were sent");
+    assert.is(runs[3].hash, patternHash(54, size), "download 54: the client got other bytes than were sent");
+  } finally {
+    stopAll();
+    await platform.remove(work);
+  }
 });
 
 test("an HTTP/1.0 client gets a body of unknown length whole, delimited by the close", async () => {
