@@ -26,7 +26,7 @@
 export const READ_SIZE = 16 * 1024;
 /** a read this large is lent; a smaller one is copied out of a read buffer, or left to the collector (small requests keep their small arrays) */
 export const LEND_AT = 8 * 1024;
-/** buffers waiting for a read: beyond this many, a returned buffer is left to the collector */
+/** buffers waiting for a read: beyond this many, a returned buffer's memory is freed */
 export const MAX_FREE = 64;
 
 const free: ArrayBuffer[] = [];
@@ -80,7 +80,7 @@ export function isLent(chunk: Uint8Array): boolean {
   return lent.has(chunk);
 }
 
-/** the caller keeps chunk (or gives it to more than one consumer): its buffer is never reused */
+/** the caller keeps chunk (or gives it to more than one consumer): its buffer is never reused or freed */
 export function keep(chunk: Uint8Array): void {
   lent.delete(chunk);
 }
