@@ -8,6 +8,7 @@
 // Usage: bun|deno run -A bench/memory/stream-rss.ts [--mib 1024] [--rate-mib 96] [--mode up,down]
 //   [--flags "--smol"] (runtime flags for the gateway process, e.g. Deno's "--v8-flags=...")
 //   [--tls] (the client speaks HTTPS to a Gateway port 443 server, SIMPLE, a throwaway certificate)
+//   [--streams N] (N bodies of --mib each at once, each side at --rate-mib, on N connections)
 import { createServer, connect, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import { mkdtempSync, readFileSync } from "node:fs";
@@ -26,6 +27,7 @@ const rate = Number(arg("rate-mib", "96")) * MIB; // the slow reader's bytes per
 const modes = arg("mode", "up,down").split(",");
 const chunk = new Uint8Array(64 * 1024).fill(0x61);
 const useTls = process.argv.includes("--tls");
+const streams = Number(arg("streams", "1"));
 
 /** keeps a socket's reading to about `perSecond`: pauses for the rest of each 50 ms window */
 export function throttle(socket: Socket, perSecond: number, onBytes: (n: number) => void): void {
@@ -223,15 +225,20 @@ if (import.meta.main) {
     const sampler = setInterval(() => (max = Math.max(max, rssOf(pid))), 100);
     const started = Date.now();
     const cpu = cpuOf(pid);
-    const result =
-      mode === "up"
-        ? await exchange(target, `POST /up HTTP/1.1\r\n${host}Content-Length: ${bodyBytes}\r\n\r\n`, bodyBytes, rate, useTls)
-        : await exchange(target, `GET /down?bytes=${bodyBytes} HTTP/1.1\r\n${host}\r\n`, 0, rate, useTls);
+    const receivedBefore = upstream.received();
+    const results = await Promise.all(
+      Array.from({ length: streams }, () =>
+        mode === "up"
+          ? exchange(target, `POST /up HTTP/1.1\r\n${host}Content-Length: ${bodyBytes}\r\n\r\n`, bodyBytes, rate, useTls)
+          : exchange(target, `GET /down?bytes=${bodyBytes} HTTP/1.1\r\n${host}\r\n`, 0, rate, useTls),
+      ),
+    );
     clearInterval(sampler);
     max = Math.max(max, rssOf(pid));
-    const got = mode === "up" ? upstream.received() : result.bytes;
+    const got = mode === "up" ? upstream.received() - receivedBefore : results.reduce((n, r) => n + r.bytes, 0);
     const seconds = (Date.now() - started) / 1000;
-    console.log(`${runtime} ${mode}: ${result.status}, ${got} bytes in ${seconds.toFixed(1)} s; max RSS ${mb(max)} MB = ${(max / idle).toFixed(2)} x idle; gateway CPU ${(cpuOf(pid) - cpu).toFixed(2)} s`);
+    const status = [...new Set(results.map((r) => r.status))].join(", ");
+    console.log(`${runtime} ${mode}${streams > 1 ? ` (${streams} streams)` : ""}: ${status}, ${got} bytes in ${seconds.toFixed(1)} s; max RSS ${mb(max)} MB = ${(max / idle).toFixed(2)} x idle; gateway CPU ${(cpuOf(pid) - cpu).toFixed(2)} s`);
   }
   stopAll();
   gateway.child.kill("SIGKILL");
