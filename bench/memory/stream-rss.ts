@@ -62,8 +62,8 @@ export function pump(socket: Socket, total: number, done: () => void): void {
   more();
 }
 
-/** reads one head off a socket, then hands later bytes to `body` */
-function onHead(socket: Socket, head: (text: string, rest: Uint8Array) => void): void {
+/** reads one head off a socket: its text and the bytes after it; later bytes go to whoever listens next */
+export function onHead(socket: Socket, head: (text: string, rest: Uint8Array) => void): void {
   let seen = new Uint8Array(0);
   const listener = (data: Uint8Array) => {
     const joined = new Uint8Array(seen.byteLength + data.byteLength);
@@ -121,10 +121,9 @@ export function startUpstream(perSecond: number): Promise<{ port: number; close(
   );
 }
 
-/** the tiny config: one Gateway on port 80 for stream.example, routed to the upstream */
-export function gatewayConfig(upstreamPort: number, tlsDir?: string): Promise<string> {
-  return tempConfig({
-    "stream.yaml": `apiVersion: networking.istio.io/v1
+/** the Gateway "stream-gateway": port 80 for stream.example, and with tlsDir an HTTPS port 443 (SIMPLE, that folder's tls.crt and tls.key) */
+export function streamGateway(tlsDir?: string): string {
+  return `apiVersion: networking.istio.io/v1
 kind: Gateway
 metadata: { name: stream-gateway }
 spec:
@@ -133,7 +132,13 @@ spec:
   - { port: { number: 80, name: http, protocol: HTTP }, hosts: ["stream.example"] }${tlsDir ? `
   - port: { number: 443, name: https, protocol: HTTPS }
     hosts: ["stream.example"]
-    tls: { mode: SIMPLE, serverCertificate: ${tlsDir}/tls.crt, privateKey: ${tlsDir}/tls.key }` : ""}
+    tls: { mode: SIMPLE, serverCertificate: ${tlsDir}/tls.crt, privateKey: ${tlsDir}/tls.key }` : ""}`;
+}
+
+/** the tiny config: one Gateway on port 80 for stream.example, routed to the upstream */
+export function gatewayConfig(upstreamPort: number, tlsDir?: string): Promise<string> {
+  return tempConfig({
+    "stream.yaml": `${streamGateway(tlsDir)}
 ---
 apiVersion: networking.istio.io/v1
 kind: VirtualService

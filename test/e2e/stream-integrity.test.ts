@@ -10,7 +10,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
-import { throwawayCert } from "../../bench/memory/stream-rss.ts";
+import { onHead, streamGateway, throwawayCert } from "../../bench/memory/stream-rss.ts";
 import { createHash } from "node:crypto";
 import { eventually, must, startGateway, startSidecar, stopAll, tempConfig, serviceEntry } from "../support/mesh.ts";
 import { platform } from "../../runtime/platform/index.ts";
@@ -68,20 +68,29 @@ function upstream(answer: (path: string, attempt: number) => number = () => 200)
   const attempts = new Map<string, number>();
   const server: Server = createServer((socket) => {
     socket.on("error", () => {});
-    let buffered = new Uint8Array(0);
-    let head: { path: string; length: number } | null = null;
-    let hash = createHash("sha256");
-    let got = 0;
-    const onBody = (bytes: Uint8Array) => {
-      const n = Math.min(bytes.byteLength, head!.length - got);
-      hash.update(bytes.subarray(0, n));
-      got += n;
-      if (got < head!.length) return;
-      const { path } = head!;
-      head = null;
+    // one request after another on the connection: its head, then its body, then the answer
+    const serve = () =>
+      onHead(socket, (text, rest) => {
+        const path = text.split(" ")[1];
+        const length = Number(/content-length: *(\d+)/i.exec(text)?.[1] ?? "0");
+        const hash = createHash("sha256");
+        let got = 0;
+        const onBody = (bytes: Uint8Array) => {
+          const n = Math.min(bytes.byteLength, length - got);
+          hash.update(bytes.subarray(0, n));
+          got += n;
+          if (got < length) return;
+          socket.off("data", onBody);
+          answered(path, got, hash.digest("hex"));
+          serve();
+        };
+        socket.on("data", onBody);
+        onBody(rest);
+      });
+    const answered = (path: string, got: number, digest: string) => {
       const attempt = (attempts.get(path) ?? 0) + 1;
       attempts.set(path, attempt);
-      received.push({ path, bytes: got, hash: hash.digest("hex") });
+      received.push({ path, bytes: got, hash: digest });
       const down = /^\/down(-unframed)?\/(\d+)\/(\d+)$/.exec(path);
       if (down) {
         const bytes = Number(down[3]);
@@ -96,20 +105,7 @@ function upstream(answer: (path: string, attempt: number) => number = () => 200)
       const status = answer(path, attempt);
       socket.write(`HTTP/1.1 ${status} X\r\ncontent-length: 2\r\n\r\nok`);
     };
-    socket.on("data", (data: Uint8Array) => {
-      if (head) return onBody(data);
-      const joined = new Uint8Array(buffered.byteLength + data.byteLength);
-      joined.set(buffered);
-      joined.set(data, buffered.byteLength);
-      const text = new TextDecoder("latin1").decode(joined);
-      const end = text.indexOf("\r\n\r\n");
-      if (end < 0) return void (buffered = joined);
-      buffered = new Uint8Array(0);
-      head = { path: text.split(" ")[1], length: Number(/content-length: *(\d+)/i.exec(text.slice(0, end))?.[1] ?? "0") };
-      hash = createHash("sha256");
-      got = 0;
-      onBody(joined.subarray(end + 4));
-    });
+    serve();
   });
   const listening = new Promise<number>((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port)));
   return { server, received, listening };
@@ -128,7 +124,6 @@ function exchange(port: number, method: string, path: string, upload: { seed: nu
     };
     const socket: Socket = tls ? tlsConnect({ host: "127.0.0.1", port, servername: "stream.example", rejectUnauthorized: false }, start) : connect(port, "127.0.0.1", start);
     socket.on("error", (e) => reject(new Error(`${method} ${path}: ${e} after ${got} of ${length}, status ${status}`)));
-    let buffered = new Uint8Array(0);
     let status = 0;
     let length = -1;
     let got = 0;
@@ -143,35 +138,20 @@ function exchange(port: number, method: string, path: string, upload: { seed: nu
       if (length !== Infinity && got >= length) finish();
     };
     socket.on("end", () => (length === Infinity ? finish() : reject(new Error(`${method} ${path}: closed after ${got} of ${length} bytes`))));
-    socket.on("data", (data: Uint8Array) => {
-      if (length >= 0) return body(data);
-      const joined = new Uint8Array(buffered.byteLength + data.byteLength);
-      joined.set(buffered);
-      joined.set(data, buffered.byteLength);
-      const text = new TextDecoder("latin1").decode(joined);
-      const end = text.indexOf("\r\n\r\n");
-      if (end < 0) return void (buffered = joined);
+    onHead(socket, (text, rest) => {
       status = Number(text.split(" ")[1]);
-      const declared = /content-length: *(\d+)/i.exec(text.slice(0, end))?.[1];
-      length = declared !== undefined ? Number(declared) : /transfer-encoding/i.test(text.slice(0, end)) ? NaN : Infinity;
+      const declared = /content-length: *(\d+)/i.exec(text)?.[1];
+      length = declared !== undefined ? Number(declared) : /transfer-encoding/i.test(text) ? NaN : Infinity;
       if (Number.isNaN(length)) return reject(new Error(`${method} ${path}: a chunked answer (this client reads lengths and closes only)`));
-      body(joined.subarray(end + 4));
+      socket.on("data", body);
+      body(rest);
     });
   });
 }
 
 function config(mainPort: number, shadowPort: number, tlsDir?: string) {
   return tempConfig({
-    "stream.yaml": `apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: { name: stream-gateway }
-spec:
-  selector: { istio: ingressgateway }
-  servers:
-  - { port: { number: 80, name: http, protocol: HTTP }, hosts: ["stream.example"] }${tlsDir ? `
-  - port: { number: 443, name: https, protocol: HTTPS }
-    hosts: ["stream.example"]
-    tls: { mode: SIMPLE, serverCertificate: ${tlsDir}/tls.crt, privateKey: ${tlsDir}/tls.key }` : ""}
+    "stream.yaml": `${streamGateway(tlsDir)}
 ---
 apiVersion: networking.istio.io/v1
 kind: VirtualService

@@ -2,7 +2,7 @@
 // One read at a time, not re-armed while paused; writes go out one queued chunk at a time.
 import { WRITE_HIGH_WATER, type Connect, type Transport, type TransportHandler } from "./transport.ts";
 import { noteRead } from "../read-garbage.ts";
-import { delivered, isLent, readBuffer, written } from "../read-buffers.ts";
+import { delivered, readBuffer, written } from "../read-buffers.ts";
 
 interface DenoTcpConn {
   read(buffer: Uint8Array): Promise<number | null>;
@@ -70,7 +70,7 @@ export class DenoTransport implements Transport {
     }
     noteRead(n);
     const chunk = delivered(this.buffer, n);
-    if (isLent(chunk)) this.buffer = readBuffer();
+    if (chunk.buffer === this.buffer.buffer) this.buffer = readBuffer(); // lent: the next read needs another buffer
     this.handler.onData(chunk);
     if (!this.paused && !this.done && !this.reading) this.read();
   };
