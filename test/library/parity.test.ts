@@ -13,7 +13,7 @@ import { createMesh, type Mesh } from "../../runtime/library/index.ts";
 import { platform } from "../../runtime/platform/index.ts";
 import { closedPort } from "../../runtime/platform/http1/test-server.ts";
 import { upstreamClient } from "../../runtime/upstream/default-client.ts";
-import { startEcho, startSidecar, stopAll, tempConfig, type Sidecar } from "../support/mesh.ts";
+import { eventually, startEcho, startSidecar, stopAll, tempConfig, type Sidecar } from "../support/mesh.ts";
 
 const v1 = startEcho("walk-v1");
 const v2 = startEcho("walk-v2");
@@ -266,6 +266,15 @@ test("resilience: fault abort and delay, retries away from a refusing endpoint, 
   assert.equal([exhausted.status, exhausted.attempts, exhausted.flags, exhausted.upstream], [503, "3", "URX", "busy"]);
   const timedOut = await both({ host: "slow", path: "/s" });
   assert.equal([timedOut.status, timedOut.flags, timedOut.upstream], [504, "UT", "upstream request timeout"]);
+});
+
+test("a config file changed on disk: the sidecar and the mesh in process both follow it", async () => {
+  const next = CONFIG(await closedPort()).replace("match: [{ uri: { exact: /exact } }]\n    route: [{ destination: { host: walk, subset: v1 } }]", "match: [{ uri: { exact: /exact } }]\n    route: [{ destination: { host: walk, subset: v2 } }]");
+  assert.ok(next.includes("exact: /exact } }]\n    route: [{ destination: { host: walk, subset: v2"), "the edit applies");
+  await platform.writeTextFile(`${config}/mesh.yaml`, next); // atomic: written beside, then renamed over
+  await eventually(async () => seenBy(await viaSidecar(sidecar, { host: "walk", path: "/exact" })) === "walk-v2", 10_000, "the sidecar reloads");
+  await eventually(async () => seenBy(await viaLibrary(mesh, { host: "walk", path: "/exact" })) === "walk-v2", 10_000, "the mesh in process reloads");
+  assert.is(seenBy(await both({ host: "walk", path: "/exact" })), "walk-v2");
 });
 
 test.run();

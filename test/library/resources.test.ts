@@ -5,7 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createMesh, MeshConfigError, type Mesh } from "../../runtime/library/index.ts";
-import { must, run, startEcho } from "../support/mesh.ts";
+import { eventually, must, run, startEcho } from "../support/mesh.ts";
 import { startConsulAgent } from "../support/consul-agent.ts";
 import { platform } from "../../runtime/platform/index.ts";
 import { runScript } from "../../runtime/platform/process.ts";
@@ -171,7 +171,7 @@ test("resources beside files, or beside a registry that carries config, is a usa
   }
 });
 
-test("Consul's catalog beside the objects (HTTP, no file): its services route, the objects' rules apply", async () => {
+test("Consul's catalog beside the objects (HTTP, no file): its services route, the objects' rules apply, a change in it is followed", async () => {
   const agent = startConsulAgent();
   try {
     const register = await fetch(`${agent.address}/v1/agent/service/register`, { method: "PUT", body: JSON.stringify({ Name: "ratings", ID: "ratings-1", Address: "127.0.0.1", Port: v2.server.port }) });
@@ -186,6 +186,10 @@ test("Consul's catalog beside the objects (HTTP, no file): its services route, t
       assert.is(response.status, 200);
       assert.is((await response.json()).name, "reviews-v2");
       assert.is((await mesh.fetch("http://ratings.service.consul/teapot")).status, 418);
+      // the catalog is watched in process: the service moves to another instance, the mesh follows
+      const move = await fetch(`${agent.address}/v1/agent/service/register`, { method: "PUT", body: JSON.stringify({ Name: "ratings", ID: "ratings-1", Address: "127.0.0.1", Port: v1.server.port }) });
+      assert.is(move.status, 200);
+      await eventually(async () => (await (await mesh.fetch("http://ratings.service.consul/x")).json()).name === "reviews-v1", 10_000, "the mesh routes to the moved instance");
     } finally {
       await mesh.close();
     }
