@@ -5,18 +5,19 @@
 // arrays (only the 64 MB external-memory limit stops them), Bun when its heuristics say so.
 // Measured: a 1 GiB body through a gateway peaked at 1.7-2.1x idle RSS on Deno, 1.6-1.7x on Bun, while
 // the proxy itself held under 1 MB (backpressure bounds that: test/e2e/stream-backpressure.test.ts).
-// So the transports count what they read; every CHECK_BYTES the RSS is read (~25 µs), and once it
-// is GROWTH above where it was after the last collection, the runtime collects: V8 a scavenge (the
-// arrays are young), Bun a full collection (its eden collection measured no effect). Small
-// requests scavenge their own arrays (their many small objects fill the new space) and their RSS
-// climbs once to a plateau, so they pay a counter, an RSS read per CHECK_BYTES and a collection per
-// GROWTH of that climb (none measured under wrk at 10-19 k req/s); a fast stream, or a big heap whose collection is slow,
+// So the transports count what they read in large pieces (LARGE_READ); every CHECK_BYTES of them
+// the RSS is read (~25 µs), and once it is GROWTH above where it was after the last collection, the
+// runtime collects: V8 a scavenge (the arrays are young), Bun a full collection (its eden
+// collection measured no effect). Small requests scavenge their own arrays (their many small
+// objects fill the new space), so their reads pay a counter and a comparison, and no collection:
+// counted, their RSS drifting under load made one on Bun every few seconds. A fast stream, or a big heap whose collection is slow,
 // spends at most about 1/(SHARE + 1) of its main thread's time here (the next collection waits
 // SHARE times as long as the last one took). The price: a GiB streamed at 96 MiB/s costs 0.3-2.4 s
 // more CPU on Deno and 2-2.5 s on Bun (docs/performance.md, "Streaming memory (issue 15)").
 // node:v8 and node:vm are taken from the runtime only when V8's collector is first needed: a static
 // import of them cost Bun ~5 ms at every start (node:vm alone ~4 ms in a profile of the library's
 // cold start, issue 16), and Bun never needs them.
+import { LEND_AT } from "./read-buffers.ts";
 
 /** the runtime's node:process (a global on Bun and Deno 2), typed for what is used here */
 const runtimeProcess = (globalThis as unknown as { process: NodeProcess }).process;
@@ -42,6 +43,8 @@ export interface ReadGarbageOptions {
   now(): number;
   /** the runtime's collection */
   collect(): void;
+  /** reads smaller than this are not counted (default: every read counts) */
+  minRead?: number;
 }
 
 /** a noteRead over the given RSS, clock and collection (tests pass fakes) */
@@ -50,7 +53,9 @@ export function readGarbage(options: ReadGarbageOptions): (n: number) => void {
   /** RSS after the last collection (or the lowest seen); -1: read it at the next check */
   let floor = -1;
   let nextAllowed = 0;
+  const minRead = options.minRead ?? 0;
   return (n) => {
+    if (n < minRead) return;
     sinceCheck += n;
     if (sinceCheck < CHECK_BYTES) return;
     sinceCheck = 0;
@@ -81,12 +86,23 @@ export function runtimeCollector(): () => void {
   return () => {};
 }
 
+/**
+ * Reads under this size are not counted towards a collection: they are a small request's (a head,
+ * a short body), whose arrays die with the request's many small objects, which fill the young
+ * generation and get collected with them. Counted, they made small-request load alone climb to
+ * GROWTH and force a full collection on Bun (12-16 ms, every 3-4 s under wrk) for nothing a stream
+ * needed (docs/performance.md, "Collections under small requests"). A streamed body is read in
+ * large pieces: Bun hands up to 512 KiB per read, Deno 16-64 KiB, TLS 16 KiB records.
+ */
+export const LARGE_READ = LEND_AT;
+
 let collect: (() => void) | null = null;
 
 const note = readGarbage({
   rss: () => runtimeProcess.memoryUsage.rss(),
   now: () => performance.now(),
   collect: () => (collect ??= runtimeCollector())(),
+  minRead: LARGE_READ,
 });
 let noted = 0;
 

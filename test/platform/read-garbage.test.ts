@@ -2,13 +2,14 @@
 // runtime's own collection it calls, for real.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { CHECK_BYTES, GROWTH, MIN_GAP_MS, SHARE, readGarbage, runtimeCollector } from "../../runtime/platform/read-garbage.ts";
+import { CHECK_BYTES, GROWTH, LARGE_READ, MIN_GAP_MS, SHARE, readGarbage, runtimeCollector } from "../../runtime/platform/read-garbage.ts";
 
 const MB = 1024 * 1024;
 
-function harness(collectMs = 0) {
+function harness(collectMs = 0, minRead?: number) {
   const state = { rss: 60 * MB, now: 1000, collections: 0, rssReads: 0 };
   const note = readGarbage({
+    minRead,
     rss: () => (state.rssReads++, state.rss),
     now: () => state.now,
     collect: () => {
@@ -26,6 +27,23 @@ test("reads the RSS once per CHECK_BYTES, not per read", () => {
   assert.is(state.rssReads, 0);
   note(1024);
   assert.is(state.rssReads, 1);
+});
+
+test("with minRead (production: LARGE_READ), small reads neither read the RSS nor collect; large ones do", () => {
+  const { state, note } = harness(0, LARGE_READ);
+  // small-request load: its RSS drifts up, its reads are heads and short bodies
+  for (let i = 0; i < (4 * CHECK_BYTES) / 512; i++) {
+    note(512);
+    if (i % 1000 === 0) state.rss += MB;
+  }
+  assert.is(state.rssReads, 0);
+  assert.is(state.collections, 0);
+  // a streamed body: large reads count as before
+  note(CHECK_BYTES); // floor
+  state.rss += GROWTH;
+  for (let read = 0; read < CHECK_BYTES; read += LARGE_READ) note(LARGE_READ);
+  assert.is(state.rssReads, 2);
+  assert.is(state.collections, 1);
 });
 
 test("collects once the RSS is GROWTH above its floor, not before", () => {
