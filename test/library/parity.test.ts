@@ -13,7 +13,7 @@ import { createMesh, type Mesh } from "../../runtime/library/index.ts";
 import { platform } from "../../runtime/platform/index.ts";
 import { closedPort } from "../../runtime/platform/http1/test-server.ts";
 import { upstreamClient } from "../../runtime/upstream/default-client.ts";
-import { eventually, startEcho, startSidecar, stopAll, tempConfig, type Sidecar } from "../support/mesh.ts";
+import { eventually, serviceEntry, startEcho, startSidecar, stopAll, tempConfig, type Sidecar } from "../support/mesh.ts";
 
 const v1 = startEcho("walk-v1");
 const v2 = startEcho("walk-v2");
@@ -25,20 +25,11 @@ let release!: () => void;
 const released = new Promise<void>((resolve) => (release = resolve));
 const slow = platform.serve({ hostname: "127.0.0.1", port: 0, handler: async () => (await released, new Response("late")) });
 
-const endpoint = (port: number, version?: string) => `  - { address: 127.0.0.1, ports: { http: ${port} }${version ? `, labels: { version: ${version} }` : ""} }`;
-const service = (name: string, endpoints: string[]) => `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: { name: ${name}, namespace: default }
-spec:
-  hosts: [${name}.default.svc.cluster.local]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{ number: 8080, name: http, protocol: HTTP }]
-  endpoints:
-${endpoints.join("\n")}
-`;
+/** a STATIC ServiceEntry <name>.default.svc.cluster.local on port 8080, these local ports its endpoints */
+const service = (name: string, endpoints: { port: number; version?: string }[]) =>
+  serviceEntry(name, `${name}.default.svc.cluster.local`, endpoints.map((e) => ({ address: `127.0.0.1:${e.port}`, labels: e.version ? { version: e.version } : {} })));
 
-const CONFIG = (dead: number) => `${service("walk", [endpoint(v1.server.port, "v1"), endpoint(v2.server.port, "v2")])}---
+const CONFIG = (dead: number) => `${service("walk", [{ port: v1.server.port, version: "v1" }, { port: v2.server.port, version: "v2" }])}---
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: { name: walk, namespace: default }
@@ -97,7 +88,7 @@ spec:
     match: [{ uri: { prefix: /weighted } }]
     route: [{ destination: { host: walk, subset: v1 }, weight: 100 }, { destination: { host: walk, subset: v2 }, weight: 0 }]
 ---
-${service("flaky", [endpoint(dead), endpoint(live.server.port)])}---
+${service("flaky", [{ port: dead }, { port: live.server.port }])}---
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: { name: flaky, namespace: default }
@@ -114,7 +105,7 @@ spec:
   - route: [{ destination: { host: flaky } }]
     retries: { attempts: 3, retryOn: connect-failure }
 ---
-${service("busy", [endpoint(busy.port)])}---
+${service("busy", [{ port: busy.port }])}---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: busy, namespace: default }
@@ -124,7 +115,7 @@ spec:
   - route: [{ destination: { host: busy } }]
     retries: { attempts: 2, retryOn: 5xx }
 ---
-${service("slow", [endpoint(slow.port)])}---
+${service("slow", [{ port: slow.port }])}---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: { name: slow, namespace: default }
