@@ -27,7 +27,7 @@ const slow = platform.serve({ hostname: "127.0.0.1", port: 0, handler: async () 
 
 /** a STATIC ServiceEntry <name>.default.svc.cluster.local on port 8080, these local ports its endpoints */
 const service = (name: string, endpoints: { port: number; version?: string }[]) =>
-  serviceEntry(name, `${name}.default.svc.cluster.local`, endpoints.map((e) => ({ address: `127.0.0.1:${e.port}`, labels: e.version ? { version: e.version } : {} })));
+  serviceEntry(name, `${name}.default.svc.cluster.local`, endpoints.map((e) => ({ address: `127.0.0.1:${e.port}`, ...(e.version ? { labels: { version: e.version } } : {}) })));
 
 const CONFIG = (dead: number) => `${service("walk", [{ port: v1.server.port, version: "v1" }, { port: v2.server.port, version: "v2" }])}---
 apiVersion: networking.istio.io/v1

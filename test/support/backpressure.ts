@@ -5,9 +5,16 @@ import type { Socket } from "node:net";
 import { readFileSync } from "node:fs";
 import { eventually } from "./mesh.ts";
 
-const chunk = new Uint8Array(64 * 1024).fill(0x62);
+/** what the writer writes at a time */
+export const WRITER_CHUNK = 64 * 1024;
+const chunk = new Uint8Array(WRITER_CHUNK).fill(0x62);
 
-/** pushes up to `total` bytes; `stuck()` says whether it waits for a drain that has not come */
+/**
+ * pushes up to `total` bytes; `stuck()` says whether it waits for a drain that has not come.
+ * `inKernel()` is exact to one WRITER_CHUNK only: Bun's node:net counts writableLength in whole
+ * chunks, so a chunk the kernel took part of still counts whole (CI once saw the queues hold 33 KB
+ * more than inKernel said; inKernel was a multiple of 64 KiB).
+ */
 export function writer(socket: Socket, total: number) {
   let pushed = 0;
   let waiting = false;
