@@ -222,12 +222,14 @@ if (import.meta.main) {
   const pid = gateway.child.pid;
   const target = useTls ? (await gateway.child.waitFor(/gateway port 443 listening on (\S+) \(HTTPS\)/))[1] : gateway.port80;
   const host = "Host: stream.example\r\n";
+  const up = (bytes: number) => exchange(target, `POST /up HTTP/1.1\r\n${host}Content-Length: ${bytes}\r\n\r\n`, bytes, rate, useTls);
+  const down = (bytes: number) => exchange(target, `GET /down?bytes=${bytes} HTTP/1.1\r\n${host}\r\n`, 0, rate, useTls);
   const warm = await exchange(target, `GET /warm HTTP/1.1\r\n${host}\r\n`, 0, rate, useTls);
   if (!warm.status.includes(" 200")) throw new Error(`warm request: ${warm.status}`);
   const warmMib = Number(arg("warm-mib", "0"));
   if (warmMib > 0) {
-    await exchange(target, `POST /up HTTP/1.1\r\n${host}Content-Length: ${warmMib * MIB}\r\n\r\n`, warmMib * MIB, rate, useTls);
-    await exchange(target, `GET /down?bytes=${warmMib * MIB} HTTP/1.1\r\n${host}\r\n`, 0, rate, useTls);
+    await up(warmMib * MIB);
+    await down(warmMib * MIB);
   }
   await new Promise((r) => setTimeout(r, 500));
   const idle = rssOf(pid);
@@ -239,13 +241,7 @@ if (import.meta.main) {
     const started = Date.now();
     const cpu = cpuOf(pid);
     const receivedBefore = upstream.received();
-    const results = await Promise.all(
-      Array.from({ length: streams }, () =>
-        mode === "up"
-          ? exchange(target, `POST /up HTTP/1.1\r\n${host}Content-Length: ${bodyBytes}\r\n\r\n`, bodyBytes, rate, useTls)
-          : exchange(target, `GET /down?bytes=${bodyBytes} HTTP/1.1\r\n${host}\r\n`, 0, rate, useTls),
-      ),
-    );
+    const results = await Promise.all(Array.from({ length: streams }, () => (mode === "up" ? up(bodyBytes) : down(bodyBytes))));
     clearInterval(sampler);
     max = Math.max(max, rssOf(pid));
     const got = mode === "up" ? upstream.received() - receivedBefore : results.reduce((n, r) => n + r.bytes, 0);

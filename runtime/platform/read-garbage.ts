@@ -8,12 +8,11 @@
 // So the transports count what they read in large pieces (LARGE_READ); every CHECK_BYTES of them
 // the RSS is read (~25 µs), and once it is GROWTH above where it was after the last collection, the
 // runtime collects: V8 a scavenge (the arrays are young), Bun a full collection (its eden
-// collection measured no effect). Small requests scavenge their own arrays (their many small
-// objects fill the new space), so their reads pay a counter and a comparison, and no collection:
-// counted, their RSS drifting under load made one on Bun every few seconds. A fast stream, or a big heap whose collection is slow,
-// spends at most about 1/(SHARE + 1) of its main thread's time here (the next collection waits
-// SHARE times as long as the last one took). The price: a GiB streamed at 96 MiB/s costs 0.3-2.4 s
-// more CPU on Deno and 2-2.5 s on Bun (docs/performance.md, "Streaming memory (issue 15)").
+// collection measured no effect). Small requests' reads are not counted (LARGE_READ says why). A
+// fast stream, or a big heap whose collection is slow, spends at most about 1/(SHARE + 1) of its
+// main thread's time here (the next collection waits SHARE times as long as the last one took).
+// The price: a GiB streamed at 96 MiB/s costs 0.3-2.4 s more CPU on Deno and 2-2.5 s on Bun
+// (docs/performance.md, "Streaming memory (issue 15)").
 // node:v8 and node:vm are taken from the runtime only when V8's collector is first needed: a static
 // import of them cost Bun ~5 ms at every start (node:vm alone ~4 ms in a profile of the library's
 // cold start, issue 16), and Bun never needs them.
@@ -90,7 +89,7 @@ export function runtimeCollector(): () => void {
  * Reads under this size are not counted towards a collection: they are a small request's (a head,
  * a short body), whose arrays die with the request's many small objects, which fill the young
  * generation and get collected with them. Counted, they made small-request load alone climb to
- * GROWTH and force a full collection on Bun (12-16 ms, every 3-4 s under wrk) for nothing a stream
+ * GROWTH and force a full collection on Bun (11-16 ms, every 3-4 s under wrk) for nothing a stream
  * needed (docs/performance.md, "Collections under small requests"). A streamed body is read in
  * large pieces: Bun hands up to 512 KiB per read, Deno 16-64 KiB, TLS 16 KiB records.
  */
