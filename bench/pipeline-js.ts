@@ -78,6 +78,9 @@ const BODY = "hello from the bench upstream";
 const RESPONSE = encoder.encode(`HTTP/1.1 200 OK\r\nContent-Type: text/plain;charset=utf-8\r\nDate: Sun, 06 Dec 2026 07:00:00 GMT\r\nContent-Length: ${BODY.length}\r\n\r\n${BODY}`);
 const TAIL = BODY.charCodeAt(BODY.length - 1);
 
+/** what an in-memory transport does besides writing: nothing (no socket to pause or close) */
+const IN_MEMORY = { pause() {}, resume() {}, ref() {}, end() {}, destroy() {} };
+
 /** an upstream connection that answers every request head at once (on the next microtask, as a read would come later) */
 const connectUpstream: Connect = (_host, _port, handler: TransportHandler): Transport => {
   queueMicrotask(() => handler.onOpen());
@@ -86,11 +89,7 @@ const connectUpstream: Connect = (_host, _port, handler: TransportHandler): Tran
       queueMicrotask(() => handler.onData(RESPONSE.slice()));
       return true;
     },
-    pause() {},
-    resume() {},
-    ref() {},
-    end() {},
-    destroy() {},
+    ...IN_MEMORY,
   };
 };
 
@@ -131,11 +130,7 @@ function connection(port: number) {
       if (data[data.byteLength - 1] === TAIL) answered?.();
       return true;
     },
-    pause() {},
-    resume() {},
-    ref() {},
-    end() {},
-    destroy() {},
+    ...IN_MEMORY,
   };
   const server = new Http1ServerConnection(down, { remoteAddress: "127.0.0.1", remotePort: port }, {
     handler,
