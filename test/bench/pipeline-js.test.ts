@@ -1,0 +1,39 @@
+// bench/pipeline-js.ts keeps measuring what it says: the real gateway chain, from an HTTP/1.1
+// server connection to the cluster's pool and back. It refuses to time anything unless its first
+// response is the upstream's answer through the route, so a change that breaks its wiring (or the
+// route, or the pool) fails here instead of producing a figure for a 404.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { runScript } from "../../runtime/platform/process.ts";
+
+const SCRIPT = new URL("../../bench/pipeline-js.ts", import.meta.url).pathname;
+
+async function run(args: string[]): Promise<{ code: number | null; lines: string[] }> {
+  const child = runScript(SCRIPT, args);
+  const code = await child.exited;
+  return { code, lines: child.lines };
+}
+
+test("the in-process gateway bench routes to its upstream and prints a time per request", async () => {
+  const { code, lines } = await run(["--requests", "400", "--rounds", "2", "--connections", "4"]);
+  assert.is(code, 0, lines.join("\n"));
+  const head = lines.find((l) => l.startsWith("HTTP/1.1 "));
+  assert.ok(head?.startsWith("HTTP/1.1 200 OK"), `the upstream's 200: ${head}`);
+  assert.ok(head!.includes("x-dietmesh-attempts: 1"), "answered through the router, on its first try");
+  const rounds = lines.filter((l) => /^round \d+: [\d.]+ µs per request \(400 requests\)$/.test(l));
+  assert.is(rounds.length, 2, lines.join("\n"));
+  for (const line of rounds) assert.ok(Number(/: ([\d.]+) µs/.exec(line)![1]) > 0);
+});
+
+if ("Bun" in globalThis) {
+  test("on Bun it counts the heap cells a request leaves, by type", async () => {
+    const { code, lines } = await run(["--allocations", "200"]);
+    assert.is(code, 0, lines.join("\n"));
+    assert.ok(lines.includes("heap cells per request, by type:"), lines.join("\n"));
+    // every request makes at least its promise and strings; the census must see them
+    const strings = lines.map((l) => /^\s*([\d.]+) string$/.exec(l)).find(Boolean);
+    assert.ok(strings && Number(strings[1]) >= 1, lines.join("\n"));
+  });
+}
+
+test.run();
