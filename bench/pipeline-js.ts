@@ -6,12 +6,19 @@
 // routes it, the cluster's real connection pool writes it to an in-memory upstream that answers
 // at once, and the response is written back. What is left out is only the socket layer
 // (platform/), which floor-pipe and floor-http in `npm run bench` measure.
-// Usage: bun bench/pipeline-js.ts [--requests 200000] [--rounds 5] [--connections 1]   (or deno run -A …)
+// Usage: bun bench/pipeline-js.ts [--requests 200000] [--rounds 5] [--connections 1] [--mesh]   (or deno run -A …)
+//   --mesh: the mesh row instead (sidecar A's outbound chain to sidecar B's inbound chain, as over
+//     mTLS, to the app): both proxies' code per request
 // Prints µs per request for each round (wall time; one thread, nothing else to wait for).
 import { loadConfig } from "../runtime/config/load.ts";
 import { snapshotFromConfig } from "../adapters/static/from-config.ts";
 import { compile } from "../runtime/model/compile.ts";
-import { gatewayHandler } from "../runtime/filters/chains.ts";
+import { gatewayHandler, inboundHandler, outboundHandler } from "../runtime/filters/chains.ts";
+import { authorityPort } from "../runtime/model/hosts.ts";
+import { createPoolClient, DEFAULT_POOL_LIMITS } from "../runtime/upstream/http1/index.ts";
+import { encodePeerMetadata } from "../runtime/telemetry/peer-metadata.ts";
+import type { DataHandler } from "../runtime/exchange/types.ts";
+import type { ConnInfo } from "../runtime/platform/types.ts";
 import { gatewayXfccFilter } from "../runtime/filters/gateway-xfcc.ts";
 import { createClusterStates } from "../runtime/upstream/cluster-state.ts";
 import { createConnectionPool } from "../runtime/upstream/http1/index.ts";
@@ -35,6 +42,8 @@ const arg = (name: string, fallback: string) => {
 const REQUESTS = Number(arg("requests", "200000"));
 const ROUNDS = Number(arg("rounds", "5"));
 const CONNECTIONS = Number(arg("connections", "1"));
+/** the mesh hop instead of the gateway: sidecar A's outbound chain, then sidecar B's inbound chain as over mTLS */
+const MESH = process.argv.includes("--mesh");
 /** serve on this port through the platform's sockets instead of looping in memory (for wrk) */
 const LISTEN = arg("listen", "");
 /** a real upstream (bench/upstream.ts) instead of the in-memory one */
@@ -70,9 +79,23 @@ spec:
     route: [{ destination: { host: bench-upstream.default.svc.cluster.local, port: { number: 8080 } } }]
 `;
 
+/** the mesh row's layout (bench/run.sh): one service in the mesh, B's sidecar in front of the app */
+const MESH_CONFIG = `apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: { name: b, namespace: default }
+spec:
+  hosts: [b.default.svc.cluster.local]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{ number: 8080, name: http, protocol: HTTP }]
+  endpoints: [{ address: 127.0.0.1, ports: { http: 15006 }, labels: { version: v1 }, serviceAccount: b }]
+`;
+
 const encoder = new TextEncoder();
 /** what wrk sends in the gateway rows */
-const REQUEST = encoder.encode("GET /bench/hello HTTP/1.1\r\nHost: bench.example\r\nx-bench-route: v1\r\n\r\n");
+const REQUEST = MESH
+  ? encoder.encode("GET /bench/hello HTTP/1.1\r\nHost: b.default.svc.cluster.local:8080\r\n\r\n")
+  : encoder.encode("GET /bench/hello HTTP/1.1\r\nHost: bench.example\r\nx-bench-route: v1\r\n\r\n");
 /** what bench/upstream.ts (Bun.serve) answers, byte for byte but the date */
 const BODY = "hello from the bench upstream";
 const RESPONSE = encoder.encode(`HTTP/1.1 200 OK\r\nContent-Type: text/plain;charset=utf-8\r\nDate: Sun, 06 Dec 2026 07:00:00 GMT\r\nContent-Length: ${BODY.length}\r\n\r\n${BODY}`);
@@ -112,12 +135,86 @@ const deps: PipelineDeps = {
   observer: process.argv.includes("--no-observer") ? undefined : createObserver({ reporter: "source", metrics }),
   tracer: process.argv.includes("--no-tracer") ? undefined : createTracer({ now: Date.now, newRequestId, samplingPercent: 1 }),
 };
-const handler = gatewayHandler({ table: { current: table }, select: (t) => t.gatewayPorts.get(80), port: 80, deps, security: () => undefined, filters: [gatewayXfccFilter()] });
+const handler = MESH ? await meshHop() : gatewayHandler({ table: { current: table }, select: (t) => t.gatewayPorts.get(80), port: 80, deps, security: () => undefined, filters: [gatewayXfccFilter()] });
+
+/**
+ * Sidecar A's outbound chain whose cluster pool connects, in memory, to sidecar B's inbound chain
+ * (served by its own HTTP/1.1 server connection, with A's SPIFFE identity as an mTLS listener
+ * would report it), whose app is the in-memory upstream: both proxies' code, no TLS and no sockets.
+ */
+async function meshHop(): Promise<DataHandler> {
+  const mesh = await loadConfig(["mesh.yaml"], { defaultNamespace: "default", ...memoryIO({ "mesh.yaml": MESH_CONFIG }) });
+  if (!mesh.config) throw new Error(`config: ${JSON.stringify(mesh.errors)}`);
+  const c = mesh.config;
+  const tableA = compile(c, snapshotFromConfig(c.serviceEntries, c.workloadEntries), { kind: "sidecar", namespace: "default", labels: { app: "a" } }, { random: Math.random, version: 1 });
+  const selfA = { workload: "a", namespace: "default", app: "a", principal: "spiffe://cluster.local/ns/default/sa/a" };
+  const selfB = { workload: "b", namespace: "default", app: "b", principal: "spiffe://cluster.local/ns/default/sa/b" };
+  const fromA: ConnInfo = { remoteAddress: "127.0.0.1", remotePort: 40001, secure: true, peer: { uris: [selfA.principal], der: new Uint8Array(0) } };
+  const appClient = createPoolClient(createConnectionPool(DEFAULT_POOL_LIMITS, { connect: connectUpstream }));
+  const depsB: PipelineDeps = {
+    ...deps,
+    upstream: appClient,
+    clusters: createClusterStates((limits) => createConnectionPool(limits, { connect: connectUpstream }), systemClock),
+    observer: undefined,
+    peerMetadata: encodePeerMetadata(selfB),
+  };
+  const inbound = inboundHandler({
+    app: "127.0.0.1:9",
+    deps: depsB,
+    observer: createObserver({ reporter: "destination", metrics: createIstioMetrics(createRegistry(), selfB), localService: { host: "b.default.svc.cluster.local", name: "b", namespace: "default" } }),
+    localId: () => selfB.principal,
+    security: () => undefined,
+    appPort: 9,
+  });
+  /** A's connection to B: its bytes are B's server connection's reads, B's writes are its reads */
+  const connectToB: Connect = (_host, _port, handlerA: TransportHandler): Transport => {
+    const toA: Transport = {
+      write(data) {
+        queueMicrotask(() => handlerA.onData(data));
+        return true;
+      },
+      ...IN_MEMORY,
+    };
+    const b = serverOn(toA, fromA, inbound);
+    queueMicrotask(() => handlerA.onOpen());
+    return {
+      write(data) {
+        queueMicrotask(() => b.onData(data));
+        return true;
+      },
+      ...IN_MEMORY,
+    };
+  };
+  const clustersA = createClusterStates((limits) => createConnectionPool(limits, { connect: connectToB }), systemClock);
+  clustersA.sync(tableA);
+  const depsA: PipelineDeps = {
+    ...deps,
+    clusters: clustersA,
+    observer: deps.observer && createObserver({ reporter: "source", metrics: createIstioMetrics(createRegistry(), selfA) }),
+    peerMetadata: encodePeerMetadata(selfA),
+  };
+  return outboundHandler({ table: { current: tableA }, select: (t) => t.outbound, port: (authority) => authorityPort(authority) ?? 80, deps: depsA });
+}
 
 if (LISTEN) {
   const server = listenData({ hostname: "127.0.0.1", port: Number(LISTEN) }, handler, (message) => console.error(message));
   console.log(`listening on ${server.hostname}:${server.port}`);
   await new Promise(() => {});
+}
+
+/** dietmesh's HTTP/1.1 server on one connection, handing requests to handler */
+function serverOn(socket: Transport, conn: ConnInfo, chain: DataHandler): Http1ServerConnection {
+  return new Http1ServerConnection(socket, conn, {
+    handler: chain,
+    onError: (error) => {
+      throw error;
+    },
+    badRequest: (error) => {
+      throw new Error(`bad request: ${error.details}`);
+    },
+    scheme: "http",
+    lifecycle: { draining: false, closed() {} },
+  });
 }
 
 /** one downstream keep-alive connection: the next request is written when the last response ended */
@@ -132,17 +229,7 @@ function connection(port: number) {
     },
     ...IN_MEMORY,
   };
-  const server = new Http1ServerConnection(down, { remoteAddress: "127.0.0.1", remotePort: port }, {
-    handler,
-    onError: (error) => {
-      throw error;
-    },
-    badRequest: (error) => {
-      throw new Error(`bad request: ${error.details}`);
-    },
-    scheme: "http",
-    lifecycle: { draining: false, closed() {} },
-  });
+  const server = serverOn(down, { remoteAddress: "127.0.0.1", remotePort: port }, handler);
   const one = (): Promise<void> =>
     new Promise((resolve) => {
       answered = resolve;

@@ -25,6 +25,15 @@ test("the in-process gateway bench routes to its upstream and prints a time per 
   for (const line of rounds) assert.ok(Number(/: ([\d.]+) µs/.exec(line)![1]) > 0);
 });
 
+test("its mesh mode goes through sidecar A's outbound chain and sidecar B's inbound chain to the app", async () => {
+  const { code, lines } = await run(["--mesh", "--requests", "200", "--rounds", "1", "--connections", "2"]);
+  assert.is(code, 0, lines.join("\n"));
+  const head = lines.find((l) => l.startsWith("HTTP/1.1 "));
+  assert.ok(head?.startsWith("HTTP/1.1 200 OK") && head.includes("x-dietmesh-attempts: 1"), `A's router answered with the app's 200: ${head}`);
+  assert.ok(!head!.includes("x-dietmesh-peer-metadata"), "B's metadata answer is A's to read, not the client's");
+  assert.ok(lines.some((l) => /^round 1: [\d.]+ µs per request \(200 requests\)$/.test(l)), lines.join("\n"));
+});
+
 if ("Bun" in globalThis) {
   test("on Bun it counts the heap cells a request leaves, by type", async () => {
     const { code, lines } = await run(["--allocations", "200"]);
