@@ -9,19 +9,19 @@
 // Usage: bun bench/pipeline-js.ts [--requests 200000] [--rounds 5] [--connections 1] [--mesh]   (or deno run -A …)
 //   --mesh: the mesh row instead (sidecar A's outbound chain to sidecar B's inbound chain, as over
 //     mTLS, to the app): both proxies' code per request
+//   --no-tracer, --no-observer: without trace context, without metrics (what each costs)
 // Prints µs per request for each round (wall time; one thread, nothing else to wait for).
 import { loadConfig } from "../runtime/config/load.ts";
 import { snapshotFromConfig } from "../adapters/static/from-config.ts";
 import { compile } from "../runtime/model/compile.ts";
 import { gatewayHandler, inboundHandler, outboundHandler } from "../runtime/filters/chains.ts";
 import { authorityPort } from "../runtime/model/hosts.ts";
-import { createPoolClient, DEFAULT_POOL_LIMITS } from "../runtime/upstream/http1/index.ts";
 import { encodePeerMetadata } from "../runtime/telemetry/peer-metadata.ts";
 import type { DataHandler } from "../runtime/exchange/types.ts";
 import type { ConnInfo } from "../runtime/platform/types.ts";
 import { gatewayXfccFilter } from "../runtime/filters/gateway-xfcc.ts";
 import { createClusterStates } from "../runtime/upstream/cluster-state.ts";
-import { createConnectionPool } from "../runtime/upstream/http1/index.ts";
+import { createConnectionPool, createPoolClient, defaultConnect, DEFAULT_POOL_LIMITS } from "../runtime/upstream/http1/index.ts";
 import { createMirrorSender } from "../runtime/router/mirror.ts";
 import { createObserver } from "../runtime/telemetry/observe.ts";
 import { createIstioMetrics } from "../runtime/telemetry/istio-metrics.ts";
@@ -32,8 +32,8 @@ import { systemClock } from "../runtime/lib/clock.ts";
 import type { Connect, Transport, TransportHandler } from "../runtime/platform/http1/transport.ts";
 import type { PipelineDeps } from "../runtime/router/pipeline-deps.ts";
 import { memoryIO } from "../test/config/memory-io.ts";
+import { serviceEntry } from "../test/support/mesh.ts";
 import { listenData } from "../runtime/exchange/listener.ts";
-import { defaultConnect } from "../runtime/upstream/http1/index.ts";
 
 const arg = (name: string, fallback: string) => {
   const at = process.argv.indexOf(`--${name}`);
@@ -51,16 +51,9 @@ const UPSTREAM = arg("upstream", "");
 /** instead of timing: count the heap cells this many requests leave (Bun) */
 const ALLOCATIONS = Number(arg("allocations", "0"));
 
-const CONFIG = () => `apiVersion: networking.istio.io/v1beta1
-kind: ServiceEntry
-metadata: { name: bench-upstream, namespace: default }
-spec:
-  hosts: [bench-upstream.default.svc.cluster.local]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{ number: 8080, name: http, protocol: HTTP }]
-  endpoints: [{ address: 127.0.0.1, ports: { http: ${UPSTREAM ? UPSTREAM.split(":")[1] : 9} }, labels: { version: v1 } }]
----
+if (MESH && (UPSTREAM || LISTEN)) throw new Error("--mesh runs in memory only: not with --upstream or --listen");
+
+const CONFIG = `${serviceEntry("bench-upstream", "bench-upstream.default.svc.cluster.local", [{ address: `127.0.0.1:${UPSTREAM ? UPSTREAM.split(":")[1] : 9}`, labels: { version: "v1" } }])}---
 apiVersion: networking.istio.io/v1beta1
 kind: Gateway
 metadata: { name: bench-gateway, namespace: default }
@@ -80,16 +73,7 @@ spec:
 `;
 
 /** the mesh row's layout (bench/run.sh): one service in the mesh, B's sidecar in front of the app */
-const MESH_CONFIG = `apiVersion: networking.istio.io/v1beta1
-kind: ServiceEntry
-metadata: { name: b, namespace: default }
-spec:
-  hosts: [b.default.svc.cluster.local]
-  location: MESH_INTERNAL
-  resolution: STATIC
-  ports: [{ number: 8080, name: http, protocol: HTTP }]
-  endpoints: [{ address: 127.0.0.1, ports: { http: 15006 }, labels: { version: v1 }, serviceAccount: b }]
-`;
+const MESH_CONFIG = serviceEntry("b", "b.default.svc.cluster.local", [{ address: "127.0.0.1:15006", labels: { version: "v1" }, serviceAccount: "b" }]);
 
 const encoder = new TextEncoder();
 /** what wrk sends in the gateway rows */
@@ -116,26 +100,48 @@ const connectUpstream: Connect = (_host, _port, handler: TransportHandler): Tran
   };
 };
 
-const loaded = await loadConfig(["bench.yaml"], { defaultNamespace: "default", ...memoryIO({ "bench.yaml": CONFIG() }) });
-if (!loaded.config) throw new Error(`config: ${JSON.stringify(loaded.errors)}`);
-const config = loaded.config;
-const table = compile(config, snapshotFromConfig(config.serviceEntries, config.workloadEntries), { kind: "gateway", namespace: "default", labels: { istio: "ingressgateway" } }, { random: Math.random, version: 1 });
-const clusters = createClusterStates((limits) => createConnectionPool(limits, { connect: UPSTREAM ? defaultConnect : connectUpstream }), systemClock);
-clusters.sync(table);
+const OBSERVE = !process.argv.includes("--no-observer");
 const newRequestId = () => crypto.randomUUID();
-const metrics = createIstioMetrics(createRegistry(), { workload: "bench-gateway", namespace: "default", app: "bench-gateway" });
-const deps: PipelineDeps = {
-  upstream: { send: () => Promise.reject(new Error("not used")) },
-  clusters,
+const notUsed = { send: () => Promise.reject(new Error("not used")) };
+/** what every proxy here shares; each adds its clusters, observer and peer metadata */
+const common = {
+  upstream: notUsed,
   clock: systemClock,
   random: Math.random,
   newRequestId,
-  mirror: createMirrorSender({ send: () => Promise.reject(new Error("not used")) }, Math.random),
-  log: (message) => console.error(message),
-  observer: process.argv.includes("--no-observer") ? undefined : createObserver({ reporter: "source", metrics }),
+  mirror: createMirrorSender(notUsed, Math.random),
+  log: (message: string) => console.error(message),
   tracer: process.argv.includes("--no-tracer") ? undefined : createTracer({ now: Date.now, newRequestId, samplingPercent: 1 }),
 };
-const handler = MESH ? await meshHop() : gatewayHandler({ table: { current: table }, select: (t) => t.gatewayPorts.get(80), port: 80, deps, security: () => undefined, filters: [gatewayXfccFilter()] });
+
+/** a proxy's route table from config text, as its kind and labels compile it */
+async function tableOf(text: string, proxy: Parameters<typeof compile>[2]) {
+  const loaded = await loadConfig(["bench.yaml"], { defaultNamespace: "default", ...memoryIO({ "bench.yaml": text }) });
+  if (!loaded.config) throw new Error(`config: ${JSON.stringify(loaded.errors)}`);
+  const c = loaded.config;
+  return compile(c, snapshotFromConfig(c.serviceEntries, c.workloadEntries), proxy, { random: Math.random, version: 1 });
+}
+
+/** the cluster state of a table whose pools connect with connect */
+function clustersOf(table: Awaited<ReturnType<typeof tableOf>>, connect: Connect) {
+  const clusters = createClusterStates((limits) => createConnectionPool(limits, { connect }), systemClock);
+  clusters.sync(table);
+  return clusters;
+}
+
+/** the gateway row: port 80's chain, its cluster's pool to the in-memory (or --upstream) upstream */
+async function gateway(): Promise<DataHandler> {
+  const table = await tableOf(CONFIG, { kind: "gateway", namespace: "default", labels: { istio: "ingressgateway" } });
+  const self = { workload: "bench-gateway", namespace: "default", app: "bench-gateway" };
+  const deps: PipelineDeps = {
+    ...common,
+    clusters: clustersOf(table, UPSTREAM ? defaultConnect : connectUpstream),
+    observer: OBSERVE ? createObserver({ reporter: "source", metrics: createIstioMetrics(createRegistry(), self) }) : undefined,
+  };
+  return gatewayHandler({ table: { current: table }, select: (t) => t.gatewayPorts.get(80), port: 80, deps, security: () => undefined, filters: [gatewayXfccFilter()] });
+}
+
+const handler = MESH ? await meshHop() : await gateway();
 
 /**
  * Sidecar A's outbound chain whose cluster pool connects, in memory, to sidecar B's inbound chain
@@ -143,25 +149,21 @@ const handler = MESH ? await meshHop() : gatewayHandler({ table: { current: tabl
  * would report it), whose app is the in-memory upstream: both proxies' code, no TLS and no sockets.
  */
 async function meshHop(): Promise<DataHandler> {
-  const mesh = await loadConfig(["mesh.yaml"], { defaultNamespace: "default", ...memoryIO({ "mesh.yaml": MESH_CONFIG }) });
-  if (!mesh.config) throw new Error(`config: ${JSON.stringify(mesh.errors)}`);
-  const c = mesh.config;
-  const tableA = compile(c, snapshotFromConfig(c.serviceEntries, c.workloadEntries), { kind: "sidecar", namespace: "default", labels: { app: "a" } }, { random: Math.random, version: 1 });
+  const tableA = await tableOf(MESH_CONFIG, { kind: "sidecar", namespace: "default", labels: { app: "a" } });
   const selfA = { workload: "a", namespace: "default", app: "a", principal: "spiffe://cluster.local/ns/default/sa/a" };
   const selfB = { workload: "b", namespace: "default", app: "b", principal: "spiffe://cluster.local/ns/default/sa/b" };
   const fromA: ConnInfo = { remoteAddress: "127.0.0.1", remotePort: 40001, secure: true, peer: { uris: [selfA.principal], der: new Uint8Array(0) } };
   const appClient = createPoolClient(createConnectionPool(DEFAULT_POOL_LIMITS, { connect: connectUpstream }));
   const depsB: PipelineDeps = {
-    ...deps,
+    ...common,
     upstream: appClient,
     clusters: createClusterStates((limits) => createConnectionPool(limits, { connect: connectUpstream }), systemClock),
-    observer: undefined,
     peerMetadata: encodePeerMetadata(selfB),
   };
   const inbound = inboundHandler({
     app: "127.0.0.1:9",
     deps: depsB,
-    observer: createObserver({ reporter: "destination", metrics: createIstioMetrics(createRegistry(), selfB), localService: { host: "b.default.svc.cluster.local", name: "b", namespace: "default" } }),
+    observer: OBSERVE ? createObserver({ reporter: "destination", metrics: createIstioMetrics(createRegistry(), selfB), localService: { host: "b.default.svc.cluster.local", name: "b", namespace: "default" } }) : undefined,
     localId: () => selfB.principal,
     security: () => undefined,
     appPort: 9,
@@ -185,12 +187,10 @@ async function meshHop(): Promise<DataHandler> {
       ...IN_MEMORY,
     };
   };
-  const clustersA = createClusterStates((limits) => createConnectionPool(limits, { connect: connectToB }), systemClock);
-  clustersA.sync(tableA);
   const depsA: PipelineDeps = {
-    ...deps,
-    clusters: clustersA,
-    observer: deps.observer && createObserver({ reporter: "source", metrics: createIstioMetrics(createRegistry(), selfA) }),
+    ...common,
+    clusters: clustersOf(tableA, connectToB),
+    observer: OBSERVE ? createObserver({ reporter: "source", metrics: createIstioMetrics(createRegistry(), selfA) }) : undefined,
     peerMetadata: encodePeerMetadata(selfA),
   };
   return outboundHandler({ table: { current: tableA }, select: (t) => t.outbound, port: (authority) => authorityPort(authority) ?? 80, deps: depsA });

@@ -29,6 +29,17 @@ const slow = platform.serve({ hostname: "127.0.0.1", port: 0, handler: async () 
 const service = (name: string, endpoints: { port: number; version?: string }[]) =>
   serviceEntry(name, `${name}.default.svc.cluster.local`, endpoints.map((e) => ({ address: `127.0.0.1:${e.port}`, ...(e.version ? { labels: { version: e.version } } : {}) })));
 
+/** a VirtualService sending every request for name to it, with one more route field (retries, timeout) */
+const oneRoute = (name: string, field: string) => `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: ${name}, namespace: default }
+spec:
+  hosts: [${name}]
+  http:
+  - route: [{ destination: { host: ${name} } }]
+    ${field}
+`;
+
 const CONFIG = (dead: number) => `${service("walk", [{ port: v1.server.port, version: "v1" }, { port: v2.server.port, version: "v2" }])}---
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
@@ -96,35 +107,11 @@ spec:
   host: flaky
   trafficPolicy: { loadBalancer: { simple: ROUND_ROBIN } }
 ---
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: flaky, namespace: default }
-spec:
-  hosts: [flaky]
-  http:
-  - route: [{ destination: { host: flaky } }]
-    retries: { attempts: 3, retryOn: connect-failure }
----
+${oneRoute("flaky", "retries: { attempts: 3, retryOn: connect-failure }")}---
 ${service("busy", [{ port: busy.port }])}---
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: busy, namespace: default }
-spec:
-  hosts: [busy]
-  http:
-  - route: [{ destination: { host: busy } }]
-    retries: { attempts: 2, retryOn: 5xx }
----
+${oneRoute("busy", "retries: { attempts: 2, retryOn: 5xx }")}---
 ${service("slow", [{ port: slow.port }])}---
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: slow, namespace: default }
-spec:
-  hosts: [slow]
-  http:
-  - route: [{ destination: { host: slow } }]
-    timeout: 0.3s
-`;
+${oneRoute("slow", "timeout: 0.3s")}`;
 
 interface Call {
   host: string;
