@@ -262,12 +262,22 @@ if (ALLOCATIONS > 0) {
   for (const [k, d] of rows) console.log(d.toFixed(2).padStart(7), k);
   process.exit(0);
 }
-for (let round = 0; round < ROUNDS; round++) {
+/**
+ * µs per request over `requests` requests, each connection sending its share one request at a
+ * time, all at once (wrk's -c). Exported so a driver can import this file from two trees into one
+ * process and alternate rounds between them: an A/B that the host's swings hit on both sides alike.
+ */
+export async function measure(requests: number): Promise<number> {
   const start = performance.now();
-  // each connection sends its share one request at a time, all at once: wrk's -c
   await Promise.all(connections.map(async (c) => {
-    for (let i = 0; i < REQUESTS / CONNECTIONS; i++) await c.one();
+    for (let i = 0; i < requests / CONNECTIONS; i++) await c.one();
   }));
-  const us = ((performance.now() - start) * 1000) / REQUESTS;
-  console.log(`round ${round + 1}: ${us.toFixed(2)} µs per request (${REQUESTS} requests)`);
+  return ((performance.now() - start) * 1000) / requests;
+}
+
+if (import.meta.main) {
+  for (let round = 0; round < ROUNDS; round++) {
+    const us = await measure(REQUESTS);
+    console.log(`round ${round + 1}: ${us.toFixed(2)} µs per request (${REQUESTS} requests)`);
+  }
 }

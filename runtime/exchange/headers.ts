@@ -3,7 +3,7 @@
 // being forged by a client.
 import type { HttpResponse } from "./types.ts";
 import { withHeaders } from "./response.ts";
-import { HeaderList } from "./header-list.ts";
+import { HeaderList, setChecked } from "./header-list.ts";
 
 const HOP_BY_HOP = [
   "connection",
@@ -92,12 +92,13 @@ export function upstreamRequestHeaders(incoming: Headers, facts: ForwardedFacts,
     headers.set("upgrade", upgrade);
   }
   const xff = headers.get("x-forwarded-for");
-  if (facts.remoteAddress) headers.set("x-forwarded-for", xff ? `${xff}, ${facts.remoteAddress}` : facts.remoteAddress);
-  if (!headers.has("x-forwarded-proto")) headers.set("x-forwarded-proto", facts.scheme);
+  // the request's own X-Forwarded-For and the socket's address: both valid as they are
+  if (facts.remoteAddress) setChecked(headers, "x-forwarded-for", xff ? `${xff}, ${facts.remoteAddress}` : facts.remoteAddress);
+  if (!headers.has("x-forwarded-proto")) setChecked(headers, "x-forwarded-proto", facts.scheme); // a URL scheme: token characters
   if (!headers.has("x-request-id")) headers.set("x-request-id", newRequestId());
   // Without a client Accept-Encoding some runtimes' clients ask for gzip and decode it themselves;
   // identity says what the client asked for: no encoding.
-  if (!headers.has("accept-encoding")) headers.set("accept-encoding", "identity");
+  if (!headers.has("accept-encoding")) setChecked(headers, "accept-encoding", "identity");
   headers.delete("x-dietmesh-response-flags");
   return headers;
 }

@@ -4,6 +4,7 @@
 // is the only costly part, and a connection's peer never changes.
 import type { PeerCertificate } from "../platform/index.ts";
 import { setXfcc, XFCC } from "../security/xfcc.ts";
+import { setChecked } from "../exchange/header-list.ts";
 import type { Exchange, Filter, FilterResult } from "./chain.ts";
 
 export function xfccFilter(localId: (() => string) | undefined): Filter {
@@ -27,7 +28,7 @@ export function xfccFilter(localId: (() => string) | undefined): Filter {
     }
     const value = values.get(peer);
     if (value === undefined) return first(exchange, peer);
-    headers.set(XFCC, value);
+    setChecked(headers, XFCC, value); // checked when first set, on a Headers
     return undefined;
   };
 }

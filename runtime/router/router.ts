@@ -8,6 +8,7 @@ import type { Exchange, Terminal } from "../filters/chain.ts";
 import { bufferForReplay } from "../resilience/body-replay.ts";
 import { upstreamRequestHeaders, downstreamResponse } from "../exchange/headers.ts";
 import { ProxyError } from "../exchange/errors.ts";
+import { setChecked } from "../exchange/header-list.ts";
 import { localReply } from "../exchange/local-reply.ts";
 import type { PipelineDeps } from "./pipeline-deps.ts";
 import { pickHost, UpstreamTry } from "./attempt.ts";
@@ -84,7 +85,7 @@ async function forward(action: ForwardAction, exchange: Exchange, deps: Pipeline
       record.host = host;
       retries.tries++;
       // who is calling, for the destination's metrics — to mesh workloads only, never passed on from the client
-      if (deps.peerMetadata && inMesh(host)) headers.set(PEER_METADATA_HEADER, deps.peerMetadata);
+      if (deps.peerMetadata && inMesh(host)) setChecked(headers, PEER_METADATA_HEADER, deps.peerMetadata); // URI-encoded once at start
       else headers.delete(PEER_METADATA_HEADER);
       // the pool's promise is awaited here: no async step between the router and the pool
       const result = new UpstreamTry(state, host, policy.perTryTimeoutMs, route?.signal, clock);
@@ -130,7 +131,7 @@ async function forward(action: ForwardAction, exchange: Exchange, deps: Pipeline
         if (identity && inMesh(host)) record.upstreamPeer = peerFromMetadata(identity, peerHeader);
       }
       target.responseHeaders?.(out);
-      out.set(ATTEMPTS_HEADER, String(retries.tries));
+      setChecked(out, ATTEMPTS_HEADER, String(retries.tries));
       record.details = "via_upstream";
       return downstream;
     }

@@ -18,18 +18,35 @@ export function encodePeerMetadata(self: WorkloadInfo): string {
 
 /** bounded: a peer sending ever-changing values cannot grow memory or metric series without limit */
 const MAX_PEERS = 1024;
-const peers = new Map<string, WorkloadInfo>();
+let peerCount = 0;
+/**
+ * principal → header ("" for none) → the peer. Two lookups and no key built: the principal is the
+ * connection's own string (its hash kept), and a joined "principal|header" key was a new string to
+ * build and hash on every request.
+ */
+const peers = new Map<string, Map<string, WorkloadInfo>>();
+const last: { principal: string; header: string | null; peer: WorkloadInfo | undefined } = { principal: "", header: null, peer: undefined };
+
+function remember(principal: string, header: string | null, peer: WorkloadInfo): WorkloadInfo {
+  last.principal = principal;
+  last.header = header;
+  last.peer = peer;
+  return peer;
+}
 
 /**
  * The caller for the metrics: its principal from the mTLS certificate, the rest from its metadata
  * header. Frozen and shared per distinct (principal, header), so the metrics cache keys on it.
  */
 export function peerFromMetadata(principal: string, header: string | null): WorkloadInfo {
-  const key = header ? `${principal}|${header}` : principal;
-  let peer = peers.get(key);
-  if (peer) return peer;
+  // the caller of the last request, compared without hashing the header: a sidecar's requests
+  // mostly come from the same few callers in turn
+  if (last.peer !== undefined && principal === last.principal && header === last.header) return last.peer;
+  let byHeader = peers.get(principal);
+  let peer = byHeader?.get(header ?? "");
+  if (peer) return remember(principal, header, peer);
   const info: WorkloadInfo = { principal, namespace: /\/ns\/([^/]+)\//.exec(principal)?.[1] };
-  if (header && peers.size < MAX_PEERS) {
+  if (header && peerCount < MAX_PEERS) {
     for (const pair of header.split(";")) {
       const eq = pair.indexOf("=");
       const field = pair.slice(0, eq) as (typeof FIELDS)[number];
@@ -44,6 +61,10 @@ export function peerFromMetadata(principal: string, header: string | null): Work
     }
   }
   peer = Object.freeze(info);
-  if (peers.size < MAX_PEERS) peers.set(key, peer);
-  return peer;
+  if (peerCount < MAX_PEERS) {
+    if (!byHeader) peers.set(principal, (byHeader = new Map()));
+    byHeader.set(header ?? "", peer);
+    peerCount++;
+  }
+  return remember(principal, header, peer);
 }

@@ -63,18 +63,6 @@ function slabPiece(size: number): Uint8Array {
   return piece;
 }
 
-/** index just past the first CRLFCRLF at or after from, or -1 */
-export function findHeadEnd(bytes: Uint8Array, from: number, end: number): number {
-  let i = from < 3 ? 3 : from;
-  while (i < end) {
-    const lf = bytes.indexOf(10, i);
-    if (lf < 0 || lf >= end) return -1;
-    if (bytes[lf - 1] === 13 && bytes[lf - 2] === 10 && bytes[lf - 3] === 13) return lf + 1;
-    i = lf + 1;
-  }
-  return -1;
-}
-
 // A small piece is copied on Bun (JSC's subarray first has to give the chunk an ArrayBuffer of its
 // own: measured 3x a copy of a few hundred bytes); on Deno a view is the cheaper of the two.
 const COPY_BELOW = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? 4096 : 0;

@@ -2,7 +2,8 @@
 // both runtimes and so tests can see the wire: every connection accepted, every request head as
 // received, bodies chunk by chunk, and responses written byte for byte. Not used by the product.
 import { createServer, type Server, type Socket } from "node:net";
-import { findHeadEnd, latin1 } from "./bytes.ts";
+import { latin1 } from "./bytes.ts";
+import { headEnd as findHeadEnd } from "../../exchange/http1/head-end.ts";
 import { CHUNKED_DONE, ChunkedDecoder } from "../../exchange/http1/chunked.ts";
 
 export interface TestRequest {

@@ -314,8 +314,8 @@ export class Connection implements TransportHandler, BodyOwner, Framing {
       const headers = new HeaderList();
       const names = head.names;
       const values = head.values;
-      // append checks each name is a token and each value clean, as a Headers would
-      for (let i = 0; i < head.count; i++) headers.append(names[i], values[i]);
+      // each name is checked to be a token, as a Headers would; the values parseHead already did
+      for (let i = 0; i < head.count; i++) headers.appendParsed(names[i], values[i]);
       response = newResponse(body, head.status, head.statusText, headers);
     } catch (error) {
       this.fail(new UpstreamError("protocol", `invalid upstream response: ${(error as Error).message}`));
