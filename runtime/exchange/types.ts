@@ -10,6 +10,13 @@ export interface HttpRequest {
   readonly method: string;
   /** "http://authority/path?query", the path normalized as a WHATWG URL parser would */
   readonly url: string;
+  /**
+   * The url's scheme and its "/path?query", when the listener has them apart (dietmesh's own
+   * HTTP/1.1 server): the route facts are taken from these, and the url is then built only if
+   * something asks for it. Both or neither.
+   */
+  readonly scheme?: string;
+  readonly target?: string;
   readonly headers: Headers;
   readonly body: ReadableStream<Uint8Array> | null;
   /** the trailers after the body, settled once the body has ended; absent when the protocol has none */

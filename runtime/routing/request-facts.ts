@@ -17,10 +17,27 @@ export interface RequestFacts {
 }
 
 /**
- * Splits `req.url` ("scheme://authority/path?query") with indexOf/slice: about 3–6× cheaper than
+ * Takes the request's scheme and target when its listener kept them (dietmesh's own server), else
+ * splits `req.url` ("scheme://authority/path?query") with indexOf/slice: about 3–6× cheaper than
  * `new URL()` on Bun and Deno, and the runtime has already parsed and normalised it once.
  */
 export function factsFromRequest(req: HttpRequest, port: number): RequestFacts {
+  const target = req.target;
+  const host = target !== undefined && req.scheme !== undefined ? req.headers.get("host") : null;
+  if (host !== null) {
+    // the listener kept the url's parts apart: no url to build and split again
+    const headers = req.headers;
+    const q = target!.indexOf("?");
+    return {
+      method: req.method,
+      scheme: req.scheme!,
+      authority: host,
+      path: q === -1 ? target! : target!.slice(0, q),
+      query: q === -1 ? "" : target!.slice(q + 1),
+      headers,
+      port,
+    };
+  }
   const url = req.url;
   const schemeEnd = url.indexOf("://");
   const authStart = schemeEnd + 3;

@@ -50,18 +50,32 @@ function normalizedPath(path: string): string {
   }
 }
 
+/** what a request's URL is made of: its scheme, its authority and its target (the path, normalized, and the query) */
+export interface UrlParts {
+  scheme: string;
+  authority: string;
+  /** "/path?query", starting with "/" */
+  target: string;
+}
+
 /** the request's URL, or why it has none */
 export function requestUrl(head: RequestHead, scheme: string): string | HeadError {
+  const parts = requestParts(head, scheme);
+  return "status" in parts ? parts : parts.scheme + "://" + parts.authority + parts.target;
+}
+
+/** the request's URL in its parts (no URL string built: the chain's route facts need only these), or why it has none */
+export function requestParts(head: RequestHead, scheme: string): UrlParts | HeadError {
   const target = head.target;
   if (target.charCodeAt(0) === 47 /* "/" */) {
     const host = head.host;
     if (host === undefined) return NO_HOST;
     if (!validAuthority(host)) return BAD_HOST;
     const path = normalizedPath(target);
-    return path ? scheme + "://" + host + path : BAD_TARGET;
+    return path ? { scheme, authority: host, target: path } : BAD_TARGET;
   }
   // authority-form (CONNECT host:port, checked by request-head.ts): the tunnel's destination
-  if (head.method === "CONNECT") return validAuthority(target) ? scheme + "://" + target + "/" : BAD_HOST;
+  if (head.method === "CONNECT") return validAuthority(target) ? { scheme, authority: target, target: "/" } : BAD_HOST;
   // absolute-form: http://authority[/path][?query]
   const sep = target.indexOf("://");
   if (sep < 0) return BAD_TARGET;
@@ -73,5 +87,5 @@ export function requestUrl(head: RequestHead, scheme: string): string | HeadErro
   if (!validAuthority(authority) || authority.includes("@")) return BAD_HOST;
   const rest = end === target.length ? "/" : target[end] === "?" ? "/" + target.slice(end) : target.slice(end);
   const path = normalizedPath(rest);
-  return path ? given + "://" + authority + path : BAD_TARGET;
+  return path ? { scheme: given, authority, target: path } : BAD_TARGET;
 }

@@ -20,7 +20,7 @@ import { BODY_STRATEGY, BodySource, type BodyOwner } from "./body-source.ts";
 import { latin1, piece } from "../../platform/http1/bytes.ts";
 import { CHUNKED_DONE, ChunkedDecoder } from "./chunked.ts";
 import { DEFAULT_HEAD_LIMITS, newRequestHead, RequestHeadReader, type HeadError, type HeadLimits, type RequestHead } from "./request-head.ts";
-import { requestUrl } from "./request-url.ts";
+import { requestParts } from "./request-url.ts";
 import { FAILED, KEEP, writeResponse, writeSwitchingProtocols, type ResponseSink, type Written } from "./response-writer.ts";
 import { TransportChannel } from "../transport-channel.ts";
 import { HeaderList } from "../header-list.ts";
@@ -70,13 +70,22 @@ const ESTABLISHED = new TextEncoder().encode("HTTP/1.1 200 Connection establishe
 const MAX_BUFFERED = 64 * 1024;
 
 class ServerRequest implements HttpRequest {
+  private whole: string | undefined = undefined;
+
   constructor(
     readonly method: string,
-    readonly url: string,
+    readonly scheme: string,
+    private readonly authority: string,
+    readonly target: string,
     readonly headers: HeaderList,
     readonly body: ReadableStream<Uint8Array> | null,
     readonly upgrade: string | undefined,
   ) {}
+
+  /** built on first use: the chain reads scheme and target, only a Web adapter the whole url */
+  get url(): string {
+    return (this.whole ??= this.scheme + "://" + this.authority + this.target);
+  }
 }
 
 export class Http1ServerConnection implements TransportHandler, BodyOwner, ResponseSink {
@@ -202,8 +211,8 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
       body = new ReadableStream(this.source, BODY_STRATEGY);
       this.state = BODY;
     } else this.state = WAIT;
-    const resolved = requestUrl(head, this.options.scheme);
-    if (typeof resolved !== "string") {
+    const resolved = requestParts(head, this.options.scheme);
+    if ("status" in resolved) {
       this.bodyMode = NO_BODY;
       this.state = WAIT;
       return this.refuse(resolved);
@@ -229,12 +238,12 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
     // its own. A request without a body needs no 100 (RFC 9110 §10.1.1).
     if (expect) this.socket.write(CONTINUE);
     // an absolute-form target names the authority; Host is replaced by it (RFC 9112 §3.2.2)
-    if (head.target.charCodeAt(0) !== 47 /* "/" */) headers.set("host", resolved.slice(resolved.indexOf("//") + 2, pathStart(resolved)));
+    if (head.target.charCodeAt(0) !== 47 /* "/" */) headers.set("host", resolved.authority);
     const base = this.conn;
     const conn: ConnInfo = { remoteAddress: base.remoteAddress, remotePort: base.remotePort, secure: base.secure, peer: base.peer, target: rawOriginTarget(head.target) };
     this.connectAsked = head.method === "CONNECT";
     this.upgradeAsked = head.upgrade && !this.connectAsked;
-    const request = new ServerRequest(head.method, resolved, headers, body, this.upgradeAsked ? (headers.get("upgrade") ?? undefined) : undefined);
+    const request = new ServerRequest(head.method, resolved.scheme, resolved.authority, resolved.target, headers, body, this.upgradeAsked ? (headers.get("upgrade") ?? undefined) : undefined);
     let response: HttpResponse | Promise<HttpResponse>;
     try {
       response = this.options.handler(request, conn);
@@ -451,11 +460,6 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
     if (graceful) this.socket.end();
     else this.socket.destroy();
   }
-}
-
-function pathStart(url: string): number {
-  const at = url.indexOf("/", url.indexOf("//") + 2);
-  return at === -1 ? url.length : at;
 }
 
 /** the request target as received, without an absolute-form's scheme and authority */
