@@ -85,7 +85,8 @@ export function parseHead(text: string, out: ResponseHead): string | null {
   if (lineEnd < 0) lineEnd = text.length;
   const after = text.charCodeAt(12);
   if (lineEnd > 12 && after !== 32) return "malformed status line";
-  out.statusText = lineEnd > 13 ? text.slice(13, lineEnd) : "";
+  // "OK" as a shared literal: nearly every response's reason, and a slice is a string to make real
+  out.statusText = lineEnd === 15 && text.charCodeAt(13) === 79 && text.charCodeAt(14) === 75 ? "OK" : lineEnd > 13 ? text.slice(13, lineEnd) : "";
   // a bare CR or LF is no line end (RFC 9112 §2.2): "200 OK\rX: y" or "\nX: y" hides a field
   if (lineEnd > 13 && (out.statusText.indexOf("\r") >= 0 || out.statusText.indexOf("\n") >= 0)) return "malformed status line";
   CONTROL.lastIndex = lineEnd;
