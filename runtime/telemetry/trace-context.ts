@@ -25,7 +25,8 @@ export function pooledCryptoFill(size = 4096): FillRandom {
       crypto.getRandomValues(pool);
       at = 0;
     }
-    bytes.set(pool.subarray(at, at + bytes.byteLength));
+    // a byte loop, not set(subarray()): a view made per request cost more than the 28 bytes' copy
+    for (let i = 0; i < bytes.byteLength; i++) bytes[i] = pool[at + i];
     at += bytes.byteLength;
   };
 }
