@@ -34,6 +34,17 @@ test("its mesh mode goes through sidecar A's outbound chain and sidecar B's inbo
   assert.ok(lines.some((l) => /^round 1: [\d.]+ µs per request \(200 requests\)$/.test(l)), lines.join("\n"));
 });
 
+test("the two-tree A/B driver alternates rounds and prints the median ratio", async () => {
+  const root = new URL("../..", import.meta.url).pathname;
+  const child = runScript(new URL("../../bench/pipeline-ab.ts", import.meta.url).pathname, ["--base", root, "--ab-rounds", "3", "--ab-requests", "100", "--connections", "2"]);
+  const code = await child.exited;
+  assert.is(code, 0, child.lines.join("\n"));
+  const line = child.lines.map((l) => /^base ([\d.]+) new ([\d.]+) µs\/req; new\/base median ([\d.]+) \(IQR [\d.]+–[\d.]+, (\d+) rounds\)$/.exec(l)).find(Boolean);
+  assert.ok(line, child.lines.join("\n"));
+  assert.ok(Number(line![1]) > 0 && Number(line![2]) > 0 && Number(line![3]) > 0);
+  assert.is(Number(line![4]), 1, "three rounds, two of them warm-up");
+});
+
 if ("Bun" in globalThis) {
   test("on Bun it counts the heap cells a request leaves, by type", async () => {
     const { code, lines } = await run(["--allocations", "200"]);
