@@ -176,8 +176,10 @@ export function createTracer(options: TracerOptions): Tracer {
    */
   function start(headers: HeaderList): SpanInfo {
     draw();
-    const traceId = hex(0, 16);
-    const spanId = hex(16, 24);
+    // both ids from one native hex call (a call per id was ~2 % of a gateway's profile)
+    const ids = hex(0, 24);
+    const traceId = ids.slice(0, 32);
+    const spanId = ids.slice(32);
     const sampled = sample();
     let requestId = headers.get("x-request-id");
     if (requestId === null) headers.append("x-request-id", (requestId = newRequestId())); // checked: the id maker is a parameter
