@@ -22,21 +22,13 @@ export interface RequestFacts {
  * `new URL()` on Bun and Deno, and the runtime has already parsed and normalised it once.
  */
 export function factsFromRequest(req: HttpRequest, port: number): RequestFacts {
-  const target = req.target;
-  const host = target !== undefined && req.scheme !== undefined ? req.headers.get("host") : null;
+  const { scheme, target, headers } = req;
+  // the listener kept the url's parts apart: no url to build and split again
+  const host = scheme !== undefined && target !== undefined ? headers.get("host") : null;
   if (host !== null) {
-    // the listener kept the url's parts apart: no url to build and split again
-    const headers = req.headers;
-    const q = target!.indexOf("?");
-    return {
-      method: req.method,
-      scheme: req.scheme!,
-      authority: host,
-      path: q === -1 ? target! : target!.slice(0, q),
-      query: q === -1 ? "" : target!.slice(q + 1),
-      headers,
-      port,
-    };
+    const parts = target as string;
+    const q = parts.indexOf("?");
+    return { method: req.method, scheme: scheme as string, authority: host, path: q === -1 ? parts : parts.slice(0, q), query: q === -1 ? "" : parts.slice(q + 1), headers, port };
   }
   const url = req.url;
   const schemeEnd = url.indexOf("://");
@@ -53,7 +45,6 @@ export function factsFromRequest(req: HttpRequest, port: number): RequestFacts {
     path = q > pathStart ? url.slice(pathStart, q) : "/";
     query = url.slice(q + 1);
   }
-  const headers = req.headers;
   return {
     method: req.method,
     scheme: url.slice(0, schemeEnd),

@@ -36,16 +36,21 @@ for (const name of COMMON) {
 export function commonName(text: string, start: number, end: number): string | undefined {
   const candidates = BY_LENGTH[end - start];
   if (candidates === undefined) return undefined;
-  next: for (let k = 0; k < candidates.length; k++) {
-    const name = candidates[k];
-    for (let i = 0; i < name.length; i++) {
-      let c = text.charCodeAt(start + i);
-      if (c >= 65 && c <= 90) c |= 0x20;
-      if (c !== name.charCodeAt(i)) continue next;
-    }
-    return name;
-  }
+  for (let k = 0; k < candidates.length; k++) if (sameNameFolded(text, start, candidates[k])) return candidates[k];
   return undefined;
+}
+
+/**
+ * Whether text from start on spells lower (a lowercase name) in any letter case. Only letters fold:
+ * a byte that differs from a non-letter by 0x20 (CR against "-") must not match.
+ */
+export function sameNameFolded(text: string, start: number, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) {
+    let c = text.charCodeAt(start + i);
+    if (c >= 65 && c <= 90) c |= 0x20;
+    if (c !== lower.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 /**

@@ -4,7 +4,7 @@
 // malformed Content-Length, Content-Length with Transfer-Encoding, codings other than chunked, two
 // Host headers. Runtime-neutral (no platform imports): the latin1 decoder is a parameter. See README.md.
 import { commonName } from "./field-names.ts";
-import { headEnd as findHeadEnd } from "./head-end.ts";
+import { hasNonFieldText, headEnd as findHeadEnd } from "./head-scan.ts";
 
 export interface HeadLimits {
   maxHeadBytes: number;
@@ -168,9 +168,6 @@ function authorityForm(target: string): boolean {
   return true;
 }
 
-/** a byte no field value may hold, or a CR or LF that is not part of a line's CRLF */
-const NOT_FIELD_TEXT = /[\0-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n/g;
-
 // what the framing headers said, gathered while the header lines are read
 let sawContentLength = false;
 let transferEncoding: string | undefined;
@@ -186,11 +183,9 @@ function headers(text: string, pos: number, out: RequestHead, limits: HeadLimits
   const names = out.names;
   const values = out.values;
   let count = 0;
-  // One native scan of the whole field block for what no value may hold (a control but HTAB, DEL,
-  // a CR or LF not in a CRLF pair): a head without any, the usual one, skips the per-character loop
-  // over every value (measured 2x the cost of this scan); one with any is judged by that loop.
-  NOT_FIELD_TEXT.lastIndex = pos;
-  const clean = !NOT_FIELD_TEXT.test(text);
+  // a head whose field block holds nothing a value may not (the usual one) skips the per-character
+  // loop over every value; one that does is judged by that loop, for its status and details
+  const clean = !hasNonFieldText(text, pos);
   while (pos < text.length) {
     // in a clean block every CR starts a line's CRLF: the one-character search is the cheaper
     let end = clean ? text.indexOf("\r", pos) : text.indexOf("\r\n", pos);

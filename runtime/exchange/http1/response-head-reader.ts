@@ -1,7 +1,7 @@
 // Collects a response head that may arrive in pieces, skips interim (1xx) responses, and parses
 // the final head. The common case — the whole head in one chunk — copies nothing.
 import { latin1 } from "../../platform/http1/bytes.ts";
-import { headEnd as findHeadEnd } from "./head-end.ts";
+import { headEnd as findHeadEnd } from "./head-scan.ts";
 import { isToken, MAX_HEAD_BYTES, parseHead, type ResponseHead } from "./response-head.ts";
 
 const EMPTY = new Uint8Array(0);

@@ -3,7 +3,7 @@
 // received, bodies chunk by chunk, and responses written byte for byte. Not used by the product.
 import { createServer, type Server, type Socket } from "node:net";
 import { latin1 } from "./bytes.ts";
-import { headEnd as findHeadEnd } from "../../exchange/http1/head-end.ts";
+import { headEnd as findHeadEnd } from "../../exchange/http1/head-scan.ts";
 import { CHUNKED_DONE, ChunkedDecoder } from "../../exchange/http1/chunked.ts";
 
 export interface TestRequest {

@@ -4,7 +4,7 @@
 // match exactly what they name and nothing else. A seeded run; DIETMESH_FUZZ_SEED replays one.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { headEnd } from "../../../runtime/exchange/http1/head-end.ts";
+import { headEnd } from "../../../runtime/exchange/http1/head-scan.ts";
 import { commonName, commonNameAsWritten } from "../../../runtime/exchange/http1/field-names.ts";
 import { seededRandom } from "../../resilience/seeded-random.ts";
 
