@@ -19,7 +19,13 @@
 # (50, wrk), BENCH_READY_TIMEOUT (10 s), BENCH_TARGETS (all of ALL_TARGETS below), BENCH_GRPC_CONNECTIONS
 # (10) and BENCH_GRPC_STREAMS (10 per connection) for the gRPC rows, BENCH_ROUNDS (1: the target list run
 # this many times in turn; each row then reports the median of its rounds, its ratio the median of the
-# ratios taken within each round, and every round's req/s and µs/req are listed).
+# ratios taken within each round, and every round's req/s and µs/req are listed), BENCH_PAIRED
+# ("mesh-bun gateway-bun"; "" for none), BENCH_SLICES (6) and BENCH_SLICE_SECONDS (2): paired slices.
+# Paired slices: a row named in BENCH_PAIRED is measured again against its reference with both serving
+# at once, in BENCH_SLICES pairs of BENCH_SLICE_SECONDS-s wrk runs taken in turn (reference, row; then
+# row, reference; ...). The ratio of each pair's req/s, and their median, are printed after the
+# table and kept in the JSON ("paired"). Why: the rows' own wrk runs are 20-30 s apart, and on a shared
+# host nginx's req/s alone moved 1.5-2x between two such runs; slices seconds apart see the same host.
 # gRPC rows (grpc-*, mesh-grpc-*): unary calls driven by h2load (one small message as the request
 # body, content-type application/grpc, te: trailers) through the mTLS pair — two nginx with grpc_pass
 # and client certificates, or two sidecars on a port declared GRPC (h2c in, h2 over mTLS, h2c to the
@@ -41,6 +47,9 @@ CONNS=${BENCH_CONNECTIONS:-50}
 READY_TIMEOUT=${BENCH_READY_TIMEOUT:-10}
 TARGETS=${BENCH_TARGETS:-$ALL_TARGETS}
 ROUNDS=${BENCH_ROUNDS:-1}
+PAIRED=${BENCH_PAIRED-mesh-bun gateway-bun floor-meshpipe-bun floor-http-bun}
+SLICES=${BENCH_SLICES:-6}
+SLICE_SECONDS=${BENCH_SLICE_SECONDS:-2}
 HOST=bench-upstream.default.svc.cluster.local:8080 # the sidecar rows' service
 MESH_HOST=b.default.svc.cluster.local:8080          # the mesh rows' service: sidecar B's workload
 GATEWAY_HOST=bench.example                          # the gateway rows' virtual host
@@ -443,11 +452,70 @@ measure_grpc() { # name port start_ms pid...: h2load, unary calls, BENCH_GRPC_CO
   fi
 }
 
+# Paired slices (BENCH_PAIRED, see the top): the reference each paired row is compared with (a floor
+# with the reference whose job it is the floor of), and the slices themselves.
+ref_of() { case "$1" in gateway-bun | gateway-deno | floor-http-bun | floor-http-deno) echo gateway-nginx ;;
+  mesh-bun | mesh-deno | floor-meshpipe-bun) echo mesh-nginx ;; dietmesh-bun | dietmesh-deno) echo nginx ;; esac; }
+later_than() { local seen="" t; for t in $TARGETS; do [ -n "$seen" ] && echo "$t"; [ "$t" = "$1" ] && seen=1; done; }
+is_paired() { [[ " $PAIRED " == *" $1 "* ]] && [ -n "$(ref_of "$1")" ]; }
+needed_later() { # reference target: true when a paired row after target in the list compares with it
+  local t; for t in $(later_than "$2"); do is_paired "$t" && [ "$(ref_of "$t")" = "$1" ] && return 0; done; return 1
+}
+PAIRS="$TMP/paired.tsv"; : >"$PAIRS" # 1 row, 2 reference, 3 round, 4-7 per slice: ratio, row req/s, reference req/s, row µs/req
+slice() { # port host path header pids...: one wrk run of SLICE_SECONDS; prints "req/s µs/req" (the pids' CPU per request)
+  local port=$1 hdr=(-H "Host: $2") path=$3; [ -n "$4" ] && hdr+=(-H "$4"); shift 4
+  local t0 t1 out rps
+  t0=$(cpu_ticks "$@")
+  out=$($PIN_LOAD wrk -t"$WRK_THREADS" -c"$CONNS" -d"${SLICE_SECONDS}s" "${hdr[@]}" "http://127.0.0.1:$port$path") || return 1
+  t1=$(cpu_ticks "$@")
+  [ "$(wrk_errors "$out")" = 0 ] || return 1
+  rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
+  awk -v d=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v s="$SLICE_SECONDS" -v r="$rps" \
+    'BEGIN { printf "%s %.0f\n", r, (r > 0 ? 1e6 * d / hz / (r * s) : 0) }'
+}
+paired() { # row port pids... -- reference: SLICES pairs of slices, in turn, against the held reference
+  local row=$1 port=$2; shift 2
+  local pids=() ref rpids i a b a_rps a_us b_rps ratios="" rrps="" frps="" us=""
+  while [ "$1" != -- ]; do pids+=("$1"); shift; done
+  ref=$2; read -ra rpids <<<"${HELD_PIDS[$ref]}"
+  local mine=("$port" "$T_HOST" "$T_PATH" "$T_HEADER") theirs=("${HELD_PORT[$ref]}" "${HELD_HOST[$ref]}" "${HELD_PATH[$ref]}" "${HELD_HEADER[$ref]}")
+  for ((i = 0; i < SLICES; i++)); do
+    if ((i % 2 == 0)); then
+      b=$(slice "${theirs[@]}" "${rpids[@]}") && a=$(slice "${mine[@]}" "${pids[@]}")
+    else
+      a=$(slice "${mine[@]}" "${pids[@]}") && b=$(slice "${theirs[@]}" "${rpids[@]}")
+    fi || { echo "  paired $row / $ref: a slice failed (wrk errors or no answer)" >&2; return 0; }
+    read -r a_rps a_us <<<"$a"; read -r b_rps _ <<<"$b"
+    ratios+="${ratios:+ }$(awk -v x="$a_rps" -v y="$b_rps" 'BEGIN { printf "%.3f", (y > 0 ? x / y : 0) }')"
+    rrps+="${rrps:+ }$a_rps" frps+="${frps:+ }$b_rps" us+="${us:+ }$a_us"
+  done
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$row" "$ref" "$round" "$ratios" "$rrps" "$frps" "$us" >>"$PAIRS"
+  echo "  paired $row / $ref: $ratios" >&2
+}
+# References kept serving for paired rows later in the round, by name: their port set, port, pids
+# (space-separated) and what their slices ask for. Each holds one of the port sets below.
+declare -A HELD_SET=() HELD_PORT=() HELD_PIDS=() HELD_HOST=() HELD_PATH=() HELD_HEADER=()
+release() { # reference: stop it and free its port set
+  local p; for p in ${HELD_PIDS[$1]}; do stop "$p"; done
+  unset "HELD_SET[$1]" "HELD_PORT[$1]" "HELD_PIDS[$1]" "HELD_HOST[$1]" "HELD_PATH[$1]" "HELD_HEADER[$1]"
+}
+
 LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
 awk -v l="$LOAD_BEFORE" 'BEGIN { exit !(l > 0.5) }' &&
   echo "warning: the machine is not idle (load average $LOAD_BEFORE); expect noisy numbers" >&2
 echo "dietmesh bench: ${DURATION}s runs, $RATE req/s latency runs, $CONNS wrk connections; $LAYOUT" >&2
-mapfile -t PORTS < <($BUN bench/free-ports.ts 6)
+# four sets of six: each reference kept serving for paired slices holds one, a target takes a free one
+PORT_SETS=4
+mapfile -t ALL_PORTS < <($BUN bench/free-ports.ts $((6 * PORT_SETS)))
+free_set() { # the first port set no held reference has
+  local i r used
+  for ((i = 0; i < PORT_SETS; i++)); do
+    used=""; for r in "${!HELD_SET[@]}"; do [ "${HELD_SET[$r]}" = "$i" ] && used=1; done
+    [ -z "$used" ] && { echo "$i"; return 0; }
+  done
+  return 1
+}
+PORTS=("${ALL_PORTS[@]:0:6}")
 GRPC_PORT="" GRPC_PID="" GRPC_START=0
 
 # The upstream serves every target; its start time and memory fill the "direct" row.
@@ -464,6 +532,8 @@ EXPECTED=$(curl -sf "http://127.0.0.1:$UP_PORT/")
 for round in $(seq "$ROUNDS"); do
 for target in $TARGETS; do
   rows_before=$(wc -l <"$ROWS")
+  set_now=$(free_set) || { echo "bench: every port set is held" >&2; exit 2; }
+  PORTS=("${ALL_PORTS[@]:$((6 * set_now)):6}")
   PID="" T_HOST=$HOST T_PATH=/ T_HEADER="" T_REF=nginx T_MISS="" T_KIND=http
   ready=() # pid port path, per process that must serve before the target is measured
   case "$target" in
@@ -666,10 +736,25 @@ for target in $TARGETS; do
   else
     na "$target" "$err"
   fi
-  for p in "${pids[@]}"; do stop "$p"; done
+  ok=$(awk -F'\t' -v b="$rows_before" 'NR > b && $2 != "n/a" { n++ } END { print n + 0 }' "$ROWS")
+  ref=$(ref_of "$target")
+  if [ "$ok" = 1 ] && is_paired "$target" && [ -n "${HELD_SET[$ref]:-}" ]; then
+    paired "$target" "$port" "${pids[@]}" -- "$ref"
+  fi
+  # a reference that a paired row later in this round needs keeps serving on its port set, while a
+  # set stays free for the rows in between
+  if [ "$ok" = 1 ] && [ "$T_KIND" = http ] && needed_later "$target" "$target" && [ $((${#HELD_SET[@]} + 2)) -le "$PORT_SETS" ]; then
+    HELD_SET[$target]=$set_now HELD_PORT[$target]=$port HELD_PIDS[$target]="${pids[*]}"
+    HELD_HOST[$target]=$T_HOST HELD_PATH[$target]=$T_PATH HELD_HEADER[$target]=$T_HEADER
+  else
+    for p in "${pids[@]}"; do stop "$p"; done
+  fi
+  # a held reference goes once no later paired row in this round needs it
+  for r in "${!HELD_SET[@]}"; do [ "$r" = "$target" ] || needed_later "$r" "$target" || release "$r"; done
   # the round this target's row came from (column 22)
   awk -v b="$rows_before" -v r="$round" 'NR > b { $0 = $0 "\t" r } { print }' "$ROWS" >"$ROWS.tmp" && mv "$ROWS.tmp" "$ROWS"
 done
+for r in "${!HELD_SET[@]}"; do release "$r"; done
 done
 
 # With several rounds: one row per target, each figure the median of its rounds (errors and steal the
@@ -747,6 +832,20 @@ awk -F'\t' -v out="$OUT" -v date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -v nproc="$NPR
     printf "  ]\n}\n" > out
     for (r = 1; r <= n; r++) if (rounds > 1 && f[r, 23] != "") { if (!head++) printf "%s\n", "each round, in order (req/s; µs/req):"; printf "  %-18s %s; %s\n", f[r, 1], f[r, 23], f[r, 24] }
   }' "$ROWS"
+# Paired slices: per row, every slice ratio of every round, their median; then into the JSON
+if [ -s "$PAIRS" ]; then
+  echo "paired slices (row / reference req/s, both serving, ${SLICE_SECONDS}-s wrk runs in turn; per round; µs/req of the row):"
+  awk -F'\t' '
+    function med(list,   m, i, j, t, v) { m = split(list, v, " ")
+      for (i = 2; i <= m; i++) { t = v[i] + 0; for (j = i - 1; j >= 1 && v[j] + 0 > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
+      return m % 2 ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2 }
+    { k = $1 " / " $2; if (!(k in all)) order[++n] = k; all[k] = all[k] " " $4; per[k] = per[k] "\n    round " $3 ": " $4 " (µs/req " $7 ")" }
+    END { for (i = 1; i <= n; i++) printf "  %-28s median %.2f%s\n", order[i], med(all[order[i]]), per[order[i]] }' "$PAIRS"
+  json=$(awk -F'\t' '
+    function arr(s) { gsub(/ /, ", ", s); return "[" s "]" }
+    { printf "%s    { \"target\": \"%s\", \"reference\": \"%s\", \"round\": %s, \"slice_seconds\": %s, \"ratios\": %s, \"requests_per_s\": %s, \"reference_requests_per_s\": %s, \"cpu_us_per_request\": %s }", (NR > 1 ? ",\n" : ""), $1, $2, $3, s, arr($4), arr($5), arr($6), arr($7) }' s="$SLICE_SECONDS" "$PAIRS")
+  sed -i '$d' "$OUT" && printf ',\n  "paired": [\n%s\n  ]\n}\n' "$json" >>"$OUT"
+fi
 for row in $(awk -F'\t' '$10 != "n/a" && $10 > 0 { print $1 }' "$ROWS"); do
   echo "warning: $row had failed requests (non-2xx, socket errors or unanswered); see $OUT" >&2
 done
