@@ -96,9 +96,9 @@ export function upstreamRequestHeaders(incoming: Headers, facts: ForwardedFacts,
   if (facts.remoteAddress) setChecked(headers, "x-forwarded-for", xff ? `${xff}, ${facts.remoteAddress}` : facts.remoteAddress);
   if (!headers.has("x-forwarded-proto")) setChecked(headers, "x-forwarded-proto", facts.scheme); // a URL scheme: token characters
   if (!headers.has("x-request-id")) headers.set("x-request-id", newRequestId());
-  // Without a client Accept-Encoding some runtimes' clients ask for gzip and decode it themselves;
-  // identity says what the client asked for: no encoding.
-  if (!headers.has("accept-encoding")) setChecked(headers, "accept-encoding", "identity");
+  // No Accept-Encoding is added (as Envoy adds none): dietmesh's own client sends the fields as they
+  // are, Bun's fetch with decompress: false asks for no encoding of its own (checked on Bun 1.4.5),
+  // and Deno's path is node:http, which adds none either (platform/deno-upstream.ts)
   headers.delete("x-dietmesh-response-flags");
   return headers;
 }
