@@ -97,6 +97,12 @@ export interface InboundListenerOptions {
   terminal?: Terminal;
 }
 
+/** the target in a URL ("/" when it names none); only for a request that came without its raw target */
+function targetOf(url: string): string {
+  const at = url.indexOf("/", url.indexOf("//") + 2);
+  return at === -1 ? "/" : url.slice(at);
+}
+
 /** a sidecar's inbound listener: host check → upgrade → CONNECT refused → XFCC → peer metadata → request checks → JWT → RBAC → the app */
 export function inboundHandler(options: InboundListenerOptions): DataHandler {
   const { deps, security } = options;
@@ -115,9 +121,7 @@ export function inboundHandler(options: InboundListenerOptions): DataHandler {
   // the target as received (a listener passes it in conn.target; a Request's URL is normalized),
   // and the headers as they will go to the app
   const facts = (request: HttpRequest, conn: ConnInfo): RequestFacts => {
-    const url = request.url;
-    const at = url.indexOf("/", url.indexOf("//") + 2);
-    const target = conn.target ?? (at === -1 ? "/" : url.slice(at));
+    const target = conn.target ?? targetOf(request.url);
     const q = target.indexOf("?");
     const headers = upstreamRequestHeaders(request.headers, { remoteAddress: conn.remoteAddress, scheme: "http" }, deps.newRequestId, request.upgrade);
     return {

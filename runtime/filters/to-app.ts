@@ -26,9 +26,9 @@ export function toAppTerminal(app: string, deps: PipelineDeps, makePool: () => C
     const { facts, record, request } = exchange;
     const target = facts.query ? `${facts.path}?${facts.query}` : facts.path;
     try {
-      // an origin-form target given apart too: the client then need not parse it back out of the url
-      // (anything else, "*" of OPTIONS, is left to the url as before)
-      const upstream = { url: `http://${app}${target}`, target: target.charCodeAt(0) === 47 ? target : undefined, method: facts.method, headers: facts.headers, body: request.body };
+      // the app's address and an origin-form target given apart too: the client then need not parse
+      // them back out of the url (anything else, "*" of OPTIONS, is left to the url as before)
+      const upstream = { url: `http://${app}${target}`, address: app, target: target.charCodeAt(0) === 47 ? target : undefined, method: facts.method, headers: facts.headers, body: request.body };
       const response =
         request.protocol === "h2" && isGrpc(request.headers) ? await (h2 ??= makePool()).send(app, { ...upstream, trailers: request.trailers }) : await deps.upstream.send(upstream);
       record.details = "via_upstream";

@@ -237,6 +237,8 @@ export interface UpstreamRequest {
   url: string;
   /** the origin-form target ("/path?query") when the caller has it apart: url is then not parsed back for it */
   target?: string;
+  /** an http:// url's authority ("10.0.0.1:8080") when the caller has it apart, for the same reason */
+  address?: string;
   method: string;
   /** sent as given, Host included; hop-by-hop headers are already removed */
   headers: Headers;

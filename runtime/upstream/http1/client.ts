@@ -17,7 +17,7 @@ export function httpAddress(url: string): string | null {
 export function createPoolClient(pool: ConnectionPool, fallback?: HttpClient): HttpClient {
   return {
     send(request: UpstreamRequest): Promise<HttpResponse> {
-      const address = httpAddress(request.url);
+      const address = request.address ?? httpAddress(request.url);
       if (address !== null) {
         // HTTP/1.1 requires Host (RFC 9112 §3.2); the proxy always sets it, other callers may not
         if (!request.headers.has("host")) request.headers.set("host", address);

@@ -2,6 +2,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { startTestServer } from "../../../runtime/platform/http1/test-server.ts";
+import { createPoolClient } from "../../../runtime/upstream/http1/client.ts";
+import { toWebResponse } from "../../../runtime/exchange/web-request.ts";
 import { bytesOf, closePools, deferred, equalBytes, get, outcome, pool, streamOf, waitFor } from "./support.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
@@ -33,6 +35,17 @@ test("target: sent as the request line's target when given; else the URL's path 
   assert.is(await given.text(), "/from-target?t=2");
   const parsed = await p.send(server.address, { url, method: "GET", headers: new Headers({ host: "h" }), body: null });
   assert.is(await parsed.text(), "/from-url?u=1");
+  await server.close();
+});
+
+test("the pool client: the address the caller gives apart is the one dialled; else the URL's authority", async () => {
+  const server = await startTestServer((req, s) => s.respond(200, [], req.header("host") ?? ""));
+  const client = createPoolClient(pool().raw);
+  // the url names a port nothing listens on: only the address given apart can reach the server
+  const apart = await client.send({ url: "http://127.0.0.1:9/x", address: server.address, target: "/x", method: "GET", headers: new Headers(), body: null });
+  assert.is(await toWebResponse(apart).text(), server.address, "Host, when missing, is that address");
+  const parsed = await client.send({ url: `http://${server.address}/x`, method: "GET", headers: new Headers(), body: null });
+  assert.is(await toWebResponse(parsed).text(), server.address);
   await server.close();
 });
 
