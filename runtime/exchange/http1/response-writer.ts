@@ -2,7 +2,7 @@
 // piece of the body when that is small, then the body as it comes — as sent when its length is
 // known, chunked when not (close-delimited for HTTP/1.0). The connection's own framing headers
 // (Connection, Keep-Alive, Transfer-Encoding) are always ours; a Content-Length given is kept.
-import { latin1Bytes } from "../../platform/http1/bytes.ts";
+import { headBytes, latin1Bytes } from "../../platform/http1/bytes.ts";
 import { knownBody } from "../known-body.ts";
 import { HeaderList } from "../header-list.ts";
 import type { HttpResponse } from "../types.ts";
@@ -24,8 +24,12 @@ const REASONS: Record<number, string> = {
   505: "HTTP Version Not Supported",
 };
 
-/** one head builder at module level: Headers.forEach is synchronous, so it is never shared */
-const head = { text: "", length: -1 };
+/**
+ * One head builder at module level: Headers.forEach is synchronous, so it is never shared. The
+ * fields to write go into its arrays (reused), and headBytes writes them (on Bun each natively, no
+ * string of the whole head).
+ */
+const head = { names: [] as string[], values: [] as string[], count: 0, length: -1 };
 
 function appendHeader(this: typeof head, value: string, name: string): void {
   switch (name) {
@@ -39,26 +43,42 @@ function appendHeader(this: typeof head, value: string, name: string): void {
     case "set-cookie":
       return; // written one per line below: forEach joins them
   }
-  this.text += name + ": " + value + "\r\n";
+  this.names[this.count] = name;
+  this.values[this.count] = value;
+  this.count++;
 }
 
 /**
- * The fields onto head.text: a HeaderList's in the order they came (each set-cookie on its own
- * line, as every field), a Headers' through forEach (sorted, combined) and its cookies after.
+ * The fields into head: a HeaderList's in the order they came (each set-cookie on its own line, as
+ * every field), a Headers' through forEach (sorted, combined) and its cookies after.
  */
 function appendHeaders(headers: Headers): void {
+  head.count = 0;
+  head.length = -1;
   if (headers instanceof HeaderList) {
     const names = headers.fieldNames;
     const values = headers.fieldValues;
     for (let i = 0; i < names.length; i++) {
       const name = names[i];
-      if (name === "set-cookie") head.text += "set-cookie: " + values[i] + "\r\n";
-      else appendHeader.call(head, values[i], name);
+      if (name === "set-cookie") {
+        head.names[head.count] = name;
+        head.values[head.count++] = values[i];
+      } else appendHeader.call(head, values[i], name);
     }
     return;
   }
   headers.forEach(appendHeader as (value: string, name: string) => void, head);
-  for (const cookie of headers.getSetCookie()) head.text += "set-cookie: " + cookie + "\r\n";
+  for (const cookie of headers.getSetCookie()) {
+    head.names[head.count] = "set-cookie";
+    head.values[head.count++] = cookie;
+  }
+}
+
+/** the head's bytes: start line, the fields in head, then end (the fields we add and the blank line), then tail */
+function headOut(start: string, end: string, tail?: Uint8Array): Uint8Array {
+  const bytes = headBytes(start, head.names, head.values, head.count, end, tail);
+  head.names.length = head.values.length = head.count = 0; // no response's strings kept past its head
+  return bytes;
 }
 
 const COALESCE_BELOW = 16 * 1024;
@@ -80,19 +100,17 @@ const ending = (keepAlive: boolean): Written => (keepAlive ? KEEP : CLOSE);
 /** Writes response; synchronous when the body is already in memory (knownBody), which is the usual case. */
 export function writeResponse(sink: ResponseSink, response: HttpResponse, isHead: boolean, minor: number, keepAlive: boolean): Written | Promise<Written> {
   const status = response.status;
-  head.text = "HTTP/1.1 " + status + " " + (response.statusText || REASONS[status] || "Unknown") + "\r\n";
-  head.length = -1;
+  const start = "HTTP/1.1 " + status + " " + (response.statusText || REASONS[status] || "Unknown") + "\r\n";
   appendHeaders(response.headers);
-  let text = head.text;
   let length = head.length;
-  head.text = "";
+  let text = ""; // the fields this writer adds, after the response's own
   const bodiless = isHead || status === 204 || status === 304 || status < 200;
   const known = bodiless ? undefined : knownBody(response);
   if (known !== undefined) {
     if (length < 0) text += "content-length: " + known.byteLength + "\r\n";
     if (!keepAlive) text += "connection: close\r\n";
     else if (minor === 0) text += "connection: keep-alive\r\n";
-    sink.write(latin1Bytes(text + "\r\n", known)); // head and body: one array, one write
+    sink.write(headOut(start, text + "\r\n", known)); // head and body: one array, one write
     return ending(keepAlive);
   }
   const body = bodiless ? null : response.body;
@@ -108,13 +126,13 @@ export function writeResponse(sink: ResponseSink, response: HttpResponse, isHead
   }
   if (!keepAlive) text += "connection: close\r\n";
   else if (minor === 0) text += "connection: keep-alive\r\n";
-  const headBytes = latin1Bytes(text + "\r\n");
+  const headArray = headOut(start, text + "\r\n");
   if (body === null) {
     if (!bodiless) void response.body?.cancel().catch(() => {});
-    sink.write(headBytes);
+    sink.write(headArray);
     return ending(keepAlive);
   }
-  return writeStream(sink, body.getReader(), headBytes, chunked, length, keepAlive);
+  return writeStream(sink, body.getReader(), headArray, chunked, length, keepAlive);
 }
 
 /**
@@ -122,20 +140,16 @@ export function writeResponse(sink: ResponseSink, response: HttpResponse, isHead
  * (its Upgrade among them; headers.ts keeps it on a 101), Connection: upgrade, and no body framing.
  */
 export function writeSwitchingProtocols(response: HttpResponse): Uint8Array {
-  head.text = "HTTP/1.1 101 " + (response.statusText || "Switching Protocols") + "\r\n";
-  head.length = -1;
   appendHeaders(response.headers);
-  const text = head.text;
-  head.text = "";
-  return latin1Bytes(text + "connection: upgrade\r\n\r\n");
+  return headOut("HTTP/1.1 101 " + (response.statusText || "Switching Protocols") + "\r\n", "connection: upgrade\r\n\r\n");
 }
 
-async function writeStream(sink: ResponseSink, reader: ReadableStreamDefaultReader<Uint8Array>, headBytes: Uint8Array, chunked: boolean, length: number, keepAlive: boolean): Promise<Written> {
+async function writeStream(sink: ResponseSink, reader: ReadableStreamDefaultReader<Uint8Array>, headArray: Uint8Array, chunked: boolean, length: number, keepAlive: boolean): Promise<Written> {
   try {
     let first: ReadResult = await reader.read();
     if (sink.closed) return cancelled(reader);
     if (first.done) {
-      sink.write(chunked ? join(headBytes, LAST_CHUNK) : headBytes);
+      sink.write(chunked ? join(headArray, LAST_CHUNK) : headArray);
       return ending(keepAlive);
     }
     // The head and the first piece go out in one write (one syscall, one packet for a small
@@ -143,11 +157,11 @@ async function writeStream(sink: ResponseSink, reader: ReadableStreamDefaultRead
     // second piece: a stream (a watch, server-sent events) must flow as it comes.
     if (first.value.byteLength < COALESCE_BELOW) {
       const whole = !chunked && first.value.byteLength === length;
-      if (!sink.write(chunked ? framed(headBytes, first.value, false) : join(headBytes, first.value)) && !whole) await sink.drained();
+      if (!sink.write(chunked ? framed(headArray, first.value, false) : join(headArray, first.value)) && !whole) await sink.drained();
       // the whole body is out: the stream has nothing more to give (its source already ended)
       if (whole) return ending(keepAlive);
       first = await reader.read();
-    } else if (!sink.write(headBytes)) await sink.drained();
+    } else if (!sink.write(headArray)) await sink.drained();
     for (let piece: ReadResult = first; !piece.done; piece = await reader.read()) {
       if (sink.closed) return cancelled(reader);
       const bytes = piece.value;

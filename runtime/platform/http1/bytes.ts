@@ -48,6 +48,42 @@ export function latin1Bytes(text: string, tail: Uint8Array = NO_TAIL): Uint8Arra
   return out;
 }
 
+/**
+ * A head as bytes from its parts: the start line (with its CRLF), `count` fields from names and
+ * values (each written "name: value" CRLF), then `end` (any last fields and the blank line), then
+ * tail (a body in the same write). On Bun the array is sized first and each name and value written
+ * into it natively: a head made as one string is a rope of four pieces per field that JSC has to
+ * flatten before latin1Write can copy it, and a 10-field request head took 0.75 µs that way against
+ * 0.45 µs piece by piece (a native write per separator too was as slow as the rope: those are
+ * written here as bytes). On Deno the string is made and encoded as before (latin1Bytes).
+ */
+export function headBytes(start: string, names: readonly string[], values: readonly string[], count: number, end: string, tail: Uint8Array = NO_TAIL): Uint8Array {
+  if (!ON_BUN) {
+    let text = start;
+    for (let i = 0; i < count; i++) text += names[i] + ": " + values[i] + "\r\n";
+    return latin1Bytes(text + end, tail);
+  }
+  let size = start.length + end.length + tail.byteLength;
+  for (let i = 0; i < count; i++) size += names[i].length + values[i].length + 4;
+  const out = new Uint8Array(size);
+  let at = latin1Write.call(out, start, 0, start.length);
+  for (let i = 0; i < count; i++) {
+    const name = names[i];
+    const value = values[i];
+    at += latin1Write.call(out, name, at, name.length);
+    out[at] = 58; // ":"
+    out[at + 1] = 32;
+    at += 2;
+    at += latin1Write.call(out, value, at, value.length);
+    out[at] = 13;
+    out[at + 1] = 10;
+    at += 2;
+  }
+  at += latin1Write.call(out, end, at, end.length);
+  if (tail.byteLength) out.set(tail, at);
+  return out;
+}
+
 const SLAB = 64 * 1024;
 let slab = new Uint8Array(0);
 let slabAt = 0;

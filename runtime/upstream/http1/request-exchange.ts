@@ -3,7 +3,7 @@
 // whichever connection carries it.
 import { UpstreamError, type UpstreamRequest } from "../../platform/types.ts";
 import { latin1Bytes } from "../../platform/http1/bytes.ts";
-import { requestHead, type BodyFraming } from "../../exchange/http1/request-head-writer.ts";
+import { requestHeadBytes, type BodyFraming } from "../../exchange/http1/request-head-writer.ts";
 import type { Connection } from "./connection.ts";
 import type { HttpResponse } from "../../exchange/types.ts";
 
@@ -53,7 +53,7 @@ export class Exchange implements BodyFraming {
     readonly request: UpstreamRequest,
   ) {
     // throws TypeError on CR/LF or a bad method/target: before any connection is touched
-    this.head = latin1Bytes(requestHead(request.method, request.target ?? targetOf(request.url), request.headers, request.body !== null, this));
+    this.head = requestHeadBytes(request.method, request.target ?? targetOf(request.url), request.headers, request.body !== null, this);
     this.isHead = request.method === "HEAD";
     this.upgrade = request.headers.has("upgrade");
   }
