@@ -461,7 +461,7 @@ is_paired() { [[ " $PAIRED " == *" $1 "* ]] && [ -n "$(ref_of "$1")" ]; }
 needed_later() { # reference target: true when a paired row after target in the list compares with it
   local t; for t in $(later_than "$2"); do is_paired "$t" && [ "$(ref_of "$t")" = "$1" ] && return 0; done; return 1
 }
-PAIRS="$TMP/paired.tsv"; : >"$PAIRS" # 1 row, 2 reference, 3 round, 4-7 per slice: ratio, row req/s, reference req/s, row µs/req
+PAIRS="$TMP/paired.tsv"; : >"$PAIRS" # 1 row, 2 reference, 3 round, 4-8 per slice: ratio, row req/s, reference req/s, row µs/req, reference µs/req
 slice() { # port host path header pids...: one wrk run of SLICE_SECONDS; prints "req/s µs/req" (the pids' CPU per request)
   local port=$1 hdr=(-H "Host: $2") path=$3; [ -n "$4" ] && hdr+=(-H "$4"); shift 4
   local t0 t1 out rps
@@ -475,7 +475,7 @@ slice() { # port host path header pids...: one wrk run of SLICE_SECONDS; prints 
 }
 paired() { # row port pids... -- reference: SLICES pairs of slices, in turn, against the held reference
   local row=$1 port=$2; shift 2
-  local pids=() ref rpids i a b a_rps a_us b_rps ratios="" rrps="" frps="" us=""
+  local pids=() ref rpids i a b a_rps a_us b_rps b_us ratios="" rrps="" frps="" us="" rus=""
   while [ "$1" != -- ]; do pids+=("$1"); shift; done
   ref=$2; read -ra rpids <<<"${HELD_PIDS[$ref]}"
   local mine=("$port" "$T_HOST" "$T_PATH" "$T_HEADER") theirs=("${HELD_PORT[$ref]}" "${HELD_HOST[$ref]}" "${HELD_PATH[$ref]}" "${HELD_HEADER[$ref]}")
@@ -485,11 +485,11 @@ paired() { # row port pids... -- reference: SLICES pairs of slices, in turn, aga
     else
       a=$(slice "${mine[@]}" "${pids[@]}") && b=$(slice "${theirs[@]}" "${rpids[@]}")
     fi || { echo "  paired $row / $ref: a slice failed (wrk errors or no answer)" >&2; return 0; }
-    read -r a_rps a_us <<<"$a"; read -r b_rps _ <<<"$b"
+    read -r a_rps a_us <<<"$a"; read -r b_rps b_us <<<"$b"
     ratios+="${ratios:+ }$(awk -v x="$a_rps" -v y="$b_rps" 'BEGIN { printf "%.3f", (y > 0 ? x / y : 0) }')"
-    rrps+="${rrps:+ }$a_rps" frps+="${frps:+ }$b_rps" us+="${us:+ }$a_us"
+    rrps+="${rrps:+ }$a_rps" frps+="${frps:+ }$b_rps" us+="${us:+ }$a_us" rus+="${rus:+ }$b_us"
   done
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$row" "$ref" "$round" "$ratios" "$rrps" "$frps" "$us" >>"$PAIRS"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$row" "$ref" "$round" "$ratios" "$rrps" "$frps" "$us" "$rus" >>"$PAIRS"
   echo "  paired $row / $ref: $ratios" >&2
 }
 # References kept serving for paired rows later in the round, by name: their port set, port, pids
@@ -834,16 +834,20 @@ awk -F'\t' -v out="$OUT" -v date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -v nproc="$NPR
   }' "$ROWS"
 # Paired slices: per row, every slice ratio of every round, their median; then into the JSON
 if [ -s "$PAIRS" ]; then
-  echo "paired slices (row / reference req/s, both serving, ${SLICE_SECONDS}-s wrk runs in turn; per round; µs/req of the row):"
+  echo "paired slices (row / reference req/s, both serving, ${SLICE_SECONDS}-s wrk runs in turn; per round; CPU µs per request of each):"
   awk -F'\t' '
     function med(list,   m, i, j, t, v) { m = split(list, v, " ")
       for (i = 2; i <= m; i++) { t = v[i] + 0; for (j = i - 1; j >= 1 && v[j] + 0 > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
       return m % 2 ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2 }
-    { k = $1 " / " $2; if (!(k in all)) order[++n] = k; all[k] = all[k] " " $4; per[k] = per[k] "\n    round " $3 ": " $4 " (µs/req " $7 ")" }
-    END { for (i = 1; i <= n; i++) printf "  %-28s median %.2f%s\n", order[i], med(all[order[i]]), per[order[i]] }' "$PAIRS"
+    { k = $1 " / " $2; if (!(k in all)) order[++n] = k; all[k] = all[k] " " $4; per[k] = per[k] "\n    round " $3 ": " $4 " (µs/req " $7 "; reference " $8 ")"
+      # how much of its core the reference used in each slice: below 85 % something else set the pace
+      c = split($6, r, " "); split($8, u, " ")
+      for (i = 1; i <= c; i++) if (r[i] * u[i] / 1e4 < 85) low[k] = low[k] sprintf(" %.0f%%", r[i] * u[i] / 1e4) }
+    END { for (i = 1; i <= n; i++) { k = order[i]; printf "  %-28s median %.2f%s\n", k, med(all[k]), per[k]
+        if (low[k] != "") printf "    warning: the reference used only%s of its core in some slices: there its req/s was not its own limit\n", low[k] } }' "$PAIRS"
   json=$(awk -F'\t' '
     function arr(s) { gsub(/ /, ", ", s); return "[" s "]" }
-    { printf "%s    { \"target\": \"%s\", \"reference\": \"%s\", \"round\": %s, \"slice_seconds\": %s, \"ratios\": %s, \"requests_per_s\": %s, \"reference_requests_per_s\": %s, \"cpu_us_per_request\": %s }", (NR > 1 ? ",\n" : ""), $1, $2, $3, s, arr($4), arr($5), arr($6), arr($7) }' s="$SLICE_SECONDS" "$PAIRS")
+    { printf "%s    { \"target\": \"%s\", \"reference\": \"%s\", \"round\": %s, \"slice_seconds\": %s, \"ratios\": %s, \"requests_per_s\": %s, \"reference_requests_per_s\": %s, \"cpu_us_per_request\": %s, \"reference_cpu_us_per_request\": %s }", (NR > 1 ? ",\n" : ""), $1, $2, $3, s, arr($4), arr($5), arr($6), arr($7), arr($8) }' s="$SLICE_SECONDS" "$PAIRS")
   sed -i '$d' "$OUT" && printf ',\n  "paired": [\n%s\n  ]\n}\n' "$json" >>"$OUT"
 fi
 for row in $(awk -F'\t' '$10 != "n/a" && $10 > 0 { print $1 }' "$ROWS"); do
