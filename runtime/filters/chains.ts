@@ -8,6 +8,7 @@ import type { ConnInfo } from "../platform/types.ts";
 import type { DataHandler, HttpRequest } from "../exchange/types.ts";
 import { factsFromRequest, type RequestFacts } from "../routing/request-facts.ts";
 import { upstreamRequestHeaders } from "../exchange/headers.ts";
+import { targetOf } from "../upstream/http1/client.ts";
 import type { Observer } from "../telemetry/observe.ts";
 import { createRouter } from "../router/router.ts";
 import { compileChain, type Filter, type Terminal } from "./chain.ts";
@@ -97,12 +98,6 @@ export interface InboundListenerOptions {
   terminal?: Terminal;
 }
 
-/** the target in a URL ("/" when it names none); only for a request that came without its raw target */
-function targetOf(url: string): string {
-  const at = url.indexOf("/", url.indexOf("//") + 2);
-  return at === -1 ? "/" : url.slice(at);
-}
-
 /** a sidecar's inbound listener: host check → upgrade → CONNECT refused → XFCC → peer metadata → request checks → JWT → RBAC → the app */
 export function inboundHandler(options: InboundListenerOptions): DataHandler {
   const { deps, security } = options;
@@ -121,7 +116,7 @@ export function inboundHandler(options: InboundListenerOptions): DataHandler {
   // the target as received (a listener passes it in conn.target; a Request's URL is normalized),
   // and the headers as they will go to the app
   const facts = (request: HttpRequest, conn: ConnInfo): RequestFacts => {
-    const target = conn.target ?? targetOf(request.url);
+    const target = conn.target ?? targetOf(request.url); // only a request that came without its raw target
     const q = target.indexOf("?");
     const headers = upstreamRequestHeaders(request.headers, { remoteAddress: conn.remoteAddress, scheme: "http" }, deps.newRequestId, request.upgrade);
     return {

@@ -4,7 +4,7 @@
 // split into two.
 import { isToken } from "./response-head.ts";
 import { HeaderList } from "../header-list.ts";
-import { headBytes } from "../../platform/http1/bytes.ts";
+import { headBytes, latin1 } from "../../platform/http1/bytes.ts";
 
 const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"]);
 
@@ -86,7 +86,5 @@ export function requestHeadBytes(method: string, target: string, headers: Header
 /** the same head as text (latin1): what the tests read */
 export function requestHead(method: string, target: string, headers: Headers, hasBody: boolean, out: BodyFraming): string {
   const bytes = requestHeadBytes(method, target, headers, hasBody, out);
-  let text = "";
-  for (let i = 0; i < bytes.length; i++) text += String.fromCharCode(bytes[i]);
-  return text;
+  return latin1(bytes, 0, bytes.length);
 }

@@ -20,7 +20,6 @@ export function isToken(text: string): boolean {
   return true;
 }
 
-
 export const MAX_HEAD_BYTES = 60 * 1024;
 export const MAX_HEADERS = 100;
 

@@ -14,6 +14,15 @@ export function httpAddress(url: string): string | null {
   return url.slice(7, end);
 }
 
+/** "/path?q" from "http://10.0.0.1:8080/path?q" ("/" when the URL names no path; "/?q" for "http://h?q") */
+export function targetOf(url: string): string {
+  const authority = url.indexOf("//") + 2;
+  const slash = url.indexOf("/", authority);
+  const query = url.indexOf("?", authority);
+  if (query >= 0 && (slash < 0 || query < slash)) return "/" + url.slice(query);
+  return slash < 0 ? "/" : url.slice(slash);
+}
+
 export function createPoolClient(pool: ConnectionPool, fallback?: HttpClient): HttpClient {
   return {
     send(request: UpstreamRequest): Promise<HttpResponse> {

@@ -5,6 +5,7 @@ import { UpstreamError, type UpstreamRequest } from "../../platform/types.ts";
 import { latin1Bytes } from "../../platform/http1/bytes.ts";
 import { requestHeadBytes, type BodyFraming } from "../../exchange/http1/request-head-writer.ts";
 import type { Connection } from "./connection.ts";
+import { targetOf } from "./client.ts";
 import type { HttpResponse } from "../../exchange/types.ts";
 
 export const WAITING = 0; // in the pending queue, or its connection is still opening
@@ -20,14 +21,6 @@ export interface ExchangeOwner {
   removePending(exchange: Exchange): void;
 }
 
-/** the request target: everything after scheme://authority, "/" when empty */
-function targetOf(url: string): string {
-  const authority = url.indexOf("//") + 2;
-  const slash = url.indexOf("/", authority);
-  const query = url.indexOf("?", authority);
-  if (query >= 0 && (slash < 0 || query < slash)) return "/" + url.slice(query);
-  return slash < 0 ? "/" : url.slice(slash);
-}
 
 export class Exchange implements BodyFraming {
   state = WAITING;
