@@ -5,7 +5,8 @@
 // endpoints are listed on that first use, adapters/kubernetes/endpoint-watches.ts), RSS after
 // traffic, the time from `kubectl apply` of an EndpointSlice change for a called service to the
 // first request routed by it, and what the sidecar asked of the API server (lists, watches). RSS is
-// also read 1 s after a full GC, with its anonymous part (heaps and allocator, not mapped code).
+// also read 1 s after a full GC, with its anonymous part (heaps and allocator, not mapped code), and
+// 3 s after that, once the sidecar has been idle long enough to give start-up's memory back.
 //   bun bench/scale-kube.ts [--services 2000] [--dietmesh DIR]   (
 //   `deno run -A` for Deno's figures; --dietmesh runs another checkout's sidecar, for a before/after)
 import { platform } from "../runtime/platform/index.ts";
@@ -86,6 +87,10 @@ await new Promise((resolve) => setTimeout(resolve, 1000));
 const rssLater = await rssMb(pid);
 // of that, what is the process's own (anonymous: heaps, allocator) rather than the runtime's mapped code
 const anonLater = Number(/^Anonymous:\s+(\d+)/m.exec(await platform.readTextFile(`/proc/${pid}/smaps_rollup`))![1]) / 1024;
+// and once the sidecar has been idle for a second: start-up's garbage is given back then
+// (lib/shrink-when-idle.ts), not while the requests above keep it busy
+await new Promise((resolve) => setTimeout(resolve, 3000));
+const rssIdle = await rssMb(pid);
 const afterGc = after ? `${f1(after.rss / 2 ** 20)} MB after a full GC (heap ${f1(after.heapUsed / 2 ** 20)} MB)` : `no /debug/gc (${gc.status})`;
 
 // kubectl apply moves svc-1's endpoints to the "moved" upstream: the time to the first request it routes
@@ -111,4 +116,4 @@ child.kill("SIGTERM");
 await child.exited;
 await Promise.all([upstream.stop(true), moved.stop(true), api.stop()]);
 await platform.remove(dir);
-console.log(`${runtime}, ${services} Services / ${services} EndpointSlices / ${services * PER_SLICE} Pods (filled in ${f1(fillMs / 1000)} s): ready ${f1(readyMs)} ms after exec, RSS ${f1(rssReady)} MB ready, ${f1(rssTraffic)} MB after 250 requests to 5 services, ${afterGc}, ${f1(rssLater)} MB 1 s later (${f1(anonLater)} MB anonymous); first request per service ${firsts.map(f1).join(" / ")} ms; EndpointSlice change routed ${f1(changeMs)} ms after kubectl apply returned (${f1(applied - kubectlStarted)} ms for kubectl itself); API requests: ${load}`);
+console.log(`${runtime}, ${services} Services / ${services} EndpointSlices / ${services * PER_SLICE} Pods (filled in ${f1(fillMs / 1000)} s): ready ${f1(readyMs)} ms after exec, RSS ${f1(rssReady)} MB ready, ${f1(rssTraffic)} MB after 250 requests to 5 services, ${afterGc}, ${f1(rssLater)} MB 1 s later (${f1(anonLater)} MB anonymous), ${f1(rssIdle)} MB 4 s later; first request per service ${firsts.map(f1).join(" / ")} ms; EndpointSlice change routed ${f1(changeMs)} ms after kubectl apply returned (${f1(applied - kubectlStarted)} ms for kubectl itself); API requests: ${load}`);

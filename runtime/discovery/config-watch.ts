@@ -19,6 +19,7 @@ import { loadWithResources } from "../model/registry-resources.ts";
 import { emptySnapshot, type RegistryResource, type RegistrySnapshot } from "../model/types.ts";
 import type { RouteTable, TableRef } from "../model/route-table.ts";
 import { loadEnginesFor } from "../config/load-engines.ts";
+import { shrinkWhenIdle } from "../lib/shrink-when-idle.ts";
 
 export { parseRegistrySpec, type RegistrySpec } from "./registry-spec.ts";
 import type { RegistrySpec } from "./registry-spec.ts";
@@ -90,9 +91,10 @@ async function collectAfterTask(): Promise<void> {
 }
 
 /**
- * how long after start-up the memory its garbage held is given back (platform.shrinkNow): late
- * enough not to slow the start-up's last steps (measured: ready 0.2-0.6 s later at 10,000
- * services when done at once), early enough to be done before a sidecar settles into its traffic
+ * how often start-up's garbage is looked at to be given back (platform.shrinkNow, at the end of
+ * the first second the process was idle in: lib/shrink-when-idle.ts): the first look late enough not to slow the start-up's last steps
+ * (measured: ready 0.2-0.6 s later at 10,000 services when done at once), early enough to be done
+ * before an idle sidecar settles
  */
 export const SHRINK_AFTER_START_MS = 1_000;
 
@@ -213,7 +215,8 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
   swap();
   await collectAfterTask(); // the first load's garbage (parsing, the worker's answer) too
   // on the system clock, not options.clock: it is about the process's memory, not the config's timing
-  const shrinkTimer = platform.shrinkNow ? systemClock.setTimeout(() => platform.shrinkNow?.(), SHRINK_AFTER_START_MS) : undefined;
+  const { shrinkNow, cpuTimeMs } = platform;
+  const shrink = shrinkNow && cpuTimeMs ? shrinkWhenIdle({ clock: systemClock, cpuTimeMs, shrink: shrinkNow, everyMs: SHRINK_AFTER_START_MS }) : undefined;
 
   let running: Promise<boolean> | undefined;
   let filesChanged = false;
@@ -294,7 +297,7 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
     reload: () => reload(),
     dnsNames: () => dns?.names() ?? [],
     close: () => {
-      if (shrinkTimer) systemClock.clearTimeout(shrinkTimer);
+      shrink?.stop();
       settle.close();
       loader.close();
       for (const w of watchers) w.close();

@@ -135,4 +135,8 @@ export const platform: Platform = {
   parseYaml: bunParseYaml,
   collectNow: () => Bun.gc(true),
   shrinkNow: () => Bun.shrink(),
+  cpuTimeMs: () => {
+    const usage = process.cpuUsage();
+    return (usage.user + usage.system) / 1000;
+  },
 };

@@ -212,12 +212,15 @@ export interface Platform {
   collectNow?: () => void;
   /**
    * gives the memory a collection freed back to the system, and the runtime's caches with it (Bun:
-   * Bun.shrink; it takes ~0.1 ms, but code it drops is compiled again: measured, a reload after it
-   * ran ~50 ms slower at 10,000 services). Called once, a second after start-up
-   * (config-watch.ts SHRINK_AFTER_START_MS): the start-up's garbage — a Kubernetes registry's list
-   * pages above all — otherwise stays mapped (2,000 Services: ~81 → ~76 MB RSS)
+   * Bun.shrink; it takes ~0.1 ms, but drops all compiled code, which is compiled again: measured, a
+   * reload after it ran ~50 ms slower at 10,000 services, and a proxy under load ran ~10 % slower for
+   * ~15 s). Called once, at start-up's first idle interval (lib/shrink-when-idle.ts): the
+   * start-up's garbage — a Kubernetes registry's list pages above all — otherwise stays mapped
+   * (2,000 Services: ~81 → ~76 MB RSS)
    */
   shrinkNow?: () => void;
+  /** the process's CPU time so far, user and system, all threads (ms): tells shrinkNow's caller when it is idle */
+  cpuTimeMs?: () => number;
 }
 
 export interface HeapReport {
