@@ -36,7 +36,7 @@ test("a busy process keeps its compiled code: it shrinks at the end of its first
   const { clock, shrunk, run } = setup();
   run(1000, 1); // under load from the start: the look at 1 s finds it busy
   run(2000, 0.9);
-  run(4000, 0.2); // 20 % of a core is still busy
+  run(4000, 0.04); // 1,000 requests a second is still busy
   assert.equal(shrunk, []);
   assert.is(clock.pending(), 1, "one look armed at a time");
   run(999, 0.01);
@@ -45,13 +45,30 @@ test("a busy process keeps its compiled code: it shrinks at the end of its first
   assert.equal(shrunk, [8000], "the first idle second (7–8 s) ends with the shrink");
 });
 
-test("an interval with the CPU just under the idle share counts as idle; just over does not", () => {
+test("an interval with the CPU just under 1 % of a core counts as idle; just over does not", () => {
   const under = setup();
-  under.run(1000, 0.04);
+  under.run(1000, 0.009);
   assert.equal(under.shrunk, [1000]);
   const over = setup();
-  over.run(1000, 0.06);
+  over.run(1000, 0.011);
   assert.equal(over.shrunk, []);
+});
+
+test("busy for its first ten seconds: never shrunk, even when idle later (its compiled code is warm)", () => {
+  const { clock, shrunk, run } = setup();
+  run(9999, 1);
+  assert.is(clock.pending(), 1, "the tenth look still to come");
+  run(1, 1);
+  assert.is(clock.pending(), 0, "no look after the tenth");
+  run(60_000, 0);
+  assert.equal(shrunk, []);
+});
+
+test("idle at the tenth look: shrunk", () => {
+  const { shrunk, run } = setup();
+  run(9000, 1);
+  run(1000, 0);
+  assert.equal(shrunk, [10_000]);
 });
 
 test("stop() gives up: no look, no shrink", () => {
