@@ -1,4 +1,4 @@
-// Start-up's memory given back once the process is idle. The runtime's shrink (Bun.shrink: JSC's
+// Start-up's memory given back once the process is idle. The runtime's shrink (on Bun, JSC's
 // shrinkFootprint) collects and returns freed pages, but it also drops every function's compiled
 // code. Under load that code is compiled again from the first tier, and the JIT takes many
 // seconds longer to settle the second time: measured on the gateway row's layout with load from
