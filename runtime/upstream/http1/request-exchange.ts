@@ -21,7 +21,6 @@ export interface ExchangeOwner {
   removePending(exchange: Exchange): void;
 }
 
-
 export class Exchange implements BodyFraming {
   state = WAITING;
   conn: Connection | null = null;
