@@ -121,7 +121,12 @@ test("a relay between the runtime's own transports: bytes arrive as sent, and th
   // the sink hashes what reaches it
   let sinkDone!: (hash: string) => void;
   const sinkHash = new Promise<string>((resolve) => (sinkDone = resolve));
+  // every socket the test opens is closed by the test: the relay's transports close without
+  // callbacks on stop(true), and an open socket left behind keeps the runtime's event loop alive
+  const sinkSockets: Array<{ destroy(): void }> = [];
+  const outbounds: Transport[] = [];
   const sink: Server = createServer((socket) => {
+    sinkSockets.push(socket);
     const hash = createHash("sha256");
     let got = 0;
     socket.on("data", (data: Uint8Array) => {
@@ -151,6 +156,7 @@ test("a relay between the runtime's own transports: bytes arrive as sent, and th
         onDrain: () => inbound.resume(),
         onClose() {},
       });
+      outbounds.push(outbound);
       return {
         onOpen() {},
         onData: (chunk) => (early ? early.push(chunk) : forward(chunk)),
@@ -173,6 +179,8 @@ test("a relay between the runtime's own transports: bytes arrive as sent, and th
   }
   client.destroy();
   await relay.stop(true);
+  for (const outbound of outbounds) outbound.destroy();
+  for (const socket of sinkSockets) socket.destroy();
   sink.close();
 });
 
