@@ -841,13 +841,18 @@ if [ -s "$PAIRS" ]; then
       return m % 2 ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2 }
     { k = $1 " / " $2; if (!(k in all)) order[++n] = k; all[k] = all[k] " " $4; per[k] = per[k] "\n    round " $3 ": " $4 " (µs/req " $7 "; reference " $8 ")"
       # how much of its core the reference used in each slice: below 85 % something else set the pace
-      c = split($6, r, " "); split($8, u, " ")
-      for (i = 1; i <= c; i++) if (r[i] * u[i] / 1e4 < 85) low[k] = low[k] sprintf(" %.0f%%", r[i] * u[i] / 1e4) }
-    END { for (i = 1; i <= n; i++) { k = order[i]; printf "  %-28s median %.2f%s\n", k, med(all[k]), per[k]
-        if (low[k] != "") printf "    warning: the reference used only%s of its core in some slices: there its req/s was not its own limit\n", low[k] } }' "$PAIRS"
+      c = split($6, r, " "); split($8, u, " "); split($7, w, " ")
+      for (i = 1; i <= c; i++) if (r[i] * u[i] / 1e4 < 85) low[k] = low[k] sprintf(" %.0f%%", r[i] * u[i] / 1e4)
+      # the same pair read by CPU: reference µs/req over row µs/req, the req/s ratio both would
+      # have if each were bound by its core alone (what "the same job on the same core" asks)
+      for (i = 1; i <= c; i++) if (w[i] > 0) cpu[k] = cpu[k] " " sprintf("%.3f", u[i] / w[i]) }
+    END { for (i = 1; i <= n; i++) { k = order[i]; printf "  %-28s median %.2f; by CPU per request %.2f%s\n", k, med(all[k]), med(cpu[k]), per[k]
+        if (low[k] != "") printf "    warning: the reference used only%s of its core in some slices: there its req/s was not its own limit (the CPU reading is the steadier one)\n", low[k] } }' "$PAIRS"
   json=$(awk -F'\t' '
     function arr(s) { gsub(/ /, ", ", s); return "[" s "]" }
-    { printf "%s    { \"target\": \"%s\", \"reference\": \"%s\", \"round\": %s, \"slice_seconds\": %s, \"ratios\": %s, \"requests_per_s\": %s, \"reference_requests_per_s\": %s, \"cpu_us_per_request\": %s, \"reference_cpu_us_per_request\": %s }", (NR > 1 ? ",\n" : ""), $1, $2, $3, s, arr($4), arr($5), arr($6), arr($7), arr($8) }' s="$SLICE_SECONDS" "$PAIRS")
+    function cpu(row, ref,   c, w, u, i, out) { c = split(row, w, " "); split(ref, u, " ")
+      for (i = 1; i <= c; i++) out = out (i > 1 ? " " : "") sprintf("%.3f", w[i] > 0 ? u[i] / w[i] : 0); return out }
+    { printf "%s    { \"target\": \"%s\", \"reference\": \"%s\", \"round\": %s, \"slice_seconds\": %s, \"ratios\": %s, \"cpu_ratios\": %s, \"requests_per_s\": %s, \"reference_requests_per_s\": %s, \"cpu_us_per_request\": %s, \"reference_cpu_us_per_request\": %s }", (NR > 1 ? ",\n" : ""), $1, $2, $3, s, arr($4), arr(cpu($7, $8)), arr($5), arr($6), arr($7), arr($8) }' s="$SLICE_SECONDS" "$PAIRS")
   sed -i '$d' "$OUT" && printf ',\n  "paired": [\n%s\n  ]\n}\n' "$json" >>"$OUT"
 fi
 for row in $(awk -F'\t' '$10 != "n/a" && $10 > 0 { print $1 }' "$ROWS"); do
