@@ -45,6 +45,22 @@ test("the two-tree A/B driver alternates rounds and prints the median ratio", as
   assert.is(Number(line![4]), 1, "three rounds, two of them warm-up");
 });
 
+test("the allocation profile names where a request's garbage is made (Deno), and says so where it cannot run (Bun)", async () => {
+  const child = runScript(new URL("../../bench/pipeline-alloc.ts", import.meta.url).pathname, ["--requests", "400", "--connections", "2"]);
+  const code = await child.exited;
+  const text = child.lines.join("\n");
+  if (!("Deno" in globalThis)) {
+    assert.is(code, 2, text);
+    assert.ok(text.includes("needs Deno"), text);
+    return;
+  }
+  assert.is(code, 0, text);
+  const total = /^(\d+) bytes per request \(sampled\), by allocating function:$/m.exec(text);
+  assert.ok(total && Number(total[1]) > 0, text);
+  // the router's try allocates on every request: a profile without it did not sample the chain
+  assert.ok(/^\s+\d+\s+\S+ router\/(router|attempt)\.ts:\d+$/m.test(text), text);
+});
+
 if ("Bun" in globalThis) {
   test("on Bun it counts the heap cells a request leaves, by type", async () => {
     const { code, lines } = await run(["--allocations", "200"]);
