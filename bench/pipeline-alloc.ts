@@ -6,11 +6,6 @@
 //   differ from JSC's, so read the sites' order rather than their sum.
 import { Session } from "node:inspector";
 
-const arg = (name: string, fallback: string) => {
-  const at = process.argv.indexOf(`--${name}`);
-  return at >= 0 ? process.argv[at + 1] : fallback;
-};
-const REQUESTS = Number(arg("requests", "20000"));
 if (!("Deno" in globalThis)) {
   console.error("bench/pipeline-alloc.ts needs Deno (deno run -A): Bun's heap profile keeps no freed objects");
   process.exit(2);
@@ -27,7 +22,8 @@ session.connect();
 const post = <T>(method: string, params: object = {}) =>
   new Promise<T>((resolve, reject) => session.post(method, params, (error: Error | null, result?: object) => (error ? reject(error) : resolve(result as T))));
 
-const { measure } = (await import("./pipeline-js.ts")) as { measure(requests: number): Promise<number> };
+const { measure, arg } = await import("./pipeline-js.ts");
+const REQUESTS = Number(arg("requests", "20000"));
 await measure(REQUESTS); // compiled and warm before sampling starts
 await post("HeapProfiler.enable");
 await post("HeapProfiler.startSampling", { samplingInterval: 64, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });

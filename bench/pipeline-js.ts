@@ -35,7 +35,8 @@ import { memoryIO } from "../test/config/memory-io.ts";
 import { serviceEntry } from "../test/support/mesh.ts";
 import { listenData } from "../runtime/exchange/listener.ts";
 
-const arg = (name: string, fallback: string) => {
+/** a --name value from the command line (also read by bench/pipeline-alloc.ts, which imports this file) */
+export const arg = (name: string, fallback: string) => {
   const at = process.argv.indexOf(`--${name}`);
   return at >= 0 ? process.argv[at + 1] : fallback;
 };

@@ -23,8 +23,8 @@ export interface ShrinkWhenIdleOptions {
   idleShare?: number;
 }
 
-export const DEFAULT_LOOKS = 10;
-export const DEFAULT_IDLE_SHARE = 0.01;
+const DEFAULT_LOOKS = 10;
+const DEFAULT_IDLE_SHARE = 0.01;
 
 /** Shrinks once, at the end of the first of `looks` intervals the process was idle in; stop() gives up. */
 export function shrinkWhenIdle(options: ShrinkWhenIdleOptions): { stop(): void } {
