@@ -1,7 +1,7 @@
 // Which gateway ports speak HTTP/2 with prior knowledge (h2c): those where a Gateway selecting this
-// proxy declares a server with protocol HTTP2 or GRPC. Such a port takes HTTP/2 only — an
-// HTTP/1.1 client there fails at once instead of being served something else — until the HTTP
-// listener learns to tell the two apart by the connection preface. A port that also has an HTTPS
+// proxy declares a server with protocol HTTP2 or GRPC. Such a port takes HTTP/2 only, as declared:
+// an HTTP/1.1 client there fails at once instead of being served something else (a plain HTTP port
+// takes both, h2c told apart by the connection preface: exchange/listener.ts). A port that also has an HTTPS
 // server stays HTTPS (gateway-tls.ts), and config validation refuses tls settings on GRPC servers.
 import { gatewaysFor, type ProxyIdentity } from "../model/compile.ts";
 import type { MeshConfig } from "../config/types.ts";

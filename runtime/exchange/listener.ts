@@ -1,6 +1,6 @@
-// Listeners. Data listeners (outbound, inbound, gateway ports) run dietmesh's own HTTP/1.1 server
-// on the runtime's native sockets (listenData); the admin, status and CA APIs, which route with
-// Hono and are off the request path, keep the runtime's own server (listen).
+// Listeners. Data listeners (outbound, inbound, gateway ports) and the CA API run dietmesh's own
+// HTTP/1.1 server on the runtime's native sockets (listenData, listenHttp1Mesh); the admin and
+// status APIs, which route with Hono and are off the request path, keep the runtime's own server (listen).
 import { platform, type FetchHandler, type Server } from "../platform/index.ts";
 import type { DataHandler } from "./types.ts";
 import { listenHttp1, listenHttp1Mesh, type Http1ListenOptions, type Http1MeshListenOptions } from "./http1/listen.ts";

@@ -2,7 +2,7 @@
 // router, or the inbound side's forward to the app). A filter reads and changes the exchange and
 // either lets it go on (returns undefined) or answers it (returns a response — a local reply).
 // Filters that need not wait return synchronously, and then the chain awaits nothing for them.
-// Inbound, outbound and gateway are three lists of the same filters (see listeners.ts); a new
+// Inbound, outbound and gateway are three lists of the same filters (filters/chains.ts); a new
 // policy is one module with one factory plus one entry in a list.
 import type { ConnInfo } from "../platform/types.ts";
 import type { HttpRequest, HttpResponse } from "../exchange/types.ts";

@@ -66,16 +66,24 @@ function fromFile(d: Dump, file: string): string[] {
 }
 
 /**
- * The Istio resources of the text, as the dump would name them. Istio means the API group (what
- * apiVersion holds before its first "/"; none without one) is an istio.io group, as the loader decides it: a mutated
- * "networking.!!js/functionistio.io/v1alpha3" has the group "networking.!!js" and is skipped with a
- * notice, not built (seed 107865033, input 18).
+ * The Istio resources of the text, as the dump would name them, decided as the loader decides
+ * (config/load-resources.ts). Istio means an istio.io API group: what apiVersion holds before its
+ * first "/", and none without one. A mutated "networking.!!js/functionistio.io/v1alpha3" has the
+ * group "networking.!!js" and is skipped with a notice, not built (seed 107865033, input 18).
  */
 function istioResources(text: string): string[] {
   const out: string[] = [];
+  type Raw = { apiVersion?: unknown; kind?: unknown; items?: unknown; metadata?: { name?: unknown; namespace?: unknown } } | null;
+  const visit = (r: Raw) => {
+    if (!r || typeof r !== "object" || typeof r.apiVersion !== "string" || typeof r.kind !== "string") return;
+    // kubectl's List (any kind ending in "List" with items): the loader reads each item
+    if (r.kind.endsWith("List") && Array.isArray(r.items)) return r.items.forEach((item) => visit(item as Raw));
+    // a namespace that is not a string is not one: the loader puts the resource in the default namespace
+    const namespace = typeof r.metadata?.namespace === "string" ? r.metadata.namespace : "default";
+    if (/^[^/]*istio\.io\//.test(r.apiVersion)) out.push(`${r.kind} ${namespace}/${r.metadata?.name}`);
+  };
   for (const doc of parseAllDocuments(text, { uniqueKeys: true, logLevel: "error" }) as unknown as { toJS(o: object): unknown }[]) {
-    const r = doc.toJS({ maxAliasCount: 100 }) as { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string } } | null;
-    if (r && typeof r.apiVersion === "string" && /^[^/]*istio\.io\//.test(r.apiVersion)) out.push(`${r.kind} ${r.metadata?.namespace ?? "default"}/${r.metadata?.name}`);
+    visit(doc.toJS({ maxAliasCount: 100 }) as Raw);
   }
   return out.sort();
 }
