@@ -13,6 +13,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, s
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
+import { buildExecutable } from "./build-exe.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
@@ -26,7 +27,7 @@ const tag = pkg.version;
 let exe = flag("--exe");
 if (!exe) {
   exe = join(root, "dist", "dietmesh");
-  execFileSync(join(root, "node_modules", ".bin", "bun"), ["build", "--compile", "runtime/cli/main.ts", "--outfile", exe], { cwd: root, stdio: "inherit" });
+  if (buildExecutable(exe, { inherit: true }).status !== 0) process.exit(1);
 }
 
 const work = join(out, "image-work");

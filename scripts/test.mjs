@@ -5,6 +5,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import { buildExecutable } from "./build-exe.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const bin = (name) => join(root, "node_modules", ".bin", name);
@@ -54,7 +55,7 @@ const EXECUTABLE_SUITES = ["test/e2e/sidecar.test.ts", "test/e2e/mtls.test.ts", 
 let executable;
 if (!only.length && process.env.DIETMESH_TEST_EXECUTABLE_PASS !== "0") {
   const dir = mkdtempSync(join(tmpdir(), "dietmesh-exe-"));
-  const build = spawnSync(bin("bun"), ["build", "--compile", "runtime/cli/main.ts", "--outfile", join(dir, "dietmesh")], { cwd: root, encoding: "utf8" });
+  const build = buildExecutable(join(dir, "dietmesh"));
   if (build.status === 0) { executable = join(dir, "dietmesh"); passed++; console.log("ok   build the single executable"); }
   else { failed++; failures.push("build the single executable"); console.log("FAIL build the single executable\n" + build.stdout + build.stderr); }
 }

@@ -131,7 +131,7 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
   let acceptedResources: ReadonlyMap<string, unknown> = new Map();
   let reportedRejections = "";
   // keeps each file's parsed entries: a reload re-parses (in a short-lived worker) only what changed
-  const loader = incrementalConfigLoader({ defaultNamespace: options.namespace, worker: options.worker });
+  const loader = incrementalConfigLoader({ defaultNamespace: options.namespace, worker: options.worker, log: options.log });
 
   // the files' services, rebuilt only when a ServiceEntry or WorkloadEntry changed: the incremental
   // loader keeps unchanged resources as the same objects, so a route change costs no rebuild

@@ -17,7 +17,8 @@ import { collectFiles, readFromFiles, type FilesRead } from "../config/files.ts"
 import { resourceIO } from "../model/registry-resources.ts";
 import type { LoadRequest, ParseRequest, ParsedFile } from "./config-load-task.ts";
 
-const ENTRY = new URL("./config-worker-main.ts", import.meta.url);
+// in the single executable, the entry embedded beside the CLI (scripts/build-exe.mjs)
+const ENTRY = platform.embeddedModule("discovery/config-worker-main.ts") ?? new URL("./config-worker-main.ts", import.meta.url);
 const io = { readTextFile: platform.readTextFile, readDir: platform.readDir, isDirectory: platform.isDirectory };
 
 export interface WorkerLoadOptions {
@@ -39,12 +40,19 @@ export async function loadConfigInWorker(paths: string[], options: WorkerLoadOpt
 
 type ParseWorker = StartedWorker<ParseRequest, ParsedFile[] | FileEntry[][]>;
 
-/** files' texts → their entries, in the worker (`started` if one was started ahead, else a new one; or in process, as above) */
-async function parseFiles(request: ParseRequest, worker: boolean | undefined, started?: ParseWorker): Promise<FileEntry[][]> {
+/**
+ * files' texts → their entries, in the worker (`started` if one was started ahead, else a new one;
+ * or in process, as above). `fellBack` is called when a worker was wanted and could not start.
+ */
+async function parseFiles(request: ParseRequest, worker: boolean | undefined, started: ParseWorker | undefined, entry: URL, fellBack: () => void): Promise<FileEntry[][]> {
   const inProcess = async (r: ParseRequest) => (await import("./config-load-task.ts")).runParse(r);
   if (!useWorker(worker)) return inProcess(request);
+  const fallback = (r: ParseRequest) => {
+    fellBack();
+    return inProcess(r);
+  };
   // the worker answers mostly JSON texts (config-load-task.ts ParsedFile); decoding is cheaper than cloning objects
-  const answer = await (started ?? startWorker<ParseRequest, ParsedFile[] | FileEntry[][]>(ENTRY)).call(request, inProcess);
+  const answer = await (started ?? startWorker<ParseRequest, ParsedFile[] | FileEntry[][]>(entry)).call(request, fallback);
   // (decoded here, not by importing config-load-task.ts: that would load zod and yaml in the proxy)
   return answer.map((f) => ("json" in f ? (JSON.parse(f.json) as FileEntry[]) : f));
 }
@@ -118,8 +126,25 @@ export function textDigest(text: string): string {
  * kept, then assembles all of them (duplicates across files, per-kind notices) in this process.
  * Loads and warms run one at a time, so each sees the texts and entries it read.
  */
-export function incrementalConfigLoader(options: { defaultNamespace: string; worker?: boolean; spareMs?: number; clock?: Clock }): IncrementalLoader {
+export function incrementalConfigLoader(options: {
+  defaultNamespace: string;
+  worker?: boolean;
+  spareMs?: number;
+  clock?: Clock;
+  /** where a warning goes when a worker cannot start */
+  log?: (message: string) => void;
+  /** the worker's module (tests: one that cannot start) */
+  entry?: URL;
+}): IncrementalLoader {
+  const entry = options.entry ?? ENTRY;
   let kept: Kept = new Map();
+  // said once: the process still serves, but holds the parser's memory the worker exists to spare
+  let warned = false;
+  const fellBack = () => {
+    if (warned) return;
+    warned = true;
+    options.log?.(`config worker could not start (${entry.href}): config files are parsed in this process, which then keeps the YAML parser and the schemas in memory`);
+  };
   const last = { parsed: 0, reused: 0 };
   const spareMs = options.spareMs ?? DEFAULT_SPARE_MS;
   const clock = options.clock ?? systemClock;
@@ -128,7 +153,7 @@ export function incrementalConfigLoader(options: { defaultNamespace: string; wor
   function prestart() {
     if (closed || !useWorker(options.worker) || spareMs <= 0) return;
     if (spare) clock.clearTimeout(spare.timer);
-    const worker = spare?.worker ?? startWorker<ParseRequest, ParsedFile[] | FileEntry[][]>(ENTRY);
+    const worker = spare?.worker ?? startWorker<ParseRequest, ParsedFile[] | FileEntry[][]>(entry);
     const timer = clock.setTimeout(() => {
       if (spare?.worker !== worker) return;
       spare = undefined;
@@ -170,7 +195,7 @@ export function incrementalConfigLoader(options: { defaultNamespace: string; wor
       const g = got[i];
       if ("text" in g && kept.get(file)?.digest !== g.digest) changed.push([file, g.text]);
     });
-    const parsed = changed.length ? await parseFiles({ defaultNamespace: options.defaultNamespace, files: changed }, options.worker, takeSpare()) : [];
+    const parsed = changed.length ? await parseFiles({ defaultNamespace: options.defaultNamespace, files: changed }, options.worker, takeSpare(), entry, fellBack) : [];
     const fresh = new Map(changed.map(([file], i) => [file, deepFreeze(keepUnchanged(kept.get(file)?.entries, parsed[i]))] as const));
     const perFile = collected.files.map((file, i) => {
       const g = got[i];

@@ -100,7 +100,7 @@ export function startWorker<Req, Res>(entry: URL): StartedWorker<Req, Res> {
 
 /**
  * Posts `request` to a new worker running `entry`, resolves with its answer, ends the worker.
- * When no worker can be started from `entry` (a single-file executable that did not embed it),
+ * When no worker can be started from `entry` (a single executable built without it as an entry point),
  * `inProcess` answers instead: same code, same answer, only without the memory saving.
  */
 export function callWorker<Req, Res>(entry: URL, request: Req, inProcess: (request: Req) => Promise<Res>): Promise<Res> {

@@ -93,9 +93,18 @@ async function readTextFileWithIdentity(path: string) {
   }
 }
 
+/**
+ * In a single executable (`bun build --compile`) every module's import.meta.url is the
+ * executable's own virtual file, file:///$bunfs/root/<name>, so a path relative to a module finds
+ * nothing; the other entry points are embedded by their path from the entry points' common folder
+ * (runtime/, as scripts/build-exe.mjs builds it). From the sources this is undefined.
+ */
+const EMBEDDED_ROOT = import.meta.url.startsWith("file:///$bunfs/") ? new URL("./", import.meta.url) : undefined;
+
 export const platform: Platform = {
   name: "bun",
   runtimeVersion: Bun.version,
+  embeddedModule: (path) => (EMBEDDED_ROOT ? new URL(path, EMBEDDED_ROOT) : undefined),
   serve,
   serveSockets: bunServeSockets,
   serveHttp2,

@@ -87,6 +87,8 @@ async function readTextFileWithIdentity(path: string) {
 export const platform: Platform = {
   name: "deno",
   runtimeVersion: D.version.deno,
+  // dietmesh's single executable is Bun's; on Deno the config is loaded in process (config-worker.ts)
+  embeddedModule: () => undefined,
   serve,
   serveSockets: denoServeSockets,
   serveHttp2,

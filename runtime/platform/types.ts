@@ -149,6 +149,13 @@ export interface Platform {
   readonly name: "bun" | "deno";
   /** the runtime's own version, e.g. "1.4.5" */
   readonly runtimeVersion: string;
+  /**
+   * In a single executable (`npm run build`, scripts/build-exe.mjs): the URL of a module embedded
+   * as an entry point beside the CLI, by its path from runtime/ (e.g.
+   * "discovery/config-worker-main.ts"), for `new Worker`. Undefined when running from the sources,
+   * where a module's own import.meta.url finds it.
+   */
+  embeddedModule(pathFromRuntime: string): URL | undefined;
   serve(options: ServeOptions): Server;
   /** a listener on the runtime's native sockets (see SocketServeOptions) */
   serveSockets(options: SocketServeOptions): SocketServer;

@@ -230,5 +230,28 @@ test("startWorker: one request per worker; ended unused, it answers none; a work
   assert.is(inProcessFallbacks(), fallbacks + 1);
 });
 
+test("a worker that cannot start: the same result, parsed in process, and one warning that says so", async () => {
+  const logs: string[] = [];
+  const entry = new URL("./no-such-worker.ts", import.meta.url);
+  const loader = incrementalConfigLoader({ defaultNamespace: "default", worker: true, entry, log: (m) => logs.push(m) });
+  const fallbacks = inProcessFallbacks();
+  await platform.writeTextFile(`${dir}/fallback.yaml`, se("fallback"));
+  assert.equal(await loader.load([`${dir}/fallback.yaml`]), await fresh([`${dir}/fallback.yaml`]));
+  await platform.writeTextFile(`${dir}/fallback.yaml`, se("fallback2"));
+  assert.equal(await loader.load([`${dir}/fallback.yaml`]), await fresh([`${dir}/fallback.yaml`]));
+  assert.is(inProcessFallbacks(), fallbacks + 2, "both parses fell back");
+  assert.is(logs.length, 1, logs.join("\n"));
+  assert.match(logs[0], `config worker could not start (${entry.href})`);
+  assert.match(logs[0], "parsed in this process");
+});
+
+test("a loader whose worker starts says nothing", async () => {
+  const logs: string[] = [];
+  const loader = incrementalConfigLoader({ defaultNamespace: "default", worker: true, log: (m) => logs.push(m) });
+  await platform.writeTextFile(`${dir}/quiet.yaml`, se("quiet"));
+  assert.ok((await loader.load([`${dir}/quiet.yaml`])).config);
+  assert.equal(logs, []);
+});
+
 test.after(() => platform.remove(dir));
 test.run();

@@ -15,7 +15,7 @@ let work: string;
 
 test.before(async () => {
   work = await platform.makeTempDir("dietmesh-image-");
-  await must(`${root}node_modules/.bin/bun`, ["build", "--compile", `${root}runtime/cli/main.ts`, "--outfile", `${work}/dietmesh`]);
+  await must("node", [`${root}scripts/build-exe.mjs`, `${work}/dietmesh`]);
   await must("node", [`${root}scripts/image.mjs`, "--exe", `${work}/dietmesh`, "--out", work]);
   await platform.mkdir(`${work}/layout`);
   await must("tar", ["-C", `${work}/layout`, "-xf", `${work}/dietmesh-oci.tar`]);

@@ -32,6 +32,18 @@ test.after(async () => {
   await platform.remove(dir);
 });
 
+test("config is parsed off the serving process: at start and on a reload, no warning that the config worker could not start (the single executable embeds it)", async () => {
+  const from = sidecar.child.lines.length;
+  await platform.writeTextFile(`${dir}/later.yaml`, serviceEntry("later", "later.default.svc.cluster.local", [{ address: echo.address }]));
+  const applied = (mark: number) => eventually(async () => sidecar.child.lines.slice(mark).some((l) => /config version \d+ in service/.test(l)), 10_000, "the change applied");
+  await applied(from);
+  const warned = sidecar.child.lines.filter((l) => l.includes("config worker could not start"));
+  assert.equal(warned, []);
+  const mark = sidecar.child.lines.length;
+  await platform.remove(`${dir}/later.yaml`);
+  await applied(mark);
+});
+
 test("forward-proxy requests (HTTP_PROXY) reach the service by its short name", async () => {
   const r = await curl(["-x", `http://${sidecar.outbound}`, "http://reviews:8080/api/v1/reviews?x=1"]);
   assert.is(r.status, 200);
