@@ -12,11 +12,12 @@
 // `--heap` (memory hunting): the sidecar runs with DIETMESH_DEBUG_GC=1, and after ready and after
 // the reloads the bench collects through /debug/gc and prints RSS, heap and the object types that grew.
 // `--reloads N` (default 10); `--idle-rss S` prints RSS S seconds after the change as well.
+// `--executable PATH`: the sidecar is that single executable (npm run build) instead of the sources.
 //   bun bench/scale.ts [--services 1000]    (npm run bench:scale; `deno run -A` for Deno's figures:
 //   the sidecar runs on the runtime the bench runs on)
 import { writeFile } from "node:fs/promises";
 import { platform } from "../runtime/platform/index.ts";
-import { runScript } from "../runtime/platform/process.ts";
+import { runCommand, runScript } from "../runtime/platform/process.ts";
 import { upstreamClient } from "../runtime/upstream/default-client.ts";
 
 const args = platform.args();
@@ -102,7 +103,10 @@ function rssMb(pid: number): Promise<number> {
 }
 
 const started = performance.now();
-const child = runScript(`${root}runtime/cli/main.ts`, ["sidecar", "--config", dir, "--outbound", "127.0.0.1:0", "--admin", "127.0.0.1:0"], heap ? { env: { DIETMESH_DEBUG_GC: "1" } } : {});
+const executable = flag("executable", "");
+const sidecarArgs = ["sidecar", "--config", dir, "--outbound", "127.0.0.1:0", "--admin", "127.0.0.1:0"];
+const childOptions = heap ? { env: { DIETMESH_DEBUG_GC: "1" } } : {};
+const child = executable ? runCommand(executable, sidecarArgs, childOptions) : runScript(`${root}runtime/cli/main.ts`, sidecarArgs, childOptions);
 const [line] = await child.waitFor(/ready on .*/, 120_000);
 const readyMs = performance.now() - started;
 const outbound = /outbound (\S+?),/.exec(line)![1];
@@ -181,4 +185,4 @@ await child.exited;
 await upstream.stop(true);
 await platform.remove(dir);
 const f1 = (n: number) => n.toFixed(1);
-console.log(`${runtime}, ${services} services / ${services * 5} endpoints / ${Math.ceil(services / 10)} VirtualServices: ready ${f1(readyMs)} ms after exec, RSS ${f1(rssReady)} MB ready, ${f1(rssReloads)} MB after ${reloads} reloads (${reloadChange}) with traffic to 5 services (${f1(rssSettled)} MB 0.5 s later), a one-line change (${changeWrite}) in service ${f1(changeMs)} ms after the write (probe answered "${before}" before); ${compiled}, ${dump.clusters.length} clusters${rssIdle === undefined ? "" : `; RSS ${f1(rssIdle)} MB ${idleS} s after the change`}`);
+console.log(`${executable ? `${runtime} executable ${executable}` : runtime}, ${services} services / ${services * 5} endpoints / ${Math.ceil(services / 10)} VirtualServices: ready ${f1(readyMs)} ms after exec, RSS ${f1(rssReady)} MB ready, ${f1(rssReloads)} MB after ${reloads} reloads (${reloadChange}) with traffic to 5 services (${f1(rssSettled)} MB 0.5 s later), a one-line change (${changeWrite}) in service ${f1(changeMs)} ms after the write (probe answered "${before}" before); ${compiled}, ${dump.clusters.length} clusters${rssIdle === undefined ? "" : `; RSS ${f1(rssIdle)} MB ${idleS} s after the change`}`);
