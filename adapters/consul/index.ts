@@ -11,6 +11,7 @@ export function consulRegistry(options: ConsulOptions): Registry {
     clock: options.clock,
     random: options.random,
     log: options.log,
+    onSync: options.onSync,
   });
 }
 

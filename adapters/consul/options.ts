@@ -35,6 +35,8 @@ export interface ConsulOptions {
   clock?: Clock;
   random?: () => number;
   log?: (message: string) => void;
+  /** each sync and each failed watch (registry-recover's onSync) */
+  onSync?: (ok: boolean, atMs: number) => void;
 }
 
 export class ConsulConfigError extends Error {

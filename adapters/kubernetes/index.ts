@@ -12,6 +12,7 @@ export function kubernetesRegistry(options: KubeOptions): Registry {
     clock: options.clock,
     random: options.random,
     log: options.log,
+    onSync: options.onSync,
   });
 }
 

@@ -51,6 +51,8 @@ export interface KubeOptions extends KubeConnection {
   clock?: Clock;
   random?: () => number;
   log?: (message: string) => void;
+  /** each sync and each failed watch (registry-recover's onSync) */
+  onSync?: (ok: boolean, atMs: number) => void;
 }
 
 export class KubeConfigError extends Error {

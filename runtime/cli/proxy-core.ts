@@ -155,6 +155,7 @@ export async function startProxyCore(options: ProxyCoreOptions): Promise<ProxyCo
       options.onSwap?.(table);
     },
     onReject: () => t.dietmesh.configReload("rejected", Date.now()),
+    onRegistrySync: (registry, ok, atMs) => t.dietmesh.registrySync(registry, ok, atMs),
   }).catch((error: unknown) => {
     // a refused first config: the renewal timer must not keep a library's process alive
     identity?.stop();

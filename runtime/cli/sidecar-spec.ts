@@ -46,6 +46,6 @@ export const sidecarSpec: CommandSpec = {
     { name: "path-normalization", kind: "string", value: "MODE", default: "BASE", help: "meshConfig pathNormalization for inbound requests: NONE, BASE, MERGE_SLASHES or DECODE_AND_MERGE_SLASHES" },
     { name: "status", kind: "string", value: "HOST:PORT", help: "status listener for the kubelet and Prometheus (Istio's 15020/15021): /healthz/ready, /app-health/..., /stats/prometheus with --app-metrics merged; nothing else" },
     { name: "app-metrics", kind: "string", value: "URL", help: "the app's Prometheus endpoint (e.g. http://127.0.0.1:9090/metrics), merged into the status listener's /stats/prometheus" },
-    { name: "app-probes", kind: "string", value: "JSON", help: "the app's HTTP probes by path, answered on the admin listener at /app-health/<container>/<livez|readyz|startupz> (written by dietmesh inject)" },
+    { name: "app-probes", kind: "string", value: "JSON", help: "the app's HTTP probes by path, answered on the status (and admin) listener at /app-health/<container>/<livez|readyz|startupz> (written by dietmesh inject)" },
   ],
 };

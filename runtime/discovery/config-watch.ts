@@ -29,16 +29,17 @@ function carriesConfig(spec: RegistrySpec): boolean {
   return spec.kind === "kubernetes" || (spec.kind === "consul" && /[?&]kv=[^&]/.test(spec.url ?? ""));
 }
 
-async function registryFor(spec: RegistrySpec, files: Registry, log: (message: string) => void): Promise<Registry> {
+async function registryFor(spec: RegistrySpec, files: Registry, log: (message: string) => void, onRegistrySync?: ConfigWatchOptions["onRegistrySync"]): Promise<Registry> {
   if (spec.kind === "static") return files;
+  const onSync = onRegistrySync && ((ok: boolean, atMs: number) => onRegistrySync(spec.kind, ok, atMs));
   // adapters load only when named: a static-only proxy starts without them
   if (spec.kind === "consul") {
     const [{ consulOptionsFrom }, { consulRegistry }] = await Promise.all([import("../../adapters/consul/options.ts"), import("../../adapters/consul/index.ts")]);
-    return consulRegistry({ ...consulOptionsFrom(spec.url, platform.env), log });
+    return consulRegistry({ ...consulOptionsFrom(spec.url, platform.env), log, onSync });
   }
   const [{ kubeOptionsFrom, kubernetesRegistry }, { createTlsFetch }] = await Promise.all([import("../../adapters/kubernetes/index.ts"), import("../platform/tls-fetch.ts")]);
   // a cluster CA, client certificates, insecure-skip-tls-verify: the platform's TLS fetch
-  return kubernetesRegistry({ ...(await kubeOptionsFrom(spec, platform.env, platform.readTextFile)), tls: createTlsFetch, log });
+  return kubernetesRegistry({ ...(await kubeOptionsFrom(spec, platform.env, platform.readTextFile)), tls: createTlsFetch, log, onSync });
 }
 
 export interface ConfigWatchOptions {
@@ -46,6 +47,8 @@ export interface ConfigWatchOptions {
   namespace: string;
   proxy: ProxyIdentity;
   log: (message: string) => void;
+  /** a remote registry (kubernetes, consul) synced (true) or its watch failed (false): dietmesh_registry_* metrics */
+  onRegistrySync?: (registry: string, ok: boolean, atMs: number) => void;
   /** in order: the first registry that knows a host wins it (default: static only) */
   registries?: RegistrySpec[];
   /** how long start-up waits for every registry's first sync (Envoy's initial_fetch_timeout) */
@@ -115,7 +118,7 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
   const files = staticRegistry(undefined, "static");
   const specs = options.registries?.length ? options.registries : [{ kind: "static" } as RegistrySpec];
   if (!specs.some((s) => s.kind === "static")) specs.push({ kind: "static" }); // ServiceEntries in files always count
-  const members = await Promise.all(specs.map((s) => registryFor(s, files, options.log)));
+  const members = await Promise.all(specs.map((s) => registryFor(s, files, options.log, options.onRegistrySync)));
   const merged = members.length === 1 ? files : mergeRegistries(members, { log: options.log });
   const dns = options.dns && dnsRegistry(merged, { resolve: options.dns, clock: options.clock ?? systemClock, log: options.log });
   const registry = dns ?? merged;

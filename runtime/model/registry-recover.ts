@@ -18,6 +18,8 @@ export interface RecoverOptions extends BackoffOptions {
   clock?: Clock;
   random?: () => number;
   log?: (message: string) => void;
+  /** every complete snapshot (true) and every failure of the watch (false), at the clock's time: the sync metrics */
+  onSync?: (ok: boolean, atMs: number) => void;
 }
 
 /** delay before restart number `attempt` (0 = after the first failure), linkerd's ExponentialBackoff */
@@ -44,6 +46,7 @@ export function recoverRegistry(name: string, source: RegistrySource, options: R
       if (run !== controller || controller.signal.aborted) return; // a stale run or stopped
       failures = 0; // the source works again: the next failure starts from the base delay
       synced = true;
+      options.onSync?.(true, clock.now());
       onUpdate?.(snapshot);
     };
     let outcome: Promise<void>;
@@ -61,6 +64,7 @@ export function recoverRegistry(name: string, source: RegistrySource, options: R
   function failed(controller: AbortController, error: unknown): void {
     if (run !== controller || controller.signal.aborted) return; // stopped on purpose
     controller.abort(); // lets whatever the source still has open close
+    options.onSync?.(false, clock.now());
     const delay = backoffDelay(failures++, options, random);
     const message = error instanceof Error ? error.message : String(error);
     options.log?.(`registry ${name}: ${message}; keeping the last ${synced ? "snapshot" : "(empty) state"}, retrying in ${Math.round(delay)} ms`);

@@ -27,6 +27,23 @@ test("backoff doubles from the base up to the cap; jitter adds up to its fractio
   assert.is(backoffDelay(5000, {}, zero), 30000, "no overflow after many failures");
 });
 
+test("onSync: true with each snapshot, false with each failure, at the clock's time", async () => {
+  const clock = createFakeClock();
+  const s = scripted();
+  const syncs: [boolean, number][] = [];
+  const registry = recoverRegistry("test", s.source, { clock, random: () => 0, baseMs: 100, onSync: (ok, at) => syncs.push([ok, at]) });
+  registry.start(() => undefined);
+  assert.equal(syncs, [], "nothing before the first snapshot");
+  const t0 = clock.now();
+  s.current().emit(snap("a"));
+  s.current().fail(new Error("gone"));
+  await flush();
+  clock.advance(100);
+  s.current().emit(snap("a", "b"));
+  assert.equal(syncs, [[true, t0], [false, t0], [true, t0 + 100]]);
+  registry.stop();
+});
+
 test("a failure keeps the last snapshot and restarts after the backoff, not before", async () => {
   const clock = createFakeClock();
   const s = scripted();

@@ -95,10 +95,19 @@ test("--consul-register: a VM's sidecar registers its inbound listener with a pa
   await app.server.stop(true);
 });
 
-test("with the agent gone, the last state keeps serving", async () => {
+/** the gateway's dietmesh_registry_synced gauge for the consul registry (admin /stats/prometheus) */
+async function consulSynced(): Promise<number | undefined> {
+  const m = /^dietmesh_registry_synced\{registry="consul"\} (\S+)$/m.exec((await curl([`http://${gateway.admin}/stats/prometheus`])).body);
+  return m ? Number(m[1]) : undefined;
+}
+
+test("with the agent gone, the last state keeps serving; the registry's gauge says the watch failed", async () => {
+  assert.is(await consulSynced(), 1, "synced while the agent answers");
   await agent.stop();
   for (let i = 0; i < 5; i++) assert.is(await hello(["-H", "x-canary: yes"]), "2.0.1");
   assert.is(await hello(), "1.0.1");
+  await eventually(async () => (await consulSynced()) === 0, 10_000, "dietmesh_registry_synced 0 once the watch failed");
+  assert.is(await hello(), "1.0.1", "still serving the last state");
 });
 
 test.run();

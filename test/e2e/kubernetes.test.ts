@@ -56,6 +56,16 @@ async function subsetPorts(subset: string): Promise<string> {
   return (cluster?.endpoints ?? []).map((e) => e.address.split(":").pop()).sort().join(",");
 }
 
+/** the gateway's dietmesh_registry_* gauges for the kubernetes registry (admin /stats/prometheus) */
+async function registrySync(): Promise<{ synced?: number; last?: number }> {
+  const text = (await curl([`http://${gateway.admin}/stats/prometheus`])).body;
+  const value = (name: string) => {
+    const m = new RegExp(`^${name}\\{registry="kubernetes"\\} (\\S+)$`, "m").exec(text);
+    return m ? Number(m[1]) : undefined;
+  };
+  return { synced: value("dietmesh_registry_synced"), last: value("dietmesh_registry_last_sync_timestamp_seconds") };
+}
+
 /** waits until check holds (a 5 s deadline bounds the wait; how long it took is not asserted) */
 async function within(since: number, what: string, check: () => Promise<boolean>): Promise<number> {
   await eventually(async () => (await check()) || undefined, 5000, what);
@@ -134,6 +144,12 @@ test("an endpoint added in a new slice joins; its slice deleted, it leaves", asy
   for (let i = 0; i < 5; i++) assert.is(await hello(), "2.0.1");
 });
 
+test("the registry's sync gauges: synced, with the time of the last sync", async () => {
+  const { synced, last } = await registrySync();
+  assert.is(synced, 1);
+  assert.ok(last !== undefined && last <= Date.now() / 1000 && last > Date.now() / 1000 - 600, `last sync ${last}`);
+});
+
 test("with the API server stopped, the last state keeps serving", async () => {
   await api.stop();
   for (let i = 0; i < 5; i++) assert.is(await hello(), "2.0.1");
@@ -143,12 +159,16 @@ test("with the API server stopped, the last state keeps serving", async () => {
 
 test("a restarted API server with a fresh history: the old resourceVersion is gone (410), the gateway lists again and follows", async () => {
   const before = gateway.child.lines.length;
+  const lastBefore = (await registrySync()).last!;
   // while it was down, the VirtualService went back to v1 (written to its etcd by another server)
   await kubeClient(api.store).mergePatch("networking.istio.io/v1", "VirtualService", "default", "hello-istio", {
     spec: { http: [{ route: [{ destination: { host: "hello-istio", subset: "v1" } }] }] },
   });
   api = startKubeApi({ port: api.port, store: api.store, freshHistory: true });
   await eventually(async () => (await hello()) === "1.0.1", 10_000, "v1 from the restarted server");
+  const resynced = await registrySync();
+  assert.is(resynced.synced, 1, "synced");
+  assert.ok(resynced.last! > lastBefore, `the relist is a new sync: ${resynced.last} after ${lastBefore}`);
   const relisted = gateway.child.lines.slice(before).filter((l) => /gone from the API server's history/.test(l));
   assert.ok(relisted.length > 0, `no relist logged:\n${gateway.child.lines.slice(before).join("\n")}`);
   await kubectl.ok("replace", "-f", `${demo}hello-istio-v2.yaml`);
