@@ -32,7 +32,7 @@ export interface ClusterStatsView {
  */
 export interface DietmeshMetrics {
   configReload(result: "accepted" | "rejected", atMs: number): void;
-  /** name: which certificate ("workload", "root", a gateway credentialName) */
+  /** name: which certificate; a proxy reports its own workload certificate as "workload" (the only one reported yet) */
   certificateExpiry(name: string, notAfterMs: number): void;
   /** a certificate no longer in use: its series is removed from the output */
   certificateGone(name: string): void;
