@@ -191,6 +191,8 @@ export async function runGateway(argv: string[]): Promise<void> {
     tcp.openNew(table, (port) => httpClosing.get(port));
   };
   reconcile(watch.table.current);
+  // each HTTPS server's certificate in service, read at each scrape (a renewal or a removed port shows at once)
+  telemetry.dietmesh.certificateSource(() => [...listeners.values()].flatMap((entry) => entry.certs?.expiries() ?? []));
 
   await core.serve({
     dataServers: () => [...[...listeners.values()].flatMap((entry) => (entry.server ? [entry.server] : [])), ...tcp.servers()],

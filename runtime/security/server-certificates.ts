@@ -19,6 +19,7 @@ import { systemClock } from "../lib/clock.ts";
 import { clientCertificateVerifier } from "./client-certificates.ts";
 import { credentialFiles, filesOf, readCredentials, type CredentialFiles } from "./credential-files.ts";
 import type { CredentialSource } from "./credential-source.ts";
+import { certificatesFromPemText } from "./certificate.ts";
 
 export type GatewayTlsMode = "SIMPLE" | "MUTUAL" | "OPTIONAL_MUTUAL" | "ISTIO_MUTUAL";
 
@@ -58,6 +59,11 @@ export interface ServerCertificates {
   readonly ready: Promise<void>;
   /** the servers' current material, for /config_dump and logs: host → certificate file and state */
   describe(): { hosts: readonly string[]; mode: GatewayTlsMode; certificate: string; loaded: boolean; problem?: string }[];
+  /**
+   * the notAfter (ms) of each certificate in service, by its credentialName or certificate file
+   * (ISTIO_MUTUAL's is the workload certificate, reported as such): dietmesh_certificate_expiry_*
+   */
+  expiries(): [name: string, notAfterMs: number][];
   close(): void;
 }
 
@@ -69,6 +75,8 @@ class Served {
   problem: string | undefined;
   /** the PEM texts current was made from */
   texts = "";
+  /** current's leaf certificate's notAfter (ms); undefined when it could not be read */
+  notAfterMs: number | undefined;
   constructor(
     readonly config: TlsServerConfig,
     /** null for ISTIO_MUTUAL (the identity), a credential from a source, or a credentialName that cannot be resolved */
@@ -161,6 +169,7 @@ export function serverCertificates(servers: readonly TlsServerConfig[], log: (me
     const first = s.current === null;
     s.current = next;
     s.texts = key;
+    s.notAfterMs = leafNotAfter(texts.certChainPem);
     s.problem = undefined;
     log(`TLS for ${s.config.hosts.join(", ")}: ${first ? "serving" : "now serving the new"} certificate from ${s.origin}${s.config.mode === "SIMPLE" ? "" : ` (${s.config.mode})`}`);
   }
@@ -245,10 +254,22 @@ export function serverCertificates(servers: readonly TlsServerConfig[], log: (me
         const loaded = s.config.mode === "ISTIO_MUTUAL" ? typeof identityTls(s) !== "string" : s.current !== null;
         return { hosts: s.config.hosts, mode: s.config.mode, certificate: s.origin, loaded, ...(s.problem ? { problem: s.problem } : {}) };
       }),
+    expiries: () =>
+      served.flatMap((s): [string, number][] =>
+        s.config.mode !== "ISTIO_MUTUAL" && s.current && s.notAfterMs !== undefined ? [[s.config.credentialName ?? s.config.serverCertificate ?? s.origin, s.notAfterMs]] : []),
     close() {
       closed = true;
       for (const w of watches.splice(0)) w.close();
       for (const stop of unwatchSources.splice(0)) stop();
     },
   };
+}
+
+/** the first certificate's notAfter in ms (the leaf: PEM chains list it first); undefined if unreadable */
+function leafNotAfter(certChainPem: string): number | undefined {
+  try {
+    return certificatesFromPemText(certChainPem)[0]?.notAfter.getTime();
+  } catch {
+    return undefined; // the TLS library accepted it; only the metric goes without
+  }
 }

@@ -32,10 +32,12 @@ export interface ClusterStatsView {
  */
 export interface DietmeshMetrics {
   configReload(result: "accepted" | "rejected", atMs: number): void;
-  /** name: which certificate; a proxy reports its own workload certificate as "workload" (the only one reported yet) */
+  /** name: which certificate; a proxy reports its own workload certificate as "workload" (a gateway's credentials: certificateSource) */
   certificateExpiry(name: string, notAfterMs: number): void;
   /** a certificate no longer in use: its series is removed from the output */
   certificateGone(name: string): void;
+  /** certificates in service read at each scrape, as [name, notAfter ms] (a gateway's credentials); a name listed twice shows its earliest */
+  certificateSource(list: () => Iterable<readonly [string, number]>): void;
   registrySync(registry: string, synced: boolean, atMs: number): void;
   /** an AuthorizationPolicy decision on a workload that has policies (AUDIT and dry-run show only here) */
   authz(decision: AuthzDecision): void;
@@ -70,8 +72,13 @@ export function createDietmeshMetrics(registry: Registry, clusters: () => Iterab
   const lastReload = registry.gauge("dietmesh_config_last_reload_timestamp_seconds", "Unix time of the last reload, by result.", ["result"]);
   // Timestamps rather than "days left": alert on `… - time() < 7*86400`, and the value never goes stale.
   const expiry = new Map<string, number>();
+  const sources: (() => Iterable<readonly [string, number]>)[] = [];
   registry.collect("dietmesh_certificate_expiry_timestamp_seconds", "Certificate notAfter as Unix time.", "gauge", ["name"], (emit) => {
-    for (const [name, at] of expiry) emit([name], at);
+    const all = new Map(expiry);
+    for (const source of sources) {
+      for (const [name, ms] of source()) all.set(name, Math.min(all.get(name) ?? Infinity, ms / 1000));
+    }
+    for (const [name, at] of all) emit([name], at);
   });
   const synced = registry.gauge("dietmesh_registry_synced", "1 when the registry's last sync succeeded, else 0.", ["registry"]);
   const lastSync = registry.gauge("dietmesh_registry_last_sync_timestamp_seconds", "Unix time of the registry's last successful sync.", ["registry"]);
@@ -83,6 +90,7 @@ export function createDietmeshMetrics(registry: Registry, clusters: () => Iterab
     },
     certificateExpiry: (name, notAfterMs) => void expiry.set(name, notAfterMs / 1000),
     certificateGone: (name) => void expiry.delete(name),
+    certificateSource: (list) => void sources.push(list),
     registrySync(name, ok, atMs) {
       synced.series([name]).set(ok ? 1 : 0);
       if (ok) lastSync.series([name]).set(atMs / 1000);

@@ -49,13 +49,13 @@ spec:
   - route: [{ destination: { host: app.default.svc.cluster.local } }]
 `;
 
-/** a key and a certificate for names, signed by the test CA */
-async function issue(dir: string, name: string, sans: string, cn: string): Promise<void> {
+/** a key and a certificate for names, signed by the test CA, valid for days */
+async function issue(dir: string, name: string, sans: string, cn: string, days = 1): Promise<void> {
   await must("sh", ["-c", [
     `mkdir -p ${dir}/${name}-new`,
     `openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=${cn} -keyout ${dir}/${name}-new/tls.key -out ${dir}/${name}-new/req.csr 2>/dev/null`,
     `printf 'subjectAltName=${sans}\\n' > ${dir}/${name}-new/ext`,
-    `openssl x509 -req -in ${dir}/${name}-new/req.csr -CA ${dir}/ca.crt -CAkey ${dir}/ca.key -CAcreateserial -days 1 -extfile ${dir}/${name}-new/ext -out ${dir}/${name}-new/tls.crt 2>/dev/null`,
+    `openssl x509 -req -in ${dir}/${name}-new/req.csr -CA ${dir}/ca.crt -CAkey ${dir}/ca.key -CAcreateserial -days ${days} -extfile ${dir}/${name}-new/ext -out ${dir}/${name}-new/tls.crt 2>/dev/null`,
   ].join(" && ")]);
 }
 
@@ -66,7 +66,7 @@ async function install(dir: string, name: string): Promise<void> {
 
 test.before(async () => {
   work = await platform.makeTempDir("dietmesh-https-");
-  await must("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=test-ca", "-keyout", `${work}/ca.key`, "-out", `${work}/ca.crt`]);
+  await must("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "3", "-subj", "/CN=test-ca", "-keyout", `${work}/ca.key`, "-out", `${work}/ca.crt`]);
   await issue(work, "a", "DNS:a.example", "a-first");
   await install(work, "a");
   await issue(work, "b", "DNS:*.b.example", "b-wildcard");
@@ -85,6 +85,19 @@ test.after(async () => {
 });
 
 const port = () => https.split(":")[1];
+
+/** notAfter of a certificate file as openssl reads it, in Unix seconds */
+async function opensslNotAfter(file: string): Promise<number> {
+  const out = await must("openssl", ["x509", "-noout", "-enddate", "-in", file]);
+  return Date.parse(/notAfter=(.+)/.exec(out)![1].trim()) / 1000;
+}
+
+/** the gateway's dietmesh_certificate_expiry_timestamp_seconds for name */
+async function expiryMetric(name: string): Promise<number | undefined> {
+  const text = (await curl([`http://${gateway.admin}/stats/prometheus`])).body;
+  const line = text.split("\n").find((l) => l.startsWith(`dietmesh_certificate_expiry_timestamp_seconds{name=${JSON.stringify(name)}} `));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
+}
 
 /** curl over HTTPS to host, verifying the gateway's certificate against the test CA */
 async function httpsGet(host: string, path = "/", extra: string[] = []): Promise<{ code: number; status: string; body: string; version: string }> {
@@ -113,6 +126,13 @@ test("each host gets its own certificate by SNI, verified by curl against the CA
   assert.is(b.status, "200", "the wildcard server's certificate verifies for shop.b.example");
   assert.is(await servedCn("a.example"), "a-first");
   assert.is(await servedCn("shop.b.example"), "b-wildcard");
+});
+
+test("each certificate in service is in dietmesh_certificate_expiry_timestamp_seconds, by its file, with the notAfter openssl reads", async () => {
+  for (const name of ["a", "b", "v"]) {
+    const file = `${work}/${name}/tls.crt`;
+    assert.is(await expiryMetric(file), await opensslNotAfter(file), file);
+  }
 });
 
 test("HTTP/2 by ALPN, as an Istio gateway's HTTPS listener offers it: curl --http2 gets h2 through the same routes; --http1.1 stays HTTP/1.1", async () => {
@@ -239,7 +259,8 @@ test("an SNI no server names is refused in the handshake, and no SNI when no ser
 });
 
 test("a renewed certificate (files replaced by rename) reaches new connections, with no failed request across the swap", async () => {
-  await issue(work, "a", "DNS:a.example", "a-second");
+  const before = await expiryMetric(`${work}/a/tls.crt`);
+  await issue(work, "a", "DNS:a.example", "a-second", 2); // a day longer: its notAfter must show
   // 1,000 requests, each on a new connection (Connection: close), while the files are swapped
   const urls = Array.from({ length: 1000 }, (_, i) => `https://a.example:${port()}/swap/${i}`);
   const load = runCommand("curl", ["-s", "--cacert", `${work}/ca.crt`, "--resolve", `a.example:${port()}:127.0.0.1`, "-H", "Connection: close", "-w", "\n%{http_code}\n", ...urls]);
@@ -250,6 +271,9 @@ test("a renewed certificate (files replaced by rename) reaches new connections, 
   assert.is(codes.length, 1000, load.lines.slice(-5).join(" | "));
   assert.equal([...new Set(codes)], ["200"], "every request across the swap succeeded");
   await eventually(async () => (await servedCn("a.example")) === "a-second", 5000, "the new certificate to be served");
+  const renewed = await opensslNotAfter(`${work}/a/tls.crt`);
+  assert.ok(before !== undefined && renewed > before, `${renewed} after ${before}`);
+  assert.is(await expiryMetric(`${work}/a/tls.crt`), renewed, "the metric follows the renewal");
 });
 
 test("TLS the gateway cannot serve yet is refused at load with the field named", async () => {

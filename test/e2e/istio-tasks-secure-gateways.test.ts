@@ -21,6 +21,7 @@ let creds: string;
 let config: string;
 let gateway: Child;
 let port: string;
+let admin: string;
 const servers: { stop(): unknown }[] = [];
 
 const fixture = (name: string) => platform.readTextFile(`${fixtures}${name}`);
@@ -67,7 +68,7 @@ test.before(async () => {
   // the task's gateway has port 443 only (startGateway() waits for port 80)
   gateway = dietmesh(["gateway", "--config", config, "--bind", "443=127.0.0.1:0", "--admin", "127.0.0.1:0", "--credentials-dir", creds]);
   [, port] = (await gateway.waitFor(/gateway port 443 listening on \S+:(\d+) \(HTTPS\)/)) as [string, string];
-  await gateway.waitFor(/ready on /);
+  [, admin] = (await gateway.waitFor(/ready on \S+ admin (\S+)/)) as [string, string];
 });
 
 test.after(async () => {
@@ -86,6 +87,19 @@ test("single host: httpbin.example.com over HTTPS with httpbin-credential answer
   assert.is(r.code, 0, r.body);
   assert.is(r.status, "418");
   assert.ok(r.body.includes("-=[ teapot ]=-"), r.body);
+});
+
+/** the gateway's dietmesh_certificate_expiry_timestamp_seconds for a credentialName, and openssl's notAfter of a certificate file */
+async function expiries(name: string, file: string): Promise<{ metric?: number; openssl: number }> {
+  const text = await must("curl", ["-s", `http://${admin}/stats/prometheus`]);
+  const line = text.split("\n").find((l) => l.startsWith(`dietmesh_certificate_expiry_timestamp_seconds{name="${name}"} `));
+  const end = await must("openssl", ["x509", "-noout", "-enddate", "-in", `${work}/${file}`]);
+  return { metric: line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1)), openssl: Date.parse(/notAfter=(.+)/.exec(end)![1].trim()) / 1000 };
+}
+
+test("the credential's certificate is in dietmesh_certificate_expiry_timestamp_seconds by its credentialName", async () => {
+  const { metric, openssl } = await expiries("httpbin-credential", "example_certs1/httpbin.example.com.crt");
+  assert.is(metric, openssl);
 });
 
 test("the secret replaced with example_certs2: the new CA verifies it, the old one no longer does", async () => {

@@ -133,4 +133,17 @@ test("dietmesh metrics: cluster state read at scrape, reloads, certificates, reg
   assert.is(find(parseExposition(r.expose()), "dietmesh_certificate_expiry_timestamp_seconds").length, 0);
 });
 
+test("dietmesh: certificate sources are read at each scrape; a name listed twice shows its earliest notAfter", () => {
+  const r = createRegistry();
+  const d = createDietmeshMetrics(r, () => []);
+  let served: [string, number][] = [["shop-credential", 1_800_000_000_000], ["/etc/certs/a.crt", 1_900_000_000_000]];
+  d.certificateSource(() => served);
+  d.certificateSource(() => [["shop-credential", 1_750_000_000_000]]);
+  d.certificateExpiry("workload", 1_700_000_000_000);
+  const expiry = () => Object.fromEntries(find(parseExposition(r.expose()), "dietmesh_certificate_expiry_timestamp_seconds").map((s) => [s.labels.name, s.value]));
+  assert.equal(expiry(), { workload: 1_700_000_000, "shop-credential": 1_750_000_000, "/etc/certs/a.crt": 1_900_000_000 });
+  served = [["/etc/certs/a.crt", 1_950_000_000_000]]; // renewed; the other port's credential still served by the second source
+  assert.equal(expiry(), { workload: 1_700_000_000, "shop-credential": 1_750_000_000, "/etc/certs/a.crt": 1_950_000_000 });
+});
+
 test.run();
