@@ -9,6 +9,7 @@ import * as assert from "uvu/assert";
 import * as net from "node:net";
 import { platform } from "../../runtime/platform/index.ts";
 import { eventually, root, run, startGateway, stopAll, tempConfig, type Gateway } from "../support/mesh.ts";
+import { closedPort } from "../../runtime/platform/http1/test-server.ts";
 
 interface Echo {
   server: net.Server;
@@ -184,15 +185,6 @@ spec:
   - match: [{ port: 31403, destinationSubnets: [127.0.0.0/8] }]
     route: [{ destination: { host: tcp-echo.default.svc.cluster.local, subset: v1 } }]
 `;
-
-/** a closed port: bound once by the OS, then released */
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function metrics(): Promise<string> {
   const res = await fetch(`http://${gateway.admin}/stats/prometheus`);

@@ -2,6 +2,7 @@
 // both runtimes and so tests can see the wire: every connection accepted, every request head as
 // received, bodies chunk by chunk, and responses written byte for byte. Not used by the product.
 import { createServer, type Server, type Socket } from "node:net";
+import { readFileSync } from "node:fs";
 import { latin1 } from "./bytes.ts";
 import { headEnd as findHeadEnd } from "../../exchange/http1/head-scan.ts";
 import { CHUNKED_DONE, ChunkedDecoder } from "../../exchange/http1/chunked.ts";
@@ -223,11 +224,39 @@ export async function startTestServer(handler: TestHandler): Promise<TestServer>
   };
 }
 
-/** a loopback port nothing listens on (bound, then released) */
+/**
+ * A loopback port nothing listens on, checked by binding it once. Taken below the kernel's
+ * ephemeral range, where no port-0 listener of a test running beside this one can land on it
+ * later: a port released back into that range was once taken by a concurrent test's server, which
+ * answered where a refused connection was expected (hop-flags, CI of 2026-12-06). Tests bind only
+ * port 0, so nothing else takes a port from below the range.
+ */
 export async function closedPort(): Promise<number> {
+  const low = ephemeralLow();
+  for (let attempt = 0; low > 11_000 && attempt < 50; attempt++) {
+    const port = low - 1 - Math.floor(Math.random() * 10_000);
+    const server = createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      server.once("error", () => resolve(false));
+      server.listen(port, "127.0.0.1", () => resolve(true));
+    });
+    if (!free) continue;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    return port;
+  }
+  // no room below the range (or all taken): an OS-chosen port, released
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as { port: number }).port;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/** the first port of the kernel's ephemeral range (Linux's default 32768; 0 where it cannot be read) */
+function ephemeralLow(): number {
+  try {
+    return Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]) || 0;
+  } catch {
+    return 0;
+  }
 }
