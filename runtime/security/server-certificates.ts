@@ -256,7 +256,7 @@ export function serverCertificates(servers: readonly TlsServerConfig[], log: (me
       }),
     expiries: () =>
       served.flatMap((s): [string, number][] =>
-        s.config.mode !== "ISTIO_MUTUAL" && s.current && s.notAfterMs !== undefined ? [[s.config.credentialName ?? s.config.serverCertificate ?? s.origin, s.notAfterMs]] : []),
+        s.config.mode !== "ISTIO_MUTUAL" && s.current && s.notAfterMs !== undefined ? [[s.config.credentialName ?? s.origin, s.notAfterMs]] : []),
     close() {
       closed = true;
       for (const w of watches.splice(0)) w.close();

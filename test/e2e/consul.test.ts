@@ -4,7 +4,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
-import { curl, eventually, startEcho, startGateway, startSidecar, stopAll, tempConfig, type Gateway } from "../support/mesh.ts";
+import { curl, eventually, metricValue, startEcho, startGateway, startSidecar, stopAll, tempConfig, type Gateway } from "../support/mesh.ts";
 import { runCommand } from "../../runtime/platform/process.ts";
 import { startConsulAgent, type ConsulAgent } from "../support/consul-agent.ts";
 
@@ -96,10 +96,7 @@ test("--consul-register: a VM's sidecar registers its inbound listener with a pa
 });
 
 /** the gateway's dietmesh_registry_synced gauge for the consul registry (admin /stats/prometheus) */
-async function consulSynced(): Promise<number | undefined> {
-  const m = /^dietmesh_registry_synced\{registry="consul"\} (\S+)$/m.exec((await curl([`http://${gateway.admin}/stats/prometheus`])).body);
-  return m ? Number(m[1]) : undefined;
-}
+const consulSynced = () => metricValue(gateway.admin, "dietmesh_registry_synced", { registry: "consul" });
 
 test("with the agent gone, the last state keeps serving; the registry's gauge says the watch failed", async () => {
   assert.is(await consulSynced(), 1, "synced while the agent answers");

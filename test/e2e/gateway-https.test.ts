@@ -8,7 +8,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
 import { runCommand } from "../../runtime/platform/process.ts";
-import { curl, eventually, must, run, serviceEntry, startEcho, startGateway, stopAll, tempConfig, type Gateway } from "../support/mesh.ts";
+import { curl, eventually, metricValue, must, run, serviceEntry, startEcho, startGateway, stopAll, tempConfig, type Gateway } from "../support/mesh.ts";
 
 const app = startEcho("secure");
 let work: string;
@@ -93,11 +93,7 @@ async function opensslNotAfter(file: string): Promise<number> {
 }
 
 /** the gateway's dietmesh_certificate_expiry_timestamp_seconds for name */
-async function expiryMetric(name: string): Promise<number | undefined> {
-  const text = (await curl([`http://${gateway.admin}/stats/prometheus`])).body;
-  const line = text.split("\n").find((l) => l.startsWith(`dietmesh_certificate_expiry_timestamp_seconds{name=${JSON.stringify(name)}} `));
-  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
-}
+const expiryMetric = (name: string) => metricValue(gateway.admin, "dietmesh_certificate_expiry_timestamp_seconds", { name });
 
 /** curl over HTTPS to host, verifying the gateway's certificate against the test CA */
 async function httpsGet(host: string, path = "/", extra: string[] = []): Promise<{ code: number; status: string; body: string; version: string }> {

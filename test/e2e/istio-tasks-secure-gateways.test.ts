@@ -11,7 +11,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
 import { runCommand } from "../../runtime/platform/process.ts";
-import { dietmesh, eventually, must, serviceEntry, tempConfig } from "../support/mesh.ts";
+import { dietmesh, eventually, metricValue, must, serviceEntry, tempConfig } from "../support/mesh.ts";
 import type { Child } from "../../runtime/platform/process.ts";
 
 const fixtures = new URL("../fixtures/istio-tasks/secure-gateways/", import.meta.url).pathname;
@@ -91,10 +91,8 @@ test("single host: httpbin.example.com over HTTPS with httpbin-credential answer
 
 /** the gateway's dietmesh_certificate_expiry_timestamp_seconds for a credentialName, and openssl's notAfter of a certificate file */
 async function expiries(name: string, file: string): Promise<{ metric?: number; openssl: number }> {
-  const text = await must("curl", ["-s", `http://${admin}/stats/prometheus`]);
-  const line = text.split("\n").find((l) => l.startsWith(`dietmesh_certificate_expiry_timestamp_seconds{name="${name}"} `));
   const end = await must("openssl", ["x509", "-noout", "-enddate", "-in", `${work}/${file}`]);
-  return { metric: line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1)), openssl: Date.parse(/notAfter=(.+)/.exec(end)![1].trim()) / 1000 };
+  return { metric: await metricValue(admin, "dietmesh_certificate_expiry_timestamp_seconds", { name }), openssl: Date.parse(/notAfter=(.+)/.exec(end)![1].trim()) / 1000 };
 }
 
 test("the credential's certificate is in dietmesh_certificate_expiry_timestamp_seconds by its credentialName", async () => {

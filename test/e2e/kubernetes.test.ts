@@ -7,7 +7,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
-import { curl, eventually, startGateway, startSidecar, stopAll, tempConfig, type Gateway } from "../support/mesh.ts";
+import { curl, eventually, metricValue, startGateway, startSidecar, stopAll, tempConfig, type Gateway } from "../support/mesh.ts";
 import { kubeClient, startKubeApi, type KubeApi } from "../support/kube-api.ts";
 import { ensureKubectl, kubectlFor, type Kubectl } from "../support/kube-api-kubectl.ts";
 
@@ -58,12 +58,8 @@ async function subsetPorts(subset: string): Promise<string> {
 
 /** the gateway's dietmesh_registry_* gauges for the kubernetes registry (admin /stats/prometheus) */
 async function registrySync(): Promise<{ synced?: number; last?: number }> {
-  const text = (await curl([`http://${gateway.admin}/stats/prometheus`])).body;
-  const value = (name: string) => {
-    const m = new RegExp(`^${name}\\{registry="kubernetes"\\} (\\S+)$`, "m").exec(text);
-    return m ? Number(m[1]) : undefined;
-  };
-  return { synced: value("dietmesh_registry_synced"), last: value("dietmesh_registry_last_sync_timestamp_seconds") };
+  const labels = { registry: "kubernetes" };
+  return { synced: await metricValue(gateway.admin, "dietmesh_registry_synced", labels), last: await metricValue(gateway.admin, "dietmesh_registry_last_sync_timestamp_seconds", labels) };
 }
 
 /** waits until check holds (a 5 s deadline bounds the wait; how long it took is not asserted) */

@@ -2,6 +2,7 @@
 // upstream that echoes what it received, temp config folders, and curl.
 import { platform } from "../../runtime/platform/index.ts";
 import { runCommand, runScript, type Child } from "../../runtime/platform/process.ts";
+import { find, parseExposition } from "../telemetry/prom-parse.ts";
 
 export const root = new URL("../../", import.meta.url).pathname;
 export const cli = `${root}runtime/cli/main.ts`;
@@ -133,6 +134,12 @@ export interface CurlResult {
 }
 
 /** runs the real curl; -i output is split into status, headers (lower-case) and body */
+/** one sample of a proxy's admin /stats/prometheus (the first with these labels), or undefined */
+export async function metricValue(admin: string, name: string, labels: Record<string, string>): Promise<number | undefined> {
+  // fetch, not curl(): its body is the exposition byte for byte (curl() trims the last line feed)
+  return find(parseExposition(await (await fetch(`http://${admin}/stats/prometheus`)).text()), name, labels)[0]?.value;
+}
+
 export async function curl(args: string[]): Promise<CurlResult> {
   const child = runCommand("curl", ["-s", "-i", "--max-time", "10", ...args]);
   const code = await child.exited;

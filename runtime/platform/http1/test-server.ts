@@ -234,22 +234,24 @@ export async function startTestServer(handler: TestHandler): Promise<TestServer>
 export async function closedPort(): Promise<number> {
   const low = ephemeralLow();
   for (let attempt = 0; low > 11_000 && attempt < 50; attempt++) {
-    const port = low - 1 - Math.floor(Math.random() * 10_000);
-    const server = createServer();
-    const free = await new Promise<boolean>((resolve) => {
-      server.once("error", () => resolve(false));
-      server.listen(port, "127.0.0.1", () => resolve(true));
-    });
-    if (!free) continue;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    return port;
+    const port = await bindAndRelease(low - 1 - Math.floor(Math.random() * 10_000));
+    if (port !== undefined) return port;
   }
   // no room below the range (or all taken): an OS-chosen port, released
+  return (await bindAndRelease(0))!;
+}
+
+/** binds port on loopback (0: the OS chooses) and releases it: the port bound, or undefined when taken */
+async function bindAndRelease(port: number): Promise<number | undefined> {
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
+  const bound = await new Promise<boolean>((resolve) => {
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => resolve(true));
+  });
+  if (!bound) return undefined;
+  const chosen = (server.address() as { port: number }).port;
   await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  return chosen;
 }
 
 /** the first port of the kernel's ephemeral range (Linux's default 32768; 0 where it cannot be read) */
