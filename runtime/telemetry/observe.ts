@@ -17,6 +17,7 @@ import type { HttpRequest } from "../exchange/types.ts";
 import type { HttpResponse } from "../exchange/types.ts";
 import { isGrpc } from "../exchange/http2/fields.ts";
 import { grpcStatusForHttp, grpcStatusOfLocalReply } from "../exchange/local-reply.ts";
+import { knownBody } from "../exchange/known-body.ts";
 
 export type { RequestRecord };
 
@@ -30,6 +31,13 @@ const UNKNOWN_SERVICE: ServiceInfo = Object.freeze({ host: "unknown", name: "unk
 function contentLength(headers: Headers): number {
   const v = headers.get("content-length");
   return v ? Number(v) || 0 : 0;
+}
+
+/** a response's body size: its Content-Length, or a body held whole without one (a local reply, whose length the server writes) */
+function responseLength(response: HttpResponse): number {
+  const v = response.headers.get("content-length");
+  if (v) return Number(v) || 0;
+  return knownBody(response)?.byteLength ?? 0;
 }
 
 export function createObserver(options: {
@@ -69,7 +77,8 @@ export function createObserver(options: {
     const peer = options.reporter === "source" ? (record.upstreamPeer ?? (record.host ? peerFromEndpoint(record.host.endpoint) : UNKNOWN_PEER)) : (record.peer ?? UNKNOWN_PEER);
     const grpc = grpcStatus !== undefined;
     const requestBytes = contentLength(request.headers);
-    const responseBytes = contentLength(response.headers);
+    // a gRPC client gets a local reply trailers-only, without its text body
+    const responseBytes = grpc ? contentLength(response.headers) : responseLength(response);
     options.metrics
       .seriesFor({ reporter: options.reporter, peer, service, code, flags, protocol: grpc ? "grpc" : "http", grpcStatus, security: options.reporter === "destination" ? (conn.peer ? "mutual_tls" : "none") : "unknown" })
       .observe(end - startMs, requestBytes, responseBytes);

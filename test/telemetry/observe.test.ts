@@ -77,3 +77,13 @@ test("plain HTTP: protocol http, no gRPC status, HTTP/1.1 in the log", () => {
 });
 
 test.run();
+
+test("a local reply's body counts as response bytes (it has no Content-Length header; the server writes one), but not to a gRPC client, who gets it trailers-only", () => {
+  const h = harness();
+  const reply = localReply(new ProxyError("no-healthy-upstream"), new RequestRecord(0));
+  assert.is(reply.headers.get("content-length"), null, "the case this covers: no header to read");
+  h.observe(httpRequest, reply);
+  h.observe(grpcRequest, localReply(new ProxyError("no-healthy-upstream"), new RequestRecord(0)));
+  assert.is(h.lines[0].bytesSent, "no healthy upstream".length);
+  assert.is(h.lines[1].bytesSent, 0);
+});
