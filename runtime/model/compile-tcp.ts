@@ -11,7 +11,7 @@ import type { Destination, MeshConfig, VirtualService } from "../config/types.ts
 import type { RegistrySnapshot } from "./types.ts";
 import type { Cluster } from "./route-table.ts";
 import { gatewaysFor, vsGateways, type ProxyIdentity } from "./compile.ts";
-import { expandHost, hostMatches, normalizeHost } from "./hosts.ts";
+import { expandHost, hostMatches, normalizeHost, serverHostNames, serverHostsFor } from "./hosts.ts";
 import { byCreation } from "./destination-rules.ts";
 import { compileWeighted } from "../routing/weighted.ts";
 import { resolveGatewayName } from "../routing/match.ts";
@@ -108,7 +108,7 @@ export function compileGatewayTcp(config: MeshConfig, proxy: ProxyIdentity, ctx:
       const entry = perPort.get(port) ?? { routes: [], seen: new Set<VirtualService>(), sni: false, autoHosts: [] };
       perPort.set(port, entry);
       if (passthrough) entry.sni = true;
-      const serverHosts = server.hosts.map((h) => normalizeHost(h.includes("/") ? h.split("/")[1] : h));
+      const serverHosts = serverHostNames(server.hosts);
       if (server.tls?.mode === "AUTO_PASSTHROUGH") {
         // Istio's AUTO_PASSTHROUGH takes no VirtualService: the SNI names the cluster
         entry.autoHosts.push(...serverHosts);
@@ -116,7 +116,8 @@ export function compileGatewayTcp(config: MeshConfig, proxy: ProxyIdentity, ctx:
       }
       for (const vs of vss) {
         if (entry.seen.has(vs)) continue;
-        if (!vs.spec.hosts.some((h) => serverHosts.some((s) => hostMatches(s, normalizeHost(h)) || hostMatches(normalizeHost(h), s)))) continue;
+        const bindable = serverHostsFor(server.hosts, gateway.metadata.namespace, vs.metadata.namespace);
+        if (!vs.spec.hosts.some((h) => bindable.some((s) => hostMatches(s, normalizeHost(h)) || hostMatches(normalizeHost(h), s)))) continue;
         const routes = passthrough ? compileVsTls(vs, gwName, port, proxy, ctx).map((r) => withinServer(r, serverHosts)) : compileVsTcp(vs, gwName, names, port, proxy, ctx);
         if (!routes.length) continue;
         entry.seen.add(vs);

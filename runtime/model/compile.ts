@@ -5,7 +5,7 @@ import type { Cluster, ForwardAction, Route, RouteConfig, RouteTable, VirtualHos
 import type { RegistrySnapshot, Service } from "./types.ts";
 import { indexDestinationRules, byCreation, type DestinationRuleIndex } from "./destination-rules.ts";
 import { buildCluster } from "./clusters.ts";
-import { expandHost, hostAliases, hostMatches, normalizeHost } from "./hosts.ts";
+import { expandHost, hostAliases, hostMatches, normalizeHost, serverHostNames, serverHostsFor } from "./hosts.ts";
 import { compileHttpRoute, type RouteContext } from "./compile-route.ts";
 import type { ProxySelector } from "../routing/match.ts";
 import type { RequestFacts } from "../routing/request-facts.ts";
@@ -248,7 +248,7 @@ function compileGateway(config: MeshConfig, proxy: ProxyIdentity, ctx: RouteCont
       if (isL4Server(server)) continue; // a byte-stream port (TCP, TLS passthrough): compile-tcp.ts
       const perHost = byPort.get(server.port.number) ?? new Map();
       byPort.set(server.port.number, perHost);
-      const serverHosts = server.hosts.map((h) => normalizeHost(h.includes("/") ? h.split("/")[1] : h));
+      const serverHosts = serverHostNames(server.hosts);
       if ((server.tls as { httpsRedirect?: boolean } | undefined)?.httpsRedirect === true) {
         const set = redirects.get(server.port.number) ?? new Set<string>();
         for (const host of serverHosts) set.add(host);
@@ -258,9 +258,10 @@ function compileGateway(config: MeshConfig, proxy: ProxyIdentity, ctx: RouteCont
         if (!vsGateways(vs).includes(gwName) && !vs.spec.http.some((r) => r.match?.some((m) => m.gateways?.includes(gwName)))) continue;
         const routes = buildRoutes(vs, { gateways: names, defaultGateways: vsGateways(vs), labels: proxy.labels, namespace: proxy.namespace, vsNamespace: vs.metadata.namespace }, ctx);
         if (!routes.length) continue;
+        const bindable = serverHostsFor(server.hosts, gateway.metadata.namespace, vs.metadata.namespace);
         for (const raw of vs.spec.hosts) {
           const host = normalizeHost(raw);
-          if (!serverHosts.some((s) => hostMatches(s, host) || hostMatches(host, s))) continue;
+          if (!bindable.some((s) => hostMatches(s, host) || hostMatches(host, s))) continue;
           const list = perHost.get(host) ?? [];
           if (!list.some((e: { vs: VirtualService }) => e.vs === vs)) list.push({ vs, routes });
           perHost.set(host, list);

@@ -30,6 +30,26 @@ export function hostAliases(fqdn: string, clientNamespace: string, domainSuffix 
   return out;
 }
 
+/** a Gateway server's hosts without their "ns/" part: the names the server answers */
+export function serverHostNames(hosts: readonly string[]): string[] {
+  return hosts.map((h) => normalizeHost(h.slice(h.indexOf("/") + 1)));
+}
+
+/**
+ * The server hosts a VirtualService in `vsNamespace` may bind to, as Istio reads "ns/host": only
+ * VirtualServices in namespace ns; ns "*" means any namespace, "." the Gateway's own; a host
+ * without "ns/" takes any.
+ */
+export function serverHostsFor(hosts: readonly string[], gatewayNamespace: string, vsNamespace: string): string[] {
+  const out: string[] = [];
+  for (const h of hosts) {
+    const slash = h.indexOf("/");
+    const ns = slash === -1 ? "*" : h.slice(0, slash);
+    if (ns === "*" || ns === vsNamespace || (ns === "." && gatewayNamespace === vsNamespace)) out.push(normalizeHost(h.slice(slash + 1)));
+  }
+  return out;
+}
+
 /** Istio wildcard host match: "*.example.com" matches "a.example.com" (and deeper); "*" matches all. */
 export function hostMatches(pattern: string, host: string): boolean {
   if (pattern === "*") return true;
