@@ -51,6 +51,8 @@ export interface KubePod {
 
 export interface ConvertOptions {
   domainSuffix?: string;
+  /** the mesh's trust domain, for the identities endpoints are expected to present (default cluster.local) */
+  trustDomain?: string;
   /** ns/name → Pod */
   pods: ReadonlyMap<string, KubePod>;
 }
@@ -97,7 +99,7 @@ function endpointsOf(svc: KubeService, slices: readonly KubeSlice[], options: Co
         ready: true,
         namespace: svc.namespace,
       };
-      if (pod && e.pod) endpoint.identity = `spiffe://${TRUST_DOMAIN}/ns/${e.pod.namespace}/sa/${pod.serviceAccount}`;
+      if (pod && e.pod) endpoint.identity = `spiffe://${options.trustDomain ?? TRUST_DOMAIN}/ns/${e.pod.namespace}/sa/${pod.serviceAccount}`;
       byKey.set(key, Object.freeze(endpoint));
     }
   }

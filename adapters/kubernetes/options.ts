@@ -27,6 +27,8 @@ export interface KubeOptions extends KubeConnection {
   namespace?: string;
   /** the cluster's DNS domain (default cluster.local) */
   domainSuffix?: string;
+  /** the mesh's trust domain: endpoints' expected identities (default cluster.local) */
+  trustDomain?: string;
   /** items per list page (default 500, as client-go's reflector) */
   pageSize?: number;
   /** each watch asks the server to end it after a random time in this range (default 300-600 s) */

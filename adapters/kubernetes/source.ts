@@ -93,7 +93,7 @@ export function kubeSource(options: KubeOptions): RegistrySource {
       if (signal.aborted || listed.size < specs.length || (!dirty.services && !dirty.resources)) return;
       // per service: nothing to emit while a watch has only part of its first lists in
       const rebuilt = !dirty.services || !watches || buildInUse();
-      if (dirty.services && !watches) built = buildServices(services, slices, pods, options.domainSuffix);
+      if (dirty.services && !watches) built = buildServices(services, slices, pods, options);
       if (dirty.resources) resources = buildResources(specs);
       if (!rebuilt && !dirty.resources) return;
       dirty.services = dirty.resources = false;
@@ -132,7 +132,7 @@ export function kubeSource(options: KubeOptions): RegistrySource {
           watches!.stop(key);
           continue;
         }
-        const service = kubeService(svc, held ? [...held.slices.values()] : [], { pods: held?.pods ?? NO_PODS, domainSuffix: options.domainSuffix });
+        const service = kubeService(svc, held ? [...held.slices.values()] : [], { pods: held?.pods ?? NO_PODS, domainSuffix: options.domainSuffix, trustDomain: options.trustDomain });
         byKey.set(key, [service.hostname, Object.freeze({ ...service, use: useOf(key) })]);
       }
       if (any) built = [...byKey.values()];
@@ -272,7 +272,7 @@ function istioSpec(k: WatchedKind, scope: string): Spec<Record<string, unknown>>
   };
 }
 
-function buildServices(services: Map<string, KubeService>, slices: Map<string, KubeSlice>, pods: Map<string, KubePod>, domainSuffix: string | undefined): [string, Service][] {
+function buildServices(services: Map<string, KubeService>, slices: Map<string, KubeSlice>, pods: Map<string, KubePod>, options: { domainSuffix?: string; trustDomain?: string }): [string, Service][] {
   const byService = new Map<string, KubeSlice[]>();
   for (const slice of slices.values()) {
     if (!slice.service) continue;
@@ -280,7 +280,7 @@ function buildServices(services: Map<string, KubeService>, slices: Map<string, K
     byService.set(key, [...(byService.get(key) ?? []), slice]);
   }
   return [...services.values()].map((svc) => {
-    const service = kubeService(svc, byService.get(`${svc.namespace}/${svc.name}`) ?? [], { pods, domainSuffix });
+    const service = kubeService(svc, byService.get(`${svc.namespace}/${svc.name}`) ?? [], { pods, domainSuffix: options.domainSuffix, trustDomain: options.trustDomain });
     return [service.hostname, service];
   });
 }

@@ -5,7 +5,11 @@ import { freezeSnapshot } from "../../runtime/model/registry.ts";
 import { normalizeHost } from "../../runtime/model/hosts.ts";
 import type { Endpoint, RegistrySnapshot, Service, ServicePortModel } from "../../runtime/model/types.ts";
 
-/** the trust domain of identities derived from serviceAccount (DESIGN.md defaults) */
+/**
+ * The default trust domain of identities derived from serviceAccount (DESIGN.md defaults). A proxy
+ * whose CA has another passes its own: as istiod does, an endpoint's expected identity is
+ * spiffe://<the mesh's trust domain>/ns/<ns>/sa/<sa>.
+ */
 export const TRUST_DOMAIN = "cluster.local";
 
 // Istio's port-name convention "<protocol>[-<suffix>]", used when `protocol` is left out.
@@ -23,13 +27,14 @@ export function snapshotFromConfig(
   serviceEntries: readonly ServiceEntry[],
   workloadEntries: readonly WorkloadEntry[],
   source = "static",
+  trustDomain = TRUST_DOMAIN,
 ): RegistrySnapshot {
   const services = new Map<string, Service>();
   for (const se of [...serviceEntries].sort(precedence)) {
     const namespace = se.metadata.namespace;
     const resolution = se.spec.resolution ?? "NONE";
     const ports: readonly ServicePortModel[] = (se.spec.ports ?? []).map(toPort);
-    const listed = listedEndpoints(se, workloadEntries);
+    const listed = listedEndpoints(se, workloadEntries, trustDomain);
     // Istio: a DNS entry with neither endpoints nor a workloadSelector sends to its own host name
     // (resolved by the proxy into addresses: model/dns-registry.ts).
     const hostIsEndpoint = listed.length === 0 && !se.spec.workloadSelector && (resolution === "DNS" || resolution === "DNS_ROUND_ROBIN");
@@ -57,15 +62,15 @@ export function snapshotFromConfig(
  * Kubernetes label selector does. Address-less entries (Istio allows them for other networks)
  * are skipped: there is nothing to connect to.
  */
-function listedEndpoints(se: ServiceEntry, workloadEntries: readonly WorkloadEntry[]): readonly Endpoint[] {
+function listedEndpoints(se: ServiceEntry, workloadEntries: readonly WorkloadEntry[], trustDomain: string): readonly Endpoint[] {
   const ns = se.metadata.namespace;
   const out: Endpoint[] = [];
-  for (const spec of se.spec.endpoints ?? []) if (spec.address) out.push(toEndpoint(spec, ns));
+  for (const spec of se.spec.endpoints ?? []) if (spec.address) out.push(toEndpoint(spec, ns, trustDomain));
   const selector = se.spec.workloadSelector;
   if (selector) {
     for (const we of workloadEntries) {
       if (we.metadata.namespace !== ns || !we.spec.address) continue;
-      if (includesLabels(we.spec.labels ?? {}, selector.labels ?? {})) out.push(toEndpoint(we.spec, ns));
+      if (includesLabels(we.spec.labels ?? {}, selector.labels ?? {})) out.push(toEndpoint(we.spec, ns, trustDomain));
     }
   }
   return out;
@@ -85,7 +90,7 @@ function frozenCopy<T extends object>(map: T | undefined): Readonly<T> {
 }
 
 /** Static endpoints are always ready: no health signal exists until outlier detection ejects. */
-function toEndpoint(spec: WorkloadEntrySpec, namespace: string): Endpoint {
+function toEndpoint(spec: WorkloadEntrySpec, namespace: string, trustDomain: string): Endpoint {
   const endpoint: Endpoint = {
     address: spec.address!,
     ports: frozenCopy(spec.ports),
@@ -93,7 +98,7 @@ function toEndpoint(spec: WorkloadEntrySpec, namespace: string): Endpoint {
     ready: true,
     namespace,
   };
-  if (spec.serviceAccount) endpoint.identity = `spiffe://${TRUST_DOMAIN}/ns/${namespace}/sa/${spec.serviceAccount}`;
+  if (spec.serviceAccount) endpoint.identity = `spiffe://${trustDomain}/ns/${namespace}/sa/${spec.serviceAccount}`;
   if (spec.weight !== undefined && spec.weight > 0) endpoint.weight = spec.weight;
   return Object.freeze(endpoint);
 }

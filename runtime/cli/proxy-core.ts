@@ -112,7 +112,7 @@ export async function startProxyCore(options: ProxyCoreOptions): Promise<ProxyCo
   telemetry = setupTelemetry({
     namespace,
     labels,
-    serviceAccount: flags.strings["service-account"],
+    principal: identity?.spiffeId.toString(),
     accessLogFormat: flags.strings["access-log"],
     otlpEndpoint: flags.strings["otlp-endpoint"],
     samplingPercent: flags.strings["trace-sampling"],
@@ -144,6 +144,7 @@ export async function startProxyCore(options: ProxyCoreOptions): Promise<ProxyCo
     namespace,
     registries: flags.lists.registry.map((value) => parseRegistrySpec(value, { kubeconfig: flags.strings.kubeconfig }) ?? badRegistry(value)),
     proxy,
+    trustDomain: identity?.spiffeId.trustDomain,
     log,
     dns: createDnsResolver(flags.lists["dns-server"] ?? []),
     // a credentialName with no source to read it from is refused like any load error, at start

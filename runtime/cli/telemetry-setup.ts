@@ -38,7 +38,8 @@ export interface ProxyTelemetry {
 export function setupTelemetry(options: {
   namespace: string;
   labels: Record<string, string>;
-  serviceAccount?: string;
+  /** the workload's SPIFFE ID from its certificate; none without an identity */
+  principal?: string;
   accessLogFormat: string | undefined;
   /** base URL of an OTLP/HTTP collector ({endpoint}/v1/traces) */
   otlpEndpoint?: string;
@@ -59,7 +60,8 @@ export function setupTelemetry(options: {
     namespace,
     app,
     version: labels.version,
-    principal: options.serviceAccount ? `spiffe://cluster.local/ns/${namespace}/sa/${options.serviceAccount}` : undefined,
+    // the identity its certificate holds (its CA's trust domain), never one made up from the flags
+    principal: options.principal,
   });
   const metrics = createIstioMetrics(registry, self);
   // Istio's build gauge: dashboards and `istioctl version`-style queries read the proxy's version from it

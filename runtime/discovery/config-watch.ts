@@ -29,7 +29,7 @@ function carriesConfig(spec: RegistrySpec): boolean {
   return spec.kind === "kubernetes" || (spec.kind === "consul" && /[?&]kv=[^&]/.test(spec.url ?? ""));
 }
 
-async function registryFor(spec: RegistrySpec, files: Registry, log: (message: string) => void, onRegistrySync?: ConfigWatchOptions["onRegistrySync"]): Promise<Registry> {
+async function registryFor(spec: RegistrySpec, files: Registry, log: (message: string) => void, onRegistrySync: ConfigWatchOptions["onRegistrySync"], trustDomain: string | undefined): Promise<Registry> {
   if (spec.kind === "static") return files;
   const onSync = onRegistrySync && ((ok: boolean, atMs: number) => onRegistrySync(spec.kind, ok, atMs));
   // adapters load only when named: a static-only proxy starts without them
@@ -39,14 +39,17 @@ async function registryFor(spec: RegistrySpec, files: Registry, log: (message: s
   }
   const [{ kubeOptionsFrom, kubernetesRegistry }, { createTlsFetch }] = await Promise.all([import("../../adapters/kubernetes/index.ts"), import("../platform/tls-fetch.ts")]);
   // a cluster CA, client certificates, insecure-skip-tls-verify: the platform's TLS fetch
-  return kubernetesRegistry({ ...(await kubeOptionsFrom(spec, platform.env, platform.readTextFile)), tls: createTlsFetch, log, onSync });
+  return kubernetesRegistry({ ...(await kubeOptionsFrom(spec, platform.env, platform.readTextFile)), trustDomain, tls: createTlsFetch, log, onSync });
 }
 
 export interface ConfigWatchOptions {
   paths: string[];
   namespace: string;
   proxy: ProxyIdentity;
-  log: (message: string) => void;
+  /** the mesh's trust domain (the proxy's CA's): endpoints are expected to present spiffe://<it>/ns/<ns>/sa/<sa> (default cluster.local) */
+  trustDomain?: string;
+  /** a line at info, or at the level given (a rejected change is a warning) */
+  log: (message: string, level?: "warn") => void;
   /** a remote registry (kubernetes, consul) synced (true) or its watch failed (false): dietmesh_registry_* metrics */
   onRegistrySync?: (registry: string, ok: boolean, atMs: number) => void;
   /** in order: the first registry that knows a host wins it (default: static only) */
@@ -118,7 +121,7 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
   const files = staticRegistry(undefined, "static");
   const specs = options.registries?.length ? options.registries : [{ kind: "static" } as RegistrySpec];
   if (!specs.some((s) => s.kind === "static")) specs.push({ kind: "static" }); // ServiceEntries in files always count
-  const members = await Promise.all(specs.map((s) => registryFor(s, files, options.log, options.onRegistrySync)));
+  const members = await Promise.all(specs.map((s) => registryFor(s, files, options.log, options.onRegistrySync, options.trustDomain)));
   const merged = members.length === 1 ? files : mergeRegistries(members, { log: options.log });
   const dns = options.dns && dnsRegistry(merged, { resolve: options.dns, clock: options.clock ?? systemClock, log: options.log });
   const registry = dns ?? merged;
@@ -143,7 +146,7 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
   function servicesFromFiles(config: MeshConfig): RegistrySnapshot {
     const { serviceEntries: ses, workloadEntries: wes } = config;
     if (lastFromFiles && same(lastFromFiles.ses, ses) && same(lastFromFiles.wes, wes)) return lastFromFiles.snapshot;
-    lastFromFiles = { ses, wes, snapshot: snapshotFromConfig(ses, wes) };
+    lastFromFiles = { ses, wes, snapshot: snapshotFromConfig(ses, wes, "static", options.trustDomain) };
     return lastFromFiles.snapshot;
   }
 
@@ -238,7 +241,7 @@ export async function startConfigWatch(options: ConfigWatchOptions): Promise<Con
       // started once this one is in service (config-worker.ts, ended if unused after 30 s)
       spareAfter = true;
       if (errors.length) {
-        options.log(`config change rejected, keeping version ${version}:\n  ${errors.join("\n  ")}`);
+        options.log(`config change rejected, keeping version ${version}:\n  ${errors.join("\n  ")}`, "warn");
         options.onReject?.();
         if (!registryChanged) return false;
       }

@@ -85,7 +85,7 @@ export async function startResourceWatch(resources: readonly unknown[], options:
   async function load(objects: readonly unknown[]): Promise<ConfigError[]> {
     const result = await loaded(objects);
     if (!result.config) return result.errors;
-    const services = snapshotFromConfig(result.config.serviceEntries, result.config.workloadEntries);
+    const services = snapshotFromConfig(result.config.serviceEntries, result.config.workloadEntries, "static", options.trustDomain);
     // what `dietmesh check` calls an error (an unknown subset or Gateway, weights adding up to 0)
     // is refused too, as the file watch refuses it: it would send traffic nowhere
     const broken = analyzeConfig(result.config, { knownHosts: new Set([...services.services.keys(), ...discovered.services.keys()]) }).filter((e) => e.severity === "error");

@@ -102,11 +102,14 @@ export function createIstioMetrics(registry: Registry, proxy: WorkloadInfo, opti
   const requestBytes = registry.histogram("istio_request_bytes", "Request size in bytes.", ISTIO_LABELS, buckets);
   const responseBytes = registry.histogram("istio_response_bytes", "Response size in bytes.", ISTIO_LABELS, buckets);
   const self = side(proxy);
+  // a request that came in plaintext was not served under this workload's certificate: Istio
+  // reads destination_principal from the connection's local certificate, so it is "unknown"
+  const selfPlain = { ...self, principal: UNKNOWN };
 
   /** everything but the last four labels, fixed per target */
   function prefix(input: SeriesInput): string[] {
     const peer = side(input.peer);
-    const [src, dst] = input.reporter === "source" ? [self, peer] : [peer, self];
+    const [src, dst] = input.reporter === "source" ? [self, peer] : [peer, input.security === "none" ? selfPlain : self];
     const s = input.service;
     return [
       input.reporter,

@@ -119,6 +119,19 @@ test("at or below the threshold: every slice and Pod cluster-wide, as before", a
   assert.ok(collection(api, "endpointslices").some((q) => q.path === "/apis/discovery.k8s.io/v1/endpointslices" && !q.query.labelSelector));
 });
 
+test("identities in the mesh's trust domain (the proxy's CA's), both when every slice is watched and on demand", async () => {
+  const all = await cluster(2);
+  const wide = await run(all.api, { trustDomain: "example.org" }).until("synced with endpoints", (s) => s.services.get(host(0))?.endpoints.length === 1);
+  assert.is(wide.services.get(host(0))!.endpoints[0].identity, "spiffe://example.org/ns/default/sa/sa-1");
+  started.registry?.stop();
+  await all.api.stop();
+  const some = await cluster(3);
+  const r = run(some.api, { trustDomain: "example.org" });
+  const first = await r.until("synced", (s) => s.services.size === 3);
+  await first.services.get(host(1))!.use!();
+  assert.is(r.updates.at(-1)!.services.get(host(1))!.endpoints[0].identity, "spiffe://example.org/ns/default/sa/sa-1");
+});
+
 test("more services in use than the threshold at once (a gateway builds every cluster): every slice and Pod is watched instead", async () => {
   const { api } = await cluster(3);
   const r = run(api);

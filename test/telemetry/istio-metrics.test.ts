@@ -57,12 +57,22 @@ test("destination reporter swaps the sides; an unknown peer is all 'unknown'", (
   assert.is(s.labels.source_canonical_revision, "latest");
   assert.is(s.labels.source_principal, "unknown");
   assert.is(s.labels.destination_workload, "productpage-v1");
-  assert.is(s.labels.destination_principal, proxy.principal);
+  assert.is(s.labels.destination_principal, "unknown", "served in plaintext: not under this workload's certificate (Istio reads the connection's local certificate)");
   assert.is(s.labels.destination_service_name, "productpage");
   assert.is(s.labels.request_protocol, "grpc");
   assert.is(s.labels.grpc_response_status, "14");
   assert.is(s.labels.response_flags, "UO");
   assert.is(s.labels.connection_security_policy, "none");
+});
+
+test("destination reporter over mTLS: destination_principal is this workload's own", () => {
+  const r = createRegistry();
+  const m = createIstioMetrics(r, proxy);
+  const self = serviceInfo({ hostname: "productpage.default.svc.cluster.local", namespace: "default" });
+  m.seriesFor({ reporter: "destination", peer: UNKNOWN_PEER, service: self, code: 200, flags: "", protocol: "http", security: "mutual_tls" }).observe(1, 0, 0);
+  const [s] = find(parseExposition(r.expose()), "istio_requests_total");
+  assert.is(s.labels.destination_principal, proxy.principal);
+  assert.is(s.labels.connection_security_policy, "mutual_tls");
 });
 
 test("series are cached: same target, code and flags give the same object", () => {

@@ -56,6 +56,12 @@ test("STATIC endpoints keep labels, ports, weight and identity", () => {
   assert.is(endpointPort(v2, svc.ports[0]), 9999, "ports map wins");
 });
 
+test("the identity is in the mesh's trust domain when the proxy's CA has its own (as istiod makes the SAN)", () => {
+  const entry = se("reviews", { hosts: ["reviews.internal"], resolution: "STATIC", ports: [http], endpoints: [{ address: "10.0.0.1", serviceAccount: "reviews" }] }, "shop");
+  assert.is(snapshotFromConfig([entry], [], "static", "example.org").services.get("reviews.internal")!.endpoints[0].identity, "spiffe://example.org/ns/shop/sa/reviews");
+  assert.is(snapshotFromConfig([entry], []).services.get("reviews.internal")!.endpoints[0].identity, "spiffe://cluster.local/ns/shop/sa/reviews", "default");
+});
+
 test("defaults follow Istio: MESH_EXTERNAL, resolution NONE; protocol from port name", () => {
   const snap = snapshotFromConfig([
     se("ext", { hosts: ["api.example.com", "*.example.org"], ports: [{ name: "grpc-web-x", number: 81 }, { name: "tcp-db", number: 5432 }, { name: "web", number: 8080 }] }),
