@@ -6,11 +6,15 @@ import {
   bool, duration, exportTo, hostName, int32, intPercent, obj, rejected, rule, percent, port, portSelector, regex, str, stringList,
   stringMap, stringMatch,
 } from "./schema-common.ts";
+import { headerOpsProblems } from "../routing/header-ops.ts";
 
 const destination = obj({ host: hostName, subset: str.optional(), port: portSelector.optional() });
 
-const headerOperations = obj({ set: stringMap.optional(), add: stringMap.optional(), remove: stringList.optional() });
-const headers = obj({ request: headerOperations.optional(), response: headerOperations.optional() });
+const headerOperations = (side: "request" | "response") =>
+  obj({ set: stringMap.optional(), add: stringMap.optional(), remove: stringList.optional() }).check(rule((ctx) => {
+    for (const p of headerOpsProblems(ctx.value, side)) ctx.issues.push({ code: "custom", input: ctx.value, path: p.path, message: p.message });
+  }));
+const headers = obj({ request: headerOperations("request").optional(), response: headerOperations("response").optional() });
 
 const matchMap = z.record(z.string(), stringMatch);
 

@@ -1,5 +1,6 @@
 // VirtualService `headers.request` / `headers.response` (set, add, remove) compiled once into a
-// function that edits a web Headers object. Values are made safe here, so nothing per request throws.
+// function that edits a web Headers object. The loader refuses what cannot be honoured
+// (headerOpsProblems); values are still made safe here, so nothing per request throws.
 import type { HeaderOperations } from "../config/types.ts";
 
 export type HeaderEditor = (h: Headers) => void;
@@ -18,20 +19,41 @@ function isAuthority(name: string): boolean {
   return n === "host" || n === ":authority";
 }
 
-/** Why these operations are unsafe or invalid, or undefined. Use at config validation. */
-export function headerOpsError(ops: HeaderOperations | undefined): string | undefined {
-  if (!ops) return undefined;
+export interface HeaderOpsProblem {
+  /** under the operations object: ["set", name], ["add", name] or ["remove", index] */
+  path: (string | number)[];
+  message: string;
+}
+
+/**
+ * Why each operation cannot be honoured, for the loader to refuse (istiod's rules, plus values no
+ * header may carry): a name that is not an HTTP token; a pseudo-header or `host`, except that a
+ * request's `set`/`add` of `host` / `:authority` rewrites the authority; a value with CR, LF or
+ * another control character. Empty when every operation can be honoured.
+ */
+export function headerOpsProblems(ops: HeaderOperations, side: "request" | "response"): HeaderOpsProblem[] {
+  const out: HeaderOpsProblem[] = [];
+  const nameProblem = (name: string, writes: boolean) => {
+    if (writes && side === "request" && isAuthority(name)) return undefined;
+    if (isInternal(name)) {
+      return writes && side === "request"
+        ? `header ${JSON.stringify(name)} cannot be written: of the pseudo-headers and host only :authority (or host) can, which rewrites the authority`
+        : `header ${JSON.stringify(name)} cannot be ${writes ? "written on a response" : "removed"}: it is a pseudo-header or host`;
+    }
+    return TOKEN.test(name) ? undefined : `invalid header name ${JSON.stringify(name)}: expected an HTTP token (letters, digits and !#$%&'*+-.^_\`|~, no spaces)`;
+  };
   for (const kind of ["set", "add"] as const) {
     for (const [name, value] of Object.entries(ops[kind] ?? {})) {
-      if (!isInternal(name) && !TOKEN.test(name)) return `invalid header name ${JSON.stringify(name)} in ${kind}`;
       UNSAFE.lastIndex = 0;
-      if (UNSAFE.test(value)) return `header ${name} in ${kind}: value has CR, LF or another control character`;
+      const problem = nameProblem(name, true) ?? (UNSAFE.test(value) ? `header ${JSON.stringify(name)}: value has CR, LF or another control character` : undefined);
+      if (problem) out.push({ path: [kind, name], message: problem });
     }
   }
-  for (const name of ops.remove ?? []) {
-    if (!isInternal(name) && !TOKEN.test(name)) return `invalid header name ${JSON.stringify(name)} in remove`;
-  }
-  return undefined;
+  (ops.remove ?? []).forEach((name, i) => {
+    const problem = nameProblem(name, false);
+    if (problem) out.push({ path: ["remove", i], message: problem });
+  });
+  return out;
 }
 
 /**
