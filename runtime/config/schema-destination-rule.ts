@@ -104,6 +104,13 @@ const tls = obj({
   caCrl: rejected("caCrl is not supported by dietmesh yet; certificate revocation lists cannot be checked"),
 }).check(rule((ctx) => {
   const v = ctx.value;
+  // Istio reads a tls without mode as DISABLE: plaintext, and auto mTLS off for the host. Taken
+  // silently, a block written only for sni or subjectAltNames would turn mTLS off; auto mTLS in its
+  // place would not be what Istio does. Refused, so the author says which one is meant.
+  if (v.mode === undefined) {
+    ctx.issues.push({ code: "custom", input: v, path: ["mode"], message: "tls without mode is not supported by dietmesh: Istio reads it as mode DISABLE (plaintext, auto mTLS off). Set mode (DISABLE, ISTIO_MUTUAL, SIMPLE or MUTUAL), or leave tls out for auto mTLS" });
+    return;
+  }
   if (v.credentialName !== undefined) {
     // one source of material: a credential and files together would leave which one wins to guesswork
     for (const field of ["clientCertificate", "privateKey", "caCertificates"] as const) {

@@ -1,6 +1,7 @@
 // Which upstream connections use mTLS, decided per cluster and host when the route table changes
 // (never per request). Istio's rules: DestinationRule tls.mode ISTIO_MUTUAL → mTLS to every host,
-// DISABLE → plaintext; no mode → auto mTLS: mTLS to hosts that are in the mesh (a workload identity
+// DISABLE → plaintext; no tls → auto mTLS (a tls without mode is refused at load: Istio would read
+// it as DISABLE): mTLS to hosts that are in the mesh (a workload identity
 // is known for them, or they carry Istio's label security.istio.io/tlsMode=istio) and plaintext to
 // the rest. SIMPLE and MUTUAL: TLS origination to every host, with the DestinationRule's files or
 // its credentialName, read per connection (security/credential-files.ts originationMaterial). The

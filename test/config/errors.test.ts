@@ -169,6 +169,10 @@ test("DestinationRule, Gateway and ServiceEntry rules", async () => {
     [DR.replace("  subsets:", "  trafficPolicy:\n    tls:\n      mode: SIMPLE\n      credentialName: ../etc\n  subsets:"), "spec.trafficPolicy.tls.credentialName", /expected the name of a Secret/],
     [DR.replace("  - name: v1", "  - name: v1\n    trafficPolicy:\n      portLevelSettings:\n      - port: { number: 443 }\n        tls: { mode: MUTUAL, clientCertificate: /c.pem }"), "spec.subsets[0].trafficPolicy.portLevelSettings[0].tls.privateKey", /mode MUTUAL needs privateKey/],
     ["apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: s\nspec:\n  hosts: [a.example.com]\n  endpoints:\n  - address: 1.2.3.4\n", "spec.endpoints", /resolution NONE/],
+    // Istio reads tls without mode as DISABLE (plaintext, auto mTLS off): refused, never guessed either way
+    [DR.replace("  subsets:", "  trafficPolicy:\n    tls:\n      sni: hello.example\n  subsets:"), "spec.trafficPolicy.tls.mode", /tls without mode is not supported by dietmesh: Istio reads it as mode DISABLE/],
+    [DR.replace("  - name: v1", "  - name: v1\n    trafficPolicy:\n      tls: { subjectAltNames: [spiffe://cluster.local/ns/default/sa/hello] }"), "spec.subsets[0].trafficPolicy.tls.mode", /leave tls out for auto mTLS/],
+    [DR.replace("  subsets:", "  trafficPolicy:\n    portLevelSettings:\n    - port: { number: 443 }\n      tls: {}\n  subsets:"), "spec.trafficPolicy.portLevelSettings[0].tls.mode", /tls without mode/],
   ];
   for (const [text, path, message] of cases) {
     const result = await loadConfig(["a.yaml"], { defaultNamespace: "default", ...memoryIO({ "a.yaml": text }) });
