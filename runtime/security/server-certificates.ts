@@ -61,7 +61,9 @@ export interface ServerCertificates {
   describe(): { hosts: readonly string[]; mode: GatewayTlsMode; certificate: string; loaded: boolean; problem?: string }[];
   /**
    * the notAfter (ms) of each certificate in service, by its credentialName or certificate file
-   * (ISTIO_MUTUAL's is the workload certificate, reported as such): dietmesh_certificate_expiry_*
+   * (ISTIO_MUTUAL's is the workload certificate, reported as such), and as "ca:<that name>" the
+   * earliest of its CA certificates (the chain's intermediates and roots, and the client-certificate
+   * CA of MUTUAL): dietmesh_certificate_expiry_*, as Envoy counts CA certificates too
    */
   expiries(): [name: string, notAfterMs: number][];
   close(): void;
@@ -77,6 +79,8 @@ class Served {
   texts = "";
   /** current's leaf certificate's notAfter (ms); undefined when it could not be read */
   notAfterMs: number | undefined;
+  /** the earliest notAfter of the CA certificates it serves or trusts */
+  caNotAfterMs: number | undefined;
   constructor(
     readonly config: TlsServerConfig,
     /** null for ISTIO_MUTUAL (the identity), a credential from a source, or a credentialName that cannot be resolved */
@@ -170,6 +174,7 @@ export function serverCertificates(servers: readonly TlsServerConfig[], log: (me
     s.current = next;
     s.texts = key;
     s.notAfterMs = leafNotAfter(texts.certChainPem);
+    s.caNotAfterMs = caNotAfter(texts.certChainPem, s.config.mode === "SIMPLE" ? undefined : texts.caPem);
     s.problem = undefined;
     log(`TLS for ${s.config.hosts.join(", ")}: ${first ? "serving" : "now serving the new"} certificate from ${s.origin}${s.config.mode === "SIMPLE" ? "" : ` (${s.config.mode})`}`);
   }
@@ -256,13 +261,28 @@ export function serverCertificates(servers: readonly TlsServerConfig[], log: (me
       }),
     expiries: () =>
       served.flatMap((s): [string, number][] =>
-        s.config.mode !== "ISTIO_MUTUAL" && s.current && s.notAfterMs !== undefined ? [[s.config.credentialName ?? s.origin, s.notAfterMs]] : []),
+        s.config.mode === "ISTIO_MUTUAL" || !s.current
+          ? []
+          : [
+              ...(s.notAfterMs !== undefined ? [[s.config.credentialName ?? s.origin, s.notAfterMs] as [string, number]] : []),
+              ...(s.caNotAfterMs !== undefined ? [[`ca:${s.config.credentialName ?? s.origin}`, s.caNotAfterMs] as [string, number]] : []),
+            ]),
     close() {
       closed = true;
       for (const w of watches.splice(0)) w.close();
       for (const stop of unwatchSources.splice(0)) stop();
     },
   };
+}
+
+/** the earliest notAfter (ms) of the chain's certificates after the leaf and of the CA bundle; undefined if none or unreadable */
+function caNotAfter(certChainPem: string, caPem: string | undefined): number | undefined {
+  try {
+    const cas = [...certificatesFromPemText(certChainPem).slice(1), ...(caPem ? certificatesFromPemText(caPem) : [])];
+    return cas.length ? Math.min(...cas.map((c) => c.notAfter.getTime())) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** the first certificate's notAfter in ms (the leaf: PEM chains list it first); undefined if unreadable */

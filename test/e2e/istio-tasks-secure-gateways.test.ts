@@ -130,6 +130,14 @@ test("mutual TLS: without a client certificate the handshake fails; with client.
   assert.is(r.code, 0, r.body);
   assert.is(r.status, "418");
   assert.ok(r.body.includes("-=[ teapot ]=-"));
+  // the CA that client certificates are checked against counts too, as Envoy counts CA certificates
+  const ca = await expiries("ca:httpbin-credential", "example_certs1/example.com.crt");
+  assert.is(ca.metric, ca.openssl, "the client CA's notAfter as ca:<credentialName>");
+});
+
+test("a SIMPLE credential of a leaf alone reports no CA certificate", async () => {
+  await secret("helloworld-credential", { "tls.key": "example_certs1/helloworld.example.com.key", "tls.crt": "example_certs1/helloworld.example.com.crt" });
+  assert.is(await metricValue(admin, "dietmesh_certificate_expiry_timestamp_seconds", { name: "ca:helloworld-credential" }), undefined);
 });
 
 test.run();

@@ -5,7 +5,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
 import { runCommand } from "../../runtime/platform/process.ts";
-import { curl, eventually, must, run, serviceEntry, startEcho, startSidecar, stopAll, tempConfig, type Sidecar } from "../support/mesh.ts";
+import { curl, eventually, metricValue, must, run, serviceEntry, startEcho, startSidecar, stopAll, tempConfig, type Sidecar } from "../support/mesh.ts";
 
 const app = startEcho("b-app");
 let work = "";
@@ -60,6 +60,9 @@ test("sidecar to sidecar is mTLS: the app sees the caller's SPIFFE ID in XFCC, a
   assert.match(metrics, /istio_requests_total\{[^}]*reporter="destination"[^}]*connection_security_policy="mutual_tls"/);
   const expiry = /dietmesh_certificate_expiry_timestamp_seconds\{name="workload"\} (\d+)/.exec(metrics);
   assert.ok(expiry && Number(expiry[1]) * 1000 > Date.now() + 23 * 3_600_000, "the workload certificate's expiry (24 h) is exported");
+  // the mesh's root as "root": its notAfter as openssl reads the CA's root-cert.pem
+  const end = await must("openssl", ["x509", "-noout", "-enddate", "-in", `${work}/ca/root-cert.pem`]);
+  assert.is(await metricValue(b.admin, "dietmesh_certificate_expiry_timestamp_seconds", { name: "root" }), Date.parse(/notAfter=(.+)/.exec(end)![1].trim()) / 1000);
 });
 
 test("the client checks the server's identity: another service account's certificate, or one from another CA, fails (503 UF)", async () => {
