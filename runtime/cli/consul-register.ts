@@ -3,6 +3,7 @@
 // `version` drives subsets), a TTL check the sidecar keeps passing while it is ready — and
 // deregisters when it drains. The check turns critical by itself if the sidecar dies.
 import { registerWorkload, type RegisteredWorkload } from "../../adapters/consul/register.ts";
+import type { LogLevel } from "./log.ts";
 
 const TTL = "10s";
 const PASS_EVERY_MS = 3_000;
@@ -20,7 +21,7 @@ export async function registerWithConsul(options: {
   meta: Record<string, string>;
   token?: string;
   ready: () => boolean;
-  log: (m: string) => void;
+  log: (m: string, level?: LogLevel) => void;
 }): Promise<ConsulRegistration> {
   const anyAddress = options.address === "0.0.0.0" || options.address === "::" || options.address === "[::]";
   const workload: RegisteredWorkload = await registerWorkload({
@@ -40,7 +41,7 @@ export async function registerWithConsul(options: {
       if (options.ready()) await workload.pass("dietmesh ready");
       else await workload.fail("dietmesh not ready");
     } catch (error) {
-      options.log(`consul check update: ${(error as Error).message}`);
+      options.log(`consul check update failed: ${(error as Error).message}`, "warn");
     }
   };
   await beat();
@@ -52,7 +53,7 @@ export async function registerWithConsul(options: {
         await workload.deregister();
         options.log(`deregistered ${workload.id} from Consul`);
       } catch (error) {
-        options.log(`consul deregister: ${(error as Error).message}`);
+        options.log(`consul deregister failed: ${(error as Error).message}`, "warn");
       }
     },
   };

@@ -9,6 +9,7 @@ import { SpiffeId } from "../security/spiffe-id.ts";
 import type { IdentityInfo, WorkloadIdentity } from "../security/workload-identity.ts";
 // the identity code is imported only by a proxy that has one; the CA's X.509 library never is
 import { UsageError, type FlagSpec, type ParsedFlags } from "./args.ts";
+import type { LogLevel } from "./log.ts";
 
 export const identityFlags: FlagSpec[] = [
   { name: "ca-dir", kind: "string", value: "DIR", help: "workload identity from a local CA directory (dietmesh ca init), signed in-process" },
@@ -19,7 +20,7 @@ export const identityFlags: FlagSpec[] = [
 ];
 
 /** onCertificate: each certificate put in use after the first (for the expiry metric) */
-export async function setupIdentity(flags: ParsedFlags, who: { namespace: string; serviceAccount: string }, log: (m: string) => void, onCertificate?: (info: IdentityInfo) => void): Promise<WorkloadIdentity | undefined> {
+export async function setupIdentity(flags: ParsedFlags, who: { namespace: string; serviceAccount: string }, log: (m: string, level?: LogLevel) => void, onCertificate?: (info: IdentityInfo) => void): Promise<WorkloadIdentity | undefined> {
   const dir = flags.strings["ca-dir"];
   const url = flags.strings.ca;
   if (dir && url) throw new UsageError("give --ca-dir or --ca, not both");
@@ -57,8 +58,8 @@ export async function setupIdentity(flags: ParsedFlags, who: { namespace: string
     ttlMs,
     expect,
     onEvent: (event) => {
-      if (event.type === "renew-failed") log(`certificate renewal failed (try ${event.attempt}, again in ${event.retryInMs} ms, expires in ${event.expiresInMs} ms): ${(event.error as Error)?.message ?? event.error}`);
-      if (event.type === "expired") log("certificate expired: mTLS connections will fail until a renewal succeeds");
+      if (event.type === "renew-failed") log(`certificate renewal failed (try ${event.attempt}, again in ${event.retryInMs} ms, expires in ${event.expiresInMs} ms): ${(event.error as Error)?.message ?? event.error}`, "warn");
+      if (event.type === "expired") log("certificate expired: mTLS connections will fail until a renewal succeeds", "error");
     },
     onRenewed: (info) => {
       log(`certificate renewed: ${info.spiffeId} serial ${info.serial} until ${new Date(info.notAfter).toISOString()}`);

@@ -10,7 +10,7 @@ const settings = { json: false, level: RANK.info };
 
 export const logFlags: FlagSpec[] = [
   { name: "log-format", kind: "string", value: "FORMAT", default: "text", help: "process log lines on stderr: text or json (time, level, component, msg)" },
-  { name: "log-level", kind: "string", value: "LEVEL", default: "info", help: "drop log lines below this level: debug, info, warn or error" },
+  { name: "log-level", kind: "string", value: "LEVEL", default: "info", help: "drop log lines below LEVEL — error: failures that break requests (an expired certificate, an internal error answered 500, a port that cannot be bound); warn: and failures worked around (a failed certificate renewal or Consul check update, a rejected config change); info: and routine events (listeners, config, certificate renewals); debug: as info (nothing logs at debug)" },
 ];
 
 /** applies --log-format and --log-level; a bad value is a usage error */

@@ -11,13 +11,16 @@ import { ProxyError } from "./errors.ts";
 export { parseListenAddress, type ListenAddress } from "./listen-address.ts";
 import type { ListenAddress } from "./listen-address.ts";
 
-export function listen(address: ListenAddress, handler: FetchHandler, log: (m: string) => void): Server {
+/** the process log; an error that became a 500 is logged at "error" */
+type Log = (message: string, level?: "warn" | "error") => void;
+
+export function listen(address: ListenAddress, handler: FetchHandler, log: Log): Server {
   return platform.serve({
     hostname: address.hostname,
     port: address.port,
     handler,
     onError(error) {
-      log(`listener ${address.hostname}:${address.port}: ${(error as Error)?.stack ?? error}`);
+      log(`listener ${address.hostname}:${address.port}: ${(error as Error)?.stack ?? error}`, "error");
       return localReply(new ProxyError("internal"));
     },
   });
@@ -36,7 +39,7 @@ export function badRequestReply(error: HeadError): Response {
 export function listenData(
   address: ListenAddress,
   handler: DataHandler,
-  log: (m: string) => void,
+  log: Log,
   extra: Pick<Http1ListenOptions, "tls" | "verifyPeer" | "onRefused" | "reusePort" | "limits" | "h2c"> = {},
 ): Server {
   return listenHttp1({ hostname: address.hostname, port: address.port, handler, h2c: !extra.tls, ...extra, ...replies(address, log) });
@@ -46,16 +49,16 @@ export function listenData(
 export function listenMeshData(
   address: ListenAddress,
   handler: DataHandler,
-  log: (m: string) => void,
+  log: Log,
   mesh: Pick<Http1MeshListenOptions, "credentials" | "accept" | "verifyPeer" | "onRefused" | "reusePort" | "limits" | "serverTls">,
 ): Promise<Server> {
   return listenHttp1Mesh({ hostname: address.hostname, port: address.port, handler, ...mesh, ...replies(address, log) });
 }
 
-function replies(address: ListenAddress, log: (m: string) => void) {
+function replies(address: ListenAddress, log: Log) {
   return {
     onError(error: unknown) {
-      log(`listener ${address.hostname}:${address.port}: ${(error as Error)?.stack ?? error}`);
+      log(`listener ${address.hostname}:${address.port}: ${(error as Error)?.stack ?? error}`, "error");
       return localReply(new ProxyError("internal"));
     },
     badRequest: badRequestReply,

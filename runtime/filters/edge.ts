@@ -18,7 +18,8 @@ export interface EdgeOptions {
   /** the facts the chain starts from */
   facts(request: HttpRequest, conn: ConnInfo): RequestFacts;
   observer?: Observer;
-  log(message: string): void;
+  /** an unexpected throw (a 500) is logged at "error" */
+  log(message: string, level?: "warn" | "error"): void;
   now?: () => number;
 }
 
@@ -46,7 +47,7 @@ export function edgeHandler(options: EdgeOptions): DataHandler {
 
   function failed(error: unknown, record: RequestRecord): HttpResponse {
     if (error instanceof ProxyError) return localReply(error, record);
-    log(`internal error: ${(error as Error)?.stack ?? error}`);
+    log(`internal error: ${(error as Error)?.stack ?? error}`, "error");
     return localReply(new ProxyError("internal"), record);
   }
 
