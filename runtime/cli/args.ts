@@ -94,7 +94,8 @@ export function parseFlags(spec: CommandSpec, argv: string[], env: (name: string
 export function helpText(spec: CommandSpec): string {
   const rows = spec.flags.map((f) => {
     const left = `  ${f.short ? `-${f.short}, ` : ""}--${f.name}${f.kind === "boolean" ? "" : ` ${f.value ?? "VALUE"}`}`;
-    const def = f.default !== undefined ? ` (default ${f.default})` : f.kind === "list" ? " (repeatable)" : "";
+    // the renderer alone says "(repeatable)"; an empty default ("" for none) says nothing
+    const def = `${f.default ? ` (default ${f.default})` : ""}${f.kind === "list" ? " (repeatable)" : ""}`;
     return `${left.padEnd(34)} ${f.help}${def}`;
   });
   return `${spec.summary}\n\nUsage: ${spec.usage}\n\nFlags:\n${rows.join("\n")}\n  --help                             this text\n\nEvery flag can also be set in the environment as DIETMESH_<FLAG> (e.g. ${envName(spec.flags[0]?.name ?? "access-log")}); the command line wins.\n`;

@@ -32,12 +32,12 @@ export const caSpec: CommandSpec = {
     { name: "namespace", kind: "string", value: "NS", help: "issue, token: the workload's namespace" },
     { name: "service-account", kind: "string", value: "SA", help: "issue, token: the workload's service account" },
     { name: "out", kind: "string", value: "DIR", help: `issue: where to write ${Object.values(SVID_FILES).join(", ")}` },
-    { name: "ttl", kind: "string", value: "DURATION", help: "issue: certificate life (default 24h); token: token life (default 1h)" },
+    { name: "ttl", kind: "string", value: "DURATION", help: "issue: certificate life (default 24h); serve: certificate life when the caller asks for none, and --max-ttl's default (default 24h); token: token life (default 1h)" },
     { name: "audience", kind: "string", value: "AUD", help: `token: audience; serve: the audience callers' tokens must have (default ${DEFAULT_TOKEN_AUDIENCE})` },
     { name: "listen", kind: "string", value: "HOST:PORT", help: "serve: where to listen for HTTPS (port 0: any free port)" },
     { name: "kubernetes-issuer", kind: "string", value: "URL", help: "serve: also accept Kubernetes service-account tokens from this issuer (its OIDC discovery gives the JWKS)" },
     { name: "max-ttl", kind: "string", value: "DURATION", help: "serve: longest certificate life a caller may ask for (default: --ttl)" },
-    { name: "server-name", kind: "list", value: "NAME", help: "serve: a DNS name or IP clients reach the CA by, put in its HTTPS certificate (repeatable; e.g. dietmesh-ca.dietmesh-system.svc)" },
+    { name: "server-name", kind: "list", value: "NAME", help: "serve: a DNS name or IP clients reach the CA by, put in its HTTPS certificate (e.g. dietmesh-ca.dietmesh-system.svc)" },
   ],
 };
 

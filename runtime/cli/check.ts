@@ -7,7 +7,7 @@ import { VERSION } from "./version.ts";
 
 export const checkSpec: CommandSpec = {
   name: "check",
-  summary: "Validate Istio YAML files and directories; exit 1 on errors.",
+  summary: "Validate Istio YAML files and directories; exit 79 on errors, 65 when a file cannot be read or parsed.",
   usage: "dietmesh check [--namespace NS] [-o log|json|yaml] [--failure-threshold LEVEL] [--emit FILE] PATH...",
   flags: [
     { name: "namespace", kind: "string", value: "NS", default: "default", help: "namespace of resources that name none" },

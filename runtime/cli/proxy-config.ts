@@ -19,7 +19,7 @@ export const proxyStatusSpec: CommandSpec = {
   name: "proxy-status",
   summary: "One line per proxy: kind, identity, config version and age, readiness, certificate expiry.",
   usage: "dietmesh proxy-status --admin HOST:PORT [--admin HOST:PORT ...]",
-  flags: [{ name: "admin", kind: "list", value: "HOST:PORT", help: "a proxy's admin listener (repeatable)" }],
+  flags: [{ name: "admin", kind: "list", value: "HOST:PORT", help: "a proxy's admin listener" }],
 };
 
 type Dump = {

@@ -20,8 +20,40 @@ export interface DnsAnswer {
 /** rejects when the name has no address or the server does not answer */
 export type DnsResolve = (name: string) => Promise<DnsAnswer>;
 
-/** servers: "IP" or "IP:PORT" ("[IPv6]:PORT"); none → the system resolver */
+const DEC_OCTET = /^(?:0|[1-9][0-9]{0,2})$/; // no leading zeros, as Resolver#setServers
+function isIpv4(text: string): boolean {
+  const octets = text.split(".");
+  return octets.length === 4 && octets.every((o) => DEC_OCTET.test(o) && Number(o) <= 255);
+}
+/** the URL parser's IPv6 grammar (web standard, no node:net to load) */
+function isIpv6(text: string): boolean {
+  if (!/^[0-9a-fA-F:.]+$/.test(text) || !text.includes(":")) return false;
+  try {
+    new URL(`http://[${text}]/`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * why a server is not one Resolver#setServers takes — "IP", "IP:PORT", an IPv6 bare or as
+ * "[IPv6]" or "[IPv6]:PORT" — or undefined when it is (a name or a bad port is refused at start,
+ * not at the first resolution)
+ */
+export function dnsServerProblem(server: string): string | undefined {
+  const m = /^(?:\[([^\]]*)\]|([0-9.]+))(?::(\d{1,5}))?$/.exec(server);
+  const port = m?.[3] === undefined ? 53 : Number(m[3]);
+  const ok = m ? (m[1] !== undefined ? isIpv6(m[1]) : isIpv4(m[2])) && port >= 1 && port <= 65535 : isIpv6(server);
+  return ok ? undefined : `expected IP, IP:PORT or [IPv6]:PORT, got ${JSON.stringify(server)}`;
+}
+
+/** servers: "IP" or "IP:PORT" ("[IPv6]:PORT"); none → the system resolver. A malformed server throws. */
 export function createDnsResolver(servers: readonly string[] = []): DnsResolve {
+  for (const server of servers) {
+    const problem = dnsServerProblem(server);
+    if (problem) throw new Error(`DNS server: ${problem}`);
+  }
   if (servers.length === 0) {
     return async (name) => {
       const dns = await loadDns();
