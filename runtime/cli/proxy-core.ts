@@ -22,7 +22,7 @@ import { certificatesFromPemText } from "../security/certificate.ts";
 import { setupTelemetry, type ProxyTelemetry } from "./telemetry-setup.ts";
 import { encodePeerMetadata } from "../telemetry/peer-metadata.ts";
 import { drainMs, onTermination, type Lifecycle } from "./lifecycle.ts";
-import { createDnsResolver } from "../platform/dns.ts";
+import { createDnsResolver, dnsServerProblem } from "../platform/dns.ts";
 import { credentialNameErrors, setupCredentials } from "./credential-setup.ts";
 import type { CredentialSource } from "../security/credential-source.ts";
 
@@ -105,6 +105,9 @@ function badRegistry(value: string): never {
 
 export async function startProxyCore(options: ProxyCoreOptions): Promise<ProxyCore> {
   const { flags, namespace, labels, log } = options;
+  // a malformed server is a usage error at start (exit 2), for the sidecar and the gateway alike
+  const badDns = (flags.lists["dns-server"] ?? []).map(dnsServerProblem).find(Boolean);
+  if (badDns) throw new UsageError(`--dns-server: ${badDns}`);
   let telemetry: ProxyTelemetry | undefined;
   const identity = await setupIdentity(flags, { namespace, serviceAccount: options.serviceAccount }, log, (info) => telemetry?.dietmesh.certificateExpiry("workload", info.notAfter));
   const credentials = await setupCredentials(flags, namespace, log);

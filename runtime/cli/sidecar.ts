@@ -3,7 +3,6 @@
 // telemetry, config watch, admin, drain).
 import { platform, type Server } from "../platform/index.ts";
 import { lendReads } from "../platform/read-buffers.ts";
-import { dnsServerProblem } from "../platform/dns.ts";
 import { inboundHandler, outboundHandler } from "../filters/chains.ts";
 import { createAppHealth, parseAppProbes, type AppHealth } from "../admin/app-health.ts";
 import { listenData, parseListenAddress } from "../exchange/listener.ts";
@@ -50,8 +49,6 @@ export async function runSidecar(argv: string[]): Promise<void> {
   const appMetricsUrl = flags.strings["app-metrics"];
   if (appMetricsUrl && !statusAddr) throw new UsageError("--app-metrics needs --status (the merged metrics are served there)");
   if (appMetricsUrl && !/^http:\/\/[^/]+\//.test(appMetricsUrl)) throw new UsageError(`--app-metrics: expected http://HOST:PORT/PATH, got "${appMetricsUrl}"`);
-  const badDns = flags.lists["dns-server"].map(dnsServerProblem).find(Boolean);
-  if (badDns) throw new UsageError(`--dns-server: ${badDns}`);
   const consulAgent = flags.strings["consul-register"];
   if (consulAgent && !inboundAddr) throw new UsageError("--consul-register needs --app (it registers the inbound listener)");
   const serviceAccount = flags.strings["service-account"] ?? "default";
