@@ -1,7 +1,7 @@
 // Which upstream connections use mTLS, decided per cluster and host when the route table changes
 // (never per request). Istio's rules: DestinationRule tls.mode ISTIO_MUTUAL → mTLS to every host,
 // DISABLE → plaintext; no tls → auto mTLS (a tls without mode is refused at load: Istio would read
-// it as DISABLE): mTLS to hosts that are in the mesh (a workload identity
+// it as DISABLE): for a MESH_INTERNAL service, mTLS to hosts that are in the mesh (a workload identity
 // is known for them, or they carry Istio's label security.istio.io/tlsMode=istio) and plaintext to
 // the rest. SIMPLE and MUTUAL: TLS origination to every host, with the DestinationRule's files or
 // its credentialName, read per connection (security/credential-files.ts originationMaterial). The
@@ -44,6 +44,9 @@ export function tlsTargets(cluster: Cluster, mesh: MeshTls | undefined, credenti
   }
   if (mode === "DISABLE") return targets;
   if (!mesh && mode !== "ISTIO_MUTUAL") return targets;
+  // Istio turns auto mTLS off for a MESH_EXTERNAL service (a ServiceEntry's default location),
+  // whatever its endpoints carry; only ISTIO_MUTUAL asks for mTLS to it
+  if (mode !== "ISTIO_MUTUAL" && cluster.service.location === "MESH_EXTERNAL") return targets;
   const credentials = mesh ? mesh.credentials : () => null;
   const prefix = mesh ? `spiffe://${mesh.trustDomain}/` : "spiffe://";
   for (const host of cluster.hosts) {
