@@ -66,6 +66,14 @@ export async function setupIdentity(flags: ParsedFlags, who: { namespace: string
       onCertificate?.(info);
     },
   });
+  // a CA service issues what the token names: the proxy's namespace and service account (its
+  // policies, its metrics, /config_dump) must be the same workload, or it would act as one and
+  // present the certificate of another
+  const id = identity.spiffeId;
+  if (id.namespace() !== who.namespace || id.serviceAccount() !== who.serviceAccount) {
+    identity.stop();
+    throw new UsageError(`the CA issued ${id} for this token, but this proxy is --namespace ${who.namespace} --service-account ${who.serviceAccount}: give the token's namespace and service account`);
+  }
   const info = identity.info();
   log(`identity ${info.spiffeId} (certificate until ${new Date(info.notAfter).toISOString()})`);
   return identity;

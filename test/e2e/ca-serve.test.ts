@@ -8,7 +8,7 @@ import { platform } from "../../runtime/platform/index.ts";
 import { runCommand } from "../../runtime/platform/process.ts";
 import { loadCaDir } from "../../runtime/security/ca-store.ts";
 import { issueBootstrapToken } from "../../runtime/security/tokens.ts";
-import { cli, curl, must, startProcess, startSidecar, stopAll, tempConfig } from "../support/mesh.ts";
+import { cli, curl, dietmesh, must, startProcess, startSidecar, stopAll, tempConfig } from "../support/mesh.ts";
 
 let work = "";
 let caUrl = "";
@@ -121,6 +121,16 @@ test("a sidecar with --ca, --ca-root and --token gets its identity from the CA s
   const sidecar = await startSidecar(config, ["--ca", caUrl, "--ca-root", `${work}/ca/root-cert.pem`, "--token", `${work}/token`, "--namespace", "shop", "--service-account", "cart"]);
   const dump = JSON.parse((await curl([`http://${sidecar.admin}/config_dump`])).body);
   assert.match(JSON.stringify(dump), /"spiffeId":"spiffe:\/\/cluster\.local\/ns\/shop\/sa\/cart"/);
+});
+
+test("a token for another workload than --namespace/--service-account say: a one-line usage error (exit 2), never a proxy acting as one workload with another's certificate", async () => {
+  const token = await must("dietmesh", ["ca", "token", "--dir", `${work}/ca`, "--namespace", "shop", "--service-account", "cart"]);
+  await platform.writeTextFile(`${work}/token-cart`, token.trim());
+  const config = await tempConfig({});
+  const child = dietmesh(["sidecar", "--config", config, "--outbound", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--ca", caUrl, "--ca-root", `${work}/ca/root-cert.pem`, "--token", `${work}/token-cart`, "--namespace", "default", "--service-account", "reviews"]);
+  assert.is(await child.exited, 2);
+  const lines = child.lines.filter((l) => l.trim());
+  assert.equal(lines, ["dietmesh sidecar: the CA issued spiffe://cluster.local/ns/shop/sa/cart for this token, but this proxy is --namespace default --service-account reviews: give the token's namespace and service account"]);
 });
 
 test.run();
