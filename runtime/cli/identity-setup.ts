@@ -24,6 +24,7 @@ export async function setupIdentity(flags: ParsedFlags, who: { namespace: string
   const dir = flags.strings["ca-dir"];
   const url = flags.strings.ca;
   if (dir && url) throw new UsageError("give --ca-dir or --ca, not both");
+  if (dir) for (const f of ["ca-root", "token"]) if (flags.strings[f]) throw new UsageError(`--${f} goes with --ca, not --ca-dir (a local CA directory has its own root)`);
   if (!dir && !url) {
     for (const f of ["ca-root", "token"]) if (flags.strings[f]) throw new UsageError(`--${f} needs --ca`);
     return undefined;

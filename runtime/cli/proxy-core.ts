@@ -108,6 +108,7 @@ export async function startProxyCore(options: ProxyCoreOptions): Promise<ProxyCo
   // a malformed server is a usage error at start (exit 2), for the sidecar and the gateway alike
   const badDns = (flags.lists["dns-server"] ?? []).map(dnsServerProblem).find(Boolean);
   if (badDns) throw new UsageError(`--dns-server: ${badDns}`);
+  if (flags.strings.kubeconfig && !flags.lists.registry.some((r) => r === "kubernetes" || r.startsWith("kubernetes="))) throw new UsageError("--kubeconfig goes with --registry kubernetes (nothing else reads a cluster)");
   let telemetry: ProxyTelemetry | undefined;
   const identity = await setupIdentity(flags, { namespace, serviceAccount: options.serviceAccount }, log, (info) => telemetry?.dietmesh.certificateExpiry("workload", info.notAfter));
   const credentials = await setupCredentials(flags, namespace, log);
