@@ -55,11 +55,15 @@ export function setupTelemetry(options: {
   const registry = createRegistry();
   const { labels, namespace } = options;
   const app = labels.app ?? labels["app.kubernetes.io/name"];
+  const version = labels.version ?? labels["app.kubernetes.io/version"];
+  // the same labels, in the same order, that a peer's are read by (workload-info.ts peerFromEndpoint)
   const self: WorkloadInfo = Object.freeze({
-    workload: app ? `${app}${labels.version ? `-${labels.version}` : ""}` : undefined,
+    workload: app ? `${app}${version ? `-${version}` : ""}` : undefined,
     namespace,
     app,
-    version: labels.version,
+    version,
+    canonicalService: labels["service.istio.io/canonical-name"],
+    canonicalRevision: labels["service.istio.io/canonical-revision"],
     // the identity its certificate holds (its CA's trust domain), never one made up from the flags
     principal: options.principal,
   });
