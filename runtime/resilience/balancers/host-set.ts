@@ -22,3 +22,9 @@ export function createHost(endpoint: Endpoint, port: number): UpstreamHost {
   const host = a.includes(":") && !a.startsWith("[") ? `[${a}]` : a;
   return { endpoint, address: `${host}:${port}`, port, active: 0, healthy: true, lastConnectFailure: undefined };
 }
+
+/** the endpoint's load-balancing weight; unset (or 0) counts as 1, as in Envoy */
+export function weightOf(h: UpstreamHost): number {
+  const w = h.endpoint.weight;
+  return w !== undefined && w > 0 ? w : 1;
+}

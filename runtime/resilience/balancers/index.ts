@@ -6,6 +6,7 @@ import { randomBalancer } from "./random.ts";
 import { DEFAULT_RING_SIZE, ringHash } from "./ring-hash.ts";
 import { roundRobin } from "./round-robin.ts";
 import type { Balancer } from "./types.ts";
+import { weightedLeastRequest, weightedRoundRobin, weightsDiffer } from "./weighted.ts";
 
 export { createHost, type UpstreamHost } from "./host-set.ts";
 export type { Balancer, BalancerFactory, PickContext } from "./types.ts";
@@ -14,6 +15,7 @@ export { leastRequest } from "./least-request.ts";
 export { randomBalancer } from "./random.ts";
 export { DEFAULT_RING_SIZE, MAX_RING_SIZE, ringHash } from "./ring-hash.ts";
 export { roundRobin } from "./round-robin.ts";
+export { weightedLeastRequest, weightedRoundRobin } from "./weighted.ts";
 
 /**
  * Built once per host set. No settings, UNSPECIFIED and LEAST_CONN (Istio's deprecated alias)
@@ -33,13 +35,16 @@ export function createBalancer(
     const size = hash.ringHash?.minimumRingSize || hash.minimumRingSize || DEFAULT_RING_SIZE;
     return ringHash(size)(hosts, random);
   }
+  // endpoint weights: honoured by round robin and least request (weighted.ts); RANDOM ignores
+  // them, as Envoy's random balancer does
+  const weights = weightsDiffer(hosts);
   switch (settings?.simple) {
     case "ROUND_ROBIN":
     case "PASSTHROUGH":
-      return roundRobin(hosts, random);
+      return (weights ? weightedRoundRobin : roundRobin)(hosts, random);
     case "RANDOM":
       return randomBalancer(hosts, random);
     default:
-      return leastRequest(hosts, random);
+      return (weights ? weightedLeastRequest : leastRequest)(hosts, random);
   }
 }

@@ -3,7 +3,7 @@
 // its hash. Chosen over Maglev because a host leaving moves only the keys it owned, and an
 // ejected host can be skipped by walking clockwise, with no table rebuild on the request path.
 import { hash32 } from "./hash.ts";
-import type { UpstreamHost } from "./host-set.ts";
+import { weightOf, type UpstreamHost } from "./host-set.ts";
 import type { BalancerFactory } from "./types.ts";
 
 /** Envoy's and Istio's default minimumRingSize */
@@ -12,11 +12,6 @@ export const DEFAULT_RING_SIZE = 1024;
 export const MAX_RING_SIZE = 1 << 20;
 // Points are sorted as one float64 each: hash · 2^21 + host index stays below 2^53.
 const HOST_SLOTS = 2 ** 21;
-
-function weightOf(h: UpstreamHost): number {
-  const w = h.endpoint.weight;
-  return w !== undefined && w > 0 ? w : 1;
-}
 
 export function ringHash(minimumRingSize = DEFAULT_RING_SIZE): BalancerFactory {
   return (hosts, random) => {
