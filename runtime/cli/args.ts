@@ -26,6 +26,8 @@ export type ParsedFlags = {
   lists: Record<string, string[]>;
   booleans: Record<string, boolean>;
   positionals: string[];
+  /** the flags named on the command line (not those from DIETMESH_<FLAG> or defaults) */
+  given?: ReadonlySet<string>;
 };
 
 export class UsageError extends Error {}
@@ -45,7 +47,8 @@ const processEnv = (name: string) => platform.env(name);
 export function parseFlags(spec: CommandSpec, argv: string[], env: (name: string) => string | undefined = processEnv): ParsedFlags {
   const byName = new Map(spec.flags.map((f) => [f.name, f]));
   const byShort = new Map(spec.flags.filter((f) => f.short).map((f) => [f.short!, f]));
-  const out: ParsedFlags = { strings: {}, lists: {}, booleans: {}, positionals: [] };
+  const given = new Set<string>();
+  const out: ParsedFlags = { strings: {}, lists: {}, booleans: {}, positionals: [], given };
   /** list flags whose values came from the environment: the command line replaces them */
   const fromEnv = new Set<string>();
   for (const f of spec.flags) {
@@ -75,6 +78,7 @@ export function parseFlags(spec: CommandSpec, argv: string[], env: (name: string
     const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
     const flag = byName.get(name);
     if (!flag) throw new UsageError(`unknown flag --${name} (see dietmesh ${spec.name} --help)`);
+    given.add(name);
     if (flag.kind === "boolean") {
       if (eq !== -1) throw new UsageError(`--${name} takes no value`);
       out.booleans[name] = true;

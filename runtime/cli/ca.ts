@@ -60,11 +60,10 @@ export async function runCa(argv: string[], io: CaCommandIo = {}): Promise<numbe
   const [sub, ...extra] = flags.positionals;
   if (!sub || !(sub in ALLOWED)) throw new UsageError(`name a sub-command: ${Object.keys(ALLOWED).join(", ")}`);
   if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
-  for (const [name, value] of Object.entries(flags.strings)) {
-    if (value !== undefined && !ALLOWED[sub].includes(name)) throw new UsageError(`--${name} does not apply to ca ${sub}`);
-  }
-  for (const [name, values] of Object.entries(flags.lists)) {
-    if (values.length && !ALLOWED[sub].includes(name)) throw new UsageError(`--${name} does not apply to ca ${sub}`);
+  // only what the command line names: a DIETMESH_NAMESPACE set for the proxies in the same
+  // environment does not stop `ca init`; the sub-command reads only its own flags
+  for (const name of flags.given ?? [...Object.keys(flags.strings).filter((n) => flags.strings[n] !== undefined), ...Object.keys(flags.lists).filter((n) => flags.lists[n].length)]) {
+    if (!ALLOWED[sub].includes(name)) throw new UsageError(`--${name} does not apply to ca ${sub}`);
   }
   const dir = required(flags, "dir");
   if (sub === "init") {

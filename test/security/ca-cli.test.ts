@@ -8,7 +8,8 @@ import { loadCaDir } from "../../runtime/security/ca-store.ts";
 import { certificatesFromPem } from "../../runtime/security/pem.ts";
 import { authenticateCaller } from "../../runtime/security/tokens.ts";
 import { platform } from "../../runtime/platform/index.ts";
-import { runCommand } from "../../runtime/platform/process.ts";
+import { runCommand, runScript } from "../../runtime/platform/process.ts";
+import { cli } from "../support/mesh.ts";
 import { systemClock } from "../../runtime/lib/clock.ts";
 
 const root = await platform.makeTempDir("dietmesh-ca-cli-");
@@ -82,6 +83,14 @@ test("init refuses to overwrite an existing CA", async () => {
     () => assert.unreachable("overwrote a CA"),
     (e) => assert.is(e.code, "ca-dir"),
   );
+});
+
+test("a DIETMESH_<FLAG> set for the proxies in the same environment does not stop a sub-command it does not apply to; on the command line it does", async () => {
+  const child = runScript(cli, ["ca", "init", "--dir", `${root}/from-env`], { env: { DIETMESH_NAMESPACE: "shop", DIETMESH_SERVICE_ACCOUNT: "cart" } });
+  assert.is(await child.exited, 0, child.lines.join("\n"));
+  const given = runScript(cli, ["ca", "init", "--dir", `${root}/from-argv`, "--namespace", "shop"]);
+  assert.is(await given.exited, 2);
+  assert.match(given.lines.join("\n"), /--namespace does not apply to ca init/);
 });
 
 test("usage errors name the problem", async () => {
