@@ -49,6 +49,11 @@ const loadBalancer = obj({
   if (ctx.value.simple && ctx.value.consistentHash) {
     ctx.issues.push({ code: "custom", input: ctx.value, path: ["consistentHash"], message: "only one of simple or consistentHash may be set" });
   }
+  // Istio's PASSTHROUGH forwards to the address the caller dialled (an original-destination
+  // cluster); dietmesh is addressed by host name and has no such address to forward to
+  if (ctx.value.simple === "PASSTHROUGH") {
+    ctx.issues.push({ code: "custom", input: ctx.value.simple, path: ["simple"], message: "simple PASSTHROUGH is not supported by dietmesh: it forwards to the address the caller dialled, and dietmesh has no original-destination cluster; use ROUND_ROBIN, LEAST_REQUEST or RANDOM over the known endpoints" });
+  }
 }));
 
 const connectionPool = obj({

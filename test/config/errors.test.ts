@@ -161,6 +161,8 @@ test("DestinationRule, Gateway and ServiceEntry rules", async () => {
     [DR.replace("  - name: v1", "  - name: v1\n  - name: v1"), "spec.subsets[1].name", /defined twice/],
     [DR.replace("  subsets:", "  trafficPolicy:\n    loadBalancer:\n      simple: FASTEST\n  subsets:"), "spec.trafficPolicy.loadBalancer.simple", /expected one of "UNSPECIFIED"/],
     [DR.replace("  subsets:", "  trafficPolicy:\n    outlierDetection:\n      interval: soon\n  subsets:"), "spec.trafficPolicy.outlierDetection.interval", /invalid duration "soon"/],
+    // PASSTHROUGH is an original-destination cluster in Istio; never served as round robin
+    [DR.replace("  - name: v1", "  - name: v1\n    trafficPolicy:\n      loadBalancer: { simple: PASSTHROUGH }"), "spec.subsets[0].trafficPolicy.loadBalancer.simple", /simple PASSTHROUGH is not supported by dietmesh: .*no original-destination cluster/],
     ["apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata:\n  name: g\nspec:\n  servers:\n  - port: {number: 80, name: http, protocol: HTTPX}\n    hosts: ['*']\n", "spec.servers[0].port.protocol", /expected a protocol/],
     [DR.replace("  subsets:", "  trafficPolicy:\n    tls:\n      mode: ISTIO_MUTUAL\n      caCrl: /etc/crl.pem\n  subsets:"), "spec.trafficPolicy.tls.caCrl", /not supported by dietmesh yet/],
     // TLS origination (SIMPLE/MUTUAL) is built; what it cannot honour yet is refused, never sent in plaintext

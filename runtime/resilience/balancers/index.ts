@@ -19,10 +19,9 @@ export { weightedLeastRequest, weightedRoundRobin } from "./weighted.ts";
 
 /**
  * Built once per host set. No settings, UNSPECIFIED and LEAST_CONN (Istio's deprecated alias)
- * give LEAST_REQUEST. PASSTHROUGH in Istio means "connect to the address the caller dialled"
- * (an ORIGINAL_DST cluster); a proxy addressed by host name has no such address, so it balances
- * round robin over the known endpoints instead. consistentHash always uses the ring: `maglev`
- * is accepted and served by the ring with its default size.
+ * give LEAST_REQUEST. PASSTHROUGH (an original-destination cluster in Istio) is refused at load
+ * (config/schema-destination-rule.ts). consistentHash always uses the ring: `maglev` is accepted
+ * and served by the ring with its default size (a documented difference: both hash consistently).
  */
 export function createBalancer(
   settings: LoadBalancerSettings | undefined,
@@ -40,7 +39,6 @@ export function createBalancer(
   const weights = weightsDiffer(hosts);
   switch (settings?.simple) {
     case "ROUND_ROBIN":
-    case "PASSTHROUGH":
       return (weights ? weightedRoundRobin : roundRobin)(hosts, random);
     case "RANDOM":
       return randomBalancer(hosts, random);

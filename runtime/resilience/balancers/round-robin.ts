@@ -1,4 +1,4 @@
-// ROUND_ROBIN: each usable host in turn. Also serves PASSTHROUGH (see index.ts).
+// ROUND_ROBIN: each usable host in turn (equal weights; weighted.ts when they differ).
 import { randomIndex, scanFrom } from "./eligible.ts";
 import type { BalancerFactory } from "./types.ts";
 
