@@ -5,6 +5,7 @@ import { platform } from "../platform/index.ts";
 import { parseDuration } from "../config/duration.ts";
 import { parseFlags, UsageError, type CommandSpec } from "./args.ts";
 import { upstreamClient } from "../upstream/default-client.ts";
+import { parseListenAddress } from "../exchange/listen-address.ts";
 
 export const waitSpec: CommandSpec = {
   name: "wait",
@@ -24,7 +25,10 @@ export async function runWait(argv: string[]): Promise<number> {
   } catch (error) {
     throw new UsageError(`--timeout: ${(error as Error).message}`);
   }
-  const url = `http://${flags.strings.admin}/ready`;
+  const admin = flags.strings.admin ?? "";
+  // a typo is a usage error now, not a minute of polling an address that cannot exist
+  if (!parseListenAddress(admin)) throw new UsageError(`--admin: expected HOST:PORT, got "${admin}"`);
+  const url = `http://${admin}/ready`;
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {

@@ -40,6 +40,12 @@ test("request-head limits out of Envoy's bounds are one-line errors with exit 2"
   }
 });
 
+test("wait --admin that is no HOST:PORT: a one-line error with exit 2, at once", async () => {
+  const r = await run(["wait", "--admin", "nonsense", "--timeout", "60s"]);
+  assert.is(r.code, 2, r.out);
+  assert.match(r.out, /--admin: expected HOST:PORT, got "nonsense"/);
+});
+
 test("an unknown command exits 2", async () => {
   const r = await run(["frob"]);
   assert.is(r.code, 2);
