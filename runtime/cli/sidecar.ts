@@ -110,6 +110,9 @@ export async function runSidecar(argv: string[]): Promise<void> {
         metrics: telemetry.metrics,
         accessLog: telemetry.accessLog,
         localServiceFor: localService,
+        // server spans: the inbound trace filter makes them for sampled requests (filters/inbound-trace.ts)
+        spans: telemetry.spans,
+        port: appPort,
       }),
       localId: identity && (() => identity.spiffeId.toString()),
       security,

@@ -25,6 +25,7 @@ import { toAppTerminal } from "./to-app.ts";
 import { xfccFilter } from "./xfcc.ts";
 import { answerPeerMetadata, peerMetadataFilter } from "./peer-metadata.ts";
 import { corsFilter } from "./cors.ts";
+import { inboundTraceFilter } from "./inbound-trace.ts";
 
 export interface RoutedListenerOptions {
   table: TableRef;
@@ -98,10 +99,12 @@ export interface InboundListenerOptions {
   terminal?: Terminal;
 }
 
-/** a sidecar's inbound listener: host check → upgrade → CONNECT refused → XFCC → peer metadata → request checks → JWT → RBAC → the app */
+/** a sidecar's inbound listener: trace → host check → upgrade → CONNECT refused → XFCC → peer metadata → request checks → JWT → RBAC → the app */
 export function inboundHandler(options: InboundListenerOptions): DataHandler {
   const { deps, security } = options;
   const filters: Filter[] = [
+    // first, so a request answered locally (400, 403) still has its server span, as in Envoy
+    ...(deps.tracer ? [inboundTraceFilter(deps.tracer)] : []),
     // the sniffing mesh listener hands two Host headers on joined: a DENY on either must not be passed
     hostCheckFilter(),
     upgradeFilter(),

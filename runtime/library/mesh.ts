@@ -140,12 +140,7 @@ export async function createMesh(options: MeshOptions): Promise<Mesh> {
   const { deps, identity, telemetry, watch } = core;
   const security = () => core.security()!;
   const outbound = outboundHandler({ table: watch.table, select: (t) => t.outbound, port: (authority) => authorityPort(authority) ?? 80, deps });
-  const destination = createObserver({
-    reporter: "destination",
-    metrics: telemetry.metrics,
-    accessLog: telemetry.accessLog,
-    localServiceFor: localServiceLookup({ snapshot: () => watch.table.current.snapshot, namespace, labels }),
-  });
+  const localServiceFor = localServiceLookup({ snapshot: () => watch.table.current.snapshot, namespace, labels });
   const listeners: Server[] = [];
   const adminServers: Server[] = [];
   const closing = new AbortController();
@@ -155,7 +150,8 @@ export async function createMesh(options: MeshOptions): Promise<Mesh> {
     return inboundHandler({
       app: "in-process",
       deps,
-      observer: destination,
+      // one per listener: server spans name its port (OTEL_EXPORTER_OTLP_* turn export on)
+      observer: createObserver({ reporter: "destination", metrics: telemetry.metrics, accessLog: telemetry.accessLog, localServiceFor, spans: telemetry.spans, port: appPort }),
       localId: identity && (() => identity.spiffeId.toString()),
       security,
       appPort,

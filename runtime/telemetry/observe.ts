@@ -1,9 +1,11 @@
 // What a listener reports once a request is answered, read from the request record: Istio's
-// request metrics and, when enabled, an access-log entry. Recorded when the response head is ready (duration to headers, bytes from
-// content-length), so the body still passes straight through the runtime's fast path. A gRPC
-// call's status usually comes in the trailers: then it is recorded once they have arrived (as
-// Envoy's stats and logs, written at the stream's end); a trailers-only response has it in its
-// head, and a response with neither counts as its HTTP status mapped (Envoy's getGrpcStatus).
+// request metrics, when enabled an access-log entry, and a sampled span (client on the source
+// side, server on the destination side) when spans are exported. Recorded when the response head
+// is ready (duration to headers, bytes from content-length), so the body still passes straight
+// through the runtime's fast path. A gRPC call's status usually comes in the trailers: then it is
+// recorded once they have arrived (as Envoy's stats and logs, written at the stream's end); a
+// trailers-only response has it in its head, and a response with neither counts as its HTTP status
+// mapped (Envoy's getGrpcStatus).
 import type { Cluster } from "../model/route-table.ts";
 import type { UpstreamHost } from "../resilience/balancers/host-set.ts";
 import type { ConnInfo } from "../platform/types.ts";
@@ -50,9 +52,18 @@ export function createObserver(options: {
   accessLog?: () => AccessLogWriter | undefined;
   /** sampled spans go here (OTLP/HTTP), when an endpoint is configured */
   spans?: OtlpExporter;
+  /** for the destination reporter: the app's port, which server spans name (Istio's inbound operation "host:port/*"; none for an in-process app) */
+  port?: number;
   now?: () => number;
 }): Observer {
   const now = options.now ?? Date.now;
+  // server span names, one per service (ServiceInfo objects are made once per service)
+  const operations = new WeakMap<ServiceInfo, string>();
+  const operation = (service: ServiceInfo) => {
+    let name = operations.get(service);
+    if (name === undefined) operations.set(service, (name = options.port ? `${service.host}:${options.port}/*` : `${service.host}/*`));
+    return name;
+  };
   const observer: Observer = {
     observe(request, path, conn, record, response, startMs) {
       if (!isGrpc(request.headers)) return report(request, path, conn, record, response, startMs, response.status, undefined);
@@ -86,7 +97,7 @@ export function createObserver(options: {
     if (span?.sampled && options.spans) {
       options.spans.export({
         span,
-        name: record.cluster ? `${record.cluster.service.hostname}:${record.cluster.port.number}/*` : "unknown",
+        name: record.cluster ? `${record.cluster.service.hostname}:${record.cluster.port.number}/*` : options.reporter === "destination" ? operation(service) : "unknown",
         kind: options.reporter === "source" ? "client" : "server",
         endTime: end,
         statusCode: code,

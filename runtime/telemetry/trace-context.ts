@@ -75,12 +75,19 @@ const isHex = (s: string, length: number, upper = false) => s.length === length 
  * Character checks rather than regexes or slices first: this runs on every request.
  */
 export function parseTraceparent(value: string | null): IncomingContext | undefined {
-  if (!value || value.length < 55 || !hexRange(value, 0, 2, false) || (value[0] === "f" && value[1] === "f")) return undefined;
-  if (value[0] === "0" && value[1] === "0" ? value.length !== 55 : value.length > 55 && value[55] !== "-") return undefined;
-  if (value[2] !== "-" || value[35] !== "-" || value[52] !== "-") return undefined;
-  if (!hexRange(value, 3, 32, true) || !hexRange(value, 36, 16, true) || !hexRange(value, 53, 2, false)) return undefined;
-  const low = value.charCodeAt(54); // the flags' low nibble holds "sampled" (bit 0)
-  return { traceId: value.slice(3, 35), spanId: value.slice(36, 52), sampled: ((low <= 57 ? low - 48 : low - 87) & 1) === 1 };
+  if (!value || !validTraceparent(value)) return undefined;
+  return { traceId: value.slice(3, 35), spanId: value.slice(36, 52), sampled: sampledFlag(value) };
+}
+function validTraceparent(value: string): boolean {
+  if (value.length < 55 || !hexRange(value, 0, 2, false) || (value[0] === "f" && value[1] === "f")) return false;
+  if (value[0] === "0" && value[1] === "0" ? value.length !== 55 : value.length > 55 && value[55] !== "-") return false;
+  if (value[2] !== "-" || value[35] !== "-" || value[52] !== "-") return false;
+  return hexRange(value, 3, 32, true) && hexRange(value, 36, 16, true) && hexRange(value, 53, 2, false);
+}
+/** a valid traceparent's "sampled" bit: the flags' low nibble holds it (bit 0) */
+function sampledFlag(value: string): boolean {
+  const low = value.charCodeAt(54);
+  return ((low <= 57 ? low - 48 : low - 87) & 1) === 1;
 }
 
 /** tracestate is passed on unchanged, but only when it is within the spec's limits */
@@ -144,6 +151,21 @@ function carriesContext(names: readonly string[]): boolean {
     if (c === 116 /* t */ ? name === "traceparent" || name === "tracestate" : c === 98 /* b */ ? name === "b3" : c === 120 /* x */ && name.startsWith("x-b3-")) return true;
   }
   return false;
+}
+
+/**
+ * Whether the request's trace context says "sampled", read as propagate reads it (W3C first, then
+ * single b3, then x-b3-*). False with no context, or one that leaves the decision to this proxy.
+ * Nothing is allocated for a request with no context or a traceparent (the inbound side asks this
+ * of every request, and nearly all are unsampled).
+ */
+export function incomingSampled(headers: Headers): boolean {
+  if (headers instanceof HeaderList && !carriesContext(headers.fieldNames)) return false;
+  const traceparent = headers.get("traceparent");
+  if (traceparent !== null && validTraceparent(traceparent)) return sampledFlag(traceparent);
+  const single = parseB3Single(headers.get("b3"));
+  if (single) return single.sampled === true;
+  return headers.get("x-b3-flags") === "1" || b3Sampled(headers.get("x-b3-sampled")) === true;
 }
 
 export function createTracer(options: TracerOptions): Tracer {

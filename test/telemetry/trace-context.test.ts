@@ -2,7 +2,7 @@
 // spans that keep the trace id and sampling, tracestate pass-through, sampling of new traces.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { createTracer, parseB3Multi, parseB3Single, parseTraceparent, pooledCryptoFill, validTracestate, type FillRandom } from "../../runtime/telemetry/trace-context.ts";
+import { createTracer, incomingSampled, parseB3Multi, parseB3Single, parseTraceparent, pooledCryptoFill, validTracestate, type FillRandom } from "../../runtime/telemetry/trace-context.ts";
 import { seededRandom } from "../resilience/seeded-random.ts";
 import { HeaderList } from "../../runtime/exchange/header-list.ts";
 
@@ -218,6 +218,29 @@ test("a header list with no context (the quick path) gets the fields, order and 
   tracer().propagate(stale);
   assert.is(stale.get("tracestate"), null, "tracestate without traceparent is dropped");
   assert.is(stale.get("x-b3-flags"), null);
+});
+
+test("incomingSampled says what propagate would keep: sampled only when the caller decided so", () => {
+  const cases: [Record<string, string>, boolean][] = [
+    [{}, false],
+    [{ traceparent: valid }, true],
+    [{ traceparent: `00-${TRACE}-${SPAN}-00` }, false],
+    [{ traceparent: `00-${TRACE}-${SPAN}-00`, "x-b3-sampled": "1" }, false], // W3C wins
+    [{ traceparent: "garbage", "x-b3-traceid": TRACE, "x-b3-spanid": SPAN, "x-b3-sampled": "1" }, true], // an invalid one is skipped
+    [{ b3: `${TRACE}-${SPAN}-1` }, true],
+    [{ b3: `${TRACE}-${SPAN}-0`, "x-b3-sampled": "1" }, false], // single b3 before multi
+    [{ b3: "d" }, true],
+    [{ "x-b3-traceid": TRACE, "x-b3-spanid": SPAN }, false], // the decision left to this proxy
+    [{ "x-b3-traceid": TRACE, "x-b3-spanid": SPAN, "x-b3-sampled": "true" }, true],
+    [{ "x-b3-flags": "1" }, true],
+  ];
+  for (const [init, expected] of cases) {
+    for (const headers of [new HeaderList(init), new Headers(init)]) {
+      assert.is(incomingSampled(headers), expected, JSON.stringify(init));
+      // the same decision propagate keeps (at 0 %, a decision left to it is "not sampled")
+      assert.is(tracer(0).propagate(headers).sampled, expected, `propagate: ${JSON.stringify(init)}`);
+    }
+  }
 });
 
 test.run();

@@ -1,0 +1,71 @@
+// End to end, the inbound side's telemetry with real processes over mTLS: sidecar A calls B's
+// inbound side; both export spans to one OTLP/HTTP sink. B exports a server span, child of A's
+// client span in the same trace, and the app behind B sees the server span as its parent (Envoy's
+// inbound rewrites the trace headers).
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { platform } from "../../runtime/platform/index.ts";
+import { curl, eventually, must, serviceEntry, startEcho, startSidecar, stopAll, tempConfig, type Sidecar } from "../support/mesh.ts";
+
+interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number;
+  attributes: { key: string; value: Record<string, unknown> }[];
+}
+
+const app = startEcho("b-app");
+/** the OTLP/HTTP sink: every span POSTed to /v1/traces, with the service.name of its batch */
+const spans: (OtlpSpan & { service: string })[] = [];
+const sink = platform.serve({
+  hostname: "127.0.0.1",
+  port: 0,
+  async handler(request) {
+    if (request.method === "POST" && new URL(request.url).pathname === "/v1/traces") {
+      for (const rs of (await request.json()).resourceSpans) {
+        const service = rs.resource.attributes.find((a: { key: string }) => a.key === "service.name")?.value.stringValue;
+        for (const ss of rs.scopeSpans) for (const span of ss.spans) spans.push({ ...span, service });
+      }
+    }
+    return new Response("{}", { headers: { "content-type": "application/json" } });
+  },
+});
+let a: Sidecar;
+let b: Sidecar;
+let work: string;
+
+test.before(async () => {
+  work = await platform.makeTempDir("dietmesh-spans-");
+  await must("dietmesh", ["ca", "init", "--dir", `${work}/ca`]);
+  const otlp = ["--otlp-endpoint", `http://127.0.0.1:${sink.port}`, "--trace-sampling", "100"];
+  const bConfig = await tempConfig({ "b.yaml": serviceEntry("b", "b.default.svc.cluster.local", [{ address: "127.0.0.1:9", labels: { app: "b" } }]) });
+  b = await startSidecar(bConfig, ["--app", app.address, "--inbound", "127.0.0.1:0", "--ca-dir", `${work}/ca`, "--service-account", "b", "--labels", "app=b", "--access-log", "json", ...otlp]);
+  const aConfig = await tempConfig({ "b.yaml": serviceEntry("b", "b.default.svc.cluster.local", [{ address: b.inbound!, serviceAccount: "b" }]) });
+  a = await startSidecar(aConfig, ["--ca-dir", `${work}/ca`, "--service-account", "a", "--labels", "app=a", ...otlp]);
+});
+
+test.after(async () => {
+  stopAll();
+  await app.server.stop(true);
+  await sink.stop(true);
+  await platform.remove(work);
+});
+
+test("B exports a server span, child of A's client span, same trace; the app's parent is B's span", async () => {
+  const r = await curl(["-H", "Host: b:8080", `http://${a.outbound}/traced`]);
+  assert.is(r.status, 200, r.body);
+  const client = await eventually(async () => spans.find((s) => s.service === "a.default" && s.kind === 3), 5000, "A's client span");
+  const server = await eventually(async () => spans.find((s) => s.service === "b.default" && s.kind === 2), 5000, "B's server span");
+  assert.is(server.traceId, client.traceId, "same trace");
+  assert.is(server.parentSpanId, client.spanId, "the server span is a child of the caller's");
+  assert.is.not(server.spanId, client.spanId);
+  assert.is(server.name, `b.default.svc.cluster.local:${app.server.port}/*`);
+  assert.is(client.name, "b.default.svc.cluster.local:8080/*");
+  const seen = JSON.parse(r.body).headers;
+  assert.is(seen.traceparent, `00-${client.traceId}-${server.spanId}-01`, "the app sees the server span as its parent");
+  assert.is(seen["x-b3-parentspanid"], client.spanId);
+});
+
+test.run();
