@@ -21,7 +21,7 @@ import { fetchJwks } from "./security-setup.ts";
 import { systemClock } from "../lib/clock.ts";
 import type { MeshConfig } from "../config/types.ts";
 import { h2cPorts } from "./gateway-h2c.ts";
-import { listenHttp2, streamHandler } from "../exchange/http2/listen.ts";
+import { h2Streams, listenHttp2 } from "../exchange/http2/listen.ts";
 import { localReply } from "../exchange/local-reply.ts";
 import { ProxyError } from "../exchange/errors.ts";
 import { startTcpPorts } from "./gateway-tcp.ts";
@@ -121,7 +121,7 @@ export async function runGateway(argv: string[]): Promise<void> {
       log(`gateway port ${port} listening on ${server.hostname}:${server.port}${kind}`);
     };
     const failed = (error: unknown) => log(`gateway port ${port}: cannot listen on ${addr.hostname}:${addr.port}: ${(error as Error).message}`, "error");
-    if (entry.h2c) return void listenHttp2({ ...addr, handler, log }).then((server) => opened(server, " (h2c)"), failed);
+    if (entry.h2c) return void listenHttp2({ ...addr, handler, log, limits }).then((server) => opened(server, " (h2c)"), failed);
     if (!entry.certs) {
       try {
         opened(listenData(addr, handler, log, { limits }), "");
@@ -132,11 +132,16 @@ export async function runGateway(argv: string[]): Promise<void> {
     }
     // TLS only, the certificate chosen by SNI; open once the files have been read, so the first
     // clients are not refused for a certificate still loading. ALPN offers h2 and http/1.1, as an
-    // Istio gateway's HTTPS listener does: h2 streams go through the same gateway chain.
-    const h2 = streamHandler(handler, (error) => {
-      log(`gateway port ${port} h2: ${(error as Error)?.stack ?? error}`, "error");
-      return localReply(new ProxyError("internal"));
-    });
+    // Istio gateway's HTTPS listener does: h2 streams go through the same gateway chain, with the
+    // same head limits as every other port.
+    const h2 = h2Streams(
+      handler,
+      (error) => {
+        log(`gateway port ${port} h2: ${(error as Error)?.stack ?? error}`, "error");
+        return localReply(new ProxyError("internal"));
+      },
+      limits,
+    );
     const tlsOnly = { plaintext: false, tls: true, clientCertificate: false, http2: h2 };
     void entry.certs.ready
       .then(() => listenMeshData(addr, handler, log, { credentials: () => null, accept: () => tlsOnly, serverTls: (record) => entry.certs!.select(record), limits }))

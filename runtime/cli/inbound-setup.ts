@@ -12,7 +12,7 @@ import type { DataHandler } from "../exchange/types.ts";
 import type { WorkloadIdentity } from "../security/workload-identity.ts";
 import { systemClock } from "../lib/clock.ts";
 import type { HeadLimits } from "../exchange/http1/request-head.ts";
-import { streamHandler } from "../exchange/http2/listen.ts";
+import { h2Streams as streamsOf } from "../exchange/http2/listen.ts";
 import { localReply } from "../exchange/local-reply.ts";
 import { ProxyError } from "../exchange/errors.ts";
 import type { H2StreamHandler, MeshTlsOptions } from "../platform/http2-alpn.ts";
@@ -52,12 +52,16 @@ export async function serveInbound(setup: InboundSetup): Promise<Server> {
   });
 }
 
-/** the streams of mTLS connections that negotiated h2: the inbound handler, as for HTTP/1.1 */
+/** the streams of mTLS connections that negotiated h2: the inbound handler and head limits, as for HTTP/1.1 */
 function h2Streams(setup: InboundSetup): H2StreamHandler {
-  return streamHandler(setup.handler, (error) => {
-    setup.log(`inbound h2: ${(error as Error)?.stack ?? error}`);
-    return localReply(new ProxyError("internal"));
-  });
+  return streamsOf(
+    setup.handler,
+    (error) => {
+      setup.log(`inbound h2: ${(error as Error)?.stack ?? error}`);
+      return localReply(new ProxyError("internal"));
+    },
+    setup.limits,
+  );
 }
 
 /** how often the native mesh listener looks for a new certificate or mTLS mode */

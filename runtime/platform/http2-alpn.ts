@@ -5,7 +5,7 @@
 // standard names let h2load or curl with a client certificate reach an inbound port directly.
 import type { ByteChannel } from "../exchange/types.ts";
 import type { Transport, TransportHandler } from "./http1/transport.ts";
-import type { ConnInfo, H2ServeOptions } from "./types.ts";
+import type { ConnInfo, H2HeadLimits, H2ServeOptions } from "./types.ts";
 import type { TlsCredentials } from "./mesh-listener.ts";
 import { http2Handoff } from "./http2-listen.ts";
 
@@ -13,8 +13,8 @@ import { http2Handoff } from "./http2-listen.ts";
 export const MESH_ALPN = ["h2", "http/1.1"];
 export const H2 = "h2";
 
-/** where the streams of connections that negotiated h2 go */
-export type H2StreamHandler = H2ServeOptions["onStream"];
+/** where the streams of connections that negotiated h2 go; limits: the header blocks they may carry */
+export type H2StreamHandler = H2ServeOptions["onStream"] & { readonly limits?: H2HeadLimits };
 
 /** SocketServeOptions.tls as the inbound listener fills it: with http2, h2 is offered by ALPN */
 export interface MeshTlsOptions {
@@ -37,7 +37,7 @@ const handoffs = new WeakMap<H2StreamHandler, ReturnType<typeof http2Handoff>>()
  */
 export function serveH2Connection(onStream: H2StreamHandler, transport: Transport, attach: (handler: TransportHandler) => void, conn: ConnInfo, onClose: () => void): H2Connection {
   let handoff = handoffs.get(onStream);
-  if (!handoff) handoffs.set(onStream, (handoff = http2Handoff(onStream)));
+  if (!handoff) handoffs.set(onStream, (handoff = http2Handoff(onStream, onStream.limits)));
   const channel: ByteChannel = {
     attach(sink) {
       attach({

@@ -3,13 +3,16 @@
 // and the answer goes back with its trailers. stop() sends GOAWAY on every connection, lets the
 // streams in flight finish, and resolves once all connections are closed (force: at once).
 // http2Handoff serves the same way connections another listener accepted and recognised as h2c.
+// With limits, a stream whose header block is over them is reset before it is handed on
+// (http2-head-limits.ts).
 import type * as NodeHttp2 from "node:http2";
 import type { Duplex } from "node:stream";
 import type { Socket } from "node:net";
-import type { ConnInfo, H2Head, H2ServeOptions, SocketServer } from "./types.ts";
+import type { ConnInfo, H2Head, H2HeadLimits, H2ServeOptions, SocketServer } from "./types.ts";
 import type { ByteChannel } from "../exchange/types.ts";
 import { h2BodyStream, sendBody } from "./http2-body.ts";
 import { closeAfterGoawayFrame } from "./http2-goaway.ts";
+import { fieldsOf, headBlockCheck, nodeHeaderOptions, TOO_MANY_HEADERS } from "./http2-head-limits.ts";
 
 // node:http2 loads on first use, not with the platform: it is ~11 ms of the library's cold start on
 // Bun (docs/performance.md, "The mesh in process"), where a mesh may never speak HTTP/2
@@ -22,7 +25,7 @@ export async function loadHttp2(): Promise<typeof NodeHttp2> {
 }
 
 export async function serveHttp2(options: H2ServeOptions): Promise<SocketServer> {
-  const { server, sessions } = h2Server(await loadHttp2(), options.onStream);
+  const { server, sessions } = h2Server(await loadHttp2(), options.onStream, options.limits);
   const listening: SocketServer = {
     hostname: options.hostname,
     port: options.port,
@@ -44,11 +47,16 @@ export async function serveHttp2(options: H2ServeOptions): Promise<SocketServer>
   });
 }
 
-/** a node:http2 server (no socket of its own needed) whose streams go to onStream */
-function h2Server(http2: typeof NodeHttp2, onStream: H2ServeOptions["onStream"]) {
+/** a node:http2 server (no socket of its own needed) whose streams go to onStream; limits: see http2-head-limits.ts */
+function h2Server(http2: typeof NodeHttp2, onStream: H2ServeOptions["onStream"], limits?: H2HeadLimits) {
   const sessions = new Set<NodeHttp2.ServerHttp2Session>();
-  // no limit of its own on header list size beyond node's default; streams per connection as Envoy's default
-  const server = http2.createServer({ settings: { maxConcurrentStreams: 2147483647 } });
+  // streams per connection as Envoy's default; node's header limits widened to ours, which decide
+  const node = limits && nodeHeaderOptions(limits);
+  const overLimits = limits && headBlockCheck(limits);
+  const server = http2.createServer({
+    ...(node && { maxHeaderListPairs: node.maxHeaderListPairs }),
+    settings: { maxConcurrentStreams: 2147483647, ...(node && { maxHeaderListSize: node.maxHeaderListSize }) },
+  });
   server.on("session", (session) => {
     sessions.add(session);
     session.on("close", () => sessions.delete(session));
@@ -56,8 +64,11 @@ function h2Server(http2: typeof NodeHttp2, onStream: H2ServeOptions["onStream"])
     closeAfterGoawayFrame(session); // a client's GOAWAY must not crash Deno (http2-goaway.ts)
     (session.socket as unknown as Handed | undefined)?.[ON_SESSION]?.(session);
   });
-  server.on("stream", (stream: NodeHttp2.ServerHttp2Stream, headers: NodeHttp2.IncomingHttpHeaders) => {
+  server.on("stream", (stream: NodeHttp2.ServerHttp2Stream, headers: NodeHttp2.IncomingHttpHeaders, _flags: number, rawHeaders?: string[]) => {
     stream.on("error", () => {}); // a reset by the client: the response body is cancelled (sendBody)
+    // destroy with an error, not close(code): Bun 1.4's close(code) on a stream the client has
+    // ended sends an empty DATA frame, not RST_STREAM
+    if (overLimits?.(rawHeaders ?? fieldsOf(headers))) return void stream.destroy(TOO_MANY_HEADERS);
     const socket = stream.session?.socket as (Socket & Handed) | undefined;
     // a handed-over connection carries the listener's ConnInfo; a socket of our own has its address
     const base = socket?.[CONN];
@@ -113,11 +124,11 @@ interface Handed {
  * AUTO codec), as a ByteChannel with those bytes still to be read. Each becomes a node:http2
  * session through a Duplex; stop() on one sends GOAWAY and lets its streams finish.
  */
-export function http2Handoff(onStream: H2ServeOptions["onStream"]): { accept(channel: ByteChannel, conn: ConnInfo): { stop(): void } } {
+export function http2Handoff(onStream: H2ServeOptions["onStream"], limits?: H2HeadLimits): { accept(channel: ByteChannel, conn: ConnInfo): { stop(): void } } {
   // the module is loading from the listener's creation on; a connection handed over before it is
   // in (only right after start) waits for it
   let server: NodeHttp2.Http2Server | undefined;
-  const ready = loadHttp2().then((http2) => (server = h2Server(http2, onStream).server));
+  const ready = loadHttp2().then((http2) => (server = h2Server(http2, onStream, limits).server));
   return {
     accept(channel, conn) {
       let session: NodeHttp2.ServerHttp2Session | undefined;

@@ -96,11 +96,25 @@ export interface H2ServerStream {
   respond(head: H2Head, body: ReadableStream<Uint8Array> | null, trailers?: Promise<H2Head | undefined>): void;
 }
 
+/**
+ * The request header blocks an HTTP/2 listener takes (--max-request-headers and
+ * --max-request-headers-kb; Envoy's max_request_headers_count and max_request_headers_kb). A
+ * stream whose block is over either is reset before onStream sees it (http2-head-limits.ts).
+ */
+export interface H2HeadLimits {
+  /** most header fields, pseudo-headers included */
+  maxHeaders: number;
+  /** largest sum of the fields' name and value lengths, pseudo-headers included */
+  maxHeadBytes: number;
+}
+
 /** an HTTP/2 listener with prior knowledge (h2c): every stream handed to onStream */
 export interface H2ServeOptions {
   hostname: string;
   port: number; // 0 = let the OS choose
   onStream(stream: H2ServerStream, conn: ConnInfo): void;
+  /** without: node:http2's own defaults alone */
+  limits?: H2HeadLimits;
 }
 
 export interface H2ClientResponse {

@@ -3,11 +3,13 @@
 // sniffing mesh listener (plaintext and mTLS on one port: listenHttp1Mesh). stop() drains as the
 // runtimes' servers do: no new connections, idle ones closed at once, busy ones after their
 // current response. With h2c, plaintext connections that open with the HTTP/2 preface are served
-// as HTTP/2 by the same handler (Envoy's AUTO codec); they drain with GOAWAY.
+// as HTTP/2 by the same handler (Envoy's AUTO codec), held to the same head limits (as HTTP/2
+// holds them: ../http2/listen.ts); they drain with GOAWAY.
 import { platform, serveMesh, type Acceptance, type MeshServeOptions, type Server, type TlsCredentials } from "../../platform/index.ts";
 import type { ConnInfo, SocketServeOptions, SocketServer } from "../../platform/types.ts";
 import type { Transport } from "../../platform/http1/transport.ts";
 import { Http1ServerConnection, type Http1ServerOptions } from "./server.ts";
+import { DEFAULT_HEAD_LIMITS } from "./request-head.ts";
 import { http2Handoff } from "../../platform/index.ts";
 import { streamHandler } from "../http2/listen.ts";
 
@@ -56,7 +58,7 @@ function http1Server(options: Omit<Http1ListenOptions, "hostname" | "port">, ope
     lifecycle,
   };
   if (options.h2c) {
-    const handoff = http2Handoff(streamHandler(options.handler, plain.onError));
+    const handoff = http2Handoff(streamHandler(options.handler, plain.onError), options.limits ?? DEFAULT_HEAD_LIMITS);
     plain.http2 = (channel, conn) => handoff.accept(channel, conn);
   }
   const secure: Http1ServerOptions = { ...plain, scheme: "https", http2: undefined };

@@ -2,11 +2,16 @@
 // handed to the chain as an HttpRequest (protocol "h2", Host from :authority, the request's
 // trailers), and the chain's HttpResponse is written back with its body streamed and its
 // trailers. A gRPC request gets local replies in gRPC form (HTTP 200 + grpc-status). The same
-// stream handling serves h2c connections that HTTP/1.1 listeners hand over (preface.ts).
+// stream handling serves h2c connections that HTTP/1.1 listeners hand over (preface.ts) and TLS
+// connections that chose h2 by ALPN. Every one of them is held to the listener's request-head
+// limits (--max-request-headers, --max-request-headers-kb) as Envoy's HTTP/2 codec holds a stream:
+// fields counted with the pseudo-headers, names and values summed, and a block over either reset
+// (RST_STREAM INTERNAL_ERROR) before it becomes a request — not a 431, which Envoy sends only on
+// HTTP/1.1 (runtime/platform/http2-head-limits.ts).
 import { platform, type Server } from "../../platform/index.ts";
 import type { ConnInfo, H2Head, H2ServerStream } from "../../platform/types.ts";
 import type { DataHandler, HttpRequest, HttpResponse } from "../types.ts";
-import type { RequestHead } from "../http1/request-head.ts";
+import { DEFAULT_HEAD_LIMITS, type HeadLimits, type RequestHead } from "../http1/request-head.ts";
 import { requestUrl } from "../http1/request-url.ts";
 import { grpcLocalReply, localReply } from "../local-reply.ts";
 import { ProxyError } from "../errors.ts";
@@ -17,6 +22,8 @@ export interface Http2ListenOptions {
   port: number;
   handler: DataHandler;
   log(message: string): void;
+  /** default: Envoy's (100 fields, 60 KiB) */
+  limits?: HeadLimits;
 }
 
 export async function listenHttp2(options: Http2ListenOptions): Promise<Server> {
@@ -28,7 +35,13 @@ export async function listenHttp2(options: Http2ListenOptions): Promise<Server> 
       log(`listener ${options.hostname}:${options.port}: ${(error as Error)?.stack ?? error}`);
       return localReply(new ProxyError("internal"));
     }),
+    limits: options.limits ?? DEFAULT_HEAD_LIMITS,
   });
+}
+
+/** streamHandler carrying the limits its streams are held to: what a TLS listener serves ALPN h2 with */
+export function h2Streams(handler: DataHandler, failed: (error: unknown) => HttpResponse, limits: HeadLimits = DEFAULT_HEAD_LIMITS): ((stream: H2ServerStream, conn: ConnInfo) => void) & { readonly limits: HeadLimits } {
+  return Object.assign(streamHandler(handler, failed), { limits });
 }
 
 /**

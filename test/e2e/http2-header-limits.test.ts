@@ -1,0 +1,105 @@
+// End to end, --max-request-headers and --max-request-headers-kb on every way HTTP/2 comes in (they
+// were the HTTP/1.1 parser's alone): a gateway's HTTP2 port (h2c), h2c prior knowledge on plaintext
+// HTTP listeners (a gateway's HTTP port, a sidecar's outbound), a gateway's HTTPS port with ALPN h2,
+// and a sidecar's inbound mTLS with ALPN h2 (PERMISSIVE: the sniffing listener; STRICT: on Bun its
+// native TLS listener). With 8 fields and 1 KiB, the real curl's request at both limits (the four
+// pseudo-headers count, as in Envoy's HTTP/2 codec) reaches the app; a ninth field or a 1025th byte
+// of names and values is reset, RST_STREAM INTERNAL_ERROR as Envoy resets it, and never does.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { platform } from "../../runtime/platform/index.ts";
+import { must, serviceEntry, startEcho, startGateway, startSidecar, stopAll, tempConfig } from "../support/mesh.ts";
+import { h2Get, type H2Target } from "../support/h2-head-block.ts";
+
+const echo = startEcho("limits");
+const limits = ["--max-request-headers", "8", "--max-request-headers-kb", "1"];
+let work = "";
+const targets: [string, H2Target][] = [];
+
+const config = (dir: string) => `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: limits, namespace: default }
+spec:
+  selector: { istio: ingressgateway }
+  servers:
+  - port: { number: 80, name: http, protocol: HTTP }
+    hosts: ["*"]
+  - port: { number: 9090, name: http2, protocol: HTTP2 }
+    hosts: ["*"]
+  - port: { number: 443, name: https, protocol: HTTPS }
+    hosts: [limits.example]
+    tls: { mode: SIMPLE, serverCertificate: ${dir}/tls.crt, privateKey: ${dir}/tls.key }
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: limits, namespace: default }
+spec:
+  hosts: [limits.example]
+  gateways: [limits]
+  http:
+  - route: [{ destination: { host: app.default.svc.cluster.local } }]
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: { name: strict, namespace: default }
+spec:
+  selector: { matchLabels: { mtls: strict } }
+  mtls: { mode: STRICT }
+`;
+
+test.before(async () => {
+  work = await platform.makeTempDir("dietmesh-h2-limits-");
+  await must("dietmesh", ["ca", "init", "--dir", `${work}/ca`]);
+  await must("dietmesh", ["ca", "issue", "--dir", `${work}/ca`, "--namespace", "default", "--service-account", "curl", "--out", `${work}/curl`]);
+  await must("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=limits.example", "-addext", "subjectAltName=DNS:limits.example", "-keyout", `${work}/tls.key`, "-out", `${work}/tls.crt`]);
+  const dir = await tempConfig({ "app.yaml": serviceEntry("app", "app.default.svc.cluster.local", [{ address: echo.address }]), "limits.yaml": config(work) });
+  const mesh = (labels: string) => [...limits, "--app", echo.address, "--inbound", "127.0.0.1:0", "--ca-dir", `${work}/ca`, "--service-account", "app", "--labels", labels];
+  const [gateway, permissive, strict] = await Promise.all([
+    startGateway(dir, [...limits, "--bind", "9090=127.0.0.1:0", "--bind", "443=127.0.0.1:0"]),
+    startSidecar(dir, mesh("app=app")),
+    startSidecar(dir, mesh("app=app,mtls=strict")),
+  ]);
+  const [, h2c] = await gateway.child.waitFor(/gateway port 9090 listening on (\S+) \(h2c\)/);
+  const [, https] = await gateway.child.waitFor(/gateway port 443 listening on (\S+) \(HTTPS\)/);
+  const prior = ["--http2-prior-knowledge"];
+  const mtls = ["--http2", "-k", "--cert", `${work}/curl/cert-chain.pem`, "--key", `${work}/curl/key.pem`];
+  targets.push(
+    ["gateway HTTP2 port", { origin: `http://${h2c}`, authority: "limits.example", curl: prior }],
+    ["gateway HTTP port, h2c prior knowledge", { origin: `http://${gateway.port80}`, authority: "limits.example", curl: prior }],
+    ["sidecar outbound, h2c prior knowledge", { origin: `http://${permissive.outbound}`, authority: "app.default.svc.cluster.local:8080", curl: prior }],
+    ["gateway HTTPS, ALPN h2", { origin: "https://limits.example", authority: "limits.example", curl: ["--http2", "--cacert", `${work}/tls.crt`, "--connect-to", `limits.example:443:${https}`] }],
+    ["sidecar inbound mTLS (PERMISSIVE), ALPN h2", { origin: `https://${permissive.inbound}`, authority: "limits.example", curl: mtls }],
+    ["sidecar inbound mTLS (STRICT), ALPN h2", { origin: `https://${strict.inbound}`, authority: "limits.example", curl: mtls }],
+  );
+});
+
+test.after(async () => {
+  stopAll();
+  echo.server.stop();
+  if (work) await platform.remove(work);
+});
+
+const reached = (path: string) => echo.requests.some((r) => new URL(r.url).pathname === path);
+
+test("at both limits (8 fields with the pseudo-headers, 1,024 bytes of names and values): served, the app gets it", async () => {
+  for (const [name, target] of targets) {
+    const path = `/${name.replace(/\W+/g, "-")}/at-limits`;
+    const r = await h2Get(target, path, 8, 1024);
+    assert.is(r.status, 200, `${name}: ${r.out}`);
+    assert.ok(reached(path), name);
+  }
+});
+
+test("a ninth field, or a 1,025th byte: the stream is reset (RST_STREAM INTERNAL_ERROR), the app never sees it", async () => {
+  for (const [name, target] of targets) {
+    for (const [what, fields, bytes] of [["ninth-field", 9, undefined], ["byte-over", 8, 1025], ["byte-over-one-field", 5, 1025]] as const) {
+      const path = `/${name.replace(/\W+/g, "-")}/${what}`;
+      const r = await h2Get(target, path, fields, bytes);
+      assert.is(r.code, 92, `${name} ${what}: ${r.out}`);
+      assert.match(r.out, /INTERNAL_ERROR/, `${name} ${what}`);
+      assert.not.ok(reached(path), `${name} ${what}: reached the app`);
+    }
+  }
+});
+
+test.run();
