@@ -4,6 +4,7 @@
 // rest are pushed by the control-plane code that knows (reload loop, cert rotation, registry).
 import type { Registry } from "./metrics.ts";
 import type { AuthzDecision } from "../security/policy/index.ts";
+import type { OtlpExporter } from "./otlp.ts";
 
 /** the part of a cluster's live state these metrics read (runtime/upstream/cluster-state.ts fits) */
 export interface ClusterStatsView {
@@ -29,6 +30,11 @@ export interface ClusterStatsView {
  *                                                                policy: the AuthorizationPolicy that decided ("" for none)
  *   dietmesh_registry_synced{registry}                 gauge    1 when the last sync succeeded
  *   dietmesh_registry_last_sync_timestamp_seconds{registry} gauge
+ * and, with span export on (collectSpanExport):
+ *   dietmesh_otlp_spans_exported_total                 counter  spans the collector accepted
+ *   dietmesh_otlp_spans_dropped_total                  counter  spans dropped: the queue was full
+ *   dietmesh_otlp_spans_failed_total                   counter  spans in batches given up after retries
+ *   dietmesh_otlp_export_failures_total                counter  batches given up after retries
  */
 export interface DietmeshMetrics {
   configReload(result: "accepted" | "rejected", atMs: number): void;
@@ -101,4 +107,14 @@ export function createDietmeshMetrics(registry: Registry, clusters: () => Iterab
       if (d.dryRun && !d.dryRun.allowed) decisions.series(["dry_run_denied", d.dryRun.policy ?? ""]).inc();
     },
   };
+}
+
+/** the span exporter's counts, read at scrape time (the exporter keeps them; nothing on the request path) */
+export function collectSpanExport(registry: Registry, exporter: Pick<OtlpExporter, "stats">): void {
+  const counter = (name: string, help: string, read: (s: ReturnType<OtlpExporter["stats"]>) => number) =>
+    registry.collect(name, help, "counter", [], (emit) => emit([], read(exporter.stats())));
+  counter("dietmesh_otlp_spans_exported_total", "Spans the OTLP collector accepted.", (s) => s.exported);
+  counter("dietmesh_otlp_spans_dropped_total", "Sampled spans dropped because the export queue was full.", (s) => s.dropped);
+  counter("dietmesh_otlp_spans_failed_total", "Spans in OTLP batches given up after retries (network failures, non-retryable or repeated retryable answers).", (s) => s.failed);
+  counter("dietmesh_otlp_export_failures_total", "OTLP batches given up after retries.", (s) => s.failedBatches);
 }

@@ -45,7 +45,8 @@ export interface OtlpExporter {
   export(span: FinishedSpan): void;
   /** sends everything queued */
   flush(): Promise<void>;
-  stats(): { queued: number; exported: number; dropped: number; failed: number };
+  /** spans: exported, dropped (queue full), failed (in batches given up); failedBatches: batches given up */
+  stats(): { queued: number; exported: number; dropped: number; failed: number; failedBatches: number };
 }
 
 /** int64 nanoseconds as a decimal string; ms * 1e6 would pass 2^53, so the digits are joined */
@@ -105,6 +106,7 @@ export function createOtlpExporter(options: OtlpExporterOptions): OtlpExporter {
   let exported = 0;
   let dropped = 0;
   let failed = 0;
+  let failedBatches = 0;
 
   async function drain(): Promise<void> {
     while (queue.length) {
@@ -116,6 +118,7 @@ export function createOtlpExporter(options: OtlpExporterOptions): OtlpExporter {
       } catch (error) {
         // the sender has retried what it may; a batch given up is counted, never queued again
         failed += batch.length;
+        failedBatches++;
         options.onError?.(error);
       }
     }
@@ -152,7 +155,7 @@ export function createOtlpExporter(options: OtlpExporterOptions): OtlpExporter {
     async flush() {
       while (sending || queue.length) await (sending ?? start());
     },
-    stats: () => ({ queued: queue.length, exported, dropped, failed }),
+    stats: () => ({ queued: queue.length, exported, dropped, failed, failedBatches }),
   };
 }
 

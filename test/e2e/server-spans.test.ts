@@ -1,11 +1,12 @@
 // End to end, the inbound side's telemetry with real processes over mTLS: sidecar A calls B's
 // inbound side; both export spans to one OTLP/HTTP sink. B exports a server span, child of A's
 // client span in the same trace, and the app behind B sees the server span as its parent (Envoy's
-// inbound rewrites the trace headers).
+// inbound rewrites the trace headers). The exporter's counts are on /stats/prometheus: a sidecar
+// whose collector refuses its batches counts them as failed.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
-import { curl, eventually, must, serviceEntry, startEcho, startSidecar, stopAll, tempConfig, type Sidecar } from "../support/mesh.ts";
+import { curl, eventually, metricValue, must, serviceEntry, startEcho, startSidecar, stopAll, tempConfig, type Sidecar } from "../support/mesh.ts";
 
 interface OtlpSpan {
   traceId: string;
@@ -23,7 +24,9 @@ const sink = platform.serve({
   hostname: "127.0.0.1",
   port: 0,
   async handler(request) {
-    if (request.method === "POST" && new URL(request.url).pathname === "/v1/traces") {
+    const path = new URL(request.url).pathname;
+    if (path === "/reject/v1/traces") return new Response("no", { status: 400 }); // not retryable: given up at once
+    if (request.method === "POST" && path === "/v1/traces") {
       for (const rs of (await request.json()).resourceSpans) {
         const service = rs.resource.attributes.find((a: { key: string }) => a.key === "service.name")?.value.stringValue;
         for (const ss of rs.scopeSpans) for (const span of ss.spans) spans.push({ ...span, service });
@@ -66,6 +69,19 @@ test("B exports a server span, child of A's client span, same trace; the app's p
   const seen = JSON.parse(r.body).headers;
   assert.is(seen.traceparent, `00-${client.traceId}-${server.spanId}-01`, "the app sees the server span as its parent");
   assert.is(seen["x-b3-parentspanid"], client.spanId);
+});
+
+test("the exporter's counts are counters on /stats/prometheus: exported, dropped, failed", async () => {
+  await eventually(async () => ((await metricValue(b.admin, "dietmesh_otlp_spans_exported_total", {})) ?? 0) >= 1, 5000, "B's exported spans counted");
+  assert.is(await metricValue(b.admin, "dietmesh_otlp_spans_dropped_total", {}), 0);
+  assert.is(await metricValue(b.admin, "dietmesh_otlp_spans_failed_total", {}), 0);
+  // C's collector answers 400: each batch is given up and counted
+  const cConfig = await tempConfig({ "app.yaml": serviceEntry("app", "app.default.svc.cluster.local", [{ address: app.address }]) });
+  const c = await startSidecar(cConfig, ["--otlp-endpoint", `http://127.0.0.1:${sink.port}/reject`, "--trace-sampling", "100"]);
+  assert.is((await curl(["-H", "Host: app:8080", `http://${c.outbound}/refused`])).status, 200);
+  await eventually(async () => (await metricValue(c.admin, "dietmesh_otlp_export_failures_total", {})) === 1, 5000, "C's failed batch counted");
+  assert.is(await metricValue(c.admin, "dietmesh_otlp_spans_failed_total", {}), 1);
+  assert.is(await metricValue(c.admin, "dietmesh_otlp_spans_exported_total", {}), 0);
 });
 
 test.run();

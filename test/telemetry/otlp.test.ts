@@ -3,6 +3,9 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createFakeClock } from "../../runtime/lib/clock.ts";
+import { createRegistry } from "../../runtime/telemetry/metrics.ts";
+import { collectSpanExport } from "../../runtime/telemetry/dietmesh-metrics.ts";
+import { find, parseExposition } from "./prom-parse.ts";
 import { createOtlpExporter, encodeTraces, httpSender, parseOtlpHeaders, unixNanos, SPAN_KIND_CLIENT, SPAN_KIND_SERVER, type FinishedSpan } from "../../runtime/telemetry/otlp.ts";
 
 const TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -77,7 +80,7 @@ test("batching by time: spans wait for the flush delay, then go in one body", as
   await clock.advanceAsync(1);
   assert.is(rx.bodies.length, 1);
   assert.is(rx.spans().length, 2);
-  assert.equal(exp.stats(), { queued: 0, exported: 2, dropped: 0, failed: 0 });
+  assert.equal(exp.stats(), { queued: 0, exported: 2, dropped: 0, failed: 0, failedBatches: 0 });
 });
 
 test("batching by size: a full batch goes without waiting, in pieces of maxBatch", async () => {
@@ -98,7 +101,7 @@ test("unsampled spans are ignored; a full queue drops and counts", async () => {
   const exp = createOtlpExporter({ send: rx.send, clock, resource: {}, maxQueued: 3, maxBatch: 100 });
   exp.export(span(0, { span: { ...span(0).span, sampled: false } }));
   for (let i = 1; i <= 5; i++) exp.export(span(i));
-  assert.equal(exp.stats(), { queued: 3, exported: 0, dropped: 2, failed: 0 });
+  assert.equal(exp.stats(), { queued: 3, exported: 0, dropped: 2, failed: 0, failedBatches: 0 });
   await exp.flush();
   assert.equal(rx.spans().map((s: any) => s.spanId.slice(-1)), ["1", "2", "3"]);
 });
@@ -121,8 +124,27 @@ test("one send at a time; a failed send is counted and later batches still go", 
   for (let i = 1; i <= 6; i++) exp.export(span(i));
   await exp.flush();
   assert.is(maxInFlight, 1);
-  assert.equal(exp.stats(), { queued: 0, exported: 4, dropped: 0, failed: 2 });
+  assert.equal(exp.stats(), { queued: 0, exported: 4, dropped: 0, failed: 2, failedBatches: 1 });
   assert.is(errors.length, 1);
+});
+
+test("dropped and failed spans are counters on /stats/prometheus, read at scrape time", async () => {
+  const clock = createFakeClock();
+  const rx = receiver();
+  const registry = createRegistry();
+  const exp = createOtlpExporter({ send: rx.send, clock, resource: {}, maxQueued: 3, maxBatch: 2 });
+  collectSpanExport(registry, exp);
+  const value = (name: string) => find(parseExposition(registry.expose()), name)[0]?.value;
+  assert.is(value("dietmesh_otlp_spans_dropped_total"), 0);
+  for (let i = 1; i <= 5; i++) exp.export(span(i));
+  rx.failNext();
+  await exp.flush();
+  const families = parseExposition(registry.expose());
+  assert.is(find(families, "dietmesh_otlp_spans_dropped_total")[0]?.value, 2, "queue full");
+  assert.is(find(families, "dietmesh_otlp_spans_failed_total")[0]?.value, 2, "the first batch of two, given up");
+  assert.is(find(families, "dietmesh_otlp_export_failures_total")[0]?.value, 1);
+  assert.is(find(families, "dietmesh_otlp_spans_exported_total")[0]?.value, 1);
+  assert.match(registry.expose(), /# TYPE dietmesh_otlp_spans_dropped_total counter/);
 });
 
 test("httpSender posts JSON to {endpoint}/v1/traces and rejects on an HTTP error", async () => {

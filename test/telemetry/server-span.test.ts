@@ -45,7 +45,7 @@ function side() {
     // 0 %: only a caller's sampled decision makes a span
     tracer: createTracer({ now: () => 1_000, samplingPercent: 0, newRequestId: () => "rid" }),
   };
-  const exporter: OtlpExporter = { export: (s) => void spans.push(s), flush: async () => {}, stats: () => ({ queued: 0, exported: 0, dropped: 0, failed: 0 }) };
+  const exporter: OtlpExporter = { export: (s) => void spans.push(s), flush: async () => {}, stats: () => ({ queued: 0, exported: 0, dropped: 0, failed: 0, failedBatches: 0 }) };
   const metrics: IstioMetrics = { seriesFor: () => ({ observe() {} }) };
   const observer = createObserver({ reporter: "destination", metrics, spans: exporter, port: 9080, localServiceFor: () => SERVICE, now: () => 1_005 });
   const handler = inboundHandler({ app: "127.0.0.1:9080", deps, observer, security: () => undefined, appPort: 9080 });
