@@ -26,6 +26,8 @@ test.before(async () => {
   const aConfig = await tempConfig({
     "b.yaml": serviceEntry("b", "b.default.svc.cluster.local", [{ address: b.inbound!, serviceAccount: "b" }]),
     "outside.yaml": serviceEntry("outside", "outside.example", [{ address: outside.address }]),
+    // an external service (Istio's default location) is outside the mesh even where its endpoint names a service account
+    "external.yaml": serviceEntry("external", "external.example", [{ address: outside.address, serviceAccount: "ext" }]).replace("location: MESH_INTERNAL", "location: MESH_EXTERNAL"),
   });
   a = await startSidecar(aConfig, ["--ca-dir", `${work}/ca`, "--service-account", "a", "--labels", "app=a,version=v1"]);
 });
@@ -69,6 +71,12 @@ test("A's source-side metrics name the workload that answered, from B's metadata
 
 test("outside the mesh: no metadata header is sent, and a client-forged one is removed", async () => {
   const r = await curl(["-H", "Host: outside.example:8080", "-H", `${PEER_METADATA_HEADER}: workload=forged`, `http://${a.outbound}/`]);
+  assert.is(r.status, 200, r.body);
+  assert.is(JSON.parse(r.body).headers[PEER_METADATA_HEADER], undefined);
+});
+
+test("a MESH_EXTERNAL service whose endpoint names a service account: plaintext (no auto mTLS) and no metadata header", async () => {
+  const r = await curl(["-H", "Host: external.example:8080", `http://${a.outbound}/`]);
   assert.is(r.status, 200, r.body);
   assert.is(JSON.parse(r.body).headers[PEER_METADATA_HEADER], undefined);
 });
