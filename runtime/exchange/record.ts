@@ -1,12 +1,23 @@
 // The request record (Envoy's StreamInfo): what happened to one request, set by whoever acted —
 // the response flags earned (DI, FI, NR, UH, UF, UC, UT, UO, URX, DPE …) in the order earned,
-// Envoy's response-code details, the route, the cluster and host tried, the request id and span.
+// Envoy's response-code details, the route, the cluster and host tried (or, inbound, the app), the
+// request id and span.
 // The access log, the metrics and the dashboard read it; the flags header is rendered from it once,
 // at the edge, and a flags header arriving from upstream is never taken as this hop's.
 import type { Cluster } from "../model/route-table.ts";
 import type { UpstreamHost } from "../resilience/balancers/host-set.ts";
 import type { SpanInfo } from "../telemetry/trace-context.ts";
 import type { WorkloadInfo } from "../telemetry/workload-info.ts";
+
+/** the local app behind an inbound listener, as Envoy's inbound side names it: made once per listener */
+export interface AppUpstream {
+  /** the app's address, host:port (%UPSTREAM_HOST%) */
+  readonly address: string;
+  /** Istio's inbound cluster, "inbound|<port>||" (%UPSTREAM_CLUSTER%) */
+  readonly cluster: string;
+  /** Istio's inbound route, "default" (%ROUTE_NAME%) */
+  readonly routeName: string;
+}
 
 export class RequestRecord {
   /** response flags in the order earned; usually none */
@@ -16,6 +27,8 @@ export class RequestRecord {
   cluster?: Cluster;
   host?: UpstreamHost;
   routeName?: string;
+  /** inbound: the app the request was sent to (in place of cluster, host and route) */
+  app?: AppUpstream;
   /** Envoy's %UPSTREAM_TRANSPORT_FAILURE_REASON%: why the connection to the last host tried failed (UF) */
   transportFailureReason?: string;
   /** the x-request-id sent upstream (made by the proxy when the client sent none) */

@@ -5,7 +5,8 @@
 // HTTP/1.1 form); every other request over HTTP/1.1, translated from HTTP/2 when it came so (curl
 // offers h2 by ALPN to any HTTP app). The sidecar knows its app only as --app HOST:PORT, not the
 // port's declared protocol, so a non-gRPC app that speaks h2c only is not reachable this way.
-// The h2c pool is made on first use.
+// The h2c pool is made on first use. The record names the app as Envoy's inbound side does (upstream
+// host, cluster inbound|<port>||, route default) for the access log and spans.
 import { ProxyError } from "../exchange/errors.ts";
 import { downstreamResponse } from "../exchange/headers.ts";
 import { localReply } from "../exchange/local-reply.ts";
@@ -18,12 +19,15 @@ import { createHttp2Pool } from "../upstream/http2/index.ts";
 import { DEFAULT_POOL_LIMITS } from "../upstream/http1/index.ts";
 import { platform } from "../platform/index.ts";
 import { isGrpc } from "../exchange/http2/fields.ts";
+import type { AppUpstream } from "../exchange/record.ts";
 
 /** makePool: the app's h2c pool (tests inject one) */
 export function toAppTerminal(app: string, deps: PipelineDeps, makePool: () => ConnectionPool = appH2Pool): Terminal {
   let h2: ConnectionPool | undefined;
+  const named: AppUpstream = Object.freeze({ address: app, cluster: `inbound|${app.slice(app.lastIndexOf(":") + 1)}||`, routeName: "default" });
   async function send(exchange: Exchange): Promise<HttpResponse> {
     const { facts, record, request } = exchange;
+    record.app = named;
     const target = facts.query ? `${facts.path}?${facts.query}` : facts.path;
     try {
       // the app's address and an origin-form target given apart too: the client then need not parse

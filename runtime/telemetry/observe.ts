@@ -105,7 +105,7 @@ export function createObserver(options: {
           "http.method": request.method,
           "http.url": path,
           "http.status_code": code,
-          upstream_cluster: record.cluster?.name,
+          upstream_cluster: record.cluster?.name ?? record.app?.cluster,
           response_flags: flags || "-",
         },
       });
@@ -129,9 +129,9 @@ export function createObserver(options: {
       userAgent: request.headers.get("user-agent") ?? undefined,
       requestId: record.requestId ?? request.headers.get("x-request-id") ?? undefined,
       authority: request.headers.get("host") ?? undefined,
-      upstreamHost: record.host?.address,
-      upstreamCluster: record.cluster?.name,
-      routeName: record.routeName,
+      upstreamHost: record.host?.address ?? record.app?.address,
+      upstreamCluster: record.cluster?.name ?? record.app?.cluster,
+      routeName: record.routeName ?? record.app?.routeName,
       downstreamRemoteAddress: `${conn.remoteAddress}:${conn.remotePort}`,
     });
   }

@@ -2,7 +2,8 @@
 // inbound side; both export spans to one OTLP/HTTP sink. B exports a server span, child of A's
 // client span in the same trace, and the app behind B sees the server span as its parent (Envoy's
 // inbound rewrites the trace headers). The exporter's counts are on /stats/prometheus: a sidecar
-// whose collector refuses its batches counts them as failed.
+// whose collector refuses its batches counts them as failed. B's access log names the app as
+// Envoy's inbound side does (upstream host, inbound|<port>||, route default).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
@@ -82,6 +83,16 @@ test("the exporter's counts are counters on /stats/prometheus: exported, dropped
   await eventually(async () => (await metricValue(c.admin, "dietmesh_otlp_export_failures_total", {})) === 1, 5000, "C's failed batch counted");
   assert.is(await metricValue(c.admin, "dietmesh_otlp_spans_failed_total", {}), 1);
   assert.is(await metricValue(c.admin, "dietmesh_otlp_spans_exported_total", {}), 0);
+});
+
+test("B's access log names the app: upstream_host, upstream_cluster inbound|<port>||, route_name default", async () => {
+  const r = await curl(["-H", "Host: b:8080", "-H", "x-request-id: inbound-log", `http://${a.outbound}/logged`]);
+  assert.is(r.status, 200, r.body);
+  const line = await eventually(async () => b.child.lines.find((l) => l.includes('"inbound-log"')), 5000, "B's access log line");
+  const entry = JSON.parse(line);
+  assert.is(entry.upstream_host, app.address);
+  assert.is(entry.upstream_cluster, `inbound|${app.server.port}||`);
+  assert.is(entry.route_name, "default");
 });
 
 test.run();

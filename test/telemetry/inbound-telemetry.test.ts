@@ -1,8 +1,9 @@
-// The inbound side's server span (filters/inbound-trace.ts with the destination observer), in
-// process: a sampled incoming trace gets a span of this proxy's, child of the caller's, exported as
-// SPAN_KIND_SERVER; the app sees the trace headers rewritten with the server span as parent (as
-// Envoy's inbound); unsampled requests and those with no context reach the app unchanged and make
-// no span. A request answered locally still has its server span.
+// The inbound side's telemetry, in process (the inbound chain with the destination observer). The
+// server span (filters/inbound-trace.ts): a sampled incoming trace gets a span of this proxy's,
+// child of the caller's, exported as SPAN_KIND_SERVER; the app sees the trace headers rewritten with
+// the server span as parent (as Envoy's inbound); unsampled requests and those with no context reach
+// the app unchanged and make no span; a request answered locally still has its server span. The
+// access log names the app as Envoy's inbound side does: upstream host, inbound|<port>||, default.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { inboundHandler } from "../../runtime/filters/chains.ts";
@@ -10,12 +11,13 @@ import { createObserver } from "../../runtime/telemetry/observe.ts";
 import { createTracer } from "../../runtime/telemetry/trace-context.ts";
 import type { FinishedSpan, OtlpExporter } from "../../runtime/telemetry/otlp.ts";
 import type { IstioMetrics } from "../../runtime/telemetry/istio-metrics.ts";
+import type { AccessLogEntry } from "../../runtime/telemetry/access-log.ts";
 import { createMirrorSender } from "../../runtime/router/mirror.ts";
 import { createClusterStates } from "../../runtime/upstream/cluster-state.ts";
 import { poolOverClient } from "../../runtime/upstream/client-pool.ts";
 import type { PipelineDeps } from "../../runtime/router/pipeline-deps.ts";
 import { systemClock } from "../../runtime/lib/clock.ts";
-import type { UpstreamClient } from "../../runtime/platform/types.ts";
+import { UpstreamError, type UpstreamClient } from "../../runtime/platform/types.ts";
 import { toWebResponse } from "../../runtime/exchange/web-request.ts";
 import type { HttpRequest } from "../../runtime/exchange/types.ts";
 import { HeaderList } from "../../runtime/exchange/header-list.ts";
@@ -24,12 +26,14 @@ const TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER_SPAN = "00f067aa0ba902b7";
 const SERVICE = Object.freeze({ host: "b.default.svc.cluster.local", name: "b", namespace: "default" });
 
-function side() {
+function side(fail = false) {
   const seen: Headers[] = [];
+  const lines: AccessLogEntry[] = [];
   const spans: FinishedSpan[] = [];
   const upstream: UpstreamClient = {
     send(request) {
       seen.push(new Headers(request.headers));
+      if (fail) return Promise.reject(new UpstreamError("connect", "connection refused"));
       return Promise.resolve(new Response("ok", { headers: { "content-length": "2" } }) as never);
     },
   };
@@ -47,7 +51,7 @@ function side() {
   };
   const exporter: OtlpExporter = { export: (s) => void spans.push(s), flush: async () => {}, stats: () => ({ queued: 0, exported: 0, dropped: 0, failed: 0, failedBatches: 0 }) };
   const metrics: IstioMetrics = { seriesFor: () => ({ observe() {} }) };
-  const observer = createObserver({ reporter: "destination", metrics, spans: exporter, port: 9080, localServiceFor: () => SERVICE, now: () => 1_005 });
+  const observer = createObserver({ reporter: "destination", metrics, spans: exporter, port: 9080, localServiceFor: () => SERVICE, now: () => 1_005, accessLog: () => ({ log: (e: AccessLogEntry) => void lines.push(e) }) as never });
   const handler = inboundHandler({ app: "127.0.0.1:9080", deps, observer, security: () => undefined, appPort: 9080 });
   const call = async (headers: Record<string, string>) => {
     const request: HttpRequest = { method: "GET", url: "http://b/x", headers: new HeaderList(Object.entries(headers)), body: null };
@@ -55,7 +59,7 @@ function side() {
     await response.text();
     return response;
   };
-  return { call, seen, spans };
+  return { call, seen, spans, lines };
 }
 
 test("a sampled traceparent: a server span, child of the caller's; the app's parent is the server span", async () => {
@@ -106,6 +110,21 @@ test("a request answered locally (400: no Host) still has its server span, as in
   assert.is(s.spans[0].kind, "server");
   assert.is(s.spans[0].statusCode, 400);
   assert.is(s.spans[0].span.parentSpanId, CALLER_SPAN);
+});
+
+test("the access log names the app: upstream host, cluster inbound|<port>||, route default", async () => {
+  const s = side();
+  await s.call({ host: "b:8080" });
+  assert.is(s.lines[0].upstreamHost, "127.0.0.1:9080");
+  assert.is(s.lines[0].upstreamCluster, "inbound|9080||");
+  assert.is(s.lines[0].routeName, "default");
+  // the app refusing the connection: still the host tried, as Envoy logs it with UF
+  const down = side(true);
+  const response = await down.call({ host: "b:8080", traceparent: `00-${TRACE}-${CALLER_SPAN}-01` });
+  assert.is(response.status, 503);
+  assert.is(down.lines[0].upstreamHost, "127.0.0.1:9080");
+  assert.is(down.lines[0].upstreamCluster, "inbound|9080||");
+  assert.is(down.spans[0].attributes.upstream_cluster, "inbound|9080||");
 });
 
 test.run();
