@@ -12,7 +12,7 @@ import type { RouteTable } from "../model/route-table.ts";
 import { parseFlags, parseLabels, UsageError, type CommandSpec } from "./args.ts";
 import { configureLogging, createLogger, logFlags } from "./log.ts";
 import { drainFlag } from "./lifecycle.ts";
-import { accessLogFlag, configFlag, registryFlags, traceFlags } from "./sidecar-spec.ts";
+import { accessLogFlag, clusterIdFlag, configFlag, registryFlags, traceFlags } from "./sidecar-spec.ts";
 import { identityFlags } from "./identity-setup.ts";
 import { address, dnsFlags, headLimitFlags, headLimits, startProxyCore } from "./proxy-core.ts";
 import { credentialsDirFlag } from "./credential-setup.ts";
@@ -39,6 +39,7 @@ export const gatewaySpec: CommandSpec = {
     { name: "labels", kind: "string", value: "k=v,...", default: "app=istio-ingressgateway,istio=ingressgateway", help: "this gateway's labels, matched against Gateway selectors; app (and version) name its workload in the metrics, as Istio's ingress gateway's do" },
     ...registryFlags,
     ...traceFlags,
+    clusterIdFlag,
     drainFlag,
     accessLogFlag,
     { name: "namespace", kind: "string", value: "NS", default: "default", help: "namespace of resources that name none; also the gateway's own (its identity)" },

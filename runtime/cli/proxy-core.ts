@@ -75,8 +75,8 @@ export interface ServeOptions {
 
 /** Envoy's max_request_headers_kb and max_headers_count, for every data listener */
 export const headLimitFlags: FlagSpec[] = [
-  { name: "max-request-headers-kb", kind: "string", value: "KB", default: "60", help: "largest request head (request line and headers) a data listener takes, in KiB (Envoy's max_request_headers_kb); larger → 431" },
-  { name: "max-request-headers", kind: "string", value: "N", default: "100", help: "most request headers a data listener takes (Envoy's max_headers_count); more → 431" },
+  { name: "max-request-headers-kb", kind: "string", value: "KB", default: "60", help: "largest request head (request line and headers) a data listener takes, in KiB (Envoy's max_request_headers_kb); larger → 431 on HTTP/1.1, a stream reset on HTTP/2 (as Envoy)" },
+  { name: "max-request-headers", kind: "string", value: "N", default: "100", help: "most request headers a data listener takes (Envoy's max_headers_count); more → 431 on HTTP/1.1, a stream reset on HTTP/2 (as Envoy)" },
 ];
 
 /** Envoy's dns_resolvers: where the names of DNS ServiceEntries are resolved */
@@ -118,6 +118,7 @@ export async function startProxyCore(options: ProxyCoreOptions): Promise<ProxyCo
     namespace,
     labels,
     principal: identity?.spiffeId.toString(),
+    clusterId: flags.strings["cluster-id"],
     accessLogFormat: flags.strings["access-log"],
     otlpEndpoint: flags.strings["otlp-endpoint"],
     samplingPercent: flags.strings["trace-sampling"],

@@ -17,6 +17,8 @@ export const traceFlags = [
   { name: "otlp-endpoint", kind: "string", value: "URL", help: "export sampled spans as OTLP/HTTP JSON to URL/v1/traces" },
   { name: "trace-sampling", kind: "string", value: "PERCENT", default: "1", help: "share of new traces sampled, 0-100 (an incoming decision is always kept)" },
 ] as const;
+/** Istio's cluster ID (ISTIO_META_CLUSTER_ID): this proxy's side of source_cluster / destination_cluster, sent to peers in its metadata */
+export const clusterIdFlag = { name: "cluster-id", kind: "string", value: "ID", default: "Kubernetes", help: "the cluster this workload runs in, for Istio's source_cluster and destination_cluster labels (Istio's default: Kubernetes)" } as const;
 export const accessLogFlag = { name: "access-log", kind: "string", value: "FORMAT", default: "off", help: "access log on stdout: off, text (Istio's format) or json; an Istio Telemetry resource can also turn it on" } as const;
 
 export const sidecarSpec: CommandSpec = {
@@ -31,6 +33,7 @@ export const sidecarSpec: CommandSpec = {
     { name: "admin", kind: "string", value: "HOST:PORT", default: "127.0.0.1:15000", help: "admin listener: /ready, /config_dump, /clusters" },
     ...registryFlags,
     ...traceFlags,
+    clusterIdFlag,
     { name: "consul-register", kind: "string", value: "AGENT_URL", help: "register the workload (inbound listener, labels as Meta, a TTL check) with this Consul agent; deregister on drain (needs --app)" },
     drainFlag,
     accessLogFlag,

@@ -40,6 +40,8 @@ export function setupTelemetry(options: {
   labels: Record<string, string>;
   /** the workload's SPIFFE ID from its certificate; none without an identity */
   principal?: string;
+  /** Istio's cluster ID (--cluster-id) */
+  clusterId?: string;
   accessLogFormat: string | undefined;
   /** base URL of an OTLP/HTTP collector ({endpoint}/v1/traces) */
   otlpEndpoint?: string;
@@ -64,6 +66,7 @@ export function setupTelemetry(options: {
     version,
     canonicalService: labels["service.istio.io/canonical-name"],
     canonicalRevision: labels["service.istio.io/canonical-revision"],
+    cluster: options.clusterId,
     // the identity its certificate holds (its CA's trust domain), never one made up from the flags
     principal: options.principal,
   });

@@ -29,7 +29,7 @@ test.before(async () => {
     // an external service (Istio's default location) is outside the mesh even where its endpoint names a service account
     "external.yaml": serviceEntry("external", "external.example", [{ address: outside.address, serviceAccount: "ext" }]).replace("location: MESH_INTERNAL", "location: MESH_EXTERNAL"),
   });
-  a = await startSidecar(aConfig, ["--ca-dir", `${work}/ca`, "--service-account", "a", "--labels", "app=a,version=v1"]);
+  a = await startSidecar(aConfig, ["--ca-dir", `${work}/ca`, "--service-account", "a", "--labels", "app=a,version=v1", "--cluster-id", "east"]);
 });
 
 test.after(async () => {
@@ -47,7 +47,7 @@ test("B's destination-side metrics name the caller: principal from its certifica
   const metrics = (await curl([`http://${b.admin}/stats/prometheus`])).body;
   const line = metrics.split("\n").find((l) => l.startsWith("istio_requests_total{") && l.includes('reporter="destination"'));
   assert.ok(line, metrics);
-  for (const label of ['source_principal="spiffe://cluster.local/ns/default/sa/a"', 'source_workload="a-v1"', 'source_app="a"', 'source_version="v1"', 'source_workload_namespace="default"', 'destination_app="b"', 'connection_security_policy="mutual_tls"']) {
+  for (const label of ['source_principal="spiffe://cluster.local/ns/default/sa/a"', 'source_workload="a-v1"', 'source_app="a"', 'source_version="v1"', 'source_workload_namespace="default"', 'destination_app="b"', 'connection_security_policy="mutual_tls"', 'source_cluster="east"', 'destination_cluster="Kubernetes"']) {
     assert.ok(line!.includes(label), `${label} in ${line}`);
   }
   assert.not.ok(line!.includes("admin"), "the client's forged metadata was not taken");
@@ -64,7 +64,7 @@ test("A's source-side metrics name the workload that answered, from B's metadata
   const metrics = (await curl([`http://${a.admin}/stats/prometheus`])).body;
   const line = metrics.split("\n").find((l) => l.startsWith("istio_requests_total{") && l.includes('reporter="source"') && l.includes('destination_service="b.default.svc.cluster.local"'));
   assert.ok(line, metrics);
-  for (const label of ['source_workload="a-v1"', 'destination_workload="b-v2"', 'destination_app="b"', 'destination_version="v2"', 'destination_principal="spiffe://cluster.local/ns/default/sa/b"']) {
+  for (const label of ['source_workload="a-v1"', 'destination_workload="b-v2"', 'destination_app="b"', 'destination_version="v2"', 'destination_principal="spiffe://cluster.local/ns/default/sa/b"', 'source_cluster="east"', 'destination_cluster="Kubernetes"']) {
     assert.ok(line!.includes(label), `${label} in ${line}`);
   }
 });
