@@ -29,6 +29,11 @@ export class RequestRecord {
   routeName?: string;
   /** inbound: the app the request was sent to (in place of cluster, host and route) */
   app?: AppUpstream;
+  /**
+   * When the request whose response head came back was sent upstream (ms, the observer's clock):
+   * with the head's time, Envoy's upstream service time. Unset when no upstream answered.
+   */
+  upstreamStartMs?: number;
   /** Envoy's %UPSTREAM_TRANSPORT_FAILURE_REASON%: why the connection to the last host tried failed (UF) */
   transportFailureReason?: string;
   /** the x-request-id sent upstream (made by the proxy when the client sent none) */

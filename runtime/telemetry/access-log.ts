@@ -28,8 +28,8 @@ export interface AccessLogEntry {
   bytesSent: number;
   /** ms from start to the last byte sent */
   durationMs: number;
-  /** x-envoy-upstream-service-time: ms the upstream took, as the response header carries it */
-  upstreamServiceTime?: string;
+  /** Envoy's x-envoy-upstream-service-time: ms from the upstream request's start to its response head */
+  upstreamServiceTime?: number;
   xForwardedFor?: string;
   userAgent?: string;
   requestId?: string;
@@ -73,6 +73,8 @@ export function startTime(ms: number): string {
 /** Envoy's %DURATION% is whole milliseconds, truncated */
 const wholeMs = (ms: number) => Math.max(0, Math.floor(ms));
 const flags = (f: string) => f || "-";
+/** whole ms as the header carries it; absent when no upstream answered */
+const serviceTime = (ms: number | undefined) => (ms === undefined ? undefined : String(wholeMs(ms)));
 
 /**
  * Istio's default TEXT line:
@@ -89,7 +91,7 @@ export function formatText(e: AccessLogEntry): string {
   return (
     `[${startTime(e.startTime)}] "${t(e.method)} ${t(e.path)} ${t(e.protocol)}" ${e.responseCode} ${t(flags(e.responseFlags))} ` +
     `${t(e.responseCodeDetails)} ${t(e.connectionTerminationDetails)} "${t(e.upstreamTransportFailureReason)}" ` +
-    `${e.bytesReceived} ${e.bytesSent} ${wholeMs(e.durationMs)} ${t(e.upstreamServiceTime)} "${t(e.xForwardedFor)}" ` +
+    `${e.bytesReceived} ${e.bytesSent} ${wholeMs(e.durationMs)} ${t(serviceTime(e.upstreamServiceTime))} "${t(e.xForwardedFor)}" ` +
     `"${t(e.userAgent)}" "${t(e.requestId)}" "${t(e.authority)}" "${t(e.upstreamHost)}" ${t(e.upstreamCluster)} ` +
     `${t(e.upstreamLocalAddress)} ${t(e.downstreamLocalAddress)} ${t(e.downstreamRemoteAddress)} ` +
     `${t(e.requestedServerName)} ${t(e.routeName)}`
@@ -106,7 +108,7 @@ export function formatEnvoyText(e: AccessLogEntry): string {
   const t = textField;
   return (
     `[${startTime(e.startTime)}] "${t(e.method)} ${t(e.path)} ${t(e.protocol)}" ${e.responseCode} ${t(flags(e.responseFlags))} ` +
-    `${e.bytesReceived} ${e.bytesSent} ${wholeMs(e.durationMs)} ${t(e.upstreamServiceTime)} "${t(e.xForwardedFor)}" ` +
+    `${e.bytesReceived} ${e.bytesSent} ${wholeMs(e.durationMs)} ${t(serviceTime(e.upstreamServiceTime))} "${t(e.xForwardedFor)}" ` +
     `"${t(e.userAgent)}" "${t(e.requestId)}" "${t(e.authority)}" "${t(e.upstreamHost)}"`
   );
 }
@@ -155,7 +157,7 @@ export function formatJson(e: AccessLogEntry): string {
     upstream_cluster: orNull(e.upstreamCluster),
     upstream_host: orNull(e.upstreamHost),
     upstream_local_address: orNull(e.upstreamLocalAddress),
-    upstream_service_time: orNull(e.upstreamServiceTime),
+    upstream_service_time: orNull(serviceTime(e.upstreamServiceTime)),
     upstream_transport_failure_reason: orNull(e.upstreamTransportFailureReason),
     user_agent: orNull(e.userAgent),
     x_forwarded_for: orNull(e.xForwardedFor),

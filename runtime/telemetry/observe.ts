@@ -73,14 +73,16 @@ export function createObserver(options: {
       const inHead = grpcStatusOf(response.headers);
       if (inHead !== undefined || !response.trailers) return report(request, path, conn, record, response, startMs, response.status, inHead ?? grpcStatusForHttp(response.status));
       const fallback = grpcStatusForHttp(response.status);
+      const head = now(); // the upstream service time ends at the head, not at the trailers
       response.trailers.then(
-        (trailers) => report(request, path, conn, record, response, startMs, response.status, (trailers && grpcStatusOf(trailers)) ?? fallback),
-        () => report(request, path, conn, record, response, startMs, response.status, fallback),
+        (trailers) => report(request, path, conn, record, response, startMs, response.status, (trailers && grpcStatusOf(trailers)) ?? fallback, head),
+        () => report(request, path, conn, record, response, startMs, response.status, fallback, head),
       );
     },
   };
 
-  function report(request: HttpRequest, path: string, conn: ConnInfo, record: RequestRecord, response: HttpResponse, startMs: number, code: number, grpcStatus: number | undefined): void {
+  /** head: when the response head was ready, if earlier than now (a gRPC call reported at its trailers) */
+  function report(request: HttpRequest, path: string, conn: ConnInfo, record: RequestRecord, response: HttpResponse, startMs: number, code: number, grpcStatus: number | undefined, head?: number): void {
     const end = now();
     // what this hop did, from its record (never a flags header an upstream sent)
     const flags = record.flagText;
@@ -125,6 +127,8 @@ export function createObserver(options: {
       bytesReceived: requestBytes,
       bytesSent: responseBytes,
       durationMs: end - startMs,
+      // Envoy's x-envoy-upstream-service-time: the upstream request's start to its response head
+      upstreamServiceTime: record.upstreamStartMs === undefined ? undefined : (head ?? end) - record.upstreamStartMs,
       xForwardedFor: request.headers.get("x-forwarded-for") ?? undefined,
       userAgent: request.headers.get("user-agent") ?? undefined,
       requestId: record.requestId ?? request.headers.get("x-request-id") ?? undefined,

@@ -3,7 +3,8 @@
 // client span in the same trace, and the app behind B sees the server span as its parent (Envoy's
 // inbound rewrites the trace headers). The exporter's counts are on /stats/prometheus: a sidecar
 // whose collector refuses its batches counts them as failed. B's access log names the app as
-// Envoy's inbound side does (upstream host, inbound|<port>||, route default).
+// Envoy's inbound side does (upstream host, inbound|<port>||, route default) and has the upstream
+// service time.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
@@ -85,7 +86,7 @@ test("the exporter's counts are counters on /stats/prometheus: exported, dropped
   assert.is(await metricValue(c.admin, "dietmesh_otlp_spans_exported_total", {}), 0);
 });
 
-test("B's access log names the app: upstream_host, upstream_cluster inbound|<port>||, route_name default", async () => {
+test("B's access log names the app (upstream_host, upstream_cluster inbound|<port>||, route_name default) and has upstream_service_time", async () => {
   const r = await curl(["-H", "Host: b:8080", "-H", "x-request-id: inbound-log", `http://${a.outbound}/logged`]);
   assert.is(r.status, 200, r.body);
   const line = await eventually(async () => b.child.lines.find((l) => l.includes('"inbound-log"')), 5000, "B's access log line");
@@ -93,6 +94,8 @@ test("B's access log names the app: upstream_host, upstream_cluster inbound|<por
   assert.is(entry.upstream_host, app.address);
   assert.is(entry.upstream_cluster, `inbound|${app.server.port}||`);
   assert.is(entry.route_name, "default");
+  assert.match(entry.upstream_service_time, /^\d+$/, "whole ms, a string as Envoy's header value");
+  assert.ok(Number(entry.upstream_service_time) <= entry.duration, JSON.stringify(entry));
 });
 
 test.run();

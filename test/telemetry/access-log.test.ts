@@ -17,7 +17,7 @@ const full: AccessLogEntry = {
   bytesReceived: 0,
   bytesSent: 5183,
   durationMs: 27.9,
-  upstreamServiceTime: "26",
+  upstreamServiceTime: 26.7,
   xForwardedFor: "10.0.0.1",
   userAgent: "curl/8.5.0",
   requestId: "8c1b4b2e-1d5f-4a4e-9a49-1d1b0a4b9c01",

@@ -3,10 +3,12 @@
 // child of the caller's, exported as SPAN_KIND_SERVER; the app sees the trace headers rewritten with
 // the server span as parent (as Envoy's inbound); unsampled requests and those with no context reach
 // the app unchanged and make no span; a request answered locally still has its server span. The
-// access log names the app as Envoy's inbound side does: upstream host, inbound|<port>||, default.
+// access log names the app as Envoy's inbound side does: upstream host, inbound|<port>||, default,
+// and has the upstream service time (the request to the app to its response head).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { inboundHandler } from "../../runtime/filters/chains.ts";
+import { toAppTerminal } from "../../runtime/filters/to-app.ts";
 import { createObserver } from "../../runtime/telemetry/observe.ts";
 import { createTracer } from "../../runtime/telemetry/trace-context.ts";
 import type { FinishedSpan, OtlpExporter } from "../../runtime/telemetry/otlp.ts";
@@ -30,9 +32,12 @@ function side(fail = false) {
   const seen: Headers[] = [];
   const lines: AccessLogEntry[] = [];
   const spans: FinishedSpan[] = [];
+  /** the observer's and the terminal's clock: the app takes 7 ms to answer */
+  let time = 1_000;
   const upstream: UpstreamClient = {
     send(request) {
       seen.push(new Headers(request.headers));
+      time += 7;
       if (fail) return Promise.reject(new UpstreamError("connect", "connection refused"));
       return Promise.resolve(new Response("ok", { headers: { "content-length": "2" } }) as never);
     },
@@ -51,8 +56,9 @@ function side(fail = false) {
   };
   const exporter: OtlpExporter = { export: (s) => void spans.push(s), flush: async () => {}, stats: () => ({ queued: 0, exported: 0, dropped: 0, failed: 0, failedBatches: 0 }) };
   const metrics: IstioMetrics = { seriesFor: () => ({ observe() {} }) };
-  const observer = createObserver({ reporter: "destination", metrics, spans: exporter, port: 9080, localServiceFor: () => SERVICE, now: () => 1_005, accessLog: () => ({ log: (e: AccessLogEntry) => void lines.push(e) }) as never });
-  const handler = inboundHandler({ app: "127.0.0.1:9080", deps, observer, security: () => undefined, appPort: 9080 });
+  const observer = createObserver({ reporter: "destination", metrics, spans: exporter, port: 9080, localServiceFor: () => SERVICE, now: () => time, accessLog: () => ({ log: (e: AccessLogEntry) => void lines.push(e) }) as never });
+  const terminal = toAppTerminal("127.0.0.1:9080", deps, undefined, () => time);
+  const handler = inboundHandler({ app: "127.0.0.1:9080", deps, observer, security: () => undefined, appPort: 9080, terminal });
   const call = async (headers: Record<string, string>) => {
     const request: HttpRequest = { method: "GET", url: "http://b/x", headers: new HeaderList(Object.entries(headers)), body: null };
     const response = toWebResponse(await handler(request, { remoteAddress: "10.0.0.9", remotePort: 1234 }));
@@ -112,18 +118,20 @@ test("a request answered locally (400: no Host) still has its server span, as in
   assert.is(s.spans[0].span.parentSpanId, CALLER_SPAN);
 });
 
-test("the access log names the app: upstream host, cluster inbound|<port>||, route default", async () => {
+test("the access log names the app (upstream host, cluster inbound|<port>||, route default) and its service time", async () => {
   const s = side();
   await s.call({ host: "b:8080" });
   assert.is(s.lines[0].upstreamHost, "127.0.0.1:9080");
   assert.is(s.lines[0].upstreamCluster, "inbound|9080||");
   assert.is(s.lines[0].routeName, "default");
+  assert.is(s.lines[0].upstreamServiceTime, 7, "from the request to the app to its response head");
   // the app refusing the connection: still the host tried, as Envoy logs it with UF
   const down = side(true);
   const response = await down.call({ host: "b:8080", traceparent: `00-${TRACE}-${CALLER_SPAN}-01` });
   assert.is(response.status, 503);
   assert.is(down.lines[0].upstreamHost, "127.0.0.1:9080");
   assert.is(down.lines[0].upstreamCluster, "inbound|9080||");
+  assert.is(down.lines[0].upstreamServiceTime, undefined, "no upstream answered");
   assert.is(down.spans[0].attributes.upstream_cluster, "inbound|9080||");
 });
 

@@ -76,8 +76,6 @@ test("plain HTTP: protocol http, no gRPC status, HTTP/1.1 in the log", () => {
   assert.is(h.lines[0].grpcStatus, undefined);
 });
 
-test.run();
-
 test("a local reply's body counts as response bytes (it has no Content-Length header; the server writes one), but not to a gRPC client, who gets it trailers-only", () => {
   const h = harness();
   const reply = localReply(new ProxyError("no-healthy-upstream"), new RequestRecord(0));
@@ -87,3 +85,26 @@ test("a local reply's body counts as response bytes (it has no Content-Length he
   assert.is(h.lines[0].bytesSent, "no healthy upstream".length);
   assert.is(h.lines[1].bytesSent, 0);
 });
+
+test("upstream service time: from the upstream request's start to the head, for a gRPC call too (reported at its trailers)", async () => {
+  const lines: AccessLogEntry[] = [];
+  const metrics: IstioMetrics = { seriesFor: () => ({ observe() {} }) };
+  const clock = [5, 9]; // the head, then the trailers
+  const observer = createObserver({ reporter: "source", metrics, accessLog: () => ({ log: (e: AccessLogEntry) => void lines.push(e) }) as never, now: () => clock.shift() ?? 20 });
+  const record = new RequestRecord(0);
+  record.upstreamStartMs = 2;
+  let deliver!: (t: Headers) => void;
+  const trailers = new Promise<Headers | undefined>((resolve) => (deliver = resolve));
+  observer.observe(grpcRequest, "/dm.Echo/Unary", { remoteAddress: "127.0.0.1", remotePort: 1 }, record, new MeshResponse(200, "", new Headers({ "content-type": "application/grpc" }), null, trailers) as never, 0);
+  deliver(new Headers({ "grpc-status": "0" }));
+  await trailers;
+  await Promise.resolve();
+  assert.is(lines[0].upstreamServiceTime, 3);
+  assert.is(lines[0].durationMs, 9);
+  // no upstream answered (a local reply): none
+  const h = harness();
+  h.observe(httpRequest, new MeshResponse(200, "", new Headers(), null));
+  assert.is(h.lines[0].upstreamServiceTime, undefined);
+});
+
+test.run();
