@@ -131,6 +131,7 @@ export async function runSidecar(argv: string[]): Promise<void> {
       serviceFor: localService,
       onDecision: (decision) => telemetry.dietmesh.authz(decision),
       log,
+      accessLog: telemetry.accessLog,
     });
     inboundServer = await serveInbound({ address: inboundAddr, handler, identity, appPort, limits, mode: (port) => security().peerMode(port), log });
     servers.push(inboundServer);

@@ -4,7 +4,9 @@
 // for the app. It is authorized with the TCP reading of AuthorizationPolicy (principal from the
 // verified client certificate, source IP, the app's port); denied → 403 and the connection closes,
 // which the calling sidecar turns into a closed client. Allowed → a connection to the app, answered
-// 200, then spliced by the HTTP server. Istio's TCP metrics are reported as destination.
+// 200, then spliced by the HTTP server. Istio's TCP metrics are reported as destination, and the
+// access log has one line per connection (when it closes, or when it is refused), as Envoy's
+// inbound TCP proxy writes it.
 import type { ByteChannel, DataHandler, HttpRequest, HttpResponse } from "../exchange/types.ts";
 import type { ConnInfo } from "../platform/types.ts";
 import { MeshResponse } from "../exchange/response.ts";
@@ -13,6 +15,8 @@ import type { IstioTcpMetrics } from "../telemetry/tcp-metrics.ts";
 import type { ServiceInfo, WorkloadInfo } from "../telemetry/workload-info.ts";
 import { MeteredChannel } from "./metered-channel.ts";
 import { PEER_METADATA_HEADER, peerFromMetadata } from "../telemetry/peer-metadata.ts";
+import type { AccessLogWriter } from "../telemetry/access-log-writer.ts";
+import { addressKey } from "../upstream/upstream-tls.ts";
 
 const SPIFFE = "spiffe://";
 const NO_HEADERS = new Headers();
@@ -29,6 +33,10 @@ export interface InboundTunnelOptions {
   serviceFor?(authority: string): ServiceInfo | undefined;
   onDecision?(decision: AuthzDecision): void;
   log(message: string): void;
+  /** the access log, when on (one line per connection) */
+  accessLog?: () => AccessLogWriter | undefined;
+  /** ms since the epoch (default Date.now) */
+  now?: () => number;
 }
 
 /** Istio's default connect timeout */
@@ -41,7 +49,31 @@ export function inboundTunnels(next: DataHandler, options: InboundTunnelOptions)
 
 const answer = (status: number, text: string) => new MeshResponse(status, text, new Headers({ "content-length": "0" }), null);
 
+/** the access-log line of one inbound TCP connection */
+function logConnection(options: InboundTunnelOptions, conn: ConnInfo, start: number, flags: string, details: string, sent: number, received: number, termination?: string): void {
+  const log = options.accessLog?.();
+  if (!log) return;
+  const now = options.now ?? Date.now;
+  log.log({
+    startTime: start,
+    method: "",
+    path: "",
+    protocol: "",
+    responseCode: 0,
+    responseFlags: flags,
+    responseCodeDetails: details,
+    connectionTerminationDetails: termination,
+    bytesReceived: received,
+    bytesSent: sent,
+    durationMs: now() - start,
+    upstreamHost: addressKey(options.app.hostname, options.app.port),
+    upstreamCluster: `inbound|${options.appPort}||`,
+    downstreamRemoteAddress: addressKey(conn.remoteAddress, conn.remotePort),
+  });
+}
+
 async function tunnel(request: HttpRequest, conn: ConnInfo, options: InboundTunnelOptions): Promise<HttpResponse> {
+  const start = (options.now ?? Date.now)();
   const uri = conn.peer?.uris.length === 1 ? conn.peer.uris[0] : undefined;
   const principal = uri?.startsWith(SPIFFE) ? uri : undefined;
   // the caller's workload from its proxy's metadata, believed only with a verified certificate
@@ -68,6 +100,8 @@ async function tunnel(request: HttpRequest, conn: ConnInfo, options: InboundTunn
       s.opened();
       s.closed();
       options.log(`inbound TCP from ${principal ?? conn.remoteAddress} for ${new URL(request.url).host} denied (${decision.reason}${decision.policy ? ` by ${decision.policy}` : ""})`);
+      // Envoy's network RBAC filter: the connection closed with this termination detail
+      logConnection(options, conn, start, "-", "", 0, 0, `rbac_access_denied_matched_policy[${decision.policy ?? "none"}]`);
       return answer(403, "Forbidden");
     }
   }
@@ -79,6 +113,7 @@ async function tunnel(request: HttpRequest, conn: ConnInfo, options: InboundTunn
     s.opened();
     s.closed();
     options.log(`inbound TCP: ${(error as Error).message}`);
+    logConnection(options, conn, start, "UF", "upstream_connect_failure", 0, 0);
     return answer(503, "Service Unavailable");
   }
   const s = series("");
@@ -86,6 +121,7 @@ async function tunnel(request: HttpRequest, conn: ConnInfo, options: InboundTunn
   const channel = new MeteredChannel(app, (sent, received) => {
     s.bytes(sent, received);
     s.closed();
+    logConnection(options, conn, start, "-", "", sent, received);
   });
   return new MeshResponse(200, "Connection established", new Headers(), null, undefined, channel);
 }

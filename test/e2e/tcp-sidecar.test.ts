@@ -139,14 +139,18 @@ let b: Sidecar; // STRICT, an ALLOW policy for sa "allowed"
 let allowed: Sidecar;
 let other: Sidecar;
 
+/** b's app (the "three" echo) */
+let bAppPort = 0;
+
 test.before(async () => {
   work = await platform.makeTempDir("dietmesh-tcp-sidecar-");
   const [one, two, three] = await Promise.all([startEcho("one"), startEcho("two"), startEcho("three")]);
+  bAppPort = three.port;
   echoes.push(one.server, two.server, three.server);
   plain = await startSidecar(await tempConfig({ "echo.yaml": echoYaml(one.port, two.port) }));
   await must("dietmesh", ["ca", "init", "--dir", `${work}/ca`]);
   const ca = ["--ca-dir", `${work}/ca`];
-  b = await startSidecar(await tempConfig({ "policy.yaml": bPolicies.replace("APP_PORT", String(three.port)) }), ["--app", `127.0.0.1:${three.port}`, "--inbound", "127.0.0.1:0", ...ca, "--service-account", "b", "--labels", "app=b"]);
+  b = await startSidecar(await tempConfig({ "policy.yaml": bPolicies.replace("APP_PORT", String(three.port)) }), ["--app", `127.0.0.1:${three.port}`, "--inbound", "127.0.0.1:0", ...ca, "--service-account", "b", "--labels", "app=b", "--access-log", "json"]);
   const clients = await tempConfig({ "b.yaml": bService(b.inbound!) });
   [allowed, other] = await Promise.all([startSidecar(clients, [...ca, "--service-account", "allowed"]), startSidecar(clients, [...ca, "--service-account", "other"])]);
 });
@@ -188,6 +192,11 @@ test("TCP over the mTLS pair: an allowed peer's bytes reach b's app, and b repor
     const metrics = (await curl([`http://${b.admin}/stats/prometheus`])).body;
     return /istio_tcp_connections_closed_total\{[^}]*reporter="destination"[^}]*source_principal="spiffe:\/\/cluster\.local\/ns\/default\/sa\/allowed"[^}]*connection_security_policy="mutual_tls"[^}]*\} 1/.test(metrics) || undefined;
   }, 5000, "destination TCP metrics with the source principal");
+  // and one access-log line for the connection, as Envoy's inbound TCP proxy writes it
+  const line = await eventually(async () => b.child.lines.map((l) => { try { return JSON.parse(l); } catch { return undefined; } }).find((e) => e?.upstream_cluster === `inbound|${bAppPort}||` && e.response_flags === "-" && e.bytes_received > 0), 5000, "b's access-log line for the tunnel");
+  assert.is(line.bytes_received, "over mtls\n".length);
+  assert.ok(line.bytes_sent >= "three over mtls\n".length, String(line.bytes_sent));
+  assert.is(line.upstream_host, `127.0.0.1:${bAppPort}`);
 });
 
 test("TCP over the mTLS pair is refused to a peer the AuthorizationPolicy does not allow (its rule names methods: HTTP-only, so it allows no TCP)", async () => {
@@ -195,6 +204,8 @@ test("TCP over the mTLS pair is refused to a peer the AuthorizationPolicy does n
   assert.not.match(r.status, / 200 /);
   assert.is(r.text, "");
   assert.ok(!r.text.includes("three"));
+  const line = await eventually(async () => b.child.lines.map((l) => { try { return JSON.parse(l); } catch { return undefined; } }).find((e) => typeof e?.connection_termination_details === "string" && e.connection_termination_details.startsWith("rbac_access_denied_matched_policy[")), 5000, "b's access-log line for the refused tunnel");
+  assert.is(line.bytes_received, 0);
 });
 
 test("STRICT: a plaintext tunnel straight to b's inbound port is closed without an answer", async () => {
