@@ -30,7 +30,6 @@ import { openMeshTunnel, tlsOpener } from "../l4/mesh-tunnel.ts";
 import { connectTcp } from "../platform/tcp.ts";
 import { defaultConnect, meshConnect } from "../upstream/http1/index.ts";
 import { createIstioTcpMetrics } from "../telemetry/tcp-metrics.ts";
-import { collectSpanExport } from "../telemetry/dietmesh-metrics.ts";
 
 export async function runSidecar(argv: string[]): Promise<void> {
   const flags = parseFlags(sidecarSpec, argv);
@@ -69,7 +68,6 @@ export async function runSidecar(argv: string[]): Promise<void> {
     securityFor: (config: MeshConfig) => compileWorkloadSecurity(config, { namespace, labels }, { clock: systemClock, jwksCache, pathNormalization: normalization }),
   });
   const { deps, identity, telemetry, watch } = core;
-  if (telemetry.spans) collectSpanExport(telemetry.registry, telemetry.spans);
   // a sidecar always has its policies compiled (path normalization applies without any)
   const security = () => core.security()!;
 

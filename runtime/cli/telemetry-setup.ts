@@ -5,7 +5,7 @@ import { createRegistry, PROMETHEUS_CONTENT_TYPE, type Registry } from "../telem
 import { createIstioMetrics, type IstioMetrics } from "../telemetry/istio-metrics.ts";
 import type { WorkloadInfo } from "../telemetry/workload-info.ts";
 import { VERSION } from "./version.ts";
-import { createDietmeshMetrics, type ClusterStatsView, type DietmeshMetrics } from "../telemetry/dietmesh-metrics.ts";
+import { collectSpanExport, createDietmeshMetrics, type ClusterStatsView, type DietmeshMetrics } from "../telemetry/dietmesh-metrics.ts";
 import { createTracer, type Tracer } from "../telemetry/trace-context.ts";
 import { createAccessLogWriter, type AccessLogWriter } from "../telemetry/access-log-writer.ts";
 import { formatterFor } from "../telemetry/access-log.ts";
@@ -96,6 +96,9 @@ export function setupTelemetry(options: {
         onError: (e) => options.log(`span export: ${e}`),
       })
     : undefined;
+
+  // the export's counts on /stats/prometheus, for every proxy that exports (sidecar, gateway, library)
+  if (spans) collectSpanExport(registry, spans);
 
   const writer = createAccessLogWriter({
     // one console.log per batch: lines arrive newline-terminated

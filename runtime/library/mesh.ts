@@ -14,7 +14,6 @@ import { platform } from "../platform/index.ts";
 import { authorityPort } from "../model/hosts.ts";
 import { createObserver } from "../telemetry/observe.ts";
 import { localServiceLookup } from "../telemetry/local-service.ts";
-import { collectSpanExport } from "../telemetry/dietmesh-metrics.ts";
 import { compileWorkloadSecurity, createJwksCache } from "../security/policy/index.ts";
 import { systemClock } from "../lib/clock.ts";
 import type { MeshConfig } from "../config/types.ts";
@@ -139,7 +138,6 @@ export async function createMesh(options: MeshOptions): Promise<Mesh> {
     securityFor: (config: MeshConfig) => compileWorkloadSecurity(config, { namespace, labels }, { clock: systemClock, jwksCache }),
   });
   const { deps, identity, telemetry, watch } = core;
-  if (telemetry.spans) collectSpanExport(telemetry.registry, telemetry.spans);
   const security = () => core.security()!;
   const outbound = outboundHandler({ table: watch.table, select: (t) => t.outbound, port: (authority) => authorityPort(authority) ?? 80, deps });
   const localServiceFor = localServiceLookup({ snapshot: () => watch.table.current.snapshot, namespace, labels });

@@ -8,7 +8,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
-import { curl, eventually, metricValue, must, serviceEntry, startEcho, startSidecar, stopAll, tempConfig, type Sidecar } from "../support/mesh.ts";
+import { curl, eventually, metricValue, must, serviceEntry, startEcho, startGateway, startSidecar, stopAll, tempConfig, type Sidecar } from "../support/mesh.ts";
 
 interface OtlpSpan {
   traceId: string;
@@ -84,6 +84,31 @@ test("the exporter's counts are counters on /stats/prometheus: exported, dropped
   await eventually(async () => (await metricValue(c.admin, "dietmesh_otlp_export_failures_total", {})) === 1, 5000, "C's failed batch counted");
   assert.is(await metricValue(c.admin, "dietmesh_otlp_spans_failed_total", {}), 1);
   assert.is(await metricValue(c.admin, "dietmesh_otlp_spans_exported_total", {}), 0);
+});
+
+test("a gateway exports its client spans and counts them too", async () => {
+  const dir = await tempConfig({
+    "app.yaml": serviceEntry("app", "app.default.svc.cluster.local", [{ address: app.address }]),
+    "gw.yaml": `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: gw, namespace: default }
+spec:
+  selector: { istio: ingressgateway }
+  servers: [{ port: { number: 80, name: http, protocol: HTTP }, hosts: [gw.example] }]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: gw, namespace: default }
+spec:
+  hosts: [gw.example]
+  gateways: [gw]
+  http: [{ route: [{ destination: { host: app.default.svc.cluster.local, port: { number: 8080 } } }] }]
+`,
+  });
+  const gw = await startGateway(dir, ["--labels", "istio=ingressgateway", "--otlp-endpoint", `http://127.0.0.1:${sink.port}`, "--trace-sampling", "100"]);
+  assert.is((await curl(["-H", "Host: gw.example", `http://${gw.port80}/through-gateway`])).status, 200);
+  await eventually(async () => ((await metricValue(gw.admin, "dietmesh_otlp_spans_exported_total", {})) ?? 0) >= 1, 5000, "the gateway's exported spans counted");
+  assert.ok(spans.some((s) => s.kind === 3 && s.attributes.some((x) => x.key === "http.url" && x.value.stringValue === "/through-gateway")), "its client span reached the sink");
 });
 
 test("B's access log names the app (upstream_host, upstream_cluster inbound|<port>||, route_name default) and has upstream_service_time", async () => {
