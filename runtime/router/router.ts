@@ -91,6 +91,9 @@ async function forward(action: ForwardAction, exchange: Exchange, deps: Pipeline
       else headers.delete(PEER_METADATA_HEADER);
       // the pool's promise is awaited here: no async step between the router and the pool
       const result = new UpstreamTry(state, host, policy.perTryTimeoutMs, route?.signal, clock);
+      // Envoy's upstream service time runs from the answering try's start to its head; the
+      // observer's clock (Date.now, the edge's) so the two reads subtract
+      const sentAt = Date.now();
       try {
         result.responded(await result.send({ method: request.method, path, headers, body: replay ? replay.stream() : body, trailers: request.trailers }));
       } catch (error) {
@@ -135,6 +138,7 @@ async function forward(action: ForwardAction, exchange: Exchange, deps: Pipeline
       target.responseHeaders?.(out);
       setChecked(out, ATTEMPTS_HEADER, String(retries.tries));
       record.details = "via_upstream";
+      record.upstreamStartMs = sentAt;
       return downstream;
     }
   } finally {

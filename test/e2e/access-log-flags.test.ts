@@ -25,7 +25,7 @@ ${extra}`;
 
 test.before(async () => {
   const dead = await closedPort();
-  const files = {
+  const files: Record<string, string> = {
     "uh.yaml": serviceEntry("uh", "uh.default.svc.cluster.local", [{ address: `127.0.0.1:${fast.port}`, labels: { version: "v1" } }]) +
       "---\n" + vs("uh", "", "v9") +
       "---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: { name: uh }\nspec:\n  host: uh\n  subsets: [{ name: v9, labels: { version: v9 } }]\n",
@@ -36,6 +36,7 @@ test.before(async () => {
     "fi.yaml": serviceEntry("fi", "fi.default.svc.cluster.local", [{ address: `127.0.0.1:${fast.port}` }]) + "---\n" +
       vs("fi", "    fault: { delay: { fixedDelay: 10ms, percentage: { value: 100 } }, abort: { httpStatus: 418, percentage: { value: 100 } } }\n"),
   };
+  files["ok.yaml"] = serviceEntry("ok", "ok.default.svc.cluster.local", [{ address: `127.0.0.1:${fast.port}` }]) + "---\n" + vs("ok", "");
   sidecar = await startSidecar(await tempConfig(files), ["--access-log", "json"]);
 });
 
@@ -88,6 +89,15 @@ test("UO: three at once against one connection and one pending slot", async () =
   assert.equal(entries.filter((e) => e.response_code === 503).map((e) => e.response_flags), Array(3 - ok).fill("UO"));
   // Istio's JSON log writes "-" when a response carries no flag
   assert.equal(entries.filter((e) => e.response_code === 200).map((e) => e.response_flags), Array(ok).fill("-"));
+});
+
+test("upstream_service_time: whole ms from the answering try to its head on the outbound side; null when no upstream answered", async () => {
+  assert.is(await send("ok", "id-ok"), 200);
+  const ok = (await logged("id-ok")) as unknown as { upstream_service_time: string | null; duration: number };
+  assert.match(String(ok.upstream_service_time), /^\d+$/);
+  assert.ok(Number(ok.upstream_service_time) <= ok.duration, `${ok.upstream_service_time} within the request's ${ok.duration} ms`);
+  const uf = (await logged("id-uf")) as unknown as { upstream_service_time: string | null };
+  assert.is(uf.upstream_service_time, null);
 });
 
 test.run();
