@@ -25,6 +25,8 @@ export type { RequestRecord };
 
 export interface Observer {
   observe(request: HttpRequest, path: string, conn: ConnInfo, record: RequestRecord, response: HttpResponse, startMs: number): void;
+  /** sampled spans are exported (an OTLP endpoint is configured): only then does the inbound side make server spans */
+  readonly exportsSpans?: boolean;
 }
 
 /** a request no route took: one fixed label set, so arbitrary Host headers cannot add series */
@@ -65,6 +67,7 @@ export function createObserver(options: {
     return name;
   };
   const observer: Observer = {
+    exportsSpans: options.spans !== undefined,
     observe(request, path, conn, record, response, startMs) {
       if (!isGrpc(request.headers)) return report(request, path, conn, record, response, startMs, response.status, undefined);
       // a local reply reaches a gRPC client as HTTP 200 with its grpc-status (grpcLocalReply)
