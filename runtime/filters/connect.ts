@@ -79,7 +79,7 @@ export function tcpTunnels(next: DataHandler, options: { table: TableRef; select
     const routes = tcpDestination(options.table.current, options.select, authority);
     if (!routes) return next(request, conn);
     const host = authorityHost(authority).replace(/^\[|\]$/g, "");
-    const facts = { port: routes.port, remoteAddress: conn.remoteAddress, remotePort: conn.remotePort, localAddress: "", localPort: 0, sourceIp: conn.remoteAddress, destinationIp: parseIp(host) ? host : "" };
+    const facts = { port: routes.port, remoteAddress: conn.remoteAddress, remotePort: conn.remotePort, localAddress: conn.localAddress ?? "", localPort: conn.localPort ?? 0, sourceIp: conn.remoteAddress, destinationIp: parseIp(host) ? host : "" };
     if (routes.sni) {
       const channel = new SniTunnel((sni) => options.proxy.tunnel({ ...facts, sni }, routes, authority));
       return new MeshResponse(200, "Connection established", new Headers(), null, undefined, channel);

@@ -115,14 +115,14 @@ class BunSocketServer {
     if (this.draining) return s.destroy();
     this.sockets.add(s);
     socket.setNoDelay(true);
-    if (!this.options.tls) this.admit(s, { remoteAddress: socket.remoteAddress, remotePort: remotePortOf(socket) });
+    if (!this.options.tls) this.admit(s, { remoteAddress: socket.remoteAddress, remotePort: remotePortOf(socket), localAddress: socket.localAddress, localPort: socket.localPort });
   }
 
   async handshaken(s: ServerSocket, success: boolean, error: Error | null): Promise<void> {
     const remoteAddress = s.socket.remoteAddress;
     const tls = this.options.tls!;
     if (!success) return this.refuse(s, `TLS handshake failed: ${error?.message ?? "unknown"}`);
-    const conn = { remoteAddress, remotePort: remotePortOf(s.socket), secure: true } as Parameters<SocketServeOptions["onConnection"]>[1];
+    const conn = { remoteAddress, remotePort: remotePortOf(s.socket), localAddress: s.socket.localAddress, localPort: s.socket.localPort, sni: s.socket.getServername?.() || undefined, secure: true } as Parameters<SocketServeOptions["onConnection"]>[1];
     if (tls.clientCertificate) {
       const peer = s.socket.getPeerCertificate() as { raw?: Uint8Array; subjectaltname?: string } | null;
       if (!peer?.raw) return this.refuse(s, "no client certificate");

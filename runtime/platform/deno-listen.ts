@@ -11,6 +11,7 @@ interface DenoListener extends AsyncIterable<DenoConn> {
 }
 interface DenoConn {
   readonly remoteAddr: { hostname: string; port: number };
+  readonly localAddr: { hostname: string; port: number };
   setNoDelay(on?: boolean): void;
 }
 const D = (globalThis as unknown as { Deno: { listen(options: { hostname: string; port: number }): DenoListener } }).Deno;
@@ -32,7 +33,7 @@ export function denoServeSockets(options: SocketServeOptions): SocketServer {
           open.delete(transport);
           destroy();
         };
-        const handler = options.onConnection(transport, { remoteAddress: conn.remoteAddr.hostname, remotePort: conn.remoteAddr.port });
+        const handler = options.onConnection(transport, { remoteAddress: conn.remoteAddr.hostname, remotePort: conn.remoteAddr.port, localAddress: conn.localAddr.hostname, localPort: conn.localAddr.port });
         transport.handler = {
           onOpen: () => handler.onOpen(),
           onData: (chunk) => handler.onData(chunk),

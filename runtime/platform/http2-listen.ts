@@ -74,8 +74,8 @@ function h2Server(http2: typeof NodeHttp2, onStream: H2ServeOptions["onStream"],
     const base = socket?.[CONN];
     const target = String(headers[":path"] ?? "");
     const conn: ConnInfo = base
-      ? { remoteAddress: base.remoteAddress, remotePort: base.remotePort, secure: base.secure, peer: base.peer, target }
-      : { remoteAddress: socket?.remoteAddress ?? "", remotePort: socket?.remotePort ?? 0, target };
+      ? { remoteAddress: base.remoteAddress, remotePort: base.remotePort, localAddress: base.localAddress, localPort: base.localPort, sni: base.sni, secure: base.secure, peer: base.peer, target }
+      : { remoteAddress: socket?.remoteAddress ?? "", remotePort: socket?.remotePort ?? 0, localAddress: socket?.localAddress, localPort: socket?.localPort, target };
     const ended = stream.endAfterHeaders;
     let trailers: H2Head | undefined;
     if (!ended) stream.once("trailers", (t) => (trailers = plain(t)));

@@ -180,7 +180,7 @@ export function serveMesh(options: MeshServeOptions): Promise<SocketServer> {
       const remotePort = socket.remotePort ?? 0;
       if (first[0] !== TLS_HANDSHAKE) {
         if (!accept.plaintext) return refuse(socket, "plaintext on a port that requires mTLS");
-        return admit(socket, { remoteAddress, remotePort }, new Uint8Array(first.buffer, first.byteOffset, first.byteLength));
+        return admit(socket, { remoteAddress, remotePort, localAddress: socket.localAddress, localPort: socket.localPort }, new Uint8Array(first.buffer, first.byteOffset, first.byteLength));
       }
       if (!accept.tls) return refuse(socket, "TLS on a port that takes plaintext only");
       if (options.serverTls) return helloThen(socket, first, (record) => terminate(socket, record, options.serverTls!(record), remoteAddress, remotePort, undefined, accept.http2));
@@ -241,7 +241,7 @@ export function serveMesh(options: MeshServeOptions): Promise<SocketServer> {
     tls.once("secure", async () => {
       tls.setTimeout(0);
       tls.pause();
-      const conn: ConnInfo = { remoteAddress, remotePort, secure: true };
+      const conn: ConnInfo = { remoteAddress, remotePort, localAddress: socket.localAddress, localPort: socket.localPort, sni: typeof tls.servername === "string" && tls.servername ? tls.servername : undefined, secure: true };
       if (chosen.clientCertificate || chosen.optionalClientCertificate) {
         const peer = tls.getPeerCertificate(false);
         // a missing certificate leaves an empty object here

@@ -5,6 +5,11 @@ import type { HttpResponse } from "../exchange/types.ts";
 export interface ConnInfo {
   remoteAddress: string;
   remotePort: number;
+  /** the listener's end of the connection (Envoy's %DOWNSTREAM_LOCAL_ADDRESS%), where the listener knows it */
+  localAddress?: string;
+  localPort?: number;
+  /** the server name the client asked for in its TLS ClientHello (%REQUESTED_SERVER_NAME%) */
+  sni?: string;
   /** the connection is TLS (mesh-listener.ts) */
   secure?: boolean;
   /** the client certificate of an mTLS connection, verified against the trust bundle */

@@ -20,6 +20,7 @@ import type { HttpResponse } from "../exchange/types.ts";
 import { isGrpc } from "../exchange/http2/fields.ts";
 import { grpcStatusForHttp, grpcStatusOfLocalReply } from "../exchange/local-reply.ts";
 import { knownBody } from "../exchange/known-body.ts";
+import { addressKey } from "../upstream/upstream-tls.ts";
 
 export type { RequestRecord };
 
@@ -139,7 +140,9 @@ export function createObserver(options: {
       upstreamHost: record.host?.address ?? record.app?.address,
       upstreamCluster: record.cluster?.name ?? record.app?.cluster,
       routeName: record.routeName ?? record.app?.routeName,
-      downstreamRemoteAddress: `${conn.remoteAddress}:${conn.remotePort}`,
+      downstreamRemoteAddress: addressKey(conn.remoteAddress, conn.remotePort),
+      downstreamLocalAddress: conn.localAddress ? addressKey(conn.localAddress, conn.localPort ?? 0) : undefined,
+      requestedServerName: conn.sni,
     });
   }
 

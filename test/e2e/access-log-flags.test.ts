@@ -95,6 +95,7 @@ test("upstream_service_time: whole ms from the answering try to its head on the 
   assert.is(await send("ok", "id-ok"), 200);
   const ok = (await logged("id-ok")) as unknown as { upstream_service_time: string | null; duration: number };
   assert.match(String(ok.upstream_service_time), /^\d+$/);
+  assert.is((ok as unknown as { downstream_local_address: string }).downstream_local_address, sidecar.outbound, "the listener's end of the connection");
   assert.ok(Number(ok.upstream_service_time) <= ok.duration, `${ok.upstream_service_time} within the request's ${ok.duration} ms`);
   const uf = (await logged("id-uf")) as unknown as { upstream_service_time: string | null };
   assert.is(uf.upstream_service_time, null);

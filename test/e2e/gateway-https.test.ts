@@ -74,7 +74,7 @@ test.before(async () => {
   await issue(work, "v", "DNS:v12.example,DNS:v13.example,DNS:suites.example", "versions");
   await install(work, "v");
   const config = await tempConfig({ "app.yaml": serviceEntry("app", "app.default.svc.cluster.local", [{ address: app.address }]), "gateway.yaml": gatewayYaml(work) });
-  gateway = await startGateway(config, ["--bind", "443=127.0.0.1:0"]);
+  gateway = await startGateway(config, ["--bind", "443=127.0.0.1:0", "--access-log", "json"]);
   [, https] = await gateway.child.waitFor(/gateway port 443 listening on (\S+) \(HTTPS\)/);
 });
 
@@ -122,6 +122,14 @@ test("each host gets its own certificate by SNI, verified by curl against the CA
   assert.is(b.status, "200", "the wildcard server's certificate verifies for shop.b.example");
   assert.is(await servedCn("a.example"), "a-first");
   assert.is(await servedCn("shop.b.example"), "b-wildcard");
+});
+
+test("the access log has the server name the client asked for and the listener's address (requested_server_name, downstream_local_address)", async () => {
+  const r = await httpsGet("a.example", "/sni-logged");
+  assert.is(r.status, "200", r.body);
+  const line = await eventually(async () => gateway.child.lines.map((l) => { try { return JSON.parse(l); } catch { return undefined; } }).find((e) => e?.path === "/sni-logged"), 5000, "the request's log line");
+  assert.is(line.requested_server_name, "a.example");
+  assert.is(line.downstream_local_address, `127.0.0.1:${port()}`);
 });
 
 test("each certificate in service is in dietmesh_certificate_expiry_timestamp_seconds, by its file, with the notAfter openssl reads", async () => {

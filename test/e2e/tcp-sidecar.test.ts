@@ -152,7 +152,7 @@ test.before(async () => {
   const ca = ["--ca-dir", `${work}/ca`];
   b = await startSidecar(await tempConfig({ "policy.yaml": bPolicies.replace("APP_PORT", String(three.port)) }), ["--app", `127.0.0.1:${three.port}`, "--inbound", "127.0.0.1:0", ...ca, "--service-account", "b", "--labels", "app=b", "--access-log", "json"]);
   const clients = await tempConfig({ "b.yaml": bService(b.inbound!) });
-  [allowed, other] = await Promise.all([startSidecar(clients, [...ca, "--service-account", "allowed"]), startSidecar(clients, [...ca, "--service-account", "other"])]);
+  [allowed, other] = await Promise.all([startSidecar(clients, [...ca, "--service-account", "allowed", "--access-log", "json"]), startSidecar(clients, [...ca, "--service-account", "other"])]);
 });
 
 test.after(async () => {
@@ -197,6 +197,9 @@ test("TCP over the mTLS pair: an allowed peer's bytes reach b's app, and b repor
   assert.is(line.bytes_received, "over mtls\n".length);
   assert.ok(line.bytes_sent >= "three over mtls\n".length, String(line.bytes_sent));
   assert.is(line.upstream_host, `127.0.0.1:${bAppPort}`);
+  // the calling side's line names the listener the app connected to (it was ":0")
+  const out = await eventually(async () => allowed.child.lines.map((l) => { try { return JSON.parse(l); } catch { return undefined; } }).find((e) => e?.bytes_sent > 0 && e.upstream_cluster?.startsWith("outbound|9000")), 5000, "allowed's access-log line");
+  assert.is(out.downstream_local_address, allowed.outbound);
 });
 
 test("TCP over the mTLS pair is refused to a peer the AuthorizationPolicy does not allow (its rule names methods: HTTP-only, so it allows no TCP)", async () => {

@@ -240,7 +240,7 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
     // an absolute-form target names the authority; Host is replaced by it (RFC 9112 §3.2.2)
     if (head.target.charCodeAt(0) !== 47 /* "/" */) headers.set("host", resolved.authority);
     const base = this.conn;
-    const conn: ConnInfo = { remoteAddress: base.remoteAddress, remotePort: base.remotePort, secure: base.secure, peer: base.peer, target: rawOriginTarget(head.target) };
+    const conn: ConnInfo = { remoteAddress: base.remoteAddress, remotePort: base.remotePort, localAddress: base.localAddress, localPort: base.localPort, sni: base.sni, secure: base.secure, peer: base.peer, target: rawOriginTarget(head.target) };
     this.connectAsked = head.method === "CONNECT";
     this.upgradeAsked = head.upgrade && !this.connectAsked;
     const request = new ServerRequest(head.method, resolved.scheme, resolved.authority, resolved.target, headers, body, this.upgradeAsked ? (headers.get("upgrade") ?? undefined) : undefined);
