@@ -5,6 +5,9 @@ import type { Destination, DestinationRule, MeshConfig } from "./types.ts";
 import type { ConfigError, ConfigErrorCode, Severity } from "./errors.ts";
 import { formatPath } from "./errors.ts";
 import { DEFAULT_DOMAIN_SUFFIX, expandHost, hostMatches, normalizeHost } from "../model/hosts.ts";
+import { indexDestinationRules, mergedFrom } from "../model/destination-rules.ts";
+
+const key = (dr: DestinationRule) => `${dr.metadata.namespace}/${dr.metadata.name}`;
 
 export interface AnalyzeOptions {
   /** FQDNs the service registry knows (e.g. "reviews.default.svc.cluster.local") */
@@ -48,8 +51,10 @@ export function analyzeConfig(config: MeshConfig, options: AnalyzeOptions): Conf
     }
   });
 
-  // Istio picks one DestinationRule by namespace visibility; any rule for the host counts here,
-  // so a subset is only reported when no rule anywhere defines it (listed in config order)
+  // the rule in force for a host, merged as the model merges (model/destination-rules.ts); rules with
+  // a workloadSelector are left out there, as no proxy is given: see checkDestination
+  const inForce = indexDestinationRules(config.destinationRules, undefined, suffix);
+  // every rule for the host, listed in config order
   const rulesFor = (host: string): DestinationRule[] => {
     const found = [...(exactRules.get(host) ?? []), ...wildcardRules.filter((r) => r.host === host || hostMatches(r.host, host))];
     if (found.length > 1) found.sort((a, b) => a.at - b.at);
@@ -76,9 +81,28 @@ export function analyzeConfig(config: MeshConfig, options: AnalyzeOptions): Conf
         report("unknown-host", "warning", [...path, "host"], `host ${host} is neither a known service nor a ServiceEntry host`);
       }
       if (d.subset === undefined) return;
-      const defining = rulesFor(host);
-      if (defining.some((dr) => dr.spec.subsets?.some((s) => s.name === d.subset))) return;
-      const seen = defining.map((dr) => `DestinationRule ${dr.metadata.namespace}/${dr.metadata.name} has ${dr.spec.subsets?.map((s) => s.name).join(", ") || "no subsets"}`);
+      const defines = (dr: DestinationRule) => dr.spec.subsets?.some((s) => s.name === d.subset) ?? false;
+      const rule = inForce.find(host);
+      if (rule && defines(rule)) return;
+      const all = rulesFor(host);
+      // a selecting rule is the one in force for the proxies it selects (the model takes it alone)
+      if (all.some((dr) => dr.spec.workloadSelector && defines(dr))) return;
+      const definers = all.filter(defines);
+      if (rule && definers.length) {
+        const parts = mergedFrom(rule);
+        const ruleHost = expandHost(rule.spec.host, rule.metadata.namespace, suffix);
+        const why = definers.map((dr) => {
+          const drHost = expandHost(dr.spec.host, dr.metadata.namespace, suffix);
+          const reason = drHost !== ruleHost
+            ? `its host ${drHost} is less specific than ${ruleHost}`
+            : `it is in namespace ${dr.metadata.namespace}, and only the rules of ${rule.metadata.namespace} (the oldest rule's) merge`;
+          return `DestinationRule ${key(dr)} defines it, but ${reason}`;
+        });
+        report("unknown-subset", "error", [...path, "subset"],
+          `subset "${d.subset}" of ${host} is not defined by the DestinationRule in force for it: ${parts.map(key).join(" merged with ")} has ${rule.spec.subsets?.map((s) => s.name).join(", ") || "no subsets"} (${why.join("; ")})`);
+        return;
+      }
+      const seen = all.map((dr) => `DestinationRule ${key(dr)} has ${dr.spec.subsets?.map((s) => s.name).join(", ") || "no subsets"}`);
       const detail = seen.length ? ` (${seen.join("; ")})` : ` (no DestinationRule for ${host})`;
       report("unknown-subset", "error", [...path, "subset"], `subset "${d.subset}" of ${host} is not defined by any DestinationRule${detail}`);
     };

@@ -42,9 +42,27 @@ test("an unknown subset lists every rule for the host, exact and wildcard, in co
   const [e, ...rest] = await analyze([DR, wild, other, second, vs]);
   assert.equal(rest, []);
   assert.is(e.message, 'subset "v3" of reviews.default.svc.cluster.local is not defined by any DestinationRule (DestinationRule default/reviews has v1, v2; DestinationRule default/all has w; DestinationRule default/reviews-2 has v9)');
-  // a subset the wildcard rule defines is found through it
-  const ok = doc("VirtualService", "r", route({ destination: { host: "reviews", subset: "w" } }));
-  assert.equal(await analyze([DR, wild, other, second, ok]), []);
+  // a subset the second rule for the host defines is merged in (as the model merges it)
+  const merged = doc("VirtualService", "r", route({ destination: { host: "reviews", subset: "v9" } }));
+  assert.equal(await analyze([DR, wild, other, second, merged]), []);
+  // the wildcard rule's subsets are not: the exact host's rules are the ones in force
+  const shadowed = doc("VirtualService", "r", route({ destination: { host: "reviews", subset: "w" } }));
+  const [w] = await analyze([DR, wild, other, second, shadowed]);
+  assert.is(w.message, 'subset "w" of reviews.default.svc.cluster.local is not defined by the DestinationRule in force for it: default/reviews merged with default/reviews-2 has v1, v2, v9 (DestinationRule default/all defines it, but its host *.default.svc.cluster.local is less specific than reviews.default.svc.cluster.local)');
+  // with no exact rule, the wildcard one is in force
+  assert.equal(await analyze([wild, other, shadowed]), []);
+});
+
+test("several rules for one host: subsets merge within the oldest rule's namespace, as in the model", async () => {
+  const at = (json: string, created: string) => json.replace('"namespace":', `"creationTimestamp":"${created}","namespace":`);
+  const first = at(doc("DestinationRule", "reviews-a", { host: "reviews.default.svc.cluster.local", subsets: [{ name: "v1" }] }), "2026-01-01T00:00:00Z");
+  const second = at(doc("DestinationRule", "reviews-b", { host: "reviews.default.svc.cluster.local", subsets: [{ name: "v2" }] }), "2026-01-02T00:00:00Z");
+  const elsewhere = at(doc("DestinationRule", "reviews-c", { host: "reviews.default.svc.cluster.local", subsets: [{ name: "v3" }] }, "shop"), "2026-01-03T00:00:00Z");
+  const to = (subset: string) => doc("VirtualService", "r", route({ destination: { host: "reviews", subset } }));
+  assert.equal(await analyze([second, elsewhere, first, to("v2")]), []);
+  const [e, ...rest] = await analyze([second, elsewhere, first, to("v3")]);
+  assert.equal(rest, []);
+  assert.is(e.message, 'subset "v3" of reviews.default.svc.cluster.local is not defined by the DestinationRule in force for it: default/reviews-a merged with default/reviews-b has v1, v2 (DestinationRule shop/reviews-c defines it, but it is in namespace shop, and only the rules of default (the oldest rule\'s) merge)');
 });
 
 test("short hosts expand against each resource's own namespace", async () => {
