@@ -67,6 +67,8 @@ export function createObserver(options: {
     if (name === undefined) operations.set(service, (name = options.port ? `${service.host}:${options.port}/*` : `${service.host}/*`));
     return name;
   };
+  /** the destination side's app cluster, Istio's inbound|<port>|| (the library's in-process app has no port: none) */
+  const inboundCluster = options.reporter === "destination" && options.port ? `inbound|${options.port}||` : undefined;
   const observer: Observer = {
     exportsSpans: options.spans !== undefined,
     observe(request, path, conn, record, response, startMs) {
@@ -138,8 +140,10 @@ export function createObserver(options: {
       requestId: record.requestId ?? request.headers.get("x-request-id") ?? undefined,
       authority: request.headers.get("host") ?? undefined,
       upstreamHost: record.host?.address ?? record.app?.address,
-      upstreamCluster: record.cluster?.name ?? record.app?.cluster,
-      routeName: record.routeName ?? record.app?.routeName,
+      // inbound, a request answered before the app (400, 403) is still logged on the app's cluster
+      // and route, as Envoy's inbound listener logs it (with no upstream host)
+      upstreamCluster: record.cluster?.name ?? record.app?.cluster ?? inboundCluster,
+      routeName: record.routeName ?? record.app?.routeName ?? (inboundCluster && "default"),
       downstreamRemoteAddress: addressKey(conn.remoteAddress, conn.remotePort),
       downstreamLocalAddress: conn.localAddress ? addressKey(conn.localAddress, conn.localPort ?? 0) : undefined,
       requestedServerName: conn.sni,

@@ -133,6 +133,12 @@ test("the access log names the app (upstream host, cluster inbound|<port>||, rou
   assert.is(down.lines[0].upstreamCluster, "inbound|9080||");
   assert.is(down.lines[0].upstreamServiceTime, undefined, "no upstream answered");
   assert.is(down.spans[0].attributes.upstream_cluster, "inbound|9080||");
+  // answered before the app (400: no Host): the app's cluster and route, no upstream host, as Envoy's inbound logs it
+  const local = side();
+  assert.is((await local.call({})).status, 400);
+  assert.is(local.lines[0].upstreamCluster, "inbound|9080||");
+  assert.is(local.lines[0].routeName, "default");
+  assert.is(local.lines[0].upstreamHost, undefined);
 });
 
 test.run();
