@@ -147,7 +147,7 @@ const condition = obj({ key: str, values: stringList.optional(), notValues: stri
 }));
 
 function conditionValueProblem(key: string, v: string): string | undefined {
-  if (key === "source.ip" || key === "remote.ip") return ipBlockProblem(v);
+  if (key === "source.ip" || key === "remote.ip" || key === "destination.ip") return ipBlockProblem(v);
   if (key === "destination.port") return /^[0-9]{1,5}$/.test(v) && Number(v) <= 65535 ? undefined : `expected a port number, got ${JSON.stringify(v)}`;
   if (key === "source.serviceAccount") return serviceAccounts.safeParse([v]).error?.issues[0]?.message;
   if (key === "source.trustDomain") return trustDomains.safeParse([v]).error?.issues[0]?.message;

@@ -1,7 +1,8 @@
 // The L4 proxy of a gateway TCP port, as Envoy's tcp_proxy: each accepted connection takes the
 // first `tcp` route that matches it, a weighted pick of cluster, a host from the cluster's balancer
-// (outlier ejections honoured), and one connect attempt within the DestinationRule's connectTimeout;
-// then the two connections are spliced (exchange/splice.ts) until both sides have closed.
+// (outlier ejections honoured; consistentHash.useSourceIp hashes on the client's address), and one
+// connect attempt within the DestinationRule's connectTimeout; then the two connections are spliced
+// (exchange/splice.ts) until both sides have closed.
 // connectionPool.tcp.maxConnections caps the cluster's open connections (over it: closed, flag UO);
 // a failed connect counts against the host in outlier detection and closes the client (UF); no
 // route → NR, no healthy host → UH; connectionPool.tcp.idleTimeout (default 1 h) closes an idle
@@ -70,6 +71,16 @@ export interface TcpProxy {
 function originates(cluster: Cluster): boolean {
   const mode = cluster.policy.tls?.mode;
   return mode === "SIMPLE" || mode === "MUTUAL";
+}
+
+/**
+ * consistentHash.useSourceIp hashes on the client's address, as the source_ip hash policy Istio puts
+ * on Envoy's tcp_proxy; the other keys (header, cookie, query parameter) have nothing to read in a
+ * byte stream, so the ring picks at random, as Envoy's tcp_proxy does (docs/protocols.md).
+ */
+function sourceIpKey(cluster: Cluster, conn: TcpConnection): string | undefined {
+  if (!cluster.policy.loadBalancer?.consistentHash?.useSourceIp) return undefined;
+  return conn.remoteAddress === "" ? undefined : conn.remoteAddress;
 }
 
 const NO_SERVICE: ServiceInfo = Object.freeze({ host: "", name: "", namespace: "" });
@@ -151,7 +162,7 @@ export function createTcpProxy(deps: TcpProxyDeps): TcpProxy {
       state.counters.overflows++;
       return { ...base, flags: "UO", details: "upstream_max_connections" };
     }
-    const host = cluster.balancer.pick({});
+    const host = cluster.balancer.pick({ hashKey: sourceIpKey(cluster, conn) });
     if (!host) return { ...base, flags: "UH", details: "no_healthy_upstream" };
     const address = host.endpoint.address.replace(/^\[|\]$/g, "");
     let target = state.tls.get(addressKey(address, host.port));

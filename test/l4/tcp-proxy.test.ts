@@ -17,6 +17,7 @@ import { createTcpProxy, type TcpConnection } from "../../runtime/l4/tcp-proxy.t
 import type { ByteChannel, ByteSink } from "../../runtime/exchange/types.ts";
 import type { AccessLogEntry } from "../../runtime/telemetry/access-log.ts";
 import { memoryIO } from "../config/memory-io.ts";
+import { seededRandom } from "../resilience/seeded-random.ts";
 
 class FakeChannel implements ByteChannel {
   sink: ByteSink | null = null;
@@ -77,11 +78,11 @@ spec:
 
 const CONN: TcpConnection = { port: 5432, remoteAddress: "127.0.0.1", remotePort: 40000, localAddress: "127.0.0.1", localPort: 5432, sourceIp: "127.0.0.1", destinationIp: "127.0.0.1" };
 
-async function setup(outlier: string, connect: (host: string, port: number, timeoutMs: number) => Promise<ByteChannel>, pool = "") {
+async function setup(outlier: string, connect: (host: string, port: number, timeoutMs: number) => Promise<ByteChannel>, pool = "", random: () => number = Math.random) {
   const loaded = await loadConfig(["m.yaml"], { defaultNamespace: "default", ...memoryIO({ "m.yaml": YAML(outlier, pool) }) });
   assert.equal(loaded.errors.map(formatConfigError), []);
   const config = loaded.config!;
-  const table = compile(config, snapshotFromConfig(config.serviceEntries, config.workloadEntries), { kind: "gateway", namespace: "default", labels: { istio: "ingressgateway" } }, { random: Math.random, version: 1 });
+  const table = compile(config, snapshotFromConfig(config.serviceEntries, config.workloadEntries), { kind: "gateway", namespace: "default", labels: { istio: "ingressgateway" } }, { random, version: 1 });
   const clock = createFakeClock(1000);
   const clusters = createClusterStates(() => poolOverClient({ send: () => Promise.reject(new Error("no HTTP here")) }), clock);
   clusters.sync(table);
@@ -213,6 +214,33 @@ test("connectionPool.tcp.idleTimeout closes both sides after that long without a
   await settle();
   assert.ok(downstream.destroyed && upstreams[0].destroyed);
   assert.equal([logged[0].responseCodeDetails, logged[0].bytesReceived], ["idle_timeout", 2]);
+});
+
+test("consistentHash.useSourceIp: a client's connections all go to one host, chosen by its address", async () => {
+  const run = async (lb: string) => {
+    const attempts: string[] = [];
+    const { proxy } = await setup(lb, async (host) => {
+      attempts.push(host);
+      return new FakeChannel();
+    }, "", seededRandom(7));
+    const from = async (ip: string) => {
+      const before = attempts.length;
+      for (let i = 0; i < 8; i++) {
+        proxy.handle(new FakeChannel(), { ...CONN, remoteAddress: ip, remotePort: 40000 + i, sourceIp: ip });
+        await settle();
+      }
+      return new Set(attempts.slice(before));
+    };
+    const hosts: Set<string>[] = [];
+    for (let n = 1; n <= 12; n++) hosts.push(await from(`10.1.0.${n}`));
+    return hosts;
+  };
+  const hashed = await run("    loadBalancer: { consistentHash: { useSourceIp: true } }");
+  assert.ok(hashed.every((h) => h.size === 1), "each source IP keeps its host");
+  assert.is(new Set(hashed.map((h) => [...h][0])).size, 2, "the addresses spread over both hosts");
+  // a key TCP has nothing to read from (a header): the ring picks at random, as Envoy's tcp_proxy
+  const unkeyed = await run("    loadBalancer: { consistentHash: { httpHeaderName: x-user } }");
+  assert.ok(unkeyed.some((h) => h.size === 2), "without a key a client's connections spread");
 });
 
 test.run();

@@ -19,12 +19,15 @@ export interface AuthzAttributes {
   sourceIp: string;
   /** the original client (X-Forwarded-For / proxy protocol, as trusted); the peer address when unknown */
   remoteIp: string;
+  destinationIp?: string;
   /** mTLS peer identity in Istio's form, `<td>/ns/<ns>/sa/<sa>` (a SPIFFE ID without spiffe://) */
   principal?: string;
   /** `<iss>/<sub>` from a verified JWT */
   requestPrincipal?: string;
   /** the verified JWT's claims, as RequestAuthentication returns them */
   claims?: JWTPayload;
+  /** TLS server name the client asked for */
+  sni?: string;
 }
 
 export type ConditionKey =
@@ -34,20 +37,13 @@ export type ConditionKey =
       kind:
         | "source.ip" | "remote.ip" | "source.namespace" | "source.serviceAccount" | "source.principal" | "source.trustDomain"
         | "request.auth.principal" | "request.auth.audiences" | "request.auth.presenter"
-        | "destination.port";
+        | "destination.ip" | "destination.port" | "connection.sni";
     };
 
 const PLAIN = new Set([
   "source.ip", "remote.ip", "source.namespace", "source.serviceAccount", "source.principal", "source.trustDomain",
-  "request.auth.principal", "request.auth.audiences", "request.auth.presenter", "destination.port",
+  "request.auth.principal", "request.auth.audiences", "request.auth.presenter", "destination.ip", "destination.port", "connection.sni",
 ]);
-
-// Istio evaluates these, but no listener here knows the address a connection arrived at or the
-// server name of the TLS it terminated: left in, a DENY on them would never fire (fails open)
-const NOT_KNOWN: Record<string, string> = {
-  "destination.ip": "the address a connection arrived at",
-  "connection.sni": "the TLS server name a client asked for",
-};
 
 /** "[a][b]" → ["a", "b"]; "[a.b]" stays one name, as Istio reads it */
 export function claimPath(brackets: string): string[] | undefined {
@@ -63,7 +59,6 @@ export function claimPath(brackets: string): string[] | undefined {
 
 /** the key parsed, or a message saying why dietmesh refuses it */
 export function parseConditionKey(key: string): ConditionKey | string {
-  if (NOT_KNOWN[key]) return `attribute ${key} is not supported by dietmesh yet: its listeners do not see ${NOT_KNOWN[key]}, so a rule on it could never match (a DENY would never fire)`;
   if (PLAIN.has(key)) return { kind: key } as ConditionKey;
   const header = /^request\.headers\[([^[\]]+)\]$/.exec(key);
   if (header) return { kind: "header", name: header[1].toLowerCase() };
@@ -101,7 +96,7 @@ const UNSET = Symbol("unset");
 /** one request's attributes plus what policies derive from them, each derived value computed once */
 export class RequestView {
   private identity: ReturnType<typeof istioIdentity> | typeof UNSET = UNSET;
-  private ips: Partial<Record<"source" | "remote", IpBytes | null>> = {};
+  private ips: Partial<Record<"source" | "remote" | "destination", IpBytes | null>> = {};
   private hostParts: { name: string; withPort?: string } | undefined;
 
   constructor(readonly attrs: AuthzAttributes) {}
@@ -124,10 +119,10 @@ export class RequestView {
     return this.id()?.trustDomain;
   }
 
-  ip(which: "source" | "remote"): IpBytes | undefined {
+  ip(which: "source" | "remote" | "destination"): IpBytes | undefined {
     let v = this.ips[which];
     if (v === undefined) {
-      const text = which === "source" ? this.attrs.sourceIp : this.attrs.remoteIp;
+      const text = which === "source" ? this.attrs.sourceIp : which === "remote" ? this.attrs.remoteIp : this.attrs.destinationIp;
       v = this.ips[which] = (text && parseIp(text)) || null;
     }
     return v ?? undefined;

@@ -166,6 +166,7 @@ function condition(out: RequestPredicate[], c: AuthorizationCondition, ctx: Rule
     case "claims": return field(out, values, notValues, someOf, (r) => claimValues(r.attrs.claims, key.path));
     case "source.ip": return field(out, values, notValues, ipBlocks, (r) => r.ip("source"));
     case "remote.ip": return field(out, values, notValues, ipBlocks, (r) => r.ip("remote"));
+    case "destination.ip": return field(out, values, notValues, ipBlocks, (r) => r.ip("destination"));
     case "destination.port": return field(out, values, notValues, ports, (r) => r.attrs.port);
     case "source.namespace": return field(out, values, notValues, strings, (r) => r.sourceNamespace());
     case "source.principal": return field(out, values, notValues, strings, (r) => r.attrs.principal);
@@ -174,6 +175,7 @@ function condition(out: RequestPredicate[], c: AuthorizationCondition, ctx: Rule
     case "request.auth.principal": return field(out, values, notValues, requestPrincipals, (r) => r.issuerAndSubject());
     case "request.auth.audiences": return field(out, values, notValues, someOf, (r) => claimValues(r.attrs.claims, ["aud"]));
     case "request.auth.presenter": return field(out, values, notValues, someOf, (r) => claimValues(r.attrs.claims, ["azp"]));
+    case "connection.sni": return field(out, values, notValues, hosts, (r) => (r.attrs.sni === undefined ? undefined : { name: r.attrs.sni.toLowerCase().replace(/\.+$/, "") }));
   }
 }
 

@@ -1,5 +1,5 @@
 // IP addresses and CIDR blocks (IPv4 and IPv6) for AuthorizationPolicy's ipBlocks, remoteIpBlocks
-// and the source.ip / remote.ip conditions. Blocks are parsed once at compile;
+// and the source.ip / remote.ip / destination.ip conditions. Blocks are parsed once at compile;
 // a request's address is parsed once per check. IPv4-mapped IPv6 ("::ffff:10.0.0.1", what a
 // dual-stack listener reports for an IPv4 peer) counts as the IPv4 address, so a block written
 // for IPv4 cannot be sidestepped by the socket's address family.

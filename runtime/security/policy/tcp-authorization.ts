@@ -4,7 +4,7 @@
 // request.*) cannot be judged. Istio resolves that toward refusal: in an ALLOW policy such a rule
 // is dropped (it allows nothing), in a DENY or AUDIT policy the HTTP-only fields are dropped from
 // the rule (it then matches more connections). The rest — principals, namespaces, service
-// accounts, trust domains, ipBlocks, remoteIpBlocks, ports and the source and destination.port `when` keys —
+// accounts, trust domains, ipBlocks, remoteIpBlocks, ports and the source/destination `when` keys —
 // is evaluated by the same compiled rules as for HTTP.
 import type { AuthorizationOperation, AuthorizationPolicy, AuthorizationRule, AuthorizationSource } from "../../config/types.ts";
 import { compileAuthorization, type Authorizer } from "./authorization.ts";

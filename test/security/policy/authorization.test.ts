@@ -293,17 +293,23 @@ test("repeated headers: any value counts for values; ALLOW's notValues sees ever
   assert.ok(withComma({ headerList: [["date", "Wed, 21 Oct 2015 07:28:00 GMT"]] }), "a value with a comma still matches as a whole");
 });
 
-test("when: source.ip and remote.ip with notValues", async () => {
+test("when: source.ip, remote.ip, destination.ip with notValues", async () => {
   const c = await allowIf(`when:
     - key: source.ip
       values: [10.0.0.0/8]
       notValues: [10.9.9.9]
     - key: remote.ip
-      values: [203.0.113.0/24]`);
-  const base = { sourceIp: "10.1.1.1", remoteIp: "203.0.113.7" };
+      values: [203.0.113.0/24]
+    - key: destination.ip
+      notValues: ["2001:db8::1"]`);
+  const base = { sourceIp: "10.1.1.1", remoteIp: "203.0.113.7", destinationIp: "10.0.0.2" };
   assert.ok(c(base));
   assert.not.ok(c({ ...base, sourceIp: "10.9.9.9" }));
   assert.not.ok(c({ ...base, remoteIp: "198.51.100.1" }));
+  assert.not.ok(c({ ...base, destinationIp: "2001:db8::1" }));
+  assert.ok(c({ ...base, destinationIp: undefined }), "unknown destination is not the excluded one");
+  const dest = await allowIf("when:\n    - key: destination.ip\n      values: [10.0.0.0/8]");
+  assert.not.ok(dest({ destinationIp: undefined }));
 });
 
 test("when: source.namespace, source.principal, source.serviceAccount, source.trustDomain", async () => {
@@ -343,10 +349,12 @@ test("when: request.auth.principal, audiences, presenter and claims (nested, lis
   assert.ok((await check("key: request.auth.claims[groups]\n      notValues: [ops]"))({}));
 });
 
-test("when: destination.port", async () => {
-  const c = await allowIf('when:\n    - key: destination.port\n      values: ["8443"]');
-  assert.ok(c({ port: 8443 }));
-  assert.not.ok(c({ port: 8080 }));
+test("when: destination.port and connection.sni (case and a trailing dot do not matter)", async () => {
+  const c = await allowIf('when:\n    - key: destination.port\n      values: ["8443"]\n    - key: connection.sni\n      values: ["*.example.com"]');
+  assert.ok(c({ port: 8443, sni: "api.example.com" }));
+  assert.ok(c({ port: 8443, sni: "API.Example.com." }));
+  assert.not.ok(c({ port: 8443 }));
+  assert.not.ok(c({ port: 8080, sni: "api.example.com" }));
 });
 
 test("the decision for one compiled authorizer never depends on an earlier request", async () => {
