@@ -23,6 +23,9 @@ export function rbacFilter(security: () => WorkloadSecurity | undefined, port: n
       headers: facts.headers,
       sourceIp: conn.remoteAddress,
       remoteIp: conn.remoteAddress,
+      // the address the connection arrived at, and the server name its TLS asked for
+      destinationIp: conn.localAddress,
+      sni: conn.sni,
       principal: peerId?.startsWith(SPIFFE) ? peerId.slice(SPIFFE.length) : undefined,
       requestPrincipal: exchange.authn?.principal,
       claims: exchange.authn?.claims,

@@ -69,6 +69,8 @@ function logConnection(options: InboundTunnelOptions, conn: ConnInfo, start: num
     upstreamHost: addressKey(options.app.hostname, options.app.port),
     upstreamCluster: `inbound|${options.appPort}||`,
     downstreamRemoteAddress: addressKey(conn.remoteAddress, conn.remotePort),
+    downstreamLocalAddress: conn.localAddress ? addressKey(conn.localAddress, conn.localPort ?? 0) : undefined,
+    requestedServerName: conn.sni,
   });
 }
 
@@ -91,6 +93,8 @@ async function tunnel(request: HttpRequest, conn: ConnInfo, options: InboundTunn
       headers: NO_HEADERS,
       sourceIp: conn.remoteAddress,
       remoteIp: conn.remoteAddress,
+      destinationIp: conn.localAddress,
+      sni: conn.sni,
       principal: principal?.slice(SPIFFE.length),
     });
     options.onDecision?.(decision);

@@ -235,6 +235,18 @@ test("source ipBlocks and source.ip: 127.0.0.1/32 matches loopback, other blocks
   denied(await plain("/ip/other/x", ["-H", "x-forwarded-for: 10.1.2.3"]), "a forged X-Forwarded-For");
 });
 
+test("destination.ip is the address the connection arrived at; connection.sni the server name its TLS asked for", async () => {
+  allowed(await plain("/ip/dest-local/x"), "when destination.ip 127.0.0.1, plaintext");
+  allowed(await asCurl("/ip/dest-local/x"), "when destination.ip 127.0.0.1, mTLS");
+  denied(await plain("/ip/dest-other/x"), "when destination.ip 10.0.0.0/8");
+  const port = b.inbound!.split(":")[1];
+  const bySni = ["--resolve", `b.example:${port}:127.0.0.1`];
+  const cert = ["-k", "--cert", `${work}/as-curl/cert-chain.pem`, "--key", `${work}/as-curl/key.pem`];
+  allowed(await curl([...cert, ...bySni, `https://b.example:${port}/ip/sni/x`]), "when connection.sni b.example (case-insensitive)");
+  denied(await asCurl("/ip/sni/x"), "TLS without a server name");
+  denied(await plain("/ip/sni/x"), "plaintext: no server name");
+});
+
 test("a path no policy allows is denied, on every way in", async () => {
   denied(await viaA("/nothing"), "A");
   denied(await plain("/nothing"), "plaintext");
