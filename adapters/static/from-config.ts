@@ -36,8 +36,12 @@ export function snapshotFromConfig(
     const ports: readonly ServicePortModel[] = (se.spec.ports ?? []).map(toPort);
     const listed = listedEndpoints(se, workloadEntries, trustDomain);
     // Istio: a DNS entry with neither endpoints nor a workloadSelector sends to its own host name
-    // (resolved by the proxy into addresses: model/dns-registry.ts).
-    const hostIsEndpoint = listed.length === 0 && !se.spec.workloadSelector && (resolution === "DNS" || resolution === "DNS_ROUND_ROBIN");
+    // (resolved by the proxy into addresses: model/dns-registry.ts). A NONE entry (the default)
+    // passes the connection to its original destination; an app calling dietmesh's outbound
+    // listener has none, so the nearest is the request's own authority, which for a named host is
+    // that host: resolved the same way (first address, as Envoy's dynamic forward proxy). Wildcard
+    // NONE hosts without endpoints are refused at load (config/schemas.ts).
+    const hostIsEndpoint = listed.length === 0 && !se.spec.workloadSelector && resolution !== "STATIC";
     for (const raw of se.spec.hosts) {
       const hostname = normalizeHost(raw);
       if (services.has(hostname)) continue;

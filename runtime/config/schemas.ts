@@ -198,7 +198,29 @@ const serviceEntrySpec = obj({
   }
   if (resolution === "NONE" && v.endpoints) add("resolution NONE (the default) cannot have endpoints; set resolution: STATIC or DNS", ["endpoints"]);
   if (resolution === "DNS_ROUND_ROBIN" && (v.endpoints?.length ?? 0) > 1) add("DNS_ROUND_ROBIN cannot have more than one endpoint", ["endpoints"]);
+  if ((resolution === "DNS" || resolution === "DNS_ROUND_ROBIN") && !v.endpoints?.length) {
+    // Istio's own rule: the host is the name resolved, so it must be one
+    v.hosts.forEach((h, i) => {
+      if (h.includes("*")) add(`hosts must be FQDN if no endpoints are provided for resolution mode ${resolution} (${JSON.stringify(h)} is a wildcard)`, ["hosts", i]);
+    });
+  }
+  if (resolution === "NONE" && !v.workloadSelector) noneToAuthority(v, add);
 }));
+
+/**
+ * resolution NONE without endpoints: Istio passes the connection to its original destination. An
+ * app calls dietmesh's outbound listener itself, so there is none; dietmesh connects to the host
+ * the request names, resolved (adapters/static/from-config.ts). What that cannot honour is refused.
+ */
+function noneToAuthority(v: { hosts: string[]; ports?: { targetPort?: number }[] }, add: (message: string, path: PropertyKey[]) => void): void {
+  v.hosts.forEach((h, i) => {
+    if (!h.includes("*")) return;
+    add(`${JSON.stringify(h)} with resolution NONE (the default) and no endpoints: Istio would pass each connection to the address the app dialled; dietmesh is called by name and connects to the ServiceEntry's own host, which a wildcard is not. List the hosts by name, or give a workloadSelector, or endpoints with resolution STATIC or DNS`, ["hosts", i]);
+  });
+  v.ports?.forEach((p, i) => {
+    if (p.targetPort !== undefined) add("targetPort has no use with resolution NONE and no endpoints: the connection goes to the port the request names (Istio's original destination port); remove it, or give endpoints", ["ports", i, "targetPort"]);
+  });
+}
 
 export interface SpecOf {
   Gateway: GatewaySpec;

@@ -1,11 +1,14 @@
 // DNS resolution of ServiceEntries, as Envoy's DNS clusters do it, wrapped around any Registry:
 // every endpoint of a `resolution: DNS` or `DNS_ROUND_ROBIN` service that is a name (the host
-// itself when the entry lists no endpoints) is resolved, and the snapshot passed on carries the
+// itself when the entry lists no endpoints), and the host of a `resolution: NONE` entry without
+// endpoints (adapters/static/from-config.ts), is resolved, and the snapshot passed on carries the
 // addresses instead of the name.
 //   DNS (Envoy STRICT_DNS): each address becomes an endpoint of its own (balanced, outlier-detected,
 //     pooled apart), with the name's ports, labels and weight.
 //   DNS_ROUND_ROBIN (Envoy LOGICAL_DNS): one endpoint, at the first address of the latest answer;
 //     new connections go there, open ones are left alone.
+//   NONE: as DNS_ROUND_ROBIN. Istio passes the connection to the address the app resolved; here the
+//     proxy resolves the request's authority itself, as Envoy's dynamic forward proxy does.
 // A name is asked again when its answer's TTL runs out, kept between MIN_REFRESH_MS and
 // MAX_REFRESH_MS (NO_TTL_REFRESH_MS when the resolver gives no TTL: the system resolver). A failed
 // question keeps the last good addresses and is retried after FAILURE_BACKOFF_MS, doubling up to
@@ -70,11 +73,11 @@ export function dnsRegistry(inner: Registry, options: DnsRegistryOptions): DnsRe
     const next = new Map<string, { from: Service; key: string; out: Service }>();
     const services: [string, Service][] = [];
     for (const [host, service] of latest.services) {
-      if (!resolves(service)) {
+      if (!hasNames(service)) {
         services.push([host, service]);
         continue;
       }
-      const key = service.endpoints.map((e) => (isIp(e.address) ? e.address : `${e.address}=${names.get(e.address)?.addresses?.join(",") ?? ""}`)).join(";");
+      const key = service.endpoints.map((e) => (resolves(service, e.address) ? `${e.address}=${names.get(e.address)?.addresses?.join(",") ?? ""}` : e.address)).join(";");
       const before = expanded.get(host);
       const out = before && before.from === service && before.key === key ? before.out : Object.freeze({ ...service, endpoints: service.endpoints.flatMap((e) => expand(service, e)) });
       next.set(host, { from: service, key, out });
@@ -85,17 +88,17 @@ export function dnsRegistry(inner: Registry, options: DnsRegistryOptions): DnsRe
   }
 
   function expand(service: Service, endpoint: Endpoint): Endpoint[] {
-    const addresses = isIp(endpoint.address) ? undefined : names.get(endpoint.address)?.addresses;
+    const addresses = resolves(service, endpoint.address) ? names.get(endpoint.address)?.addresses : undefined;
     if (!addresses?.length) return [endpoint];
-    const chosen = service.resolution === "DNS_ROUND_ROBIN" ? addresses.slice(0, 1) : addresses;
+    const chosen = service.resolution === "DNS" ? addresses : addresses.slice(0, 1);
     return chosen.map((address) => Object.freeze({ ...endpoint, address }));
   }
 
   function track(snapshot: RegistrySnapshot) {
     const wanted = new Set<string>();
     for (const service of snapshot.services.values()) {
-      if (!resolves(service)) continue;
-      for (const e of service.endpoints) if (!isIp(e.address)) wanted.add(e.address);
+      if (!hasNames(service)) continue;
+      for (const e of service.endpoints) if (resolves(service, e.address)) wanted.add(e.address);
     }
     for (const [name, state] of names) {
       if (wanted.has(name)) continue;
@@ -175,8 +178,16 @@ export function failureDelay(failures: number): number {
   return Math.min(MAX_BACKOFF_MS, FAILURE_BACKOFF_MS * 2 ** Math.min(failures - 1, 16));
 }
 
-function resolves(service: Service): boolean {
-  return service.resolution === "DNS" || service.resolution === "DNS_ROUND_ROBIN";
+/** whether some endpoint of the service may be a name this registry resolves (cheap: no endpoint scan) */
+function hasNames(service: Service): boolean {
+  if (service.resolution === "DNS" || service.resolution === "DNS_ROUND_ROBIN") return true;
+  return service.resolution === "NONE" && service.endpoints.length === 1 && service.endpoints[0].address === service.hostname;
+}
+
+/** an endpoint address to resolve: a name of a DNS entry, or the host of a NONE entry without endpoints */
+function resolves(service: Service, address: string): boolean {
+  if (isIp(address)) return false;
+  return service.resolution === "NONE" ? address === service.hostname : true;
 }
 
 function isIp(address: string): boolean {

@@ -96,7 +96,7 @@ test("gateways: short, ns/name, legacy FQDN; mesh is reserved", async () => {
 });
 
 test("hosts: known from the registry, from ServiceEntries (wildcards too), else a warning", async () => {
-  const se = doc("ServiceEntry", "ext", { hosts: ["api.example.com", "*.wild.example.com"], ports: [{ number: 443, name: "https", protocol: "HTTPS" }], resolution: "DNS" });
+  const se = doc("ServiceEntry", "ext", { hosts: ["api.example.com", "*.wild.example.com"], ports: [{ number: 443, name: "https", protocol: "HTTPS" }], resolution: "STATIC", endpoints: [{ address: "192.0.2.1" }] });
   const vs = doc("VirtualService", "r", {
     hosts: ["reviews"],
     http: [{ route: [{ destination: { host: "api.example.com" } }] }, { route: [{ destination: { host: "x.wild.example.com" } }] }, { route: [{ destination: { host: "ratings" } }] }],

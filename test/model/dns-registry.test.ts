@@ -118,6 +118,20 @@ test("a failure keeps the last good addresses and retries with backoff", async (
   t.registry.stop();
 });
 
+test("NONE: the host of an entry without endpoints resolves to the first address; other NONE names are left to the OS", async () => {
+  const t = setup([service("none.example", "NONE", ["none.example"]), service("vm.example", "NONE", ["vm-1.example"]), service("ip.example", "NONE", ["192.0.2.9"])]);
+  t.dns.answers.set("none.example", { addresses: ["10.2.0.1", "10.2.0.2"], ttl: 30 });
+  t.start();
+  await flush();
+  assert.equal(addresses(t.last(), "none.example"), ["10.2.0.1"]);
+  assert.equal(t.last()!.services.get("none.example")!.endpoints[0].ports, { http: 8080 }, "the name's ports kept");
+  assert.equal(addresses(t.last(), "vm.example"), ["vm-1.example"], "a WorkloadEntry's name: not the entry's host, not resolved here");
+  assert.is(t.dns.asked("vm-1.example"), 0);
+  assert.equal(addresses(t.last(), "ip.example"), ["192.0.2.9"]);
+  assert.equal(t.registry.names().map((n) => n.name), ["none.example"]);
+  t.registry.stop();
+});
+
 test("endpoints given as names are resolved; IPs pass; a name no longer used stops its timer", async () => {
   const t = setup([service("api.example", "DNS", ["us.api.example", "192.0.2.7"])]);
   t.dns.answers.set("us.api.example", { addresses: ["10.1.0.1", "10.1.0.2"], ttl: 60 });

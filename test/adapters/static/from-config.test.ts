@@ -71,8 +71,21 @@ test("defaults follow Istio: MESH_EXTERNAL, resolution NONE; protocol from port 
   assert.is(svc.resolution, "NONE");
   assert.is(svc.source, "files");
   assert.equal(svc.ports.map((p) => p.protocol), ["GRPC-WEB", "TCP", "HTTP"]);
-  assert.equal(svc.endpoints, []);
-  assert.equal(snap.services.get("*.example.org")!.endpoints, [], "wildcard kept as written");
+  assert.ok(snap.services.get("*.example.org"), "wildcard kept as written");
+});
+
+test("NONE without endpoints sends to the request's authority: the host itself, on the port the request names", () => {
+  const snap = snapshotFromConfig([
+    se("ext", { hosts: ["API.example.com", "127.0.0.9"], ports: [http, { name: "tcp-db", number: 5432 }] }),
+    se("vm", { hosts: ["vm.example.com"], ports: [http], workloadSelector: { labels: { app: "vm" } } }),
+    se("none-static", { hosts: ["static.example.com"], resolution: "STATIC", ports: [http] }),
+  ], [we("vm-1", { address: "192.168.1.1", labels: { app: "vm" } })]);
+  const svc = snap.services.get("api.example.com")!;
+  assert.equal(svc.endpoints.map((e) => e.address), ["api.example.com"]);
+  assert.is(endpointPort(svc.endpoints[0], svc.ports[1]), 5432);
+  assert.equal(snap.services.get("127.0.0.9")!.endpoints.map((e) => e.address), ["127.0.0.9"], "an IP literal host is its own address");
+  assert.equal(snap.services.get("vm.example.com")!.endpoints.map((e) => e.address), ["192.168.1.1"], "a workloadSelector's entries are the endpoints");
+  assert.equal(snap.services.get("static.example.com")!.endpoints, [], "STATIC lists what it has: nothing");
 });
 
 test("endpointPort: ports map, then targetPort, then number", () => {

@@ -1,0 +1,52 @@
+// ServiceEntry fields dietmesh cannot honour are refused at load with their path (honest config):
+// resolution NONE without endpoints on a wildcard host (and targetPort there), wildcard DNS hosts
+// without endpoints (Istio's own rule).
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { loadResources } from "../../runtime/config/load-resources.ts";
+
+const entry = (spec: Record<string, unknown>, name = "ext") => ({ apiVersion: "networking.istio.io/v1", kind: "ServiceEntry", metadata: { name, namespace: "default" }, spec });
+const http = { number: 80, name: "http", protocol: "HTTP" };
+
+/** [path, message] of each error */
+function errors(...objects: unknown[]): [string | undefined, string][] {
+  return loadResources(objects, "default").errors.map((e) => {
+    assert.is(e.kind, "ServiceEntry");
+    assert.ok(e.file.startsWith("resources["), e.file);
+    return [e.path, e.message];
+  });
+}
+
+test("NONE (the default) without endpoints: a named host loads; a wildcard is refused with its path", () => {
+  assert.equal(errors(entry({ hosts: ["api.example.com", "127.0.0.1"], ports: [http] })), []);
+  const got = errors(entry({ hosts: ["ok.example.com", "*.example.com"], location: "MESH_EXTERNAL", ports: [http] }));
+  assert.equal(got.map(([path]) => path), ["spec.hosts[1]"]);
+  assert.match(got[0][1], /"\*\.example\.com" with resolution NONE .*no endpoints.*List the hosts by name/);
+});
+
+test("NONE with a workloadSelector may name a wildcard host: its WorkloadEntries are the endpoints", () => {
+  assert.equal(errors(entry({ hosts: ["*.vm.example"], ports: [http], workloadSelector: { labels: { app: "vm" } } })), []);
+});
+
+test("NONE without endpoints: targetPort is refused (the request names the port)", () => {
+  const got = errors(entry({ hosts: ["api.example.com"], ports: [{ ...http, targetPort: 8080 }] }));
+  assert.equal(got.map(([path]) => path), ["spec.ports[0].targetPort"]);
+  assert.match(got[0][1], /original destination port/);
+  assert.equal(errors(entry({ hosts: ["api.example.com"], resolution: "DNS", ports: [{ ...http, targetPort: 8080 }] })), [], "DNS honours it");
+});
+
+test("DNS and DNS_ROUND_ROBIN without endpoints need names, as Istio says", () => {
+  for (const resolution of ["DNS", "DNS_ROUND_ROBIN"]) {
+    const got = errors(entry({ hosts: ["*.example.com"], resolution, ports: [http] }));
+    assert.equal(got.map(([path]) => path), ["spec.hosts[0]"], resolution);
+    assert.match(got[0][1], /hosts must be FQDN if no endpoints are provided/);
+  }
+  assert.equal(errors(entry({ hosts: ["*.example.com"], resolution: "DNS", ports: [http], endpoints: [{ address: "lb.example.com" }] })), []);
+});
+
+test("NONE with endpoints stays refused, as Istio refuses it", () => {
+  const got = errors(entry({ hosts: ["api.example.com"], ports: [http], endpoints: [{ address: "10.0.0.1" }] }));
+  assert.equal(got.map(([path]) => path), ["spec.endpoints"]);
+});
+
+test.run();
