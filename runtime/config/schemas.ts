@@ -8,7 +8,7 @@ import type {
   SidecarSpec, VirtualServiceSpec, WorkloadEntrySpec,
 } from "./types.ts";
 import {
-  bool, dnsLabel, exportTo, int32, metadata, obj, rejected, rule, port, str, stringList, stringMap,
+  bool, dnsLabel, exportTo, honouredOnly, int32, metadata, obj, rejected, rule, port, str, stringList, stringMap,
 } from "./schema-common.ts";
 import { virtualServiceSpec } from "./schema-virtual-service.ts";
 import { isCertificateHash, isSpkiHash } from "../security/client-certificates.ts";
@@ -176,7 +176,9 @@ const serviceEntrySpec = obj({
     const problem = ctx.value === "*" ? `host "*" is not allowed in a ServiceEntry` : plainHost(ctx.value);
     if (problem) ctx.issues.push({ code: "custom", input: ctx.value, message: problem });
   })).min(1, { error: "a ServiceEntry needs at least one host" }).max(256),
-  addresses: z.array(str.max(64)).max(256).optional(),
+  // Istio's VIPs, matched by a captured connection's destination address. dietmesh captures
+  // nothing: an app names the service (Host header, CONNECT host:port), so a VIP would be unused
+  addresses: honouredOnly(z.array(str.max(64)).max(256), (list) => list.length === 0, "addresses (virtual IPs) are not supported by dietmesh: it captures no traffic, so no connection arrives at a VIP; apps reach a ServiceEntry by its host name (a Host header, or CONNECT host:port for TCP). Remove addresses, and call the host"),
   ports: z.array(obj({ number: port, protocol: str.optional(), name: str, targetPort: port.optional() })).max(256).optional(),
   location: z.enum(["MESH_EXTERNAL", "MESH_INTERNAL"]).optional(),
   resolution: z.enum(["NONE", "STATIC", "DNS", "DNS_ROUND_ROBIN"]).optional(),
@@ -193,9 +195,6 @@ const serviceEntrySpec = obj({
     if (v.ports!.findIndex((q) => q.number === p.number) !== i) add(`port number ${p.number} is defined twice`, ["ports", i, "number"]);
   });
   if (v.workloadSelector && v.endpoints) add("only one of workloadSelector or endpoints may be set", ["endpoints"]);
-  if (v.addresses?.some((a) => a.includes("/")) && resolution !== "NONE" && resolution !== "STATIC") {
-    add("CIDR addresses are allowed only with resolution NONE or STATIC", ["addresses"]);
-  }
   if (resolution === "NONE" && v.endpoints) add("resolution NONE (the default) cannot have endpoints; set resolution: STATIC or DNS", ["endpoints"]);
   if (resolution === "DNS_ROUND_ROBIN" && (v.endpoints?.length ?? 0) > 1) add("DNS_ROUND_ROBIN cannot have more than one endpoint", ["endpoints"]);
   if ((resolution === "DNS" || resolution === "DNS_ROUND_ROBIN") && !v.endpoints?.length) {

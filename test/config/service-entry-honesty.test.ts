@@ -1,6 +1,6 @@
 // ServiceEntry fields dietmesh cannot honour are refused at load with their path (honest config):
 // resolution NONE without endpoints on a wildcard host (and targetPort there), wildcard DNS hosts
-// without endpoints (Istio's own rule).
+// without endpoints (Istio's own rule), addresses (VIPs: dietmesh captures no traffic).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { loadResources } from "../../runtime/config/load-resources.ts";
@@ -47,6 +47,13 @@ test("DNS and DNS_ROUND_ROBIN without endpoints need names, as Istio says", () =
 test("NONE with endpoints stays refused, as Istio refuses it", () => {
   const got = errors(entry({ hosts: ["api.example.com"], ports: [http], endpoints: [{ address: "10.0.0.1" }] }));
   assert.equal(got.map(([path]) => path), ["spec.endpoints"]);
+});
+
+test("addresses (VIPs) are refused: apps reach a ServiceEntry by host name; an empty list means none", () => {
+  const got = errors(entry({ hosts: ["db.example.com"], addresses: ["10.0.0.5", "192.0.2.0/24"], resolution: "STATIC", ports: [{ number: 5432, name: "tcp", protocol: "TCP" }], endpoints: [{ address: "10.0.0.6" }] }));
+  assert.equal(got.map(([path]) => path), ["spec.addresses"]);
+  assert.match(got[0][1], /captures no traffic.*CONNECT host:port/);
+  assert.equal(errors(entry({ hosts: ["db.example.com"], addresses: [], ports: [http] })), []);
 });
 
 test.run();
