@@ -1,11 +1,13 @@
 // Cross-reference checks on a loaded MeshConfig, in the spirit of istioctl analyze: subsets no
-// DestinationRule defines, Gateways that do not exist, hosts nobody knows, weights adding up to 0.
+// DestinationRule defines, Gateways that do not exist, hosts nobody knows, weights adding up to 0,
+// TLS origination asked for a TCP port or a tcp/tls route (l4-honesty.ts).
 // Each resource was valid on its own; these are the mistakes only the whole picture shows.
 import type { Destination, DestinationRule, MeshConfig } from "./types.ts";
 import type { ConfigError, ConfigErrorCode, Severity } from "./errors.ts";
 import { formatPath } from "./errors.ts";
 import { DEFAULT_DOMAIN_SUFFIX, expandHost, hostMatches, normalizeHost } from "../model/hosts.ts";
 import { indexDestinationRules, mergedFrom } from "../model/destination-rules.ts";
+import { originationProblems } from "./l4-honesty.ts";
 
 const key = (dr: DestinationRule) => `${dr.metadata.namespace}/${dr.metadata.name}`;
 
@@ -132,6 +134,14 @@ export function analyzeConfig(config: MeshConfig, options: AnalyzeOptions): Conf
         checkWeights(r.route, [...at, "route"]);
       });
     }
+  }
+  // TLS origination asked for bytes the TCP proxy carries as they come (config/l4-honesty.ts)
+  for (const p of originationProblems(config, inForce, suffix)) {
+    const r = p.resource;
+    out.push({
+      code: "unsupported-field", severity: "error", file: r.origin.file, document: r.origin.document, kind: r.kind,
+      name: r.metadata.name, namespace: r.metadata.namespace, path: formatPath(p.path), message: p.message,
+    });
   }
   return out;
 }

@@ -104,6 +104,7 @@ export function createTcpProxy(deps: TcpProxyDeps): TcpProxy {
   const splices = new Set<Splice>();
   let tunnels = 0;
   let warnedMtls = false;
+  let warnedOrigination = false;
 
   function finish(conn: TcpConnection, start: number, outcome: Outcome, opened: boolean): void {
     const series = deps.metrics.seriesFor({
@@ -164,8 +165,16 @@ export function createTcpProxy(deps: TcpProxyDeps): TcpProxy {
     }
     const host = cluster.balancer.pick({ hashKey: sourceIpKey(cluster, conn) });
     if (!host) return { ...base, flags: "UH", details: "no_healthy_upstream" };
+    if (originates(cluster) && !route.passthrough) {
+      // TLS origination for a byte stream is not built: refused at load where the config shows
+      // the port is TCP (config/l4-honesty.ts); here for ports only the registry declares
+      if (!warnedOrigination) deps.log(`TCP to ${cluster.name}: its DestinationRule's tls.mode ${cluster.policy.tls!.mode} asks for TLS origination, which dietmesh's TCP proxy does not do yet; closing such connections (UF)`, "warn");
+      warnedOrigination = true;
+      return { ...base, host, flags: "UF", details: "upstream_tls_origination_not_supported" };
+    }
     const address = host.endpoint.address.replace(/^\[|\]$/g, "");
     let target = state.tls.get(addressKey(address, host.port));
+    // a passthrough's bytes are the client's own TLS: neither wrapped again nor sent over mesh mTLS at a gateway
     if (target && route.passthrough && (!deps.meshTunnel || originates(cluster))) target = undefined;
     if (target && !deps.meshTunnel) {
       // the endpoint expects mesh mTLS from its sidecar: plain bytes would be refused there

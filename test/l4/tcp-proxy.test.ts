@@ -243,4 +243,18 @@ test("consistentHash.useSourceIp: a client's connections all go to one host, cho
   assert.ok(unkeyed.some((h) => h.size === 2), "without a key a client's connections spread");
 });
 
+test("tls.mode SIMPLE on a port only the registry declares TCP: closed with UF, nothing connected or wrapped", async () => {
+  const attempts: string[] = [];
+  const { proxy, logged } = await setup("    tls: { mode: SIMPLE }", async (host) => {
+    attempts.push(host);
+    return new FakeChannel();
+  });
+  const client = new FakeChannel();
+  proxy.handle(client, CONN);
+  await settle();
+  assert.ok(client.destroyed);
+  assert.equal(attempts, []);
+  assert.equal([logged[0].responseFlags, logged[0].responseCodeDetails], ["UF", "upstream_tls_origination_not_supported"]);
+});
+
 test.run();
