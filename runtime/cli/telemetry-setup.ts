@@ -1,6 +1,9 @@
 // Builds a proxy process's telemetry: the Prometheus registry with Istio's request metrics and
-// dietmesh's own, the trace propagator, and the access log (on by flag, or by an Istio Telemetry
-// resource that names a provider for this workload; re-read on every config reload).
+// dietmesh's own, the trace propagator, and the access log. --access-log is Istio's mesh-wide
+// default access log (meshConfig.accessLogFile: the "envoy" provider on for every workload); the
+// Telemetry resources that apply to this workload override it either way — one naming "envoy"
+// turns it on without the flag (text), `disabled: true` turns it off despite it. Re-read on every
+// config reload; the request path only reads the result.
 import { createRegistry, PROMETHEUS_CONTENT_TYPE, type Registry } from "../telemetry/metrics.ts";
 import { createIstioMetrics, type IstioMetrics } from "../telemetry/istio-metrics.ts";
 import type { WorkloadInfo } from "../telemetry/workload-info.ts";
@@ -9,7 +12,7 @@ import { collectSpanExport, createDietmeshMetrics, type ClusterStatsView, type D
 import { createTracer, type Tracer } from "../telemetry/trace-context.ts";
 import { createAccessLogWriter, type AccessLogWriter } from "../telemetry/access-log-writer.ts";
 import { formatterFor } from "../telemetry/access-log.ts";
-import { parseTelemetryAccessLogging } from "../telemetry/telemetry-resource.ts";
+import { ACCESS_LOG_PROVIDER, parseTelemetryAccessLogging } from "../telemetry/telemetry-resource.ts";
 import { createOtlpExporter, httpSender, parseOtlpHeaders, type OtlpExporter } from "../telemetry/otlp.ts";
 import { platform } from "../platform/index.ts";
 import { sleep, systemClock } from "../lib/clock.ts";
@@ -108,6 +111,8 @@ export function setupTelemetry(options: {
     onError: (e) => options.log(`access log: ${e}`),
   });
   let enabled = format !== "off";
+  const defaultProviders = enabled ? [ACCESS_LOG_PROVIDER] : [];
+  let reported = "";
   return {
     self,
     registry,
@@ -117,8 +122,14 @@ export function setupTelemetry(options: {
     tracer,
     accessLog: () => (enabled ? writer : undefined),
     onSwap(table) {
-      const decision = parseTelemetryAccessLogging(table.config.other as never).forWorkload({ namespace, labels });
-      enabled = format !== "off" || decision.client.length > 0 || decision.server.length > 0;
+      const telemetry = parseTelemetryAccessLogging(table.config.other as never, { defaultProviders });
+      const decision = telemetry.forWorkload({ namespace, labels });
+      // one log for both sides: match.mode CLIENT or SERVER alone is refused at load, so they agree;
+      // "envoy" is the only provider a Telemetry may name (config/schemas.ts)
+      enabled = decision.client.length > 0 || decision.server.length > 0;
+      const issues = telemetry.issues.join("\n  ");
+      if (issues && issues !== reported) options.log(`Telemetry:\n  ${issues}`);
+      reported = issues;
     },
     prometheus: () => new Response(registry.expose(), { headers: { "content-type": PROMETHEUS_CONTENT_TYPE } }),
   };

@@ -6,7 +6,7 @@ import type { Origin, Resource } from "./types.ts";
 import { formatPath, type ConfigError } from "./errors.ts";
 import type { YamlDocument } from "./yaml-docs.ts";
 import { l4Problems } from "./l4-honesty.ts";
-import { NETWORKING_GROUP, istioKind, parseResource, type IstioKind, type SpecOf } from "./schemas.ts";
+import { NETWORKING_GROUP, istioKind, parseResource, telemetrySpec, type IstioKind, type SpecOf } from "./schemas.ts";
 import { securityNotices } from "./schema-security.ts";
 import { errorMap, issueProblems } from "./issues.ts";
 import { UNSUPPORTED } from "./schema-common.ts";
@@ -17,10 +17,11 @@ const isObject = (v: unknown): v is Raw => typeof v === "object" && v !== null &
 const groupOf = (apiVersion: string) => (apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : "");
 
 /**
- * The one Istio kind kept without a zod schema: Telemetry, whose access logging
- * telemetry/telemetry-resource.ts reads (and reports what it does not). Every other *.istio.io
- * kind dietmesh does not validate is refused: accepted and not enforced would break the rule that
- * accepted config is honoured.
+ * The one Istio kind kept as written (MeshConfig.other) rather than built into the config:
+ * Telemetry, whose access logging telemetry/telemetry-resource.ts reads. Its spec is validated
+ * here (schemas.ts telemetrySpec: what dietmesh cannot honour is refused with its path). Every
+ * other *.istio.io kind dietmesh does not validate is refused: accepted and not enforced would
+ * break the rule that accepted config is honoured.
  */
 function keptAsWritten(group: string, kind: string): boolean {
   return group === "telemetry.istio.io" && kind === "Telemetry";
@@ -69,9 +70,14 @@ export class FileLoader {
         return void this.entries.push({ error: { code: "unbuilt-kind", severity: "error", ...who, line: doc.lineOf([...at, "kind"]), path: formatPath([...at, "kind"]), message } });
       }
       if (!name) return fail("required field is missing (expected a string)", ["metadata", "name"], who);
+      const spec = telemetrySpec.safeParse(value.spec ?? {}, { error: errorMap, reportInput: true });
+      if (!spec.success) {
+        for (const p of issueProblems(spec.error.issues)) fail(p.message, ["spec", ...p.path], who);
+        return;
+      }
       const labels = isObject(meta.labels) ? meta.labels : {};
       const annotations = isObject(meta.annotations) ? meta.annotations : {};
-      const resource = { apiVersion, kind, metadata: { ...meta, name, namespace, labels, annotations }, spec: value.spec, origin };
+      const resource = { apiVersion, kind, metadata: { ...meta, name, namespace, labels, annotations }, spec: spec.data, origin };
       this.entries.push({ resource: resource as Resource<string, unknown>, group, who, validated: false });
     } else {
       this.entries.push({ skipped: { apiVersion, kind, name, namespace, origin }, group, who });

@@ -15,6 +15,7 @@ import { isCertificateHash, isSpkiHash } from "../security/client-certificates.t
 import { destinationRuleSpec } from "./schema-destination-rule.ts";
 import { securitySpecSchemas } from "./schema-security.ts";
 import { sidecarSpec } from "./schema-sidecar.ts";
+import { ACCESS_LOG_PROVIDER } from "../telemetry/telemetry-resource.ts";
 
 export { virtualServiceSpec, destinationRuleSpec };
 
@@ -220,6 +221,37 @@ function noneToAuthority(v: { hosts: string[]; ports?: { targetPort?: number }[]
     if (p.targetPort !== undefined) add("targetPort has no use with resolution NONE and no endpoints: the connection goes to the port the request names (Istio's original destination port); remove it, or give endpoints", ["ports", i, "targetPort"]);
   });
 }
+
+const accessLogProvider = obj({
+  name: honouredOnly(str, (name) => name === ACCESS_LOG_PROVIDER, `expected the provider "envoy": dietmesh's one access log (stdout, in --access-log's format, text when the flag is off); extension providers live in meshConfig, which dietmesh does not read`),
+});
+const metricsProvider = obj({
+  name: honouredOnly(str, (name) => name === "prometheus", `expected the provider "prometheus": dietmesh's metrics are its /stats/prometheus, always on`),
+});
+
+/**
+ * telemetry.istio.io Telemetry: validated here, kept as written (MeshConfig.other) and read by
+ * telemetry/telemetry-resource.ts. What dietmesh cannot honour is refused with its path.
+ */
+export const telemetrySpec = obj({
+  selector: obj({ matchLabels: stringMap.optional() }).optional(),
+  targetRef: rejected("targetRef is not supported by dietmesh (it tracks no Gateway API resources or Services to attach to); use selector.matchLabels"),
+  targetRefs: rejected("targetRefs is not supported by dietmesh (it tracks no Gateway API resources or Services to attach to); use selector.matchLabels"),
+  tracing: rejected("tracing is not read from Telemetry resources by dietmesh: the proxy's --trace-sampling and --otlp-endpoint flags set sampling and export"),
+  metrics: z.array(obj({
+    providers: z.array(metricsProvider).optional(),
+    overrides: rejected("metrics overrides are not supported by dietmesh: its Istio metrics keep their standard names, tags and on/off state"),
+    reportingInterval: rejected("reportingInterval is not supported by dietmesh: its metrics are read when Prometheus scrapes"),
+  })).optional(),
+  accessLogging: z.array(obj({
+    providers: z.array(accessLogProvider).optional(),
+    disabled: bool.optional(),
+    match: obj({
+      mode: honouredOnly(z.enum(["CLIENT", "SERVER", "CLIENT_AND_SERVER"]), (mode) => mode === "CLIENT_AND_SERVER", "match.mode CLIENT and SERVER are not supported by dietmesh yet: a sidecar writes one access log for both sides; use CLIENT_AND_SERVER (or leave match out)"),
+    }).optional(),
+    filter: rejected("filter is not supported by dietmesh (it does not evaluate CEL), so every request would be logged; remove it, or turn the log off with disabled: true"),
+  })).optional(),
+});
 
 export interface SpecOf {
   Gateway: GatewaySpec;

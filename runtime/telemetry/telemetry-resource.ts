@@ -1,19 +1,21 @@
 // Which access loggers a workload runs, from Istio's Telemetry resources (telemetry.istio.io v1,
-// v1alpha1): spec.accessLogging[] with providers, disabled, match.mode and filter. Levels apply
-// in Istio's order — the root namespace's namespace-wide resource, then the workload's
-// namespace-wide one, then those whose selector matches the workload — and the merge is a port of
-// Istio's own (pilot/pkg/model/telemetry.go, applicableTelemetries and mergeLogs), so a more
-// specific level overrides a wider one provider by provider.
+// v1alpha1): spec.accessLogging[] with providers, disabled and match.mode. Levels apply in Istio's
+// order — the root namespace's namespace-wide resource, then the workload's namespace-wide one,
+// then those whose selector matches the workload — and the merge is a port of Istio's own
+// (pilot/pkg/model/telemetry.go, applicableTelemetries and mergeLogs), so a more specific level
+// overrides a wider one provider by provider.
 //
-// Supported: selector.matchLabels, providers[].name, disabled, match.mode, filter.expression
-// (carried as text; dietmesh does not evaluate CEL). Not supported, reported as issues:
-// targetRef/targetRefs (a resource using them is ignored), metrics and tracing sections.
+// The specs were validated at load (config/schemas.ts telemetrySpec): what dietmesh cannot honour
+// (filter, match.mode CLIENT or SERVER alone, providers other than "envoy", targetRef(s), tracing,
+// metrics overrides) never reaches this file. The one thing reported here is Istio's own rule that
+// only the oldest namespace-wide resource of a namespace applies.
+
+/** the one access log dietmesh has: stdout, in --access-log's format (cli/telemetry-setup.ts) */
+export const ACCESS_LOG_PROVIDER = "envoy";
 
 export type WorkloadMode = "CLIENT" | "SERVER";
 export interface AccessLogProvider {
   readonly name: string;
-  /** CEL expression from filter.expression; undefined = log every request */
-  readonly filter?: string;
 }
 /** enabled providers for outbound (CLIENT: this workload calls) and inbound (SERVER) traffic */
 export interface AccessLogDecision {
@@ -41,7 +43,6 @@ interface Rule {
   providers?: string[];
   disabled: boolean;
   mode: "CLIENT" | "SERVER" | "CLIENT_AND_SERVER";
-  filter?: string;
 }
 interface Policy {
   namespace: string;
@@ -49,67 +50,35 @@ interface Policy {
   rules: Rule[];
 }
 
-const MODES = new Set(["CLIENT", "SERVER", "CLIENT_AND_SERVER"]);
 type Raw = Record<string, unknown>;
 const isObject = (v: unknown): v is Raw => typeof v === "object" && v !== null && !Array.isArray(v);
 const matchMode = (rule: Rule, mode: WorkloadMode) => rule.mode === "CLIENT_AND_SERVER" || rule.mode === mode;
 
-function parseRule(raw: unknown, where: string, issues: string[]): Rule | undefined {
-  if (!isObject(raw)) return void issues.push(`${where}: expected a mapping`);
-  const rule: Rule = { disabled: raw.disabled === true, mode: "CLIENT_AND_SERVER" };
-  if (raw.providers !== undefined) {
-    if (!Array.isArray(raw.providers)) return void issues.push(`${where}.providers: expected a list`);
-    rule.providers = [];
-    for (const p of raw.providers) {
-      if (isObject(p) && typeof p.name === "string" && p.name) rule.providers.push(p.name);
-      else issues.push(`${where}.providers: each entry needs a name`);
-    }
-    if (!rule.providers.length) rule.providers = undefined; // [] means "unset" in the proto too
-  }
-  if (isObject(raw.match) && raw.match.mode !== undefined) {
-    if (!MODES.has(raw.match.mode as string)) return void issues.push(`${where}.match.mode: expected CLIENT, SERVER or CLIENT_AND_SERVER`);
-    rule.mode = raw.match.mode as Rule["mode"];
-  }
-  if (isObject(raw.filter) && typeof raw.filter.expression === "string") rule.filter = raw.filter.expression;
-  return rule;
+/** an accessLogging entry, its shape checked at load */
+function parseRule(raw: Raw): Rule {
+  const providers = Array.isArray(raw.providers) ? raw.providers.map((p: { name: string }) => p.name) : [];
+  const mode = isObject(raw.match) && typeof raw.match.mode === "string" ? (raw.match.mode as Rule["mode"]) : "CLIENT_AND_SERVER";
+  // [] means "unset" in the proto too
+  return { providers: providers.length ? providers : undefined, disabled: raw.disabled === true, mode };
 }
 
-function parsePolicy(r: ResourceLike, issues: string[]): Policy | undefined {
-  const where = `Telemetry ${r.metadata.namespace}/${r.metadata.name}`;
+/** a resource's level; no rules when it sets no access logging (it still counts as its namespace's wide resource) */
+function parsePolicy(r: ResourceLike): Policy {
   const spec = isObject(r.spec) ? r.spec : {};
-  if (spec.targetRef !== undefined || spec.targetRefs !== undefined) {
-    return void issues.push(`${where}: targetRef(s) is not supported; the resource is ignored`);
-  }
-  for (const key of ["metrics", "tracing"]) if (spec[key] !== undefined) issues.push(`${where}: spec.${key} is not applied by dietmesh`);
-  let matchLabels: Record<string, string> | undefined;
-  if (spec.selector !== undefined) {
-    const m = isObject(spec.selector) ? spec.selector.matchLabels : undefined;
-    if (m !== undefined && !isObject(m)) return void issues.push(`${where}.selector.matchLabels: expected a mapping`);
-    if (m && Object.keys(m).length) matchLabels = Object.fromEntries(Object.entries(m).map(([k, v]) => [k, String(v)]));
-  }
-  if (spec.accessLogging === undefined) return undefined;
-  if (!Array.isArray(spec.accessLogging)) return void issues.push(`${where}.accessLogging: expected a list`);
-  const rules: Rule[] = [];
-  spec.accessLogging.forEach((raw, i) => {
-    const rule = parseRule(raw, `${where}.accessLogging[${i}]`, issues);
-    if (rule) rules.push(rule);
-  });
-  return rules.length ? { namespace: r.metadata.namespace, matchLabels, rules } : undefined;
+  const m = isObject(spec.selector) && isObject(spec.selector.matchLabels) ? spec.selector.matchLabels : undefined;
+  const matchLabels = m && Object.keys(m).length ? Object.fromEntries(Object.entries(m).map(([k, v]) => [k, String(v)])) : undefined;
+  return { namespace: r.metadata.namespace, matchLabels, rules: Array.isArray(spec.accessLogging) ? spec.accessLogging.map(parseRule) : [] };
 }
 
 /** Istio's mergeLogs for one mode: the last level that names providers sets which are in scope. */
 function merge(levels: readonly Rule[][], defaults: readonly string[], mode: WorkloadMode): AccessLogProvider[] {
   if (!levels.length) return defaults.map((name) => ({ name }));
   let inScope: readonly string[] = defaults;
-  const filters = new Map<string, string | undefined>();
   for (const rules of levels) {
     const names = new Set<string>();
     for (const rule of rules) {
       if (!matchMode(rule, mode)) continue;
-      for (const p of rule.providers ?? []) {
-        names.add(p);
-        filters.set(p, rule.filter);
-      }
+      for (const p of rule.providers ?? []) names.add(p);
     }
     if (names.size) inScope = [...names];
   }
@@ -126,7 +95,7 @@ function merge(levels: readonly Rule[][], defaults: readonly string[], mode: Wor
     }
   }
   const out: AccessLogProvider[] = [];
-  for (const [name, on] of state) if (on) out.push(filters.get(name) === undefined ? { name } : { name, filter: filters.get(name) });
+  for (const [name, on] of state) if (on) out.push({ name });
   return out;
 }
 
@@ -146,8 +115,8 @@ export function parseTelemetryAccessLogging(
   const selected = new Map<string, Policy[]>();
   const telemetry = resources.filter((r) => r.kind === "Telemetry" && r.apiVersion.startsWith("telemetry.istio.io/")).sort(olderFirst);
   for (const r of telemetry) {
-    const policy = parsePolicy(r, issues);
-    if (!policy) continue;
+    // Istio's namespaceWideTelemetryConfig: the oldest without a selector, whatever it configures
+    const policy = parsePolicy(r);
     if (policy.matchLabels) {
       const list = selected.get(policy.namespace) ?? [];
       list.push(policy);
@@ -162,12 +131,12 @@ export function parseTelemetryAccessLogging(
     issues,
     forWorkload(workload) {
       const levels: Rule[][] = [];
-      const rootPolicy = wide.get(root);
-      if (rootPolicy) levels.push(rootPolicy.rules);
-      const nsPolicy = workload.namespace !== root ? wide.get(workload.namespace) : undefined;
-      if (nsPolicy) levels.push(nsPolicy.rules);
+      // a level without access logging leaves the wider ones as they are (Istio appends only non-empty ones)
+      const add = (p: Policy | undefined) => void (p?.rules.length && levels.push(p.rules));
+      add(wide.get(root));
+      if (workload.namespace !== root) add(wide.get(workload.namespace));
       for (const p of selected.get(workload.namespace) ?? []) {
-        if (Object.entries(p.matchLabels!).every(([k, v]) => workload.labels[k] === v)) levels.push(p.rules);
+        if (Object.entries(p.matchLabels!).every(([k, v]) => workload.labels[k] === v)) add(p);
       }
       return { client: merge(levels, defaults, "CLIENT"), server: merge(levels, defaults, "SERVER") };
     },

@@ -1,0 +1,68 @@
+// Telemetry (telemetry.istio.io) at load: kept as written for telemetry/telemetry-resource.ts, but
+// validated first — what dietmesh cannot honour is an error naming file, resource and field path
+// (and line), so a config change carrying it is refused and the last good config stays.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { loadConfig } from "../../runtime/config/load.ts";
+import { memoryIO } from "./memory-io.ts";
+
+const load = (spec: string) =>
+  loadConfig(["t.yaml"], { defaultNamespace: "default", ...memoryIO({ "t.yaml": `apiVersion: telemetry.istio.io/v1\nkind: Telemetry\nmetadata:\n  name: t\n  namespace: shop\nspec:\n${spec}` }) });
+
+async function refused(spec: string): Promise<[string | undefined, number | undefined, string][]> {
+  const { config, errors } = await load(spec);
+  assert.is(config, undefined);
+  for (const e of errors) assert.equal([e.file, e.kind, e.namespace, e.name], ["t.yaml", "Telemetry", "shop", "t"]);
+  return errors.map((e) => [e.path, e.line, e.message]);
+}
+
+test("what dietmesh honours loads: selector, envoy access logging on or off, match CLIENT_AND_SERVER, prometheus metrics", async () => {
+  const { errors, config } = await load(`  selector: { matchLabels: { app: reviews } }
+  accessLogging:
+  - providers: [{ name: envoy }]
+    match: { mode: CLIENT_AND_SERVER }
+  - disabled: true
+  metrics:
+  - providers: [{ name: prometheus }]
+`);
+  assert.equal(errors, []);
+  assert.equal(config!.other.map((r) => r.kind), ["Telemetry"]);
+});
+
+test("filter is refused: dietmesh does not evaluate CEL", async () => {
+  const got = await refused("  accessLogging:\n  - providers: [{ name: envoy }]\n    filter: { expression: response.code >= 400 }\n");
+  assert.equal(got.map(([path, line]) => [path, line]), [["spec.accessLogging[0].filter", 9]]);
+  assert.match(got[0][2], /does not evaluate CEL/);
+});
+
+test("match.mode CLIENT or SERVER alone is refused: one log serves both sides", async () => {
+  const got = await refused("  accessLogging:\n  - match: { mode: SERVER }\n    disabled: true\n");
+  assert.equal(got.map(([path]) => path), ["spec.accessLogging[0].match.mode"]);
+  assert.match(got[0][2], /CLIENT_AND_SERVER/);
+});
+
+test("providers other than envoy are refused, by their index", async () => {
+  const got = await refused("  accessLogging:\n  - providers: [{ name: envoy }, { name: otel }]\n");
+  assert.equal(got.map(([path]) => path), ["spec.accessLogging[0].providers[1].name"]);
+  assert.match(got[0][2], /"envoy"/);
+});
+
+test("tracing, metrics overrides and reportingInterval, other metrics providers and targetRefs are refused", async () => {
+  const got = await refused(`  tracing:
+  - randomSamplingPercentage: 10
+  metrics:
+  - providers: [{ name: stackdriver }]
+    overrides: [{ disabled: true }]
+    reportingInterval: 5s
+  targetRefs: [{ kind: Service, name: reviews }]
+`);
+  assert.equal(got.map(([path]) => path).sort(), ["spec.metrics[0].overrides", "spec.metrics[0].providers[0].name", "spec.metrics[0].reportingInterval", "spec.targetRefs", "spec.tracing"]);
+  assert.match(got.find(([path]) => path === "spec.tracing")![2], /--trace-sampling/);
+});
+
+test("unknown fields are errors, as the CRD makes them", async () => {
+  const got = await refused("  accessLoging:\n  - providers: [{ name: envoy }]\n");
+  assert.equal(got.map(([path]) => path), ["spec.accessLoging"]);
+});
+
+test.run();
