@@ -105,8 +105,11 @@ test("gRPC conditions match the grpc-status value", () => {
 
 test("overflow is never retried; accepted-but-inert tokens match nothing", () => {
   assert.not.ok(compileRetryPolicy({ attempts: 3, retryOn: "5xx,reset,connect-failure,gateway-error" }).shouldRetry(OVERFLOW, "GET"));
-  assert.equal(retried("envoy-ratelimited,retriable-headers,http3-post-connect-failure", ALL), []);
+  assert.equal(retried("http3-post-connect-failure", ALL), []);
   assert.throws(() => compileRetryPolicy({ attempts: 1, retryOn: "5xx,sometimes" }), /sometimes/);
+  // refused at load (schema-virtual-service.ts), so never compiled
+  assert.throws(() => compileRetryPolicy({ attempts: 1, retryOn: "envoy-ratelimited" }), /envoy-ratelimited/);
+  assert.throws(() => compileRetryPolicy({ attempts: 1, retryOn: "retriable-headers" }), /retriable-headers/);
 });
 
 test("perTryTimeout: given, else the route timeout, else none", () => {
