@@ -30,6 +30,20 @@ const protocol = z.string().refine((p) => PROTOCOLS.includes(p.toUpperCase()), {
   error: (i) => `expected a protocol (${PROTOCOLS.join(", ")}), got ${JSON.stringify(i.input)}`,
 });
 
+/**
+ * What a ServiceEntry port may declare: Istio's protocols less UDP. dietmesh carries the HTTP
+ * family by Host header (HTTP2 and GRPC upstream as h2), the TCP family (TCP, MONGO, REDIS, MYSQL)
+ * and TLS/HTTPS through CONNECT tunnels (filters/connect.ts), all over TCP; a UDP port would be
+ * served as HTTP. Istio refuses the others ("unsupported protocol"), so does dietmesh.
+ */
+const SERVICE_PROTOCOLS = PROTOCOLS.filter((p) => p !== "UDP");
+const UDP_REFUSED = "protocol UDP is not supported by dietmesh: it carries HTTP, TCP and TLS, all over TCP, and would serve the port as HTTP";
+const serviceProtocol = z.string().check((ctx) => {
+  const p = ctx.value.toUpperCase();
+  const message = p === "UDP" ? UDP_REFUSED : SERVICE_PROTOCOLS.includes(p) ? undefined : `expected a protocol dietmesh serves (${SERVICE_PROTOCOLS.join(", ")}), got ${JSON.stringify(ctx.value)}`;
+  if (message) ctx.issues.push({ code: "custom", input: ctx.value, message });
+});
+
 /** a host with no scheme or port, "*.example.com" allowed */
 function plainHost(h: string): string | undefined {
   if (h === "") return "host must not be empty";
@@ -180,7 +194,7 @@ const serviceEntrySpec = obj({
   // Istio's VIPs, matched by a captured connection's destination address. dietmesh captures
   // nothing: an app names the service (Host header, CONNECT host:port), so a VIP would be unused
   addresses: honouredOnly(z.array(str.max(64)).max(256), (list) => list.length === 0, "addresses (virtual IPs) are not supported by dietmesh: it captures no traffic, so no connection arrives at a VIP; apps reach a ServiceEntry by its host name (a Host header, or CONNECT host:port for TCP). Remove addresses, and call the host"),
-  ports: z.array(obj({ number: port, protocol: str.optional(), name: str, targetPort: port.optional() })).max(256).optional(),
+  ports: z.array(obj({ number: port, protocol: serviceProtocol.optional(), name: str, targetPort: port.optional() })).max(256).optional(),
   location: z.enum(["MESH_EXTERNAL", "MESH_INTERNAL"]).optional(),
   resolution: z.enum(["NONE", "STATIC", "DNS", "DNS_ROUND_ROBIN"]).optional(),
   endpoints: z.array(workloadEntrySpec).max(4096).optional(),
@@ -194,6 +208,8 @@ const serviceEntrySpec = obj({
   const resolution = v.resolution ?? "NONE";
   v.ports?.forEach((p, i) => {
     if (v.ports!.findIndex((q) => q.number === p.number) !== i) add(`port number ${p.number} is defined twice`, ["ports", i, "number"]);
+    // without protocol, the name's "<protocol>[-suffix]" declares it (adapters/static/from-config.ts)
+    if (p.protocol === undefined && p.name.toLowerCase().split("-")[0] === "udp") add(`port name ${JSON.stringify(p.name)} declares UDP (Istio's "<protocol>-<suffix>" naming); ${UDP_REFUSED}`, ["ports", i, "name"]);
   });
   if (v.workloadSelector && v.endpoints) add("only one of workloadSelector or endpoints may be set", ["endpoints"]);
   if (resolution === "NONE" && v.endpoints) add("resolution NONE (the default) cannot have endpoints; set resolution: STATIC or DNS", ["endpoints"]);

@@ -1,6 +1,7 @@
 // ServiceEntry fields dietmesh cannot honour are refused at load with their path (honest config):
 // resolution NONE without endpoints on a wildcard host (and targetPort there), wildcard DNS hosts
-// without endpoints (Istio's own rule), addresses (VIPs: dietmesh captures no traffic).
+// without endpoints (Istio's own rule), addresses (VIPs: dietmesh captures no traffic), port
+// protocols it does not carry (UDP, by protocol or by port name) or Istio does not know (THRIFT).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { loadResources } from "../../runtime/config/load-resources.ts";
@@ -54,6 +55,18 @@ test("addresses (VIPs) are refused: apps reach a ServiceEntry by host name; an e
   assert.equal(got.map(([path]) => path), ["spec.addresses"]);
   assert.match(got[0][1], /captures no traffic.*CONNECT host:port/);
   assert.equal(errors(entry({ hosts: ["db.example.com"], addresses: [], ports: [http] })), []);
+});
+
+test("port protocols: what dietmesh carries loads, in any case; UDP and unknown ones are refused with their path", () => {
+  const carried = ["HTTP", "http2", "GRPC", "grpc-web", "HTTP_PROXY", "HTTPS", "TLS", "TCP", "MONGO", "REDIS", "MYSQL"];
+  assert.equal(errors(entry({ hosts: ["api.example.com"], resolution: "DNS", ports: carried.map((protocol, i) => ({ number: 1000 + i, name: `p${i}`, protocol })) })), []);
+  const got = errors(entry({ hosts: ["api.example.com"], resolution: "DNS", ports: [http, { number: 53, name: "dns", protocol: "UDP" }, { number: 9090, name: "rpc", protocol: "THRIFT" }, { number: 5353, name: "udp-mdns" }, { number: 5354, name: "udpish" }] }));
+  assert.equal(got.map(([path]) => path), ["spec.ports[1].protocol", "spec.ports[2].protocol"], "the fields first, then the rules");
+  assert.match(got[0][1], /protocol UDP is not supported by dietmesh/);
+  assert.match(got[1][1], /expected a protocol dietmesh serves \(HTTP, .*TLS\), got "THRIFT"/);
+  const named = errors(entry({ hosts: ["api.example.com"], resolution: "DNS", ports: [{ number: 5353, name: "udp-mdns" }, { number: 5354, name: "udpish" }, { number: 5355, name: "udp-x", protocol: "TCP" }] }));
+  assert.equal(named.map(([path]) => path), ["spec.ports[0].name"], "the name declares only when protocol is left out");
+  assert.match(named[0][1], /port name "udp-mdns" declares UDP/);
 });
 
 test.run();
