@@ -6,7 +6,7 @@ import { GRPC_STATUS_CODES } from "./grpc-status.ts";
 
 /** How one attempt ended, as the retry loop saw it. */
 export type AttemptOutcome =
-  | { kind: "response"; status: number; grpcStatus?: string }
+  | { kind: "response"; status: number; grpcStatus?: string; headers?: Headers }
   /** no connection was made, so the upstream never saw the request */
   | { kind: "connect-failure" }
   /** the upstream said it did not process the request (HTTP/2 REFUSED_STREAM); the HTTP/1.1 client never reports it */
@@ -47,8 +47,11 @@ const ON_REFUSED = 1 << 4;
 const ON_409 = 1 << 5;
 const ON_CODES = 1 << 6;
 const ON_RESET_BEFORE_REQUEST = 1 << 7;
-// Accepted for parity with Istio's list but never matched: dietmesh has no HTTP/3 (nor has Istio's
-// mesh). envoy-ratelimited and retriable-headers are refused at load (config/schema-virtual-service.ts).
+/** the upstream's answer carries x-envoy-ratelimited (Envoy's envoy-ratelimited) */
+const ON_RATELIMITED = 1 << 8;
+// Honoured by never matching, as Envoy does here: dietmesh has no HTTP/3 (nor has Istio's mesh), and
+// retriable-headers retries on Envoy's retriable_headers list, which Istio's HTTPRetry cannot set —
+// with the list empty, Envoy never retries on it either.
 const ON_NOTHING = 0;
 
 const FLAGS: Readonly<Record<string, number>> = {
@@ -61,6 +64,8 @@ const FLAGS: Readonly<Record<string, number>> = {
   "retriable-status-codes": ON_CODES,
   "reset-before-request": ON_RESET_BEFORE_REQUEST,
   "http3-post-connect-failure": ON_NOTHING,
+  "envoy-ratelimited": ON_RATELIMITED,
+  "retriable-headers": ON_NOTHING,
 };
 /** retryOn's gRPC conditions, matched against the response's grpc-status value */
 const GRPC: Readonly<Record<string, number>> = {
@@ -102,6 +107,7 @@ export function compileRetryPolicy(retries: HTTPRetry | undefined, routeTimeoutM
           ((flags & ON_GATEWAY) !== 0 && o.status >= 502 && o.status <= 504) ||
           ((flags & ON_409) !== 0 && o.status === 409) ||
           ((flags & ON_CODES) !== 0 && codes.has(o.status)) ||
+          ((flags & ON_RATELIMITED) !== 0 && o.headers?.has("x-envoy-ratelimited") === true) ||
           (o.grpcStatus !== undefined && grpc.has(o.grpcStatus.trim()))
         );
       // Envoy's wouldRetryFromReset: a failed connect is a reset that happened before the request

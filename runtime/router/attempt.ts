@@ -77,7 +77,7 @@ export class UpstreamTry {
     this.settled();
     this.state.outlier.record(this.host, { status: response.status });
     this.response = response;
-    this.outcome = { kind: "response", status: response.status, grpcStatus: response.headers.get("grpc-status") ?? undefined };
+    this.outcome = { kind: "response", status: response.status, grpcStatus: response.headers.get("grpc-status") ?? undefined, headers: response.headers };
   }
 
   failed(error: unknown): void {

@@ -105,11 +105,16 @@ test("gRPC conditions match the grpc-status value", () => {
 
 test("overflow is never retried; accepted-but-inert tokens match nothing", () => {
   assert.not.ok(compileRetryPolicy({ attempts: 3, retryOn: "5xx,reset,connect-failure,gateway-error" }).shouldRetry(OVERFLOW, "GET"));
-  assert.equal(retried("http3-post-connect-failure", ALL), []);
+  // no HTTP/3; retriable-headers with the empty list Istio leaves (it has no field for it), as in Envoy
+  assert.equal(retried("http3-post-connect-failure,retriable-headers", ALL), []);
   assert.throws(() => compileRetryPolicy({ attempts: 1, retryOn: "5xx,sometimes" }), /sometimes/);
-  // refused at load (schema-virtual-service.ts), so never compiled
-  assert.throws(() => compileRetryPolicy({ attempts: 1, retryOn: "envoy-ratelimited" }), /envoy-ratelimited/);
-  assert.throws(() => compileRetryPolicy({ attempts: 1, retryOn: "retriable-headers" }), /retriable-headers/);
+});
+
+test("envoy-ratelimited: a response that carries x-envoy-ratelimited, whatever its status", () => {
+  const limited: AttemptOutcome = { kind: "response", status: 429, headers: new Headers({ "x-envoy-ratelimited": "true" }) };
+  const plain429: AttemptOutcome = { kind: "response", status: 429, headers: new Headers() };
+  assert.equal(retried("envoy-ratelimited", { limited, plain429, ...ALL }), ["limited"]);
+  assert.equal(retried("5xx", { limited }), [], "only when asked for");
 });
 
 test("perTryTimeout: given, else the route timeout, else none", () => {

@@ -50,7 +50,9 @@ test("a response: target sent apart from the URL, no abort signal without a time
   assert.is(f.sent[0].url, "http://10.0.0.1:8080/a?b=1");
   assert.is(f.sent[0].target, "/a?b=1");
   assert.is(f.sent[0].signal, undefined);
-  assert.equal(t.outcome, { kind: "response", status: 200, grpcStatus: "0" });
+  const { headers, ...outcome } = t.outcome as { headers?: Headers };
+  assert.equal(outcome, { kind: "response", status: 200, grpcStatus: "0" });
+  assert.is(headers?.get("grpc-status"), "0", "the response's headers, for retryOn envoy-ratelimited");
   assert.equal(f.fed, [{ status: 200 }]);
   assert.is(clock.pending(), 0);
 });
