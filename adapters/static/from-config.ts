@@ -2,7 +2,7 @@
 // frozen RegistrySnapshot, following Istio's ServiceEntry conversion.
 import type { ServiceEntry, ServicePort, WorkloadEntry, WorkloadEntrySpec } from "../../runtime/config/types.ts";
 import { freezeSnapshot } from "../../runtime/model/registry.ts";
-import { normalizeHost } from "../../runtime/model/hosts.ts";
+import { addressDomain, normalizeHost } from "../../runtime/model/hosts.ts";
 import type { Endpoint, RegistrySnapshot, Service, ServicePortModel } from "../../runtime/model/types.ts";
 
 /**
@@ -54,6 +54,7 @@ export function snapshotFromConfig(
         location: se.spec.location ?? "MESH_EXTERNAL",
         resolution,
         source,
+        ...(se.spec.addresses?.length ? { addresses: se.spec.addresses.map(addressDomain) } : {}),
       }));
     }
   }

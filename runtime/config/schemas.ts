@@ -11,6 +11,7 @@ import {
   bool, dnsLabel, exportTo, honouredOnly, int32, metadata, obj, rejected, rule, port, str, stringList, stringMap,
 } from "./schema-common.ts";
 import { virtualServiceSpec } from "./schema-virtual-service.ts";
+import { parseIp, parseIpBlock } from "../security/policy/ip-block.ts";
 import { isCertificateHash, isSpkiHash } from "../security/client-certificates.ts";
 import { destinationRuleSpec } from "./schema-destination-rule.ts";
 import { securitySpecSchemas } from "./schema-security.ts";
@@ -191,9 +192,13 @@ const serviceEntrySpec = obj({
     const problem = ctx.value === "*" ? `host "*" is not allowed in a ServiceEntry` : plainHost(ctx.value);
     if (problem) ctx.issues.push({ code: "custom", input: ctx.value, message: problem });
   })).min(1, { error: "a ServiceEntry needs at least one host" }).max(256),
-  // Istio's VIPs, matched by a captured connection's destination address. dietmesh captures
-  // nothing: an app names the service (Host header, CONNECT host:port), so a VIP would be unused
-  addresses: honouredOnly(z.array(str.max(64)).max(256), (list) => list.length === 0, "addresses (virtual IPs) are not supported by dietmesh: it captures no traffic, so no connection arrives at a VIP; apps reach a ServiceEntry by its host name (a Host header, or CONNECT host:port for TCP). Remove addresses, and call the host"),
+  // Istio's VIPs. dietmesh captures no traffic: an app names what it calls (a Host header, CONNECT
+  // host:port), so a VIP is one more name of the service (model/compile.ts serviceDomains); a range
+  // cannot be a name and is refused
+  addresses: z.array(str.max(64).check((ctx) => {
+    const problem = vipProblem(ctx.value);
+    if (problem) ctx.issues.push({ code: "custom", input: ctx.value, message: problem });
+  })).max(256).optional(),
   ports: z.array(obj({ number: port, protocol: serviceProtocol.optional(), name: str, targetPort: port.optional() })).max(256).optional(),
   location: z.enum(["MESH_EXTERNAL", "MESH_INTERNAL"]).optional(),
   resolution: z.enum(["NONE", "STATIC", "DNS", "DNS_ROUND_ROBIN"]).optional(),
@@ -346,4 +351,16 @@ export function parseResource<K extends IstioKind>(
   const spec = specSchemas[kind].safeParse(outer.data.spec, params);
   if (!spec.success) return { success: false, issues: spec.error.issues.map((i) => ({ ...i, path: ["spec", ...i.path] })) };
   return { success: true, data: { apiVersion: outer.data.apiVersion, metadata: outer.data.metadata, spec: spec.data } };
+}
+
+/** why a ServiceEntry address cannot be a name apps call the service by; undefined when it can */
+function vipProblem(text: string): string | undefined {
+  const slash = text.indexOf("/");
+  if (slash === -1) return parseIp(text) ? undefined : `expected an IP address, got ${JSON.stringify(text)}`;
+  const block = parseIpBlock(text);
+  if (!block) return `expected an IP address or CIDR block, got ${JSON.stringify(text)}`;
+  const single = text.slice(slash + 1) === (text.includes(":") ? "128" : "32");
+  return single
+    ? undefined
+    : `address range ${text} is not supported by dietmesh: it captures no traffic, so a ServiceEntry address is a name an app calls (Host or CONNECT host:port), and a range cannot be one; list single addresses`;
 }

@@ -149,7 +149,7 @@ function compileOutbound(config: MeshConfig, snapshot: RegistrySnapshot, proxy: 
       const host = expandHost(raw, vs.metadata.namespace);
       if (claimed.has(host)) continue;
       claimed.add(host);
-      const domains = snapshot.services.has(host) ? hostAliases(host, proxy.namespace) : [host];
+      const domains = snapshot.services.has(host) ? serviceDomains(snapshot, host, proxy.namespace) : [host];
       vhosts.set(host, { name: `${host}`, domains, routes });
     }
   }
@@ -157,11 +157,18 @@ function compileOutbound(config: MeshConfig, snapshot: RegistrySnapshot, proxy: 
     if (claimed.has(service.hostname)) continue;
     vhosts.set(service.hostname, {
       name: service.hostname,
-      domains: hostAliases(service.hostname, proxy.namespace),
+      domains: serviceDomains(snapshot, service.hostname, proxy.namespace),
       routes: defaultRoutes(service, ctx),
     });
   }
   return toRouteConfig(vhosts);
+}
+
+/** the names a client may call a service by: its host's aliases, then its ServiceEntry addresses (Istio's VIPs) */
+function serviceDomains(snapshot: RegistrySnapshot, host: string, clientNamespace: string): string[] {
+  const aliases = hostAliases(host, clientNamespace);
+  const addresses = snapshot.services.get(host)?.addresses;
+  return addresses ? [...aliases, ...addresses] : aliases;
 }
 
 /**
@@ -173,7 +180,7 @@ function onDemandOutbound(config: MeshConfig, snapshot: RegistrySnapshot, proxy:
   for (const vs of [...config.virtualServices].sort(byCreation)) {
     for (const raw of vs.spec.hosts) {
       const host = expandHost(raw, vs.metadata.namespace);
-      const entry = candidates.get(host) ?? { vss: [], domains: snapshot.services.has(host) ? hostAliases(host, proxy.namespace) : [host] };
+      const entry = candidates.get(host) ?? { vss: [], domains: snapshot.services.has(host) ? serviceDomains(snapshot, host, proxy.namespace) : [host] };
       if (!entry.vss.includes(vs)) entry.vss.push(vs);
       candidates.set(host, entry);
     }
@@ -194,7 +201,7 @@ function onDemandOutbound(config: MeshConfig, snapshot: RegistrySnapshot, proxy:
     candidates,
     routesOf,
     defaultRoutes: (service) => defaultRoutes(service, ctx),
-    aliases: (host) => hostAliases(host, proxy.namespace),
+    aliases: (host) => serviceDomains(snapshot, host, proxy.namespace),
     clusters: parts.clusters,
     track: parts.track,
     limit: parts.limit,

@@ -30,6 +30,17 @@ export function hostAliases(fqdn: string, clientNamespace: string, domainSuffix 
   return out;
 }
 
+/**
+ * A ServiceEntry address as the name a client uses for it (a Host header's or CONNECT authority's
+ * host): "10.0.0.7", "[fd00::7]"; a single-address CIDR ("10.0.0.7/32", "fd00::7/128") is that
+ * address. Wider blocks are refused at load (config/schemas.ts): a name cannot be a range.
+ */
+export function addressDomain(address: string): string {
+  const slash = address.indexOf("/");
+  const bare = (slash === -1 ? address : address.slice(0, slash)).toLowerCase();
+  return bare.includes(":") && !bare.startsWith("[") ? `[${bare}]` : bare;
+}
+
 /** a Gateway server's hosts without their "ns/" part: the names the server answers */
 export function serverHostNames(hosts: readonly string[]): string[] {
   return hosts.map((h) => normalizeHost(h.slice(h.indexOf("/") + 1)));

@@ -28,6 +28,8 @@ export interface Service {
   endpoints: readonly Endpoint[];
   location: "MESH_INTERNAL" | "MESH_EXTERNAL";
   resolution: "NONE" | "STATIC" | "DNS" | "DNS_ROUND_ROBIN";
+  /** a ServiceEntry's addresses (VIPs) as names a client may call the service by: "10.0.0.7", "[fd00::7]" */
+  addresses?: readonly string[];
   /** where the registry learned it, for /config_dump */
   source: string;
   /**

@@ -291,7 +291,7 @@ const AUDIT: Record<string, string> = {
   "DestinationRule.workloadSelector": "runtime/model/destination-rules.ts",
   "DestinationRule.workloadSelector.matchLabels": "runtime/model/destination-rules.ts",
   "ServiceEntry.hosts": "adapters/static/from-config.ts",
-  "ServiceEntry.addresses": "only: runtime/config/schemas.ts",
+  "ServiceEntry.addresses": "runtime/model/compile.ts",
   "ServiceEntry.ports": "adapters/static/from-config.ts",
   "ServiceEntry.ports[].number": "adapters/static/from-config.ts",
   "ServiceEntry.ports[].protocol": "adapters/static/from-config.ts",

@@ -1,6 +1,6 @@
 // ServiceEntry fields dietmesh cannot honour are refused at load with their path (honest config):
 // resolution NONE without endpoints on a wildcard host (and targetPort there), wildcard DNS hosts
-// without endpoints (Istio's own rule), addresses (VIPs: dietmesh captures no traffic), port
+// without endpoints (Istio's own rule), address ranges (a VIP is a name apps call; a range is not), port
 // protocols it does not carry (UDP, by protocol or by port name) or Istio does not know (THRIFT).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -50,11 +50,13 @@ test("NONE with endpoints stays refused, as Istio refuses it", () => {
   assert.equal(got.map(([path]) => path), ["spec.endpoints"]);
 });
 
-test("addresses (VIPs) are refused: apps reach a ServiceEntry by host name; an empty list means none", () => {
-  const got = errors(entry({ hosts: ["db.example.com"], addresses: ["10.0.0.5", "192.0.2.0/24"], resolution: "STATIC", ports: [{ number: 5432, name: "tcp", protocol: "TCP" }], endpoints: [{ address: "10.0.0.6" }] }));
-  assert.equal(got.map(([path]) => path), ["spec.addresses"]);
-  assert.match(got[0][1], /captures no traffic.*CONNECT host:port/);
-  assert.equal(errors(entry({ hosts: ["db.example.com"], addresses: [], ports: [http] })), []);
+test("addresses (VIPs): single addresses load (names an app may call the service by); a range is refused with its path", () => {
+  const tcp = { number: 5432, name: "tcp", protocol: "TCP" };
+  assert.equal(errors(entry({ hosts: ["db.example.com"], addresses: ["10.0.0.5", "10.0.0.6/32", "fd00::7", "fd00::8/128"], resolution: "STATIC", ports: [tcp], endpoints: [{ address: "10.0.0.6" }] })), []);
+  const got = errors(entry({ hosts: ["db.example.com"], addresses: ["10.0.0.5", "192.0.2.0/24", "db"], resolution: "STATIC", ports: [tcp], endpoints: [{ address: "10.0.0.6" }] }));
+  assert.equal(got.map(([path]) => path), ["spec.addresses[1]", "spec.addresses[2]"]);
+  assert.match(got[0][1], /address range 192\.0\.2\.0\/24 is not supported.*captures no traffic/);
+  assert.match(got[1][1], /expected an IP address, got "db"/);
 });
 
 test("port protocols: what dietmesh carries loads, in any case; UDP and unknown ones are refused with their path", () => {
