@@ -108,7 +108,7 @@ export async function runSidecar(argv: string[]): Promise<void> {
       observer: createObserver({
         reporter: "destination",
         metrics: telemetry.metrics,
-        accessLog: telemetry.accessLog,
+        accessLog: telemetry.serverAccessLog,
         localServiceFor: localService,
         // server spans: the inbound trace filter makes them for sampled requests (filters/inbound-trace.ts)
         spans: telemetry.spans,
@@ -129,7 +129,7 @@ export async function runSidecar(argv: string[]): Promise<void> {
       serviceFor: localService,
       onDecision: (decision) => telemetry.dietmesh.authz(decision),
       log,
-      accessLog: telemetry.accessLog,
+      accessLog: telemetry.serverAccessLog,
     });
     inboundServer = await serveInbound({ address: inboundAddr, handler, identity, appPort, limits, mode: (port) => security().peerMode(port), log });
     servers.push(inboundServer);

@@ -28,7 +28,10 @@ export interface ProxyTelemetry {
   metrics: IstioMetrics;
   dietmesh: DietmeshMetrics;
   /** the writer in force for this workload, or undefined when access logging is off */
+  /** the access log of this workload's calls (outbound, a gateway's requests): Telemetry's CLIENT */
   accessLog: () => AccessLogWriter | undefined;
+  /** the access log of calls to this workload (a sidecar's inbound side): Telemetry's SERVER */
+  serverAccessLog: () => AccessLogWriter | undefined;
   /** sampled spans, exported as OTLP/HTTP JSON when --otlp-endpoint is set */
   spans?: OtlpExporter;
   /** trace-context propagation for the request path */
@@ -110,8 +113,9 @@ export function setupTelemetry(options: {
     clock: systemClock,
     onError: (e) => options.log(`access log: ${e}`),
   });
-  let enabled = format !== "off";
-  const defaultProviders = enabled ? [ACCESS_LOG_PROVIDER] : [];
+  let client = format !== "off";
+  let server = client;
+  const defaultProviders = client ? [ACCESS_LOG_PROVIDER] : [];
   let reported = "";
   return {
     self,
@@ -120,13 +124,14 @@ export function setupTelemetry(options: {
     dietmesh,
     spans,
     tracer,
-    accessLog: () => (enabled ? writer : undefined),
+    accessLog: () => (client ? writer : undefined),
+    serverAccessLog: () => (server ? writer : undefined),
     onSwap(table) {
       const telemetry = parseTelemetryAccessLogging(table.config.other as never, { defaultProviders });
       const decision = telemetry.forWorkload({ namespace, labels });
-      // one log for both sides: match.mode CLIENT or SERVER alone is refused at load, so they agree;
-      // "envoy" is the only provider a Telemetry may name (config/schemas.ts)
-      enabled = decision.client.length > 0 || decision.server.length > 0;
+      // each side as its match.mode says; "envoy" is the only provider a Telemetry may name (config/schemas.ts)
+      client = decision.client.length > 0;
+      server = decision.server.length > 0;
       const issues = telemetry.issues.join("\n  ");
       if (issues && issues !== reported) options.log(`Telemetry:\n  ${issues}`);
       reported = issues;

@@ -268,7 +268,8 @@ export const telemetrySpec = obj({
     providers: z.array(accessLogProvider).optional(),
     disabled: bool.optional(),
     match: obj({
-      mode: honouredOnly(z.enum(["CLIENT", "SERVER", "CLIENT_AND_SERVER"]), (mode) => mode === "CLIENT_AND_SERVER", "match.mode CLIENT and SERVER are not supported by dietmesh yet: a sidecar writes one access log for both sides; use CLIENT_AND_SERVER (or leave match out)"),
+      // CLIENT: the outbound side and a gateway (Istio's reporter=source side); SERVER: the inbound side
+      mode: z.enum(["CLIENT", "SERVER", "CLIENT_AND_SERVER"]),
     }).optional(),
     filter: rejected("filter is not supported by dietmesh (it does not evaluate CEL), so every request would be logged; remove it, or turn the log off with disabled: true"),
   })).optional(),

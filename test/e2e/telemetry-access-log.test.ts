@@ -21,12 +21,17 @@ ${accessLogging}`;
 
 let flagged: Sidecar;
 let unflagged: Sidecar;
+let split: Sidecar;
 let dir = "";
 
 test.before(async () => {
   dir = await tempConfig({ "registry.yaml": registry, "telemetry.yaml": telemetry("  - disabled: true\n") });
   flagged = await startSidecar(dir, ["--access-log", "json", "--namespace", "default", "--labels", "app=quiet"]);
   unflagged = await startSidecar(await tempConfig({ "registry.yaml": registry, "telemetry.yaml": telemetry("  - providers: [{ name: envoy }]\n") }), ["--namespace", "default", "--labels", "app=quiet"]);
+  // the server side only (Istio's example): calls to it are logged, its calls out are not — a
+  // Telemetry that applies decides both sides, and no rule turns the client side on
+  const serverOnly = telemetry("  - providers: [{ name: envoy }]\n    match: { mode: SERVER }\n").replace("app: quiet", "app: split");
+  split = await startSidecar(await tempConfig({ "registry.yaml": registry, "telemetry.yaml": serverOnly }), ["--access-log", "json", "--namespace", "default", "--labels", "app=split", "--app", echo.address, "--inbound", "127.0.0.1:0"]);
 });
 
 test.after(async () => {
@@ -60,6 +65,15 @@ test("a Telemetry with a filter is refused on reload, naming its path; the last 
   assert.match(line, /telemetry\.yaml/);
   await send(flagged, "id-still");
   await eventually(async () => logged(flagged, "id-still"), 5000, "still logging under the last good config");
+});
+
+test("match.mode SERVER: the sidecar's inbound requests are logged, its outbound ones are not (Telemetry's per-side switch)", async () => {
+  await send(split, "id-outbound");
+  const res = await upstreamClient.send({ url: `http://${split.inbound}/in`, method: "GET", headers: new Headers({ host: "app:8080", "x-request-id": "id-inbound" }), body: null });
+  await res.text();
+  assert.is(res.status, 200);
+  await eventually(async () => logged(split, "id-inbound"), 5000, "the inbound request's line");
+  assert.not.ok(logged(split, "id-outbound"), "the outbound request, sent first, was not logged");
 });
 
 test("without the flag, a Telemetry naming envoy turns the log on (text)", async () => {
