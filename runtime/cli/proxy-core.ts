@@ -131,7 +131,7 @@ export async function startProxyCore(options: ProxyCoreOptions): Promise<ProxyCo
     clusters,
     newRequestId,
     tracer: t.tracer,
-    observer: createObserver({ reporter: "source", metrics: t.metrics, accessLog: t.accessLog, spans: t.spans }),
+    observer: createObserver({ reporter: "source", metrics: t.metrics, accessLog: t.accessLog, spans: t.spans, reportSpans: t.reportClientSpans }),
     peerMetadata: encodePeerMetadata(t.self),
   });
   if (identity) {

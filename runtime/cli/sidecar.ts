@@ -112,6 +112,7 @@ export async function runSidecar(argv: string[]): Promise<void> {
         localServiceFor: localService,
         // server spans: the inbound trace filter makes them for sampled requests (filters/inbound-trace.ts)
         spans: telemetry.spans,
+        reportSpans: telemetry.reportServerSpans,
         port: appPort,
       }),
       localId: identity && (() => identity.spiffeId.toString()),

@@ -32,6 +32,9 @@ export interface ProxyTelemetry {
   accessLog: () => AccessLogWriter | undefined;
   /** the access log of calls to this workload (a sidecar's inbound side): Telemetry's SERVER */
   serverAccessLog: () => AccessLogWriter | undefined;
+  /** spans reported on each side now (a Telemetry's tracing disableSpanReporting turns one off) */
+  reportClientSpans: () => boolean;
+  reportServerSpans: () => boolean;
   /** sampled spans, exported as OTLP/HTTP JSON when --otlp-endpoint is set */
   spans?: OtlpExporter;
   /** trace-context propagation for the request path */
@@ -115,6 +118,8 @@ export function setupTelemetry(options: {
   });
   let client = format !== "off";
   let server = client;
+  let clientSpans = true;
+  let serverSpans = true;
   const defaultProviders = client ? [ACCESS_LOG_PROVIDER] : [];
   let reported = "";
   return {
@@ -126,12 +131,18 @@ export function setupTelemetry(options: {
     tracer,
     accessLog: () => (client ? writer : undefined),
     serverAccessLog: () => (server ? writer : undefined),
+    reportClientSpans: () => clientSpans,
+    reportServerSpans: () => serverSpans,
     onSwap(table) {
       const telemetry = parseTelemetryAccessLogging(table.config.other as never, { defaultProviders });
       const decision = telemetry.forWorkload({ namespace, labels });
       // each side as its match.mode says; "envoy" is the only provider a Telemetry may name (config/schemas.ts)
       client = decision.client.length > 0;
       server = decision.server.length > 0;
+      // tracing: new traces start on the client side (outbound, gateway), so its rate is the tracer's
+      tracer.setSamplingPercent?.(decision.tracing.client.samplingPercent ?? sampling);
+      clientSpans = decision.tracing.client.reportSpans;
+      serverSpans = decision.tracing.server.reportSpans;
       const issues = telemetry.issues.join("\n  ");
       if (issues && issues !== reported) options.log(`Telemetry:\n  ${issues}`);
       reported = issues;

@@ -262,7 +262,17 @@ export const telemetrySpec = obj({
   selector: obj({ matchLabels: stringMap.optional() }).optional(),
   targetRef: rejected("targetRef is not supported by dietmesh (it tracks no Gateway API resources or Services to attach to); use selector.matchLabels"),
   targetRefs: rejected("targetRefs is not supported by dietmesh (it tracks no Gateway API resources or Services to attach to); use selector.matchLabels"),
-  tracing: rejected("tracing is not read from Telemetry resources by dietmesh: the proxy's --trace-sampling and --otlp-endpoint flags set sampling and export"),
+  tracing: z.array(obj({
+    // a provider is defined in meshConfig, which dietmesh does not read: spans go to the proxy's one
+    // OTLP exporter (--otlp-endpoint or OTEL_EXPORTER_OTLP_*), whatever the name (docs/observability.md)
+    providers: z.array(obj({ name: str })).optional(),
+    randomSamplingPercentage: z.number().min(0).max(100).optional(),
+    disableSpanReporting: bool.optional(),
+    match: obj({ mode: z.enum(["CLIENT", "SERVER", "CLIENT_AND_SERVER"]) }).optional(),
+    customTags: rejected("customTags are not supported by dietmesh: its spans carry a fixed set of attributes"),
+    useRequestIdForTraceSampling: rejected("useRequestIdForTraceSampling is not supported by dietmesh: a new trace is sampled by a random draw, and a caller's decision is kept"),
+    enableIstioTags: rejected("enableIstioTags is not supported by dietmesh: its spans carry a fixed set of attributes"),
+  })).optional(),
   metrics: z.array(obj({
     providers: z.array(metricsProvider).optional(),
     overrides: rejected("metrics overrides are not supported by dietmesh: its Istio metrics keep their standard names, tags and on/off state"),

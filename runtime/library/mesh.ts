@@ -151,7 +151,7 @@ export async function createMesh(options: MeshOptions): Promise<Mesh> {
       app: "in-process",
       deps,
       // one per listener: server spans name its port (OTEL_EXPORTER_OTLP_* turn export on)
-      observer: createObserver({ reporter: "destination", metrics: telemetry.metrics, accessLog: telemetry.serverAccessLog, localServiceFor, spans: telemetry.spans, port: appPort }),
+      observer: createObserver({ reporter: "destination", metrics: telemetry.metrics, accessLog: telemetry.serverAccessLog, localServiceFor, spans: telemetry.spans, reportSpans: telemetry.reportServerSpans, port: appPort }),
       localId: identity && (() => identity.spiffeId.toString()),
       security,
       appPort,

@@ -55,6 +55,8 @@ export function createObserver(options: {
   accessLog?: () => AccessLogWriter | undefined;
   /** sampled spans go here (OTLP/HTTP), when an endpoint is configured */
   spans?: OtlpExporter;
+  /** whether spans are reported now (a Telemetry resource's disableSpanReporting turns it off); default always */
+  reportSpans?: () => boolean;
   /** for the destination reporter: the app's port, which server spans name (Istio's inbound operation "host:port/*"; none for an in-process app) */
   port?: number;
   now?: () => number;
@@ -102,7 +104,7 @@ export function createObserver(options: {
       .seriesFor({ reporter: options.reporter, peer, service, code, flags, protocol: grpc ? "grpc" : "http", grpcStatus, security: options.reporter === "destination" ? (conn.peer ? "mutual_tls" : "none") : "unknown" })
       .observe(end - startMs, requestBytes, responseBytes);
     const span = record.span;
-    if (span?.sampled && options.spans) {
+    if (span?.sampled && options.spans && (options.reportSpans?.() ?? true)) {
       options.spans.export({
         span,
         name: record.cluster ? `${record.cluster.service.hostname}:${record.cluster.port.number}/*` : options.reporter === "destination" ? operation(service) : "unknown",

@@ -5,9 +5,12 @@
 // (pilot/pkg/model/telemetry.go, applicableTelemetries and mergeLogs), so a more specific level
 // overrides a wider one provider by provider.
 //
+// Tracing the same way: randomSamplingPercentage and disableSpanReporting per side, a more specific
+// level overriding what it sets.
+//
 // The specs were validated at load (config/schemas.ts telemetrySpec): what dietmesh cannot honour
-// (filter, match.mode CLIENT or SERVER alone, providers other than "envoy", targetRef(s), tracing,
-// metrics overrides) never reaches this file. The one thing reported here is Istio's own rule that
+// (filter, providers other than "envoy", targetRef(s), tracing customTags, metrics overrides) never
+// reaches this file. The one thing reported here is Istio's own rule that
 // only the oldest namespace-wide resource of a namespace applies.
 
 /** the one access log dietmesh has: stdout, in --access-log's format (cli/telemetry-setup.ts) */
@@ -17,10 +20,16 @@ export type WorkloadMode = "CLIENT" | "SERVER";
 export interface AccessLogProvider {
   readonly name: string;
 }
-/** enabled providers for outbound (CLIENT: this workload calls) and inbound (SERVER) traffic */
+/** one side's tracing: the share of new traces sampled (unset: the proxy's --trace-sampling), and whether spans are reported */
+export interface TracingDecision {
+  readonly samplingPercent?: number;
+  readonly reportSpans: boolean;
+}
+/** enabled providers for outbound (CLIENT: this workload calls) and inbound (SERVER) traffic, and each side's tracing */
 export interface AccessLogDecision {
   readonly client: readonly AccessLogProvider[];
   readonly server: readonly AccessLogProvider[];
+  readonly tracing: { readonly client: TracingDecision; readonly server: TracingDecision };
 }
 export interface Workload {
   namespace: string;
@@ -44,10 +53,16 @@ interface Rule {
   disabled: boolean;
   mode: "CLIENT" | "SERVER" | "CLIENT_AND_SERVER";
 }
+interface TracingRule {
+  mode: Rule["mode"];
+  samplingPercent?: number;
+  disableSpanReporting?: boolean;
+}
 interface Policy {
   namespace: string;
   matchLabels?: Record<string, string>;
   rules: Rule[];
+  tracing: TracingRule[];
 }
 
 type Raw = Record<string, unknown>;
@@ -67,7 +82,34 @@ function parsePolicy(r: ResourceLike): Policy {
   const spec = isObject(r.spec) ? r.spec : {};
   const m = isObject(spec.selector) && isObject(spec.selector.matchLabels) ? spec.selector.matchLabels : undefined;
   const matchLabels = m && Object.keys(m).length ? Object.fromEntries(Object.entries(m).map(([k, v]) => [k, String(v)])) : undefined;
-  return { namespace: r.metadata.namespace, matchLabels, rules: Array.isArray(spec.accessLogging) ? spec.accessLogging.map(parseRule) : [] };
+  const tracing = Array.isArray(spec.tracing) ? spec.tracing.filter(isObject).map(parseTracing) : [];
+  return { namespace: r.metadata.namespace, matchLabels, rules: Array.isArray(spec.accessLogging) ? spec.accessLogging.map(parseRule) : [], tracing };
+}
+
+function parseTracing(raw: Raw): TracingRule {
+  const mode = isObject(raw.match) && typeof raw.match.mode === "string" ? (raw.match.mode as Rule["mode"]) : "CLIENT_AND_SERVER";
+  return {
+    mode,
+    samplingPercent: typeof raw.randomSamplingPercentage === "number" ? raw.randomSamplingPercentage : undefined,
+    disableSpanReporting: typeof raw.disableSpanReporting === "boolean" ? raw.disableSpanReporting : undefined,
+  };
+}
+
+/**
+ * Istio's tracing merge for one side: wider levels first, a more specific one overriding each field
+ * it sets (randomSamplingPercentage, disableSpanReporting) for the rules whose mode covers the side.
+ */
+function mergeTracing(levels: readonly TracingRule[][], mode: WorkloadMode): TracingDecision {
+  let samplingPercent: number | undefined;
+  let disabled = false;
+  for (const rules of levels) {
+    for (const rule of rules) {
+      if (rule.mode !== "CLIENT_AND_SERVER" && rule.mode !== mode) continue;
+      if (rule.samplingPercent !== undefined) samplingPercent = rule.samplingPercent;
+      if (rule.disableSpanReporting !== undefined) disabled = rule.disableSpanReporting;
+    }
+  }
+  return { samplingPercent, reportSpans: !disabled };
 }
 
 /** Istio's mergeLogs for one mode: the last level that names providers sets which are in scope. */
@@ -131,14 +173,22 @@ export function parseTelemetryAccessLogging(
     issues,
     forWorkload(workload) {
       const levels: Rule[][] = [];
-      // a level without access logging leaves the wider ones as they are (Istio appends only non-empty ones)
-      const add = (p: Policy | undefined) => void (p?.rules.length && levels.push(p.rules));
+      const tracing: TracingRule[][] = [];
+      // a level without access logging (or tracing) leaves the wider ones as they are (Istio appends only non-empty ones)
+      const add = (p: Policy | undefined) => {
+        if (p?.rules.length) levels.push(p.rules);
+        if (p?.tracing.length) tracing.push(p.tracing);
+      };
       add(wide.get(root));
       if (workload.namespace !== root) add(wide.get(workload.namespace));
       for (const p of selected.get(workload.namespace) ?? []) {
         if (Object.entries(p.matchLabels!).every(([k, v]) => workload.labels[k] === v)) add(p);
       }
-      return { client: merge(levels, defaults, "CLIENT"), server: merge(levels, defaults, "SERVER") };
+      return {
+        client: merge(levels, defaults, "CLIENT"),
+        server: merge(levels, defaults, "SERVER"),
+        tracing: { client: mergeTracing(tracing, "CLIENT"), server: mergeTracing(tracing, "SERVER") },
+      };
     },
   };
 }

@@ -141,6 +141,8 @@ export interface TracerOptions {
 export interface Tracer {
   /** reads the incoming context from the outgoing copy of the headers and rewrites it there */
   propagate(headers: Headers): SpanInfo;
+  /** the share of new traces sampled from now on, 0–100 (a Telemetry resource's randomSamplingPercentage) */
+  setSamplingPercent?(percent: number): void;
 }
 
 /** any field propagate reads or rewrites besides x-request-id: traceparent, tracestate, b3, x-b3-* */
@@ -170,7 +172,7 @@ export function incomingSampled(headers: Headers): boolean {
 
 export function createTracer(options: TracerOptions): Tracer {
   const fill = options.random ?? pooledCryptoFill();
-  const threshold = Math.max(0, Math.min(100, options.samplingPercent ?? 1)) / 100;
+  let threshold = Math.max(0, Math.min(100, options.samplingPercent ?? 1)) / 100;
   const newRequestId = options.newRequestId ?? (() => crypto.randomUUID());
   // one draw per request: bytes 0-15 a trace id, 16-23 the span id, 24-27 the sampling roll
   const scratch = new Uint8Array(28);
@@ -214,6 +216,9 @@ export function createTracer(options: TracerOptions): Tracer {
   }
 
   return {
+    setSamplingPercent(percent) {
+      threshold = Math.max(0, Math.min(100, percent)) / 100;
+    },
     propagate(headers) {
       if (headers instanceof HeaderList && !carriesContext(headers.fieldNames)) return start(headers);
       // W3C first: it is the standard, and the one both formats are rewritten from when they differ

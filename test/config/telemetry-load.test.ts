@@ -50,17 +50,24 @@ test("providers other than envoy are refused, by their index", async () => {
   assert.match(got[0][2], /"envoy"/);
 });
 
-test("tracing, metrics overrides and reportingInterval, other metrics providers and targetRefs are refused", async () => {
+test("tracing customTags, metrics overrides and reportingInterval, other metrics providers and targetRefs are refused", async () => {
   const got = await refused(`  tracing:
   - randomSamplingPercentage: 10
+    customTags: { team: { literal: { value: a } } }
   metrics:
   - providers: [{ name: stackdriver }]
     overrides: [{ disabled: true }]
     reportingInterval: 5s
   targetRefs: [{ kind: Service, name: reviews }]
 `);
-  assert.equal(got.map(([path]) => path).sort(), ["spec.metrics[0].overrides", "spec.metrics[0].providers[0].name", "spec.metrics[0].reportingInterval", "spec.targetRefs", "spec.tracing"]);
-  assert.match(got.find(([path]) => path === "spec.tracing")![2], /--trace-sampling/);
+  assert.equal(got.map(([path]) => path).sort(), ["spec.metrics[0].overrides", "spec.metrics[0].providers[0].name", "spec.metrics[0].reportingInterval", "spec.targetRefs", "spec.tracing[0].customTags"]);
+});
+
+test("tracing with providers, randomSamplingPercentage, disableSpanReporting and match loads; a percentage over 100 is refused", async () => {
+  const { config, errors } = await load("  tracing:\n  - providers: [{ name: otel-tracing }]\n    randomSamplingPercentage: 25.5\n    disableSpanReporting: false\n    match: { mode: CLIENT }\n");
+  assert.ok(config, JSON.stringify(errors));
+  const got = await refused("  tracing:\n  - randomSamplingPercentage: 101\n");
+  assert.equal(got.map(([path]) => path), ["spec.tracing[0].randomSamplingPercentage"]);
 });
 
 test("unknown fields are errors, as the CRD makes them", async () => {

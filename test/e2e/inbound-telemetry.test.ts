@@ -86,6 +86,16 @@ test("the exporter's counts are counters on /stats/prometheus: exported, dropped
   assert.is(await metricValue(c.admin, "dietmesh_otlp_spans_exported_total", {}), 0);
 });
 
+test("a Telemetry's randomSamplingPercentage sets a proxy's sampling (its flag says 0 %)", async () => {
+  const dir = await tempConfig({
+    "app.yaml": serviceEntry("app", "app.default.svc.cluster.local", [{ address: app.address }]),
+    "telemetry.yaml": "apiVersion: telemetry.istio.io/v1\nkind: Telemetry\nmetadata: { name: traced, namespace: default }\nspec:\n  selector: { matchLabels: { app: traced } }\n  tracing:\n  - providers: [{ name: otel-tracing }]\n    randomSamplingPercentage: 100\n",
+  });
+  const traced = await startSidecar(dir, ["--labels", "app=traced", "--otlp-endpoint", `http://127.0.0.1:${sink.port}`, "--trace-sampling", "0"]);
+  assert.is((await curl(["-H", "Host: app:8080", `http://${traced.outbound}/sampled-by-telemetry`])).status, 200);
+  await eventually(async () => spans.some((s) => s.kind === 3 && s.attributes.some((x) => x.key === "http.url" && x.value.stringValue === "/sampled-by-telemetry")), 5000, "the span of a request the Telemetry sampled");
+});
+
 test("a gateway exports its client spans and counts them too", async () => {
   const dir = await tempConfig({
     "app.yaml": serviceEntry("app", "app.default.svc.cluster.local", [{ address: app.address }]),

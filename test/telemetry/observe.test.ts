@@ -107,4 +107,23 @@ test("upstream service time: from the upstream request's start to the head, for 
   assert.is(h.lines[0].upstreamServiceTime, undefined);
 });
 
+
+test("reportSpans false (a Telemetry's disableSpanReporting): a sampled span is not exported; true, it is", () => {
+  const exported: unknown[] = [];
+  const spans = { export: (s: unknown) => void exported.push(s), flush: async () => {}, stats: () => ({ queued: 0, exported: 0, dropped: 0, failed: 0, failedBatches: 0 }) };
+  let report = false;
+  const metrics: IstioMetrics = { seriesFor: () => ({ observe() {} }) };
+  const observer = createObserver({ reporter: "source", metrics, spans: spans as never, reportSpans: () => report, now: () => 10 });
+  const sampled = () => {
+    const record = new RequestRecord(0);
+    record.span = { traceId: "4bf92f3577b34da6a3ce929d0e0e4736", spanId: "00f067aa0ba902b7", sampled: true, startTime: 0, requestId: "r" };
+    return record;
+  };
+  observer.observe(httpRequest, "/", { remoteAddress: "127.0.0.1", remotePort: 1 }, sampled(), new MeshResponse(200, "", new Headers(), null) as never, 0);
+  assert.is(exported.length, 0);
+  report = true;
+  observer.observe(httpRequest, "/", { remoteAddress: "127.0.0.1", remotePort: 1 }, sampled(), new MeshResponse(200, "", new Headers(), null) as never, 0);
+  assert.is(exported.length, 1);
+});
+
 test.run();

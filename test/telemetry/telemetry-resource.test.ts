@@ -10,11 +10,13 @@ function telemetry(namespace: string, name: string, spec: unknown, creationTimes
 }
 const envoy = { providers: [{ name: "envoy" }] };
 const names = (list: readonly { name: string }[]) => list.map((p) => p.name);
+/** the access-log part of a decision */
+const logs = (d: { client: unknown; server: unknown }) => ({ client: d.client, server: d.server });
 const reviews = { namespace: "default", labels: { app: "reviews", version: "v1" } };
 const ratings = { namespace: "default", labels: { app: "ratings" } };
 
 test("no Telemetry resources: the default providers (none unless given)", () => {
-  assert.equal(parseTelemetryAccessLogging([]).forWorkload(reviews), { client: [], server: [] });
+  assert.equal(logs(parseTelemetryAccessLogging([]).forWorkload(reviews)), { client: [], server: [] });
   const d = parseTelemetryAccessLogging([], { defaultProviders: ["envoy"] }).forWorkload(reviews);
   assert.equal(names(d.client), ["envoy"]);
   assert.equal(names(d.server), ["envoy"]);
@@ -34,7 +36,7 @@ test("namespace-wide overrides mesh-wide; a selector overrides the namespace", (
     telemetry("default", "reviews-on", { selector: { matchLabels: { app: "reviews" } }, accessLogging: [envoy] }),
   ]);
   assert.equal(names(t.forWorkload(reviews).server), ["envoy"], "selector turns it back on");
-  assert.equal(t.forWorkload(ratings), { client: [], server: [] }, "namespace turned it off");
+  assert.equal(logs(t.forWorkload(ratings)), { client: [], server: [] }, "namespace turned it off");
   assert.equal(names(t.forWorkload({ namespace: "shop", labels: { app: "reviews" } }).client), ["envoy"], "other namespaces keep the mesh default");
 });
 
@@ -66,7 +68,7 @@ test("providers are merged by name; the most specific level picks which are in s
 test("the --access-log flag is the default provider: disabled: true turns it off for the workloads a Telemetry covers", () => {
   const off = telemetry("default", "quiet", { selector: { matchLabels: { app: "ratings" } }, accessLogging: [{ disabled: true }] });
   const t = parseTelemetryAccessLogging([off], { defaultProviders: ["envoy"] });
-  assert.equal(t.forWorkload(ratings), { client: [], server: [] });
+  assert.equal(logs(t.forWorkload(ratings)), { client: [], server: [] });
   assert.equal(names(t.forWorkload(reviews).server), ["envoy"], "others keep the flag's log");
 });
 
@@ -91,13 +93,25 @@ test("two namespace-wide resources: the older wins and the other is reported", (
 
 test("other kinds are ignored", () => {
   const t = parseTelemetryAccessLogging([{ apiVersion: "networking.istio.io/v1", kind: "Sidecar", metadata: { name: "s", namespace: "default" }, spec: { accessLogging: [envoy] } }]);
-  assert.equal(t.forWorkload(reviews), { client: [], server: [] });
+  assert.equal(logs(t.forWorkload(reviews)), { client: [], server: [] });
   assert.equal(t.issues, []);
 });
 
 test("v1alpha1 resources are read the same way", () => {
   const r = { ...telemetry("istio-system", "mesh", { accessLogging: [envoy] }), apiVersion: "telemetry.istio.io/v1alpha1" };
   assert.equal(names(parseTelemetryAccessLogging([r]).forWorkload(reviews).client), ["envoy"]);
+});
+
+test("tracing: a more specific level overrides what it sets, per side; nothing set leaves the flag's rate and reporting on", () => {
+  const t = parseTelemetryAccessLogging([
+    telemetry("istio-system", "mesh", { tracing: [{ randomSamplingPercentage: 10 }] }),
+    telemetry("default", "ns", { tracing: [{ disableSpanReporting: true, match: { mode: "SERVER" } }] }),
+    telemetry("default", "reviews", { selector: { matchLabels: { app: "reviews" } }, tracing: [{ randomSamplingPercentage: 100, match: { mode: "CLIENT" } }] }),
+  ]);
+  assert.equal(t.forWorkload(reviews).tracing, { client: { samplingPercent: 100, reportSpans: true }, server: { samplingPercent: 10, reportSpans: false } });
+  assert.equal(t.forWorkload(ratings).tracing, { client: { samplingPercent: 10, reportSpans: true }, server: { samplingPercent: 10, reportSpans: false } });
+  assert.equal(t.forWorkload({ namespace: "shop", labels: {} }).tracing.server, { samplingPercent: 10, reportSpans: true });
+  assert.equal(parseTelemetryAccessLogging([]).forWorkload(reviews).tracing.client, { samplingPercent: undefined, reportSpans: true });
 });
 
 test.run();
