@@ -18,7 +18,7 @@ import type { WorkloadIdentity } from "../security/workload-identity.ts";
 import { UsageError, type FlagSpec, type ParsedFlags } from "./args.ts";
 import type { HeadLimits } from "../exchange/http1/request-head.ts";
 import { setupIdentity } from "./identity-setup.ts";
-import { certificatesFromPemText } from "../security/certificate.ts";
+import { earliestNotAfter } from "../security/certificate.ts";
 import { setupTelemetry, type ProxyTelemetry } from "./telemetry-setup.ts";
 import { encodePeerMetadata } from "../telemetry/peer-metadata.ts";
 import { drainMs, onTermination, type Lifecycle } from "./lifecycle.ts";
@@ -140,7 +140,7 @@ export async function startProxyCore(options: ProxyCoreOptions): Promise<ProxyCo
     let bundle = { pem: "", notAfter: undefined as number | undefined };
     t.dietmesh.certificateSource(() => {
       const pem = identity.current().rootCertsPem;
-      if (pem !== bundle.pem) bundle = { pem, notAfter: earliestNotAfter(pem) };
+      if (pem !== bundle.pem) bundle = { pem, notAfter: earliestNotAfter([pem]) };
       return bundle.notAfter === undefined ? [] : [["root", bundle.notAfter]];
     });
   }
@@ -230,14 +230,4 @@ export async function startProxyCore(options: ProxyCoreOptions): Promise<ProxyCo
 function outboundTrafficPolicyFlag(value: string | undefined): "ALLOW_ANY" | "REGISTRY_ONLY" | undefined {
   if (value === undefined || value === "ALLOW_ANY" || value === "REGISTRY_ONLY") return value;
   throw new UsageError(`--outbound-traffic-policy: expected ALLOW_ANY or REGISTRY_ONLY, got "${value}"`);
-}
-
-/** the earliest notAfter (ms) of the certificates in a PEM bundle; undefined when it holds none it can read */
-function earliestNotAfter(pem: string): number | undefined {
-  try {
-    const certs = certificatesFromPemText(pem);
-    return certs.length ? Math.min(...certs.map((c) => c.notAfter.getTime())) : undefined;
-  } catch {
-    return undefined; // the TLS library took it; only the metric goes without
-  }
 }

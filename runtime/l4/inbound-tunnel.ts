@@ -16,6 +16,7 @@ import type { ServiceInfo, WorkloadInfo } from "../telemetry/workload-info.ts";
 import { MeteredChannel } from "./metered-channel.ts";
 import { PEER_METADATA_HEADER, peerFromMetadata } from "../telemetry/peer-metadata.ts";
 import type { AccessLogWriter } from "../telemetry/access-log-writer.ts";
+import { connectionEntry } from "../telemetry/access-log.ts";
 import { addressKey } from "../upstream/upstream-tls.ts";
 
 const SPIFFE = "spiffe://";
@@ -54,12 +55,8 @@ function logConnection(options: InboundTunnelOptions, conn: ConnInfo, start: num
   const log = options.accessLog?.();
   if (!log) return;
   const now = options.now ?? Date.now;
-  log.log({
+  log.log(connectionEntry({
     startTime: start,
-    method: "",
-    path: "",
-    protocol: "",
-    responseCode: 0,
     responseFlags: flags,
     responseCodeDetails: details,
     connectionTerminationDetails: termination,
@@ -71,7 +68,7 @@ function logConnection(options: InboundTunnelOptions, conn: ConnInfo, start: num
     downstreamRemoteAddress: addressKey(conn.remoteAddress, conn.remotePort),
     downstreamLocalAddress: conn.localAddress ? addressKey(conn.localAddress, conn.localPort ?? 0) : undefined,
     requestedServerName: conn.sni,
-  });
+  }));
 }
 
 async function tunnel(request: HttpRequest, conn: ConnInfo, options: InboundTunnelOptions): Promise<HttpResponse> {

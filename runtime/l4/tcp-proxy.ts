@@ -23,6 +23,7 @@ import { findTcpRoute, type ConnectionFacts, type TcpPortRoutes } from "../model
 import type { ClusterStates } from "../upstream/cluster-state.ts";
 import { addressKey } from "../upstream/upstream-tls.ts";
 import type { AccessLogWriter } from "../telemetry/access-log-writer.ts";
+import { connectionEntry } from "../telemetry/access-log.ts";
 import type { IstioTcpMetrics } from "../telemetry/tcp-metrics.ts";
 import { peerFromEndpoint, serviceInfo, UNKNOWN_PEER, type ServiceInfo } from "../telemetry/workload-info.ts";
 import type { UpstreamHost } from "../resilience/balancers/host-set.ts";
@@ -117,12 +118,8 @@ export function createTcpProxy(deps: TcpProxyDeps): TcpProxy {
     if (!opened) series.opened();
     series.bytes(outcome.sent, outcome.received);
     series.closed();
-    deps.accessLog()?.log({
+    deps.accessLog()?.log(connectionEntry({
       startTime: start,
-      method: "",
-      path: "",
-      protocol: "",
-      responseCode: 0,
       responseFlags: outcome.flags,
       responseCodeDetails: outcome.details,
       bytesReceived: outcome.received,
@@ -134,7 +131,7 @@ export function createTcpProxy(deps: TcpProxyDeps): TcpProxy {
       downstreamRemoteAddress: addressKey(conn.remoteAddress, conn.remotePort),
       routeName: outcome.routeName,
       requestedServerName: conn.sni,
-    });
+    }));
   }
 
   function refuse(downstream: ByteChannel, conn: TcpConnection, start: number, outcome: Omit<Outcome, "sent" | "received">): void {

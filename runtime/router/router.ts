@@ -14,7 +14,7 @@ import type { PipelineDeps } from "./pipeline-deps.ts";
 import { pickHost, UpstreamTry } from "./attempt.ts";
 import { EXPIRED, RETRY, RetryState } from "./retry-state.ts";
 import type { HttpResponse } from "../exchange/types.ts";
-import { inMesh } from "../upstream/upstream-tls.ts";
+import { meshPeer } from "../upstream/upstream-tls.ts";
 import { PEER_METADATA_HEADER, peerFromMetadata } from "../telemetry/peer-metadata.ts";
 import { isGrpc } from "../exchange/http2/fields.ts";
 import { requestTimeout } from "./grpc-timeout.ts";
@@ -43,8 +43,6 @@ async function forward(action: ForwardAction, exchange: Exchange, deps: Pipeline
   const cluster = target.cluster;
   record.cluster = cluster;
   const state = deps.clusters.get(cluster);
-  // Istio's mesh: an external service (a ServiceEntry's default location) is not, whatever its endpoints say
-  const meshService = cluster.service.location !== "MESH_EXTERNAL";
   state.counters.requests++;
   if (!state.breaker.tryRequest()) {
     state.counters.overflows++;
@@ -87,7 +85,7 @@ async function forward(action: ForwardAction, exchange: Exchange, deps: Pipeline
       record.host = host;
       retries.tries++;
       // who is calling, for the destination's metrics — to mesh workloads only, never passed on from the client
-      if (deps.peerMetadata && meshService && inMesh(host)) setChecked(headers, PEER_METADATA_HEADER, deps.peerMetadata); // URI-encoded once at start
+      if (deps.peerMetadata && meshPeer(cluster, host)) setChecked(headers, PEER_METADATA_HEADER, deps.peerMetadata); // URI-encoded once at start
       else headers.delete(PEER_METADATA_HEADER);
       // the pool's promise is awaited here: no async step between the router and the pool
       const result = new UpstreamTry(state, host, policy.perTryTimeoutMs, route?.signal, clock);
@@ -133,7 +131,7 @@ async function forward(action: ForwardAction, exchange: Exchange, deps: Pipeline
       if (peerHeader !== null) {
         out.delete(PEER_METADATA_HEADER);
         const identity = host.endpoint.identity;
-        if (identity && meshService && inMesh(host)) record.upstreamPeer = peerFromMetadata(identity, peerHeader);
+        if (identity && meshPeer(cluster, host)) record.upstreamPeer = peerFromMetadata(identity, peerHeader);
       }
       target.responseHeaders?.(out);
       setChecked(out, ATTEMPTS_HEADER, String(retries.tries));

@@ -304,3 +304,17 @@ export function asCertificate(cert: CertificateLike): Certificate {
 export function certificatesFromPemText(text: string): Certificate[] {
   return pemDecodeAll(text, "CERTIFICATE").map((der) => parseCertificateDer(der));
 }
+
+/**
+ * The earliest notAfter (ms) of the certificates in PEM bundles, the first `skip` of the first
+ * bundle left out (a chain's leaf); undefined when there are none or one cannot be read — for the
+ * expiry metric only: the TLS library has already taken what it serves.
+ */
+export function earliestNotAfter(pems: readonly (string | undefined)[], skip = 0): number | undefined {
+  try {
+    const certs = pems.flatMap((pem, i) => (pem ? certificatesFromPemText(pem).slice(i === 0 ? skip : 0) : []));
+    return certs.length ? Math.min(...certs.map((c) => c.notAfter.getTime())) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -19,7 +19,7 @@ import { systemClock } from "../lib/clock.ts";
 import { clientCertificateVerifier } from "./client-certificates.ts";
 import { credentialFiles, filesOf, readCredentials, type CredentialFiles } from "./credential-files.ts";
 import type { CredentialSource } from "./credential-source.ts";
-import { certificatesFromPemText } from "./certificate.ts";
+import { certificatesFromPemText, earliestNotAfter } from "./certificate.ts";
 
 export type GatewayTlsMode = "SIMPLE" | "MUTUAL" | "OPTIONAL_MUTUAL" | "ISTIO_MUTUAL";
 
@@ -174,7 +174,8 @@ export function serverCertificates(servers: readonly TlsServerConfig[], log: (me
     s.current = next;
     s.texts = key;
     s.notAfterMs = leafNotAfter(texts.certChainPem);
-    s.caNotAfterMs = caNotAfter(texts.certChainPem, s.config.mode === "SIMPLE" ? undefined : texts.caPem);
+    // its CA certificates: the chain after the leaf, and the client CA of MUTUAL
+    s.caNotAfterMs = earliestNotAfter([texts.certChainPem, s.config.mode === "SIMPLE" ? undefined : texts.caPem], 1);
     s.problem = undefined;
     log(`TLS for ${s.config.hosts.join(", ")}: ${first ? "serving" : "now serving the new"} certificate from ${s.origin}${s.config.mode === "SIMPLE" ? "" : ` (${s.config.mode})`}`);
   }
@@ -273,16 +274,6 @@ export function serverCertificates(servers: readonly TlsServerConfig[], log: (me
       for (const stop of unwatchSources.splice(0)) stop();
     },
   };
-}
-
-/** the earliest notAfter (ms) of the chain's certificates after the leaf and of the CA bundle; undefined if none or unreadable */
-function caNotAfter(certChainPem: string, caPem: string | undefined): number | undefined {
-  try {
-    const cas = [...certificatesFromPemText(certChainPem).slice(1), ...(caPem ? certificatesFromPemText(caPem) : [])];
-    return cas.length ? Math.min(...cas.map((c) => c.notAfter.getTime())) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** the first certificate's notAfter in ms (the leaf: PEM chains list it first); undefined if unreadable */

@@ -61,6 +61,11 @@ function escapeChar(c: string): string {
   return code > 0xff ? `\\u${code.toString(16).padStart(4, "0")}` : `\\x${code.toString(16).padStart(2, "0")}`;
 }
 /** one field of a TEXT line: "-" when unset or empty, as Envoy writes */
+/** a TCP connection's line: Istio writes the HTTP-only fields empty (method, path, protocol) and code 0 */
+export function connectionEntry(e: Omit<AccessLogEntry, "method" | "path" | "protocol" | "responseCode">): AccessLogEntry {
+  return { method: "", path: "", protocol: "", responseCode: 0, ...e };
+}
+
 export function textField(value: string | undefined): string {
   if (!value) return "-";
   return UNSAFE.test(value) ? value.replace(UNSAFE_ALL, escapeChar) : value;

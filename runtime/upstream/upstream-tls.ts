@@ -32,6 +32,11 @@ export function inMesh(host: UpstreamHost): boolean {
   return host.endpoint.identity !== undefined || host.endpoint.labels[TLS_MODE_LABEL] === "istio";
 }
 
+/** a host of the mesh that peer metadata is exchanged with: in the mesh, of a service that is not MESH_EXTERNAL (Istio's mesh) */
+export function meshPeer(cluster: Cluster, host: UpstreamHost): boolean {
+  return cluster.service.location !== "MESH_EXTERNAL" && inMesh(host);
+}
+
 /** address ("ip:port", IPv6 in brackets) → how to reach it over mTLS; absent = plaintext */
 export function tlsTargets(cluster: Cluster, mesh: MeshTls | undefined, credentialSource?: CredentialSource): Map<string, TlsTarget> {
   const targets = new Map<string, TlsTarget>();
