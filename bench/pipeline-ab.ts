@@ -5,7 +5,7 @@
 // mesh pair), which a comparison of two separate runs cannot see through; rounds taken in turn in
 // one process are hit alike. The figure is the median of the per-round ratios (an A/A run of one
 // commit in two worktrees gave 0.99, interquartile range 0.96–1.00). pipeline-js's own flags
-// (--mesh, --connections, --no-tracer, --no-observer) apply to both sides.
+// (--mesh, --connections, --tracer, --no-observer) apply to both sides.
 // Usage: bun bench/pipeline-ab.ts --base /path/to/tree [--ab-rounds 30] [--ab-requests 20000] [--mesh] [--connections 50]
 //   (or deno run -A …). The first five rounds are warm-up and not counted.
 export {}; // a module: top-level await

@@ -2,14 +2,15 @@
 // code costs per request, without the kernel and the host's noise around it. The bench's Gateway
 // and VirtualService (bench/run.sh's gateway rows) are compiled as a gateway compiles them; a real
 // HTTP/1.1 server connection (exchange/http1/server.ts) reads each request from an in-memory
-// transport, the gateway chain (filters/chains.ts, with the proxy's tracer and Istio metrics)
-// routes it, the cluster's real connection pool writes it to an in-memory upstream that answers
+// transport, the gateway chain (filters/chains.ts, with Istio metrics; trace context only with
+// --tracer, as a proxy has a tracer only where it exports spans) routes it, the cluster's real connection pool writes it to an in-memory upstream that answers
 // at once, and the response is written back. What is left out is only the socket layer
 // (platform/), which floor-pipe and floor-http in `npm run bench` measure.
 // Usage: bun bench/pipeline-js.ts [--requests 200000] [--rounds 5] [--connections 1] [--mesh]   (or deno run -A …)
 //   --mesh: the mesh row instead (sidecar A's outbound chain to sidecar B's inbound chain, as over
 //     mTLS, to the app): both proxies' code per request
-//   --no-tracer, --no-observer: without trace context, without metrics (what each costs)
+//   --tracer: with trace context, as a proxy that exports spans (the bench's rows export none, and a
+//     proxy without an exporter has no tracer); --no-observer: without metrics (what each costs)
 // Prints µs per request for each round (wall time; one thread, nothing else to wait for).
 import { loadConfig } from "../runtime/config/load.ts";
 import { snapshotFromConfig } from "../adapters/static/from-config.ts";
@@ -112,7 +113,7 @@ const common = {
   newRequestId,
   mirror: createMirrorSender(notUsed, Math.random),
   log: (message: string) => console.error(message),
-  tracer: process.argv.includes("--no-tracer") ? undefined : createTracer({ now: Date.now, newRequestId, samplingPercent: 1 }),
+  tracer: !process.argv.includes("--tracer") ? undefined : createTracer({ now: Date.now, newRequestId, samplingPercent: 1 }),
 };
 
 /** a proxy's route table from config text, as its kind and labels compile it */

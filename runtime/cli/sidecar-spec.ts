@@ -15,7 +15,7 @@ export const registryFlags = [
 ] as const;
 export const traceFlags = [
   { name: "otlp-endpoint", kind: "string", value: "URL", help: "export sampled spans as OTLP/HTTP JSON to URL/v1/traces" },
-  { name: "trace-sampling", kind: "string", value: "PERCENT", default: "1", help: "share of new traces sampled, 0-100 (an incoming decision is always kept)" },
+  { name: "trace-sampling", kind: "string", value: "PERCENT", help: "share of new traces sampled, 0-100, default 1 (an incoming decision is always kept); needs --otlp-endpoint" },
 ] as const;
 /** Istio's cluster ID (ISTIO_META_CLUSTER_ID): this proxy's side of source_cluster / destination_cluster, sent to peers in its metadata */
 export const clusterIdFlag = { name: "cluster-id", kind: "string", value: "ID", default: "Kubernetes", help: "the cluster this workload runs in, for Istio's source_cluster and destination_cluster labels (Istio's default: Kubernetes)" } as const;

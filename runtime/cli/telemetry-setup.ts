@@ -37,8 +37,12 @@ export interface ProxyTelemetry {
   reportServerSpans: () => boolean;
   /** sampled spans, exported as OTLP/HTTP JSON when --otlp-endpoint is set */
   spans?: OtlpExporter;
-  /** trace-context propagation for the request path */
-  tracer: Tracer;
+  /**
+   * trace context for the request path: only where spans are exported. Without an exporter the
+   * proxy starts no trace and leaves trace headers as they came, as Envoy with no tracer does
+   * (Istio's default since 1.22, which no longer points every proxy at zipkin.istio-system).
+   */
+  tracer?: Tracer;
   /** re-reads Telemetry resources after a config swap */
   onSwap(table: RouteTable): void;
   prometheus(): Response;
@@ -90,6 +94,9 @@ export function setupTelemetry(options: {
   const env = (name: string) => platform.env(name) || undefined;
   const otlpEndpoint = options.otlpEndpoint ?? env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") ?? env("OTEL_EXPORTER_OTLP_ENDPOINT");
   if (otlpEndpoint && !/^https?:\/\//.test(otlpEndpoint)) throw new UsageError(`--otlp-endpoint (or OTEL_EXPORTER_OTLP_ENDPOINT): expected an http(s) URL, got "${otlpEndpoint}"`);
+  if (options.samplingPercent !== undefined && !otlpEndpoint) {
+    throw new UsageError("--trace-sampling goes with --otlp-endpoint (or OTEL_EXPORTER_OTLP_ENDPOINT): without a span exporter no traces are started, as Envoy with no tracer");
+  }
   const compression = env("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION") ?? env("OTEL_EXPORTER_OTLP_COMPRESSION");
   if (compression && compression !== "gzip" && compression !== "none") throw new UsageError(`OTEL_EXPORTER_OTLP_COMPRESSION: expected gzip or none, got "${compression}"`);
   const spans = otlpEndpoint
@@ -122,13 +129,14 @@ export function setupTelemetry(options: {
   let serverSpans = true;
   const defaultProviders = client ? [ACCESS_LOG_PROVIDER] : [];
   let reported = "";
+  let warnedNoExporter = false;
   return {
     self,
     registry,
     metrics,
     dietmesh,
     spans,
-    tracer,
+    tracer: spans ? tracer : undefined,
     accessLog: () => (client ? writer : undefined),
     serverAccessLog: () => (server ? writer : undefined),
     reportClientSpans: () => clientSpans,
@@ -141,6 +149,10 @@ export function setupTelemetry(options: {
       server = decision.server.length > 0;
       // tracing: new traces start on the client side (outbound, gateway), so its rate is the tracer's
       tracer.setSamplingPercent?.(decision.tracing.client.samplingPercent ?? sampling);
+      if (!spans && (decision.tracing.client.traced || decision.tracing.server.traced) && !warnedNoExporter) {
+        options.log("Telemetry: tracing applies to this workload, but no span exporter is set (--otlp-endpoint): no traces are started, as Envoy with no tracer");
+        warnedNoExporter = true;
+      }
       clientSpans = decision.tracing.client.reportSpans;
       serverSpans = decision.tracing.server.reportSpans;
       const issues = telemetry.issues.join("\n  ");

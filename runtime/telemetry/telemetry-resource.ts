@@ -24,6 +24,8 @@ export interface AccessLogProvider {
 export interface TracingDecision {
   readonly samplingPercent?: number;
   readonly reportSpans: boolean;
+  /** a Telemetry's tracing applies to this side (it has effect only where spans are exported) */
+  readonly traced: boolean;
 }
 /** enabled providers for outbound (CLIENT: this workload calls) and inbound (SERVER) traffic, and each side's tracing */
 export interface AccessLogDecision {
@@ -102,14 +104,16 @@ function parseTracing(raw: Raw): TracingRule {
 function mergeTracing(levels: readonly TracingRule[][], mode: WorkloadMode): TracingDecision {
   let samplingPercent: number | undefined;
   let disabled = false;
+  let traced = false;
   for (const rules of levels) {
     for (const rule of rules) {
       if (rule.mode !== "CLIENT_AND_SERVER" && rule.mode !== mode) continue;
+      traced = true;
       if (rule.samplingPercent !== undefined) samplingPercent = rule.samplingPercent;
       if (rule.disableSpanReporting !== undefined) disabled = rule.disableSpanReporting;
     }
   }
-  return { samplingPercent, reportSpans: !disabled };
+  return { samplingPercent, reportSpans: !disabled, traced };
 }
 
 /** Istio's mergeLogs for one mode: the last level that names providers sets which are in scope. */

@@ -96,6 +96,18 @@ test("a Telemetry's randomSamplingPercentage sets a proxy's sampling (its flag s
   await eventually(async () => spans.some((s) => s.kind === 3 && s.attributes.some((x) => x.key === "http.url" && x.value.stringValue === "/sampled-by-telemetry")), 5000, "the span of a request the Telemetry sampled");
 });
 
+test("a Telemetry's tracing on a proxy with no span exporter: said once in the log, no trace started", async () => {
+  const dir = await tempConfig({
+    "app.yaml": serviceEntry("app", "app.default.svc.cluster.local", [{ address: app.address }]),
+    "telemetry.yaml": "apiVersion: telemetry.istio.io/v1\nkind: Telemetry\nmetadata: { name: traced, namespace: default }\nspec:\n  selector: { matchLabels: { app: untraced } }\n  tracing:\n  - randomSamplingPercentage: 100\n",
+  });
+  const untraced = await startSidecar(dir, ["--labels", "app=untraced"]);
+  const line = await eventually(async () => untraced.child.lines.find((l) => l.includes("no span exporter")), 5000, "the warning");
+  assert.match(line, /Telemetry: tracing applies to this workload/);
+  assert.is((await curl(["-H", "Host: app:8080", `http://${untraced.outbound}/not-traced`])).status, 200);
+  assert.is(untraced.child.lines.filter((l) => l.includes("no span exporter")).length, 1);
+});
+
 test("a gateway exports its client spans and counts them too", async () => {
   const dir = await tempConfig({
     "app.yaml": serviceEntry("app", "app.default.svc.cluster.local", [{ address: app.address }]),

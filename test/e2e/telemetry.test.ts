@@ -94,6 +94,19 @@ test("sampled spans are exported as OTLP/HTTP JSON; unsampled ones are not", asy
   assert.ok(!traces.some((t) => t.includes("11111111111111111111111111111111")), "the unsampled trace was not exported");
 });
 
+test("no span exporter: no trace started, trace headers passed on as they came (Envoy with no tracer)", async () => {
+  const dir = await tempConfig({ "se.yaml": serviceEntry("ratings", "ratings.default.svc.cluster.local", [{ address: echo.address, labels: { app: "ratings", version: "v1" } }]) });
+  const plain = await startSidecar(dir, ["--labels", "app=productpage"]);
+  const bare = JSON.parse((await curl(["-H", "Host: ratings:8080", `http://${plain.outbound}/bare`])).body).headers;
+  assert.ok(bare["x-request-id"], "a request id, as Envoy always adds");
+  for (const name of ["traceparent", "x-b3-traceid", "x-b3-spanid", "x-b3-sampled"]) assert.is(bare[name], undefined, name);
+  const incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  const seen = JSON.parse((await curl(["-H", "Host: ratings:8080", "-H", `traceparent: ${incoming}`, "-H", "x-b3-spanid: 00f067aa0ba902b7", `http://${plain.outbound}/as-came`])).body).headers;
+  assert.is(seen.traceparent, incoming, "the caller's span, not a new one");
+  assert.is(seen["x-b3-spanid"], "00f067aa0ba902b7");
+  assert.is(seen["x-b3-parentspanid"], undefined);
+});
+
 test("OpenTelemetry's environment variables alone: endpoint, headers, gzip and the service name", async () => {
   const dir = await tempConfig({ "se.yaml": serviceEntry("ratings", "ratings.default.svc.cluster.local", [{ address: echo.address, labels: { app: "ratings", version: "v1" } }]) });
   const child = runScript(cli, ["sidecar", "--config", dir, "--outbound", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--trace-sampling", "0"], {

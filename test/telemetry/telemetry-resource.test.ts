@@ -108,10 +108,10 @@ test("tracing: a more specific level overrides what it sets, per side; nothing s
     telemetry("default", "ns", { tracing: [{ disableSpanReporting: true, match: { mode: "SERVER" } }] }),
     telemetry("default", "reviews", { selector: { matchLabels: { app: "reviews" } }, tracing: [{ randomSamplingPercentage: 100, match: { mode: "CLIENT" } }] }),
   ]);
-  assert.equal(t.forWorkload(reviews).tracing, { client: { samplingPercent: 100, reportSpans: true }, server: { samplingPercent: 10, reportSpans: false } });
-  assert.equal(t.forWorkload(ratings).tracing, { client: { samplingPercent: 10, reportSpans: true }, server: { samplingPercent: 10, reportSpans: false } });
-  assert.equal(t.forWorkload({ namespace: "shop", labels: {} }).tracing.server, { samplingPercent: 10, reportSpans: true });
-  assert.equal(parseTelemetryAccessLogging([]).forWorkload(reviews).tracing.client, { samplingPercent: undefined, reportSpans: true });
+  assert.equal(t.forWorkload(reviews).tracing, { client: { samplingPercent: 100, reportSpans: true, traced: true }, server: { samplingPercent: 10, reportSpans: false, traced: true } });
+  assert.equal(t.forWorkload(ratings).tracing, { client: { samplingPercent: 10, reportSpans: true, traced: true }, server: { samplingPercent: 10, reportSpans: false, traced: true } });
+  assert.equal(t.forWorkload({ namespace: "shop", labels: {} }).tracing.server, { samplingPercent: 10, reportSpans: true, traced: true });
+  assert.equal(parseTelemetryAccessLogging([]).forWorkload(reviews).tracing.client, { samplingPercent: undefined, reportSpans: true, traced: false });
 });
 
 test.run();
