@@ -9,6 +9,14 @@
 // way, before the stream becomes a request. One difference: Envoy sets cookie crumbs aside until the
 // block ends, so they escape both limits; here every field counts as it arrived.
 //
+// A request's trailer block is held to the same two limits, measured on its own (not added to the
+// header block's): Envoy's server codec gives the trailers a fresh map when their HEADERS frame
+// begins (onBeginHeaders: allocTrailers) and the same per-field check (saveHeader) fails the block
+// with the same details and the same reset; the router then resets the upstream request. Trailers
+// carry no pseudo-headers, so every field is a field of ours. Here the block is checked whole, when
+// node:http2 hands it over, which is before the body's end is seen: the reset errors the request
+// body, so whatever was forwarded is aborted upstream rather than completed without its trailers.
+//
 // node:http2 has limits of its own (128 fields, a 64 KiB header list) that would refuse first once
 // the flags raise ours; they are derived from ours instead, once per server: twice the largest block
 // ours takes, so that ours decides every near miss and only a block over twice our limits meets

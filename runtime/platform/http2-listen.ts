@@ -3,8 +3,8 @@
 // and the answer goes back with its trailers. stop() sends GOAWAY on every connection, lets the
 // streams in flight finish, and resolves once all connections are closed (force: at once).
 // http2Handoff serves the same way connections another listener accepted and recognised as h2c.
-// With limits, a stream whose header block is over them is reset before it is handed on
-// (http2-head-limits.ts).
+// With limits, a stream whose header block is over them is reset before it is handed on, and one
+// whose trailer block is over them when that arrives (http2-head-limits.ts).
 import type * as NodeHttp2 from "node:http2";
 import type { Duplex } from "node:stream";
 import type { Socket } from "node:net";
@@ -64,11 +64,12 @@ function h2Server(http2: typeof NodeHttp2, onStream: H2ServeOptions["onStream"],
     closeAfterGoawayFrame(session); // a client's GOAWAY must not crash Deno (http2-goaway.ts)
     (session.socket as unknown as Handed | undefined)?.[ON_SESSION]?.(session);
   });
+  // destroy with an error, not close(code): Bun 1.4's close(code) on a stream the client has
+  // ended sends an empty DATA frame, not RST_STREAM
+  const refuse = (stream: NodeHttp2.ServerHttp2Stream) => void stream.destroy(TOO_MANY_HEADERS);
   server.on("stream", (stream: NodeHttp2.ServerHttp2Stream, headers: NodeHttp2.IncomingHttpHeaders, _flags: number, rawHeaders?: string[]) => {
     stream.on("error", () => {}); // a reset by the client: the response body is cancelled (sendBody)
-    // destroy with an error, not close(code): Bun 1.4's close(code) on a stream the client has
-    // ended sends an empty DATA frame, not RST_STREAM
-    if (overLimits?.(rawHeaders ?? fieldsOf(headers))) return void stream.destroy(TOO_MANY_HEADERS);
+    if (overLimits?.(rawHeaders ?? fieldsOf(headers))) return refuse(stream);
     const socket = stream.session?.socket as (Socket & Handed) | undefined;
     // a handed-over connection carries the listener's ConnInfo; a socket of our own has its address
     const base = socket?.[CONN];
@@ -78,7 +79,14 @@ function h2Server(http2: typeof NodeHttp2, onStream: H2ServeOptions["onStream"],
       : { remoteAddress: socket?.remoteAddress ?? "", remotePort: socket?.remotePort ?? 0, localAddress: socket?.localAddress, localPort: socket?.localPort, target };
     const ended = stream.endAfterHeaders;
     let trailers: H2Head | undefined;
-    if (!ended) stream.once("trailers", (t) => (trailers = plain(t)));
+    // a trailer block is held to the same limits, on its own (http2-head-limits.ts): over them, the
+    // stream is reset before its body ends, so what was forwarded is aborted, not completed
+    if (!ended) {
+      stream.once("trailers", (t: NodeHttp2.IncomingHttpHeaders, _flags: number, raw?: string[]) => {
+        if (overLimits?.(raw ?? fieldsOf(t))) refuse(stream);
+        else trailers = plain(t);
+      });
+    }
     const requestTrailers = ended ? Promise.resolve(undefined) : new Promise<H2Head | undefined>((resolve) => {
       stream.once("end", () => resolve(trailers));
       stream.once("close", () => resolve(trailers));

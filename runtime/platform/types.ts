@@ -104,7 +104,8 @@ export interface H2ServerStream {
 /**
  * The request header blocks an HTTP/2 listener takes (--max-request-headers and
  * --max-request-headers-kb; Envoy's max_request_headers_count and max_request_headers_kb). A
- * stream whose block is over either is reset before onStream sees it (http2-head-limits.ts).
+ * stream whose header block is over either is reset before onStream sees it, one whose trailer
+ * block is over them when it arrives (http2-head-limits.ts).
  */
 export interface H2HeadLimits {
   /** most header fields, pseudo-headers included */

@@ -5,16 +5,21 @@
 // native TLS listener). With 8 fields and 1 KiB, the real curl's request at both limits (the four
 // pseudo-headers count, as in Envoy's HTTP/2 codec) reaches the app; a ninth field or a 1025th byte
 // of names and values is reset, RST_STREAM INTERNAL_ERROR as Envoy resets it, and never does.
+// Request trailers (from Node's node:http2 client, h2-trailers.mjs: curl sends none) are held to
+// the same limits on their own, as Envoy's codec holds them: at both limits the request reaches the
+// app; over either, the stream is reset and the app never gets a complete request.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
-import { must, serviceEntry, startEcho, startGateway, startSidecar, stopAll, tempConfig } from "../support/mesh.ts";
+import { must, root, run, serviceEntry, startEcho, startGateway, startSidecar, stopAll, tempConfig } from "../support/mesh.ts";
 import { h2Get, type H2Target } from "../support/h2-head-block.ts";
 
 const echo = startEcho("limits");
 const limits = ["--max-request-headers", "8", "--max-request-headers-kb", "1"];
 let work = "";
-const targets: [string, H2Target][] = [];
+/** per way in: its name, how curl reaches it, and the TLS flags of Node's client (h2-trailers.mjs) */
+const targets: [string, H2Target, string[]][] = [];
+const withTrailers = `${root}test/support/h2-trailers.mjs`;
 
 const config = (dir: string) => `apiVersion: networking.istio.io/v1
 kind: Gateway
@@ -63,13 +68,14 @@ test.before(async () => {
   const [, https] = await gateway.child.waitFor(/gateway port 443 listening on (\S+) \(HTTPS\)/);
   const prior = ["--http2-prior-knowledge"];
   const mtls = ["--http2", "-k", "--cert", `${work}/curl/cert-chain.pem`, "--key", `${work}/curl/key.pem`];
+  const nodeMtls = ["--insecure", "--cert", `${work}/curl/cert-chain.pem`, "--key", `${work}/curl/key.pem`];
   targets.push(
-    ["gateway HTTP2 port", { origin: `http://${h2c}`, authority: "limits.example", curl: prior }],
-    ["gateway HTTP port, h2c prior knowledge", { origin: `http://${gateway.port80}`, authority: "limits.example", curl: prior }],
-    ["sidecar outbound, h2c prior knowledge", { origin: `http://${permissive.outbound}`, authority: "app.default.svc.cluster.local:8080", curl: prior }],
-    ["gateway HTTPS, ALPN h2", { origin: "https://limits.example", authority: "limits.example", curl: ["--http2", "--cacert", `${work}/tls.crt`, "--connect-to", `limits.example:443:${https}`] }],
-    ["sidecar inbound mTLS (PERMISSIVE), ALPN h2", { origin: `https://${permissive.inbound}`, authority: "limits.example", curl: mtls }],
-    ["sidecar inbound mTLS (STRICT), ALPN h2", { origin: `https://${strict.inbound}`, authority: "limits.example", curl: mtls }],
+    ["gateway HTTP2 port", { origin: `http://${h2c}`, authority: "limits.example", curl: prior }, []],
+    ["gateway HTTP port, h2c prior knowledge", { origin: `http://${gateway.port80}`, authority: "limits.example", curl: prior }, []],
+    ["sidecar outbound, h2c prior knowledge", { origin: `http://${permissive.outbound}`, authority: "app.default.svc.cluster.local:8080", curl: prior }, []],
+    ["gateway HTTPS, ALPN h2", { origin: "https://limits.example", authority: "limits.example", curl: ["--http2", "--cacert", `${work}/tls.crt`, "--connect-to", `limits.example:443:${https}`] }, ["--servername", "limits.example", "--ca", `${work}/tls.crt`, "--connect", https]],
+    ["sidecar inbound mTLS (PERMISSIVE), ALPN h2", { origin: `https://${permissive.inbound}`, authority: "limits.example", curl: mtls }, nodeMtls],
+    ["sidecar inbound mTLS (STRICT), ALPN h2", { origin: `https://${strict.inbound}`, authority: "limits.example", curl: mtls }, nodeMtls],
   );
 });
 
@@ -97,6 +103,31 @@ test("a ninth field, or a 1,025th byte: the stream is reset (RST_STREAM INTERNAL
       const r = await h2Get(target, path, fields, bytes);
       assert.is(r.code, 92, `${name} ${what}: ${r.out}`);
       assert.match(r.out, /INTERNAL_ERROR/, `${name} ${what}`);
+      assert.not.ok(reached(path), `${name} ${what}: reached the app`);
+    }
+  }
+});
+
+/** a POST with a header block of 8 fields and 1,024 bytes, a body, and a trailer block of `fields` fields and `bytes` bytes */
+async function postWithTrailers(target: H2Target, tls: string[], path: string, fields: number, bytes: number | "-"): Promise<string> {
+  return (await run("node", [withTrailers, target.origin, target.authority, path, "8", "1024", String(fields), String(bytes), ...tls])).out;
+}
+
+test("trailers at both limits, after a header block at both (each block measured on its own): served, the app gets it", async () => {
+  for (const [name, target, tls] of targets) {
+    const path = `/${name.replace(/\W+/g, "-")}/trailers-at-limits`;
+    const out = await postWithTrailers(target, tls, path, 8, 1024);
+    assert.match(out, /status 200/, `${name}: ${out}`);
+    assert.ok(reached(path), name);
+  }
+});
+
+test("a ninth trailer, or a 1,025th byte of trailers: the stream is reset (RST_STREAM INTERNAL_ERROR), the app never gets the request", async () => {
+  for (const [name, target, tls] of targets) {
+    for (const [what, fields, bytes] of [["ninth-trailer", 9, "-"], ["trailer-byte-over", 8, 1025]] as const) {
+      const path = `/${name.replace(/\W+/g, "-")}/${what}`;
+      const out = await postWithTrailers(target, tls, path, fields, bytes);
+      assert.match(out, /reset 2\b/, `${name} ${what}: ${out}`);
       assert.not.ok(reached(path), `${name} ${what}: reached the app`);
     }
   }

@@ -2,6 +2,8 @@
 // in this process with the real curl as the client: a block at both limits reaches onStream, one
 // field or one byte more is reset (RST_STREAM INTERNAL_ERROR, curl exit 92) and never does; limits
 // above node:http2's own defaults (128 fields, a 64 KiB list) are honoured, not cut short by them.
+// A request's trailer block (sent by Node's client: curl sends none) is held to the same limits on
+// its own: over them the stream is reset and the request's body fails instead of ending.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
@@ -11,6 +13,7 @@ import { h2Get, type H2Target } from "../support/h2-head-block.ts";
 import { root, run } from "../support/mesh.ts";
 
 const bigHead = `${root}test/support/h2-big-head.mjs`;
+const withTrailers = `${root}test/support/h2-trailers.mjs`;
 
 test("the check: fields and name + value lengths, pseudo-headers included; at the limit passes, one over does not", () => {
   const over = headBlockCheck({ maxHeaders: 3, maxHeadBytes: 20 });
@@ -74,6 +77,41 @@ test("limits above node:http2's defaults (128 fields, 64 KiB): 300 fields and 10
     const bigOver = await run("node", [bigHead, `127.0.0.1:${server.port}`, "/big-over", "6", String(100 * 1024 + 1)]);
     assert.match(bigOver.out, /reset 2\b/);
     assert.equal(seen, ["/many", "/big-at"]);
+  } finally {
+    await server.stop(true);
+  }
+});
+
+test("trailers: a block at both limits after a header block at both (each measured on its own) is delivered; one field or one byte over resets the stream, the body fails", async () => {
+  // what onStream saw of each request: its body (or why it failed) and its trailers, then a 200
+  const seen: Record<string, { body: string; trailers?: number }> = {};
+  const server = await platform.serveHttp2({
+    hostname: "127.0.0.1",
+    port: 0,
+    limits: { maxHeaders: 8, maxHeadBytes: 1024 },
+    async onStream(stream) {
+      const record = (seen[String(stream.head[":path"])] = { body: "" as string, trailers: undefined as number | undefined });
+      try {
+        record.body = await new Response(stream.body).text();
+      } catch (error) {
+        record.body = `failed: ${(error as Error).message}`;
+      }
+      const trailers = await stream.trailers;
+      record.trailers = trailers && Object.keys(trailers).length;
+      stream.respond({ ":status": "200" }, null);
+    },
+  });
+  const post = (path: string, fields: number, bytes: number | "-") => run("node", [withTrailers, `http://127.0.0.1:${server.port}`, "limits.example", path, "8", "1024", String(fields), String(bytes)]);
+  try {
+    const at = await post("/at-limits", 8, 1024);
+    assert.match(at.out, /status 200/);
+    assert.equal(seen["/at-limits"], { body: "body", trailers: 8 });
+    for (const [path, fields, bytes] of [["/ninth-trailer", 9, "-"], ["/one-byte-over", 8, 1025], ["/one-byte-over-one-field", 1, 1025]] as const) {
+      const r = await post(path, fields, bytes);
+      assert.match(r.out, /reset 2\b/, `${path}: ${r.out}`); // INTERNAL_ERROR
+      assert.match(seen[path]?.body ?? "", /^failed: /, path);
+      assert.is(seen[path].trailers, undefined, path);
+    }
   } finally {
     await server.stop(true);
   }

@@ -7,7 +7,9 @@
 // limits (--max-request-headers, --max-request-headers-kb) as Envoy's HTTP/2 codec holds a stream:
 // fields counted with the pseudo-headers, names and values summed, and a block over either reset
 // (RST_STREAM INTERNAL_ERROR) before it becomes a request — not a 431, which Envoy sends only on
-// HTTP/1.1 (runtime/platform/http2-head-limits.ts).
+// HTTP/1.1; a trailer block is held to the same limits on its own, and one over them resets the
+// stream when it arrives, failing the request's body so nothing forwarded completes
+// (runtime/platform/http2-head-limits.ts).
 import { platform, type Server } from "../../platform/index.ts";
 import type { ConnInfo, H2Head, H2ServerStream } from "../../platform/types.ts";
 import type { DataHandler, HttpRequest, HttpResponse } from "../types.ts";
