@@ -14,7 +14,7 @@ import { configureLogging, createLogger, logFlags } from "./log.ts";
 import { drainFlag } from "./lifecycle.ts";
 import { accessLogFlag, clusterIdFlag, configFlag, registryFlags, traceFlags } from "./sidecar-spec.ts";
 import { identityFlags } from "./identity-setup.ts";
-import { address, dnsFlags, headLimitFlags, headLimits, startProxyCore } from "./proxy-core.ts";
+import { address, dnsFlags, headLimitFlags, startProxyCore } from "./proxy-core.ts";
 import { credentialsDirFlag } from "./credential-setup.ts";
 import { compileWorkloadSecurity, createJwksCache } from "../security/policy/index.ts";
 import { fetchJwks } from "./security-setup.ts";
@@ -77,7 +77,6 @@ export async function runGateway(argv: string[]): Promise<void> {
   const namespace = flags.strings.namespace ?? "default";
   const labels = parseLabels(flags.strings.labels);
   const serviceAccount = flags.strings["service-account"] ?? "istio-ingressgateway-service-account";
-  const limits = headLimits(flags);
   const dashboardPeers = flags.lists["dashboard-peer"].map((peer) => (parseListenAddress(peer) ? peer : badPeer(peer)));
   /** per Gateway server port: its listener (once open) and, for HTTPS, the certificates it serves */
   interface PortListener {
@@ -106,7 +105,7 @@ export async function runGateway(argv: string[]): Promise<void> {
     onSwap: (table) => reconcile(table),
     check: (config) => gatewayTlsErrors(config, proxy),
   });
-  const { deps, identity, telemetry, watch } = core;
+  const { deps, identity, telemetry, limits, watch } = core;
   // ports whose Gateway servers say TCP (MONGO, REDIS, MYSQL): byte streams, not HTTP (gateway-tcp.ts)
   // credentialName: the folder (watched by server-certificates.ts itself), else the Secrets' source
   const credentialsDir = flags.strings["credentials-dir"];

@@ -49,6 +49,8 @@ export interface ProxyCore {
   readonly credentials: CredentialSource | undefined;
   readonly deps: PipelineDeps;
   readonly telemetry: ProxyTelemetry;
+  /** the request-head limits of every data listener (--max-request-headers[-kb]), each refusal counted in telemetry */
+  readonly limits: HeadLimits;
   readonly watch: ConfigWatch;
   /** the policies in force now */
   security(): WorkloadSecurity | undefined;
@@ -109,6 +111,7 @@ export async function startProxyCore(options: ProxyCoreOptions): Promise<ProxyCo
   const badDns = (flags.lists["dns-server"] ?? []).map(dnsServerProblem).find(Boolean);
   if (badDns) throw new UsageError(`--dns-server: ${badDns}`);
   if (flags.strings.kubeconfig && !flags.lists.registry.some((r) => r === "kubernetes" || r.startsWith("kubernetes="))) throw new UsageError("--kubeconfig goes with --registry kubernetes (nothing else reads a cluster)");
+  const bounds = headLimits(flags);
   let telemetry: ProxyTelemetry | undefined;
   const identity = await setupIdentity(flags, { namespace, serviceAccount: options.serviceAccount }, log, (info) => telemetry?.dietmesh.certificateExpiry("workload", info.notAfter));
   const credentials = await setupCredentials(flags, namespace, log);
@@ -127,6 +130,7 @@ export async function startProxyCore(options: ProxyCoreOptions): Promise<ProxyCo
     log,
   });
   const t = telemetry;
+  const limits: HeadLimits = { ...bounds, overflowed: (codec) => t.dietmesh.requestHeaderOverflow(codec) };
   const deps = defaultDeps(log, {
     clusters,
     newRequestId,
@@ -223,7 +227,7 @@ export async function startProxyCore(options: ProxyCoreOptions): Promise<ProxyCo
     return lifecycle;
   }
 
-  return { identity, credentials, deps, telemetry: t, watch, security: () => security, serve };
+  return { identity, credentials, deps, telemetry: t, limits, watch, security: () => security, serve };
 }
 
 /** a sidecar's --outbound-traffic-policy (Istio's meshConfig.outboundTrafficPolicy.mode); unset: 404 NR for unknown hosts */

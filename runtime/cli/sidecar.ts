@@ -17,7 +17,7 @@ import { createObserver } from "../telemetry/observe.ts";
 import { localServiceLookup } from "../telemetry/local-service.ts";
 import { appMetricsScraper } from "../telemetry/app-metrics.ts";
 import { serveInbound } from "./inbound-setup.ts";
-import { address, headLimits, startProxyCore } from "./proxy-core.ts";
+import { address, startProxyCore } from "./proxy-core.ts";
 import { compileWorkloadSecurity, createJwksCache } from "../security/policy/index.ts";
 import { fetchJwks, pathNormalizationFlag } from "./security-setup.ts";
 import { systemClock } from "../lib/clock.ts";
@@ -52,7 +52,6 @@ export async function runSidecar(argv: string[]): Promise<void> {
   const consulAgent = flags.strings["consul-register"];
   if (consulAgent && !inboundAddr) throw new UsageError("--consul-register needs --app (it registers the inbound listener)");
   const serviceAccount = flags.strings["service-account"] ?? "default";
-  const limits = headLimits(flags);
 
   // PeerAuthentication, RequestAuthentication and AuthorizationPolicy for this workload, recompiled
   // on every accepted config; JWKS keys outlive reloads in one cache
@@ -67,7 +66,7 @@ export async function runSidecar(argv: string[]): Promise<void> {
     log,
     securityFor: (config: MeshConfig) => compileWorkloadSecurity(config, { namespace, labels }, { clock: systemClock, jwksCache, pathNormalization: normalization }),
   });
-  const { deps, identity, telemetry, watch } = core;
+  const { deps, identity, telemetry, limits, watch } = core;
   // a sidecar always has its policies compiled (path normalization applies without any)
   const security = () => core.security()!;
 

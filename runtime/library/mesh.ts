@@ -21,7 +21,7 @@ import type { ConnInfo } from "../platform/types.ts";
 import type { Server } from "../platform/index.ts";
 import { parseFlags } from "../cli/args.ts";
 import { sidecarSpec } from "../cli/sidecar-spec.ts";
-import { headLimits, startProxyCore } from "../cli/proxy-core.ts";
+import { startProxyCore } from "../cli/proxy-core.ts";
 import { fetchJwks } from "../cli/security-setup.ts";
 import type { startConfigWatch } from "../discovery/config-watch.ts";
 import { MeshConfigError, startResourceWatch, type ResourceWatch } from "./resource-watch.ts";
@@ -186,7 +186,7 @@ export async function createMesh(options: MeshOptions): Promise<Mesh> {
       const [{ parseListenAddress }, { serveInbound }] = await Promise.all([import("../exchange/listener.ts"), import("../cli/inbound-setup.ts")]);
       const parsed = parseListenAddress(address);
       if (!parsed) throw new TypeError(`mesh.listen: expected HOST:PORT, got "${address}"`);
-      const server = await serveInbound({ address: parsed, handler: inbound(app, parsed.port), identity, appPort: parsed.port, limits: headLimits(flags), mode: (port) => security().peerMode(port), log });
+      const server = await serveInbound({ address: parsed, handler: inbound(app, parsed.port), identity, appPort: parsed.port, limits: core.limits, mode: (port) => security().peerMode(port), log });
       listeners.push(server);
       return server;
     },

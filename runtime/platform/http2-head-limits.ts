@@ -16,6 +16,8 @@
 // carry no pseudo-headers, so every field is a field of ours. Here the block is checked whole, when
 // node:http2 hands it over, which is before the body's end is seen: the reset errors the request
 // body, so whatever was forwarded is aborted upstream rather than completed without its trailers.
+// Every reset, header block or trailer block, is counted (limits.overflowed), as Envoy counts both
+// in http2.header_overflow.
 //
 // node:http2 has limits of its own (128 fields, a 64 KiB header list) that would refuse first once
 // the flags raise ours; they are derived from ours instead, once per server: twice the largest block

@@ -4,7 +4,8 @@
 // streams in flight finish, and resolves once all connections are closed (force: at once).
 // http2Handoff serves the same way connections another listener accepted and recognised as h2c.
 // With limits, a stream whose header block is over them is reset before it is handed on, and one
-// whose trailer block is over them when that arrives (http2-head-limits.ts).
+// whose trailer block is over them when that arrives (http2-head-limits.ts); limits.overflowed
+// hears of each.
 import type * as NodeHttp2 from "node:http2";
 import type { Duplex } from "node:stream";
 import type { Socket } from "node:net";
@@ -66,7 +67,10 @@ function h2Server(http2: typeof NodeHttp2, onStream: H2ServeOptions["onStream"],
   });
   // destroy with an error, not close(code): Bun 1.4's close(code) on a stream the client has
   // ended sends an empty DATA frame, not RST_STREAM
-  const refuse = (stream: NodeHttp2.ServerHttp2Stream) => void stream.destroy(TOO_MANY_HEADERS);
+  const refuse = (stream: NodeHttp2.ServerHttp2Stream) => {
+    limits?.overflowed?.("http2");
+    stream.destroy(TOO_MANY_HEADERS);
+  };
   server.on("stream", (stream: NodeHttp2.ServerHttp2Stream, headers: NodeHttp2.IncomingHttpHeaders, _flags: number, rawHeaders?: string[]) => {
     stream.on("error", () => {}); // a reset by the client: the response body is cancelled (sendBody)
     if (overLimits?.(rawHeaders ?? fieldsOf(headers))) return refuse(stream);

@@ -112,6 +112,8 @@ export interface H2HeadLimits {
   maxHeaders: number;
   /** largest sum of the fields' name and value lengths, pseudo-headers included */
   maxHeadBytes: number;
+  /** called for each stream reset over them (a counter: Envoy's http2.header_overflow); only on that path */
+  overflowed?(codec: "http2"): void;
 }
 
 /** an HTTP/2 listener with prior knowledge (h2c): every stream handed to onStream */

@@ -1,7 +1,8 @@
 // dietmesh's own metrics, beside Istio's: what the resilience layer did (breaker overflows,
-// retries, ejections), config reloads, certificate expiry and registry sync. Cluster numbers are
-// read from live cluster state at scrape time, so the request path pays nothing for them; the
-// rest are pushed by the control-plane code that knows (reload loop, cert rotation, registry).
+// retries, ejections), config reloads, certificate expiry, registry sync and requests refused over
+// the head limits. Cluster numbers are read from live cluster state at scrape time, so the request
+// path pays nothing for them; the rest are pushed by the code that knows (reload loop, cert
+// rotation, registry, and the codecs' refusal paths).
 import type { Registry } from "./metrics.ts";
 import type { AuthzDecision } from "../security/policy/index.ts";
 import type { OtlpExporter } from "./otlp.ts";
@@ -30,6 +31,9 @@ export interface ClusterStatsView {
  *                                                                policy: the AuthorizationPolicy that decided ("" for none)
  *   dietmesh_registry_synced{registry}                 gauge    1 when the last sync succeeded
  *   dietmesh_registry_last_sync_timestamp_seconds{registry} gauge
+ *   dietmesh_request_header_overflows_total{codec}     counter  requests refused over --max-request-headers or
+ *                                                                --max-request-headers-kb, codec: http1 (431) | http2
+ *                                                                (stream reset, header or trailer block)
  * and, with span export on (collectSpanExport):
  *   dietmesh_otlp_spans_exported_total                 counter  spans the collector accepted
  *   dietmesh_otlp_spans_dropped_total                  counter  spans dropped: the queue was full
@@ -47,6 +51,8 @@ export interface DietmeshMetrics {
   registrySync(registry: string, synced: boolean, atMs: number): void;
   /** an AuthorizationPolicy decision on a workload that has policies (AUDIT and dry-run show only here) */
   authz(decision: AuthzDecision): void;
+  /** a request refused over the head limits (HeadLimits.overflowed) */
+  requestHeaderOverflow(codec: "http1" | "http2"): void;
 }
 
 export function createDietmeshMetrics(registry: Registry, clusters: () => Iterable<ClusterStatsView>): DietmeshMetrics {
@@ -88,6 +94,11 @@ export function createDietmeshMetrics(registry: Registry, clusters: () => Iterab
   });
   const synced = registry.gauge("dietmesh_registry_synced", "1 when the registry's last sync succeeded, else 0.", ["registry"]);
   const lastSync = registry.gauge("dietmesh_registry_last_sync_timestamp_seconds", "Unix time of the registry's last successful sync.", ["registry"]);
+  // One counter for both codecs, as Envoy's http2.header_overflow counts HTTP/2's resets (its HTTP/1
+  // 431s have no counter of their own, only the catch-all downstream_cx_protocol_error); both series
+  // exist from the start at 0, so a rate() or an alert has a series before the first refusal.
+  const overflows = registry.counter("dietmesh_request_header_overflows_total", "Requests refused for a header block (or an HTTP/2 trailer block) over --max-request-headers or --max-request-headers-kb, by codec: http1 answered 431, http2 reset.", ["codec"]);
+  const overflowsBy = { http1: overflows.series(["http1"]), http2: overflows.series(["http2"]) };
 
   return {
     configReload(result, atMs) {
@@ -106,6 +117,7 @@ export function createDietmeshMetrics(registry: Registry, clusters: () => Iterab
       if (d.audit) decisions.series(["audit", d.auditPolicy ?? ""]).inc();
       if (d.dryRun && !d.dryRun.allowed) decisions.series(["dry_run_denied", d.dryRun.policy ?? ""]).inc();
     },
+    requestHeaderOverflow: (codec) => overflowsBy[codec].inc(),
   };
 }
 

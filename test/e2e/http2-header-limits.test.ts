@@ -7,18 +7,22 @@
 // of names and values is reset, RST_STREAM INTERNAL_ERROR as Envoy resets it, and never does.
 // Request trailers (from Node's node:http2 client, h2-trailers.mjs: curl sends none) are held to
 // the same limits on their own, as Envoy's codec holds them: at both limits the request reaches the
-// app; over either, the stream is reset and the app never gets a complete request.
+// app; over either, the stream is reset and the app never gets a complete request. Every refusal
+// is counted on the refusing proxy's /stats/prometheus (dietmesh_request_header_overflows_total:
+// codec http2 for a reset, http1 for a 431), a request served is not.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
-import { must, root, run, serviceEntry, startEcho, startGateway, startSidecar, stopAll, tempConfig } from "../support/mesh.ts";
+import { metricValue, must, root, run, serviceEntry, startEcho, startGateway, startSidecar, stopAll, tempConfig } from "../support/mesh.ts";
 import { h2Get, type H2Target } from "../support/h2-head-block.ts";
 
 const echo = startEcho("limits");
 const limits = ["--max-request-headers", "8", "--max-request-headers-kb", "1"];
 let work = "";
-/** per way in: its name, how curl reaches it, and the TLS flags of Node's client (h2-trailers.mjs) */
-const targets: [string, H2Target, string[]][] = [];
+/** per way in: its name, how curl reaches it, the TLS flags of Node's client (h2-trailers.mjs), and its proxy's admin */
+const targets: [string, H2Target, string[], string][] = [];
+/** HTTP/1.1 ways in: name, origin, Host, the proxy's admin */
+const http1: [string, string, string, string][] = [];
 const withTrailers = `${root}test/support/h2-trailers.mjs`;
 
 const config = (dir: string) => `apiVersion: networking.istio.io/v1
@@ -70,12 +74,17 @@ test.before(async () => {
   const mtls = ["--http2", "-k", "--cert", `${work}/curl/cert-chain.pem`, "--key", `${work}/curl/key.pem`];
   const nodeMtls = ["--insecure", "--cert", `${work}/curl/cert-chain.pem`, "--key", `${work}/curl/key.pem`];
   targets.push(
-    ["gateway HTTP2 port", { origin: `http://${h2c}`, authority: "limits.example", curl: prior }, []],
-    ["gateway HTTP port, h2c prior knowledge", { origin: `http://${gateway.port80}`, authority: "limits.example", curl: prior }, []],
-    ["sidecar outbound, h2c prior knowledge", { origin: `http://${permissive.outbound}`, authority: "app.default.svc.cluster.local:8080", curl: prior }, []],
-    ["gateway HTTPS, ALPN h2", { origin: "https://limits.example", authority: "limits.example", curl: ["--http2", "--cacert", `${work}/tls.crt`, "--connect-to", `limits.example:443:${https}`] }, ["--servername", "limits.example", "--ca", `${work}/tls.crt`, "--connect", https]],
-    ["sidecar inbound mTLS (PERMISSIVE), ALPN h2", { origin: `https://${permissive.inbound}`, authority: "limits.example", curl: mtls }, nodeMtls],
-    ["sidecar inbound mTLS (STRICT), ALPN h2", { origin: `https://${strict.inbound}`, authority: "limits.example", curl: mtls }, nodeMtls],
+    ["gateway HTTP2 port", { origin: `http://${h2c}`, authority: "limits.example", curl: prior }, [], gateway.admin],
+    ["gateway HTTP port, h2c prior knowledge", { origin: `http://${gateway.port80}`, authority: "limits.example", curl: prior }, [], gateway.admin],
+    ["sidecar outbound, h2c prior knowledge", { origin: `http://${permissive.outbound}`, authority: "app.default.svc.cluster.local:8080", curl: prior }, [], permissive.admin],
+    ["gateway HTTPS, ALPN h2", { origin: "https://limits.example", authority: "limits.example", curl: ["--http2", "--cacert", `${work}/tls.crt`, "--connect-to", `limits.example:443:${https}`] }, ["--servername", "limits.example", "--ca", `${work}/tls.crt`, "--connect", https], gateway.admin],
+    ["sidecar inbound mTLS (PERMISSIVE), ALPN h2", { origin: `https://${permissive.inbound}`, authority: "limits.example", curl: mtls }, nodeMtls, permissive.admin],
+    ["sidecar inbound mTLS (STRICT), ALPN h2", { origin: `https://${strict.inbound}`, authority: "limits.example", curl: mtls }, nodeMtls, strict.admin],
+  );
+  http1.push(
+    ["gateway HTTP port", `http://${gateway.port80}`, "limits.example", gateway.admin],
+    ["sidecar outbound", `http://${permissive.outbound}`, "app.default.svc.cluster.local:8080", permissive.admin],
+    ["sidecar inbound, plaintext (PERMISSIVE)", `http://${permissive.inbound}`, "limits.example", permissive.admin],
   );
 });
 
@@ -130,6 +139,29 @@ test("a ninth trailer, or a 1,025th byte of trailers: the stream is reset (RST_S
       assert.match(out, /reset 2\b/, `${name} ${what}: ${out}`);
       assert.not.ok(reached(path), `${name} ${what}: reached the app`);
     }
+  }
+});
+
+const overflows = async (admin: string, codec: string) => (await metricValue(admin, "dietmesh_request_header_overflows_total", { codec })) ?? NaN;
+
+test("every refusal is counted on the proxy's /stats/prometheus, none served: dietmesh_request_header_overflows_total, codec http2 (header or trailer block reset) and http1 (431)", async () => {
+  for (const [name, target, tls, admin] of targets) {
+    const slug = name.replace(/\W+/g, "-");
+    const before = await overflows(admin, "http2");
+    assert.is((await h2Get(target, `/${slug}/counted-not`, 8, 1024)).status, 200, name);
+    assert.is(await overflows(admin, "http2"), before, `${name}: a request served is not counted`);
+    assert.is((await h2Get(target, `/${slug}/counted-head`, 9)).code, 92, name);
+    assert.match(await postWithTrailers(target, tls, `/${slug}/counted-trailers`, 8, 1025), /reset 2\b/, name);
+    assert.is(await overflows(admin, "http2"), before + 2, name);
+  }
+  // HTTP/1.1: the Host, curl's User-Agent and Accept and nine more are twelve headers of the eight allowed
+  const nine = Array.from({ length: 9 }, (_, i) => ["-H", `x-h${i}: ${i}`]).flat();
+  for (const [name, origin, host, admin] of http1) {
+    const [before1, before2] = [await overflows(admin, "http1"), await overflows(admin, "http2")];
+    const r = await run("curl", ["-sS", "--http1.1", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code}", "-H", `Host: ${host}`, ...nine, `${origin}/counted-http1`]);
+    assert.is(r.out.trim(), "431", `${name}: ${r.out}`);
+    assert.is(await overflows(admin, "http1"), before1 + 1, name);
+    assert.is(await overflows(admin, "http2"), before2, name);
   }
 });
 

@@ -44,8 +44,9 @@ async function listener(limits: H2HeadLimits): Promise<{ server: SocketServer; s
   return { server, seen, target: { origin: `http://127.0.0.1:${server.port}`, authority: "limits.example", curl: ["--http2-prior-knowledge"] } };
 }
 
-test("8 fields and 1 KiB: at both limits served; a ninth field, or a 1025th byte, reset before onStream", async () => {
-  const { server, seen, target } = await listener({ maxHeaders: 8, maxHeadBytes: 1024 });
+test("8 fields and 1 KiB: at both limits served; a ninth field, or a 1025th byte, reset before onStream, each reset told to limits.overflowed", async () => {
+  const overflowed: string[] = [];
+  const { server, seen, target } = await listener({ maxHeaders: 8, maxHeadBytes: 1024, overflowed: (codec) => void overflowed.push(codec) });
   try {
     const at = await h2Get(target, "/at-limits", 8, 1024);
     assert.is(at.code, 0, at.out);
@@ -58,6 +59,7 @@ test("8 fields and 1 KiB: at both limits served; a ninth field, or a 1025th byte
     assert.equal(seen, ["/at-limits"]);
     // the connection-level state is untouched: the next stream is served
     assert.is((await h2Get(target, "/after", 6)).status, 200);
+    assert.equal(overflowed, ["http2", "http2", "http2"]);
   } finally {
     await server.stop(true);
   }
@@ -82,13 +84,14 @@ test("limits above node:http2's defaults (128 fields, 64 KiB): 300 fields and 10
   }
 });
 
-test("trailers: a block at both limits after a header block at both (each measured on its own) is delivered; one field or one byte over resets the stream, the body fails", async () => {
+test("trailers: a block at both limits after a header block at both (each measured on its own) is delivered; one field or one byte over resets the stream, the body fails, limits.overflowed is told", async () => {
   // what onStream saw of each request: its body (or why it failed) and its trailers, then a 200
   const seen: Record<string, { body: string; trailers?: number }> = {};
+  const overflowed: string[] = [];
   const server = await platform.serveHttp2({
     hostname: "127.0.0.1",
     port: 0,
-    limits: { maxHeaders: 8, maxHeadBytes: 1024 },
+    limits: { maxHeaders: 8, maxHeadBytes: 1024, overflowed: (codec) => void overflowed.push(codec) },
     async onStream(stream) {
       const record = (seen[String(stream.head[":path"])] = { body: "" as string, trailers: undefined as number | undefined });
       try {
@@ -112,6 +115,7 @@ test("trailers: a block at both limits after a header block at both (each measur
       assert.match(seen[path]?.body ?? "", /^failed: /, path);
       assert.is(seen[path].trailers, undefined, path);
     }
+    assert.equal(overflowed, ["http2", "http2", "http2"]);
   } finally {
     await server.stop(true);
   }

@@ -143,6 +143,17 @@ test("dietmesh metrics: cluster state read at scrape, reloads, certificates, reg
   assert.is(find(parseExposition(r.expose()), "dietmesh_certificate_expiry_timestamp_seconds").length, 0);
 });
 
+test("dietmesh: requests refused over the head limits, by codec; both series there at 0 before the first", () => {
+  const r = createRegistry();
+  const d = createDietmeshMetrics(r, () => []);
+  const overflows = () => Object.fromEntries(find(parseExposition(r.expose()), "dietmesh_request_header_overflows_total").map((s) => [s.labels.codec, s.value]));
+  assert.equal(overflows(), { http1: 0, http2: 0 });
+  d.requestHeaderOverflow("http2");
+  d.requestHeaderOverflow("http2");
+  d.requestHeaderOverflow("http1");
+  assert.equal(overflows(), { http1: 1, http2: 2 });
+});
+
 test("dietmesh: certificate sources are read at each scrape; a name listed twice shows its earliest notAfter", () => {
   const r = createRegistry();
   const d = createDietmeshMetrics(r, () => []);

@@ -9,6 +9,11 @@ import { hasNonFieldText, headEnd as findHeadEnd } from "./head-scan.ts";
 export interface HeadLimits {
   maxHeadBytes: number;
   maxHeaders: number;
+  /**
+   * called for each request refused over these limits, by the codec that refused it (HTTP/1.1: a
+   * 431; HTTP/2: a stream reset); only on that path, so the proxy counts refusals at no cost to others
+   */
+  overflowed?(codec: "http1" | "http2"): void;
 }
 
 /** Envoy's defaults: 60 KiB of request head (request line + headers), 100 headers */
@@ -455,6 +460,7 @@ export class RequestHeadReader {
   }
 
   private fail(error: HeadError): number {
+    if (error === TOO_LARGE) this.limits.overflowed?.("http1");
     this.buf = null;
     this.len = 0;
     this.error = error;
