@@ -95,7 +95,8 @@ export function upstreamRequestHeaders(incoming: Headers, facts: ForwardedFacts,
   // the request's own X-Forwarded-For and the socket's address: both valid as they are
   if (facts.remoteAddress) setChecked(headers, "x-forwarded-for", xff ? `${xff}, ${facts.remoteAddress}` : facts.remoteAddress);
   if (!headers.has("x-forwarded-proto")) setChecked(headers, "x-forwarded-proto", facts.scheme); // a URL scheme: token characters
-  if (!headers.has("x-request-id")) headers.set("x-request-id", newRequestId());
+  // a UUID (the proxy's own ids): valid as it is
+  if (!headers.has("x-request-id")) setChecked(headers, "x-request-id", newRequestId());
   // No Accept-Encoding is added (as Envoy adds none): dietmesh's own client sends the fields as they
   // are, Bun's fetch with decompress: false asks for no encoding of its own (checked on Bun 1.4.5),
   // and Deno's path is node:http, which adds none either (platform/deno-upstream.ts)

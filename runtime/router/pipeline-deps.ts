@@ -14,6 +14,7 @@ export interface PipelineDeps {
   readonly clusters: ClusterStates;
   readonly clock: Clock;
   readonly random: () => number;
+  /** a new x-request-id: a UUID, set on requests unchecked (it must be a valid header value) */
   readonly newRequestId: () => string;
   readonly mirror: MirrorSender;
   log(message: string): void;

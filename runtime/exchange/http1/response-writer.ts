@@ -81,6 +81,7 @@ function headOut(start: string, end: string, tail?: Uint8Array): Uint8Array {
   return bytes;
 }
 
+const OK_LINE = "HTTP/1.1 200 OK\r\n";
 const COALESCE_BELOW = 16 * 1024;
 const LAST_CHUNK = new Uint8Array([48, 13, 10, 13, 10]);
 
@@ -100,7 +101,9 @@ const ending = (keepAlive: boolean): Written => (keepAlive ? KEEP : CLOSE);
 /** Writes response; synchronous when the body is already in memory (knownBody), which is the usual case. */
 export function writeResponse(sink: ResponseSink, response: HttpResponse, isHead: boolean, minor: number, keepAlive: boolean): Written | Promise<Written> {
   const status = response.status;
-  const start = "HTTP/1.1 " + status + " " + (response.statusText || REASONS[status] || "Unknown") + "\r\n";
+  const reason = response.statusText;
+  // nearly every response: one flat literal, no number-to-text and no rope for latin1Write to flatten
+  const start = status === 200 && (reason === "OK" || !reason) ? OK_LINE : "HTTP/1.1 " + status + " " + (reason || REASONS[status] || "Unknown") + "\r\n";
   appendHeaders(response.headers);
   let length = head.length;
   let text = ""; // the fields this writer adds, after the response's own
