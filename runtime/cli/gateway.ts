@@ -20,7 +20,7 @@ import { compileWorkloadSecurity, createJwksCache } from "../security/policy/ind
 import { fetchJwks } from "./security-setup.ts";
 import { systemClock } from "../lib/clock.ts";
 import type { MeshConfig } from "../config/types.ts";
-import { h2cPorts } from "./gateway-h2c.ts";
+import { grpcWebPorts, h2cPorts } from "./gateway-h2c.ts";
 import { h2Streams, listenHttp2 } from "../exchange/http2/listen.ts";
 import { localReply } from "../exchange/local-reply.ts";
 import { ProxyError } from "../exchange/errors.ts";
@@ -85,6 +85,8 @@ export async function runGateway(argv: string[]): Promise<void> {
     certs?: ServerCertificates;
     /** HTTP/2 with prior knowledge: a Gateway server here says HTTP2 or GRPC */
     h2c?: boolean;
+    /** a Gateway server here says GRPC-WEB: the chain translates gRPC-Web */
+    grpcWeb?: boolean;
   }
   const listeners = new Map<number, PortListener>();
   const proxy = { kind: "gateway" as const, namespace, labels };
@@ -114,7 +116,7 @@ export async function runGateway(argv: string[]): Promise<void> {
 
   function open(port: number, entry: PortListener): void {
     const addr = binds.get(port) ?? { hostname: "0.0.0.0", port };
-    const handler = gatewayHandler({ table: watch.table, select: (t) => t.gatewayPorts.get(port), port, deps, security: core.security, filters: [gatewayXfccFilter()], onDecision: (decision) => telemetry.dietmesh.authz(decision) });
+    const handler = gatewayHandler({ table: watch.table, select: (t) => t.gatewayPorts.get(port), port, deps, security: core.security, grpcWeb: entry.grpcWeb, filters: [gatewayXfccFilter()], onDecision: (decision) => telemetry.dietmesh.authz(decision) });
     const opened = (server: Server, kind: string) => {
       if (listeners.get(port) !== entry) return void server.stop(); // replaced or closed meanwhile
       entry.server = server;
@@ -158,12 +160,14 @@ export async function runGateway(argv: string[]): Promise<void> {
     const httpClosing = new Map<number, Promise<void>>();
     const https = httpsServersByPort(table.config, proxy);
     const h2c = h2cPorts(table.config, proxy);
+    const grpcWeb = grpcWebPorts(table.config, proxy);
     for (const port of table.gatewayPorts.keys()) {
       const tls = https.get(port);
-      const tlsKey = tlsConfigKey(tls) + (!tls && h2c.has(port) ? "h2c" : "");
+      // the chain is built with the listener: a port turning GRPC-WEB (or back) is reopened
+      const tlsKey = tlsConfigKey(tls) + (!tls && h2c.has(port) ? "h2c" : "") + (grpcWeb.has(port) ? "+grpc-web" : "");
       const existing = listeners.get(port);
       if (existing?.tlsKey === tlsKey) continue;
-      if (existing?.certs && tls) {
+      if (existing?.certs && tls && existing.grpcWeb === grpcWeb.has(port)) {
         // other HTTPS settings on the same port: the same listener serves the new certificates once
         // they have loaded; until then the previous ones (no connection is refused for the swap)
         const previous = existing.certs;
@@ -176,14 +180,14 @@ export async function runGateway(argv: string[]): Promise<void> {
         });
         continue;
       }
-      const entry: PortListener = { tlsKey, certs: tls ? serverCertificates(tls, log, certificateSources) : undefined, h2c: !tls && h2c.has(port) };
+      const entry: PortListener = { tlsKey, certs: tls ? serverCertificates(tls, log, certificateSources) : undefined, h2c: !tls && h2c.has(port), grpcWeb: grpcWeb.has(port) };
       listeners.set(port, entry);
       const freed = tcpClosing.get(port);
       if (!existing && freed) void freed.then(() => listeners.get(port) === entry && open(port, entry));
       else if (!existing) open(port, entry);
       else {
         // HTTP ↔ HTTPS: the old listener must let go of the port first
-        log(`gateway port ${port} changes between HTTP and HTTPS: reopening`);
+        log(`gateway port ${port} changes between HTTP and HTTPS (or to or from GRPC-WEB): reopening`);
         void close(port, existing).then(() => listeners.get(port) === entry && open(port, entry));
       }
     }

@@ -33,18 +33,15 @@ const protocol = z.string().refine((p) => PROTOCOLS.includes(p.toUpperCase()), {
 
 /**
  * What a ServiceEntry port may declare: Istio's protocols less UDP. dietmesh carries the HTTP
- * family by Host header (HTTP2 and GRPC upstream as h2), the TCP family (TCP, MONGO, REDIS, MYSQL)
+ * family by Host header (HTTP2, GRPC and GRPC-WEB upstream as h2), the TCP family (TCP, MONGO, REDIS, MYSQL)
  * and TLS/HTTPS through CONNECT tunnels (filters/connect.ts), all over TCP; a UDP port would be
  * served as HTTP. Istio refuses the others ("unsupported protocol"), so does dietmesh.
  */
-const SERVICE_PROTOCOLS = PROTOCOLS.filter((p) => p !== "UDP" && p !== "GRPC-WEB");
+const SERVICE_PROTOCOLS = PROTOCOLS.filter((p) => p !== "UDP");
 const UDP_REFUSED = "protocol UDP is not supported by dietmesh: it carries HTTP, TCP and TLS, all over TCP, and would serve the port as HTTP";
-// Istio translates gRPC-Web to gRPC and calls the port over HTTP/2; dietmesh has no translation, and
-// serving the port as HTTP/1.1 would downgrade what it declares (docs/protocols.md)
-const GRPC_WEB_REFUSED = "protocol GRPC-WEB is not supported by dietmesh yet (no gRPC-Web to gRPC translation): declare the port HTTP to pass gRPC-Web requests unchanged to an app that speaks gRPC-Web, or GRPC for gRPC";
 const serviceProtocol = z.string().check((ctx) => {
   const p = ctx.value.toUpperCase();
-  const message = p === "UDP" ? UDP_REFUSED : p === "GRPC-WEB" ? GRPC_WEB_REFUSED : SERVICE_PROTOCOLS.includes(p) ? undefined : `expected a protocol dietmesh serves (${SERVICE_PROTOCOLS.join(", ")}), got ${JSON.stringify(ctx.value)}`;
+  const message = p === "UDP" ? UDP_REFUSED : SERVICE_PROTOCOLS.includes(p) ? undefined : `expected a protocol dietmesh serves (${SERVICE_PROTOCOLS.join(", ")}), got ${JSON.stringify(ctx.value)}`;
   if (message) ctx.issues.push({ code: "custom", input: ctx.value, message });
 });
 
@@ -218,7 +215,6 @@ const serviceEntrySpec = obj({
     if (v.ports!.findIndex((q) => q.number === p.number) !== i) add(`port number ${p.number} is defined twice`, ["ports", i, "number"]);
     // without protocol, the name's "<protocol>[-suffix]" declares it (adapters/static/from-config.ts)
     if (p.protocol === undefined && p.name.toLowerCase().split("-")[0] === "udp") add(`port name ${JSON.stringify(p.name)} declares UDP (Istio's "<protocol>-<suffix>" naming); ${UDP_REFUSED}`, ["ports", i, "name"]);
-    if (p.protocol === undefined && /^grpc-web(-|$)/i.test(p.name)) add(`port name ${JSON.stringify(p.name)} declares GRPC-WEB (Istio's "<protocol>-<suffix>" naming); ${GRPC_WEB_REFUSED}`, ["ports", i, "name"]);
   });
   if (v.workloadSelector && v.endpoints) add("only one of workloadSelector or endpoints may be set", ["endpoints"]);
   if (resolution === "NONE" && v.endpoints) add("resolution NONE (the default) cannot have endpoints; set resolution: STATIC or DNS", ["endpoints"]);

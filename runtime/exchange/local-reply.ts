@@ -120,9 +120,9 @@ export function grpcStatusOfLocalReply(response: HttpResponse): number | undefin
 }
 
 /** gRPC's percent-encoding of grpc-message: bytes outside printable ASCII, and "%" */
-export function grpcMessageOf(text: string): string {
+export function grpcMessageOf(text: string | Uint8Array): string {
   let out = "";
-  for (const byte of encoder.encode(text)) out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  for (const byte of typeof text === "string" ? encoder.encode(text) : text) out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
   return out;
 }
 

@@ -13,7 +13,8 @@ import type { JWTPayload } from "jose";
 
 /** One request on its way through a chain. */
 export interface Exchange {
-  readonly request: HttpRequest;
+  /** a filter may replace it with one carrying another body (the gRPC-Web filter's decoded text) */
+  request: HttpRequest;
   readonly conn: ConnInfo;
   /** what matchers and policies read; filters may replace headers, path and query */
   readonly facts: RequestFacts;

@@ -26,6 +26,7 @@ import { xfccFilter } from "./xfcc.ts";
 import { answerPeerMetadata, peerMetadataFilter } from "./peer-metadata.ts";
 import { corsFilter } from "./cors.ts";
 import { inboundTraceFilter } from "./inbound-trace.ts";
+import { grpcWebFilter } from "./grpc-web.ts";
 
 export interface RoutedListenerOptions {
   table: TableRef;
@@ -64,11 +65,14 @@ export interface GatewayListenerOptions extends RoutedListenerOptions {
   /** the policies selecting the gateway, now (recompiled on config swaps) */
   security: () => WorkloadSecurity | undefined;
   onDecision?: (decision: AuthzDecision) => void;
+  /** a Gateway server on this port says GRPC-WEB: gRPC-Web is translated (grpc-web.ts) */
+  grpcWeb?: boolean;
 }
 
-/** a gateway server port: host check → upgrade → CONNECT refused → request checks → JWT → RBAC (where policies select the gateway) → route → CORS → fault → router */
+/** a gateway server port: host check → upgrade → CONNECT refused → request checks → JWT → RBAC (where policies select the gateway) → [gRPC-Web] → route → CORS → fault → router */
 export function gatewayHandler(options: GatewayListenerOptions): DataHandler {
   const { deps, security } = options;
+  const route = routeFilter(options.table, options.select);
   const filters: Filter[] = [
     hostCheckFilter(),
     upgradeFilter(),
@@ -77,9 +81,10 @@ export function gatewayHandler(options: GatewayListenerOptions): DataHandler {
     requestChecksFilter(security, false),
     jwtAuthnFilter(security),
     rbacFilter(security, options.port, options.onDecision),
-    routeFilter(options.table, options.select),
   ];
-  return edgeHandler({ chain: compileChain(filters, afterRoute(deps)), facts: routedFacts(options.port), observer: deps.observer, log: deps.log });
+  // where Istio puts Envoy's filter: after authentication and authorization, before routing
+  const chain = options.grpcWeb ? compileChain(filters, grpcWebFilter(compileChain([route], afterRoute(deps)))) : compileChain([...filters, route], afterRoute(deps));
+  return edgeHandler({ chain, facts: routedFacts(options.port), observer: deps.observer, log: deps.log });
 }
 
 export interface InboundListenerOptions {

@@ -71,7 +71,7 @@ async function forward(action: ForwardAction, exchange: Exchange, deps: Pipeline
 
   // The route timeout covers every try, the backoffs and the response body; a gRPC caller's
   // deadline (grpc-timeout) takes its place when shorter, as Istio configures Envoy.
-  const timeout = requestTimeout(action.timeoutMs, isGrpc(request.headers), request.headers);
+  const timeout = requestTimeout(action.timeoutMs, isGrpc(facts.headers), facts.headers);
   const route = timeout.ms ? new AbortController() : undefined;
   let expired = false;
   const routeTimer = timeout.ms ? clock.setTimeout(() => { expired = true; route!.abort(); }, timeout.ms) : undefined;

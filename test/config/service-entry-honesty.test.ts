@@ -60,7 +60,7 @@ test("addresses (VIPs): single addresses load (names an app may call the service
 });
 
 test("port protocols: what dietmesh carries loads, in any case; UDP and unknown ones are refused with their path", () => {
-  const carried = ["HTTP", "http2", "GRPC", "HTTP_PROXY", "HTTPS", "TLS", "TCP", "MONGO", "REDIS", "MYSQL"];
+  const carried = ["HTTP", "http2", "GRPC", "grpc-web", "HTTP_PROXY", "HTTPS", "TLS", "TCP", "MONGO", "REDIS", "MYSQL"];
   assert.equal(errors(entry({ hosts: ["api.example.com"], resolution: "DNS", ports: carried.map((protocol, i) => ({ number: 1000 + i, name: `p${i}`, protocol })) })), []);
   const got = errors(entry({ hosts: ["api.example.com"], resolution: "DNS", ports: [http, { number: 53, name: "dns", protocol: "UDP" }, { number: 9090, name: "rpc", protocol: "THRIFT" }, { number: 5353, name: "udp-mdns" }, { number: 5354, name: "udpish" }] }));
   assert.equal(got.map(([path]) => path), ["spec.ports[1].protocol", "spec.ports[2].protocol"], "the fields first, then the rules");
@@ -71,13 +71,9 @@ test("port protocols: what dietmesh carries loads, in any case; UDP and unknown 
   assert.match(named[0][1], /port name "udp-mdns" declares UDP/);
 });
 
-test("GRPC-WEB is refused, by protocol or by port name: without a gRPC-Web translation it would go upstream as HTTP/1.1, not the HTTP/2 Istio uses", () => {
-  const got = errors(entry({ hosts: ["api.example.com"], resolution: "DNS", ports: [{ number: 8080, name: "web", protocol: "grpc-web" }] }));
-  assert.equal(got.map(([path]) => path), ["spec.ports[0].protocol"]);
-  assert.match(got[0][1], /protocol GRPC-WEB is not supported by dietmesh yet .*declare the port HTTP/);
-  const named = errors(entry({ hosts: ["api.example.com"], resolution: "DNS", ports: [{ number: 8081, name: "grpc-web-ui" }, { number: 8082, name: "grpc-x" }, { number: 8083, name: "grpc-web", protocol: "HTTP" }] }));
-  assert.equal(named.map(([path]) => path), ["spec.ports[0].name"], "only a name that declares it, with protocol left out");
-  assert.match(named[0][1], /port name "grpc-web-ui" declares GRPC-WEB/);
+test("GRPC-WEB loads, by protocol or by port name: the gateway translates gRPC-Web and the port's cluster speaks HTTP/2, as Istio's", () => {
+  assert.equal(errors(entry({ hosts: ["api.example.com"], resolution: "DNS", ports: [{ number: 8080, name: "web", protocol: "grpc-web" }, { number: 8081, name: "w2", protocol: "GRPC-WEB" }] })), []);
+  assert.equal(errors(entry({ hosts: ["api.example.com"], resolution: "DNS", ports: [{ number: 8081, name: "grpc-web-ui" }, { number: 8082, name: "grpc-x" }, { number: 8083, name: "grpc-web", protocol: "HTTP" }] })), []);
 });
 
 test.run();
