@@ -22,6 +22,7 @@
 // built: no other port pays for the content-type check.
 import type { HttpRequest, HttpResponse } from "../exchange/types.ts";
 import { MeshResponse } from "../exchange/response.ts";
+import { HeaderList } from "../exchange/header-list.ts";
 import { knownBody } from "../exchange/known-body.ts";
 import { grpcMessageOf, grpcStatusForHttp } from "../exchange/local-reply.ts";
 import { decodeBase64Stream, FrameEncoder, trailerFrame } from "./grpc-web-codec.ts";
@@ -50,7 +51,7 @@ export function grpcWebFilter(next: Chain): Terminal {
     const { facts, request } = exchange;
     // a copy: the request's own headers stay as they came, so the listener and the telemetry still
     // see a gRPC-Web request (a local reply is not put in gRPC form by the HTTP/2 listener)
-    const headers = new Headers(facts.headers);
+    const headers = new HeaderList(facts.headers);
     headers.delete("content-length");
     headers.set("content-type", "application/grpc");
     if (!headers.has("grpc-accept-encoding")) headers.set("grpc-accept-encoding", "identity,deflate,gzip");
@@ -82,7 +83,8 @@ function withBody(request: HttpRequest, body: ReadableStream<Uint8Array>): HttpR
 
 function toGrpcWeb(response: HttpResponse, text: boolean): HttpResponse | Promise<HttpResponse> {
   const original = response.headers;
-  const headers = new Headers(original);
+  // dietmesh's own header list, as on the rest of the data path (a Headers copy is native calls per field)
+  const headers = new HeaderList(original);
   headers.delete("content-length");
   headers.set("content-type", text ? GRPC_WEB_TEXT_PROTO : GRPC_WEB_PROTO);
   const known = knownBody(response);
