@@ -1,7 +1,7 @@
 // Building blocks shared by the Istio schemas: strict objects, ports, percents, durations, hosts
 // and RE2-checked regexes. Each one says in its message what Istio expects.
 import { z } from "zod";
-import { regexEngine } from "../routing/regex.ts";
+import { regexEngine, regexTooLong } from "../routing/regex.ts";
 import { parseDuration } from "./duration.ts";
 
 /** prefix of the message a strict object gives for unknown keys; issues.ts turns it into one error per key */
@@ -99,6 +99,8 @@ export function duration(options: { allowZero?: boolean } = {}) {
 
 /** why a pattern is not valid RE2 (the syntax Envoy uses), or undefined when it compiles */
 export function re2Problem(pattern: string): string | undefined {
+  const tooLong = regexTooLong(pattern);
+  if (tooLong) return tooLong;
   // loaded by config/load-engines.ts for objects with a regex, by load.ts for a file with one (outside the
   // try: an engine not loaded is a bug to surface, not an invalid regex)
   const re2 = regexEngine();

@@ -1,7 +1,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { RE2JS } from "re2js";
-import { compileRegex, loadRegexEngine, regexError } from "../../runtime/routing/regex.ts";
+import { compileRegex, loadRegexEngine, MAX_REGEX_LENGTH, regexError } from "../../runtime/routing/regex.ts";
+import { re2Problem } from "../../runtime/config/schema-common.ts";
 
 // the RE2 engine loads with a config that has a regex (config/load-engines.ts); here, once for all
 await loadRegexEngine();
@@ -77,6 +78,15 @@ test("escaped punctuation counts as a literal; escapes like \\d go to the engine
   assert.not.ok(compileRegex(".*\\.example\\.com")("apiXexampleXcom"));
   assert.ok(compileRegex("v\\d")("v1"));
   assert.not.ok(compileRegex("v\\d")("vx"));
+});
+
+test("a pattern longer than the limit is refused by its length, with a short excerpt; one at the limit goes to the engine", () => {
+  const long = "a.".repeat(MAX_REGEX_LENGTH / 2) + "a";
+  for (const problem of [regexError(long), re2Problem(long)]) {
+    assert.match(problem!, /is 65537 characters long: longer than 65536, dietmesh's limit/);
+    assert.ok(problem!.length < 200, "the message does not repeat the pattern");
+  }
+  assert.is(regexError("a".repeat(MAX_REGEX_LENGTH)), undefined);
 });
 
 test.run();
