@@ -73,6 +73,24 @@ export function setChecked(headers: Headers, name: string, value: string): void 
   else headers.set(name, value);
 }
 
+/**
+ * headers.get(name), headers.has(name), headers.delete(name) for a lowercase token literal: on
+ * dietmesh's own list the name is not looked up in the checked-names table again (a map lookup per
+ * call, ~18 calls per proxied request: ~5 % of the gateway's JavaScript in a CPU profile).
+ */
+export function getChecked(headers: Headers, name: string): string | null {
+  return headers instanceof HeaderList ? headers.getValid(name) : headers.get(name);
+}
+
+export function hasChecked(headers: Headers, name: string): boolean {
+  return headers instanceof HeaderList ? headers.fieldNames.indexOf(name) >= 0 : headers.has(name);
+}
+
+export function deleteChecked(headers: Headers, name: string): void {
+  if (headers instanceof HeaderList) headers.deleteValid(name);
+  else headers.delete(name);
+}
+
 export class HeaderList implements Headers {
   // declared and set in the constructor, not initialised where declared: on JSC field initialisers
   // are a function of their own, called for every list made (~2 % of a mesh pair's profile)
@@ -118,7 +136,11 @@ export class HeaderList implements Headers {
   }
 
   get(name: string): string | null {
-    const n = fieldName(name);
+    return this.getValid(fieldName(name));
+  }
+
+  /** get() for a lowercase token (getChecked) */
+  getValid(n: string): string | null {
     const names = this.fieldNames;
     let found: string | null = null;
     for (let i = 0; i < names.length; i++) {
@@ -150,7 +172,11 @@ export class HeaderList implements Headers {
   }
 
   delete(name: string): void {
-    const n = fieldName(name);
+    this.deleteValid(fieldName(name));
+  }
+
+  /** delete() for a lowercase token (deleteChecked) */
+  deleteValid(n: string): void {
     const at = this.fieldNames.indexOf(n);
     if (at >= 0) this.remove(n, at);
   }

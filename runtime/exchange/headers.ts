@@ -3,7 +3,7 @@
 // being forged by a client.
 import type { HttpResponse } from "./types.ts";
 import { withHeaders } from "./response.ts";
-import { HeaderList, setChecked } from "./header-list.ts";
+import { deleteChecked, getChecked, hasChecked, HeaderList, setChecked } from "./header-list.ts";
 
 const HOP_BY_HOP = [
   "connection",
@@ -44,7 +44,7 @@ function isHopByHop(name: string): boolean {
 
 /** removes hop-by-hop headers in place; cheap when Connection is absent (the common case) */
 export function stripHopByHop(headers: Headers): void {
-  if (headers instanceof HeaderList && headers.get("connection") === null) {
+  if (headers instanceof HeaderList && headers.getValid("connection") === null) {
     // one pass over the fields instead of nine deletes
     headers.removeWhere(isHopByHop);
     return;
@@ -91,16 +91,16 @@ export function upstreamRequestHeaders(incoming: Headers, facts: ForwardedFacts,
     headers.set("connection", "upgrade");
     headers.set("upgrade", upgrade);
   }
-  const xff = headers.get("x-forwarded-for");
+  const xff = getChecked(headers, "x-forwarded-for");
   // the request's own X-Forwarded-For and the socket's address: both valid as they are
   if (facts.remoteAddress) setChecked(headers, "x-forwarded-for", xff ? `${xff}, ${facts.remoteAddress}` : facts.remoteAddress);
-  if (!headers.has("x-forwarded-proto")) setChecked(headers, "x-forwarded-proto", facts.scheme); // a URL scheme: token characters
+  if (!hasChecked(headers, "x-forwarded-proto")) setChecked(headers, "x-forwarded-proto", facts.scheme); // a URL scheme: token characters
   // a UUID (the proxy's own ids): valid as it is
-  if (!headers.has("x-request-id")) setChecked(headers, "x-request-id", newRequestId());
+  if (!hasChecked(headers, "x-request-id")) setChecked(headers, "x-request-id", newRequestId());
   // No Accept-Encoding is added (as Envoy adds none): dietmesh's own client sends the fields as they
   // are, Bun's fetch with decompress: false asks for no encoding of its own (checked on Bun 1.4.5),
   // and Deno's path is node:http, which adds none either (platform/deno-upstream.ts)
-  headers.delete("x-dietmesh-response-flags");
+  deleteChecked(headers, "x-dietmesh-response-flags");
   return headers;
 }
 

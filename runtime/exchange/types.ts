@@ -17,6 +17,12 @@ export interface HttpRequest {
    */
   readonly scheme?: string;
   readonly target?: string;
+  /**
+   * The request-target exactly as it came, in origin form ("/a/../b?x" unnormalized; a CONNECT's
+   * "host:port"), where the listener has it (dietmesh's own HTTP/1.1 server): what an inbound
+   * sidecar routes and forwards, and where a CONNECT goes. A Web Request's URL is normalized.
+   */
+  readonly rawTarget?: string;
   readonly headers: Headers;
   readonly body: ReadableStream<Uint8Array> | null;
   /** the trailers after the body, settled once the body has ended; absent when the protocol has none */

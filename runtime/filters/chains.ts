@@ -123,10 +123,10 @@ export function inboundHandler(options: InboundListenerOptions): DataHandler {
     jwtAuthnFilter(security),
     rbacFilter(security, options.appPort, options.onDecision),
   ];
-  // the target as received (a listener passes it in conn.target; a Request's URL is normalized),
-  // and the headers as they will go to the app
+  // the target as received (a listener passes it in request.rawTarget; a Request's URL is
+  // normalized), and the headers as they will go to the app
   const facts = (request: HttpRequest, conn: ConnInfo): RequestFacts => {
-    const target = conn.target ?? targetOf(request.url); // only a request that came without its raw target
+    const target = request.rawTarget ?? targetOf(request.url); // only a request that came without its raw target
     const q = target.indexOf("?");
     const headers = upstreamRequestHeaders(request.headers, { remoteAddress: conn.remoteAddress, scheme: "http" }, deps.newRequestId, request.upgrade);
     return {

@@ -75,7 +75,7 @@ const REFUSALS: Record<string, [number, string]> = { NR: [404, "Not Found"], UO:
 export function tcpTunnels(next: DataHandler, options: { table: TableRef; select: (table: RouteTable) => RouteConfig | undefined; proxy: TcpProxy }): DataHandler {
   return async (request, conn) => {
     if (request.method !== "CONNECT") return next(request, conn);
-    const authority = conn.target ?? new URL(request.url).host;
+    const authority = request.rawTarget ?? new URL(request.url).host;
     const routes = tcpDestination(options.table.current, options.select, authority);
     if (!routes) return next(request, conn);
     const host = authorityHost(authority).replace(/^\[|\]$/g, "");

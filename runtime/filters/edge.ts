@@ -12,6 +12,7 @@ import type { Observer } from "../telemetry/observe.ts";
 import type { Chain, Exchange } from "./chain.ts";
 import type { HttpResponse } from "../exchange/types.ts";
 import { withHeaders } from "../exchange/response.ts";
+import { hasChecked } from "../exchange/header-list.ts";
 
 export interface EdgeOptions {
   chain: Chain;
@@ -27,7 +28,7 @@ export interface EdgeOptions {
 function renderFlags(response: HttpResponse, record: RequestRecord): HttpResponse {
   const flags = record.flagText;
   const headers = response.headers;
-  if (!flags && !headers.has(FLAGS_HEADER)) return response;
+  if (!flags && !hasChecked(headers, FLAGS_HEADER)) return response;
   try {
     if (flags) headers.set(FLAGS_HEADER, flags);
     else headers.delete(FLAGS_HEADER);

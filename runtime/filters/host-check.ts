@@ -5,10 +5,11 @@
 import { ProxyError } from "../exchange/errors.ts";
 import { localReply } from "../exchange/local-reply.ts";
 import type { Filter } from "./chain.ts";
+import { getChecked } from "../exchange/header-list.ts";
 
 export function hostCheckFilter(): Filter {
   return function hostCheck(exchange) {
-    const host = exchange.facts.headers.get("host");
+    const host = getChecked(exchange.facts.headers, "host");
     if (host === null) return localReply(new ProxyError("bad-request", "missing Host header"), exchange.record);
     if (host.includes(",")) return localReply(new ProxyError("bad-request", "more than one Host"), exchange.record);
     return undefined;

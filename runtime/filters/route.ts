@@ -6,7 +6,8 @@
 // the virtual host matches: 404 NR. A service whose endpoints the registry fetches on first use
 // (Kubernetes, large clusters) holds its first request until they are listed (bounded), once,
 // then the route is looked up again in the table that holds them.
-import { findVirtualHost, type RouteConfig, type RouteTable, type TableRef, type Target, type VirtualHost } from "../model/route-table.ts";
+import { findVirtualHost, type Route, type RouteConfig, type RouteTable, type TableRef, type Target, type VirtualHost } from "../model/route-table.ts";
+import type { RequestFacts } from "../routing/request-facts.ts";
 import { authorityHost } from "../model/hosts.ts";
 import { ProxyError } from "../exchange/errors.ts";
 import { localReply } from "../exchange/local-reply.ts";
@@ -31,7 +32,7 @@ export function routeFilter(table: TableRef, select: (table: RouteTable) => Rout
   return function route(exchange: Exchange, wait = true): FilterResult | Promise<FilterResult> {
     const routes = select(table.current);
     const vhost = routes && virtualHost(routes, exchange.facts.authority);
-    const chosen = vhost ? vhost.routes.find((r) => r.matches(exchange.facts)) : routes?.unknownHost?.(exchange.facts);
+    const chosen = vhost ? firstMatch(vhost.routes, exchange.facts) : routes?.unknownHost?.(exchange.facts);
     if (!chosen) return localReply(new ProxyError("no-route"), exchange.record);
     const listing = chosen.action.kind === "forward" ? inUse(chosen.action.targets) : undefined;
     if (listing && wait) return listing.then(() => route(exchange, false));
@@ -39,6 +40,12 @@ export function routeFilter(table: TableRef, select: (table: RouteTable) => Rout
     exchange.record.routeName = chosen.name;
     return undefined;
   };
+}
+
+/** the first route whose match the request meets (a loop: no closure per request, as find's would be) */
+function firstMatch(routes: readonly Route[], facts: RequestFacts): Route | undefined {
+  for (let i = 0; i < routes.length; i++) if (routes[i].matches(facts)) return routes[i];
+  return undefined;
 }
 
 /** tells the registry these services are used; what their first endpoint lists are, if running */

@@ -77,10 +77,7 @@ function h2Server(http2: typeof NodeHttp2, onStream: H2ServeOptions["onStream"],
     const socket = stream.session?.socket as (Socket & Handed) | undefined;
     // a handed-over connection carries the listener's ConnInfo; a socket of our own has its address
     const base = socket?.[CONN];
-    const target = String(headers[":path"] ?? "");
-    const conn: ConnInfo = base
-      ? { remoteAddress: base.remoteAddress, remotePort: base.remotePort, localAddress: base.localAddress, localPort: base.localPort, sni: base.sni, secure: base.secure, peer: base.peer, target }
-      : { remoteAddress: socket?.remoteAddress ?? "", remotePort: socket?.remotePort ?? 0, localAddress: socket?.localAddress, localPort: socket?.localPort, target };
+    const conn: ConnInfo = base ?? { remoteAddress: socket?.remoteAddress ?? "", remotePort: socket?.remotePort ?? 0, localAddress: socket?.localAddress, localPort: socket?.localPort };
     const ended = stream.endAfterHeaders;
     let trailers: H2Head | undefined;
     // a trailer block is held to the same limits, on its own (http2-head-limits.ts): over them, the

@@ -14,8 +14,6 @@ export interface ConnInfo {
   secure?: boolean;
   /** the client certificate of an mTLS connection, verified against the trust bundle */
   peer?: PeerCertificate;
-  /** the request target exactly as received, where the listener has it (a Request's URL is normalized) */
-  target?: string;
 }
 
 export interface PeerCertificate {

@@ -8,6 +8,7 @@ import type { Clock } from "../lib/clock.ts";
 import type { ClusterState } from "../upstream/cluster-state.ts";
 import { classifyFailure, type FailureClass } from "./classify.ts";
 import type { HttpResponse } from "../exchange/types.ts";
+import { getChecked } from "../exchange/header-list.ts";
 
 export interface TryRequest {
   method: string;
@@ -77,7 +78,7 @@ export class UpstreamTry {
     this.settled();
     this.state.outlier.record(this.host, { status: response.status });
     this.response = response;
-    this.outcome = { kind: "response", status: response.status, grpcStatus: response.headers.get("grpc-status") ?? undefined, headers: response.headers };
+    this.outcome = { kind: "response", status: response.status, grpcStatus: getChecked(response.headers, "grpc-status") ?? undefined, headers: response.headers };
   }
 
   failed(error: unknown): void {

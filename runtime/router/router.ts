@@ -8,7 +8,7 @@ import type { Exchange, Terminal } from "../filters/chain.ts";
 import { bufferForReplay } from "../resilience/body-replay.ts";
 import { upstreamRequestHeaders, downstreamResponse } from "../exchange/headers.ts";
 import { ProxyError } from "../exchange/errors.ts";
-import { setChecked } from "../exchange/header-list.ts";
+import { deleteChecked, getChecked, setChecked } from "../exchange/header-list.ts";
 import { localReply } from "../exchange/local-reply.ts";
 import type { PipelineDeps } from "./pipeline-deps.ts";
 import { pickHost, UpstreamTry } from "./attempt.ts";
@@ -59,7 +59,7 @@ async function forward(action: ForwardAction, exchange: Exchange, deps: Pipeline
   if (deps.tracer) {
     record.span = deps.tracer.propagate(headers);
     record.requestId = record.span.requestId;
-  } else record.requestId = headers.get("x-request-id") ?? undefined;
+  } else record.requestId = getChecked(headers, "x-request-id") ?? undefined;
 
   let body = request.body;
   // an upgrade is not mirrored: a mirror answering 101 would hold a tunnel nobody reads (as Envoy)
@@ -86,7 +86,7 @@ async function forward(action: ForwardAction, exchange: Exchange, deps: Pipeline
       retries.tries++;
       // who is calling, for the destination's metrics — to mesh workloads only, never passed on from the client
       if (deps.peerMetadata && meshPeer(cluster, host)) setChecked(headers, PEER_METADATA_HEADER, deps.peerMetadata); // URI-encoded once at start
-      else headers.delete(PEER_METADATA_HEADER);
+      else deleteChecked(headers, PEER_METADATA_HEADER);
       // the pool's promise is awaited here: no async step between the router and the pool
       const result = new UpstreamTry(state, host, policy.perTryTimeoutMs, route?.signal, clock);
       // Envoy's upstream service time runs from the answering try's start to its head; the
@@ -127,9 +127,9 @@ async function forward(action: ForwardAction, exchange: Exchange, deps: Pipeline
       const out = downstream.headers;
       // the answering workload, from its proxy's metadata over mTLS (an identity checked at the
       // handshake); the header never reaches the app, from a mesh peer or from anyone else
-      const peerHeader = out.get(PEER_METADATA_HEADER);
+      const peerHeader = getChecked(out, PEER_METADATA_HEADER);
       if (peerHeader !== null) {
-        out.delete(PEER_METADATA_HEADER);
+        deleteChecked(out, PEER_METADATA_HEADER);
         const identity = host.endpoint.identity;
         if (identity && meshPeer(cluster, host)) record.upstreamPeer = peerFromMetadata(identity, peerHeader);
       }

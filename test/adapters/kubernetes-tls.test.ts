@@ -46,7 +46,7 @@ test.before(async () => {
     hostname: "127.0.0.1",
     port: 0,
     // the API server behind TLS: requests pass through, watches stream
-    handler: (request, conn) => upstreamClient.send({ url: `http://${api.address.replace(/^https?:\/\//, "")}${conn.target}`, method: request.method, headers: request.headers, body: request.body }),
+    handler: (request, conn) => upstreamClient.send({ url: `http://${api.address.replace(/^https?:\/\//, "")}${request.rawTarget}`, method: request.method, headers: request.headers, body: request.body }),
     credentials: () => ({ certChainPem: server.pem, keyPem: server.keyPem, rootCertsPem: caPem }),
     accept: () => ({ plaintext: false, tls: true, clientCertificate: true }),
     verifyPeer: async (der) => (sameBytes(der, admin.der) ? null : "not the admin certificate"),

@@ -23,7 +23,7 @@ export async function startTargetEcho(): Promise<TargetEcho> {
     credentials: () => null,
     accept: () => ({ plaintext: true, tls: false, clientCertificate: false }),
     handler(request, conn) {
-      const seen: EchoedRequest = { method: request.method, target: conn.target ?? "", headers: Object.fromEntries(request.headers) };
+      const seen: EchoedRequest = { method: request.method, target: request.rawTarget ?? "", headers: Object.fromEntries(request.headers) };
       return new Response(JSON.stringify(seen), { headers: { "content-type": "application/json" } });
     },
   });

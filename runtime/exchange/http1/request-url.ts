@@ -60,22 +60,26 @@ export interface UrlParts {
 
 /** the request's URL, or why it has none */
 export function requestUrl(head: RequestHead, scheme: string): string | HeadError {
-  const parts = requestParts(head, scheme);
-  return "status" in parts ? parts : parts.scheme + "://" + parts.authority + parts.target;
+  const parts: UrlParts = { scheme: "", authority: "", target: "" };
+  const error = requestParts(head, scheme, parts);
+  return error ?? parts.scheme + "://" + parts.authority + parts.target;
 }
 
-/** the request's URL in its parts (no URL string built: the chain's route facts need only these), or why it has none */
-export function requestParts(head: RequestHead, scheme: string): UrlParts | HeadError {
+/**
+ * The request's URL in its parts, into out (no URL string built: the chain's route facts need only
+ * these; a server connection reuses one out for all its requests), or why it has none.
+ */
+export function requestParts(head: RequestHead, scheme: string, out: UrlParts): HeadError | null {
   const target = head.target;
   if (target.charCodeAt(0) === 47 /* "/" */) {
     const host = head.host;
     if (host === undefined) return NO_HOST;
     if (!validAuthority(host)) return BAD_HOST;
     const path = normalizedPath(target);
-    return path ? { scheme, authority: host, target: path } : BAD_TARGET;
+    return path ? parts(out, scheme, host, path) : BAD_TARGET;
   }
   // authority-form (CONNECT host:port, checked by request-head.ts): the tunnel's destination
-  if (head.method === "CONNECT") return validAuthority(target) ? { scheme, authority: target, target: "/" } : BAD_HOST;
+  if (head.method === "CONNECT") return validAuthority(target) ? parts(out, scheme, target, "/") : BAD_HOST;
   // absolute-form: http://authority[/path][?query]
   const sep = target.indexOf("://");
   if (sep < 0) return BAD_TARGET;
@@ -87,5 +91,12 @@ export function requestParts(head: RequestHead, scheme: string): UrlParts | Head
   if (!validAuthority(authority) || authority.includes("@")) return BAD_HOST;
   const rest = end === target.length ? "/" : target[end] === "?" ? "/" + target.slice(end) : target.slice(end);
   const path = normalizedPath(rest);
-  return path ? { scheme: given, authority, target: path } : BAD_TARGET;
+  return path ? parts(out, given, authority, path) : BAD_TARGET;
+}
+
+function parts(out: UrlParts, scheme: string, authority: string, target: string): null {
+  out.scheme = scheme;
+  out.authority = authority;
+  out.target = target;
+  return null;
 }

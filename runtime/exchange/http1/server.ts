@@ -20,7 +20,7 @@ import { BODY_STRATEGY, BodySource, type BodyOwner } from "./body-source.ts";
 import { latin1, piece } from "../../platform/http1/bytes.ts";
 import { CHUNKED_DONE, ChunkedDecoder } from "./chunked.ts";
 import { DEFAULT_HEAD_LIMITS, newRequestHead, RequestHeadReader, type HeadError, type HeadLimits, type RequestHead } from "./request-head.ts";
-import { requestParts } from "./request-url.ts";
+import { requestParts, type UrlParts } from "./request-url.ts";
 import { FAILED, KEEP, writeResponse, writeSwitchingProtocols, type ResponseSink, type Written } from "./response-writer.ts";
 import { TransportChannel } from "../transport-channel.ts";
 import { HeaderList } from "../header-list.ts";
@@ -77,6 +77,7 @@ class ServerRequest implements HttpRequest {
     readonly scheme: string,
     private readonly authority: string,
     readonly target: string,
+    readonly rawTarget: string,
     readonly headers: HeaderList,
     readonly body: ReadableStream<Uint8Array> | null,
     readonly upgrade: string | undefined,
@@ -92,6 +93,8 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
   state = HEAD;
   readonly reader: RequestHeadReader;
   readonly head: RequestHead = newRequestHead();
+  /** the current request's URL parts (requestParts), reused */
+  readonly urlParts: UrlParts = { scheme: "", authority: "", target: "" };
   /** bytes received after the current request, waiting for its response to be written */
   buffered: Uint8Array[] = [];
   bufferedBytes = 0;
@@ -211,11 +214,12 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
       body = new ReadableStream(this.source, BODY_STRATEGY);
       this.state = BODY;
     } else this.state = WAIT;
-    const resolved = requestParts(head, this.options.scheme);
-    if ("status" in resolved) {
+    const resolved = this.urlParts;
+    const refused = requestParts(head, this.options.scheme, resolved);
+    if (refused) {
       this.bodyMode = NO_BODY;
       this.state = WAIT;
-      return this.refuse(resolved);
+      return this.refuse(refused);
     }
     // the parser has checked every name (a lowercase token) and value: they go in as they are
     const headers = new HeaderList();
@@ -239,14 +243,13 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
     if (expect) this.socket.write(CONTINUE);
     // an absolute-form target names the authority; Host is replaced by it (RFC 9112 §3.2.2)
     if (head.target.charCodeAt(0) !== 47 /* "/" */) headers.set("host", resolved.authority);
-    const base = this.conn;
-    const conn: ConnInfo = { remoteAddress: base.remoteAddress, remotePort: base.remotePort, localAddress: base.localAddress, localPort: base.localPort, sni: base.sni, secure: base.secure, peer: base.peer, target: rawOriginTarget(head.target) };
     this.connectAsked = head.method === "CONNECT";
     this.upgradeAsked = head.upgrade && !this.connectAsked;
-    const request = new ServerRequest(head.method, resolved.scheme, resolved.authority, resolved.target, headers, body, this.upgradeAsked ? (headers.get("upgrade") ?? undefined) : undefined);
+    const request = new ServerRequest(head.method, resolved.scheme, resolved.authority, resolved.target, rawOriginTarget(head.target), headers, body, this.upgradeAsked ? (headers.get("upgrade") ?? undefined) : undefined);
     let response: HttpResponse | Promise<HttpResponse>;
     try {
-      response = this.options.handler(request, conn);
+      // the connection's own facts: the same object for every request it carries (nothing per request)
+      response = this.options.handler(request, this.conn);
     } catch (error) {
       response = this.options.onError(error);
     }

@@ -2,6 +2,7 @@
 // without pseudo-headers (Host from :authority, so routing reads one place for either protocol),
 // and a Headers goes out without the connection-specific fields HTTP/2 forbids — a peer must treat
 // them as a malformed message, and node:http2 refuses to send them.
+import { getChecked } from "../header-list.ts";
 import type { H2Head } from "../../platform/types.ts";
 
 /** fields that describe one HTTP/1.1 connection and have no meaning on an HTTP/2 stream */
@@ -41,6 +42,6 @@ export function h2Fields(headers: Headers, out: H2Head): H2Head {
 
 /** a gRPC call: content-type application/grpc, application/grpc+proto, … (not grpc-web) */
 export function isGrpc(headers: Headers): boolean {
-  const type = headers.get("content-type");
+  const type = getChecked(headers, "content-type");
   return type !== null && type.startsWith("application/grpc") && !type.startsWith("application/grpc-web");
 }

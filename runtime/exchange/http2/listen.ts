@@ -81,7 +81,7 @@ function toRequest(stream: H2ServerStream, scheme: string): HttpRequest | undefi
   if (typeof url !== "string") return undefined;
   const headers = headersOfHead(head);
   headers.set("host", authority);
-  return { method, url, headers, body: stream.body, trailers: stream.trailers.then((t) => t && headersOfHead(t)), protocol: "h2" };
+  return { method, url, rawTarget: path, headers, body: stream.body, trailers: stream.trailers.then((t) => t && headersOfHead(t)), protocol: "h2" };
 }
 
 const NO_BODY = new Set([204, 304]);

@@ -7,6 +7,7 @@ import { requestHeadBytes, type BodyFraming } from "../../exchange/http1/request
 import type { Connection } from "./connection.ts";
 import { targetOf } from "./client.ts";
 import type { HttpResponse } from "../../exchange/types.ts";
+import { hasChecked } from "../../exchange/header-list.ts";
 
 export const WAITING = 0; // in the pending queue, or its connection is still opening
 export const SENDING = 1; // head written, no response head yet
@@ -47,7 +48,7 @@ export class Exchange implements BodyFraming {
     // throws TypeError on CR/LF or a bad method/target: before any connection is touched
     this.head = requestHeadBytes(request.method, request.target ?? targetOf(request.url), request.headers, request.body !== null, this);
     this.isHead = request.method === "HEAD";
-    this.upgrade = request.headers.has("upgrade");
+    this.upgrade = hasChecked(request.headers, "upgrade");
   }
 
   /** the abort signal fired */
