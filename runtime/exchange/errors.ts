@@ -12,6 +12,7 @@ export type ProxyErrorCode =
   | "fault-abort" // FI: fault injection aborted the request
   | "bad-request" // DPE: the request itself is malformed
   | "invalid-request" // a request policy cannot judge (method, path normalization): 400
+  | "invalid-grpc-web" // a gRPC-Web text body that is not base64: 400
   | "unauthenticated" // RequestAuthentication refused a token: 401
   | "forbidden" // AuthorizationPolicy denied: 403
   | "upgrade-refused" // an Upgrade this listener does not carry: 403

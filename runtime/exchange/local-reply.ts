@@ -53,6 +53,8 @@ const replies: Record<ProxyErrorCode, Reply> = {
   forbidden: { status: 403, flag: "", body: "RBAC: access denied", details: "rbac_access_denied_matched_policy[none]" },
   "upgrade-refused": { status: 403, flag: "", body: "", details: "upgrade_failed" },
   "invalid-request": { status: 400, flag: "", body: "Bad Request", details: "path_normalization_failed" },
+  // the details say which check failed: grpc_base_64_decode_failed (a character) or …_bad_size (the length)
+  "invalid-grpc-web": { status: 400, flag: "", body: "Bad gRPC-web request, invalid base64 data.", details: "grpc_base_64_decode_failed" },
   internal: { status: 500, flag: "", body: "internal error", details: "internal_error" },
 };
 

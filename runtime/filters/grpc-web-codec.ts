@@ -14,7 +14,12 @@ DECODE[61 /* "=" */] = 64;
 /** the gRPC-Web trailer frame's flag byte (PROTOCOL-WEB.md) */
 export const TRAILER_FLAG = 0x80;
 
-export class Base64Error extends Error {}
+export class Base64Error extends Error {
+  /** Envoy's response-code details for it: a character outside base64, or a length not a multiple of 4 */
+  constructor(readonly details: "grpc_base_64_decode_failed" | "grpc_base_64_decode_failed_bad_size") {
+    super(details === "grpc_base_64_decode_failed" ? "invalid base64 data" : "invalid base64 data: its length is not a multiple of 4");
+  }
+}
 
 /** bytes as base64, padded */
 export function base64Encode(bytes: Uint8Array): Uint8Array {
@@ -59,7 +64,7 @@ export class Base64Decoder {
       if (this.carried < 4) continue;
       this.carried = 0;
       const a = DECODE[quad[0]], b = DECODE[quad[1]], c = DECODE[quad[2]], d = DECODE[quad[3]];
-      if (a > 63 || b > 63 || c === 255 || d === 255 || (c === 64 && d !== 64)) throw new Base64Error("invalid base64 data");
+      if (a > 63 || b > 63 || c === 255 || d === 255 || (c === 64 && d !== 64)) throw new Base64Error("grpc_base_64_decode_failed");
       out[o++] = (a << 2) | (b >> 4);
       if (c !== 64) out[o++] = ((b & 15) << 4) | (c >> 2);
       if (d !== 64) out[o++] = ((c & 3) << 6) | d;
@@ -68,24 +73,46 @@ export class Base64Decoder {
   }
 
   end(): void {
-    if (this.carried) throw new Base64Error("invalid base64 data: its length is not a multiple of 4");
+    if (this.carried) throw new Base64Error("grpc_base_64_decode_failed_bad_size");
   }
 }
 
-/** a request body of base64 text as the bytes it encodes (an error in the text errors the stream) */
-export function decodeBase64Stream(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
-  const decoder = new Base64Decoder();
-  return body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        const bytes = decoder.push(chunk);
-        if (bytes.length) controller.enqueue(bytes);
-      },
-      flush() {
-        decoder.end();
-      },
-    }),
-  );
+/**
+ * A request body of base64 text as the bytes it encodes. An error in the text errors the stream
+ * (what was forwarded is aborted) and is kept in `error`, so the filter can answer 400 as Envoy
+ * does when no answer has gone out yet.
+ */
+export class Base64Body {
+  error: Base64Error | undefined = undefined;
+  readonly stream: ReadableStream<Uint8Array>;
+
+  constructor(body: ReadableStream<Uint8Array>) {
+    const decoder = new Base64Decoder();
+    const failed = (error: unknown) => {
+      if (error instanceof Base64Error) this.error ??= error;
+      throw error;
+    };
+    this.stream = body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          let bytes: Uint8Array;
+          try {
+            bytes = decoder.push(chunk);
+          } catch (error) {
+            return failed(error);
+          }
+          if (bytes.length) controller.enqueue(bytes);
+        },
+        flush() {
+          try {
+            decoder.end();
+          } catch (error) {
+            failed(error);
+          }
+        },
+      }),
+    );
+  }
 }
 
 /**

@@ -25,7 +25,10 @@ import { MeshResponse } from "../exchange/response.ts";
 import { HeaderList } from "../exchange/header-list.ts";
 import { knownBody } from "../exchange/known-body.ts";
 import { grpcMessageOf, grpcStatusForHttp } from "../exchange/local-reply.ts";
-import { decodeBase64Stream, FrameEncoder, trailerFrame } from "./grpc-web-codec.ts";
+import { Base64Body, type Base64Error, FrameEncoder, trailerFrame } from "./grpc-web-codec.ts";
+import { ProxyError } from "../exchange/errors.ts";
+import { localReply } from "../exchange/local-reply.ts";
+import type { Exchange } from "./chain.ts";
 import type { Chain, Terminal } from "./chain.ts";
 
 const BINARY = 1;
@@ -58,10 +61,40 @@ export function grpcWebFilter(next: Chain): Terminal {
     facts.headers = headers;
     const accept = headers.get("accept");
     const text = accept === "application/grpc-web-text" || accept === GRPC_WEB_TEXT_PROTO;
-    if (kind === TEXT && request.body) exchange.request = withBody(request, decodeBase64Stream(request.body));
+    const decoded = kind === TEXT && request.body ? new Base64Body(request.body) : undefined;
+    if (decoded) exchange.request = withBody(request, decoded.stream);
     const answer = next(exchange);
+    if (decoded) {
+      if (!(answer instanceof Promise)) return checkedText(exchange, decoded, answer, text);
+      return answer.then(
+        (response) => checkedText(exchange, decoded, response, text),
+        (error) => {
+          if (!decoded.error) throw error;
+          return badBase64(exchange, decoded.error, text);
+        },
+      );
+    }
     return answer instanceof Promise ? answer.then((response) => toGrpcWeb(response, text)) : toGrpcWeb(answer, text);
   };
+}
+
+/**
+ * A -text request's answer: when its base64 turned out bad before the answer came (the upstream
+ * call failed with its aborted body, or answered without reading it all), Envoy's 400 in its place,
+ * in gRPC-Web form. Bad base64 found after the answer went out resets it, as in Envoy.
+ */
+function checkedText(exchange: Exchange, decoded: Base64Body, response: HttpResponse, text: boolean): HttpResponse | Promise<HttpResponse> {
+  if (!decoded.error) return toGrpcWeb(response, text);
+  void response.body?.cancel().catch(() => {});
+  return badBase64(exchange, decoded.error, text);
+}
+
+function badBase64(exchange: Exchange, error: Base64Error, text: boolean): HttpResponse | Promise<HttpResponse> {
+  // this hop's own refusal: the flags the aborted upstream try earned are not what happened
+  exchange.record.flags = null;
+  const reply = localReply(new ProxyError("invalid-grpc-web"), exchange.record);
+  exchange.record.details = error.details;
+  return toGrpcWeb(reply, text);
 }
 
 /** request with another body, everything else read from it (its url may be built lazily) */
@@ -73,6 +106,7 @@ function withBody(request: HttpRequest, body: ReadableStream<Uint8Array>): HttpR
     },
     scheme: request.scheme,
     target: request.target,
+    rawTarget: request.rawTarget,
     headers: request.headers,
     body,
     trailers: request.trailers,

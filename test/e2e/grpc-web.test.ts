@@ -255,6 +255,22 @@ test("the proxy's local replies in gRPC-Web form: no healthy upstream, no route"
   assert.is(nr.headers["x-dietmesh-response-flags"], "NR");
 });
 
+for (const [name, extra] of [["HTTP/1.1", []], ["h2c", ["--http2-prior-knowledge"]]] as const) {
+  test(`bad base64 in a text body over ${name}: Envoy's 400, in gRPC-Web form, for a bad character and for a bad length`, async () => {
+    const good = btoa(latin1(messageFrame({ text: "hi" })));
+    for (const body of ["!" + good.slice(1), good + "QQ"]) {
+      const r = await post(webPort, "echo.example", body, ["content-type: application/grpc-web-text", "accept: application/grpc-web-text"], [...extra]);
+      assert.is(r.status, 400, body);
+      assert.is(r.headers["content-type"], "application/grpc-web-text+proto");
+      assert.is(r.headers["grpc-status"], "13"); // Envoy's mapping of 400: INTERNAL
+      assert.is(r.headers["grpc-message"], "Bad gRPC-web request, invalid base64 data.");
+      // this hop refused the request: no flag of the upstream try it aborted
+      assert.is(r.headers["x-dietmesh-response-flags"], undefined);
+      assert.is(r.body.length, 0);
+    }
+  });
+}
+
 test("a request that is not gRPC-Web passes the GRPC-WEB port unchanged", async () => {
   const r = await post(webPort, "plain.example", '{"a":1}', ["content-type: application/json", "content-length: 7"]);
   assert.is(r.status, 200);

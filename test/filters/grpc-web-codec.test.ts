@@ -3,7 +3,7 @@
 // frame at a time however the body is cut; the trailer frame's exact bytes.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { Base64Decoder, Base64Error, base64Encode, FrameEncoder, trailerFrame } from "../../runtime/filters/grpc-web-codec.ts";
+import { Base64Body, Base64Decoder, Base64Error, base64Encode, FrameEncoder, trailerFrame } from "../../runtime/filters/grpc-web-codec.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -40,12 +40,53 @@ test("padding may end a quad mid-stream (messages encoded one by one)", () => {
   assert.is(text(out), "abcdef");
 });
 
-test("bad characters and a length not a multiple of 4 are errors", () => {
-  assert.throws(() => new Base64Decoder().push(bytes("ab!d")), (e: unknown) => e instanceof Base64Error);
-  assert.throws(() => new Base64Decoder().push(bytes("a=bc")), (e: unknown) => e instanceof Base64Error);
+const badData = (e: unknown) => e instanceof Base64Error && e.details === "grpc_base_64_decode_failed";
+const badSize = (e: unknown) => e instanceof Base64Error && e.details === "grpc_base_64_decode_failed_bad_size";
+
+test("bad characters and a length not a multiple of 4 are errors, with Envoy's details for each", () => {
+  assert.throws(() => new Base64Decoder().push(bytes("ab!d")), badData);
+  assert.throws(() => new Base64Decoder().push(bytes("a=bc")), badData);
   const decoder = new Base64Decoder();
   decoder.push(bytes("YWJj" + "YW"));
-  assert.throws(() => decoder.end(), (e: unknown) => e instanceof Base64Error);
+  assert.throws(() => decoder.end(), badSize);
+});
+
+/** a body stream of these chunks */
+const streamOf = (...chunks: string[]) =>
+  new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const chunk of chunks) controller.enqueue(bytes(chunk));
+      controller.close();
+    },
+  });
+
+/** reads a stream to its end; the error it ended with, if any */
+async function drain(stream: ReadableStream<Uint8Array>): Promise<{ out: Uint8Array[]; error: unknown }> {
+  const out: Uint8Array[] = [];
+  try {
+    for await (const chunk of stream) out.push(chunk);
+    return { out, error: undefined };
+  } catch (error) {
+    return { out, error };
+  }
+}
+
+test("a base64 body decodes as it streams and keeps the error that ended it", async () => {
+  const good = new Base64Body(streamOf("YW", "Jj", "ZA=="));
+  const read = await drain(good.stream);
+  assert.is(read.error, undefined);
+  assert.is(text(concat(read.out)), "abcd");
+  assert.is(good.error, undefined);
+
+  const bad = new Base64Body(streamOf("YWJj", "Y!Jj"));
+  const failed = await drain(bad.stream);
+  assert.ok(badData(failed.error), String(failed.error));
+  assert.is(text(concat(failed.out)), "abc", "what came before the bad quad was passed on");
+  assert.ok(badData(bad.error));
+
+  const short = new Base64Body(streamOf("YWJjZ"));
+  assert.ok(badSize((await drain(short.stream)).error));
+  assert.ok(badSize(short.error));
 });
 
 test("frames go out base64-encoded one whole frame at a time, however the body is cut", () => {

@@ -123,6 +123,7 @@ test("one flag per failure: a connect failure is UF, a reset UC, and every code 
     "fault-abort": "FI",
     "bad-request": "DPE",
     "invalid-request": "",
+    "invalid-grpc-web": "",
     unauthenticated: "",
     forbidden: "",
     "upgrade-refused": "",
