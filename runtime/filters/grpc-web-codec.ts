@@ -52,6 +52,8 @@ export function base64Encode(bytes: Uint8Array): Uint8Array {
 export class Base64Decoder {
   private carry = new Uint8Array(4);
   private carried = 0;
+  /** the error thrown, kept: the stream's reader may see it only as its own failure */
+  error: Base64Error | undefined = undefined;
 
   push(chunk: Uint8Array): Uint8Array {
     const total = this.carried + chunk.length;
@@ -64,7 +66,7 @@ export class Base64Decoder {
       if (this.carried < 4) continue;
       this.carried = 0;
       const a = DECODE[quad[0]], b = DECODE[quad[1]], c = DECODE[quad[2]], d = DECODE[quad[3]];
-      if (a > 63 || b > 63 || c === 255 || d === 255 || (c === 64 && d !== 64)) throw new Base64Error("grpc_base_64_decode_failed");
+      if (a > 63 || b > 63 || c === 255 || d === 255 || (c === 64 && d !== 64)) throw (this.error = new Base64Error("grpc_base_64_decode_failed"));
       out[o++] = (a << 2) | (b >> 4);
       if (c !== 64) out[o++] = ((b & 15) << 4) | (c >> 2);
       if (d !== 64) out[o++] = ((c & 3) << 6) | d;
@@ -73,45 +75,37 @@ export class Base64Decoder {
   }
 
   end(): void {
-    if (this.carried) throw new Base64Error("grpc_base_64_decode_failed_bad_size");
+    if (this.carried) throw (this.error = new Base64Error("grpc_base_64_decode_failed_bad_size"));
   }
 }
 
 /**
  * A request body of base64 text as the bytes it encodes. An error in the text errors the stream
- * (what was forwarded is aborted) and is kept in `error`, so the filter can answer 400 as Envoy
- * does when no answer has gone out yet.
+ * (what was forwarded is aborted) and stays readable in `error`, so the filter can answer 400 as
+ * Envoy does when no answer has gone out yet.
  */
 export class Base64Body {
-  error: Base64Error | undefined = undefined;
+  private readonly decoder = new Base64Decoder();
   readonly stream: ReadableStream<Uint8Array>;
 
   constructor(body: ReadableStream<Uint8Array>) {
-    const decoder = new Base64Decoder();
-    const failed = (error: unknown) => {
-      if (error instanceof Base64Error) this.error ??= error;
-      throw error;
-    };
+    const decoder = this.decoder;
     this.stream = body.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, controller) {
-          let bytes: Uint8Array;
-          try {
-            bytes = decoder.push(chunk);
-          } catch (error) {
-            return failed(error);
-          }
+          const bytes = decoder.push(chunk);
           if (bytes.length) controller.enqueue(bytes);
         },
         flush() {
-          try {
-            decoder.end();
-          } catch (error) {
-            failed(error);
-          }
+          decoder.end();
         },
       }),
     );
+  }
+
+  /** why the text is not base64, once that is found */
+  get error(): Base64Error | undefined {
+    return this.decoder.error;
   }
 }
 

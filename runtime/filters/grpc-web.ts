@@ -64,27 +64,24 @@ export function grpcWebFilter(next: Chain): Terminal {
     const decoded = kind === TEXT && request.body ? new Base64Body(request.body) : undefined;
     if (decoded) exchange.request = withBody(request, decoded.stream);
     const answer = next(exchange);
-    if (decoded) {
-      if (!(answer instanceof Promise)) return checkedText(exchange, decoded, answer, text);
-      return answer.then(
-        (response) => checkedText(exchange, decoded, response, text),
-        (error) => {
-          if (!decoded.error) throw error;
-          return badBase64(exchange, decoded.error, text);
-        },
-      );
-    }
-    return answer instanceof Promise ? answer.then((response) => toGrpcWeb(response, text)) : toGrpcWeb(answer, text);
+    if (!(answer instanceof Promise)) return answered(exchange, decoded, answer, text);
+    return answer.then(
+      (response) => answered(exchange, decoded, response, text),
+      (error) => {
+        if (!decoded?.error) throw error;
+        return badBase64(exchange, decoded.error, text);
+      },
+    );
   };
 }
 
 /**
- * A -text request's answer: when its base64 turned out bad before the answer came (the upstream
- * call failed with its aborted body, or answered without reading it all), Envoy's 400 in its place,
- * in gRPC-Web form. Bad base64 found after the answer went out resets it, as in Envoy.
+ * The answer in gRPC-Web form; for a -text request whose base64 turned out bad before the answer
+ * came (the upstream call failed with its aborted body, or answered without reading it all),
+ * Envoy's 400 in its place. Bad base64 found after the answer went out resets it, as in Envoy.
  */
-function checkedText(exchange: Exchange, decoded: Base64Body, response: HttpResponse, text: boolean): HttpResponse | Promise<HttpResponse> {
-  if (!decoded.error) return toGrpcWeb(response, text);
+function answered(exchange: Exchange, decoded: Base64Body | undefined, response: HttpResponse, text: boolean): HttpResponse | Promise<HttpResponse> {
+  if (!decoded?.error) return toGrpcWeb(response, text);
   void response.body?.cancel().catch(() => {});
   return badBase64(exchange, decoded.error, text);
 }
