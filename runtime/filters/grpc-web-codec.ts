@@ -82,7 +82,9 @@ export class Base64Decoder {
 /**
  * A request body of base64 text as the bytes it encodes. An error in the text errors the stream
  * (what was forwarded is aborted) and stays readable in `error`, so the filter can answer 400 as
- * Envoy does when no answer has gone out yet.
+ * Envoy does when no answer has gone out yet. The client's body is read, not piped: a pipe would
+ * cancel it on that error, and cancelling an HTTP/2 request body resets the client's stream, so
+ * the 400 would race the reset. It is still cancelled when the decoded stream's reader cancels.
  */
 export class Base64Body {
   private readonly decoder = new Base64Decoder();
@@ -90,17 +92,24 @@ export class Base64Body {
 
   constructor(body: ReadableStream<Uint8Array>) {
     const decoder = this.decoder;
-    this.stream = body.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          const bytes = decoder.push(chunk);
-          if (bytes.length) controller.enqueue(bytes);
-        },
-        flush() {
-          decoder.end();
-        },
-      }),
-    );
+    const reader = body.getReader();
+    this.stream = new ReadableStream<Uint8Array>({
+      // reads until a chunk decodes to something: a pull that enqueues nothing is not called again
+      async pull(controller) {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) {
+            decoder.end();
+            return controller.close();
+          }
+          const bytes = decoder.push(value);
+          if (bytes.length) return controller.enqueue(bytes);
+        }
+      },
+      cancel(reason) {
+        return reader.cancel(reason);
+      },
+    });
   }
 
   /** why the text is not base64, once that is found */

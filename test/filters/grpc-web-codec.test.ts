@@ -89,6 +89,28 @@ test("a base64 body decodes as it streams and keeps the error that ended it", as
   assert.ok(badSize(short.error));
 });
 
+test("bad base64 leaves the client's body uncancelled (an HTTP/2 one would be reset before the 400); a reader's cancel reaches it", async () => {
+  let cancelled = 0;
+  const source = () =>
+    new ReadableStream<Uint8Array>({
+      pull(controller) {
+        controller.enqueue(bytes("Y!Jj"));
+      },
+      cancel() {
+        cancelled++;
+      },
+    });
+  const bad = new Base64Body(source());
+  assert.ok(badData((await drain(bad.stream)).error));
+  // a pipe cancels its source in promise jobs after its destination errors: one turn of the event
+  // loop runs them all, so a cancel would have happened by then (no timing involved)
+  await new Promise((next) => setImmediate(next));
+  assert.is(cancelled, 0);
+  const good = new Base64Body(source());
+  await good.stream.cancel("done");
+  assert.is(cancelled, 1);
+});
+
 test("frames go out base64-encoded one whole frame at a time, however the body is cut", () => {
   const one = Uint8Array.of(0, 0, 0, 0, 2, 104, 105);
   const two = Uint8Array.of(0, 0, 0, 0, 0);
