@@ -54,7 +54,9 @@ async function forward(action: ForwardAction, exchange: Exchange, deps: Pipeline
   const authority = rewritten ? rewritten.authority : facts.authority;
   // facts.headers: the request's own, or what a gateway's security filters left of them
   const headers = upstreamRequestHeaders(facts.headers, { remoteAddress: conn.remoteAddress, scheme: facts.scheme }, deps.newRequestId, request.upgrade);
-  headers.set("host", authority);
+  // the request's own Host, unless rewritten or the request came without one (HTTP/2's :authority):
+  // a value the parser checked is not checked again
+  if (getChecked(headers, "host") !== authority) headers.set("host", authority);
   target.requestHeaders?.(headers);
   if (deps.tracer) {
     record.span = deps.tracer.propagate(headers);

@@ -19,24 +19,33 @@ function capitalised(name: string): string {
   return name.replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
 }
 
-/** the names by length, so a lookup compares against the few of the same length only */
-const BY_LENGTH: string[][] = [];
-/** the same with each name's capitalised form after it */
+/** the names by length, so a lookup compares against the few of the same length only: as bytes, for the request parser, which reads a head's bytes */
+const BYTES_BY_LENGTH: { name: string; bytes: Uint8Array }[][] = [];
+/** the same as strings, each name's capitalised form after it */
 const WRITTEN_BY_LENGTH: string[][] = [];
 for (const name of COMMON) {
-  (BY_LENGTH[name.length] ??= []).push(name);
+  (BYTES_BY_LENGTH[name.length] ??= []).push({ name, bytes: Uint8Array.from(name, (c) => c.charCodeAt(0)) });
   (WRITTEN_BY_LENGTH[name.length] ??= []).push(name, capitalised(name));
 }
 
 /**
- * The shared lowercase string for the name text[start, end) when it is a common one, compared with
+ * The shared lowercase string for the name bytes[start, end) when it is a common one, compared with
  * letters folded (and only letters: "content\rlength" is not "content-length"); else undefined.
- * For the request parser, which lowercases every name.
+ * For the request parser, which lowercases every name; it reads the bytes, where a byte is a load
+ * and a string's character a call.
  */
-export function commonName(text: string, start: number, end: number): string | undefined {
-  const candidates = BY_LENGTH[end - start];
+export function commonNameIn(bytes: Uint8Array, start: number, end: number): string | undefined {
+  const candidates = BYTES_BY_LENGTH[end - start];
   if (candidates === undefined) return undefined;
-  for (let k = 0; k < candidates.length; k++) if (sameNameFolded(text, start, candidates[k])) return candidates[k];
+  next: for (let k = 0; k < candidates.length; k++) {
+    const lower = candidates[k].bytes;
+    for (let i = 0; i < lower.length; i++) {
+      let c = bytes[start + i];
+      if (c >= 65 && c <= 90) c |= 0x20;
+      if (c !== lower[i]) continue next;
+    }
+    return candidates[k].name;
+  }
   return undefined;
 }
 

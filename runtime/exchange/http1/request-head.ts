@@ -3,7 +3,7 @@
 // could let two parsers disagree about a request (smuggling): bare CR/LF, obs-fold, conflicting or
 // malformed Content-Length, Content-Length with Transfer-Encoding, codings other than chunked, two
 // Host headers. Runtime-neutral (no platform imports): the latin1 decoder is a parameter. See README.md.
-import { commonName } from "./field-names.ts";
+import { commonNameIn } from "./field-names.ts";
 import { hasNonFieldText, headEnd as findHeadEnd } from "./head-scan.ts";
 
 export interface HeadLimits {
@@ -73,6 +73,7 @@ const CONNECT_BODY = refusal(400, "http1.body_disallowed");
 /** RFC 9110 §5.6.2 tchar, by char code */
 const TCHAR = new Uint8Array(256);
 for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
+for (let c = 65; c <= 90; c++) TCHAR[c] = 2; // an upper-case letter: a name with one is lowered
 
 
 /** what may stand in an authority (RFC 3986 unreserved, sub-delims, ":", "@", "%", "[", "]"), as llhttp takes it */
@@ -81,7 +82,7 @@ for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-
 
 function isTokenRange(text: string, start: number, end: number): boolean {
   if (start >= end) return false;
-  for (let i = start; i < end; i++) if (TCHAR[text.charCodeAt(i)] !== 1) return false;
+  for (let i = start; i < end; i++) if (!(TCHAR[text.charCodeAt(i)] > 0)) return false;
   return true;
 }
 
@@ -90,6 +91,16 @@ function isTokenRange(text: string, start: number, end: number): boolean {
  * final CRLFCRLF (empty lines before the request line are skipped, RFC 9112 §2.2).
  */
 export function parseRequestHead(text: string, out: RequestHead, limits: HeadLimits = DEFAULT_HEAD_LIMITS): HeadError | null {
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return parseHeadBytes(bytes, 0, text, out, limits);
+}
+
+/**
+ * The same head read from its bytes: text is bytes[base, base + text.length) decoded (latin1),
+ * which the fields are sliced from; the checks read the bytes.
+ */
+function parseHeadBytes(bytes: Uint8Array, base: number, text: string, out: RequestHead, limits: HeadLimits): HeadError | null {
   let pos = 0;
   while (pos < text.length && (text.charCodeAt(pos) === 13 || text.charCodeAt(pos) === 10)) pos++;
   // the whole head counts (request line, header lines, their CRLFs, the final CRLF)
@@ -99,41 +110,66 @@ export function parseRequestHead(text: string, out: RequestHead, limits: HeadLim
   out.upgrade = false;
   out.expectContinue = false;
   out.host = undefined;
-  out.names.length = 0;
-  out.values.length = 0;
 
   let lineEnd = text.indexOf("\r\n", pos);
   if (lineEnd < 0) lineEnd = text.length;
-  const error = requestLine(text, pos, lineEnd, out);
+  const error = requestLine(bytes, base, text, pos, lineEnd, out);
   if (error) return error;
-  return headers(text, lineEnd + 2, out, limits);
+  return headers(bytes, base, text, lineEnd + 2, out, limits);
 }
 
 /** method SP request-target SP HTTP/1.x, exactly: one space each, no other whitespace */
-function requestLine(text: string, start: number, end: number, out: RequestHead): HeadError | null {
-  const sp1 = text.indexOf(" ", start);
-  if (sp1 < 0 || sp1 >= end || !isTokenRange(text, start, sp1)) return CODEC;
+function requestLine(bytes: Uint8Array, base: number, text: string, start: number, end: number, out: RequestHead): HeadError | null {
+  // the method: token characters up to the first space
+  const methodStart = base + start;
+  const lineEnd = base + end;
+  let sp1 = methodStart;
+  while (sp1 < lineEnd && TCHAR[bytes[sp1]] !== 0) sp1++;
+  if (sp1 === methodStart || sp1 >= lineEnd || bytes[sp1] !== 32) return CODEC;
   // the version is the line's last 8 characters; the target is all between
-  const versionAt = end - 8;
-  if (versionAt <= sp1 + 1 || text.charCodeAt(versionAt - 1) !== 32) return CODEC;
+  const versionAt = lineEnd - 8;
+  if (versionAt <= sp1 + 1 || bytes[versionAt - 1] !== 32) return CODEC;
   // only HTTP/1.0 and HTTP/1.1: Envoy's codec refuses other versions as a codec error (400, not 505)
-  if (!text.startsWith("HTTP/1.", versionAt)) return CODEC;
-  const minor = text.charCodeAt(end - 1) - 48;
+  for (let k = 0; k < 7; k++) if (bytes[versionAt + k] !== HTTP1[k]) return CODEC;
+  const minor = bytes[lineEnd - 1] - 48;
   if (minor !== 0 && minor !== 1) return CODEC;
   const targetEnd = versionAt - 1;
   // visible ASCII only: whitespace, controls and bytes above 0x7E are refused as llhttp does
   for (let i = sp1 + 1; i < targetEnd; i++) {
-    const c = text.charCodeAt(i);
+    const c = bytes[i];
     if (c <= 32 || c >= 127) return c === 32 ? CODEC : BAD_URL; // a space: the line has too many parts
   }
-  const method = text.slice(start, sp1);
+  const method = knownMethod(bytes, methodStart, sp1) ?? text.slice(start, sp1 - base);
   if (method === "PRI") return CODEC; // the HTTP/2 connection preface (RFC 9113 §3.4), not a request
-  const target = text.slice(sp1 + 1, targetEnd);
+  const targetStart = sp1 + 1 - base;
+  const targetStop = targetEnd - base;
+  // the target of the connection's previous request when it is the same (its string, not a copy)
+  const previous = out.target;
+  const target = previous.length === targetStop - targetStart && text.startsWith(previous, targetStart) ? previous : text.slice(targetStart, targetStop);
   if (!targetFormOk(method, target)) return BAD_URL;
   out.method = method;
   out.target = target;
   out.minor = minor;
   return null;
+}
+
+const HTTP1 = Uint8Array.from("HTTP/1.", (c) => c.charCodeAt(0));
+
+/** the usual methods as shared strings (a method is case-sensitive: "get" is another token) */
+function knownMethod(bytes: Uint8Array, start: number, end: number): string | undefined {
+  const a = bytes[start];
+  switch (end - start) {
+    case 3:
+      if (a === 71 /* G */ && bytes[start + 1] === 69 && bytes[start + 2] === 84) return "GET";
+      if (a === 80 /* P */ && bytes[start + 1] === 85 && bytes[start + 2] === 84) return "PUT";
+      return undefined;
+    case 4:
+      if (a === 80 /* P */ && bytes[start + 1] === 79 && bytes[start + 2] === 83 && bytes[start + 3] === 84) return "POST";
+      if (a === 72 /* H */ && bytes[start + 1] === 69 && bytes[start + 2] === 65 && bytes[start + 3] === 68) return "HEAD";
+      return undefined;
+    default:
+      return undefined;
+  }
 }
 
 /** RFC 9112 §3.2: which form each method may use */
@@ -181,54 +217,74 @@ let connectionKeepAlive = false;
 let connectionUpgrade = false;
 let upgradeHeader = false;
 
-function headers(text: string, pos: number, out: RequestHead, limits: HeadLimits): HeadError | null {
+/**
+ * The header lines, read from their bytes: per line the name's token characters up to the colon,
+ * then the value up to the CRLF. Names and values are sliced from text only then: a common name is its shared string, and a value the same as the
+ * one at this place in the connection's previous request is that request's string.
+ */
+function headers(bytes: Uint8Array, base: number, text: string, from: number, out: RequestHead, limits: HeadLimits): HeadError | null {
   sawContentLength = false;
   transferEncoding = undefined;
   connectionClose = connectionKeepAlive = connectionUpgrade = upgradeHeader = false;
   const names = out.names;
   const values = out.values;
   let count = 0;
-  // a head whose field block holds nothing a value may not (the usual one) skips the per-character
-  // loop over every value; one that does is judged by that loop, for its status and details
-  const clean = !hasNonFieldText(text, pos);
-  while (pos < text.length) {
-    // in a clean block every CR starts a line's CRLF: the one-character search is the cheaper
-    let end = clean ? text.indexOf("\r", pos) : text.indexOf("\r\n", pos);
-    if (end < 0) end = text.length;
-    const first = text.charCodeAt(pos);
-    if (first === 32 || first === 9) return CODEC; // obs-fold (RFC 9112 §5.2), or whitespace before a name
+  const end = base + text.length;
+  let i = base + from;
+  // a block that holds nothing a value may not (the usual one) is searched natively for each
+  // line's end (one scan for the block: values are the long part of a head, and a native scan
+  // beats a loop over their bytes); one that does is read byte by byte, for its status and details
+  const clean = !hasNonFieldText(text, from);
+  while (i < end) {
+    const lineStart = i;
+    let c = bytes[i];
+    if (c === 32 || c === 9) return CODEC; // obs-fold (RFC 9112 §5.2), or whitespace before a name
     // the name is token characters up to the colon: the first other character must be the colon
     // (a space before it, a bare CR or LF, a line without one are all refused)
-    let colon = pos;
     let upper = false;
-    let c = text.charCodeAt(colon);
-    while (colon < end && TCHAR[c] === 1) {
-      if (c >= 65 && c <= 90) upper = true;
-      c = text.charCodeAt(++colon);
+    let kind = TCHAR[c];
+    while (kind !== 0) {
+      if (kind === 2) upper = true;
+      if (++i === end) return CODEC;
+      c = bytes[i];
+      kind = TCHAR[c];
     }
-    if (colon === pos || colon >= end || c !== 58 /* : */) return CODEC;
-    let start = colon + 1;
-    let stop = end;
-    while (start < stop && (text.charCodeAt(start) === 32 || text.charCodeAt(start) === 9)) start++;
-    while (stop > start && (text.charCodeAt(stop - 1) === 32 || text.charCodeAt(stop - 1) === 9)) stop--;
-    if (!clean) {
-      for (let i = start; i < stop; i++) {
-        const c = text.charCodeAt(i);
-        // field-vchar, SP, HTAB and obs-text (0x80-0xFF); NUL, CR, LF, other controls and DEL are refused
-        if ((c < 32 && c !== 9) || c === 127) return c === 13 || c === 10 ? CODEC : BAD_CHARS;
+    if (i === lineStart || c !== 58 /* : */) return CODEC;
+    const colon = i++;
+    while (i < end && (bytes[i] === 32 || bytes[i] === 9)) i++;
+    const valueStart = i;
+    if (clean) {
+      // in a clean block every CR starts a line's CRLF
+      i = text.indexOf("\r", i - base) + base;
+      if (i < base) i = end;
+    } else {
+      // field-vchar, SP, HTAB and obs-text (0x80-0xFF) up to the line's CRLF; NUL, other controls
+      // and DEL are refused, a bare CR or LF too
+      for (; i < end; i++) {
+        c = bytes[i];
+        if (c >= 32 ? c !== 127 : c === 9) continue;
+        if (c === 13 && i + 1 < end && bytes[i + 1] === 10) break;
+        return c === 13 || c === 10 ? CODEC : BAD_CHARS;
       }
     }
+    let valueEnd = i;
+    while (valueEnd > valueStart && (bytes[valueEnd - 1] === 32 || bytes[valueEnd - 1] === 9)) valueEnd--;
     if (count === limits.maxHeaders) return TOO_LARGE;
-    let name = commonName(text, pos, colon);
-    if (name === undefined) name = upper ? text.slice(pos, colon).toLowerCase() : text.slice(pos, colon);
-    const value = text.slice(start, stop);
-    names.push(name);
-    values.push(value);
+    let name = commonNameIn(bytes, lineStart, colon);
+    if (name === undefined) name = upper ? text.slice(lineStart - base, colon - base).toLowerCase() : text.slice(lineStart - base, colon - base);
+    const start = valueStart - base;
+    const stop = valueEnd - base;
+    const previous = count < values.length ? values[count] : undefined;
+    const value = previous !== undefined && previous.length === stop - start && text.startsWith(previous, start) ? previous : text.slice(start, stop);
+    names[count] = name;
+    values[count] = value;
     count++;
     const error = special(name, value, out);
     if (error) return error;
-    pos = end + 2;
+    i += 2;
   }
+  names.length = count;
+  values.length = count;
   return framing(out);
 }
 
@@ -451,7 +507,7 @@ export class RequestHeadReader {
       return -1;
     }
     if (headEnd - start > max) return this.fail(TOO_LARGE);
-    const error = parseRequestHead(this.decode(bytes, start, headEnd - 4), head, this.limits);
+    const error = parseHeadBytes(bytes, start, this.decode(bytes, start, headEnd - 4), head, this.limits);
     if (error) return this.fail(error);
     this.data = bytes === chunk || end === bytes.byteLength ? bytes : bytes.subarray(0, end);
     this.buf = null;

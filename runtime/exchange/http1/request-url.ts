@@ -74,7 +74,10 @@ export function requestParts(head: RequestHead, scheme: string, out: UrlParts): 
   if (target.charCodeAt(0) === 47 /* "/" */) {
     const host = head.host;
     if (host === undefined) return NO_HOST;
-    if (!validAuthority(host)) return BAD_HOST;
+    // out holds the connection's previous request: the parser hands a repeated Host value on as the
+    // same string, checked then
+    const checked = host.length > 0 && host === out.authority;
+    if (!checked && !validAuthority(host)) return BAD_HOST;
     const path = normalizedPath(target);
     return path ? parts(out, scheme, host, path) : BAD_TARGET;
   }

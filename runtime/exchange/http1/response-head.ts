@@ -99,7 +99,7 @@ export function parseHead(text: string, out: ResponseHead): string | null {
     if (colon < 0 || colon >= end) return "header line without a colon";
     // the name's characters are checked by Headers.append, which refuses anything but a token
     const name = commonNameAsWritten(text, pos, colon) ?? text.slice(pos, colon);
-    const value = trimOws(text, colon + 1, end);
+    const value = trimOws(text, colon + 1, end, out.count < values.length ? values[out.count] : undefined);
     if (out.count === MAX_HEADERS) return "too many headers";
     names[out.count] = name;
     values[out.count] = value;
@@ -111,9 +111,10 @@ export function parseHead(text: string, out: ResponseHead): string | null {
   return null;
 }
 
-function trimOws(text: string, start: number, end: number): string {
+function trimOws(text: string, start: number, end: number, previous: string | undefined): string {
   while (start < end && (text.charCodeAt(start) === 32 || text.charCodeAt(start) === 9)) start++;
   while (end > start && (text.charCodeAt(end - 1) === 32 || text.charCodeAt(end - 1) === 9)) end--;
+  if (previous !== undefined && previous.length === end - start && text.startsWith(previous, start)) return previous;
   return text.slice(start, end);
 }
 

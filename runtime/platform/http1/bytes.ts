@@ -66,22 +66,31 @@ export function headBytes(start: string, names: readonly string[], values: reado
   let size = start.length + end.length + tail.byteLength;
   for (let i = 0; i < count; i++) size += names[i].length + values[i].length + 4;
   const out = new Uint8Array(size);
-  let at = latin1Write.call(out, start, 0, start.length);
+  let at = put(out, start, 0);
   for (let i = 0; i < count; i++) {
-    const name = names[i];
-    const value = values[i];
-    at += latin1Write.call(out, name, at, name.length);
+    at = put(out, names[i], at);
     out[at] = 58; // ":"
     out[at + 1] = 32;
-    at += 2;
-    at += latin1Write.call(out, value, at, value.length);
+    at = put(out, values[i], at + 2);
     out[at] = 13;
     out[at + 1] = 10;
     at += 2;
   }
-  at += latin1Write.call(out, end, at, end.length);
+  at = put(out, end, at);
   if (tail.byteLength) out.set(tail, at);
   return out;
+}
+
+/**
+ * Writes a latin1 string at out[at] and returns where it ends. A native latin1Write costs ~25-45 ns
+ * whatever the length and a loop ~2.5 ns a character (Bun, measured): short strings (a head's "1",
+ * "http", "date", a client address, the final CRLF — about a third of its pieces) go by the loop.
+ */
+function put(out: Uint8Array, text: string, at: number): number {
+  const length = text.length;
+  if (length >= 12) return at + latin1Write.call(out, text, at, length);
+  for (let i = 0; i < length; i++) out[at + i] = text.charCodeAt(i);
+  return at + length;
 }
 
 const SLAB = 64 * 1024;

@@ -453,7 +453,7 @@ export class Connection implements TransportHandler, BodyOwner, Framing {
  */
 function newResponse(body: BodyInit | null, status: number, statusText: string, headers: HeaderList): HttpResponse {
   if (status < 200 || status > 599) throw new Error(`status ${status}`);
-  const reason = validReason(statusText) ? statusText : "";
+  const reason = statusText === "OK" || validReason(statusText) ? statusText : "";
   if (body === null || body instanceof Uint8Array) return new BytesResponse(status, reason, headers, body);
   return new MeshResponse(status, reason, headers, body as ReadableStream<Uint8Array>);
 }

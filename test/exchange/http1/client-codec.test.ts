@@ -27,6 +27,13 @@ test("status line, headers in order, framing and reuse facts", () => {
   assert.is((head("HTTP/1.1 200") as ResponseHead).statusText, "", "the reason phrase is optional");
 });
 
+test("a reused head takes each value from its own response: a repeat of the previous one, or a new one of the same length", () => {
+  const out = new ResponseHead();
+  assert.is(parseHead("HTTP/1.1 200 OK\r\nContent-Length: 12\r\nDate: Mon, 07 Dec 2026 05:00:00 GMT\r\nX-A: 1", out), null);
+  assert.is(parseHead("HTTP/1.1 200 OK\r\nContent-Length: 34\r\nDate: Mon, 07 Dec 2026 05:00:00 GMT", out), null);
+  assert.equal([out.names.slice(0, out.count), out.values.slice(0, out.count), out.contentLength], [["Content-Length", "Date"], ["34", "Mon, 07 Dec 2026 05:00:00 GMT"], 34]);
+});
+
 test("transfer-encoding: the last coding decides", () => {
   assert.ok((head("HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, Chunked") as ResponseHead).chunked);
   const notChunked = head("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked, gzip") as ResponseHead;

@@ -57,6 +57,15 @@ test("a reused record forgets the previous head", () => {
   assert.equal([head.names, head.values, head.chunked, head.expectContinue, head.contentLength, head.host, head.minor], [[], [], false, false, -1, undefined, 0]);
 });
 
+test("a reused record takes each value from its own head: a repeat of the previous one, or a new one of the same length", () => {
+  const head = newRequestHead();
+  assert.is(parseRequestHead("GET / HTTP/1.1\r\nHost: aaaa\r\nX-A: 1\r\nX-B: same", head), null);
+  assert.is(parseRequestHead("GET / HTTP/1.1\r\nHost: bbbb\r\nX-C: 2\r\nX-B: same\r\nX-D: 3", head), null);
+  assert.equal([head.names, head.values, head.host], [["host", "x-c", "x-b", "x-d"], ["bbbb", "2", "same", "3"], "bbbb"]);
+  assert.is(parseRequestHead("GET / HTTP/1.1\r\nHost: bbbb", head), null);
+  assert.equal([head.names, head.values], [["host"], ["bbbb"]]);
+});
+
 test("keep-alive: HTTP/1.1 unless close; HTTP/1.0 only with keep-alive; close wins", () => {
   assert.ok(ok("GET / HTTP/1.1\r\n" + H + "\r\n").keepAlive);
   assert.not.ok(ok("GET / HTTP/1.1\r\n" + H + "Connection: Close\r\n\r\n").keepAlive);

@@ -2,7 +2,7 @@
 // the path as a WHATWG URL parser normalizes it (what routing saw from the runtimes' servers).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { requestUrl } from "../../../runtime/exchange/http1/request-url.ts";
+import { requestParts, requestUrl } from "../../../runtime/exchange/http1/request-url.ts";
 import type { RequestHead } from "../../../runtime/exchange/http1/request-head.ts";
 
 function head(target: string, host?: string): RequestHead {
@@ -52,6 +52,15 @@ test("refused: no Host, a Host or authority that could split the URL, userinfo, 
     assert.is((result as { details: string }).details, details, `${target} Host ${host}`);
     assert.is((result as { status: number }).status, 400);
   }
+});
+
+test("a connection's parts, reused: a Host unlike the previous request's is checked again", () => {
+  const out = { scheme: "", authority: "", target: "" };
+  assert.is(requestParts(head("/", "good.example"), "http", out), null);
+  assert.is(out.authority, "good.example");
+  assert.is(requestParts(head("/", "good.example"), "http", out), null);
+  assert.equal(requestParts(head("/", "bad/example"), "http", out), { status: 400, details: "http1.invalid_host" });
+  assert.equal(requestParts(head("/", ""), "http", { scheme: "", authority: "", target: "" }), { status: 400, details: "http1.invalid_host" });
 });
 
 test.run();
