@@ -21,12 +21,12 @@ function capitalised(name: string): string {
 
 /** the names by length, so a lookup compares against the few of the same length only: as bytes, for the request parser, which reads a head's bytes */
 const BYTES_BY_LENGTH: { name: string; bytes: Uint8Array }[][] = [];
-/** the same as strings, each name's capitalised form after it */
-const WRITTEN_BY_LENGTH: string[][] = [];
-for (const name of COMMON) {
+/** the same as indexes into WRITTEN below (each name, then its capitalised form) */
+const WRITTEN_BY_LENGTH: number[][] = [];
+COMMON.forEach((name, i) => {
   (BYTES_BY_LENGTH[name.length] ??= []).push({ name, bytes: Uint8Array.from(name, (c) => c.charCodeAt(0)) });
-  (WRITTEN_BY_LENGTH[name.length] ??= []).push(name, capitalised(name));
-}
+  (WRITTEN_BY_LENGTH[name.length] ??= []).push(2 * i, 2 * i + 1);
+});
 
 /**
  * The shared lowercase string for the name bytes[start, end) when it is a common one, compared with
@@ -68,12 +68,22 @@ export function sameNameFolded(text: string, start: number, lower: string): bool
  * names as they came.
  */
 export function commonNameAsWritten(text: string, start: number, end: number): string | undefined {
+  const k = writtenName(text, start, end);
+  return k < 0 ? undefined : WRITTEN[k];
+}
+
+/** every common name as written (lowercase, then capitalised), and at the same index its lowercase form */
+export const WRITTEN: readonly string[] = COMMON.flatMap((name) => [name, capitalised(name)]);
+export const LOWER: readonly string[] = COMMON.flatMap((name) => [name, name]);
+
+/** where the name text[start, end) is in WRITTEN, or -1 */
+export function writtenName(text: string, start: number, end: number): number {
   const candidates = WRITTEN_BY_LENGTH[end - start];
-  if (candidates === undefined) return undefined;
+  if (candidates === undefined) return -1;
   next: for (let k = 0; k < candidates.length; k++) {
-    const name = candidates[k];
+    const name = WRITTEN[candidates[k]];
     for (let i = 0; i < name.length; i++) if (text.charCodeAt(start + i) !== name.charCodeAt(i)) continue next;
-    return name;
+    return candidates[k];
   }
-  return undefined;
+  return -1;
 }

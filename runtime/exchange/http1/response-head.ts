@@ -4,7 +4,7 @@
 // Content-Length → error here; a name that is not a token (whitespace before the colon too) or a
 // value with CR, LF or NUL → error from Headers.append, which the connection reports the same way.
 
-import { commonNameAsWritten, sameNameFolded } from "./field-names.ts";
+import { LOWER, sameNameFolded, WRITTEN, writtenName } from "./field-names.ts";
 import { hasNonFieldText } from "./head-scan.ts";
 
 /** RFC 9110 §5.6.2 tchar, by char code */
@@ -28,7 +28,10 @@ export class ResponseHead {
   statusText = "";
   /** 1 for HTTP/1.1, 0 for HTTP/1.0 */
   minor = 1;
+  /** as they came */
   names: string[] = [];
+  /** at the same index: a common name's lowercase shared string, "" for any other name (not yet checked to be a token) */
+  lowerNames: string[] = [];
   values: string[] = [];
   count = 0;
   /** -1 when absent */
@@ -98,10 +101,12 @@ export function parseHead(text: string, out: ResponseHead): string | null {
     const colon = text.indexOf(":", pos);
     if (colon < 0 || colon >= end) return "header line without a colon";
     // the name's characters are checked by Headers.append, which refuses anything but a token
-    const name = commonNameAsWritten(text, pos, colon) ?? text.slice(pos, colon);
+    const common = writtenName(text, pos, colon);
+    const name = common >= 0 ? WRITTEN[common] : text.slice(pos, colon);
     const value = trimOws(text, colon + 1, end, out.count < values.length ? values[out.count] : undefined);
     if (out.count === MAX_HEADERS) return "too many headers";
     names[out.count] = name;
+    out.lowerNames[out.count] = common >= 0 ? LOWER[common] : "";
     values[out.count] = value;
     out.count++;
     const error = special(name, value, out);

@@ -313,9 +313,15 @@ export class Connection implements TransportHandler, BodyOwner, Framing {
     try {
       const headers = new HeaderList();
       const names = head.names;
+      const lowerNames = head.lowerNames;
       const values = head.values;
-      // each name is checked to be a token, as a Headers would; the values parseHead already did
-      for (let i = 0; i < head.count; i++) headers.appendParsed(names[i], values[i]);
+      // each name is checked to be a token, as a Headers would, but a common one, which is (its
+      // lowercase form from the parser); the values parseHead already did
+      for (let i = 0; i < head.count; i++) {
+        const lower = lowerNames[i];
+        if (lower) headers.add(lower, values[i]);
+        else headers.appendParsed(names[i], values[i]);
+      }
       response = newResponse(body, head.status, head.statusText, headers);
     } catch (error) {
       this.fail(new UpstreamError("protocol", `invalid upstream response: ${(error as Error).message}`));
