@@ -56,11 +56,13 @@ export interface UrlParts {
   authority: string;
   /** "/path?query", starting with "/" */
   target: string;
+  /** the origin-form request-target target was normalized from ("" for other forms) */
+  from: string;
 }
 
 /** the request's URL, or why it has none */
 export function requestUrl(head: RequestHead, scheme: string): string | HeadError {
-  const parts: UrlParts = { scheme: "", authority: "", target: "" };
+  const parts: UrlParts = { scheme: "", authority: "", target: "", from: "" };
   const error = requestParts(head, scheme, parts);
   return error ?? parts.scheme + "://" + parts.authority + parts.target;
 }
@@ -78,8 +80,13 @@ export function requestParts(head: RequestHead, scheme: string, out: UrlParts): 
     // same string, checked then
     const checked = host.length > 0 && host === out.authority;
     if (!checked && !validAuthority(host)) return BAD_HOST;
-    const path = normalizedPath(target);
-    return path ? parts(out, scheme, host, path) : BAD_TARGET;
+    // the same target as the previous request's (the same string, as the parser hands it on): the
+    // same path, normalized then
+    const path = target === out.from ? out.target : normalizedPath(target);
+    if (!path) return BAD_TARGET;
+    parts(out, scheme, host, path);
+    out.from = target;
+    return null;
   }
   // authority-form (CONNECT host:port, checked by request-head.ts): the tunnel's destination
   if (head.method === "CONNECT") return validAuthority(target) ? parts(out, scheme, target, "/") : BAD_HOST;
@@ -98,6 +105,7 @@ export function requestParts(head: RequestHead, scheme: string, out: UrlParts): 
 }
 
 function parts(out: UrlParts, scheme: string, authority: string, target: string): null {
+  out.from = "";
   out.scheme = scheme;
   out.authority = authority;
   out.target = target;

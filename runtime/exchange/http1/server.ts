@@ -94,7 +94,7 @@ export class Http1ServerConnection implements TransportHandler, BodyOwner, Respo
   readonly reader: RequestHeadReader;
   readonly head: RequestHead = newRequestHead();
   /** the current request's URL parts (requestParts), reused */
-  readonly urlParts: UrlParts = { scheme: "", authority: "", target: "" };
+  readonly urlParts: UrlParts = { scheme: "", authority: "", target: "", from: "" };
   /** bytes received after the current request, waiting for its response to be written */
   buffered: Uint8Array[] = [];
   bufferedBytes = 0;

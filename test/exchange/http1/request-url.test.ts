@@ -54,13 +54,19 @@ test("refused: no Host, a Host or authority that could split the URL, userinfo, 
   }
 });
 
-test("a connection's parts, reused: a Host unlike the previous request's is checked again", () => {
-  const out = { scheme: "", authority: "", target: "" };
-  assert.is(requestParts(head("/", "good.example"), "http", out), null);
-  assert.is(out.authority, "good.example");
-  assert.is(requestParts(head("/", "good.example"), "http", out), null);
+test("a connection's parts, reused: a Host or target unlike the previous request's is checked again", () => {
+  const out = { scheme: "", authority: "", target: "", from: "" };
+  assert.is(requestParts(head("/a/../b", "good.example"), "http", out), null);
+  assert.equal([out.authority, out.target], ["good.example", "/b"]);
+  assert.is(requestParts(head("/a/../b", "good.example"), "http", out), null);
+  assert.equal([out.authority, out.target], ["good.example", "/b"]);
+  assert.is(requestParts(head("/a/./c", "good.example"), "http", out), null);
+  assert.is(out.target, "/a/c");
+  assert.is(requestParts(head("http://other.example/x", "good.example"), "http", out), null);
+  assert.is(requestParts(head("/x", "good.example"), "http", out), null);
+  assert.equal([out.authority, out.target], ["good.example", "/x"]);
   assert.equal(requestParts(head("/", "bad/example"), "http", out), { status: 400, details: "http1.invalid_host" });
-  assert.equal(requestParts(head("/", ""), "http", { scheme: "", authority: "", target: "" }), { status: 400, details: "http1.invalid_host" });
+  assert.equal(requestParts(head("/", ""), "http", { scheme: "", authority: "", target: "", from: "" }), { status: 400, details: "http1.invalid_host" });
 });
 
 test.run();
