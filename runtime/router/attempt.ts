@@ -4,6 +4,7 @@
 import type { Cluster } from "../model/route-table.ts";
 import type { UpstreamHost } from "../resilience/balancers/host-set.ts";
 import type { AttemptOutcome } from "../resilience/retry-policy.ts";
+import type { OutlierOutcome } from "../resilience/outlier-detector.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { ClusterState } from "../upstream/cluster-state.ts";
 import { classifyFailure, type FailureClass } from "./classify.ts";
@@ -76,7 +77,7 @@ export class UpstreamTry {
 
   responded(response: HttpResponse): void {
     this.settled();
-    this.state.outlier.record(this.host, { status: response.status });
+    this.state.outlier.record(this.host, statusOutcome(response.status));
     this.response = response;
     this.outcome = { kind: "response", status: response.status, grpcStatus: getChecked(response.headers, "grpc-status") ?? undefined, headers: response.headers };
   }
@@ -103,4 +104,10 @@ export class UpstreamTry {
     this.host.active--;
     if (this.perTry) this.clock.clearTimeout(this.perTry as never);
   }
+}
+
+/** the outlier detector's outcome for a status, one shared object per status (it is only read) */
+const STATUS_OUTCOMES: OutlierOutcome[] = [];
+function statusOutcome(status: number): OutlierOutcome {
+  return (STATUS_OUTCOMES[status] ??= Object.freeze({ status }));
 }
