@@ -219,8 +219,9 @@ let upgradeHeader = false;
 
 /**
  * The header lines, read from their bytes: per line the name's token characters up to the colon,
- * then the value up to the CRLF. Names and values are sliced from text only then: a common name is its shared string, and a value the same as the
- * one at this place in the connection's previous request is that request's string.
+ * then the value up to the CRLF. Names and values are sliced from text only then: a common name
+ * is its shared string, and a value the same as the one at this place in the connection's
+ * previous request is that request's string.
  */
 function headers(bytes: Uint8Array, base: number, text: string, from: number, out: RequestHead, limits: HeadLimits): HeadError | null {
   sawContentLength = false;
