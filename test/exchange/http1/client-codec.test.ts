@@ -5,7 +5,7 @@ import { parseHead, ResponseHead } from "../../../runtime/exchange/http1/respons
 import { CHUNKED_DONE, ChunkedDecoder } from "../../../runtime/exchange/http1/chunked.ts";
 import { requestHead } from "../../../runtime/exchange/http1/request-head-writer.ts";
 import { HeaderList } from "../../../runtime/exchange/header-list.ts";
-import { latin1Bytes } from "../../../runtime/platform/http1/bytes.ts";
+import { headBytes, latin1Bytes } from "../../../runtime/platform/http1/bytes.ts";
 
 function head(text: string): ResponseHead | string {
   const out = new ResponseHead();
@@ -140,6 +140,17 @@ test("latin1Bytes: a head and its tail in one array; arrays handed out never sha
     assert.is(bytes[text.length], i & 255);
     assert.is(bytes.byteLength, text.length + 1);
   }
+});
+
+test("headBytes: fields short and long, obs-text kept, a tail after; heads handed out never share bytes", () => {
+  const names = ["host", "x-forwarded-proto", "x-n", "x-obs-text", "content-type"];
+  const kept: [Uint8Array, string][] = [];
+  for (let i = 0; i < 3000; i++) {
+    const values = [`h${i}`, "http", String(i), i % 3 ? "caf\u00e9 \u00ff" : "caf\u00e9 \u00ff and more than twelve", i % 2 ? "text/plain;charset=utf-8" : ""];
+    const text = `HTTP/1.1 200 OK\r\n${names.map((n, k) => `${n}: ${values[k]}\r\n`).join("")}x-last: 1\r\n\r\n`;
+    kept.push([headBytes("HTTP/1.1 200 OK\r\n", names, values, names.length, "x-last: 1\r\n\r\n", new Uint8Array([i & 255])), text + String.fromCharCode(i & 255)]);
+  }
+  for (const [bytes, text] of kept) assert.equal([...bytes], Array.from(text, (c) => c.charCodeAt(0)));
 });
 
 test.run();
