@@ -24,12 +24,10 @@ import type { HttpRequest, HttpResponse } from "../exchange/types.ts";
 import { MeshResponse } from "../exchange/response.ts";
 import { HeaderList } from "../exchange/header-list.ts";
 import { knownBody } from "../exchange/known-body.ts";
-import { grpcMessageOf, grpcStatusForHttp } from "../exchange/local-reply.ts";
+import { grpcMessageOf, grpcStatusForHttp, localReply } from "../exchange/local-reply.ts";
 import { Base64Body, type Base64Error, FrameEncoder, trailerFrame } from "./grpc-web-codec.ts";
 import { ProxyError } from "../exchange/errors.ts";
-import { localReply } from "../exchange/local-reply.ts";
-import type { Exchange } from "./chain.ts";
-import type { Chain, Terminal } from "./chain.ts";
+import type { Chain, Exchange, Terminal } from "./chain.ts";
 
 const BINARY = 1;
 const TEXT = 2;

@@ -62,21 +62,15 @@ export function sameNameFolded(text: string, start: number, lower: string): bool
   return true;
 }
 
-/**
- * The shared string for the name text[start, end) when it is a common one written exactly so, in
- * lowercase or capitalised ("Content-Length"); else undefined. For the response parser, which keeps
- * names as they came.
- */
-export function commonNameAsWritten(text: string, start: number, end: number): string | undefined {
-  const k = writtenName(text, start, end);
-  return k < 0 ? undefined : WRITTEN[k];
-}
-
 /** every common name as written (lowercase, then capitalised), and at the same index its lowercase form */
 export const WRITTEN: readonly string[] = COMMON.flatMap((name) => [name, capitalised(name)]);
 export const LOWER: readonly string[] = COMMON.flatMap((name) => [name, name]);
 
-/** where the name text[start, end) is in WRITTEN, or -1 */
+/**
+ * Where the name text[start, end) is in WRITTEN when it is a common one written exactly so, in
+ * lowercase or capitalised ("Content-Length"), else -1. For the response parser, which keeps names
+ * as they came (WRITTEN) and hands the header list their lowercase form (LOWER).
+ */
 export function writtenName(text: string, start: number, end: number): number {
   const candidates = WRITTEN_BY_LENGTH[end - start];
   if (candidates === undefined) return -1;
