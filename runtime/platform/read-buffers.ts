@@ -90,7 +90,8 @@ export function keep(chunk: Uint8Array): void {
  * its buffer is read into again, or its memory freed now.
  */
 export function written(chunk: Uint8Array): void {
-  if (!lent.delete(chunk)) return;
+  // nothing smaller than LEND_AT is ever lent: a small write (every head) skips the set's lookup
+  if (chunk.byteLength < LEND_AT || !lent.delete(chunk)) return;
   const buffer = chunk.buffer as ArrayBuffer;
   if (pooled.has(buffer) && free.length < MAX_FREE) return void free.push(buffer);
   (buffer as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0); // detached: its memory goes now, not at the next collection (ES2024; both runtimes)
