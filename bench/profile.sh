@@ -9,7 +9,8 @@
 # JavaScript and libc, and the JavaScript functions with the runtime time beneath each.
 # Targets (Bun only: JITDump is JavaScriptCore's): gateway-bun floor-http-bun mesh-bun floor-meshpipe-bun
 # (default: all four), in the layout of `npm run bench` (proxies on CPU 1, upstream and wrk on CPU 0).
-# Needs perf (Debian's linux-perf) and permission to use it (root, or kernel.perf_event_paranoid ≤ 1).
+# Needs perf (Debian's linux-perf, installed when missing) and permission to use it (root, or
+# kernel.perf_event_paranoid ≤ 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,8 +23,7 @@ MESH_HOST=b.default.svc.cluster.local:8080
 GATEWAY_HOST=bench.example
 BUN=./node_modules/.bin/bun
 
-bash scripts/ensure-tools.sh wrk curl openssl
-command -v perf >/dev/null 2>&1 || bash scripts/ensure-tools.sh linux-perf
+bash scripts/ensure-tools.sh wrk curl openssl perf
 PIN_LOAD="taskset -c 0" PIN_PROXY="taskset -c 1"
 [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null 2>&1 || PIN_LOAD="" PIN_PROXY=""
 

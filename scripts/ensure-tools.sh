@@ -16,6 +16,7 @@ for cmd in "$@"; do
     promtool) missing+=(prometheus) ;;
     kubectl) missing+=(kubernetes-client) ;;
     h2load | nghttp) missing+=(nghttp2-client) ;;
+    perf) missing+=(linux-perf) ;; # bench/profile.sh
     # /usr/bin/chromium, driven by playwright-core (test/e2e/dashboard.test.ts); never a downloaded browser
     chromium) missing+=(chromium) ;;
     *) missing+=("$cmd") ;;
