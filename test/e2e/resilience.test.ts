@@ -6,6 +6,7 @@ import * as assert from "uvu/assert";
 import { platform } from "../../runtime/platform/index.ts";
 import { curl, eventually, root, serviceEntry, startSidecar, stopAll, tempConfig } from "../support/mesh.ts";
 import { upstreamClient } from "../../runtime/upstream/default-client.ts";
+import { closedPort } from "../../runtime/platform/http1/test-server.ts";
 
 const seed = `${root}demo/alphabet/istio`;
 const HOST = "alphabet-service.default.svc.cluster.local";
@@ -103,9 +104,9 @@ test("abort 500 at 50 % (seed's alphabet-service-fault.yaml): about half aborted
 
 test("retries (seed's alphabet-service-virtual-service.yaml) hide an endpoint that refuses connections", async () => {
   const up = upstream(() => new Response("Alfa"));
-  const dead = upstream(() => new Response("never"));
-  const deadAddress = dead.address;
-  await dead.server.stop(true); // its port now refuses connections
+  // a port below the ephemeral range, free: it refuses connections, and no listener of a suite
+  // running beside this one can be given it (a released OS-chosen port can: closedPort says why)
+  const deadAddress = `127.0.0.1:${await closedPort()}`;
   const files = {
     "vs.yaml": await seedFile("alphabet-service-virtual-service.yaml"),
     "dr.yaml": subsetsOnly.replace("spec:\n", "spec:\n  trafficPolicy: { loadBalancer: { simple: ROUND_ROBIN } }\n"),
