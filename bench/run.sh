@@ -20,7 +20,8 @@
 # (10) and BENCH_GRPC_STREAMS (10 per connection) for the gRPC rows, BENCH_ROUNDS (1: the target list run
 # this many times in turn; each row then reports the median of its rounds, its ratio the median of the
 # ratios taken within each round, and every round's req/s and µs/req are listed), BENCH_PAIRED
-# ("mesh-bun gateway-bun"; "" for none), BENCH_SLICES (6) and BENCH_SLICE_SECONDS (2): paired slices.
+# ("mesh-bun gateway-bun"; "" for none), BENCH_SLICES (6) and BENCH_SLICE_SECONDS (2): paired slices,
+# BENCH_NGINX_JOB (same: the nginx references do dietmesh's per-request header work; plain: routing only).
 # Paired slices: a row named in BENCH_PAIRED is measured again against its reference with both serving
 # at once, in BENCH_SLICES pairs of BENCH_SLICE_SECONDS-s wrk runs taken in turn (reference, row; then
 # row, reference; ...). The ratio of each pair's req/s, and their median, are printed after the
@@ -260,6 +261,9 @@ http {
   client_body_temp_path $1/body; proxy_temp_path $1/proxy;
   fastcgi_temp_path $1/fastcgi; uwsgi_temp_path $1/uwsgi; scgi_temp_path $1/scgi;
   keepalive_requests 1000000; # nginx closes a connection after 1000 by default; Bun and Deno don't
+  # for NGINX_SAME_JOB: the request's own id and scheme header when it has them, else nginx's
+  map \$http_x_request_id \$same_job_request_id { "" \$request_id; default \$http_x_request_id; }
+  map \$http_x_forwarded_proto \$same_job_proto { "" \$scheme; default \$http_x_forwarded_proto; }
 $2
 }
 EOF
@@ -267,6 +271,20 @@ EOF
 
 # nginx's upstream keep-alive, as every nginx here uses it: HTTP/1.1 and no "Connection: close"
 NGINX_KEEPALIVE='proxy_http_version 1.1; proxy_set_header Connection "";'
+# What a dietmesh proxy (and Envoy in Istio) does to every request it forwards, as nginx says it, so
+# the reference does the same job (since 2026-12-07; docs/performance.md, "The reference does the
+# same job"): the request's own Host goes on (nginx's default is the upstream block's name),
+# X-Forwarded-For gets the client's address, X-Forwarded-Proto and X-Request-Id are set when absent
+# (nginx's $request_id: 16 random bytes, as a UUID is). NGINX_ATTEMPTS: the header dietmesh adds to
+# every answer it relays to the client.
+NGINX_SAME_JOB='proxy_set_header Host $http_host; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; proxy_set_header X-Forwarded-Proto $same_job_proto; proxy_set_header X-Request-Id $same_job_request_id;'
+NGINX_ATTEMPTS='add_header X-Dietmesh-Attempts 1;'
+# nginx B describes the verified client to the app, as a sidecar's X-Forwarded-Client-Cert does. nginx
+# has no variable for the peer's URI SAN, and its fingerprint is a digest made per request (dietmesh
+# hashes a peer's certificate once per connection), so the certificate's serial stands for the hash.
+NGINX_XFCC="proxy_set_header X-Forwarded-Client-Cert 'By=spiffe://cluster.local/ns/default/sa/nginx-b;Serial=\$ssl_client_serial;Subject=\"\"';"
+# BENCH_NGINX_JOB=plain: the references as they were before (routing only, no header work)
+if [ "${BENCH_NGINX_JOB:-same}" = plain ]; then NGINX_SAME_JOB="" NGINX_ATTEMPTS="" NGINX_XFCC=""; fi
 nginx_upstream() { # name port
   echo "  upstream $1 { server 127.0.0.1:$2; keepalive 64; keepalive_requests 1000000; }"
 }
@@ -473,7 +491,7 @@ for target in $TARGETS; do
       nginx_config "$TMP/nginx" "$(nginx_upstream bench_upstream "$UP_PORT")
   server {
     listen 127.0.0.1:${PORTS[0]};
-    location / { proxy_pass http://bench_upstream; $NGINX_KEEPALIVE }
+    location / { proxy_pass http://bench_upstream; $NGINX_KEEPALIVE $NGINX_SAME_JOB $NGINX_ATTEMPTS }
   }"
       launch nginx $PIN_PROXY nginx -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/logs/error.log"
       port=${PORTS[0]} ready=("$PID" "${PORTS[0]}" /) ;;
@@ -497,7 +515,7 @@ for target in $TARGETS; do
     server_name $GATEWAY_HOST;
     location /bench/ {
       if (\$http_x_bench_route != v1) { return 404; }
-      proxy_pass http://bench_upstream; $NGINX_KEEPALIVE
+      proxy_pass http://bench_upstream; $NGINX_KEEPALIVE $NGINX_SAME_JOB $NGINX_ATTEMPTS
     }
     location / { return 404; }
   }"
@@ -520,13 +538,13 @@ for target in $TARGETS; do
     listen 127.0.0.1:${PORTS[1]} ssl;
     ssl_certificate $TMP/nginx-b-id/cert.pem; ssl_certificate_key $TMP/nginx-b-id/key.pem;
     ssl_client_certificate $TMP/ca/root-cert.pem; ssl_verify_client on;
-    location / { proxy_pass http://app; $NGINX_KEEPALIVE }
+    location / { proxy_pass http://app; $NGINX_KEEPALIVE $NGINX_SAME_JOB $NGINX_XFCC }
   }"
       nginx_config "$TMP/mesh-nginx-a" "$(nginx_upstream mesh_b "${PORTS[1]}")
   server {
     listen 127.0.0.1:${PORTS[0]};
     location / {
-      proxy_pass https://mesh_b; $NGINX_KEEPALIVE
+      proxy_pass https://mesh_b; $NGINX_KEEPALIVE $NGINX_SAME_JOB $NGINX_ATTEMPTS
       proxy_ssl_certificate $TMP/nginx-a-id/cert-chain.pem; proxy_ssl_certificate_key $TMP/nginx-a-id/key.pem;
       proxy_ssl_trusted_certificate $TMP/ca/root-cert.pem; proxy_ssl_verify on; proxy_ssl_name nginx-b.bench;
       proxy_ssl_session_reuse on;
@@ -723,7 +741,7 @@ WRK_V=$(wrk -v 2>&1 | awk 'NR == 1 { print $2 }' || true)
 awk -F'\t' -v out="$OUT" -v date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -v nproc="$NPROC" -v cpu="$CPU_MODEL" \
   -v kernel="$(uname -r)" -v commit="$(git describe --always --dirty 2>/dev/null || echo unknown)" -v load="$LOAD_BEFORE $(cut -d' ' -f1 /proc/loadavg)" -v layout="$LAYOUT" -v dur="$DURATION" -v warm="$WARMUP" -v rate="$RATE" \
   -v conns="$CONNS" -v threads="$WRK_THREADS" -v rounds="$ROUNDS" -v bunv="$($BUN --version)" \
-  -v denov="$($DENO --version | awk 'NR == 1 { print $2 }')" -v nginxv="$NGINX_V" -v wrkv="$WRK_V" '
+  -v denov="$($DENO --version | awk 'NR == 1 { print $2 }')" -v nginxv="$NGINX_V" -v wrkv="$WRK_V" -v nginxjob="${BENCH_NGINX_JOB:-same}" '
   function ms(x) { return x == "n/a" || x == "" ? "n/a" : sprintf("%.2f", x) }
   function num(x) { return x == "n/a" || x == "" ? "null" : x }
   function q(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return "\"" s "\"" }
@@ -740,6 +758,7 @@ awk -F'\t' -v out="$OUT" -v date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -v nproc="$NPR
     printf "%s\n", " tcp-*: 64-byte echoes per second over long-lived connections, p50-p99 their round trips, ratio to tcp-nginx)"
     printf "{\n  \"date\": %s,\n  \"machine\": { \"nproc\": %s, \"cpu\": %s, \"kernel\": %s, \"load_average_before_after\": %s },\n", q(date), nproc, q(cpu), q(kernel), q(load) > out
     printf "  \"commit\": %s,\n", q(commit) > out
+    printf "  \"nginx_job\": %s,\n", q(nginxjob) > out
     printf "  \"tools\": { \"bun\": %s, \"deno\": %s, \"nginx\": %s, \"wrk\": %s },\n", q(bunv), q(denov), q(nginxv), q(wrkv) > out
     printf "  \"settings\": { \"layout\": %s, \"seconds\": %s, \"warmup_seconds\": %s, \"rate\": %s, \"wrk_connections\": %s, \"wrk_threads\": %s },\n", q(layout), dur, warm, rate, conns, threads > out
     printf "  \"results\": [\n" > out
