@@ -245,65 +245,7 @@ measure_tcp() { # name port start_ms pid...: the TCP rows: closed-loop 64-byte e
   echo "  $name: $per_s messages/s (64-byte echoes, $CONNS connections), p99 $(json_num p99_ms "$out") ms, RSS $rss MB" >&2
 }
 
-source bench/configs.sh # service_entry, sidecar_config, gateway_config, mesh_config, mesh_identities
-
-nginx_config() { # dir server-block: one worker, no access log, temp files in dir; the server block and
-  # its upstreams go inside http {}
-  mkdir -p "$1/logs"
-  cat >"$1/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $1/nginx.pid;
-error_log $1/logs/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $1/body; proxy_temp_path $1/proxy;
-  fastcgi_temp_path $1/fastcgi; uwsgi_temp_path $1/uwsgi; scgi_temp_path $1/scgi;
-  keepalive_requests 1000000; # nginx closes a connection after 1000 by default; Bun and Deno don't
-  # for NGINX_SAME_JOB: the request's own id and scheme header when it has them, else nginx's
-  map \$http_x_request_id \$same_job_request_id { "" \$request_id; default \$http_x_request_id; }
-  map \$http_x_forwarded_proto \$same_job_proto { "" \$scheme; default \$http_x_forwarded_proto; }
-$2
-}
-EOF
-}
-
-# nginx's upstream keep-alive, as every nginx here uses it: HTTP/1.1 and no "Connection: close"
-NGINX_KEEPALIVE='proxy_http_version 1.1; proxy_set_header Connection "";'
-# What a dietmesh proxy (and Envoy in Istio) does to every request it forwards, as nginx says it, so
-# the reference does the same job (since 2026-12-07; docs/performance.md, "The reference does the
-# same job"): the request's own Host goes on (nginx's default is the upstream block's name),
-# X-Forwarded-For gets the client's address, X-Forwarded-Proto and X-Request-Id are set when absent
-# (nginx's $request_id: 16 random bytes, as a UUID is). NGINX_ATTEMPTS: the header dietmesh adds to
-# every answer it relays to the client.
-NGINX_SAME_JOB='proxy_set_header Host $http_host; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; proxy_set_header X-Forwarded-Proto $same_job_proto; proxy_set_header X-Request-Id $same_job_request_id;'
-NGINX_ATTEMPTS='add_header X-Dietmesh-Attempts 1;'
-# nginx B describes the verified client to the app, as a sidecar's X-Forwarded-Client-Cert does. nginx
-# has no variable for the peer's URI SAN, and its fingerprint is a digest made per request (dietmesh
-# hashes a peer's certificate once per connection), so the certificate's serial stands for the hash.
-NGINX_XFCC="proxy_set_header X-Forwarded-Client-Cert 'By=spiffe://cluster.local/ns/default/sa/nginx-b;Serial=\$ssl_client_serial;Subject=\"\"';"
-# BENCH_NGINX_JOB=plain: the references as they were before (routing only, no header work)
-if [ "${BENCH_NGINX_JOB:-same}" = plain ]; then NGINX_SAME_JOB="" NGINX_ATTEMPTS="" NGINX_XFCC=""; fi
-nginx_upstream() { # name port
-  echo "  upstream $1 { server 127.0.0.1:$2; keepalive 64; keepalive_requests 1000000; }"
-}
-
-nginx_stream_config() { # dir echo-port listen-port: nginx's stream module relaying TCP, one worker
-  mkdir -p "$1/logs"
-  cat >"$1/nginx.conf" <<EOF
-load_module /usr/lib/nginx/modules/ngx_stream_module.so;
-worker_processes 1;
-daemon off;
-pid $1/nginx.pid;
-error_log $1/logs/error.log warn;
-events { worker_connections 1024; }
-stream {
-  upstream echo { server 127.0.0.1:$2; }
-  server { listen 127.0.0.1:$3; proxy_pass echo; tcp_nodelay on; }
-}
-EOF
-}
+source bench/configs.sh # the rows' configurations: dietmesh's and the nginx references'
 
 tcp_gateway_config() { # dir echo-port: a Gateway TCP server on 31400 and a tcp route to the echo service
   mkdir -p "$1"
@@ -488,11 +430,7 @@ for target in $TARGETS; do
       measure direct "$UP_PORT" "$UP_START" "$UPSTREAM_PID"
       continue ;;
     nginx)
-      nginx_config "$TMP/nginx" "$(nginx_upstream bench_upstream "$UP_PORT")
-  server {
-    listen 127.0.0.1:${PORTS[0]};
-    location / { proxy_pass http://bench_upstream; $NGINX_KEEPALIVE $NGINX_SAME_JOB $NGINX_ATTEMPTS }
-  }"
+      sidecar_nginx_config "$TMP/nginx" "${PORTS[0]}" "$UP_PORT"
       launch nginx $PIN_PROXY nginx -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/logs/error.log"
       port=${PORTS[0]} ready=("$PID" "${PORTS[0]}" /) ;;
     dietmesh-bun | dietmesh-deno)
@@ -504,21 +442,7 @@ for target in $TARGETS; do
       port=${PORTS[1]} ready=("$PID" "${PORTS[2]}" /ready) ;;
     gateway-nginx) # the VirtualService's match as nginx says it: host, path prefix, header; else 404
       T_HOST=$GATEWAY_HOST T_PATH=/bench/hello T_HEADER="x-bench-route: v1" T_REF=gateway-nginx T_MISS=404
-      nginx_config "$TMP/gateway-nginx" "$(nginx_upstream bench_upstream "$UP_PORT")
-  server {
-    listen 127.0.0.1:${PORTS[0]} default_server;
-    location = /nginx-ready { return 200; } # for the readiness probe, whose Host is not the route's
-    location / { return 404; }
-  }
-  server {
-    listen 127.0.0.1:${PORTS[0]};
-    server_name $GATEWAY_HOST;
-    location /bench/ {
-      if (\$http_x_bench_route != v1) { return 404; }
-      proxy_pass http://bench_upstream; $NGINX_KEEPALIVE $NGINX_SAME_JOB $NGINX_ATTEMPTS
-    }
-    location / { return 404; }
-  }"
+      gateway_nginx_config "$TMP/gateway-nginx" "${PORTS[0]}" "$UP_PORT"
       launch "$target" $PIN_PROXY nginx -p "$TMP/gateway-nginx" -c "$TMP/gateway-nginx/nginx.conf" \
         -e "$TMP/gateway-nginx/logs/error.log"
       ready=("$PID" "${PORTS[0]}" /nginx-ready) port=${PORTS[0]} ;;
@@ -533,23 +457,7 @@ for target in $TARGETS; do
       # certificate required) -> the app; keep-alive and TLS session reuse on both upstream sides
       T_HOST=$MESH_HOST T_REF=mesh-nginx
       mesh_identities || { na "$target" "could not make the mesh identities"; continue; }
-      nginx_config "$TMP/mesh-nginx-b" "$(nginx_upstream app "$UP_PORT")
-  server {
-    listen 127.0.0.1:${PORTS[1]} ssl;
-    ssl_certificate $TMP/nginx-b-id/cert.pem; ssl_certificate_key $TMP/nginx-b-id/key.pem;
-    ssl_client_certificate $TMP/ca/root-cert.pem; ssl_verify_client on;
-    location / { proxy_pass http://app; $NGINX_KEEPALIVE $NGINX_SAME_JOB $NGINX_XFCC }
-  }"
-      nginx_config "$TMP/mesh-nginx-a" "$(nginx_upstream mesh_b "${PORTS[1]}")
-  server {
-    listen 127.0.0.1:${PORTS[0]};
-    location / {
-      proxy_pass https://mesh_b; $NGINX_KEEPALIVE $NGINX_SAME_JOB $NGINX_ATTEMPTS
-      proxy_ssl_certificate $TMP/nginx-a-id/cert-chain.pem; proxy_ssl_certificate_key $TMP/nginx-a-id/key.pem;
-      proxy_ssl_trusted_certificate $TMP/ca/root-cert.pem; proxy_ssl_verify on; proxy_ssl_name nginx-b.bench;
-      proxy_ssl_session_reuse on;
-    }
-  }"
+      mesh_nginx_config "$TMP/mesh-nginx-a" "$TMP/mesh-nginx-b" "${PORTS[0]}" "${PORTS[1]}" "$UP_PORT"
       launch mesh-nginx-b $PIN_PROXY nginx -p "$TMP/mesh-nginx-b" -c "$TMP/mesh-nginx-b/nginx.conf" \
         -e "$TMP/mesh-nginx-b/logs/error.log"
       b_pid=$PID b_t0=$T0

@@ -16,7 +16,7 @@ const runtimes = (process.env.DIETMESH_TEST_RUNTIMES ?? "bun,deno").split(",");
 // every Debian tool a suite runs, installed once before any suite starts: suites run two at a time,
 // and two apt-get runs at once fail on dpkg's lock (the suites' own ensure-tools calls then find
 // the tool and return)
-const tools = spawnSync("bash", [join(root, "scripts/ensure-tools.sh"), "curl", "openssl", "h2load", "kubectl", "prometheus", "promtool", "chromium"], { stdio: "inherit" });
+const tools = spawnSync("bash", [join(root, "scripts/ensure-tools.sh"), "curl", "openssl", "nginx", "h2load", "kubectl", "prometheus", "promtool", "chromium"], { stdio: "inherit" });
 if (tools.status !== 0) process.exit(1);
 
 function findTests(dir) {
