@@ -122,7 +122,11 @@ NGINX_ATTEMPTS='add_header X-Dietmesh-Attempts 1;'
 # hashes a peer's certificate once per connection), so the certificate's serial stands for the hash.
 NGINX_XFCC="proxy_set_header X-Forwarded-Client-Cert 'By=spiffe://cluster.local/ns/default/sa/nginx-b;Serial=\$ssl_client_serial;Subject=\"\"';"
 # BENCH_NGINX_JOB=plain: the references as they were before (routing only, no header work)
-if [ "${BENCH_NGINX_JOB:-same}" = plain ]; then NGINX_SAME_JOB="" NGINX_ATTEMPTS="" NGINX_XFCC=""; fi
+case ${BENCH_NGINX_JOB:-same} in
+  same) ;;
+  plain) NGINX_SAME_JOB="" NGINX_ATTEMPTS="" NGINX_XFCC="" ;;
+  *) echo "BENCH_NGINX_JOB is same or plain, not '$BENCH_NGINX_JOB'" >&2; exit 2 ;;
+esac
 nginx_upstream() { # name port
   echo "  upstream $1 { server 127.0.0.1:$2; keepalive 64; keepalive_requests 1000000; }"
 }
