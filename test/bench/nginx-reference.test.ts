@@ -14,6 +14,7 @@ import { curl, eventually, root, startEcho, startGateway, startSidecar, stopAll,
 const GATEWAY_HOST = "bench.example";
 const MESH_HOST = "b.default.svc.cluster.local:8080";
 const app = startEcho("app");
+const upstream = app.address.split(":")[1];
 const nginxes: Child[] = [];
 let tmp = "";
 
@@ -26,9 +27,11 @@ async function configs(fn: string, ...args: string[]): Promise<void> {
   if (code !== 0) throw new Error(`${fn} ${args.join(" ")} exited ${code}: ${child.lines.join("\n")}`);
 }
 
-/** nginx on the config a configs.sh function wrote to dir */
-function startNginx(dir: string): void {
-  nginxes.push(runCommand("nginx", ["-p", dir, "-c", `${dir}/nginx.conf`, "-e", `${dir}/logs/error.log`]));
+/** a reference as the bench starts it: its configs.sh function, nginx on each dir it wrote, then until probe (curl's arguments) answers 200 */
+async function startReference(fn: string, args: string[], dirs: string[], probe: string[]): Promise<void> {
+  await configs(fn, ...args);
+  for (const dir of dirs) nginxes.push(runCommand("nginx", ["-p", dir, "-c", `${dir}/nginx.conf`, "-e", `${dir}/logs/error.log`]));
+  await eventually(async () => (await curl(probe)).status === 200, 5000, `${fn} serving`);
 }
 
 /** the request as the app saw it, and the client's answer, for one curl through a proxy */
@@ -67,13 +70,10 @@ test.after(async () => {
 
 test("gateway-nginx does what the gateway does: the route's match, Host kept, forwarding fields, a request id, the attempts header", async () => {
   const port = String(await closedPort());
-  const upstream = app.address.split(":")[1];
-  await configs("gateway_config", `${tmp}/gateway`, upstream);
-  await configs("gateway_nginx_config", `${tmp}/gateway-nginx`, port, upstream);
-  startNginx(`${tmp}/gateway-nginx`);
-  const gateway = await startGateway(`${tmp}/gateway`);
   const request = (to: string, extra: string[] = []) => ["-H", `Host: ${GATEWAY_HOST}`, "-H", "x-bench-route: v1", ...extra, `http://${to}/bench/hello`];
-  await eventually(async () => (await curl(request(`127.0.0.1:${port}`))).status === 200, 5000, "nginx serving");
+  await startReference("gateway_nginx_config", [`${tmp}/gateway-nginx`, port, upstream], [`${tmp}/gateway-nginx`], request(`127.0.0.1:${port}`));
+  await configs("gateway_config", `${tmp}/gateway`, upstream);
+  const gateway = await startGateway(`${tmp}/gateway`);
   const viaNginx = await through(request(`127.0.0.1:${port}`));
   const viaGateway = await through(request(gateway.port80));
   sameJob(viaNginx.seen, viaGateway.seen);
@@ -99,13 +99,10 @@ test("gateway-nginx does what the gateway does: the route's match, Host kept, fo
 
 test("the nginx row does what one sidecar's outbound listener does", async () => {
   const port = String(await closedPort());
-  const upstream = app.address.split(":")[1];
-  await configs("sidecar_config", `${tmp}/sidecar`, upstream);
-  await configs("sidecar_nginx_config", `${tmp}/sidecar-nginx`, port, upstream);
-  startNginx(`${tmp}/sidecar-nginx`);
-  const sidecar = await startSidecar(`${tmp}/sidecar`);
   const host = "bench-upstream.default.svc.cluster.local:8080";
-  await eventually(async () => (await curl(["-H", `Host: ${host}`, `http://127.0.0.1:${port}/`])).status === 200, 5000, "nginx serving");
+  await startReference("sidecar_nginx_config", [`${tmp}/sidecar-nginx`, port, upstream], [`${tmp}/sidecar-nginx`], ["-H", `Host: ${host}`, `http://127.0.0.1:${port}/`]);
+  await configs("sidecar_config", `${tmp}/sidecar`, upstream);
+  const sidecar = await startSidecar(`${tmp}/sidecar`);
   const viaNginx = await through(["-H", `Host: ${host}`, `http://127.0.0.1:${port}/`]);
   const viaSidecar = await through(["-H", `Host: ${host}`, `http://${sidecar.outbound}/`]);
   sameJob(viaNginx.seen, viaSidecar.seen);
@@ -114,16 +111,13 @@ test("the nginx row does what one sidecar's outbound listener does", async () =>
 
 test("mesh-nginx does what the mesh pair does: mTLS both ways, both hops' forwarding fields, the verified client for the app", async () => {
   const [aPort, bPort, dmB] = [await closedPort(), await closedPort(), await closedPort()].map(String);
-  const upstream = app.address.split(":")[1];
   await configs("mesh_identities");
+  const nginxDirs = [`${tmp}/mesh-nginx-a`, `${tmp}/mesh-nginx-b`];
+  await startReference("mesh_nginx_config", [...nginxDirs, aPort, bPort, upstream], nginxDirs, ["-H", `Host: ${MESH_HOST}`, `http://127.0.0.1:${aPort}/`]);
   await configs("mesh_config", `${tmp}/mesh-a`, `${tmp}/mesh-b`, dmB);
-  await configs("mesh_nginx_config", `${tmp}/mesh-nginx-a`, `${tmp}/mesh-nginx-b`, aPort, bPort, upstream);
-  startNginx(`${tmp}/mesh-nginx-b`);
-  startNginx(`${tmp}/mesh-nginx-a`);
   const ca = ["--ca-dir", `${tmp}/ca`];
   await startSidecar(`${tmp}/mesh-b`, ["--app", app.address, "--inbound", `127.0.0.1:${dmB}`, ...ca, "--service-account", "b", "--labels", "app=b"]);
   const a = await startSidecar(`${tmp}/mesh-a`, [...ca, "--service-account", "a"]);
-  await eventually(async () => (await curl(["-H", `Host: ${MESH_HOST}`, `http://127.0.0.1:${aPort}/`])).status === 200, 5000, "nginx pair serving");
   const viaNginx = await through(["-H", `Host: ${MESH_HOST}`, `http://127.0.0.1:${aPort}/`]);
   const viaPair = await through(["-H", `Host: ${MESH_HOST}`, `http://${a.outbound}/`]);
   // each B describes its own peer: the same fields, with its own identity, the caller's and a hash or serial
